@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Everything they need is
+# installed by these rules, on a fresh machine with python3.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Kernel-side plugins: light, installed into .venv. The GPU engines live in .venv-engines.
+LIGHT_PLUGINS := $(wildcard plugins/piper plugins/template)
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-kernel test-engines lint bench clean
+
+$(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' $(addprefix -e ,$(LIGHT_PLUGINS))
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/polyvox demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check core plugins tests scripts benchmarks
+
+test-kernel: $(STAMP)
+	$(BIN)/pytest -q tests $(addsuffix /tests,$(LIGHT_PLUGINS))
+
+# Builds (or reuses, keyed by the hash of requirements/engines.txt) the engines' environment.
+test-engines:
+	scripts/engines-env
+	.venv-engines/bin/pytest -q $(wildcard plugins/chatterbox/tests plugins/f5tts/tests) tests/test_engines_env.py
+
+test: lint test-kernel test-engines
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) .venv-engines .pytest_cache

@@ -1,0 +1,146 @@
+"""`Audio`: mono float32 samples with their sample rate, and the few operations a render needs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+import numpy as np
+
+from .errors import PolyvoxError, VoiceError
+
+#: Output formats by file extension, as soundfile names them.
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+
+
+def _as_samples(value: Any) -> np.ndarray:
+    samples = np.asarray(value, dtype=np.float32)
+    if samples.ndim == 2:  # (frames, channels) as soundfile reads it: mix down
+        samples = samples.mean(axis=1, dtype=np.float32)
+    if samples.ndim != 1:
+        raise PolyvoxError(f"audio must be mono (1-D) samples, got shape {samples.shape}")
+    return np.ascontiguousarray(samples)
+
+
+def _positive_rate(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value <= 0:
+        raise PolyvoxError(f"sample rate must be a positive integer, got {value!r}")
+
+
+@attrs.frozen(eq=False)
+class Audio:
+    """Mono audio: float32 samples in [-1, 1] and a sample rate in Hz."""
+
+    samples: np.ndarray = attrs.field(converter=_as_samples)
+    sample_rate: int = attrs.field(converter=int, validator=_positive_rate)
+
+    def __attrs_post_init__(self) -> None:
+        self.samples.flags.writeable = False
+
+    # -- construction ---------------------------------------------------------------
+    @classmethod
+    def silence(cls, seconds: float, sample_rate: int) -> Audio:
+        return cls(np.zeros(max(0, round(seconds * sample_rate)), dtype=np.float32), sample_rate)
+
+    @classmethod
+    def read(cls, source: str | Path | BinaryIO) -> Audio:
+        """Read any file soundfile understands (WAV, FLAC, OGG, MP3, ...), mixed to mono."""
+        import soundfile as sf
+
+        try:
+            samples, rate = sf.read(source, dtype="float32", always_2d=True)
+        except Exception as exc:  # soundfile raises several types for unreadable files
+            raise VoiceError(f"cannot read audio {str(source)!r}: {exc}") from exc
+        return cls(samples, rate)
+
+    @classmethod
+    def concatenate(cls, parts: Iterable[Audio], sample_rate: int | None = None) -> Audio:
+        """Join clips end to end, resampling each to `sample_rate` (default: the first's)."""
+        parts = list(parts)
+        if not parts and sample_rate is None:
+            raise PolyvoxError("cannot concatenate no audio without a sample rate")
+        rate = sample_rate or parts[0].sample_rate
+        arrays = [p.resample(rate).samples for p in parts]
+        return cls(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), rate)
+
+    # -- properties -----------------------------------------------------------------
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(np.abs(self.samples))) if len(self.samples) else 0.0
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(np.mean(np.square(self.samples)))) if len(self.samples) else 0.0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Audio)
+            and self.sample_rate == other.sample_rate
+            and np.array_equal(self.samples, other.samples)
+        )
+
+    def __repr__(self) -> str:
+        return f"Audio({self.duration:.3f} s at {self.sample_rate} Hz)"
+
+    # -- operations -----------------------------------------------------------------
+    def resample(self, sample_rate: int) -> Audio:
+        """Resample with soxr (high quality); returns self when the rate already matches."""
+        if sample_rate == self.sample_rate:
+            return self
+        import soxr
+
+        return Audio(soxr.resample(self.samples, self.sample_rate, sample_rate, "HQ"), sample_rate)
+
+    def slice(self, start: float = 0.0, end: float | None = None) -> Audio:
+        a = max(0, round(start * self.sample_rate))
+        b = len(self.samples) if end is None else max(a, round(end * self.sample_rate))
+        return Audio(self.samples[a:b], self.sample_rate)
+
+    def pad_to(self, seconds: float) -> Audio:
+        """Append silence up to `seconds` (never shortens)."""
+        missing = round(seconds * self.sample_rate) - len(self.samples)
+        if missing <= 0:
+            return self
+        return Audio(np.concatenate([self.samples, np.zeros(missing, np.float32)]), self.sample_rate)
+
+    # -- files ----------------------------------------------------------------------
+    def write(self, target: str | Path | BinaryIO, format: str | None = None) -> None:
+        """Write WAV, FLAC, OGG or MP3; the format follows the extension unless given."""
+        import soundfile as sf
+
+        fmt = format or _format_for(target)
+        subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None
+        sf.write(target, self.samples, self.sample_rate, format=fmt, subtype=subtype)
+
+    def to_bytes(self, format: str = "WAV") -> bytes:
+        buffer = io.BytesIO()
+        self.write(buffer, format=format)
+        return buffer.getvalue()
+
+    def to_torch(self) -> Any:
+        """The samples as a torch tensor (needs torch installed; the kernel never imports it)."""
+        try:
+            import torch
+        except ImportError as exc:
+            raise PolyvoxError("to_torch() needs torch: pip install torch") from exc
+        return torch.from_numpy(self.samples.copy())
+
+
+def _format_for(target: Any) -> str:
+    suffix = Path(str(target)).suffix.lower() if isinstance(target, (str, Path)) else ".wav"
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        allowed = ", ".join(FORMATS)
+        raise PolyvoxError(f"unknown audio format {suffix!r}; use one of {allowed}") from None

@@ -1,0 +1,115 @@
+"""Events the kernel emits while it works, for host apps and the CLI to show.
+
+The kernel never imports rich: it calls ``on_event(event)`` with one of these records, and
+whoever listens decides how it looks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Union
+
+import attrs
+
+
+@attrs.frozen
+class RenderStarted:
+    segments: int
+    speech_segments: int
+    characters: int  # characters of text to speak, for progress by text
+
+
+@attrs.frozen
+class SegmentStarted:
+    index: int
+    character: str | None
+    language: str
+    text: str
+    engine: str
+
+
+@attrs.frozen
+class SegmentFinished:
+    index: int
+    character: str | None
+    language: str
+    text: str
+    engine: str
+    cached: bool
+    seconds: float  # wall time spent on it (0 for a cache hit)
+    audio_seconds: float
+
+
+@attrs.frozen
+class ModelLoading:
+    engine: str
+    model: str
+    device: str
+
+
+@attrs.frozen
+class ModelLoaded:
+    engine: str
+    model: str
+    device: str
+    seconds: float
+
+
+@attrs.frozen
+class ModelUnloaded:
+    engine: str
+    model: str
+    device: str
+
+
+@attrs.frozen
+class Warning:
+    message: str
+    #: A short machine-readable kind: unknown-character, dropped-parameter, workers, ...
+    kind: str = "warning"
+
+
+Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
+    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, Warning
+]
+Listener = Callable[[Event], None]
+
+
+class Emitter:
+    """Fans events out to listeners; a listener that raises is dropped from that event only."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(event)
+
+
+class CancelToken:
+    """Ask a running render to stop after the segment in progress."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()

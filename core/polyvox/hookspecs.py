@@ -1,0 +1,115 @@
+"""The contract between the kernel and engine plugins.
+
+Every hook takes and returns plain data (text, numbers, paths, numpy arrays, attrs records)
+except the two engine-owned handles: the loaded `model` and the voice `conditioning`, which
+only ever travel back into the engine that made them. That keeps the door open for engines
+that run in another process or on another machine.
+
+Hooks that answer for one engine receive the engine's name first and return None when the
+engine is not theirs; `polyvox.Engine` writes those checks for you.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+from .audio import Audio
+from .segment import Request
+from .spec import EngineSpec
+from .voice import Voice
+
+hookspec = pluggy.HookspecMarker("polyvox")
+hookimpl = pluggy.HookimplMarker("polyvox")
+
+
+@hookspec
+def register_engines(register: Callable[[EngineSpec], None]) -> None:
+    """Declare engines by calling ``register(EngineSpec(...))`` once for each.
+
+    Called once when the kernel starts. Must be cheap: import no model code here.
+    """
+
+
+@hookspec
+def find_voices(directory: str) -> list[Voice]:
+    """Return the voices of yours found in `directory` (not recursing; the kernel walks sub-folders).
+
+    For engines whose voices are model files (a Piper ``name.onnx`` + ``name.onnx.json``):
+    return ``Voice(name=<character>, model=<path>, engine=<your engine>)`` for each. Cloning
+    engines need not implement it: reference audio files are found by the kernel.
+    """
+
+
+@hookspec(firstresult=True)
+def map_language(engine: str, language: str) -> str | None:
+    """Return the model id that speaks `language` (a normalized code such as ``de``) for `engine`.
+
+    Any plugin may answer for any engine, so a "language pack" plugin can add a German
+    checkpoint to an existing engine. Return None to let other plugins answer; the kernel
+    falls back to the engine's default model for a language the engine declares.
+    """
+
+
+@hookspec(firstresult=True)
+def model_files(engine: str, model: str) -> list[str] | None:
+    """Return the local files that make up `model` (checkpoints, configs, vocab), without loading it.
+
+    The kernel fingerprints their content for the cache key, so a changed checkpoint
+    under the same name never serves stale audio. Return [] when the model has no local
+    files yet (it would be downloaded), or None when the engine is not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def load_model(engine: str, model: str, device: str) -> Any:
+    """Load `model` of `engine` on `device` (``cpu``, ``cuda``, ``cuda:1``, ``mps`` or ``auto``) and return it.
+
+    The kernel's model manager calls this once per (engine, model, device) and shares the
+    result between every render, thread and API call; never cache models yourself. Raise a
+    `ModelError` naming the missing files when the weights are not there.
+    """
+
+
+@hookspec(firstresult=True)
+def model_size(engine: str, model: Any) -> int | None:
+    """Return the memory a loaded model holds, in bytes, if the engine can tell.
+
+    Used for the model manager's memory budget; None means unknown.
+    """
+
+
+@hookspec(firstresult=True)
+def prepare_voice(engine: str, model: Any, voice: Voice, params: dict[str, Any]) -> Any:
+    """Compute the per-voice conditioning (speaker embedding, reference features) for `voice`.
+
+    The kernel calls this once per (model, voice content, parameters marked
+    ``affects_voice``) and hands the result to every synthesis call for that voice. Return
+    a new object; never store it on the shared model. Engines with nothing to prepare need
+    not implement it.
+    """
+
+
+@hookspec(firstresult=True)
+def synthesize_segment(engine: str, model: Any, request: Request, conditioning: Any) -> Audio | None:
+    """Synthesize `request.text` with a loaded `model` and return mono `Audio`.
+
+    `request.params` holds every declared parameter with defaults applied; `request.seed`
+    is the seed this segment's audio must depend on. A call must leave no state on the
+    shared model that would change another call's result. Raise a `PolyvoxError` (or any
+    exception; the kernel wraps it) on failure.
+    """
+
+
+@hookspec(firstresult=True)
+def synthesize_batch(
+    engine: str, model: Any, requests: list[Request], conditioning: Any
+) -> list[Audio] | None:
+    """Synthesize several requests that share a model and a voice in one call.
+
+    Only called for engines that declare ``Capabilities(batch=True)``. Return one `Audio`
+    per request, in order; each must equal (up to numerical noise) what
+    `synthesize_segment` returns for the same request.
+    """

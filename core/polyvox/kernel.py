@@ -1,0 +1,312 @@
+"""`Kernel`: the Python API that the CLI and host apps use.
+
+    kernel = polyvox.Kernel()
+    audio = kernel.synthesize("Hello there")          # -> Audio
+    result = kernel.render(script_text, voices=...)    # -> RenderResult
+    for chunk in kernel.stream(script_text): ...       # Audio chunks in script order
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import chunking, script
+from .assembly import Assembler, JoinConfig
+from .audio import Audio
+from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
+from .errors import EmptyTextError, PolyvoxError
+from .events import CancelToken, Emitter, Listener, Warning
+from .keys import Fingerprints
+from .models import ModelManager
+from .planner import DEFAULT_SEED, Job, Planner
+from .plugins import PluginFailure, PluginInfo, Plugins
+from .results import RenderResult, RenderStats, SegmentResult
+from .scheduler import Scheduler
+from .segment import Segment
+from .spec import EngineSpec
+from .voice import DEFAULT_VOICE, Voice
+
+Source = str | Sequence[Segment]
+
+
+def sf_duration(path: Path) -> float:
+    import soundfile as sf
+
+    return float(sf.info(str(path)).duration)
+
+
+class Kernel:
+    """Plugins, cache, model manager and scheduler, wired together once per process or app."""
+
+    def __init__(
+        self,
+        *,
+        cache_dir: str | Path | None = None,
+        cache: bool = True,
+        cache_size_limit: int = DEFAULT_SIZE_LIMIT,
+        device: str | None = None,
+        plugins: Iterable[str] | None = None,
+        load_entry_points: bool = True,
+        seed: int = DEFAULT_SEED,
+        max_models: int | None = None,
+        memory_budget: int | None = None,
+        sample_rate: int | None = None,
+        on_event: Listener | None = None,
+    ):
+        self.device = device or os.environ.get("POLYVOX_DEVICE") or "auto"
+        self.seed = seed
+        self.sample_rate = sample_rate
+        self.events = Emitter()
+        if on_event is not None:
+            self.events.subscribe(on_event)
+        self.plugins = Plugins(plugins, load_entry_points=load_entry_points)
+        self.cache = ContentCache(cache_dir, cache_size_limit) if cache else None
+        self.fingerprints = Fingerprints(self.cache.store if self.cache else None)
+        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget)
+        self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
+        self._warnings: list[str] | None = None
+        self.planner = Planner(self.plugins, self.fingerprints, self._warn)
+
+    # -- plugins and engines --------------------------------------------------------------
+    def register(self, plugin: Any, name: str | None = None) -> str:
+        """Register a plugin object directly (host apps, tests)."""
+        registered = self.plugins.register(plugin, name=name)
+        self.plugins.refresh()
+        self.planner = Planner(self.plugins, self.fingerprints, self._warn)
+        return registered
+
+    def engines(self) -> list[EngineSpec]:
+        return sorted(self.plugins.specs.values(), key=lambda s: (-s.priority, s.name))
+
+    def engine(self, name: str) -> EngineSpec:
+        return self.planner.spec(name)
+
+    def plugin_info(self) -> list[PluginInfo]:
+        return self.plugins.info()
+
+    @property
+    def failures(self) -> list[PluginFailure]:
+        return list(self.plugins.failures)
+
+    def models_for(self, engine: str) -> dict[str, str]:
+        """Language -> model for every language the engine (or a language pack) serves."""
+        spec = self.engine(engine)
+        out = {}
+        for code in sorted(set(spec.languages) | self.planner.all_language_codes()):
+            model = self.planner.model_for(engine, code)
+            if model:
+                out[code] = model
+        return out
+
+    def subscribe(self, listener: Listener) -> Any:
+        """Call `listener(event)` for every event; returns a function that unsubscribes."""
+        return self.events.subscribe(listener)
+
+    # -- synthesis ------------------------------------------------------------------------
+    def synthesize(self, text: str, engine: str | None = None, voice: str | Voice | None = None,
+                   language: str | None = None, model: str | None = None, seed: int | None = None,
+                   use_cache: bool = True, **params: Any) -> Audio:
+        """One text to one `Audio`, through the same cache and models as everything else."""
+        result = self.render([Segment(text=text)], engine=engine, voice=voice, language=language,
+                             model=model, seed=seed, params=params, use_cache=use_cache)
+        assert result.audio is not None
+        return result.audio
+
+    def plan(self, source: Source, *, engine: str | None = None, model: str | None = None,
+             voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+             language: str | None = None, seed: int | None = None,
+             params: Mapping[str, Any] | None = None, strict: bool = True) -> list[Job]:
+        """Resolve a script into jobs without synthesizing anything."""
+        segments = self._segments(source, engine)
+        if not any(s.text.strip() for s in segments):
+            raise EmptyTextError("nothing to speak: the text is empty")
+        narrator = self._narrator(voice, voices)
+        return self.planner.plan(
+            segments, device=self.device, engine=engine, model=model, narrator=narrator, voices=voices,
+            language=language, params=params, seed=self.seed if seed is None else seed, strict=strict)
+
+    def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
+               voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+               language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
+               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig = JoinConfig(),
+               cancel: CancelToken | None = None, on_event: Listener | None = None,
+               output: str | Path | None = None) -> RenderResult:
+        """Render a whole script. With `output`, audio goes to that file as it is made
+        (memory stays flat) and `result.audio` is None."""
+        with self._listening(on_event) as warnings:
+            start = time.perf_counter()
+            loads, preps = self.models.loads, self.models.voice_preparations
+            jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
+                             language=language, seed=seed, params=params)
+            rate = self._rate(jobs)
+            if output is not None:
+                results = self._write(jobs, rate, Path(output), use_cache, join, cancel)
+                audio = None
+            else:
+                done: dict[int, tuple[Audio, bool]] = {}
+                for job, clip, cached in self.scheduler.run(jobs, ordered=False, use_cache=use_cache,
+                                                           workers=workers, batch_size=batch_size,
+                                                           cancel=cancel, warn=self._warn):
+                    done[job.index] = (clip, cached)
+                chunks: list[Audio] = []
+                results = self._assemble(jobs, rate, join, iter(done.get(j.index) for j in jobs if j.request),
+                                         chunks.append)
+                audio = Audio.concatenate(chunks, rate)
+            seconds = audio.duration if audio is not None else sf_duration(Path(output))
+            stats = self._stats(results, start, loads, preps, seconds)
+            return RenderResult(audio, tuple(results), stats, tuple(warnings),
+                                Path(output) if output is not None else None)
+
+    def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
+               voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+               language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
+               use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
+               on_event: Listener | None = None) -> Iterator[Audio]:
+        """Yield audio chunks in script order as soon as each is ready (first segments first)."""
+        with self._listening(on_event):
+            jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
+                             language=language, seed=seed, params=params)
+            rate = self._rate(jobs)
+            pairs = ((clip, cached) for _, clip, cached in
+                     self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
+            out: list[Audio] = []
+            for _ in self._assemble_iter(jobs, rate, join, pairs, out):
+                yield from out
+                out.clear()
+            yield from out
+
+    # -- cache and models -----------------------------------------------------------------
+    def cache_stats(self) -> CacheStats | None:
+        return self.cache.stats() if self.cache else None
+
+    def clear_cache(self) -> int:
+        return self.cache.clear() if self.cache else 0
+
+    def unload(self, engine: str, model: str, device: str | None = None) -> bool:
+        return self.models.unload(engine, model, device or self.device)
+
+    def unload_all(self) -> int:
+        return self.models.unload_all()
+
+    # -- internals ------------------------------------------------------------------------
+    def _warn(self, kind: str, message: str) -> None:
+        if self._warnings is not None:
+            self._warnings.append(message)
+        self.events.emit(Warning(message, kind))
+
+    def _listening(self, on_event: Listener | None) -> Any:
+        kernel = self
+
+        class _Scope:
+            def __enter__(self) -> list[str]:
+                self.unsubscribe = kernel.events.subscribe(on_event) if on_event else None
+                self.previous = kernel._warnings
+                kernel._warnings = []
+                kernel.planner._warned.clear()
+                return kernel._warnings
+
+            def __exit__(self, *exc: Any) -> None:
+                kernel._warnings = self.previous
+                if self.unsubscribe:
+                    self.unsubscribe()
+
+        return _Scope()
+
+    def _segments(self, source: Source, engine: str | None) -> list[Segment]:
+        if isinstance(source, str):
+            segments = script.parse(source, self.planner.all_language_codes())
+        else:
+            segments = list(source)
+        return chunking.chunk_segments(segments, lambda seg: self._max_chars(seg, engine))
+
+    def _max_chars(self, seg: Segment, engine: str | None) -> int:
+        name = seg.engine or engine
+        if name is None:
+            try:
+                name = self.planner.best_engine(self.planner.language(seg.language or "en"))
+            except PolyvoxError:
+                return 10_000  # the planner will report the real problem
+        spec = self.plugins.specs.get(name)
+        return spec.max_chars if spec else 10_000
+
+    def _narrator(self, voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
+        if voice is None or isinstance(voice, Voice):
+            return voice or DEFAULT_VOICE
+        if voices and voice in voices:
+            return voices[voice]
+        path = Path(voice)
+        if path.suffix.lower() == ".onnx":
+            return Voice(name=path.stem, model=str(path))
+        if path.is_file():
+            return Voice(name=path.stem, audio=path)
+        return Voice(name=voice, model=voice)
+
+    def _rate(self, jobs: list[Job]) -> int:
+        if self.sample_rate:
+            return self.sample_rate
+        for job in jobs:
+            if job.engine:
+                return self.plugins.specs[job.engine].sample_rate
+        raise EmptyTextError("nothing to speak: the script has no text")
+
+    def _assemble_iter(self, jobs: list[Job], rate: int, join: JoinConfig,
+                       speech: Iterator[tuple[Audio, bool] | None], out: list[Audio]) -> Iterator[SegmentResult]:
+        """Place every job's audio (pauses included) in order; chunks go to `out`."""
+        assembler = Assembler(rate, join)
+        for job in jobs:
+            if job.request is None:
+                if job.segment.pause:
+                    out.extend(assembler.add_silence(job.segment.pause))
+                yield SegmentResult(job.index, job.segment, None, None, None, None, False,
+                                    assembler.start, job.segment.pause)
+                continue
+            pair = next(speech)
+            assert pair is not None
+            clip, cached = pair
+            out.extend(assembler.add(clip, job.segment.join))
+            yield SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
+                                job.request.voice.name, cached, assembler.start, clip.duration, job.key)
+        out.extend(assembler.finish())
+
+    def _assemble(self, jobs: list[Job], rate: int, join: JoinConfig,
+                  speech: Iterator[tuple[Audio, bool] | None], sink: Any) -> list[SegmentResult]:
+        out: list[Audio] = []
+        results = []
+        for result in self._assemble_iter(jobs, rate, join, speech, out):
+            results.append(result)
+            for chunk in out:
+                sink(chunk)
+            out.clear()
+        for chunk in out:
+            sink(chunk)
+        return results
+
+    def _write(self, jobs: list[Job], rate: int, path: Path, use_cache: bool, join: JoinConfig,
+               cancel: CancelToken | None) -> list[SegmentResult]:
+        import soundfile as sf
+
+        from .audio import FORMATS, _format_for
+
+        fmt = _format_for(path)
+        subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None
+        pairs = ((clip, cached) for _, clip, cached in
+                 self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
+        assert fmt in FORMATS.values()
+        with sf.SoundFile(path, "w", samplerate=rate, channels=1, format=fmt, subtype=subtype) as fh:
+            return self._assemble(jobs, rate, join, pairs, lambda chunk: fh.write(chunk.samples))
+
+    def _stats(self, results: list[SegmentResult], start: float, loads: int, preps: int,
+               audio_seconds: float) -> RenderStats:
+        speech = [r for r in results if r.engine]
+        cached = sum(r.cached for r in speech)
+        if self.cache is not None:
+            self.cache.record_render(cached, len(speech) - cached)
+        return RenderStats(
+            segments=len(results), speech_segments=len(speech), synthesized=len(speech) - cached,
+            cached=cached, audio_seconds=audio_seconds,
+            wall_seconds=time.perf_counter() - start, model_loads=self.models.loads - loads,
+            voice_preparations=self.models.voice_preparations - preps)

@@ -1,0 +1,124 @@
+"""Language names, codes and aliases, normalized to lower-case BCP 47 (``en``, ``pt-br``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import UnsupportedLanguageError
+
+# ISO 639-1 code -> English name and common aliases (native names, ISO 639-2/3 codes).
+_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "ar": ("arabic", "ara", "العربية"),
+    "bg": ("bulgarian", "bul"),
+    "ca": ("catalan", "cat", "català"),
+    "cs": ("czech", "ces", "cze", "čeština"),
+    "cy": ("welsh", "cym", "cymraeg"),
+    "da": ("danish", "dan", "dansk"),
+    "de": ("german", "deu", "ger", "deutsch"),
+    "el": ("greek", "ell", "gre", "ελληνικά"),
+    "en": ("english", "eng"),
+    "es": ("spanish", "spa", "español", "castellano"),
+    "fa": ("persian", "farsi", "fas", "per"),
+    "fi": ("finnish", "fin", "suomi"),
+    "fr": ("french", "fra", "fre", "français"),
+    "he": ("hebrew", "heb", "iw", "עברית"),
+    "hi": ("hindi", "hin", "हिन्दी"),
+    "hu": ("hungarian", "hun", "magyar"),
+    "id": ("indonesian", "ind", "bahasa indonesia"),
+    "is": ("icelandic", "isl", "ice", "íslenska"),
+    "it": ("italian", "ita", "italiano"),
+    "ja": ("japanese", "jpn", "日本語"),
+    "ka": ("georgian", "kat", "geo"),
+    "kk": ("kazakh", "kaz"),
+    "ko": ("korean", "kor", "한국어"),
+    "lb": ("luxembourgish", "ltz"),
+    "lv": ("latvian", "lav"),
+    "ms": ("malay", "msa", "may", "bahasa melayu"),
+    "ne": ("nepali", "nep"),
+    "nl": ("dutch", "nld", "dut", "nederlands", "flemish"),
+    "no": ("norwegian", "nor", "norsk", "nb", "nob", "bokmål", "bokmal"),
+    "pl": ("polish", "pol", "polski"),
+    "pt": ("portuguese", "por", "português"),
+    "ro": ("romanian", "ron", "rum", "română"),
+    "ru": ("russian", "rus", "русский"),
+    "sk": ("slovak", "slk", "slo"),
+    "sl": ("slovenian", "slv", "slovene"),
+    "sr": ("serbian", "srp"),
+    "sv": ("swedish", "swe", "svenska"),
+    "sw": ("swahili", "swa", "kiswahili"),
+    "te": ("telugu", "tel"),
+    "th": ("thai", "tha"),
+    "tr": ("turkish", "tur", "türkçe"),
+    "uk": ("ukrainian", "ukr", "українська"),
+    "ur": ("urdu", "urd"),
+    "vi": ("vietnamese", "vie", "tiếng việt"),
+    "zh": ("chinese", "zho", "chi", "mandarin", "中文", "普通话"),
+}
+
+# Regional names people type, mapped to a tag.
+_REGIONAL = {
+    "brazilian": "pt-br",
+    "brazilian portuguese": "pt-br",
+    "american": "en-us",
+    "american english": "en-us",
+    "british": "en-gb",
+    "british english": "en-gb",
+    "cantonese": "zh-hk",
+    "mexican spanish": "es-mx",
+}
+
+_ALIASES: dict[str, str] = {}
+for _code, _names in _LANGUAGES.items():
+    _ALIASES[_code] = _code
+    for _n in _names:
+        _ALIASES[_n] = _code
+_ALIASES.update(_REGIONAL)
+
+
+def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
+    """The normalized tag for a language name, code or alias; None if it is not a language.
+
+    `extra_codes` are codes installed engines declare, so a code one engine knows is
+    never unknown to the parser.
+    """
+    key = language.strip().lower().replace("_", "-")
+    if not key:
+        return None
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if key in {c.lower() for c in extra_codes}:
+        return key
+    base, _, region = key.partition("-")
+    if base in _ALIASES and region.isalnum() and 2 <= len(region) <= 4:
+        return f"{_ALIASES[base]}-{region}"
+    return None
+
+
+def require(language: str, extra_codes: Iterable[str] = ()) -> str:
+    """Like `normalize`, but raise `UnsupportedLanguageError` for a name that is no language."""
+    code = normalize(language, extra_codes)
+    if code is None:
+        raise UnsupportedLanguageError(
+            f"unknown language {language!r}; use a code such as en, de, pt-br or a name such as German"
+        )
+    return code
+
+
+def name(code: str) -> str:
+    """The English name of a code (``de`` -> ``German``), or the code itself."""
+    base = code.split("-")[0]
+    names = _LANGUAGES.get(base)
+    return names[0].title() if names else code
+
+
+def candidates(code: str) -> list[str]:
+    """The tag and its fallbacks, most specific first: ``pt-br`` -> [``pt-br``, ``pt``]."""
+    out = [code]
+    while "-" in code:
+        code = code.rsplit("-", 1)[0]
+        out.append(code)
+    return out
+
+
+def known_codes() -> tuple[str, ...]:
+    return tuple(_LANGUAGES)

@@ -1,0 +1,124 @@
+"""The model manager: one loaded instance per (engine, model, device) in a process.
+
+Shared by every render, thread and API call; concurrent requests for one model load it
+once; least-recently-used models are unloaded past a count or memory budget. Voice
+conditioning is prepared once per (model, voice content, voice-relevant parameters) and
+kept beside the model, never on it.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .errors import ModelError, PluginError, PolyvoxError
+from .events import Event, ModelLoaded, ModelLoading, ModelUnloaded
+
+ModelKey = tuple[str, str, str]  # (engine, model, device)
+
+
+@attrs.define
+class LoadedModel:
+    key: ModelKey
+    model: Any
+    size: int | None
+    #: Serializes calls into engines that are not thread-safe, and seeding + synthesis.
+    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    conditioning: dict[str, Any] = attrs.field(factory=dict)
+    conditioning_lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+
+class ModelManager:
+    def __init__(
+        self,
+        hook: Any,
+        emit: Callable[[Event], None],
+        max_models: int | None = None,
+        memory_budget: int | None = None,
+    ):
+        self._hook = hook
+        self._emit = emit
+        self.max_models = max_models
+        self.memory_budget = memory_budget
+        self._models: OrderedDict[ModelKey, LoadedModel] = OrderedDict()
+        self._loading: dict[ModelKey, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.loads = 0  # how many times a model was actually loaded in this process
+        self.voice_preparations = 0
+
+    def get(self, engine: str, model: str, device: str) -> LoadedModel:
+        """The loaded model, loading it (once, even under concurrent calls) if needed."""
+        key = (engine, model, device)
+        with self._lock:
+            if key in self._models:
+                self._models.move_to_end(key)
+                return self._models[key]
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._models:  # another thread loaded it while we waited
+                    self._models.move_to_end(key)
+                    return self._models[key]
+            self._emit(ModelLoading(engine, model, device))
+            start = time.perf_counter()
+            try:
+                obj = self._hook.load_model(engine=engine, model=model, device=device)
+            except PolyvoxError:
+                raise
+            except Exception as exc:
+                raise ModelError(f"engine {engine!r} failed to load model {model!r}: {exc}") from exc
+            if obj is None:
+                raise PluginError(f"no plugin loaded model {model!r} of engine {engine!r}")
+            size = self._hook.model_size(engine=engine, model=obj)
+            entry = LoadedModel(key, obj, size)
+            with self._lock:
+                self._models[key] = entry
+                self._loading.pop(key, None)
+                self.loads += 1
+            self._emit(ModelLoaded(engine, model, device, time.perf_counter() - start))
+            self._evict(keep=key)
+            return entry
+
+    def conditioning(self, entry: LoadedModel, voice_key: str, prepare: Callable[[], Any]) -> Any:
+        """The voice conditioning for `voice_key` on this model, prepared once."""
+        with entry.conditioning_lock:
+            if voice_key not in entry.conditioning:
+                entry.conditioning[voice_key] = prepare()
+                self.voice_preparations += 1
+            return entry.conditioning[voice_key]
+
+    def loaded(self) -> list[ModelKey]:
+        with self._lock:
+            return list(self._models)
+
+    def unload(self, engine: str, model: str, device: str) -> bool:
+        with self._lock:
+            entry = self._models.pop((engine, model, device), None)
+        if entry is None:
+            return False
+        del entry
+        gc.collect()
+        self._emit(ModelUnloaded(engine, model, device))
+        return True
+
+    def unload_all(self) -> int:
+        keys = self.loaded()
+        return sum(self.unload(*k) for k in keys)
+
+    def _evict(self, keep: ModelKey) -> None:
+        while True:
+            with self._lock:
+                keys = [k for k in self._models if k != keep]
+                too_many = self.max_models is not None and len(self._models) > self.max_models
+                used = sum(m.size or 0 for m in self._models.values())
+                too_big = self.memory_budget is not None and used > self.memory_budget
+                if not keys or not (too_many or too_big):
+                    return
+                victim = keys[0]  # least recently used
+            self.unload(*victim)

@@ -1,0 +1,194 @@
+"""Planning a render: each segment resolved to (engine, model, voice, language, params, seed)
+and its content key, before anything is loaded or synthesized."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from . import languages
+from .errors import ParameterError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
+from .keys import Fingerprints, digest, normalize_text, segment_key
+from .plugins import Plugins
+from .segment import Request, Segment
+from .spec import EngineSpec
+from .voice import DEFAULT_VOICE, Voice
+
+#: The seed every segment uses unless the script, the call or the kernel says otherwise,
+#: so the same script renders the same audio and hits the cache.
+DEFAULT_SEED = 42
+
+
+@attrs.frozen
+class Job:
+    """One segment, resolved. Pause segments have no engine, request or key."""
+
+    index: int
+    segment: Segment
+    device: str
+    engine: str | None = None
+    model: str | None = None
+    request: Request | None = None
+    key: str | None = None
+    #: Identifies the voice conditioning: voice content plus parameters that affect it.
+    voice_key: str | None = None
+
+    @property
+    def model_key(self) -> tuple[str, str, str]:
+        assert self.engine and self.model
+        return (self.engine, self.model, self.device)
+
+
+@attrs.define
+class Planner:
+    plugins: Plugins
+    fingerprints: Fingerprints
+    warn: Callable[[str, str], None]
+    _engine_for_language: dict[str, str] = attrs.field(factory=dict)
+    _model_fp: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    _warned: set[str] = attrs.field(factory=set)
+
+    # -- engines and languages -------------------------------------------------------------
+    def spec(self, engine: str) -> EngineSpec:
+        try:
+            return self.plugins.specs[engine]
+        except KeyError:
+            known = ", ".join(sorted(self.plugins.specs)) or "none installed"
+            raise UnknownEngineError(f"engine {engine!r} is not installed; installed engines: {known}") from None
+
+    def all_language_codes(self) -> set[str]:
+        return {code for spec in self.plugins.specs.values() for code in spec.languages}
+
+    def language(self, language: str) -> str:
+        return languages.require(language, self.all_language_codes())
+
+    def model_for(self, engine: str, language: str) -> str | None:
+        for code in languages.candidates(language):
+            model = self.plugins.hook.map_language(engine=engine, language=code)
+            if model:
+                return model
+        return None
+
+    def best_engine(self, language: str) -> str:
+        """The installed engine of highest priority that speaks `language`."""
+        if language not in self._engine_for_language:
+            ranked = sorted(self.plugins.specs.values(), key=lambda s: (-s.priority, s.name))
+            for spec in ranked:
+                if self.model_for(spec.name, language):
+                    self._engine_for_language[language] = spec.name
+                    break
+            else:
+                raise UnsupportedLanguageError(
+                    f"no installed engine speaks {language!r}; installed engines speak: "
+                    + (", ".join(sorted(self.all_language_codes())) or "nothing (no engine installed)")
+                )
+        return self._engine_for_language[language]
+
+    def model_fingerprint(self, engine: str, model: str) -> str:
+        if (engine, model) not in self._model_fp:
+            files = self.plugins.hook.model_files(engine=engine, model=model) or []
+            self._model_fp[(engine, model)] = self.fingerprints.model(model, list(files))
+        return self._model_fp[(engine, model)]
+
+    def warn_once(self, kind: str, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self.warn(kind, message)
+
+    # -- planning --------------------------------------------------------------------------
+    def plan(
+        self,
+        segments: Iterable[Segment],
+        *,
+        device: str,
+        engine: str | None = None,
+        model: str | None = None,
+        narrator: Voice = DEFAULT_VOICE,
+        voices: Mapping[str, Voice] | None = None,
+        language: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        seed: int = DEFAULT_SEED,
+        strict: bool = False,
+    ) -> list[Job]:
+        """Resolve every segment; `params` (from the caller) are checked strictly, a
+        segment's or voice's own unknown parameters become warnings."""
+        jobs = []
+        segments = list(segments)
+        for index, seg in enumerate(segments):
+            if seg.is_pause or not normalize_text(seg.text):
+                jobs.append(Job(index, seg, device))
+                continue
+            try:
+                jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
+                                          params or {}, seed, strict))
+            except PolyvoxError as exc:
+                if len(segments) == 1:
+                    raise
+                where = f" (line {seg.line})" if seg.line else ""
+                raise type(exc)(f"segment {index}{where}: {exc}") from exc
+        return jobs
+
+    def _voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
+        if seg.character is None:
+            return narrator
+        voice = voices.get(seg.character) or voices.get(seg.character.lower())
+        if voice is None:
+            self.warn_once("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice")
+            return narrator
+        return voice
+
+    def _resolve(self, index: int, seg: Segment, device: str, engine: str | None, model: str | None,
+                 narrator: Voice, voices: Mapping[str, Voice], language: str | None,
+                 params: Mapping[str, Any], seed: int, strict: bool) -> Job:
+        voice = self._voice_for(seg, narrator, voices)
+        lang = self.language(seg.language or language or voice.language or "en")
+        name = seg.engine or engine or voice.engine or self.best_engine(lang)
+        spec = self.spec(name)
+        chosen = seg.model or model
+        if chosen is None and voice.model and voice.engine in (None, name):
+            chosen = voice.model
+        if chosen is None:
+            chosen = self.model_for(name, lang)
+            if chosen is None:
+                raise UnsupportedLanguageError(
+                    f"engine {name!r} does not speak {lang!r}; it speaks: {', '.join(spec.languages)}"
+                )
+        # Parameters: the voice's defaults, then the caller's, then the segment's own.
+        combined: dict[str, Any] = {}
+        seed_value = seed
+        for layer, layer_strict in ((voice.params, False), (params, strict), (seg.params, False)):
+            for key, value in layer.items():
+                if key == "seed":
+                    seed_value = _seed(value)
+                    continue
+                p = spec.param(key)
+                if p is not None:
+                    combined[p.name] = value
+                elif layer_strict:
+                    spec.resolve_params({key: value})  # raises the one-line ParameterError
+                else:
+                    allowed = ", ".join(q.name for q in spec.params) or "none"
+                    self.warn_once("dropped-parameter",
+                                   f"engine {name!r} has no parameter {key!r} (dropped); it has: {allowed}")
+        final, _ = spec.resolve_params(combined)
+        request = Request(text=normalize_text(seg.text), language=lang, model=chosen, voice=voice,
+                          params=final, seed=seed_value)
+        voice_fp = self.fingerprints.voice(voice)
+        key = segment_key(engine=name, engine_version=self.plugins.version_of(name),
+                          model_fingerprint=self.model_fingerprint(name, chosen), voice_fingerprint=voice_fp,
+                          request=request)
+        affecting = {p.name: final[p.name] for p in spec.params if p.affects_voice}
+        voice_key = digest({"voice": voice_fp, "params": affecting})
+        return Job(index, seg, device, name, chosen, request, key, voice_key)
+
+
+def _seed(value: Any) -> int:
+    try:
+        as_float = float(value)
+        if as_float.is_integer() and 0 <= as_float < 2**32:
+            return int(as_float)
+    except (TypeError, ValueError):
+        pass
+    raise ParameterError(f"seed {value!r} is not valid: expected an integer in 0..4294967295")

@@ -1,0 +1,140 @@
+"""Finding plugins: entry points of group ``polyvox``, the built-ins through the same path,
+and objects a host app registers directly. A plugin that fails is recorded, never fatal."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Iterable
+from importlib.metadata import entry_points
+from typing import Any
+
+import attrs
+import pluggy
+
+from . import hookspecs
+from .builtin import Fallbacks
+from .errors import PluginError
+from .spec import EngineSpec
+
+GROUP = "polyvox"
+
+
+@attrs.frozen
+class PluginFailure:
+    """A plugin that could not be used, and why."""
+
+    name: str
+    distribution: str | None
+    error: str
+    detail: str = ""  # the traceback, for --debug
+
+
+@attrs.frozen
+class PluginInfo:
+    """A registered plugin: where it came from and what it implements."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    engines: tuple[str, ...]
+
+
+def selected_names(env: str | None = None) -> set[str] | None:
+    """The plugin names ``POLYVOX_PLUGINS`` allows (None: all; empty string: none)."""
+    value = os.environ.get("POLYVOX_PLUGINS") if env is None else env
+    if value is None:
+        return None
+    return {n.strip() for n in value.split(",") if n.strip()}
+
+
+class Plugins:
+    """A pluggy manager plus the record of what loaded, what failed and which engines exist."""
+
+    def __init__(self, plugins: Iterable[str] | None = None, load_entry_points: bool = True):
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: list[PluginFailure] = []
+        self._dist: dict[str, tuple[str | None, str | None]] = {}
+        self.specs: dict[str, EngineSpec] = {}
+        self.owner: dict[str, str] = {}  # engine name -> plugin name
+        only = set(plugins) if plugins is not None else selected_names()
+        self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
+        if load_entry_points:
+            for ep in entry_points(group=GROUP):
+                if only is not None and ep.name not in only:
+                    continue
+                dist = ep.dist.name if ep.dist else None
+                version = ep.dist.version if ep.dist else None
+                self._load(ep.name, ep.load, dist, version)
+        self.refresh()
+
+    # -- registration -----------------------------------------------------------------
+    def _load(self, name: str, loader: Any, dist: str | None, version: str | None) -> None:
+        try:
+            obj = loader()
+            self.register(obj, name=name, distribution=dist, version=version)
+        except Exception as exc:  # a broken plugin must not break the kernel
+            self._fail(name, dist, exc)
+
+    def _fail(self, name: str, dist: str | None, exc: BaseException) -> None:
+        detail = "".join(traceback.format_exception(exc))
+        self.failures.append(PluginFailure(name, dist, f"{type(exc).__name__}: {exc}", detail))
+
+    def register(
+        self, plugin: Any, name: str | None = None, distribution: str | None = None, version: str | None = None
+    ) -> str:
+        """Register a plugin object (a module or an instance with hookimpls)."""
+        name = name or getattr(plugin, "name", None) or getattr(plugin, "__name__", None) or repr(plugin)
+        if self.pm.has_plugin(name):
+            name = f"{name}-{id(plugin):x}"
+        self.pm.register(plugin, name=name)
+        self._dist[name] = (distribution, version)
+        return name
+
+    def refresh(self) -> None:
+        """Ask every plugin to declare its engines; a plugin whose hook raises is unregistered."""
+        self.specs.clear()
+        self.owner.clear()
+        for impl in reversed(self.pm.hook.register_engines.get_hookimpls()):
+            found: list[EngineSpec] = []
+
+            def register(spec: EngineSpec, _found: list[EngineSpec] = found) -> None:
+                if not isinstance(spec, EngineSpec):
+                    raise PluginError(f"register() takes an EngineSpec, got {type(spec).__name__}")
+                _found.append(spec)
+
+            try:
+                impl.function(register=register)
+                for spec in found:
+                    if spec.name in self.specs:
+                        owner = self.owner[spec.name]
+                        raise PluginError(f"engine {spec.name!r} is already declared by plugin {owner!r}")
+            except Exception as exc:
+                dist, _ = self._dist.get(impl.plugin_name, (None, None))
+                self._fail(impl.plugin_name, dist, exc)
+                self.pm.unregister(name=impl.plugin_name)
+                continue
+            for spec in found:
+                self.specs[spec.name] = spec
+                self.owner[spec.name] = impl.plugin_name
+
+    # -- what is there ----------------------------------------------------------------
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def version_of(self, engine: str) -> str:
+        """The version of the distribution that provides `engine` ("0" for unpackaged plugins)."""
+        plugin = self.owner.get(engine, "")
+        return self._dist.get(plugin, (None, None))[1] or getattr(self.pm.get_plugin(plugin), "version", "0")
+
+    def info(self) -> list[PluginInfo]:
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()))
+            engines = tuple(e for e, owner in self.owner.items() if owner == name)
+            dist, version = self._dist.get(name, (None, None))
+            out.append(PluginInfo(name, dist, version, hooks, engines))
+        return sorted(out, key=lambda p: p.name)

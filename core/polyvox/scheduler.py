@@ -1,0 +1,222 @@
+"""The segment scheduler: look up the cache, run only the misses, commit each result the
+moment it exists.
+
+Sequential by default (parallel threads on one GPU were measured slower); threads only for
+engines that declare themselves thread-safe; a batch path for engines that declare batch
+synthesis. The executor is replaceable, so a process pool or a cluster can run the calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import numpy as np
+
+from .audio import Audio
+from .cache import ContentCache
+from .errors import Cancelled, PluginError, PolyvoxError, SegmentError
+from .events import CancelToken, Event, SegmentFinished, SegmentStarted
+from .models import LoadedModel, ModelManager
+from .planner import Job
+from .plugins import Plugins
+
+Work = Callable[[], list[tuple[Job, Audio]]]
+
+
+class Executor(Protocol):
+    """Runs units of work and yields their results as they complete."""
+
+    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]: ...
+
+
+class SequentialExecutor:
+    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]:
+        for unit in work:
+            yield unit()
+
+
+class ThreadExecutor:
+    """Runs up to `workers` units at once, yielding in submission order."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]:
+        with ThreadPoolExecutor(self.workers) as pool:
+            futures = [pool.submit(unit) for unit in work]
+            try:
+                for future in futures:
+                    yield future.result()
+            finally:
+                for future in futures:
+                    future.cancel()
+
+
+class Scheduler:
+    def __init__(self, plugins: Plugins, models: ModelManager, cache: ContentCache | None,
+                 emit: Callable[[Event], None]):
+        self.plugins = plugins
+        self.models = models
+        self.cache = cache
+        self.emit = emit
+        self.calls = 0  # engine calls made (segments or batches), for tests and benchmarks
+
+    # -- public ------------------------------------------------------------------------
+    def run(self, jobs: list[Job], *, ordered: bool, use_cache: bool = True, workers: int = 1,
+            batch_size: int = 1, cancel: CancelToken | None = None,
+            warn: Callable[[str, str], None] | None = None) -> Iterator[tuple[Job, Audio, bool]]:
+        """Yield (job, audio, from_cache) for every speech job.
+
+        `ordered`: script order, each job as soon as it is ready (streaming). Otherwise
+        throughput order: misses grouped by model, so each model loads once and a model
+        whose segments are all cached is never loaded.
+        """
+        speech = [j for j in jobs if j.request is not None]
+        total = len(speech)
+        done = 0
+
+        def check_cancel() -> None:
+            if cancel is not None and cancel.cancelled:
+                raise Cancelled(f"cancelled after {done} of {total} segments; finished segments are cached",
+                                finished=done, total=total)
+
+        if ordered:
+            for job in speech:
+                check_cancel()
+                hit = self._lookup(job, use_cache)
+                if hit is None:
+                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache)()
+                    hit = pair[1]
+                    yield job, hit, False
+                else:
+                    yield job, hit, True
+                done += 1
+            return
+
+        misses: list[Job] = []
+        for job in speech:
+            hit = self._lookup(job, use_cache)
+            if hit is None:
+                misses.append(job)
+            else:
+                done += 1
+                yield job, hit, True
+        groups: dict[tuple[str, str, str], list[Job]] = {}
+        for job in misses:
+            groups.setdefault(job.model_key, []).append(job)
+        for key, group in groups.items():
+            check_cancel()
+            spec = self.plugins.specs[key[0]]
+            entry = self.models.get(*key)
+            units = self._units(entry, group, spec.capabilities.batch, batch_size, use_cache)
+            parallel = workers > 1 and spec.capabilities.thread_safe
+            if workers > 1 and not spec.capabilities.thread_safe and warn:
+                warn("workers", f"engine {key[0]!r} is not thread-safe: running its segments one at a time")
+            executor: Executor = ThreadExecutor(workers) if parallel else SequentialExecutor()
+            for results in executor.run(self._cancellable(units, check_cancel)):
+                for job, audio in results:
+                    done += 1
+                    yield job, audio, False
+
+    # -- internals ---------------------------------------------------------------------
+    def _lookup(self, job: Job, use_cache: bool) -> Audio | None:
+        if not use_cache or self.cache is None or job.key is None:
+            return None
+        hit = self.cache.get(job.key)
+        if hit is not None:
+            self._finished(job, hit, cached=True, seconds=0.0)
+        return hit
+
+    @staticmethod
+    def _cancellable(units: list[Work], check: Callable[[], None]) -> Iterator[Work]:
+        for unit in units:
+            check()
+            yield unit
+
+    def _units(self, entry: LoadedModel, group: list[Job], batch: bool, batch_size: int,
+               use_cache: bool) -> list[Work]:
+        if not (batch and batch_size > 1):
+            return [self._unit(entry, [j], use_cache) for j in group]
+        by_voice: dict[str | None, list[Job]] = {}
+        for job in group:
+            by_voice.setdefault(job.voice_key, []).append(job)
+        units = []
+        for same_voice in by_voice.values():
+            same_voice.sort(key=lambda j: len(j.request.text))  # limit padding
+            for i in range(0, len(same_voice), batch_size):
+                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache))
+        return units
+
+    def _unit(self, entry: LoadedModel, jobs: list[Job], use_cache: bool) -> Work:
+        def work() -> list[tuple[Job, Audio]]:
+            engine = jobs[0].engine
+            spec = self.plugins.specs[engine]
+            for job in jobs:
+                self.emit(SegmentStarted(job.index, job.segment.character, job.request.language,
+                                         job.request.text, engine))
+            start = time.perf_counter()
+            try:
+                conditioning = self.models.conditioning(
+                    entry, jobs[0].voice_key,
+                    lambda: self.plugins.hook.prepare_voice(engine=engine, model=entry.model,
+                                                            voice=jobs[0].request.voice,
+                                                            params=dict(jobs[0].request.params)))
+                # Engines that are not thread-safe get one call at a time per model, even
+                # across renders running in different threads of the process.
+                lock = _NoLock() if spec.capabilities.thread_safe else entry.lock
+                with lock:
+                    self.calls += 1
+                    hook = self.plugins.hook
+                    if len(jobs) == 1:
+                        out = [hook.synthesize_segment(engine=engine, model=entry.model, request=jobs[0].request,
+                                                       conditioning=conditioning)]
+                    else:
+                        out = hook.synthesize_batch(engine=engine, model=entry.model,
+                                                    requests=[j.request for j in jobs], conditioning=conditioning)
+                _check_output(engine, out, len(jobs))
+            except Exception as exc:
+                raise _segment_error(jobs[0], exc) from exc
+            seconds = (time.perf_counter() - start) / len(jobs)
+            results = []
+            for job, audio in zip(jobs, out, strict=True):
+                if use_cache and self.cache is not None and job.key is not None:
+                    self.cache.put(job.key, audio)  # committed before anything else can fail
+                self._finished(job, audio, cached=False, seconds=seconds)
+                results.append((job, audio))
+            return results
+
+        return work
+
+    def _finished(self, job: Job, audio: Audio, *, cached: bool, seconds: float) -> None:
+        self.emit(SegmentFinished(job.index, job.segment.character, job.request.language, job.request.text,
+                                  job.engine, cached, seconds, audio.duration))
+
+
+class _NoLock:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def _check_output(engine: str, out: Any, expected: int) -> None:
+    if not isinstance(out, list) or len(out) != expected:
+        raise PluginError(f"engine {engine!r} returned {type(out).__name__} instead of {expected} Audio")
+    for audio in out:
+        if not isinstance(audio, Audio):
+            raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio")
+        if not np.all(np.isfinite(audio.samples)):
+            raise PluginError(f"engine {engine!r} returned audio with NaN or infinite samples")
+
+
+def _segment_error(job: Job, exc: BaseException) -> SegmentError:
+    text = job.request.text
+    excerpt = text if len(text) <= 40 else text[:37] + "..."
+    who = job.segment.character or "narrator"
+    message = str(exc) if isinstance(exc, PolyvoxError) else f"{type(exc).__name__}: {exc}"
+    return SegmentError(f"segment {job.index} ({who}: {excerpt!r}) failed in engine {job.engine!r}: {message}",
+                        index=job.index, character=job.segment.character, text=text)

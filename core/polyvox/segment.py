@@ -1,0 +1,66 @@
+"""`Segment` (a piece of a script) and `Request` (what one synthesis call is asked)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .errors import ParameterError
+from .voice import Voice
+
+#: How a segment joins the one before it: a sentence end, a clause split (crossfade),
+#: a word split, or none (first of its line, after a pause).
+JOINS = ("none", "sentence", "clause", "word")
+
+
+def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(value or {}))
+
+
+def _check_pause(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not 0.0 <= value <= 30.0:
+        raise ParameterError(f"pause of {value!r} s is out of range: expected 0..30 seconds")
+
+
+@attrs.frozen
+class Segment:
+    """One piece of a render: speech by a character in a language, or a pause.
+
+    A pause segment has `pause` > 0 and no text; it never reaches an engine.
+    """
+
+    text: str = ""
+    #: The character speaking; None is the narrator.
+    character: str | None = None
+    language: str | None = None
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    pause: float = attrs.field(default=0.0, converter=float, validator=_check_pause)
+    engine: str | None = None
+    model: str | None = None
+    #: Where it came from in the script (1-based line), for messages.
+    line: int | None = None
+    join: str = attrs.field(default="none", validator=attrs.validators.in_(JOINS))
+
+    @property
+    def is_pause(self) -> bool:
+        return self.pause > 0 and not self.text
+
+
+@attrs.frozen
+class Request:
+    """Everything one synthesis call needs except the loaded model and voice conditioning.
+
+    Plain data only, so an engine can run in another process or on another machine.
+    """
+
+    text: str
+    language: str
+    #: The model id (not the loaded object), e.g. ``en_US-joe-medium``.
+    model: str
+    voice: Voice
+    #: Every engine parameter, defaults applied and validated.
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    seed: int = 0

@@ -1,0 +1,169 @@
+"""What an engine declares about itself: parameters, languages, capabilities.
+
+These are plain attrs records, validated on construction, so that a declaration that
+would fail at synthesis time fails when the plugin registers instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .errors import ParameterError, PluginError
+
+_TYPES = {"float": float, "int": int, "bool": bool, "str": str}
+
+
+def _check_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if not value or not value.replace("_", "").replace("-", "").isalnum() or value != value.lower():
+        raise PluginError(f"{attribute.name} {value!r} must be lower-case letters, digits, '_' or '-'")
+
+
+@attrs.frozen
+class ParamSpec:
+    """One synthesis parameter with its default and the values it accepts."""
+
+    name: str = attrs.field(validator=_check_name)
+    default: Any
+    type: str = attrs.field(default="float", validator=attrs.validators.in_(tuple(_TYPES)))
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[Any, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    aliases: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    help: str = ""
+    #: True when the value changes the voice conditioning (ChatterBox's exaggeration).
+    affects_voice: bool = False
+    #: False for a parameter whose default is None ("not set"), such as F5's fix_duration.
+    required: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        if self.default is not None or self.required:
+            object.__setattr__(self, "default", self.coerce(self.default))
+
+    def describe(self) -> str:
+        """The allowed values, in words: '0.0..2.0', 'one of a, b', 'an integer'."""
+        if self.choices:
+            return "one of " + ", ".join(map(str, self.choices))
+        if self.min is not None or self.max is not None:
+            lo = "" if self.min is None else self.min
+            hi = "" if self.max is None else self.max
+            return f"{self.type} in {lo}..{hi}"
+        return {"float": "a number", "int": "an integer", "bool": "true or false", "str": "text"}[self.type]
+
+    def coerce(self, value: Any) -> Any:
+        """The value as this parameter's type, checked against its range; else `ParameterError`."""
+        if value is None and not self.required:
+            return None
+        try:
+            if self.type == "bool":
+                out: Any = _as_bool(value)
+            elif self.type == "int":
+                as_float = float(value)
+                if not as_float.is_integer():
+                    raise ValueError
+                out = int(as_float)
+            elif self.type == "float":
+                out = float(value)
+                if not math.isfinite(out):
+                    raise ValueError
+            else:
+                out = str(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"parameter {self.name}={value!r} is not valid: expected {self.describe()}") from None
+        if self.choices and out not in self.choices:
+            raise ParameterError(f"parameter {self.name}={value!r} is not allowed: expected {self.describe()}")
+        if (self.min is not None and out < self.min) or (self.max is not None and out > self.max):
+            raise ParameterError(f"parameter {self.name}={value!r} is out of range: expected {self.describe()}")
+        return out
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+@attrs.frozen
+class Capabilities:
+    """What the kernel may assume about an engine."""
+
+    needs_reference_audio: bool = False
+    needs_reference_text: bool = False
+    #: Several threads may call synthesize on one loaded model at once.
+    thread_safe: bool = False
+    #: Implements `synthesize_batch` for several segments sharing a model and voice.
+    batch: bool = False
+    #: Output depends only on the seed passed in (same seed, same samples).
+    seeded: bool = False
+
+
+def _params_tuple(value: Any) -> tuple[ParamSpec, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class EngineSpec:
+    """An engine's declaration, as `register_engines` hands it to the kernel."""
+
+    name: str = attrs.field(validator=_check_name)
+    sample_rate: int = attrs.field(validator=attrs.validators.gt(0))
+    languages: tuple[str, ...] = attrs.field(converter=tuple)
+    default_model: str
+    models: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    params: tuple[ParamSpec, ...] = attrs.field(default=(), converter=_params_tuple)
+    max_chars: int = attrs.field(default=400, validator=attrs.validators.gt(0))
+    capabilities: Capabilities = Capabilities()
+    description: str = ""
+    #: Higher wins when no engine is named and several speak the language.
+    priority: int = 0
+    #: Voices the engine speaks with built in (Piper's voice files), by name.
+    voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.languages:
+            raise PluginError(f"engine {self.name!r} declares no languages")
+        seen: set[str] = set()
+        for p in self.params:
+            for n in (p.name, *p.aliases):
+                if n in seen:
+                    raise PluginError(f"engine {self.name!r} declares parameter {n!r} twice")
+                seen.add(n)
+
+    def param(self, name: str) -> ParamSpec | None:
+        """The parameter called `name` or having it as an alias."""
+        for p in self.params:
+            if name == p.name or name in p.aliases:
+                return p
+        return None
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def resolve_params(self, given: Mapping[str, Any], *, strict: bool = True) -> tuple[dict[str, Any], list[str]]:
+        """Defaults overlaid with `given` (aliases accepted), each value validated.
+
+        Returns the full parameter dict and the names that the engine does not have:
+        with `strict` those raise `ParameterError`, otherwise the caller warns and drops them.
+        """
+        out = self.defaults()
+        unknown: list[str] = []
+        for key, value in given.items():
+            p = self.param(key)
+            if p is None:
+                unknown.append(key)
+                continue
+            out[p.name] = p.coerce(value)
+        if unknown and strict:
+            allowed = ", ".join(p.name for p in self.params) or "none"
+            raise ParameterError(
+                f"engine {self.name!r} has no parameter {unknown[0]!r}; its parameters: {allowed}"
+            )
+        return out, unknown

