@@ -19,7 +19,7 @@ from .assembly import Assembler, JoinConfig
 from .audio import Audio
 from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
 from .errors import EmptyTextError, PolyvoxError
-from .events import CancelToken, Emitter, Listener, Warning
+from .events import CancelToken, Emitter, Listener, RenderStarted, Warning
 from .keys import Fingerprints
 from .models import ModelManager
 from .planner import DEFAULT_SEED, Job, Planner
@@ -143,6 +143,7 @@ class Kernel:
             jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
                              language=language, seed=seed, params=params)
             rate = self._rate(jobs)
+            self._started(jobs)
             if output is not None:
                 results = self._write(jobs, rate, Path(output), use_cache, join, cancel)
                 audio = None
@@ -171,6 +172,7 @@ class Kernel:
             jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
                              language=language, seed=seed, params=params)
             rate = self._rate(jobs)
+            self._started(jobs)
             pairs = ((clip, cached) for _, clip, cached in
                      self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
             out: list[Audio] = []
@@ -244,6 +246,10 @@ class Kernel:
         if path.is_file():
             return Voice(name=path.stem, audio=path)
         return Voice(name=voice, model=voice)
+
+    def _started(self, jobs: list[Job]) -> None:
+        speech = [j for j in jobs if j.request is not None]
+        self.events.emit(RenderStarted(len(jobs), len(speech), sum(len(j.request.text) for j in speech)))
 
     def _rate(self, jobs: list[Job]) -> int:
         if self.sample_rate:
