@@ -1,0 +1,102 @@
+"""Shared fixtures: a kernel with a private cache directory, and a scriptable test engine."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pytest
+
+import polyvox
+from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request
+
+#: Piper with its noise off is deterministic: use it where tests compare samples.
+QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the user's cache, even one that forgets cache_dir."""
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
+
+
+@pytest.fixture
+def kernel(tmp_path) -> polyvox.Kernel:
+    return polyvox.Kernel(cache_dir=tmp_path / "cache")
+
+
+class ToneEngine(polyvox.Engine):
+    """A tiny real engine for kernel tests: a tone whose pitch follows the voice and text.
+
+    `fail_on` makes the call for a given text raise (fault injection); `calls` counts calls.
+    """
+
+    name = "tone"
+
+    def __init__(self, *, thread_safe: bool = False, batch: bool = False, fail_on: str | None = None,
+                 delay: float = 0.0, name: str = "tone"):
+        self.name = name
+        self.thread_safe = thread_safe
+        self.batch = batch
+        self.fail_on = fail_on
+        self.delay = delay
+        self.calls: list[str] = []
+        self.loads = 0
+        self.prepared = 0
+        self._lock = threading.Lock()
+
+    def spec(self) -> EngineSpec:
+        return EngineSpec(
+            name=self.name, sample_rate=16000, languages=("en", "de"), default_model="base",
+            models=("base", "large"), max_chars=200,
+            params=(ParamSpec("rate", 1.0, min=0.5, max=2.0, aliases=("speed",)),
+                    ParamSpec("brightness", 0.5, min=0.0, max=1.0, affects_voice=True)),
+            capabilities=Capabilities(thread_safe=self.thread_safe, batch=self.batch, seeded=True),
+            priority=-100,
+        )
+
+    def load(self, model: str, device: str) -> Any:
+        import time
+
+        time.sleep(self.delay)
+        with self._lock:
+            self.loads += 1
+        return {"model": model, "device": device}
+
+    def prepare(self, model: Any, voice: polyvox.Voice, params: dict[str, Any]) -> Any:
+        with self._lock:
+            self.prepared += 1
+        base = 220.0 if voice.audio is None else 200.0 + Audio.read(voice.audio).rms * 1000
+        return {"pitch": base * (1 + params["brightness"])}
+
+    def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
+        import time
+
+        with self._lock:
+            self.calls.append(request.text)
+        if self.fail_on is not None and self.fail_on in request.text:
+            raise RuntimeError(f"boom on {request.text!r}")
+        time.sleep(self.delay)
+        seconds = 0.05 * len(request.text) / request.params["rate"]
+        t = np.arange(round(seconds * 16000)) / 16000
+        rng = np.random.default_rng(request.seed)
+        tone = 0.3 * np.sin(2 * np.pi * conditioning["pitch"] * t) + 0.01 * rng.standard_normal(len(t))
+        return Audio(tone.astype(np.float32), 16000)
+
+    def synthesize_many(self, model: Any, requests: list[Request], conditioning: Any) -> list[Audio]:
+        with self._lock:
+            self.calls.append(f"batch of {len(requests)}")
+        return [self.synthesize(model, r, conditioning) for r in requests]
+
+
+@pytest.fixture
+def tone() -> ToneEngine:
+    return ToneEngine()
+
+
+@pytest.fixture
+def tone_kernel(tmp_path, tone) -> polyvox.Kernel:
+    k = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    k.register(tone)
+    return k
