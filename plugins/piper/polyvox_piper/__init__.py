@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 import polyvox
 from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request, Voice
 from polyvox.errors import ModelError, ParameterError

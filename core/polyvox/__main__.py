@@ -1,0 +1,3 @@
+from polyvox.cli import main
+
+main()
