@@ -115,6 +115,7 @@ class Planner:
         """Resolve every segment; `params` (from the caller) are checked strictly, a
         segment's or voice's own unknown parameters become warnings."""
         jobs = []
+        seed = check_seed(seed)
         segments = list(segments)
         for index, seg in enumerate(segments):
             if seg.is_pause or not normalize_text(seg.text):
@@ -161,7 +162,7 @@ class Planner:
         for layer, layer_strict in ((voice.params, False), (params, strict), (seg.params, False)):
             for key, value in layer.items():
                 if key == "seed":
-                    seed_value = _seed(value)
+                    seed_value = check_seed(value)
                     continue
                 p = spec.param(key)
                 if p is not None:
@@ -184,7 +185,7 @@ class Planner:
         return Job(index, seg, device, name, chosen, request, key, voice_key)
 
 
-def _seed(value: Any) -> int:
+def check_seed(value: Any) -> int:
     try:
         as_float = float(value)
         if as_float.is_integer() and 0 <= as_float < 2**32:
