@@ -1,0 +1,143 @@
+"""The content cache: what changes a key and what must not, invalidation, cross-mode hits."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+from conftest import QUIET, ToneEngine
+
+import polyvox
+from polyvox.keys import Fingerprints
+
+
+def write_voice(path, freq=300.0, seconds=1.0, amplitude=0.2):
+    t = np.arange(int(16000 * seconds)) / 16000
+    polyvox.Audio((amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000).write(path)
+    return path
+
+
+def key(kernel, text="Hello there.", **kw):
+    (job,) = kernel.plan([polyvox.Segment(text)], **kw)
+    return job.key
+
+
+def test_what_changes_the_key(tone_kernel, tmp_path):
+    k = tone_kernel
+    base = key(k, engine="tone")
+    assert key(k, engine="tone", language="de") != base
+    assert key(k, "Hello there!", engine="tone") != base
+    assert key(k, engine="tone", params={"rate": 1.5}) != base
+    assert key(k, engine="tone", seed=7) != base
+    assert key(k, engine="tone", model="large") != base
+    voice = polyvox.Voice(name="a", audio=write_voice(tmp_path / "a.wav"), reference_text="Hi.")
+    with_voice = key(k, engine="tone", voice=voice)
+    assert with_voice != base
+    assert key(k, engine="tone", voice=polyvox.Voice(name="a", audio=voice.audio, reference_text="Hey.")) != with_voice
+
+
+def test_what_does_not_change_the_key(tone_kernel, tmp_path):
+    k = tone_kernel
+    base = key(k, engine="tone", params={"rate": 0.5})
+    assert key(k, "  Hello   there. ", engine="tone", params={"rate": 0.50000001}) == base
+    assert key(k, engine="tone", params={"speed": 0.5}) == base  # alias
+    explicit_defaults = key(k, engine="tone", params={"rate": 1.0, "brightness": 0.5})
+    assert explicit_defaults == key(k, engine="tone")
+    # the same audio under another name, path or mtime is the same voice
+    a = write_voice(tmp_path / "a.wav")
+    b = tmp_path / "elsewhere" / "b.wav"
+    b.parent.mkdir()
+    shutil.copy(a, b)
+    va = polyvox.Voice(name="Alice", audio=a, reference_text="Hi.")
+    vb = polyvox.Voice(name="Bob", audio=b, reference_text="Hi.")
+    assert key(k, engine="tone", voice=va) == key(k, engine="tone", voice=vb)
+
+
+def test_voice_file_changed_under_same_name_is_a_miss(tmp_path):
+    engine = ToneEngine()
+    k = polyvox.Kernel(cache_dir=tmp_path / "c")
+    k.register(engine)
+    path = write_voice(tmp_path / "narrator.wav", freq=300)
+    voice = polyvox.Voice(name="narrator", audio=path)
+    first = k.synthesize("Some words.", engine="tone", voice=voice)
+    write_voice(path, amplitude=0.4)  # new content, same name
+    k2 = polyvox.Kernel(cache_dir=tmp_path / "c")
+    k2.register(engine)
+    second = k2.synthesize("Some words.", engine="tone", voice=polyvox.Voice(name="narrator", audio=path))
+    assert len(engine.calls) == 2 and first != second
+
+
+def test_model_file_fingerprint_changes_key(tmp_path):
+    class FileModel(ToneEngine):
+        def files(self, model):
+            return [str(tmp_path / f"{model}.bin")]
+
+    (tmp_path / "base.bin").write_bytes(b"weights v1")
+    k = polyvox.Kernel(cache=False)
+    k.register(FileModel())
+    before = key(k, engine="tone")
+    (tmp_path / "base.bin").write_bytes(b"weights v2")
+    k2 = polyvox.Kernel(cache=False)
+    k2.register(FileModel())
+    assert key(k2, engine="tone") != before
+
+
+def test_reference_file_hashed_once_for_many_segments(tone_kernel, tmp_path):
+    voice = polyvox.Voice(name="v", audio=write_voice(tmp_path / "v.wav"))
+    before = tone_kernel.fingerprints.files_hashed
+    tone_kernel.plan([polyvox.Segment(f"Line {i}.") for i in range(300)], engine="tone", voice=voice)
+    assert tone_kernel.fingerprints.files_hashed - before == 1
+
+
+def test_file_hash_memo_survives_processes(tmp_path):
+    path = write_voice(tmp_path / "v.wav")
+    cache = polyvox.cache.ContentCache(tmp_path / "c")
+    first = Fingerprints(cache.store)
+    digest = first.file(path)
+    second = Fingerprints(cache.store)
+    assert second.file(path) == digest and second.files_hashed == 0
+
+
+def test_stream_then_render_synthesizes_nothing(kernel):
+    script = [polyvox.Segment("One."), polyvox.Segment(pause=0.2), polyvox.Segment("Two.")]
+    streamed = polyvox.Audio.concatenate(kernel.stream(script, params=QUIET))
+    calls = kernel.scheduler.calls
+    result = kernel.render(script, params=QUIET)
+    assert kernel.scheduler.calls == calls
+    assert result.stats.cached == 2 and result.stats.synthesized == 0
+    assert result.audio == streamed
+    assert kernel.synthesize("One.", **QUIET) == kernel.render([polyvox.Segment("One.")], params=QUIET).audio
+    assert kernel.scheduler.calls == calls
+
+
+def test_cache_across_kernels_and_runs(tmp_path):
+    first = polyvox.Kernel(cache_dir=tmp_path / "c").render("A line.\nAnother line.")
+    again = polyvox.Kernel(cache_dir=tmp_path / "c").render("A line.\nAnother line.")
+    assert first.stats.synthesized == 2 and again.stats.cached == 2
+    assert again.stats.model_loads == 0  # every segment cached: the model is never loaded
+    assert first.audio == again.audio  # default seed fixed, noise or not, the cache serves the same audio
+
+
+def test_different_seed_is_a_different_entry(tone_kernel):
+    tone_kernel.render("Seeded.", engine="tone")
+    assert tone_kernel.render("Seeded.", engine="tone").stats.cached == 1
+    assert tone_kernel.render("Seeded.", engine="tone", seed=1).stats.synthesized == 1
+    assert polyvox.planner.DEFAULT_SEED == 42
+
+
+def test_stats_and_clear(tone_kernel):
+    tone_kernel.render("One.\nTwo.\nThree.", engine="tone")
+    tone_kernel.render("One.\nTwo.\nFour.", engine="tone")
+    stats = tone_kernel.cache_stats()
+    assert stats.entries == 4 and stats.size_bytes > 0
+    assert (stats.last_hits, stats.last_misses) == (2, 1)
+    assert stats.last_hit_rate == pytest.approx(2 / 3)
+    assert tone_kernel.clear_cache() >= 4
+    assert tone_kernel.cache_stats().entries == 0
+
+
+def test_no_cache_option(tone_kernel, tone):
+    tone_kernel.render("Again.", engine="tone")
+    tone_kernel.render("Again.", engine="tone", use_cache=False)
+    assert tone.calls == ["Again.", "Again."]
