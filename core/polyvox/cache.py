@@ -68,8 +68,16 @@ class ContentCache:
         rate, raw = value
         return Audio(np.frombuffer(raw, dtype=np.float32), rate)
 
-    def put(self, key: str, audio: Audio) -> None:
-        self._dc.set(("audio", key), (audio.sample_rate, audio.samples.astype(np.float32).tobytes()))
+    def put(self, key: str, audio: Audio) -> Audio:
+        """Commit `audio` under `key` unless another process got there first; return what is stored.
+
+        First writer wins, so processes rendering overlapping scripts at once agree on every
+        segment even with engines whose output varies from call to call.
+        """
+        value = (audio.sample_rate, audio.samples.astype(np.float32).tobytes())
+        if self._dc.add(("audio", key), value):
+            return audio
+        return self.get(key) or audio
 
     def __contains__(self, key: str) -> bool:
         return ("audio", key) in self._dc

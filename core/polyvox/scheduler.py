@@ -183,7 +183,7 @@ class Scheduler:
             results = []
             for job, audio in zip(jobs, out, strict=True):
                 if use_cache and self.cache is not None and job.key is not None:
-                    self.cache.put(job.key, audio)  # committed before anything else can fail
+                    audio = self.cache.put(job.key, audio)  # committed before anything else can fail
                 self._finished(job, audio, cached=False, seconds=seconds)
                 results.append((job, audio))
             return results

@@ -1,0 +1,152 @@
+"""Model manager and scheduler: one load per model, grouping, threads, batches, conditioning."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import ToneEngine
+
+import polyvox
+from polyvox.events import ModelLoaded, ModelUnloaded, SegmentFinished, Warning
+
+
+def test_concurrent_requests_load_a_model_once(tmp_path):
+    engine = ToneEngine(delay=0.2)
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(engine)
+    errors = []
+
+    def speak(i):
+        try:
+            kernel.synthesize(f"thread {i}", engine="tone")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=speak, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and engine.loads == 1 and kernel.models.loads == 1
+
+
+def test_throughput_mode_loads_each_model_once_and_skips_cached_models(tmp_path):
+    engine = ToneEngine()
+    script = [polyvox.Segment(f"line {i}", model="large" if i % 2 else "base") for i in range(10)]
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+    result = kernel.render(script, engine="tone")
+    assert result.stats.model_loads == 2 and engine.loads == 2
+    # order: results come back in script order even though misses ran grouped by model
+    assert [r.index for r in result.segments] == list(range(10))
+    assert engine.calls == [f"line {i}" for i in range(0, 10, 2)] + [f"line {i}" for i in range(1, 10, 2)]
+    # a new process-like kernel with only "base" lines changed: "large" is never loaded
+    fresh = ToneEngine()
+    kernel2 = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel2.register(fresh)
+    changed = [polyvox.Segment(s.text + "!" if s.model == "base" else s.text, model=s.model) for s in script]
+    again = kernel2.render(changed, engine="tone")
+    assert again.stats.model_loads == 1 and again.stats.cached == 5
+
+
+def test_lru_unloads_past_the_limit(tmp_path):
+    events = []
+    kernel = polyvox.Kernel(cache=False, max_models=1, on_event=events.append)
+    kernel.register(ToneEngine())
+    kernel.synthesize("a", engine="tone", model="base")
+    kernel.synthesize("b", engine="tone", model="large")
+    assert [type(e) for e in events if isinstance(e, (ModelLoaded, ModelUnloaded))] == [
+        ModelLoaded, ModelLoaded, ModelUnloaded]
+    assert kernel.models.loaded() == [("tone", "large", "auto")]
+    assert kernel.unload_all() == 1 and kernel.models.loaded() == []
+
+
+def test_memory_budget_unloads(tmp_path):
+    class Sized(ToneEngine):
+        def size(self, model):
+            return 600
+
+    kernel = polyvox.Kernel(cache=False, memory_budget=1000)
+    kernel.register(Sized())
+    kernel.synthesize("a", engine="tone", model="base")
+    kernel.synthesize("b", engine="tone", model="large")
+    assert kernel.models.loaded() == [("tone", "large", "auto")]
+
+
+def test_voice_conditioning_prepared_once_per_voice_and_voice_params(tone_kernel, tone, tmp_path):
+    script = [polyvox.Segment(f"segment number {i}") for i in range(20)]
+    tone_kernel.render(script, engine="tone")
+    assert tone.prepared == 1
+    tone_kernel.render(script, engine="tone", params={"brightness": 0.9}, use_cache=False)
+    assert tone.prepared == 2  # affects_voice parameter: new conditioning
+    tone_kernel.render(script, engine="tone", params={"rate": 1.5}, use_cache=False)
+    assert tone.prepared == 2  # a parameter that does not touch the voice reuses it
+
+
+def test_interleaved_voices_equal_each_alone(tmp_path):
+    from test_cache import write_voice
+
+    a = polyvox.Voice(name="a", audio=write_voice(tmp_path / "a.wav", amplitude=0.1))
+    b = polyvox.Voice(name="b", audio=write_voice(tmp_path / "b.wav", amplitude=0.3))
+    lines = [polyvox.Segment(f"line {i}", character="A" if i % 2 else "B") for i in range(6)]
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(ToneEngine())
+    mixed = kernel.render(lines, engine="tone", voices={"A": a, "B": b}, join=polyvox.assembly.JoinConfig("none"))
+    for r in mixed.segments:
+        alone = kernel.synthesize(r.segment.text, engine="tone", voice=a if r.segment.character == "A" else b)
+        assert mixed.audio.slice(r.start, r.start + r.duration) == alone
+
+
+def test_workers_only_for_thread_safe_engines(tmp_path):
+    warnings = []
+    kernel = polyvox.Kernel(cache=False, on_event=lambda e: isinstance(e, Warning) and warnings.append(e))
+    kernel.register(ToneEngine())
+    result = kernel.render("a\nb\nc", engine="tone", workers=3)
+    assert any("not thread-safe" in w.message for w in warnings)
+    assert any("not thread-safe" in w for w in result.warnings)
+
+    safe = ToneEngine(thread_safe=True, delay=0.05)
+    kernel2 = polyvox.Kernel(cache=False)
+    kernel2.register(safe)
+    parallel = kernel2.render("a\nb\nc\nd", engine="tone", workers=4)
+    sequential = kernel2.render("a\nb\nc\nd", engine="tone")
+    assert parallel.audio == sequential.audio and not parallel.warnings
+
+
+def test_batch_path_groups_by_voice_and_matches_single_calls(tmp_path):
+    engine = ToneEngine(batch=True)
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(engine)
+    text = "\n".join(f"{'x' * (i + 1)} line" for i in range(7))
+    batched = kernel.render(text, engine="tone", batch_size=4)
+    assert [c for c in engine.calls if c.startswith("batch")] == ["batch of 4", "batch of 3"]
+    single = kernel.render(text, engine="tone")
+    assert batched.audio == single.audio
+
+
+def test_events_report_cache_hits_and_timings(tone_kernel):
+    events = []
+    tone_kernel.render("one\ntwo", engine="tone", on_event=events.append)
+    tone_kernel.render("one\ntwo", engine="tone", on_event=events.append)
+    finished = [e for e in events if isinstance(e, SegmentFinished)]
+    assert [e.cached for e in finished] == [False, False, True, True]
+    assert all(e.audio_seconds > 0 for e in finished)
+
+
+@pytest.mark.parametrize("kind", ["thread_safe", "plain"])
+def test_renders_from_many_threads_share_one_model(tmp_path, kind):
+    engine = ToneEngine(thread_safe=kind == "thread_safe")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+    results = {}
+
+    def render(i):
+        results[i] = kernel.render(f"shared line\nown line {i}", engine="tone").audio
+
+    threads = [threading.Thread(target=render, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert engine.loads == 1 and len(results) == 4
