@@ -1,0 +1,319 @@
+"""`EngineContract`: the checks every engine plugin runs against itself.
+
+Subclass it in a test module, name the engine, give two voices (and, if you like, a kernel):
+
+    class TestMyEngineContract(EngineContract):
+        engine = "myengine"
+        params = {"steps": 4}                     # passed to every check (fast settings)
+        deterministic_params = {}                 # added where a check needs repeatable audio
+
+        @pytest.fixture(scope="class")
+        def voices(self):
+            return [Voice(name="a", audio="a.wav", reference_text="..."), Voice(name="b", ...)]
+
+Every check calls the engine for real (the cache is bypassed). Engines that declare
+``Capabilities(seeded=True)`` must give the same samples for the same seed; an engine that is
+only deterministic with some settings (Piper with its noise off) names them in
+`deterministic_params`; an engine with neither skips the checks that compare two renders.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+
+from .. import languages
+from ..audio import Audio
+from ..errors import ParameterError, PolyvoxError, UnsupportedLanguageError
+from ..kernel import Kernel
+from ..planner import Job
+from ..segment import Segment
+from ..spec import EngineSpec, ParamSpec
+from ..voice import Voice
+
+_TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
+
+
+def plan_requests(kernel: Kernel, engine: str, texts: Sequence[str], *, voice: Voice | None = None,
+                  language: str | None = None, seed: int | None = None,
+                  params: Mapping[str, Any] | None = None) -> list[Job]:
+    """The kernel's own plan for `texts` (one job each, params resolved and validated)."""
+    jobs = kernel.plan([Segment(text=t) for t in texts], engine=engine, voice=voice, language=language,
+                       seed=seed, params=dict(params or {}))
+    speech = [j for j in jobs if j.request is not None]
+    assert len(speech) == len(texts), "a contract text was split into chunks: use shorter texts"
+    return speech
+
+
+def call_engine(kernel: Kernel, jobs: Sequence[Job], *, batch: bool = False) -> list[Audio]:
+    """Call the engine's hooks for `jobs` (same engine, model and voice) as the scheduler
+    would, but directly: one `synthesize_segment` per job, or one `synthesize_batch`."""
+    first = jobs[0]
+    hook = kernel.plugins.hook
+    entry = kernel.models.get(*first.model_key)
+    conditioning = kernel.models.conditioning(
+        entry, first.voice_key,
+        lambda: hook.prepare_voice(engine=first.engine, model=entry.model, voice=first.request.voice,
+                                   params=dict(first.request.params)))
+    if batch:
+        out = hook.synthesize_batch(engine=first.engine, model=entry.model, requests=[j.request for j in jobs],
+                                    conditioning=conditioning)
+        assert isinstance(out, list), f"synthesize_batch returned {type(out).__name__}, not a list of Audio"
+        return out
+    return [hook.synthesize_segment(engine=first.engine, model=entry.model, request=j.request,
+                                    conditioning=conditioning) for j in jobs]
+
+
+def assert_same_audio(a: Audio, b: Audio, what: str, atol: float = 0.0) -> None:
+    """Same rate, same length, samples equal within `atol`."""
+    assert a.sample_rate == b.sample_rate, f"{what}: sample rates differ ({a.sample_rate} vs {b.sample_rate})"
+    assert len(a) == len(b), f"{what}: lengths differ ({len(a)} vs {len(b)} samples)"
+    worst = float(np.max(np.abs(a.samples - b.samples))) if len(a) else 0.0
+    assert worst <= atol, f"{what}: samples differ by up to {worst:.3g} (allowed {atol:g})"
+
+
+class EngineContract:
+    """The contract checks; pytest collects them from a ``Test...`` subclass."""
+
+    #: The engine name under test.
+    engine: ClassVar[str] = ""
+    #: Extra parameters every check passes (fast settings, a small step count).
+    params: ClassVar[dict[str, Any]] = {}
+    #: Parameters added for checks that compare two renders (for engines that are not seeded).
+    deterministic_params: ClassVar[dict[str, Any]] = {}
+    #: Language the checks speak (None: English if the engine speaks it, else its first language).
+    language: ClassVar[str | None] = None
+    #: A sentence to speak, and a few of different lengths for batch and thread checks.
+    text: ClassVar[str] = "The quick brown fox jumps over the lazy dog."
+    texts: ClassVar[tuple[str, ...]] = ("Hello there.", "This sentence is a little longer than that one.",
+                                        "A third, mid-sized line.")
+    #: Largest sample difference two renders that must be equal may show (0: bit-exact).
+    tolerance: ClassVar[float] = 0.0
+    #: The same, for batch against single synthesis (padding may change the numerics).
+    batch_tolerance: ClassVar[float | None] = None
+    #: Threads the concurrency check runs at once.
+    threads: ClassVar[int] = 3
+    #: Synthesize at every declared parameter bound (2 calls per bounded parameter).
+    check_parameter_bounds: ClassVar[bool] = True
+
+    # -- fixtures a subclass may override -------------------------------------------------
+    @pytest.fixture(scope="class")
+    @classmethod
+    def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> Kernel:
+        """A kernel with every installed plugin and its cache in a temporary directory."""
+        return Kernel(cache_dir=tmp_path_factory.mktemp("polyvox-cache"))
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def voices(cls) -> list[Voice]:
+        pytest.fail("define a class-scoped `voices` fixture returning two different polyvox.Voice objects")
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def spec(cls, kernel: Kernel) -> EngineSpec:
+        assert cls.engine, "set `engine = \"name\"` on the contract subclass"
+        return kernel.engine(cls.engine)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def speak_language(cls, kernel: Kernel, spec: EngineSpec) -> str:
+        if cls.language:
+            return cls.language
+        return "en" if kernel.planner.model_for(spec.name, "en") else spec.languages[0]
+
+    # -- helpers ----------------------------------------------------------------------------
+    def repeatable(self, spec: EngineSpec) -> dict[str, Any]:
+        """Params under which two renders must be equal; skips the check if there are none."""
+        if not spec.capabilities.seeded and not self.deterministic_params:
+            pytest.skip(f"engine {spec.name!r} is not seeded and the test names no deterministic_params")
+        return {**self.params, **self.deterministic_params}
+
+    def same(self, a: Audio, b: Audio, what: str, *, batch: bool = False) -> None:
+        """Override to compare audio another way (a perceptual distance, say)."""
+        atol = self.batch_tolerance if batch and self.batch_tolerance is not None else self.tolerance
+        assert_same_audio(a, b, what, atol)
+
+    def jobs(self, kernel: Kernel, language: str, texts: Sequence[str], voice: Voice | None = None,
+             seed: int = 1234, params: Mapping[str, Any] | None = None) -> list[Job]:
+        return plan_requests(kernel, self.engine, texts, voice=voice, language=language, seed=seed,
+                             params=self.params if params is None else params)
+
+    def check_audio(self, audio: Any, spec: EngineSpec, what: str) -> Audio:
+        assert isinstance(audio, Audio), f"{what}: returned {type(audio).__name__}, not polyvox.Audio"
+        assert audio.sample_rate == spec.sample_rate, (
+            f"{what}: audio at {audio.sample_rate} Hz, the engine declares {spec.sample_rate} Hz")
+        assert np.all(np.isfinite(audio.samples)), f"{what}: NaN or infinite samples"
+        assert 0.2 <= audio.duration <= 60.0, f"{what}: {audio.duration:.2f} s of audio for one sentence"
+        assert audio.rms > 1e-4, f"{what}: the audio is silent"
+        assert audio.peak <= 1.0, f"{what}: samples outside [-1, 1] (peak {audio.peak:.3f})"
+        return audio
+
+    # -- the declaration --------------------------------------------------------------------
+    def test_declaration_is_valid(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice]) -> None:
+        owner = kernel.plugins.owner[spec.name]
+        failed = [f.error for f in kernel.failures if f.name == owner]
+        assert not failed, f"plugin {owner!r} failed: {failed}"
+        assert spec.name == self.engine
+        assert 8000 <= spec.sample_rate <= 192000, f"implausible sample rate {spec.sample_rate}"
+        for code in spec.languages:
+            assert _TAG.match(code), f"language {code!r} is not a lower-case tag such as 'en' or 'pt-br'"
+        if spec.models:
+            assert spec.default_model in spec.models, f"default model {spec.default_model!r} is not in models"
+        if spec.capabilities.needs_reference_text:
+            assert spec.capabilities.needs_reference_audio, "needs_reference_text without needs_reference_audio"
+        for p in spec.params:
+            if p.min is not None and p.max is not None:
+                assert p.min <= p.max, f"parameter {p.name}: min {p.min} > max {p.max}"
+            assert p.help, f"parameter {p.name} has no help text"
+        assert len(voices) == 2 and all(isinstance(v, Voice) for v in voices), "`voices` must be two Voices"
+        assert voices[0] != voices[1], "the two voices are the same"
+
+    def test_every_language_maps_to_a_model(self, kernel: Kernel, spec: EngineSpec) -> None:
+        for code in spec.languages:
+            model = kernel.planner.model_for(spec.name, code)
+            assert model, f"declared language {code!r} maps to no model"
+            files = kernel.plugins.hook.model_files(engine=spec.name, model=model)
+            assert isinstance(files, list), f"model_files for {model!r} ({code}) answered {files!r}, not a list"
+        assert kernel.planner.model_for(spec.name, "xx-unknown") is None
+
+    # -- synthesis --------------------------------------------------------------------------
+    def test_synthesize_returns_finite_audio_at_declared_rate(self, kernel: Kernel, spec: EngineSpec,
+                                                              voices: list[Voice], speak_language: str) -> None:
+        for voice in voices:
+            (audio,) = call_engine(kernel, self.jobs(kernel, speak_language, [self.text], voice))
+            self.check_audio(audio, spec, f"synthesize_segment ({voice.name})")
+        through_kernel = kernel.synthesize(self.text, engine=spec.name, voice=voices[0], language=speak_language,
+                                           use_cache=False, **self.params)
+        self.check_audio(through_kernel, spec, "Kernel.synthesize")
+
+    def test_parameter_ranges_are_enforced(self, kernel: Kernel, spec: EngineSpec, speak_language: str,
+                                           voices: list[Voice]) -> None:
+        def refused(name: str, value: Any) -> None:
+            with pytest.raises(ParameterError):
+                kernel.plan([Segment(text=self.text)], engine=spec.name, voice=voices[0], language=speak_language,
+                            params={**self.params, name: value})
+
+        refused("no_such_parameter_xyz", 1)
+        for p in spec.params:
+            for bad in _bad_values(p):
+                refused(p.name, bad)
+
+    def test_parameter_bounds_synthesize(self, kernel: Kernel, spec: EngineSpec, speak_language: str,
+                                         voices: list[Voice]) -> None:
+        """At each declared bound the engine returns finite audio at its rate, or refuses with a PolyvoxError."""
+        bounded = [p for p in spec.params if p.type in ("int", "float") and (p.min is not None or p.max is not None)]
+        if not self.check_parameter_bounds or not bounded:
+            pytest.skip("no bounded parameters to try")
+        for p in bounded:
+            for value in (p.min, p.max):
+                if value is None or p.name in self.params:
+                    continue
+                jobs = self.jobs(kernel, speak_language, [self.text], voices[0], params={**self.params, p.name: value})
+                try:
+                    (audio,) = call_engine(kernel, jobs)
+                except PolyvoxError:  # a bound this model cannot take (a speaker id past its count) may be refused
+                    continue
+                assert isinstance(audio, Audio) and np.all(np.isfinite(audio.samples)), f"{p.name}={value}"
+                assert audio.sample_rate == spec.sample_rate, f"{p.name}={value}: wrong sample rate"
+
+    def test_same_seed_same_audio(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                  speak_language: str) -> None:
+        params = self.repeatable(spec)
+        first, second = (kernel.synthesize(self.text, engine=spec.name, voice=voices[0], language=speak_language,
+                                           seed=7, use_cache=False, **params) for _ in range(2))
+        self.same(first, second, "two renders with seed 7")
+        jobs = self.jobs(kernel, speak_language, [self.text, self.text], voices[0], seed=7, params=params)
+        a, b = call_engine(kernel, jobs)
+        self.same(a, b, "two synthesize_segment calls with seed 7")
+
+    def test_two_voices_interleaved_equal_each_alone(self, kernel: Kernel, spec: EngineSpec,
+                                                     voices: list[Voice], speak_language: str) -> None:
+        params = self.repeatable(spec)
+        one, two = voices
+
+        def say(voice: Voice) -> Audio:
+            return kernel.synthesize(self.text, engine=spec.name, voice=voice, language=speak_language, seed=3,
+                                     use_cache=False, **params)
+
+        alone_one = say(one)
+        alone_one_again = say(one)
+        self.same(alone_one, alone_one_again, f"voice {one.name!r} twice in a row")
+        alone_two = say(two)
+        assert not _equal(alone_one, alone_two), "the two voices give identical audio: use two different voices"
+        for round_no in range(2):
+            self.same(say(one), alone_one, f"voice {one.name!r} after {two.name!r} (round {round_no})")
+            self.same(say(two), alone_two, f"voice {two.name!r} after {one.name!r} (round {round_no})")
+
+    def test_thread_safety_as_declared(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                       speak_language: str) -> None:
+        if not spec.capabilities.thread_safe:
+            pytest.skip(f"engine {spec.name!r} declares thread_safe=False: the kernel serializes its calls")
+        params = self.repeatable(spec)
+        texts = list(self.texts) * max(1, self.threads // len(self.texts) + 1)
+        jobs = self.jobs(kernel, speak_language, texts, voices[0], params=params)
+        alone = call_engine(kernel, jobs)
+        with ThreadPoolExecutor(self.threads) as pool:
+            together = list(pool.map(lambda job: call_engine(kernel, [job])[0], jobs))
+        for n, (a, b) in enumerate(zip(alone, together, strict=True)):
+            self.same(b, a, f"segment {n} synthesized concurrently vs alone")
+        rendered = kernel.render([Segment(text=t) for t in texts], engine=spec.name, voice=voices[0],
+                                 language=speak_language, params=params, workers=self.threads, use_cache=False)
+        assert rendered.audio is not None and rendered.stats.synthesized == len(texts)
+
+    def test_batch_as_declared(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                               speak_language: str) -> None:
+        if not spec.capabilities.batch:
+            pytest.skip(f"engine {spec.name!r} declares batch=False")
+        params = self.repeatable(spec)
+        jobs = self.jobs(kernel, speak_language, list(self.texts), voices[0], params=params)
+        single = call_engine(kernel, jobs)
+        batched = call_engine(kernel, jobs, batch=True)
+        assert len(batched) == len(jobs), f"synthesize_batch returned {len(batched)} clips for {len(jobs)} requests"
+        for n, (a, b) in enumerate(zip(single, batched, strict=True)):
+            self.check_audio(b, spec, f"batch item {n}")
+            self.same(b, a, f"batch item {n} vs single synthesis", batch=True)
+
+    # -- errors -----------------------------------------------------------------------------
+    def test_errors_are_polyvox_errors(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                       speak_language: str) -> None:
+        with pytest.raises(PolyvoxError):
+            kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu")
+        unspoken = next((c for c in languages.known_codes() if not kernel.planner.model_for(spec.name, c)), None)
+        if unspoken:
+            with pytest.raises(UnsupportedLanguageError):
+                kernel.plan([Segment(text=self.text)], engine=spec.name, language=unspoken)
+        if spec.capabilities.needs_reference_audio:
+            with pytest.raises(PolyvoxError):
+                call_engine(kernel, self.jobs(kernel, speak_language, [self.text], Voice(name="nobody")))
+        if spec.capabilities.needs_reference_text:
+            with_audio = next((v for v in voices if v.audio is not None), None)
+            if with_audio is not None:
+                bare = Voice(name="untranscribed", audio=with_audio.audio)
+                with pytest.raises(PolyvoxError):
+                    call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare))
+
+
+def _bad_values(p: ParamSpec) -> list[Any]:
+    """Values `p` must refuse: outside its bounds or choices, or not of its type."""
+    out: list[Any] = []
+    span = abs(p.max - p.min) if p.min is not None and p.max is not None else 1.0
+    if p.min is not None:
+        out.append(p.min - max(span, 1.0))
+    if p.max is not None:
+        out.append(p.max + max(span, 1.0))
+    if p.choices:
+        out.append("not-one-of-the-choices")
+    if p.type in ("int", "float", "bool"):
+        out.append("not-a-value")
+    if p.type == "int":
+        out.append(1.5)
+    return out
+
+
+def _equal(a: Audio, b: Audio) -> bool:
+    return len(a) == len(b) and np.array_equal(a.samples, b.samples)

@@ -1,0 +1,29 @@
+"""Piper against the engine contract kit (polyvox.testing)."""
+
+from __future__ import annotations
+
+import pytest
+
+import polyvox
+from polyvox.testing import EngineContract
+
+
+class TestPiperContract(EngineContract):
+    engine = "piper"
+    # Piper's noise comes from onnxruntime's random ops, which no seed controls (seeded=False):
+    # with both noise scales at 0 its output is deterministic, so the comparing checks use that.
+    deterministic_params = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
+        return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("piper-cache"), plugins=["piper"])
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def voices(cls) -> list[polyvox.Voice]:
+        # Piper voices are models; only the bundled one ships, so the second voice is the same
+        # model with its own per-character parameters (slower, louder): audibly a different voice.
+        return [polyvox.Voice(name="joe", model="en_US-joe-medium", engine="piper"),
+                polyvox.Voice(name="slow-joe", model="en_US-joe-medium", engine="piper",
+                              params={"length_scale": 1.3, "volume": 0.8})]
