@@ -1,63 +1,113 @@
-"""The `polyvox` command line. Heavy modules load only inside commands, so `--help` is instant."""
+"""The `polyvox` command line.
+
+Every command loads the kernel (and numpy, onnxruntime, rich, ...) inside its own body, so
+``polyvox --help`` is instant. Errors print as one red line on stderr (the traceback only
+with ``--debug``); Ctrl-C during a render stops after the current segment and exits 130.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import sys
+import traceback
+from typing import Any
 
 import click
 
 from ..errors import PolyvoxError
+from . import options
+from .options import debug_option, error_line, state
+
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
 
 
 class Group(click.Group):
-    """Prints a PolyvoxError as one line on stderr (no traceback unless --debug)."""
+    """Runs a command and turns every failure into one line and an exit status."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        options.LAST_STATE = None
         try:
-            return super().invoke(ctx)
-        except PolyvoxError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.secho(f"Error: {exc}", fg="red", err=True)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            error_line("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+            error_line(exc.format_message() + hint)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            error_line(exc.format_message())
+            sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            sys.stderr.close()  # the reader went away (`| head`): nothing left to say
             sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 (the one place every error becomes a line)
+            if _debug():
+                traceback.print_exc()
+            error_line(_message(exc))
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
-@click.group(cls=Group)
+def _debug() -> bool:
+    """--debug of the invocation that just failed (its context is gone by now)."""
+    return options.LAST_STATE.debug if options.LAST_STATE is not None else bool(os.environ.get("POLYVOX_DEBUG"))
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, PolyvoxError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {exc.filename!r}" if exc.filename else ""
+        return f"{exc.strerror}:{where}"
+    return f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="polyvox")
-@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--cache-dir", metavar="DIR", help="Content cache directory (env POLYVOX_CACHE_DIR).")
+@debug_option
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """polyvox: text to speech with any engine, one cache, one scheduler."""
-    ctx.obj = {"debug": debug}
+def cli(ctx: click.Context, cache_dir: str | None) -> None:
+    """polyvox: text to speech with any engine, one cache, one scheduler.
+
+    \b
+    Quick start:
+      polyvox demo                       render the built-in sample script
+      polyvox render story.txt -o story.wav
+      polyvox say "Hello there"
+      polyvox engines                    what is installed
+
+    Settings come from options, then POLYVOX_* environment variables, then the
+    config file (`polyvox config` shows each value and where it came from).
+    """
+    state(ctx).cache_dir = cache_dir
 
 
-@cli.command()
-@click.argument("text")
-@click.option("-o", "--output", default="say.wav", show_default=True, help="Audio file to write.")
-@click.option("--engine", help="Engine name (default: the best installed for the language).")
-@click.option("--voice", help="Voice: a name, an audio file or an engine voice id.")
-@click.option("--language", help="Language code or name.")
-def say(text: str, output: str, engine: str | None, voice: str | None, language: str | None) -> None:
-    """Speak one line of TEXT to a file."""
-    from ..kernel import Kernel
+def _attach() -> None:
+    from . import cache, info, render, settings, voices
 
-    audio = Kernel().synthesize(text, engine=engine, voice=voice, language=language)
-    audio.write(output)
-    click.echo(f"{output} ({audio.duration:.2f} s)")
+    for command in (render.render, render.say, render.demo, info.engines, voices.voices, info.plugins,
+                    cache.cache, settings.config):
+        cli.add_command(command)
+    if importlib.util.find_spec(f"{__name__}.scaffold") is None:
+        return
+    from . import scaffold
+
+    for command in getattr(scaffold, "commands", ()):
+        if command.name not in cli.commands:
+            cli.add_command(command)
 
 
-@cli.command()
-def plugins() -> None:
-    """List plugins, the hooks they implement and their engines."""
-    from ..kernel import Kernel
-
-    kernel = Kernel(cache=False)
-    for info in kernel.plugin_info():
-        click.echo(f"{info.name} {info.distribution or ''} {info.version or ''} hooks={','.join(info.hooks)} "
-                   f"engines={','.join(info.engines)}")
-    for failure in kernel.failures:
-        click.echo(f"FAILED {failure.name}: {failure.error}")
+_attach()
 
 
 def main() -> None:
+    """The console-script entry point."""
     cli()

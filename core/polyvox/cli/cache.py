@@ -1,0 +1,78 @@
+"""`polyvox cache stats|clear|path`: the content cache every engine and render shares."""
+
+from __future__ import annotations
+
+import click
+
+from .options import emit_json, output_options, settings, state, stdout_console
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _open_cache() -> tuple[object, str]:
+    from ..cache import ContentCache
+
+    conf = settings()
+    return ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit")), conf["cache_dir"].source
+
+
+@click.group(short_help="Cache statistics, location, clearing.")
+def cache() -> None:
+    """Inspect or clear the content cache (shared by every engine, render and process)."""
+
+
+@cache.command()
+@output_options
+def stats() -> None:
+    """Entries, size on disk, size limit and the hit rate of the last render."""
+    store, source = _open_cache()
+    s = store.stats()
+    st = state()
+    if st.json:
+        emit_json({"directory": s.directory, "directory_source": source, "entries": s.entries,
+                   "size_bytes": s.size_bytes, "limit_bytes": s.limit_bytes, "last_render": {
+                       "hits": s.last_hits, "misses": s.last_misses, "hit_rate": s.last_hit_rate}})
+        return
+    if st.quiet:
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, title="Cache", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Directory", f"{s.directory} [dim]({source})[/]")
+    table.add_row("Entries", str(s.entries))
+    table.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
+    total = s.last_hits + s.last_misses
+    rate = "no render yet" if not total else f"{s.last_hit_rate:.0%} ({s.last_hits} of {total} segments)"
+    table.add_row("Last render hits", rate)
+    stdout_console().print(table)
+
+
+@cache.command()
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@output_options
+def clear(yes: bool) -> None:
+    """Remove every cached segment (the next render synthesizes everything again)."""
+    store, _ = _open_cache()
+    st = state()
+    if not yes and not st.json and click.get_text_stream("stdin").isatty():
+        click.confirm(f"Remove every entry from {store.directory}?", abort=True, err=True)
+    removed = store.clear()
+    if st.json:
+        emit_json({"directory": str(store.directory), "removed": removed})
+    elif not st.quiet:
+        click.echo(f"removed {removed} entries from {store.directory}")
+
+
+@cache.command()
+def path() -> None:
+    """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`)."""
+    click.echo(settings().value("cache_dir"))

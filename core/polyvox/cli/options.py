@@ -1,0 +1,114 @@
+"""What every command shares: output flags (``--quiet``, ``--json``, ``--debug``), the stderr
+console, one-line errors, and settings resolved from options, environment and config file.
+
+Imports only click at module level so that ``polyvox --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+class State:
+    """Per-invocation output preferences, kept on the root click context."""
+
+    def __init__(self) -> None:
+        self.debug = bool(os.environ.get("POLYVOX_DEBUG"))
+        self.quiet = False
+        self.json = False
+        self.cache_dir: str | None = None
+
+
+#: The state of the latest invocation, for the error handler after its context is gone.
+LAST_STATE: State | None = None
+
+
+def state(ctx: click.Context | None = None) -> State:
+    """This invocation's `State` (created on first use)."""
+    global LAST_STATE
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if not isinstance(root.obj, State):
+        root.obj = State()
+    LAST_STATE = root.obj
+    return root.obj
+
+
+def _flag(attribute: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            setattr(state(ctx), attribute, True)
+
+    return callback
+
+
+def debug_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_flag("debug"),
+                        help="Show the traceback of an error.")(f)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--quiet and --json (and --debug), for commands that report something."""
+    f = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_flag("json"),
+                     help="Print one JSON object on stdout instead of tables.")(f)
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_flag("quiet"),
+                     help="Print nothing but errors.")(f)
+    return debug_option(f)
+
+
+def no_color() -> bool:
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def stderr_console() -> Any:
+    """The rich console for progress and tables (stderr; no colours off a terminal or with NO_COLOR)."""
+    from rich.console import Console
+
+    return Console(stderr=True, no_color=no_color(), highlight=False)
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(no_color=no_color(), highlight=False)
+
+
+def error_line(message: str) -> None:
+    """One red line on stderr."""
+    click.secho(f"Error: {message}", fg="red", err=True, color=False if no_color() else None)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+def settings(**explicit: Any) -> Any:
+    """Settings with these option values on top (None: not given on the command line)."""
+    from ..config import load_settings
+
+    st = state()
+    if st.cache_dir and explicit.get("cache_dir") is None:
+        explicit["cache_dir"] = st.cache_dir
+    return load_settings(explicit)
+
+
+def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
+    """``--set key=value`` pairs; the engine validates names and values."""
+    out: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not key=value (e.g. --set length_scale=1.2)",
+                                     param_hint="--set")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def is_interactive_stdin() -> bool:
+    return sys.stdin.isatty()

@@ -1,0 +1,180 @@
+"""Kernel events drawn with rich on stderr: a live progress display on a terminal, one plain
+line per step when stderr is a file or a pipe, nothing with ``--quiet``.
+
+The view only draws what the kernel reports; every number it shows comes from an event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.text import Text
+
+from ..events import (
+    ModelLoaded,
+    ModelLoading,
+    ModelUnloaded,
+    RenderStarted,
+    SegmentFinished,
+    SegmentStarted,
+    Warning,
+)
+
+
+def excerpt(text: str, width: int = 48) -> str:
+    """`text` on one line, cut at a word boundary with an ellipsis past `width` characters."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 1].rsplit(" ", 1)[0] or flat[: width - 1]
+    return cut + "…"
+
+
+def who(character: str | None, language: str) -> str:
+    return f"{character or 'narrator'} ({language})"
+
+
+class _MainOnly(ProgressColumn):
+    """Shows the wrapped column for the overall task only (segment and model rows stay short)."""
+
+    def __init__(self, column: ProgressColumn):
+        super().__init__()
+        self.column = column
+
+    def render(self, task: Task) -> Any:
+        return self.column.render(task) if task.fields.get("main") else Text("")
+
+
+class RenderView:
+    """An event listener (`kernel.render(..., on_event=view)`) that draws progress.
+
+    `console` is a stderr console, or None to draw nothing (``--quiet``). Counters stay
+    available either way, for a caller that wants them after a stream.
+    """
+
+    def __init__(self, console: Console | None):
+        self.console = console
+        self.live = console is not None and console.is_terminal
+        self.total_chars = 0
+        self.total_segments = 0
+        self.done_chars = 0
+        self.finished = 0
+        self.synthesized = 0
+        self.cached = 0
+        self.synth_chars = 0
+        self.synth_seconds = 0.0
+        self.audio_seconds = 0.0
+        self.model_loads = 0
+        self.warnings: list[str] = []
+        self.started = time.perf_counter()
+        self._progress: Progress | None = None
+        self._main: Any = None
+        self._current: Any = None
+        self._loading: dict[tuple[str, str, str], Any] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def __enter__(self) -> RenderView:
+        if self.live and self.console is not None:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                _MainOnly(BarColumn(bar_width=30)),
+                _MainOnly(TextColumn("{task.percentage:>3.0f}%")),
+                TextColumn("{task.fields[info]}"),
+                console=self.console, transient=True, refresh_per_second=10,
+            )
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Take the live display off the screen (idempotent)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def note(self, message: str, style: str = "yellow") -> None:
+        """A line above the progress display (or a plain line)."""
+        if self.console is not None:
+            self.console.print(Text(message, style=style))
+
+    # -- events ----------------------------------------------------------------------------
+    def __call__(self, event: Any) -> None:
+        handler = getattr(self, "_on_" + type(event).__name__, None)
+        if handler is not None:
+            handler(event)
+
+    def _on_RenderStarted(self, event: RenderStarted) -> None:
+        self.total_chars = event.characters
+        self.total_segments = event.speech_segments
+        self.started = time.perf_counter()
+        if self._progress is not None:
+            self._main = self._progress.add_task("Rendering", total=max(1, event.characters), main=True,
+                                                 info=self._info())
+            self._current = self._progress.add_task("", total=None, info="", visible=False)
+
+    def _on_SegmentStarted(self, event: SegmentStarted) -> None:
+        if self._progress is not None and self._current is not None:
+            label = f"[cyan]{who(event.character, event.language)}[/]: “{excerpt(event.text)}”"
+            self._progress.update(self._current, description=label, visible=True)
+
+    def _on_SegmentFinished(self, event: SegmentFinished) -> None:
+        self.finished += 1
+        self.done_chars += len(event.text)
+        self.audio_seconds += event.audio_seconds
+        if event.cached:
+            self.cached += 1
+        else:
+            self.synthesized += 1
+            self.synth_chars += len(event.text)
+            self.synth_seconds += event.seconds
+        if self._progress is not None:
+            self._progress.update(self._main, completed=self.done_chars, info=self._info())
+            if self.finished >= self.total_segments:
+                self._progress.update(self._current, visible=False)
+        elif self.console is not None:
+            how = "cached" if event.cached else f"{event.seconds:5.2f} s"
+            self.console.print(f"[{self.finished}/{self.total_segments}] {how:>7}  "
+                               f"{who(event.character, event.language)}: {excerpt(event.text)}",
+                               highlight=False, markup=False)
+
+    def _on_ModelLoading(self, event: ModelLoading) -> None:
+        key = (event.engine, event.model, event.device)
+        if self._progress is not None:
+            self._loading[key] = self._progress.add_task(
+                f"Loading [bold]{event.engine}[/] model {event.model} on {event.device}", total=None, info="")
+        else:
+            self.note(f"loading {event.engine} model {event.model} on {event.device}", style="dim")
+
+    def _on_ModelLoaded(self, event: ModelLoaded) -> None:
+        self.model_loads += 1
+        task = self._loading.pop((event.engine, event.model, event.device), None)
+        if self._progress is not None and task is not None:
+            self._progress.remove_task(task)
+        self.note(f"loaded {event.engine} model {event.model} on {event.device} in {event.seconds:.2f} s",
+                  style="dim")
+
+    def _on_ModelUnloaded(self, event: ModelUnloaded) -> None:
+        self.note(f"unloaded {event.engine} model {event.model}", style="dim")
+
+    def _on_Warning(self, event: Warning) -> None:
+        self.warnings.append(event.message)
+        self.note(f"warning: {event.message}")
+
+    # -- helpers ---------------------------------------------------------------------------
+    def eta(self) -> float | None:
+        """Seconds left, from the measured synthesis speed (characters per second)."""
+        if not self.synth_chars or self.synth_seconds <= 0:
+            return None
+        return max(0.0, self.total_chars - self.done_chars) / (self.synth_chars / self.synth_seconds)
+
+    def _info(self) -> str:
+        eta = self.eta()
+        left = "–" if eta is None else (f"{eta:.0f} s" if eta < 120 else f"{eta / 60:.1f} min")
+        return (f"{self.done_chars}/{self.total_chars} chars · [green]{self.synthesized} synthesized[/] · "
+                f"[blue]{self.cached} cached[/] · ETA {left}")

@@ -1,0 +1,354 @@
+"""`polyvox render`, `say` and `demo`: one path from text to a written file, with live
+progress, a summary, `--json`, and Ctrl-C that keeps what was finished."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import emit_json, output_options, parse_sets, settings, state, stderr_console
+
+FORMATS = ("wav", "flac", "ogg", "mp3")
+OUT_DIR = Path("out")
+
+
+def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `render`, `say` and `demo` share (settings default through env and config)."""
+    options = [
+        click.option("--no-cache", is_flag=True, help="Synthesize every segment again (the cache is not read)."),
+        click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                     help="Engine parameter for every segment, e.g. --set length_scale=1.2 (repeatable)."),
+        click.option("--seed", type=int, help="Seed for engines that use one [env POLYVOX_SEED; default 42]."),
+        click.option("--language", help="Language of lines without a language tag [default: en]."),
+        click.option("--narrator", metavar="VOICE",
+                     help="Narrator voice: a character of --voices, an audio file or an engine voice id."),
+        click.option("--voices", metavar="DIR", help="Voices folder (TTS Audio Suite layout) [env POLYVOX_VOICES]."),
+        click.option("--model", help="Model of the engine [default: the engine's model for the language]."),
+        click.option("--engine", help="Engine [default: the best installed for the language]."),
+    ]
+    for option in options:
+        f = option(f)
+    return output_options(f)
+
+
+def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--format", "fmt", type=click.Choice(FORMATS, case_sensitive=False),
+                        help="Audio format when OUT has no extension (or is '-') [default: wav].")(f)
+
+
+# -- commands ----------------------------------------------------------------------------
+@click.command(short_help="Render a script or subtitle file to audio.")
+@click.argument("file", metavar="FILE")
+@click.option("-o", "--output", metavar="OUT", help="Audio file to write, '-' for stdout [default: out/FILE.wav].")
+@_format_option
+@click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
+                                                  "concatenate")),
+              help="How subtitles fit their cues [env POLYVOX_TIMING_MODE; default smart_natural].")
+@click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
+              "`polyvox render x.txt --stream -o - | aplay`).")
+@click.option("--workers", type=int, help="Threads, for engines that declare themselves thread-safe.")
+@render_options
+def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
+           workers: int | None, **opts: Any) -> None:
+    """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
+
+    FILE '-' reads stdin. The audio format follows OUT's extension (wav, flac, ogg, mp3).
+    For subtitles, the timing report (OUT.timing.txt) and the adjusted subtitles (OUT.srt)
+    are written beside the audio.
+    """
+    text = _read_input(file)
+    stem = "stdin" if file == "-" else Path(file).stem
+    srt = Path(file).suffix.lower() == ".srt" or (file == "-" and _looks_like_srt(text))
+    if srt and stream:
+        raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
+    run_render(text, source=file, output=_output_path(output, fmt, stem), srt=srt, stream=stream,
+               timing_mode=timing_mode, workers=workers, **opts)
+
+
+@click.command(short_help="Speak one line of text to a file.")
+@click.argument("text")
+@click.option("-o", "--output", metavar="OUT", help="Audio file to write, '-' for stdout [default: out/say.wav].")
+@_format_option
+@render_options
+def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
+    """Speak TEXT (one line; markup such as [Alice] works as in `render`)."""
+    run_render(text, source="say", output=_output_path(output, fmt, "say"), **opts)
+
+
+@click.command(short_help="Render the built-in sample script (twice: from the cache).")
+@click.option("-o", "--output", metavar="OUT", default=str(OUT_DIR / "demo.wav"), show_default=True,
+              help="Audio file to write.")
+@click.option("--srt", is_flag=True, help="Also render the built-in subtitle sample (OUT-subtitles.wav).")
+@click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
+                                                  "concatenate")), help="Timing mode for --srt.")
+@render_options
+def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
+    """Render the built-in multi-character sample with the installed engines.
+
+    Run it twice: the second run comes from the cache.
+    """
+    from ..samples import DEMO_SCRIPT, DEMO_SRT
+
+    out = _output_path(output, None, "demo")
+    assert out is not None
+    results = {"script": run_render(DEMO_SCRIPT, source="demo", output=out, emit=False, **opts)}
+    if srt:
+        sub = out.with_name(f"{out.stem}-subtitles{out.suffix}")
+        results["subtitles"] = run_render(DEMO_SRT, source="demo.srt", output=sub, srt=True, emit=False,
+                                          timing_mode=timing_mode, **opts)
+    st = state()
+    if st.json:
+        emit_json(results)
+    elif not st.quiet:
+        for summary in results.values():
+            for path in summary["outputs"].values():
+                if path:
+                    click.echo(path)
+        cached = all(s["stats"]["synthesized"] == 0 for s in results.values())
+        hint = ("every segment came from the cache" if cached
+                else "run `polyvox demo` again: every segment will come from the cache")
+        stderr_console().print(f"[dim]{hint}[/]")
+
+
+# -- the shared path ---------------------------------------------------------------------
+def run_render(text: str, *, source: str, output: Path | None, srt: bool = False, stream: bool = False,
+               timing_mode: str | None = None, workers: int | None = None, emit: bool = True,
+               engine: str | None = None, model: str | None = None, voices: str | None = None,
+               narrator: str | None = None, language: str | None = None, seed: int | None = None,
+               sets: tuple[str, ...] = (), no_cache: bool = False) -> dict[str, Any]:
+    """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
+    from ..errors import Cancelled
+    from ..events import CancelToken
+    from . import summary as summaries
+    from .progress import RenderView
+
+    st = state()
+    if output is None and st.json:
+        raise click.UsageError("--json prints the summary on stdout, so the audio cannot go there: use -o FILE")
+    conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
+                    timing_mode=timing_mode, workers=workers)
+    kwargs: dict[str, Any] = {
+        "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
+        "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
+        "use_cache": not no_cache,
+    }
+    if conf.value("voices"):
+        kwargs["voices"] = conf.value("voices")
+    if srt:
+        kwargs["timing_mode"] = conf.value("timing_mode")
+    console = None if st.quiet else stderr_console()
+    kernel = conf.kernel()
+    view = RenderView(console)
+    token = CancelToken()
+    outputs: dict[str, str | None] = {"audio": "-" if output is None else str(output)}
+    try:
+        with view, _interrupt_cancels(token, view):
+            if stream:
+                summary = _stream(kernel, text, output, view, token, kwargs, source, outputs)
+            else:
+                summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
+                                  workers=conf.value("workers"))
+    except Cancelled as exc:
+        _cancelled(exc, kernel, console)
+    if console is not None and not st.json:
+        console.print(summaries.summary_table(summary))
+    if emit:
+        if st.json:
+            emit_json(summary)
+        elif not st.quiet and output is not None:
+            for path in outputs.values():
+                if path:
+                    click.echo(path)
+    return summary
+
+
+def _render(kernel: Any, text: str, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
+            source: str, outputs: dict[str, str | None], srt: bool, workers: int) -> dict[str, Any]:
+    from . import summary as summaries
+
+    if output is None or srt:
+        result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
+        if output is None:
+            sys.stdout.buffer.write(result.audio.to_bytes(_soundfile_format(".wav")))
+            sys.stdout.buffer.flush()
+        else:
+            with _atomic(output) as partial:
+                result.audio.write(partial)
+            if srt:
+                outputs.update(_subtitle_files(result, output))
+        rate, duration = result.audio.sample_rate, result.audio.duration
+    else:
+        with _atomic(output) as partial:
+            result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=partial, **kwargs)
+        import soundfile as sf
+
+        info = sf.info(str(output))
+        rate, duration = info.samplerate, info.duration
+    view.stop()
+    return summaries.from_result(result, source=source, outputs=outputs, sample_rate=rate,
+                                 duration=round(duration, 4))
+
+
+def _stream(kernel: Any, text: str, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
+            source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
+    """Write each chunk as the kernel yields it, in script order."""
+    import soundfile as sf
+
+    from . import summary as summaries
+
+    start = time.perf_counter()
+    chunks = kernel.stream(text, on_event=view, cancel=token, **kwargs)
+    first = next(chunks, None)
+    rate = first.sample_rate if first is not None else 22050
+    frames = 0
+    if output is None:
+        out = sys.stdout.buffer
+        out.write(_streaming_wav_header(rate))
+        for chunk in _chain(first, chunks):
+            out.write((chunk.samples.clip(-1, 1) * 32767).astype("<i2").tobytes())
+            out.flush()
+            frames += len(chunk)
+    else:
+        with _atomic(output) as partial, sf.SoundFile(str(partial), "w", samplerate=rate, channels=1,
+                                                      format=_soundfile_format(output.suffix)) as fh:
+            for chunk in _chain(first, chunks):
+                fh.write(chunk.samples)
+                frames += len(chunk)
+    view.stop()
+    return summaries.from_view(view, source=source, outputs=outputs, sample_rate=rate,
+                               duration=round(frames / rate, 4), wall_seconds=time.perf_counter() - start,
+                               segments=view.finished)
+
+
+def _cancelled(exc: Any, kernel: Any, console: Any) -> None:
+    """Ctrl-C: say what was kept, then exit 130."""
+    from . import EXIT_INTERRUPTED
+
+    stats = kernel.cache_stats()
+    where = f" in {stats.directory}" if stats else ""
+    message = (f"stopped after {exc.finished} of {exc.total} segments; the finished ones are kept in the "
+               f"cache{where}: run the same command again to continue")
+    if state().json:
+        emit_json({"schema": 1, "cancelled": True, "finished": exc.finished, "total": exc.total,
+                   "cache_dir": stats.directory if stats else None})
+    if console is not None:
+        console.print(f"[yellow]{message}[/]")
+    sys.exit(EXIT_INTERRUPTED)
+
+
+# -- helpers -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
+    """First Ctrl-C: finish the current segment, then stop. Second Ctrl-C: stop now."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        view.note("stopping after the current segment (Ctrl-C again to stop now)")
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (an embedding host): no handler
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path`, renamed over it only when writing succeeded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _read_input(file: str) -> str:
+    if file == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
+        return sys.stdin.read()
+    path = Path(file)
+    if not path.is_file():
+        raise click.UsageError(f"no such file: {file!r}")
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")  # the usual encoding of old subtitle files
+
+
+def _looks_like_srt(text: str) -> bool:
+    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines() if line.strip()][:3]
+    return any("-->" in line for line in lines[:2]) or (len(lines) > 1 and lines[0].isdigit() and "-->" in lines[1])
+
+
+def _output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
+    if output == "-":
+        return None
+    suffix = f".{(fmt or 'wav').lower()}"
+    if output is None:
+        return OUT_DIR / f"{stem}{suffix}"
+    path = Path(output).expanduser()
+    given = path.suffix.lower().lstrip(".")
+    if given in FORMATS:
+        if fmt and fmt.lower() != given:
+            raise click.UsageError(f"--format {fmt} does not match the extension of {output!r}")
+        return path
+    return path.with_name(path.name + suffix)
+
+
+def _subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
+    """Write the adjusted SRT and the timing report beside the audio."""
+    files: dict[str, str | None] = {"srt": None, "timing": None}
+    if result.srt:
+        srt_path = output.with_suffix(".srt")
+        srt_path.write_text(result.srt, encoding="utf-8")
+        files["srt"] = str(srt_path)
+    if result.timing:
+        report = output.with_name(output.stem + ".timing.txt")
+        report.write_text(_timing_text(result.timing), encoding="utf-8")
+        files["timing"] = str(report)
+    return files
+
+
+def _timing_text(timing: Any) -> str:
+    from .. import subtitles
+
+    return subtitles.format_report(timing)
+
+
+def _soundfile_format(suffix: str) -> str:
+    from ..audio import FORMATS as SF_FORMATS
+
+    return SF_FORMATS[suffix.lower()]
+
+
+def _streaming_wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header of unknown length (players read until the end of the pipe)."""
+    import struct
+
+    unknown = 0xFFFFFFFF
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, 16-bit
+    return b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", unknown)
+
+
+def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+    yield from rest

@@ -1,0 +1,40 @@
+"""`polyvox config`: every setting's effective value and where it came from."""
+
+from __future__ import annotations
+
+import click
+
+from .options import emit_json, output_options, settings, state, stdout_console
+
+
+@click.command(short_help="Effective settings and where each came from.")
+@output_options
+def config() -> None:
+    """Show the effective settings and their source.
+
+    \b
+    Precedence: command-line options, then POLYVOX_* environment variables, then the
+    config file (TOML; its path is shown below, POLYVOX_CONFIG names another), then defaults.
+    """
+    from ..config import OPTIONS
+
+    conf = settings()
+    st = state()
+    if st.json:
+        emit_json({"config_file": str(conf.path), "config_file_exists": conf.path.is_file(),
+                   "settings": conf.to_dict()})
+        return
+    if st.quiet:
+        return
+    from rich.table import Table
+
+    exists = "" if conf.path.is_file() else " [dim](not present)[/]"
+    console = stdout_console()
+    console.print(f"Config file: {conf.path}{exists}")
+    table = Table()
+    for column in ("setting", "value", "source", "environment variable"):
+        table.add_column(column)
+    for name, setting in conf.items():
+        value = "–" if setting.value is None else str(setting.value)
+        table.add_row(name, value, setting.source, OPTIONS[name].env)
+    console.print(table)

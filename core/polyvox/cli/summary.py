@@ -1,0 +1,116 @@
+"""After a render: the summary table (stderr) and the ``--json`` object (stdout).
+
+Both are built from the kernel's `RenderResult` (or, for ``--stream``, from the counters the
+progress view collected from events); nothing here computes audio or timing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from rich.table import Table
+
+#: Bumped when a key of the --json object changes meaning or disappears.
+JSON_SCHEMA_VERSION = 1
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value < 60:
+        return f"{value:.2f} s"
+    minutes, seconds = divmod(value, 60)
+    return f"{int(minutes)} min {seconds:04.1f} s"
+
+
+def rtf_text(rtf: float | None) -> str:
+    if rtf is None:
+        return "–"
+    if rtf <= 0:
+        return "0 (everything from the cache)"
+    speed = 1 / rtf
+    return f"{rtf:.3f} ({speed:.1f}× faster than real time)" if speed >= 1 else f"{rtf:.2f} (slower than real time)"
+
+
+def timing_actions(timing: Any) -> dict[str, int]:
+    """How many subtitle cues each fitting action touched (from the kernel's timing report)."""
+    counts: Counter[str] = Counter()
+    for cue in timing or ():
+        action = cue.get("action") if isinstance(cue, dict) else getattr(cue, "action", None)
+        if action:
+            counts[str(action)] += 1
+    return dict(counts)
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The table printed after every render, from the `--json` object."""
+    stats = summary["stats"]
+    table = Table(title="Render summary", title_justify="left", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    pauses = stats["segments"] - stats["speech_segments"]
+    table.add_row("Segments", f"{stats['speech_segments']} spoken: [green]{stats['synthesized']} synthesized[/], "
+                  f"[blue]{stats['cached']} from cache[/]" + (f"; {pauses} pauses" if pauses else ""))
+    table.add_row("Audio", _seconds(stats["audio_seconds"]))
+    table.add_row("Wall time", _seconds(stats["wall_seconds"]))
+    table.add_row("Real-time factor", rtf_text(stats["real_time_factor"]))
+    table.add_row("Model loads", str(stats["model_loads"]))
+    actions = summary.get("timing_actions") or {}
+    if actions:
+        table.add_row("Subtitle cues", ", ".join(f"{n} {action}" for action, n in sorted(actions.items())))
+    warnings = summary["warnings"]
+    table.add_row("Warnings", "[yellow]" + "\n".join(warnings) + "[/]" if warnings else "none")
+    return table
+
+
+def segment_dicts(result: Any) -> list[dict[str, Any]]:
+    out = []
+    for seg in result.segments:
+        out.append({
+            "index": seg.index, "character": seg.segment.character, "language": seg.language,
+            "engine": seg.engine, "model": seg.model, "voice": seg.voice, "cached": seg.cached,
+            "start": round(seg.start, 4), "duration": round(seg.duration or 0.0, 4),
+            "pause": seg.engine is None, "text": seg.segment.text,
+        })
+    return out
+
+
+def from_result(result: Any, *, source: str, outputs: dict[str, str | None], sample_rate: int | None,
+                duration: float | None) -> dict[str, Any]:
+    """The `--json` object of a finished render."""
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "input": source,
+        "outputs": outputs,
+        "sample_rate": sample_rate,
+        "duration": duration,
+        "cancelled": False,
+        "stats": result.stats.to_dict(),
+        "warnings": list(result.warnings),
+        "timing_actions": timing_actions(result.timing),
+        "segments": segment_dicts(result),
+    }
+
+
+def from_view(view: Any, *, source: str, outputs: dict[str, str | None], sample_rate: int | None,
+              duration: float | None, wall_seconds: float, segments: int) -> dict[str, Any]:
+    """The `--json` object of a streamed render, from the events the view counted."""
+    audio = duration if duration is not None else view.audio_seconds
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "input": source,
+        "outputs": outputs,
+        "sample_rate": sample_rate,
+        "duration": duration,
+        "cancelled": False,
+        "stats": {
+            "segments": segments, "speech_segments": view.finished, "synthesized": view.synthesized,
+            "cached": view.cached, "audio_seconds": audio, "wall_seconds": wall_seconds,
+            "model_loads": view.model_loads, "voice_preparations": None,
+            "real_time_factor": wall_seconds / audio if audio else None,
+        },
+        "warnings": list(view.warnings),
+        "timing_actions": {},
+        "segments": [],
+    }

@@ -1,0 +1,102 @@
+"""`polyvox voices`: the characters a voices folder gives, and what is wrong with any of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .options import emit_json, output_options, settings, state, stdout_console
+
+
+def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | None]:
+    """Duration, sample rate and the problem (unreadable file) of a reference recording."""
+    if path is None:
+        return None, None, None
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # noqa: BLE001 (soundfile raises several types for unreadable files)
+        return None, None, f"unreadable audio: {str(exc).splitlines()[0]}"
+    return round(float(info.duration), 3), int(info.samplerate), None
+
+
+def _alias_of(voice: Any) -> str | None:
+    """The file or engine voice a character borrows, when its name differs from it."""
+    if voice.audio is not None and voice.audio.stem.lower() != voice.name.lower():
+        return voice.audio.stem
+    if voice.audio is None and voice.model and Path(voice.model).stem.lower() != voice.name.lower():
+        return Path(voice.model).stem
+    return None
+
+
+def describe(kernel: Any, library: Any) -> list[dict[str, Any]]:
+    """One record per character: where its voice comes from and any problem with it."""
+    needs_text = sorted(s.name for s in kernel.engines() if s.capabilities.needs_reference_text)
+    rows = []
+    for name in sorted(library, key=str.lower):
+        voice = library[name]
+        duration, rate, problem = _reference_info(voice.audio)
+        problems = [problem] if problem else []
+        if voice.audio is not None and not voice.reference_text and needs_text:
+            problems.append(f"no transcript ({voice.audio.stem}.reference.txt); needed by {', '.join(needs_text)}")
+        rows.append({
+            "character": voice.name,
+            "alias_of": _alias_of(voice),
+            "reference_audio": str(voice.audio) if voice.audio else None,
+            "reference_text": voice.reference_text is not None,
+            "duration": duration,
+            "sample_rate": rate,
+            "model": voice.model,
+            "engine": voice.engine,
+            "language": voice.language,
+            "params": dict(voice.params),
+            "problems": problems,
+        })
+    for name, message in sorted(getattr(library, "_refused", {}).items()):
+        rows.append({"character": name, "alias_of": None, "reference_audio": None, "reference_text": False,
+                     "duration": None, "sample_rate": None, "model": None, "engine": None, "language": None,
+                     "params": {}, "problems": [message]})
+    return rows
+
+
+@click.command(short_help="Characters of a voices folder and their problems.")
+@click.option("--voices", metavar="DIR", help="Voices folder [env POLYVOX_VOICES].")
+@output_options
+def voices(voices: str | None) -> None:
+    """Characters of a voices folder: aliases, references, transcripts and problems."""
+    conf = settings(voices=voices)
+    folder = conf.value("voices")
+    if not folder:
+        raise click.UsageError("no voices folder: pass --voices DIR or set POLYVOX_VOICES")
+    kernel = conf.kernel(cache=False)
+    library = kernel.voice_library(folder)
+    rows = describe(kernel, library)
+    st = state()
+    if st.json:
+        emit_json({"folders": [str(f) for f in library.folders], "voices": rows, "warnings": list(library.warnings)})
+        return
+    if st.quiet:
+        return
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title=f"Voices in {folder}", title_justify="left")
+    for column in ("character", "voice", "transcript", "duration", "rate", "language", "problems"):
+        table.add_column(column)
+    for row in rows:
+        source = row["reference_audio"] and Path(row["reference_audio"]).name or row["model"] or "–"
+        if row["alias_of"]:
+            source = f"alias of {row['alias_of']} ({source})"
+        if row["params"]:
+            source += " " + " ".join(f"{k}:{v}" for k, v in row["params"].items())
+        transcript = ("yes" if row["reference_text"] else "[yellow]missing[/]") if row["reference_audio"] else "–"
+        table.add_row(row["character"], source, transcript,
+                      f"{row['duration']:.1f} s" if row["duration"] is not None else "–",
+                      f"{row['sample_rate']} Hz" if row["sample_rate"] else "–", row["language"] or "–",
+                      "[red]" + "; ".join(row["problems"]) + "[/]" if row["problems"] else "")
+    console.print(table if rows else f"[yellow]no voices found in {folder}[/]")
+    for warning in library.warnings:
+        console.print(f"[yellow]warning: {warning}[/]")
