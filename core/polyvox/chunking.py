@@ -1,11 +1,87 @@
-"""Splitting long text under an engine's max characters. (Placeholder: no splitting.)"""
+"""Splitting long text under an engine's max characters.
+
+Sentence ends first (pysbd, a rule-based multilingual sentence splitter), then clause
+punctuation (commas, semicolons, colons, dashes), then word boundaries; never inside a
+word. Sentences that fit together share a chunk, so short texts are never cut at all.
+Each chunk after the first records how it joins the previous one (`Segment.join`), and
+`assembly.JoinConfig` decides what that means: silence after a sentence, a crossfade
+after a clause or word split.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+import attrs
 
 from .segment import Segment
 
+#: Where a clause may end: after these, followed by whitespace.
+_CLAUSE_END = re.compile(r"(?<=[,;:，、；：—–])\s+|\s+(?=[—–-]\s)")
+
 
 def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int]) -> list[Segment]:
-    return list(segments)
+    """Each segment whose text exceeds `max_chars(segment)` becomes several, in order."""
+    out: list[Segment] = []
+    for seg in segments:
+        if seg.is_pause or not seg.text:
+            out.append(seg)
+            continue
+        limit = max(1, int(max_chars(seg)))
+        pieces = split_text(seg.text, limit, seg.language)
+        for n, (text, join) in enumerate(pieces):
+            out.append(attrs.evolve(seg, text=text, join=seg.join if n == 0 else join))
+    return out
+
+
+def split_text(text: str, max_chars: int, language: str | None = None) -> list[tuple[str, str]]:
+    """(chunk, how it joins the previous chunk) pairs; a text that fits is one chunk."""
+    text = " ".join(text.split())
+    if len(text) <= max_chars:
+        return [(text, "none")] if text else []
+    out: list[tuple[str, str]] = []
+    for sentence in _pack(sentences(text, language), max_chars):
+        for clause_no, clause in enumerate(_pack(_clauses(sentence), max_chars)):
+            for word_no, piece in enumerate(_pack(clause.split(" "), max_chars)):
+                join = "word" if word_no else "clause" if clause_no else "sentence"
+                out.append((piece, join if out else "none"))
+    return out
+
+
+def sentences(text: str, language: str | None = None) -> list[str]:
+    """Sentences of `text` (pysbd; languages it lacks use its English rules)."""
+    found = [s.strip() for s in _segmenter(_pysbd_language(language)).segment(text)]
+    return [s for s in found if s] or [text]
+
+
+def _clauses(sentence: str) -> list[str]:
+    return [c for c in _CLAUSE_END.split(sentence) if c]
+
+
+def _pack(parts: list[str], max_chars: int) -> list[str]:
+    """Greedily join consecutive parts with spaces while the result fits; a part that is
+    too long on its own is returned alone (the next level splits it further)."""
+    out: list[str] = []
+    for part in parts:
+        if out and len(out[-1]) + 1 + len(part) <= max_chars:
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def _pysbd_language(language: str | None) -> str:
+    from pysbd.languages import LANGUAGE_CODES
+
+    base = (language or "en").split("-")[0].lower()
+    return base if base in LANGUAGE_CODES else "en"
+
+
+@lru_cache(maxsize=32)
+def _segmenter(language: str) -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language=language, clean=False)

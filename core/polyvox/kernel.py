@@ -28,9 +28,22 @@ from .results import RenderResult, RenderStats, SegmentResult
 from .scheduler import Scheduler
 from .segment import Segment
 from .spec import EngineSpec
+from .subtitle_render import read_source, render_subtitles, subtitle_cues
+from .subtitles import Cue
+from .timing import TimingConfig
 from .voice import DEFAULT_VOICE, Voice
+from .voices import VoiceLibrary, check_jobs
 
-Source = str | Sequence[Segment]
+#: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
+Source = str | Path | Sequence[Segment] | Sequence[Cue]
+#: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
+Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
+
+
+def _fields(config: TimingConfig) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(config)
 
 
 def sf_duration(path: Path) -> float:
@@ -117,27 +130,47 @@ class Kernel:
         return result.audio
 
     def plan(self, source: Source, *, engine: str | None = None, model: str | None = None,
-             voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+             voice: str | Voice | None = None, voices: Voices = None,
              language: str | None = None, seed: int | None = None,
              params: Mapping[str, Any] | None = None, strict: bool = True) -> list[Job]:
         """Resolve a script into jobs without synthesizing anything."""
         segments = self._segments(source, engine)
         if not any(s.text.strip() for s in segments):
             raise EmptyTextError("nothing to speak: the text is empty")
+        voices = self._voices(voices)
         narrator = self._narrator(voice, voices)
-        return self.planner.plan(
+        jobs = self.planner.plan(
             segments, device=self.device, engine=engine, model=model, narrator=narrator, voices=voices,
             language=language, params=params, seed=self.seed if seed is None else seed, strict=strict)
+        check_jobs(jobs, self.plugins.specs, self._warn)
+        return jobs
 
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
-               voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+               voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig = JoinConfig(),
                cancel: CancelToken | None = None, on_event: Listener | None = None,
-               output: str | Path | None = None) -> RenderResult:
-        """Render a whole script. With `output`, audio goes to that file as it is made
-        (memory stays flat) and `result.audio` is None."""
+               output: str | Path | None = None, timing_mode: str | None = None,
+               timing: TimingConfig | None = None) -> RenderResult:
+        """Render a whole script or subtitle file. With `output`, audio goes to that file
+        (as it is made, for scripts) and `result.audio` is None.
+
+        Subtitles (cues, an .srt `Path`, SRT text) are fitted to their cue times by
+        `timing_mode` (or `timing`, a `TimingConfig`); `result.timing` holds the per-cue
+        report and `result.srt` the adjusted subtitles.
+        """
+        cues = subtitle_cues(source)
+        if cues is None and (timing_mode or timing):
+            raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
         with self._listening(on_event) as warnings:
+            if cues is not None:
+                config = timing or TimingConfig()
+                if timing_mode:
+                    config = TimingConfig(**{**_fields(config), "mode": timing_mode})
+                return render_subtitles(
+                    self, cues, warnings, engine=engine, model=model, voice=voice, voices=voices,
+                    language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
+                    batch_size=batch_size, join=join, timing=config, cancel=cancel, output=output)
             start = time.perf_counter()
             loads, preps = self.models.loads, self.models.voice_preparations
             jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
@@ -163,7 +196,7 @@ class Kernel:
                                 Path(output) if output is not None else None)
 
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
-               voice: str | Voice | None = None, voices: Mapping[str, Voice] | None = None,
+               voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
                on_event: Listener | None = None) -> Iterator[Audio]:
@@ -218,7 +251,29 @@ class Kernel:
 
         return _Scope()
 
+    def voice_library(self, *folders: str | Path) -> VoiceLibrary:
+        """The voices in `folders` (later override earlier), with every engine's model voices
+        (`find_voices` hook) and built-in voices available to alias lines."""
+        engine_voices = {v: spec.name for spec in reversed(self.engines()) for v in spec.voices}
+
+        def find(directory: str) -> list[Voice]:
+            return [v for found in self.plugins.hook.find_voices(directory=directory) for v in (found or [])]
+
+        return VoiceLibrary.scan(folders, find_voices=find, engine_voices=engine_voices,
+                                 known_languages=self.planner.all_language_codes())
+
+    def _voices(self, voices: Voices) -> Mapping[str, Voice] | None:
+        if voices is not None and not isinstance(voices, Mapping):
+            voices = self.voice_library(*([voices] if isinstance(voices, (str, Path)) else voices))
+        for message in getattr(voices, "warnings", ()):
+            self._warn("voice-library", message)
+        return voices
+
     def _segments(self, source: Source, engine: str | None) -> list[Segment]:
+        source = read_source(source)
+        cues = subtitle_cues(source)
+        if cues is not None:  # planning or streaming subtitles: their text, in order
+            source = "\n".join(cue.text for cue in cues)
         if isinstance(source, str):
             segments = script.parse(source, self.planner.all_language_codes())
         else:

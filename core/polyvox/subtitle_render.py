@@ -1,0 +1,150 @@
+"""Rendering subtitles: every cue's markup synthesized (through the same cache as scripts),
+its clip trimmed and fitted to the timeline by a timing mode (polyvox.timing).
+
+The timing mode only moves and stretches audio after synthesis, so rendering the same file
+with another mode synthesizes nothing again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import chunking, script
+from . import voices as voice_checks
+from .assembly import Assembler, JoinConfig
+from .audio import Audio
+from .errors import Cancelled, EmptyTextError, PolyvoxError, ScriptError, SegmentError
+from .events import CancelToken
+from .planner import Job
+from .results import RenderResult, SegmentResult
+from .subtitles import Cue, read_srt, write_srt
+from .timing import TimingConfig, place, trim
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+
+def render_subtitles(kernel: Kernel, cues: Sequence[Cue], warnings: list[str], *, engine: str | None,
+                     model: str | None, voice: Any, voices: Any, language: str | None, seed: int | None,
+                     params: Mapping[str, Any] | None, use_cache: bool, workers: int, batch_size: int,
+                     join: JoinConfig, timing: TimingConfig, cancel: CancelToken | None,
+                     output: str | Path | None) -> RenderResult:
+    """Called by `Kernel.render` inside its event scope; `warnings` collects this render's."""
+    began = time.perf_counter()
+    loads, preps = kernel.models.loads, kernel.models.voice_preparations
+    library = kernel._voices(voices)
+    narrator = kernel._narrator(voice, library)
+    per_cue = [_plan_cue(kernel, cue, engine, model, narrator, library, language, seed, params) for cue in cues]
+    jobs = [job for cue_jobs in per_cue for job in cue_jobs]
+    voice_checks.check_jobs(jobs, kernel.plugins.specs, kernel._warn)
+    rate = kernel._rate(jobs)
+    kernel._started(jobs)
+    done: dict[int, tuple[Audio, bool]] = {}
+    for job, clip, cached in kernel.scheduler.run(jobs, ordered=False, use_cache=use_cache, workers=workers,
+                                                  batch_size=batch_size, cancel=cancel, warn=kernel._warn):
+        done[id(job)] = (clip, cached)
+    clips, offsets = [], []
+    for cue_jobs in per_cue:
+        clip, where = _cue_clip(cue_jobs, done, rate, join, timing)
+        clips.append(clip)
+        offsets.append(where)
+    audio, report, adjusted, notes = place(cues, clips, rate, timing)
+    for note in notes:
+        kernel._warn("timing", note)
+    results = []
+    for cue_jobs, where, entry in zip(per_cue, offsets, report, strict=True):
+        for job in cue_jobs:
+            offset, length = where.get(id(job), (0.0, 0.0))
+            clip, cached = done.get(id(job), (None, False))
+            results.append(SegmentResult(
+                len(results), job.segment, job.engine, job.model, job.request.language if job.request else None,
+                job.request.voice.name if job.request else None, cached,
+                entry.start + offset * entry.stretch, length * entry.stretch, job.key))
+    if output is not None:
+        audio.write(output)
+    stats = kernel._stats(results, began, loads, preps, audio.duration)
+    return RenderResult(None if output is not None else audio, tuple(results), stats, tuple(warnings),
+                        Path(output) if output is not None else None, timing=tuple(report),
+                        srt=write_srt(adjusted))
+
+
+def subtitle_cues(source: Any) -> list[Cue] | None:
+    """The cues when `source` is subtitles (cues, an .srt `Path`, or SRT text), else None."""
+    if isinstance(source, Sequence) and not isinstance(source, str) and source \
+            and all(isinstance(c, Cue) for c in source):
+        return list(source)
+    if isinstance(source, Path):
+        if source.suffix.lower() == ".srt":
+            return read_srt(source)
+        return None
+    if isinstance(source, str):
+        from .subtitles import looks_like_srt
+
+        return read_srt(source) if looks_like_srt(source) else None
+    return None
+
+
+def read_source(source: Any) -> Any:
+    """A script `Path` becomes its text; anything else is returned as it is."""
+    if isinstance(source, Path) and source.suffix.lower() != ".srt":
+        try:
+            return source.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScriptError(f"cannot read script {str(source)!r}: {exc}") from None
+    return source
+
+
+def _plan_cue(kernel: Kernel, cue: Cue, engine: str | None, model: str | None, narrator: Any, library: Any,
+              language: str | None, seed: int | None, params: Mapping[str, Any] | None) -> list[Job]:
+    where = f"subtitle {cue.index} at {_stamp(cue.start)}"
+    try:
+        segments = script.parse(cue.text, kernel.planner.all_language_codes())
+    except ScriptError as exc:
+        raise ScriptError(f"{where}: {exc}") from None
+    segments = [attrs.evolve(s, line=None) for s in
+                chunking.chunk_segments(segments, lambda s: kernel._max_chars(s, engine))]
+    if not any(s.text.strip() for s in segments):
+        return []
+    try:
+        return kernel.planner.plan(segments, device=kernel.device, engine=engine, model=model, narrator=narrator,
+                                   voices=library, language=language, params=params,
+                                   seed=kernel.seed if seed is None else seed, strict=True)
+    except EmptyTextError:
+        return []
+    except (SegmentError, Cancelled):
+        raise
+    except PolyvoxError as exc:
+        raise type(exc)(f"{where}: {exc}") from exc
+
+
+def _cue_clip(jobs: list[Job], done: Mapping[int, tuple[Audio, bool]], rate: int, join: JoinConfig,
+              timing: TimingConfig) -> tuple[Audio | None, dict[int, tuple[float, float]]]:
+    """One cue's audio, its outer silence trimmed (pauses the cue asks for are kept), and
+    where each job's audio starts in it (seconds) and lasts."""
+    speech = [j for j in jobs if j.request is not None]
+    if not speech:
+        return None, {}
+    assembler = Assembler(rate, join)
+    chunks: list[Audio] = []
+    where: dict[int, tuple[float, float]] = {}
+    for job in jobs:
+        if job.request is None:
+            if job.segment.pause:
+                chunks.extend(assembler.add_silence(job.segment.pause))
+            continue
+        clip = done[id(job)][0].resample(rate)
+        clip = trim(clip, timing.keep_ms, timing.silence_db, lead=job is speech[0], tail=job is speech[-1])
+        chunks.extend(assembler.add(clip, job.segment.join))
+        where[id(job)] = (assembler.start, clip.duration)
+    chunks.extend(assembler.finish())
+    return Audio.concatenate(chunks, rate), where
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
