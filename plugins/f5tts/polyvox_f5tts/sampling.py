@@ -1,0 +1,118 @@
+"""Synthesis: one `CFM.sample` call for several texts that share a voice, durations per item.
+
+Upstream's `infer_batch_process` runs batch-1 calls in a thread pool; the sampler itself
+takes a real batch (each item padded to the longest, noise drawn per item from the seed) and,
+with the attention mask the loader switches on, gives each item what it would give alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from polyvox import Audio, Request
+
+from .reference import HOP_LENGTH, SAMPLE_RATE, Conditioning
+
+#: Upstream's budget: reference plus generated speech should stay under ~22 s.
+WINDOW_SECONDS = 22.0
+#: Texts shorter than this (in UTF-8 bytes) get upstream's slow-speed length estimate.
+SHORT_TEXT_BYTES = 10
+SHORT_TEXT_SPEED = 0.3
+
+
+@attrs.frozen
+class Item:
+    """One chunk of one request's text, with the number of mel frames to generate (reference included)."""
+
+    request: int
+    text: str
+    duration: int
+
+
+def chunks(text: str, cond: Conditioning, speed: float) -> list[str]:
+    """The text split so that each piece fits the model's window beside this reference."""
+    from f5_tts.infer.utils_infer import chunk_text
+
+    room = max(1.0, WINDOW_SECONDS - cond.seconds)
+    max_bytes = int(cond.text_bytes / cond.seconds * room * speed)
+    if len(text.encode("utf-8")) <= max_bytes:
+        return [text]
+    return chunk_text(text, max_chars=max(max_bytes, 20)) or [text]
+
+
+def duration(text: str, cond: Conditioning, params: Mapping[str, Any]) -> int:
+    """Total frames (reference + new speech) for `text`: `fix_duration` seconds, else estimated from
+    the reference's speaking rate, the text length and `speed`."""
+    if params.get("fix_duration") is not None:
+        return cond.frames + max(1, int(params["fix_duration"] * SAMPLE_RATE / HOP_LENGTH))
+    size = len(text.encode("utf-8"))
+    speed = SHORT_TEXT_SPEED if size < SHORT_TEXT_BYTES else params["speed"]
+    return cond.frames + int(cond.frames / cond.text_bytes * size / speed)
+
+
+def _group_key(request: Request) -> tuple[Any, ...]:
+    p = request.params
+    return (request.seed, p["nfe_step"], p["cfg_strength"], p["sway_sampling_coef"])
+
+
+def crossfade(parts: Sequence[np.ndarray], seconds: float) -> np.ndarray:
+    """Pieces joined with a linear crossfade of `seconds` (plain concatenation at 0)."""
+    out = parts[0]
+    for part in parts[1:]:
+        n = min(int(seconds * SAMPLE_RATE), len(out), len(part))
+        if n <= 0:
+            out = np.concatenate([out, part])
+            continue
+        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+        out = np.concatenate([out[:-n], out[-n:] * (1 - ramp) + part[:n] * ramp, part[n:]])
+    return out
+
+
+def _sample(loaded: Any, cond: Conditioning, items: list[Item], request: Request) -> list[np.ndarray]:
+    """One sampler call for `items` (all sharing `request`'s seed and sampler settings); waves per item."""
+    import torch
+    from f5_tts.model.utils import convert_char_to_pinyin
+
+    p = request.params
+    model = loaded.model
+    texts = convert_char_to_pinyin([cond.text + item.text for item in items])
+    # The sampler never generates fewer frames than text tokens + 1 or reference + 1: ask for that.
+    lengths = [max(item.duration, len(text) + 1, cond.frames + 1) for item, text in zip(items, texts, strict=True)]
+    durations = torch.tensor(lengths, dtype=torch.long, device=cond.mel.device)
+    with torch.inference_mode():
+        mel, _ = model.sample(
+            cond=cond.mel.expand(len(items), -1, -1), text=texts, duration=durations, steps=p["nfe_step"],
+            cfg_strength=p["cfg_strength"], sway_sampling_coef=p["sway_sampling_coef"], seed=request.seed,
+        )
+        waves = []
+        for i, end in enumerate(lengths):
+            frames = mel[i : i + 1, cond.frames : end].to(torch.float32).permute(0, 2, 1)
+            wave = loaded.vocoder.decode(frames).squeeze(0).cpu().numpy().astype(np.float32)
+            if cond.rms < cond.target_rms:
+                wave = wave * (cond.rms / cond.target_rms)
+            waves.append(wave)
+    return waves
+
+
+def synthesize(loaded: Any, requests: Sequence[Request], cond: Conditioning) -> list[Audio]:
+    """Audio for each request, in order, with as few sampler calls as the seeds and settings allow."""
+    items_of: list[list[Item]] = []
+    for index, request in enumerate(requests):
+        pieces = chunks(request.text, cond, request.params["speed"])
+        if request.params.get("fix_duration") is not None and len(pieces) > 1:
+            pieces = [request.text]  # a fixed length is for the whole segment
+        items_of.append([Item(index, text, duration(text, cond, request.params)) for text in pieces])
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index, request in enumerate(requests):
+        groups.setdefault(_group_key(request), []).append(index)
+    waves: dict[int, list[np.ndarray]] = {}
+    for indices in groups.values():
+        items = [item for i in indices for item in items_of[i]]
+        for item, wave in zip(items, _sample(loaded, cond, items, requests[indices[0]]), strict=True):
+            waves.setdefault(item.request, []).append(wave)
+    return [Audio(crossfade(waves[i], r.params["cross_fade_duration"]), SAMPLE_RATE)
+            for i, r in enumerate(requests)]
