@@ -310,6 +310,9 @@ def _output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
         if fmt and fmt.lower() != given:
             raise click.UsageError(f"--format {fmt} does not match the extension of {output!r}")
         return path
+    if path.suffix:
+        raise click.UsageError(f"unknown audio format {path.suffix!r} in {output!r}; use one of "
+                               + ", ".join(f".{f}" for f in FORMATS))
     return path.with_name(path.name + suffix)
 
 
