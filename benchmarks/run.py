@@ -170,38 +170,59 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}"
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {system}, Python {platform.python_version()}"
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "no"
+
+
+def rows(results: dict) -> list[tuple[str, str, str, str]]:
+    o, w, m, f, p = (results[k] for k in ("overhead", "warm", "loads", "first", "peak"))
+    return [
+        ("kernel overhead, cold render of 30 segments vs a bare loop over the same Piper calls",
+         f"{o['overhead_pct']:+.1f} % ({o['kernel_s']:.2f} s vs {o['bare_s']:.2f} s, best of 5)",
+         "≤ 3 %", _yes(o["overhead_pct"] <= 3)),
+        ("warm re-render of a 200-segment script vs cold",
+         f"{w['speedup']:.0f}× ({w['warm_s'] * 1000:.0f} ms vs {w['cold_s']:.1f} s for {w['audio_s']:.0f} s of audio)",
+         "≥ 100×", _yes(w["speedup"] >= 100)),
+        ("model loads, script mixing engines/models",
+         f"cold {m['cold_loads']} for {m['distinct_models']} distinct models, warm {m['warm_loads']}",
+         "distinct, then 0", _yes(m["cold_loads"] == m["distinct_models"] and m["warm_loads"] == 0)),
+        ("time to first audio, streaming vs the first segment alone",
+         f"{f['ratio']:.2f}× ({f['stream_first_s']:.2f} s vs {f['first_alone_s']:.2f} s)",
+         "≤ 1.1×", _yes(f["ratio"] <= 1.1)),
+        ("peak memory writing 60 vs 10 minutes of audio to a file",
+         f"{p['ratio']:.2f}× ({p['60min']['peak_mb']:.0f} MB vs {p['10min']['peak_mb']:.0f} MB)",
+         "flat", _yes(p["ratio"] < 1.2)),
+    ]
 
 
 def render_markdown(results: dict) -> str:
-    o, w, m, f, p = (results[k] for k in ("overhead", "warm", "loads", "first", "peak"))
-    return textwrap.dedent(f"""\
-        # Benchmarks
+    table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results))
+    return f"""# Benchmarks
 
-        `make bench` runs `benchmarks/run.py`. Every figure is a ratio of two things measured in the
-        same run on the same machine (these machines are shared and noisy; absolute seconds are
-        shown for context only). Engine: Piper `en_US-joe-medium` on the CPU, noise off.
+`make bench` runs `benchmarks/run.py`. Every figure is a ratio of two things measured in the
+same run on the same machine (these machines are shared and noisy; absolute seconds are
+shown for context only). Engine: Piper `en_US-joe-medium` on the CPU, noise off.
 
-        Machine: {results["machine"]}
-        Date: {results["date"]}
+Machine: {results["machine"]}
+Date: {results["date"]}
 
-        | what | measured | target | met |
-        |---|---|---|---|
-        | kernel overhead, cold render of 30 segments vs a bare loop over the same Piper calls | {o["overhead_pct"]:+.1f} % ({o["kernel_s"]:.2f} s vs {o["bare_s"]:.2f} s, best of 5) | ≤ 3 % | {"yes" if o["overhead_pct"] <= 3 else "no"} |
-        | warm re-render of a 200-segment script vs cold | {w["speedup"]:.0f}× ({w["warm_s"] * 1000:.0f} ms vs {w["cold_s"]:.1f} s for {w["audio_s"]:.0f} s of audio) | ≥ 100× | {"yes" if w["speedup"] >= 100 else "no"} |
-        | model loads, script mixing engines/models | cold {m["cold_loads"]} for {m["distinct_models"]} distinct models, warm {m["warm_loads"]} | distinct, then 0 | {"yes" if m["cold_loads"] == m["distinct_models"] and m["warm_loads"] == 0 else "no"} |
-        | time to first audio, streaming vs the first segment alone | {f["ratio"]:.2f}× ({f["stream_first_s"]:.2f} s vs {f["first_alone_s"]:.2f} s) | ≤ 1.1× | {"yes" if f["ratio"] <= 1.1 else "no"} |
-        | peak memory writing 60 vs 10 minutes of audio to a file | {p["ratio"]:.2f}× ({p["60min"]["peak_mb"]:.0f} MB vs {p["10min"]["peak_mb"]:.0f} MB) | flat | {"yes" if p["ratio"] < 1.2 else "no"} |
+| what | measured | target | met |
+|---|---|---|---|
+{table}
 
-        Notes:
-        - Overhead includes planning (language and model resolution, content keys, file fingerprints
-          memoized per path/size/mtime), cache writes (each segment committed as it is made) and assembly.
-        - The long-audio memory runs repeat 50 distinct sentences: the first pass synthesizes them,
-          the rest are cache hits. The point measured is that writing with `render(..., output=path)`
-          streams to the file: memory does not grow with the length of the audio.
-          (`render()` without `output` returns the whole `Audio` in memory, which does grow: about
-          5 MB per minute at 22050 Hz.)
-        """)
+Notes:
+- Overhead includes planning (language and model resolution, content keys, file fingerprints
+  memoized per path/size/mtime), cache writes (each segment committed as it is made) and assembly.
+- The long-audio memory runs repeat 50 distinct sentences: the first pass synthesizes them,
+  the rest are cache hits. The point measured is that writing with `render(..., output=path)`
+  streams to the file: memory does not grow with the length of the audio.
+  (`render()` without `output` returns the whole `Audio` in memory, which does grow: about
+  5 MB per minute at 22050 Hz.)
+"""
 
 
 def main() -> None:
