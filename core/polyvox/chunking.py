@@ -20,7 +20,10 @@ import attrs
 from .segment import Segment
 
 #: Where a clause may end: after these, followed by whitespace.
-_CLAUSE_END = re.compile(r"(?<=[,;:，、；：—–])\s+|\s+(?=[—–-]\s)")
+_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[，、；：])\s*|\s+(?=[—–-]\s)")
+
+
+_WIDE_TERMINATORS = set("。！？｡…．」』")
 
 
 def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int]) -> list[Segment]:
@@ -52,9 +55,24 @@ def split_text(text: str, max_chars: int, language: str | None = None) -> list[t
 
 
 def sentences(text: str, language: str | None = None) -> list[str]:
-    """Sentences of `text` (pysbd; languages it lacks use its English rules)."""
-    found = [s.strip() for s in _segmenter(_pysbd_language(language)).segment(text)]
-    return [s for s in found if s] or [text]
+    """Sentences of `text` (pysbd; languages it lacks use its English rules). A boundary
+    pysbd puts inside a word (no whitespace there) is not taken."""
+    found = _segmenter(_pysbd_language(language)).segment(text)
+    if "".join(found) != text:  # pysbd changed the text: do not trust its boundaries
+        return [text.strip()] if text.strip() else []
+    out: list[str] = []
+    for part in found:
+        if out and not _boundary(out[-1], part):
+            out[-1] += part
+        else:
+            out.append(part)
+    return [p.strip() for p in out if p.strip()]
+
+
+def _boundary(before: str, after: str) -> bool:
+    """A sentence may end between `before` and `after`: at whitespace, or after a full-width
+    terminator (scripts written without spaces)."""
+    return before[-1:].isspace() or after[:1].isspace() or before[-1:] in _WIDE_TERMINATORS
 
 
 def _clauses(sentence: str) -> list[str]:

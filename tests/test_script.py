@@ -1,0 +1,147 @@
+"""Script markup: a golden table of examples, malformed tags, and property tests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import polyvox
+from polyvox import ScriptError, languages, script
+from polyvox.errors import PolyvoxError
+
+
+def rows(text: str, known: tuple[str, ...] = ()) -> list[tuple]:
+    """(character, language, text, pause, params) per segment: what the table compares."""
+    return [(s.character, s.language, s.text, s.pause, dict(s.params)) for s in script.parse(text, known)]
+
+
+GOLDEN = [
+    ("Once upon a time, said the narrator.", [(None, None, "Once upon a time, said the narrator.", 0.0, {})]),
+    ("[Alice] Hello Bob!", [("Alice", None, "Hello Bob!", 0.0, {})]),
+    ("[Alice] Hello Bob! [pause:0.5s] How are you?",
+     [("Alice", None, "Hello Bob!", 0.0, {}), ("Alice", None, "", 0.5, {}), ("Alice", None, "How are you?", 0.0, {})]),
+    ("[de:Bob] Guten Tag, Alice.", [("Bob", "de", "Guten Tag, Alice.", 0.0, {})]),
+    ("[fr:] Bonjour à tous.", [(None, "fr", "Bonjour à tous.", 0.0, {})]),
+    ("[German:Bob] Hallo.", [("Bob", "de", "Hallo.", 0.0, {})]),
+    ("[pt-BR:] Olá.", [(None, "pt-br", "Olá.", 0.0, {})]),
+    ("[Deutsch:Bob] Hallo.", [("Bob", "de", "Hallo.", 0.0, {})]),
+    ("[Alice|seed:42|temperature:0.6] Own parameters.",
+     [("Alice", None, "Own parameters.", 0.0, {"seed": 42, "temperature": 0.6})]),
+    ("[Alice|temp:0.5|cfg:0.3|exag:0.7] Aliases.",
+     [("Alice", None, "Aliases.", 0.0, {"temperature": 0.5, "cfg_weight": 0.3, "exaggeration": 0.7})]),
+    ("[de:Bob|speed=1.2] Schnell.", [("Bob", "de", "Schnell.", 0.0, {"speed": 1.2})]),
+    ("[pause:1.5]", [(None, None, "", 1.5, {})]),
+    ("[pause:1.5s]", [(None, None, "", 1.5, {})]),
+    ("[pause:500ms]", [(None, None, "", 0.5, {})]),
+    ("[wait:2]", [(None, None, "", 2.0, {})]),
+    ("[PAUSE: 250 ms]", [(None, None, "", 0.25, {})]),
+    ("[pause:0]", []),
+    ("[pause:30s]", [(None, None, "", 30.0, {})]),
+    # A tag holds until the next tag or the end of the line; each line starts as the narrator.
+    ("[Alice] One. [Bob] Two.\nThree.",
+     [("Alice", None, "One.", 0.0, {}), ("Bob", None, "Two.", 0.0, {}), (None, None, "Three.", 0.0, {})]),
+    ("[de:Bob] Eins. [Alice] Two.", [("Bob", "de", "Eins.", 0.0, {}), ("Alice", None, "Two.", 0.0, {})]),
+    ("[Alice] Hi. [narrator] Said she.", [("Alice", None, "Hi.", 0.0, {}), (None, None, "Said she.", 0.0, {})]),
+    ("[Mr. Smith] Good day.", [("Mr. Smith", None, "Good day.", 0.0, {})]),
+    ("Text [Alice]", [(None, None, "Text", 0.0, {})]),
+    # Literal brackets are escaped; a stray ']' is text.
+    (r"Array \[0\] is first.", [(None, None, "Array [0] is first.", 0.0, {})]),
+    ("A smiley :] here", [(None, None, "A smiley :] here", 0.0, {})]),
+    ("\ufeff[Alice] BOM first.\r\n\r\nNext.",
+     [("Alice", None, "BOM first.", 0.0, {}), (None, None, "Next.", 0.0, {})]),
+    ("", []),
+    ("   \n\n", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), GOLDEN, ids=[g[0][:30] or "empty" for g in GOLDEN])
+def test_golden_table(text: str, expected: list[tuple]) -> None:
+    assert rows(text) == expected
+
+
+def test_lines_are_recorded() -> None:
+    segs = script.parse("One.\n\n[Alice] Three. [pause:1] More.")
+    assert [s.line for s in segs] == [1, 3, 3, 3]
+
+
+def test_codes_an_engine_declares_are_accepted() -> None:
+    # 'yue' is in no table of polyvox's own, but an engine may declare it.
+    with pytest.raises(ScriptError, match="unknown language 'yue'"):
+        script.parse("[yue:] text")
+    assert rows("[yue:] text", known=("yue",)) == [(None, "yue", "text", 0.0, {})]
+
+
+def test_every_language_the_installed_engines_declare_parses(kernel: polyvox.Kernel) -> None:
+    codes = kernel.planner.all_language_codes()
+    assert codes, "Piper declares its languages"
+    for code in sorted(codes):
+        (seg,) = script.parse(f"[{code}:] x", codes)
+        assert seg.language == languages.normalize(code, codes)
+        upper = code.upper() if "-" not in code else code.split("-")[0] + "-" + code.split("-")[1].upper()
+        (seg,) = script.parse(f"[{upper}:Bob] x", codes)
+        assert seg.language == languages.normalize(code, codes) and seg.character == "Bob"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("[Alice Hello", r"unclosed tag '\[' at line 1, column 1"),
+    ("ok\n  [pause:abc]", r"pause 'abc' at line 2, column 3 is not a duration"),
+    ("[pause:31]", r"pause '31' at line 1, column 1 is out of range: expected 0 to 30 seconds"),
+    ("[pause:-1]", r"not a duration"),
+    ("[pause:1|seed:2]", r"takes no parameters"),
+    ("[]", r"empty tag \[\] at line 1, column 1"),
+    ("x [Klingon:Bob] y", r"unknown language 'Klingon' in tag \[Klingon:Bob\] at line 1, column 3"),
+    ("[Alice|seed] x", r"parameter 'seed' in tag \[Alice\|seed\] at line 1, column 1 is not key:value"),
+    ("[Alice|:3] x", r"is not key:value"),
+    ("[../etc/passwd] x", r"character name '../etc/passwd' at line 1, column 1 is not allowed"),
+    ("[a [b] c", r"unclosed tag"),
+])
+def test_malformed_tags_are_script_errors_with_line_and_column(text: str, message: str) -> None:
+    with pytest.raises(ScriptError, match=message):
+        script.parse(text)
+
+
+def test_non_text_is_refused() -> None:
+    with pytest.raises(ScriptError, match="must be text"):
+        script.parse(b"bytes")  # type: ignore[arg-type]
+
+
+# -- properties -------------------------------------------------------------------------------
+_WORD = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zs", "Zl", "Zp"),
+                                       blacklist_characters="[]\\\x85"), min_size=1, max_size=8)
+_TAG = st.sampled_from(["[Alice]", "[de:Bob]", "[fr:]", "[pause:0.2]", "[wait:300ms]", "[Alice|seed:3]",
+                        "[German:Carl|temp:0.4]", "[narrator]", "[pt-BR:]"])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_WORD, _TAG, st.just("\n")), max_size=40))
+def test_words_are_never_lost_or_duplicated(tokens: list[str]) -> None:
+    text = " ".join(tokens)
+    segs = script.parse(text)
+    spoken = [w for s in segs for w in s.text.split()]
+    expected = [t for t in tokens if not t.startswith("[") and t != "\n"]
+    assert spoken == [w for t in expected for w in t.split()]
+    assert all(s.pause > 0 or s.text for s in segs)
+
+
+@settings(max_examples=500)
+@given(st.text(max_size=200))
+def test_arbitrary_text_raises_only_script_errors(text: str) -> None:
+    try:
+        segs = script.parse(text)
+    except PolyvoxError:
+        return
+    # Text without markup characters comes through word for word.
+    if not re.search(r"[\[\]\\]", text):
+        assert [w for s in segs for w in s.text.split()] == [w for line in text.splitlines() for w in line.split()]
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="[]|:\\ab.-1 s\n", max_size=60))
+def test_bracket_soup_raises_only_script_errors(text: str) -> None:
+    try:
+        script.parse(text, ("en",))
+    except PolyvoxError:
+        pass
