@@ -8,8 +8,6 @@ the result beside the model; nothing touches the network or the disk.
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -29,10 +27,6 @@ _EDGE_DB = -42.0  # silence at the edges (upstream's threshold)
 _PAUSE_DB = -40.0  # a pause we may cut at
 _MIN_PAUSE_FRAMES = 10  # 100 ms
 _TAIL_SECONDS = 0.05  # a little silence after the reference, as upstream adds
-
-#: Shipped with f5-tts: the voice used when none is given.
-DEFAULT_REFERENCE = "infer/examples/basic/basic_ref_en.wav"
-DEFAULT_REFERENCE_TEXT = "Some call me nature, others call me mother nature."
 
 
 @attrs.frozen(eq=False)
@@ -112,13 +106,10 @@ def trim(samples: np.ndarray) -> tuple[np.ndarray, bool]:
 
 
 def reference(voice: Voice) -> tuple[Audio, str]:
-    """The voice's audio and transcript, or the example voice shipped with f5-tts for the default voice."""
+    """The voice's reference audio and transcript; a `VoiceError` for a voice without audio."""
     if voice.audio is None:
-        if voice.model is not None:
-            raise VoiceError(f"voice {voice.name!r} names a model, not reference audio: F5-TTS clones "
-                             "a voice from reference audio with its transcript")
-        path = Path(str(files("f5_tts").joinpath(DEFAULT_REFERENCE)))
-        return Audio.read(path), voice.reference_text or DEFAULT_REFERENCE_TEXT
+        raise VoiceError(f"voice {voice.name!r} has no reference audio: F5-TTS clones a voice from a few "
+                         "seconds of speech (a WAV/FLAC file) and its transcript")
     return Audio.read(voice.audio), voice.reference_text or ""
 
 

@@ -94,7 +94,7 @@ def _sample(loaded: Any, cond: Conditioning, items: list[Item], request: Request
             wave = loaded.vocoder.decode(frames).squeeze(0).cpu().numpy().astype(np.float32)
             if cond.rms < cond.target_rms:
                 wave = wave * (cond.rms / cond.target_rms)
-            waves.append(wave)
+            waves.append(np.clip(wave, -1.0, 1.0))
     return waves
 
 
