@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -67,6 +68,17 @@ def call_engine(kernel: Kernel, jobs: Sequence[Job], *, batch: bool = False) -> 
         return out
     return [hook.synthesize_segment(engine=first.engine, model=entry.model, request=j.request,
                                     conditioning=conditioning) for j in jobs]
+
+
+def reference_voice(folder: str | Path, name: str, f0: float, seconds: float = 1.0, rate: int = 16000,
+                    reference_text: str | None = None) -> Voice:
+    """A `Voice` whose reference audio (written to ``folder/name.wav``) is a harmonic tone at `f0` Hz:
+    a real, pitched recording for tests of engines that condition on reference audio."""
+    t = np.arange(round(seconds * rate)) / rate
+    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
+    path = Path(folder) / f"{name}.wav"
+    Audio(0.5 * tone / np.max(np.abs(tone)), rate).write(path)
+    return Voice(name=name, audio=path, reference_text=reference_text)
 
 
 def assert_same_audio(a: Audio, b: Audio, what: str, atol: float = 0.0) -> None:

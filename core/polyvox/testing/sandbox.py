@@ -58,5 +58,8 @@ class Sandbox:
         return self.run("-m", "polyvox", *args, check=check, timeout=timeout, cwd=cwd)
 
     def pip_install_editable(self, directory: str | Path) -> None:
-        """``pip install -e`` without fetching anything (build with the setuptools already installed)."""
-        self.run("-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(directory))
+        """``pip install -e --no-deps``: the build backend comes from the package index pip is set up
+        with; where that fails (offline), from the setuptools already installed."""
+        command = ("-m", "pip", "install", "-q", "--no-deps", "-e", str(directory))
+        if self.run(*command, check=False).returncode != 0:
+            self.run(*command[:-2], "--no-build-isolation", *command[-2:])

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import polyvox
-from polyvox.testing import EngineContract
-
-
-def reference_voice(folder, name: str, f0: float) -> polyvox.Voice:
-    """A voice whose reference audio is one second of a harmonic tone at `f0` Hz."""
-    t = np.arange(16000) / 16000
-    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
-    path = folder / f"{name}.wav"
-    polyvox.Audio(0.5 * tone / np.max(np.abs(tone)), 16000).write(path)
-    return polyvox.Voice(name=name, audio=path)
+from polyvox.testing import EngineContract, reference_voice
 
 
 class TestTemplateContract(EngineContract):

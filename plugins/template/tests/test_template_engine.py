@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 from polyvox_template import SAMPLE_RATE, Template
-from test_template_contract import reference_voice
 
 import polyvox
+from polyvox.testing import reference_voice
 
 
 @pytest.fixture
