@@ -1,0 +1,68 @@
+"""The host-app example in docs/embedding.md runs: streaming over HTTP, events, cancellation."""
+
+from __future__ import annotations
+
+import http.client
+import importlib.util
+import io
+import logging
+from pathlib import Path
+
+import soundfile as sf
+
+EXAMPLE = Path(__file__).parent.parent / "docs" / "examples" / "speech_handler.py"
+
+
+def load_example():
+    spec = importlib.util.spec_from_file_location("speech_handler", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def post(port: int, body: str) -> http.client.HTTPResponse:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/speak", body=body.encode())
+    return conn.getresponse()
+
+
+def test_streams_wav_logs_events_and_reports_bad_input(caplog):
+    example = load_example()
+    server, _ = example.serve(0)
+    try:
+        with caplog.at_level(logging.INFO, logger="speech"):
+            reply = post(server.server_port, "Hello from a host app.\nA second line follows.")
+            data = reply.read()
+            again = post(server.server_port, "Hello from a host app.\nA second line follows.")
+            again.read()
+        assert reply.status == 200 and reply.getheader("Content-Type") == "audio/wav"
+        samples, rate = sf.read(io.BytesIO(data), dtype="float32", frames=-1)
+        assert rate == 22050 and len(samples) / rate > 1.5 and abs(samples).max() > 0.1
+        assert "loading piper/en_US-joe-medium" in caplog.text and "segment 1 made" in caplog.text
+        assert "segment 1 cached" in caplog.text
+        bad = post(server.server_port, "   ")
+        assert bad.status == 400 and "nothing to speak" in bad.reason
+    finally:
+        server.shutdown()
+
+
+def test_client_hanging_up_cancels_and_keeps_finished_segments(tmp_path):
+    example = load_example()
+    server, _ = example.serve(0)
+    text = "\n".join(f"Sentence {i} of a long reply that nobody waits for." for i in range(30))
+    try:
+        reply = post(server.server_port, text)
+        reply.read(20000)  # the first segment or so
+        reply.close()  # hang up
+        import time
+
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            stats = example.KERNEL.cache_stats()
+            time.sleep(0.5)
+            if example.KERNEL.cache_stats().entries == stats.entries:
+                break
+        kept = example.KERNEL.cache_stats().entries
+        assert 1 <= kept < 30  # stopped early, and what was finished is cached
+    finally:
+        server.shutdown()
