@@ -1,0 +1,124 @@
+"""`polyvox install` / `uninstall`: name resolution, what is reported, and a real round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from polyvox import installer
+from polyvox.cli import cli
+from polyvox.installer import Conflict, InstallError, resolve
+from polyvox.scaffold import new_plugin
+from polyvox.testing import Sandbox
+
+CHECKOUT_PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+
+
+def test_a_short_name_is_the_checkout_folder_when_there_is_one() -> None:
+    target = resolve("template")
+    assert target.requirement == str(CHECKOUT_PLUGINS / "template")
+    assert "source checkout" in target.note and target.is_path
+
+
+@pytest.mark.parametrize(("given", "requirement"), [
+    ("kokoro", "polyvox-kokoro"),
+    ("polyvox-kokoro", "polyvox-kokoro"),
+    ("kokoro>=1.2", "polyvox-kokoro>=1.2"),
+    ("kokoro[gpu]==2.0", "polyvox-kokoro[gpu]==2.0"),
+    ("template==0.1", "polyvox-template==0.1"),  # a version asks for the published distribution
+])
+def test_a_short_name_is_the_polyvox_distribution(given: str, requirement: str, tmp_path) -> None:
+    assert resolve(given, plugins_dir=tmp_path).requirement == requirement
+    assert resolve(given, plugins_dir=tmp_path).note == ""
+
+
+def test_paths_must_be_plugin_folders(tmp_path) -> None:
+    with pytest.raises(InstallError, match="no pyproject.toml"):
+        resolve(str(tmp_path))
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert resolve(str(tmp_path)).requirement == str(tmp_path)
+
+
+def test_editable_needs_a_folder(tmp_path) -> None:
+    with pytest.raises(InstallError, match="-e needs a plugin folder"):
+        installer.pip_command([resolve("kokoro", plugins_dir=tmp_path)], editable=True)
+    command = installer.pip_command([resolve("template")], editable=True, upgrade=True)
+    assert command[-4:] == ["install", "--upgrade", "-e", str(CHECKOUT_PLUGINS / "template")]
+
+
+class FakePip:
+    """Answers the commands installer runs: engines before/after, pip itself, pip check."""
+
+    def __init__(self, before: str, after: str, pip: tuple[int, str] = (0, "Successfully installed"),
+                 check: tuple[int, str] = (0, "No broken requirements found.")):
+        self.listings = [before, after]
+        self.pip = pip
+        self.check = check
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command):
+        self.commands.append(list(command))
+        if command[1] == "-c":
+            return 0, self.listings.pop(0)
+        return self.check if command[-1] == "check" else self.pip
+
+
+def test_install_reports_new_engines_and_named_conflicts() -> None:
+    fake = FakePip('{"engines": {"piper": "piper"}, "failures": []}',
+                   '{"engines": {"piper": "piper", "kokoro": "kokoro"}, "failures": []}',
+                   check=(1, "polyvox-kokoro 1.0 has requirement torch>=2.5, but you have torch 2.1.\n"
+                             "piper-tts 1.8.0 requires onnxruntime, which is not installed.\n"))
+    outcome = installer.install(["kokoro"], runner=fake)
+    assert fake.commands[1][-2:] == ["install", "polyvox-kokoro"]
+    assert outcome.added == {"kokoro": "kokoro"} and outcome.removed == {}
+    assert [c.package for c in outcome.conflicts] == ["polyvox-kokoro", "piper-tts"]
+
+
+def test_pip_failure_is_one_polyvox_error() -> None:
+    fake = FakePip('{"engines": {}, "failures": []}', "", pip=(1, "Collecting polyvox-nope\n"
+                   "ERROR: No matching distribution found for polyvox-nope\n"))
+    with pytest.raises(InstallError, match="pip install failed for nope: ERROR: No matching distribution"):
+        installer.install(["nope"], runner=fake)
+
+
+def test_uninstall_refuses_polyvox_and_what_is_not_installed() -> None:
+    with pytest.raises(InstallError, match="remove polyvox itself with pip"):
+        installer.uninstall(["polyvox"])
+    fake = FakePip('{"engines": {}, "failures": []}', "",
+                   pip=(0, "WARNING: Skipping polyvox-ghost as it is not installed.\n"))
+    with pytest.raises(InstallError, match="polyvox-ghost is not installed"):
+        installer.uninstall(["ghost"], runner=fake)
+
+
+def test_cli_shows_the_checkout_folder_and_warns_on_conflicts(monkeypatch) -> None:
+    outcome = installer.Outcome((), "", {"template": "template"}, {}, {"template": "template"}, (),
+                                (Conflict("numba", "numba 0.60 has requirement numpy<2.1, but you have numpy 2.4."),))
+    monkeypatch.setattr(installer, "install", lambda names, **kw: outcome)
+    result = CliRunner().invoke(cli, ["install", "template", "-e"])
+    assert result.exit_code == 0, result.output
+    assert f"template: using {CHECKOUT_PLUGINS / 'template'} from the polyvox source checkout" in result.output
+    assert "New engine: template (plugin template)" in result.output
+    assert "dependency conflicts in this environment (numba)" in result.output
+
+
+@pytest.mark.slow
+def test_install_and_uninstall_round_trip(tmp_path_factory: pytest.TempPathFactory) -> None:
+    sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "env")
+    plugin = new_plugin("roundtrip", tmp_path_factory.mktemp("src") / "roundtrip").directory
+    installed = sandbox.polyvox("install", plugin, "-e")
+    assert "New engine: roundtrip (plugin roundtrip)" in installed.stdout, installed.stdout + installed.stderr
+    assert "roundtrip" in sandbox.polyvox("engines").stdout
+    removed = sandbox.polyvox("uninstall", "roundtrip", "--yes")
+    assert "Removed engine: roundtrip" in removed.stdout
+    assert "roundtrip" not in sandbox.polyvox("engines").stdout
+
+    # A plugin whose dependency is missing: pip check names it, and so does polyvox install.
+    broken = new_plugin("needy", tmp_path_factory.mktemp("src") / "needy").directory
+    pyproject = broken / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"numpy",', '"numpy",\n    "polyvox-missing-dependency",'))
+    sandbox.run("-m", "pip", "install", "-q", "--no-deps", "-e", broken)
+    conflicts = installer.pip_check(python=str(sandbox.python))
+    assert [c.package for c in conflicts] == ["polyvox-needy"]
+    assert "polyvox-missing-dependency" in conflicts[0].message
