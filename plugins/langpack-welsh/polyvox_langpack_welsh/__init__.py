@@ -1,0 +1,29 @@
+"""A language pack: Welsh (``cy``) for the template engine, and nothing else.
+
+It declares no engine. It ships one checkpoint (``cy.json``, in which ``w`` and ``y`` are vowels,
+as in Welsh) and answers the `map_language` hook for one (engine, language) pair, so the existing
+engine speaks a language it did not declare. The same few lines add a German Piper voice to
+Piper (return the path of a ``de_DE-….onnx``) or a fine-tuned checkpoint to any engine.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import polyvox
+
+ENGINE = "template"
+LANGUAGE = "cy"
+
+
+def checkpoint() -> str:
+    """The path of the Welsh checkpoint this package ships."""
+    return str(resources.files(__name__).joinpath("cy.json"))
+
+
+@polyvox.hookimpl
+def map_language(engine: str, language: str) -> str | None:
+    """The Welsh checkpoint for the template engine; None for every other question."""
+    if engine == ENGINE and language == LANGUAGE:
+        return checkpoint()
+    return None
