@@ -70,7 +70,7 @@ def stderr_console() -> Any:
     """The rich console for progress and tables (stderr; no colours off a terminal or with NO_COLOR)."""
     from rich.console import Console
 
-    return Console(stderr=True, no_color=no_color(), highlight=False)
+    return Console(stderr=True, no_color=no_color(), highlight=False, soft_wrap=True)
 
 
 def stdout_console() -> Any:

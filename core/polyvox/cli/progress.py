@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
 from ..events import (
@@ -37,17 +39,6 @@ def who(character: str | None, language: str) -> str:
     return f"{character or 'narrator'} ({language})"
 
 
-class _MainOnly(ProgressColumn):
-    """Shows the wrapped column for the overall task only (segment and model rows stay short)."""
-
-    def __init__(self, column: ProgressColumn):
-        super().__init__()
-        self.column = column
-
-    def render(self, task: Task) -> Any:
-        return self.column.render(task) if task.fields.get("main") else Text("")
-
-
 class RenderView:
     """An event listener (`kernel.render(..., on_event=view)`) that draws progress.
 
@@ -70,7 +61,9 @@ class RenderView:
         self.model_loads = 0
         self.warnings: list[str] = []
         self.started = time.perf_counter()
-        self._progress: Progress | None = None
+        self._progress: Progress | None = None  # the overall bar
+        self._activity: Progress | None = None  # the current segment and models loading
+        self._live: Live | None = None
         self._main: Any = None
         self._current: Any = None
         self._loading: dict[tuple[str, str, str], Any] = {}
@@ -79,14 +72,14 @@ class RenderView:
     def __enter__(self) -> RenderView:
         if self.live and self.console is not None:
             self._progress = Progress(
-                SpinnerColumn(),
-                TextColumn("{task.description}"),
-                _MainOnly(BarColumn(bar_width=30)),
-                _MainOnly(TextColumn("{task.percentage:>3.0f}%")),
-                TextColumn("{task.fields[info]}"),
-                console=self.console, transient=True, refresh_per_second=10,
+                SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=30),
+                TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[info]}"),
+                console=self.console,
             )
-            self._progress.start()
+            self._activity = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=self.console)
+            self._live = Live(Group(self._progress, self._activity), console=self.console, transient=True,
+                              refresh_per_second=10)
+            self._live.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -94,9 +87,11 @@ class RenderView:
 
     def stop(self) -> None:
         """Take the live display off the screen (idempotent)."""
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        self._progress = None
+        self._activity = None
 
     def note(self, message: str, style: str = "yellow") -> None:
         """A line above the progress display (or a plain line)."""
@@ -114,14 +109,14 @@ class RenderView:
         self.total_segments = event.speech_segments
         self.started = time.perf_counter()
         if self._progress is not None:
-            self._main = self._progress.add_task("Rendering", total=max(1, event.characters), main=True,
-                                                 info=self._info())
-            self._current = self._progress.add_task("", total=None, info="", visible=False)
+            self._main = self._progress.add_task("Rendering", total=max(1, event.characters), info=self._info())
+        if self._activity is not None:
+            self._current = self._activity.add_task("", total=None, visible=False)
 
     def _on_SegmentStarted(self, event: SegmentStarted) -> None:
-        if self._progress is not None and self._current is not None:
-            label = f"[cyan]{who(event.character, event.language)}[/]: “{excerpt(event.text)}”"
-            self._progress.update(self._current, description=label, visible=True)
+        if self._activity is not None and self._current is not None:
+            label = f"[cyan]{escape(who(event.character, event.language))}[/]: “{escape(excerpt(event.text, 60))}”"
+            self._activity.update(self._current, description=label, visible=True)
 
     def _on_SegmentFinished(self, event: SegmentFinished) -> None:
         self.finished += 1
@@ -133,10 +128,10 @@ class RenderView:
             self.synthesized += 1
             self.synth_chars += len(event.text)
             self.synth_seconds += event.seconds
-        if self._progress is not None:
+        if self._progress is not None and self._activity is not None:
             self._progress.update(self._main, completed=self.done_chars, info=self._info())
             if self.finished >= self.total_segments:
-                self._progress.update(self._current, visible=False)
+                self._activity.update(self._current, visible=False)
         elif self.console is not None:
             how = "cached" if event.cached else f"{event.seconds:5.2f} s"
             self.console.print(f"[{self.finished}/{self.total_segments}] {how:>7}  "
@@ -145,17 +140,17 @@ class RenderView:
 
     def _on_ModelLoading(self, event: ModelLoading) -> None:
         key = (event.engine, event.model, event.device)
-        if self._progress is not None:
-            self._loading[key] = self._progress.add_task(
-                f"Loading [bold]{event.engine}[/] model {event.model} on {event.device}", total=None, info="")
+        if self._activity is not None:
+            self._loading[key] = self._activity.add_task(
+                f"loading [bold]{escape(event.engine)}[/] model {escape(event.model)} on {event.device}", total=None)
         else:
             self.note(f"loading {event.engine} model {event.model} on {event.device}", style="dim")
 
     def _on_ModelLoaded(self, event: ModelLoaded) -> None:
         self.model_loads += 1
         task = self._loading.pop((event.engine, event.model, event.device), None)
-        if self._progress is not None and task is not None:
-            self._progress.remove_task(task)
+        if self._activity is not None and task is not None:
+            self._activity.remove_task(task)
         self.note(f"loaded {event.engine} model {event.model} on {event.device} in {event.seconds:.2f} s",
                   style="dim")
 
@@ -163,8 +158,7 @@ class RenderView:
         self.note(f"unloaded {event.engine} model {event.model}", style="dim")
 
     def _on_Warning(self, event: Warning) -> None:
-        self.warnings.append(event.message)
-        self.note(f"warning: {event.message}")
+        self.warnings.append(event.message)  # shown in the summary (or after a stop)
 
     # -- helpers ---------------------------------------------------------------------------
     def eta(self) -> float | None:

@@ -60,16 +60,16 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
            workers: int | None, **opts: Any) -> None:
     """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
 
-    FILE '-' reads stdin. The audio format follows OUT's extension (wav, flac, ogg, mp3).
-    For subtitles, the timing report (OUT.timing.txt) and the adjusted subtitles (OUT.srt)
-    are written beside the audio.
+    FILE '-' reads stdin (subtitles are recognized by their content). The audio format
+    follows OUT's extension (wav, flac, ogg, mp3). For subtitles, the per-cue timing
+    report (OUT.timing.json) and the adjusted subtitles (OUT.srt) are written beside it.
     """
-    text = _read_input(file)
+    source = _read_input(file)
     stem = "stdin" if file == "-" else Path(file).stem
-    srt = Path(file).suffix.lower() == ".srt" or (file == "-" and _looks_like_srt(text))
+    srt = _is_subtitles(source)
     if srt and stream:
         raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
-    run_render(text, source=file, output=_output_path(output, fmt, stem), srt=srt, stream=stream,
+    run_render(source, source=file, output=_output_path(output, fmt, stem), srt=srt, stream=stream,
                timing_mode=timing_mode, workers=workers, **opts)
 
 
@@ -99,11 +99,11 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
 
     out = _output_path(output, None, "demo")
     assert out is not None
-    results = {"script": run_render(DEMO_SCRIPT, source="demo", output=out, emit=False, **opts)}
+    results = {"script": run_render(DEMO_SCRIPT, source="demo", output=out, emit=False, demo=True, **opts)}
     if srt:
         sub = out.with_name(f"{out.stem}-subtitles{out.suffix}")
         results["subtitles"] = run_render(DEMO_SRT, source="demo.srt", output=sub, srt=True, emit=False,
-                                          timing_mode=timing_mode, **opts)
+                                          demo=True, timing_mode=timing_mode, **opts)
     st = state()
     if st.json:
         emit_json(results)
@@ -119,8 +119,8 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
 
 
 # -- the shared path ---------------------------------------------------------------------
-def run_render(text: str, *, source: str, output: Path | None, srt: bool = False, stream: bool = False,
-               timing_mode: str | None = None, workers: int | None = None, emit: bool = True,
+def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool = False, stream: bool = False,
+               timing_mode: str | None = None, workers: int | None = None, emit: bool = True, demo: bool = False,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                sets: tuple[str, ...] = (), no_cache: bool = False) -> dict[str, Any]:
@@ -140,12 +140,16 @@ def run_render(text: str, *, source: str, output: Path | None, srt: bool = False
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
         "use_cache": not no_cache,
     }
-    if conf.value("voices"):
-        kwargs["voices"] = conf.value("voices")
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
     console = None if st.quiet else stderr_console()
     kernel = conf.kernel()
+    if conf.value("voices"):
+        kwargs["voices"] = conf.value("voices")
+    elif demo:
+        from ..samples import demo_voices
+
+        kwargs["voices"] = demo_voices(kernel)
     view = RenderView(console)
     token = CancelToken()
     outputs: dict[str, str | None] = {"audio": "-" if output is None else str(output)}
@@ -157,7 +161,7 @@ def run_render(text: str, *, source: str, output: Path | None, srt: bool = False
                 summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
                                   workers=conf.value("workers"))
     except Cancelled as exc:
-        _cancelled(exc, kernel, console)
+        _cancelled(exc, kernel, console, view.warnings)
     if console is not None and not st.json:
         console.print(summaries.summary_table(summary))
     if emit:
@@ -170,24 +174,20 @@ def run_render(text: str, *, source: str, output: Path | None, srt: bool = False
     return summary
 
 
-def _render(kernel: Any, text: str, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
+def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
             source: str, outputs: dict[str, str | None], srt: bool, workers: int) -> dict[str, Any]:
     from . import summary as summaries
 
-    if output is None or srt:
+    if output is None:
         result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
-        if output is None:
-            sys.stdout.buffer.write(result.audio.to_bytes(_soundfile_format(".wav")))
-            sys.stdout.buffer.flush()
-        else:
-            with _atomic(output) as partial:
-                result.audio.write(partial)
-            if srt:
-                outputs.update(_subtitle_files(result, output))
+        sys.stdout.buffer.write(result.audio.to_bytes("WAV"))
+        sys.stdout.buffer.flush()
         rate, duration = result.audio.sample_rate, result.audio.duration
     else:
         with _atomic(output) as partial:
             result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=partial, **kwargs)
+        if srt:
+            outputs.update(_subtitle_files(result, output))
         import soundfile as sf
 
         info = sf.info(str(output))
@@ -197,7 +197,7 @@ def _render(kernel: Any, text: str, output: Path | None, view: Any, token: Any, 
                                  duration=round(duration, 4))
 
 
-def _stream(kernel: Any, text: str, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
+def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
             source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
     """Write each chunk as the kernel yields it, in script order."""
     import soundfile as sf
@@ -228,7 +228,7 @@ def _stream(kernel: Any, text: str, output: Path | None, view: Any, token: Any, 
                                segments=view.finished)
 
 
-def _cancelled(exc: Any, kernel: Any, console: Any) -> None:
+def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None:
     """Ctrl-C: say what was kept, then exit 130."""
     from . import EXIT_INTERRUPTED
 
@@ -240,6 +240,8 @@ def _cancelled(exc: Any, kernel: Any, console: Any) -> None:
         emit_json({"schema": 1, "cancelled": True, "finished": exc.finished, "total": exc.total,
                    "cache_dir": stats.directory if stats else None})
     if console is not None:
+        for warning in warnings:
+            console.print(f"[yellow]warning: {warning}[/]")
         console.print(f"[yellow]{message}[/]")
     sys.exit(EXIT_INTERRUPTED)
 
@@ -278,24 +280,26 @@ def _atomic(path: Path) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-def _read_input(file: str) -> str:
+def _read_input(file: str) -> str | Path:
+    """stdin as text (any encoding subtitles come in), or the file's path for the kernel to read."""
     if file == "-":
         if sys.stdin.isatty():
             raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        return sys.stdin.read()
+        from ..subtitles import decode
+
+        return decode(sys.stdin.buffer.read())
     path = Path(file)
     if not path.is_file():
         raise click.UsageError(f"no such file: {file!r}")
-    raw = path.read_bytes()
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # the usual encoding of old subtitle files
+    return path
 
 
-def _looks_like_srt(text: str) -> bool:
-    lines = [line.strip() for line in text.lstrip("\ufeff").splitlines() if line.strip()][:3]
-    return any("-->" in line for line in lines[:2]) or (len(lines) > 1 and lines[0].isdigit() and "-->" in lines[1])
+def _is_subtitles(source: str | Path) -> bool:
+    if isinstance(source, Path):
+        return source.suffix.lower() == ".srt"
+    from ..subtitles import looks_like_srt
+
+    return looks_like_srt(source)
 
 
 def _output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
@@ -317,23 +321,20 @@ def _output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
 
 
 def _subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
-    """Write the adjusted SRT and the timing report beside the audio."""
+    """Write the adjusted SRT and the per-cue timing report beside the audio."""
+    import json
+
     files: dict[str, str | None] = {"srt": None, "timing": None}
     if result.srt:
         srt_path = output.with_suffix(".srt")
         srt_path.write_text(result.srt, encoding="utf-8")
         files["srt"] = str(srt_path)
     if result.timing:
-        report = output.with_name(output.stem + ".timing.txt")
-        report.write_text(_timing_text(result.timing), encoding="utf-8")
+        report = output.with_name(output.stem + ".timing.json")
+        cues = [cue.to_dict() if hasattr(cue, "to_dict") else cue for cue in result.timing]
+        report.write_text(json.dumps(cues, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         files["timing"] = str(report)
     return files
-
-
-def _timing_text(timing: Any) -> str:
-    from .. import subtitles
-
-    return subtitles.format_report(timing)
 
 
 def _soundfile_format(suffix: str) -> str:
