@@ -20,7 +20,7 @@ only deterministic with some settings (Piper with its noise off) names them in
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
@@ -293,21 +293,33 @@ class EngineContract:
     # -- errors -----------------------------------------------------------------------------
     def test_errors_are_polyvox_errors(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
                                        speak_language: str) -> None:
-        with pytest.raises(PolyvoxError):
-            kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu")
+        _refuses(lambda: kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu"),
+                 "load_model of an unknown model")
         unspoken = next((c for c in languages.known_codes() if not kernel.planner.model_for(spec.name, c)), None)
         if unspoken:
             with pytest.raises(UnsupportedLanguageError):
                 kernel.plan([Segment(text=self.text)], engine=spec.name, language=unspoken)
         if spec.capabilities.needs_reference_audio:
-            with pytest.raises(PolyvoxError):
-                call_engine(kernel, self.jobs(kernel, speak_language, [self.text], Voice(name="nobody")))
+            _refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], Voice(name="nobody"))),
+                     "a voice without reference audio")
         if spec.capabilities.needs_reference_text:
             with_audio = next((v for v in voices if v.audio is not None), None)
             if with_audio is not None:
                 bare = Voice(name="untranscribed", audio=with_audio.audio)
-                with pytest.raises(PolyvoxError):
-                    call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare))
+                _refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare)),
+                         "a voice without reference text")
+
+
+def _refuses(call: Callable[[], Any], what: str) -> None:
+    """`call` must raise a PolyvoxError (a one-line message a user can act on), nothing else."""
+    try:
+        call()
+    except PolyvoxError as exc:
+        assert str(exc) and "\n" not in str(exc), f"{what}: the error message is not one line: {exc!r}"
+        return
+    except Exception as exc:
+        pytest.fail(f"{what}: raised {type(exc).__name__}: {exc}, not a polyvox.PolyvoxError")
+    pytest.fail(f"{what}: raised nothing; expected a polyvox.PolyvoxError")
 
 
 def _bad_values(p: ParamSpec) -> list[Any]:

@@ -1,0 +1,76 @@
+"""The contract kit catches what it promises to catch: each broken engine fails its check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+import pytest
+from polyvox_template import Template
+
+import polyvox
+from polyvox.testing import EngineContract, reference_voice
+
+
+class Broken(Template):
+    """The template engine under another name, with one fault switched on."""
+
+    def __init__(self, fault: str):
+        self.fault = fault
+        self.name = f"broken-{fault}"
+        self.last_f0: float | None = None
+
+    def spec(self) -> polyvox.EngineSpec:
+        return attrs.evolve(super().spec(), name=self.name, description="")
+
+    def synthesize(self, model: Any, request: polyvox.Request, conditioning: Any) -> polyvox.Audio:
+        if self.fault == "leaky":  # state left on the shared engine: the previous voice bleeds in
+            blended = conditioning.f0 if self.last_f0 is None else (conditioning.f0 + self.last_f0) / 2
+            self.last_f0 = conditioning.f0
+            conditioning = attrs.evolve(conditioning, f0=blended)
+        if self.fault == "unseeded":  # the global random state instead of request.seed
+            request = attrs.evolve(request, seed=int(np.random.randint(0, 1000)))
+        audio = super().synthesize(model, request, conditioning)
+        if self.fault == "rate":
+            return polyvox.Audio(audio.samples, 22050)
+        if self.fault == "nan":
+            return polyvox.Audio(np.full(len(audio), np.nan), audio.sample_rate)
+        return audio
+
+    def synthesize_many(self, model: Any, requests: list[polyvox.Request], conditioning: Any) -> list[polyvox.Audio]:
+        out = super().synthesize_many(model, requests, conditioning)
+        return out[::-1] if self.fault == "batch-order" else out
+
+    def load(self, model: str, device: str) -> Any:
+        if self.fault == "raw-error" and model != "template-base":
+            raise FileNotFoundError(model)  # not a PolyvoxError
+        return super().load(model, device)
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory) -> list[polyvox.Voice]:
+    folder = tmp_path_factory.mktemp("voices")
+    return [reference_voice(folder, "low", 110.0), reference_voice(folder, "high", 220.0)]
+
+
+def run_check(check: str, fault: str, voices: list[polyvox.Voice], tmp_path) -> None:
+    engine = Broken(fault)
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    kernel.register(engine)
+    contract = type("Contract", (EngineContract,), {"engine": engine.name})()
+    getattr(contract, check)(kernel, kernel.engine(engine.name), voices, "en")
+
+
+@pytest.mark.parametrize(("check", "fault"), [
+    ("test_two_voices_interleaved_equal_each_alone", "leaky"),
+    ("test_same_seed_same_audio", "unseeded"),
+    ("test_synthesize_returns_finite_audio_at_declared_rate", "rate"),
+    ("test_synthesize_returns_finite_audio_at_declared_rate", "nan"),
+    ("test_batch_as_declared", "batch-order"),
+    ("test_errors_are_polyvox_errors", "raw-error"),
+])
+def test_each_fault_fails_its_check(check: str, fault: str, voices, tmp_path) -> None:
+    run_check(check, "none", voices, tmp_path / "healthy")  # the same check passes without the fault
+    with pytest.raises((AssertionError, pytest.fail.Exception, polyvox.PolyvoxError)):
+        run_check(check, fault, voices, tmp_path / "broken")
