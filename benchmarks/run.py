@@ -133,7 +133,7 @@ def first_audio(tmp: Path) -> dict:
 
 
 PEAK = textwrap.dedent("""
-    import resource, sys, polyvox
+    import sys, polyvox
     minutes, out, cache = float(sys.argv[1]), sys.argv[2], sys.argv[3]
     lines = []
     seconds = 0.0
@@ -144,7 +144,9 @@ PEAK = textwrap.dedent("""
     n = int(minutes * 60 / per_line)
     text = "\\n".join(unit[i % 50] for i in range(n))
     result = kernel.render(text, params={"noise_scale": 0, "noise_w_scale": 0}, output=out)
-    print(result.stats.audio_seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    # VmHWM is this process's own peak (ru_maxrss would include the parent's, inherited at fork)
+    hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]
+    print(result.stats.audio_seconds, int(hwm) * 1024)
 """)
 
 
@@ -152,7 +154,7 @@ def peak_memory(tmp: Path) -> dict:
     out = {}
     for minutes in (10, 60):
         proc = subprocess.run([sys.executable, "-c", PEAK, str(minutes), str(tmp / f"long{minutes}.wav"),
-                               str(tmp / "peak-cache")], capture_output=True, text=True, check=True)
+                               str(tmp / f"peak-cache-{minutes}")], capture_output=True, text=True, check=True)
         audio_s, peak = proc.stdout.split()
         out[f"{minutes}min"] = {"audio_s": float(audio_s), "peak_mb": int(peak) / 2**20}
     out["ratio"] = out["60min"]["peak_mb"] / out["10min"]["peak_mb"]
@@ -217,7 +219,8 @@ Date: {results["date"]}
 Notes:
 - Overhead includes planning (language and model resolution, content keys, file fingerprints
   memoized per path/size/mtime), cache writes (each segment committed as it is made) and assembly.
-- The long-audio memory runs repeat 50 distinct sentences: the first pass synthesizes them,
+- The long-audio memory runs (each in its own process and cache) repeat 50 distinct sentences:
+  the first pass synthesizes them,
   the rest are cache hits. The point measured is that writing with `render(..., output=path)`
   streams to the file: memory does not grow with the length of the audio.
   (`render()` without `output` returns the whole `Audio` in memory, which does grow: about
