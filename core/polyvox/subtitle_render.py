@@ -135,6 +135,7 @@ def _cue_clip(jobs: list[Job], done: Mapping[int, tuple[Audio, bool]], rate: int
     for job in jobs:
         if job.request is None:
             if job.segment.pause:
+                where[id(job)] = (assembler.seconds, job.segment.pause)
                 chunks.extend(assembler.add_silence(job.segment.pause))
             continue
         clip = done[id(job)][0].resample(rate)
