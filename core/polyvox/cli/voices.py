@@ -19,7 +19,8 @@ def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | 
     try:
         info = sf.info(str(path))
     except Exception as exc:  # noqa: BLE001 (soundfile raises several types for unreadable files)
-        return None, None, f"unreadable audio: {str(exc).splitlines()[0]}"
+        reason = str(exc).splitlines()[0].rsplit(": ", 1)[-1].rstrip(".") if str(exc) else type(exc).__name__
+        return None, None, f"unreadable audio ({reason})"
     return round(float(info.duration), 3), int(info.samplerate), None
 
 
@@ -84,19 +85,23 @@ def voices(voices: str | None) -> None:
 
     console = stdout_console()
     table = Table(title=f"Voices in {folder}", title_justify="left")
-    for column in ("character", "voice", "transcript", "duration", "rate", "language", "problems"):
+    for column in ("character", "voice", "transcript", "duration", "rate", "language", "status"):
         table.add_column(column)
     for row in rows:
-        source = row["reference_audio"] and Path(row["reference_audio"]).name or row["model"] or "–"
         if row["alias_of"]:
-            source = f"alias of {row['alias_of']} ({source})"
+            source = f"→ {row['alias_of']}"
+        else:
+            source = Path(row["reference_audio"]).name if row["reference_audio"] else row["model"] or "–"
         if row["params"]:
             source += " " + " ".join(f"{k}:{v}" for k, v in row["params"].items())
         transcript = ("yes" if row["reference_text"] else "[yellow]missing[/]") if row["reference_audio"] else "–"
+        status = "[red]problem[/]" if row["problems"] else "[green]ok[/]"
         table.add_row(row["character"], source, transcript,
                       f"{row['duration']:.1f} s" if row["duration"] is not None else "–",
-                      f"{row['sample_rate']} Hz" if row["sample_rate"] else "–", row["language"] or "–",
-                      "[red]" + "; ".join(row["problems"]) + "[/]" if row["problems"] else "")
+                      f"{row['sample_rate']} Hz" if row["sample_rate"] else "–", row["language"] or "–", status)
     console.print(table if rows else f"[yellow]no voices found in {folder}[/]")
+    for row in rows:
+        for problem in row["problems"]:
+            console.print(f"[red]{row['character']}: {problem}[/]")
     for warning in library.warnings:
         console.print(f"[yellow]warning: {warning}[/]")
