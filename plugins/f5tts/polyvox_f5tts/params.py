@@ -21,6 +21,6 @@ PARAMS = (
               help="seconds of crossfade where a segment too long for one pass is joined"),
     ParamSpec("target_rms", 0.1, min=0.01, max=1.0,
               help="loudness a quieter reference is raised to before conditioning", affects_voice=True),
-    ParamSpec("fix_duration", None, min=0.1, max=60.0, required=False,
+    ParamSpec("fix_duration", None, min=0.1, max=30.0, required=False,
               help="seconds of speech to generate for the segment, instead of the estimate"),
 )

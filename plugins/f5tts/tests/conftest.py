@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import tiny  # noqa: E402
 
 #: Fast settings for every synthesis in the tests.
-FAST = {"nfe_step": 8}
+FAST = {"nfe_step": 4}
 ENV = ("POLYVOX_F5TTS_DIR", "POLYVOX_F5TTS_CONFIG", "POLYVOX_F5TTS_VOCODER")
 
 USER_CONFIG = """\
@@ -60,8 +60,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]
     (config / "f5tts.toml").write_text(USER_CONFIG, encoding="utf-8")
     voices = root / "voices"
     voices.mkdir()
-    sf.write(voices / "ann.wav", tiny.speechlike(2.5, 16000, 140.0, seed=1), 16000)  # resampled to 24 kHz
-    sf.write(voices / "bob.wav", tiny.speechlike(3.0, 24000, 210.0, seed=2), 24000)
+    sf.write(voices / "ann.wav", tiny.speechlike(1.6, 16000, 140.0, seed=1), 16000)  # resampled to 24 kHz
+    sf.write(voices / "bob.wav", tiny.speechlike(1.8, 24000, 210.0, seed=2), 24000)
     sf.write(voices / "long.wav", tiny.speechlike(16.0, 24000, 180.0, seed=3, pause_at=9.0), 24000)
     saved = {k: os.environ.get(k) for k in ENV}
     os.environ["POLYVOX_F5TTS_DIR"] = str(weights)
