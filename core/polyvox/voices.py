@@ -342,9 +342,15 @@ def check_jobs(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[st
         character = job.segment.character or "narrator"
         if character not in names:
             names.append(character)
-    shared = [names for names in sounds.values() if len(names) > 1]
+    shared = [(identity, names) for identity, names in sounds.items() if len(names) > 1]
     if shared:
-        groups = "; ".join(" and ".join(names) for names in shared)
-        once("same-voice", f"these characters will sound the same, the installed engines offer no other voice "
-             f"for them: {groups} (add a voice per character to the voices folder, or an alias line naming "
-             "one of an engine's voices, or per-character parameters)")
+        groups = "; ".join(_listing(names) for _, names in shared)
+        engine = shared[0][0][0]
+        offered = ", ".join(specs[engine].voices) or "none"
+        once("same-voice", f"{groups} will sound the same: give each character its own voice (a voice file in "
+             f"the voices folder, or an alias line naming an engine voice; {engine!r} offers: {offered})")
+
+
+def _listing(names: list[str]) -> str:
+    shown = [n if n != "narrator" else "the narrator" for n in sorted(names, key=lambda n: n == "narrator")]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
