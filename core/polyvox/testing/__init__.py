@@ -6,7 +6,8 @@
         engine = "myengine"
 
         @pytest.fixture(scope="class")
-        def voices(self):
+        @classmethod
+        def voices(cls):
             return [polyvox.Voice(name="a"), polyvox.Voice(name="b", params={"pitch": 3})]
 
 pytest collects every check of `EngineContract` from the subclass. This package imports
