@@ -103,6 +103,21 @@ def test_render_to_stdout_is_a_wav():
     assert rate == 22050 and len(samples) > rate // 4
 
 
+def test_format_applies_to_stdout():
+    result = CliRunner().invoke(cli, ["say", "Flac to a pipe.", "-o", "-", "--format", "flac", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes[:4] == b"fLaC"
+
+
+def test_stream_to_stdout_is_a_playable_wav():
+    result = CliRunner().invoke(cli, ["render", "-", "--stream", "-o", "-", "-q"], input="One.\n[pause:0.2]\nTwo.\n")
+    assert result.exit_code == 0, result.stderr
+    raw = result.stdout_bytes
+    assert raw[:4] == b"RIFF" and raw[8:16] == b"WAVEfmt "
+    samples = np.frombuffer(raw[44:], dtype="<i2")
+    assert len(samples) > 22050 * 0.5 and np.abs(samples).max() > 1000
+
+
 def test_stream_writes_the_same_audio_as_render(tmp_path):
     text = "One sentence first.\n[pause:0.3]\nThen another one.\n"
     run_json("render", "-", "-o", "a.wav", input=text)

@@ -55,11 +55,11 @@ def debug_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--quiet and --json (and --debug), for commands that report something."""
+    f = debug_option(f)
     f = click.option("--json", "as_json", is_flag=True, expose_value=False, callback=_flag("json"),
                      help="Print one JSON object on stdout instead of tables.")(f)
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_flag("quiet"),
-                     help="Print nothing but errors.")(f)
-    return debug_option(f)
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_flag("quiet"),
+                        help="Print nothing but errors.")(f)
 
 
 def no_color() -> bool:

@@ -36,7 +36,7 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in options:
         f = option(f)
-    return output_options(f)
+    return f
 
 
 def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,13 +49,14 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("file", metavar="FILE")
 @click.option("-o", "--output", metavar="OUT", help="Audio file to write, '-' for stdout [default: out/FILE.wav].")
 @_format_option
+@render_options
 @click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
                                                   "concatenate")),
               help="How subtitles fit their cues [env POLYVOX_TIMING_MODE; default smart_natural].")
 @click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
               "`polyvox render x.txt --stream -o - | aplay`).")
 @click.option("--workers", type=int, help="Threads, for engines that declare themselves thread-safe.")
-@render_options
+@output_options
 def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
            workers: int | None, **opts: Any) -> None:
     """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
@@ -70,7 +71,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     if srt and stream:
         raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
     run_render(source, source=file, output=_output_path(output, fmt, stem), srt=srt, stream=stream,
-               timing_mode=timing_mode, workers=workers, **opts)
+               timing_mode=timing_mode, workers=workers, stdout_format=fmt, **opts)
 
 
 @click.command(short_help="Speak one line of text to a file.")
@@ -78,18 +79,20 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
 @click.option("-o", "--output", metavar="OUT", help="Audio file to write, '-' for stdout [default: out/say.wav].")
 @_format_option
 @render_options
+@output_options
 def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
     """Speak TEXT (one line; markup such as [Alice] works as in `render`)."""
-    run_render(text, source="say", output=_output_path(output, fmt, "say"), **opts)
+    run_render(text, source="say", output=_output_path(output, fmt, "say"), stdout_format=fmt, **opts)
 
 
 @click.command(short_help="Render the built-in sample script (twice: from the cache).")
 @click.option("-o", "--output", metavar="OUT", default=str(OUT_DIR / "demo.wav"), show_default=True,
               help="Audio file to write.")
 @click.option("--srt", is_flag=True, help="Also render the built-in subtitle sample (OUT-subtitles.wav).")
+@render_options
 @click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
                                                   "concatenate")), help="Timing mode for --srt.")
-@render_options
+@output_options
 def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
     """Render the built-in multi-character sample with the installed engines.
 
@@ -121,6 +124,7 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
 # -- the shared path ---------------------------------------------------------------------
 def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool = False, stream: bool = False,
                timing_mode: str | None = None, workers: int | None = None, emit: bool = True, demo: bool = False,
+               stdout_format: str | None = None,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                sets: tuple[str, ...] = (), no_cache: bool = False) -> dict[str, Any]:
@@ -133,6 +137,9 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     st = state()
     if output is None and st.json:
         raise click.UsageError("--json prints the summary on stdout, so the audio cannot go there: use -o FILE")
+    stdout_format = (stdout_format or "wav").lower()
+    if output is None and stream and stdout_format != "wav":
+        raise click.UsageError("--stream to stdout writes WAV only: drop --format or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
                     timing_mode=timing_mode, workers=workers)
     kwargs: dict[str, Any] = {
@@ -159,7 +166,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                 summary = _stream(kernel, text, output, view, token, kwargs, source, outputs)
             else:
                 summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
-                                  workers=conf.value("workers"))
+                                  workers=conf.value("workers"), stdout_format=stdout_format)
     except Cancelled as exc:
         _cancelled(exc, kernel, console, view.warnings)
     if console is not None and not st.json:
@@ -175,12 +182,13 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
 
 
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
-            source: str, outputs: dict[str, str | None], srt: bool, workers: int) -> dict[str, Any]:
+            source: str, outputs: dict[str, str | None], srt: bool, workers: int,
+            stdout_format: str = "wav") -> dict[str, Any]:
     from . import summary as summaries
 
     if output is None:
         result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
-        sys.stdout.buffer.write(result.audio.to_bytes("WAV"))
+        sys.stdout.buffer.write(result.audio.to_bytes(_soundfile_format("." + stdout_format)))
         sys.stdout.buffer.flush()
         rate, duration = result.audio.sample_rate, result.audio.duration
     else:

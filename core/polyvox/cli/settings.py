@@ -12,9 +12,9 @@ from .options import emit_json, output_options, settings, state, stdout_console
 def config() -> None:
     """Show the effective settings and their source.
 
-    \b
-    Precedence: command-line options, then POLYVOX_* environment variables, then the
-    config file (TOML; its path is shown below, POLYVOX_CONFIG names another), then defaults.
+    Precedence: command-line options, then POLYVOX_* environment variables, then
+    the config file (TOML, e.g. `engine = "piper"`; its path is printed first,
+    POLYVOX_CONFIG names another), then the defaults.
     """
     from ..config import OPTIONS
 
