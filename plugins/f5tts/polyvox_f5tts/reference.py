@@ -24,8 +24,8 @@ MAX_REFERENCE_SECONDS = 12.0
 MIN_CUT_SECONDS = 6.0
 _FRAME = 240  # 10 ms at 24 kHz
 _EDGE_DB = -42.0  # silence at the edges (upstream's threshold)
-_PAUSE_DB = -40.0  # a pause we may cut at
-_MIN_PAUSE_FRAMES = 10  # 100 ms
+#: Pauses to cut a long reference at, preferred first: (level in dBFS, frames of 10 ms).
+_PAUSES = ((-45.0, 30), (-40.0, 10))
 _TAIL_SECONDS = 0.05  # a little silence after the reference, as upstream adds
 
 
@@ -79,19 +79,27 @@ def _strip_edges(samples: np.ndarray) -> np.ndarray:
     return samples[loud[0] * _FRAME : (loud[-1] + 1) * _FRAME]
 
 
-def _cut_point(samples: np.ndarray) -> int:
-    """Where to end a reference that is too long: inside the last pause that keeps it short enough."""
-    limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE) // _FRAME
-    lower = int(MIN_CUT_SECONDS * SAMPLE_RATE) // _FRAME
-    quiet = _frame_db(samples)[: limit + 1] < _PAUSE_DB
+def _last_pause(db: np.ndarray, threshold: float, min_frames: int, lower: int) -> int | None:
+    """The middle of the last pause (`min_frames` below `threshold`) that ends after frame `lower`."""
     best = None
     run = 0
-    for i, is_quiet in enumerate(quiet):
-        run = run + 1 if is_quiet else 0
-        if run >= _MIN_PAUSE_FRAMES:
-            best = i - run // 2  # the middle of the pause so far
-    if best is not None and best >= lower // 2:
-        return best * _FRAME
+    for i, level in enumerate(db):
+        run = run + 1 if level < threshold else 0
+        if run >= min_frames and i - run // 2 >= lower:
+            best = i - run // 2
+    return best
+
+
+def _cut_point(samples: np.ndarray) -> int:
+    """Where to end a reference that is too long: in a long pause if there is one between 6 and 12 s,
+    else in a short one, else at 12 s."""
+    limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE) // _FRAME
+    lower = int(MIN_CUT_SECONDS * SAMPLE_RATE) // _FRAME
+    db = _frame_db(samples)[: limit + 1]
+    for threshold, min_frames in _PAUSES:
+        found = _last_pause(db, threshold, min_frames, lower)
+        if found is not None:
+            return found * _FRAME
     return limit * _FRAME
 
 

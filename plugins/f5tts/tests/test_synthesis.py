@@ -170,3 +170,12 @@ def test_model_files_feed_the_cache_key(kernel, world):
     assert str(world["weights"] / "F5TTS_v1_Base" / "model_1250000.safetensors") in files
     assert any(f.endswith("tiny.yaml") for f in files) and any(f.endswith("pytorch_model.bin") for f in files)
     assert kernel.plugins.hook.model_files(engine="f5tts", model="F5TTS_French") == []
+
+
+def test_long_reference_is_trimmed_when_prepared(kernel, world):
+    engine = kernel.plugins.pm.get_plugin("f5tts")
+    loaded = kernel.models.get("f5tts", "F5TTS_v1_Base", "cpu").model
+    long = polyvox.Voice(name="long", audio=world["voices"] / "long.wav", reference_text="A long reference.")
+    cond = engine.prepare(loaded, long, {"target_rms": 0.1})
+    assert cond.trimmed and 8.9 <= cond.seconds <= 9.6
+    assert cond.frames == pytest.approx(cond.seconds * 24000 / 256, abs=2)
