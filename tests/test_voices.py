@@ -54,6 +54,7 @@ def folder(tmp_path: Path) -> Path:
         "Eve = Alice, de\n"
         "Frank\t= en/Bob.flac\n"
         "Grace = Nobody\n"
+        "Heidi\tCarol\tGerman\n"
         "this line is not an alias\n", encoding="utf-8")
     return root
 
@@ -64,7 +65,7 @@ def library(kernel: polyvox.Kernel, folder: Path) -> VoiceLibrary:
 
 
 def test_layout_of_tts_audio_suite(library: VoiceLibrary, folder: Path) -> None:
-    assert sorted(library) == ["Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "NoText"]
+    assert sorted(library) == ["Alice", "Bob", "Carol", "Dave", "Eve", "Frank", "Heidi", "NoText"]
     alice = library["Alice"]
     assert alice.audio == folder.resolve() / "Alice.wav" and alice.reference_text == "Hello, I am Alice."
     bob = library["bob"]  # case-insensitive, sub-folders allowed
@@ -82,6 +83,8 @@ def test_alias_lines(library: VoiceLibrary) -> None:
     eve = library["Eve"]
     assert eve.audio == library["Alice"].audio and eve.language == "de" and eve.name == "Eve"
     assert library["Frank"].audio == library["Bob"].audio
+    heidi = library["Heidi"]  # tab-separated, language in the third column
+    assert heidi.model == library["Carol"].model and heidi.language == "de"
     assert "Grace" not in library
     assert any("Grace = Nobody" in w and "no voice 'Nobody'" in w for w in library.warnings)
     assert any("not an alias" in w for w in library.warnings)
@@ -96,6 +99,13 @@ def test_later_folders_override_earlier_ones(kernel: polyvox.Kernel, folder: Pat
     assert merged["Dave"].audio.name == "Alice.flac" and merged["Dave"].model is None
     assert merged["Bob"].audio.name == "Bob.flac", "voices only in the first folder stay"
     assert kernel.voice_library(second, folder)["Alice"].audio.name == "Alice.wav"
+
+
+def test_legacy_json_alias_map(kernel: polyvox.Kernel, folder: Path) -> None:
+    (folder / ALIAS_FILE).unlink()
+    (folder / "character_alias_map.json").write_text('{"Ivan": "Bob", "Judy": 3}', encoding="utf-8")
+    lib = kernel.voice_library(folder)
+    assert lib["Ivan"].audio.name == "Bob.flac" and "Judy" not in lib
 
 
 def test_an_alias_overrides_a_file_of_the_same_folder(kernel: polyvox.Kernel, folder: Path) -> None:

@@ -30,6 +30,8 @@ from .voice import Voice
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a")
 ALIAS_FILE = "#character_alias_map.txt"
+#: The older JSON form, read when the text file is absent.
+LEGACY_ALIAS_FILE = "character_alias_map.json"
 #: How deep an alias may point at another alias.
 _MAX_ALIAS_DEPTH = 8
 
@@ -217,7 +219,7 @@ def _transcript(audio: Path, root: Path) -> str | None:
 def _read_aliases(root: Path, folder: int, codes: tuple[str, ...], warnings: list[str]) -> list[_Alias]:
     path = root / ALIAS_FILE
     if not path.is_file():
-        return []
+        return _read_json_aliases(root, folder, warnings)
     if not _inside(path, root):
         warnings.append(_escape_message(path, root))
         return []
@@ -234,17 +236,39 @@ def _read_aliases(root: Path, folder: int, codes: tuple[str, ...], warnings: lis
     return out
 
 
+def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Alias]:
+    """TTS Audio Suite's older ``character_alias_map.json``: {"Alias": "Target", ...}."""
+    import json
+
+    path = root / LEGACY_ALIAS_FILE
+    if not path.is_file() or not _inside(path, root):
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, OSError) as exc:
+        warnings.append(f"{path}: not readable JSON ({exc}); skipped")
+        return []
+    if not isinstance(data, dict):
+        warnings.append(f"{path}: expected an object of alias -> target; skipped")
+        return []
+    return [_Alias(str(k).strip(), str(v).strip(), None, {}, folder, root, str(path))
+            for k, v in data.items() if isinstance(v, str) and str(k).strip() and v.strip()]
+
+
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
     from .script import PARAM_ALIASES, _value
 
     head, *pairs = line.split("|")
-    sep = "=" if "=" in head else "\t" if "\t" in head else None
-    if sep is None:
+    if "=" in head:
+        name, _, rest = head.partition("=")
+        target, _, lang_text = rest.partition(",")
+    elif "\t" in head:  # Alias<TAB>Target[<TAB>language]
+        columns = [c for c in head.split("\t") if c.strip()] + ["", ""]
+        name, target, lang_text = columns[0], columns[1], columns[2]
+    else:
         warnings.append(f"{where}: {line!r} is not 'Alias = Target' or 'Alias = Target, language'; skipped")
         return None
-    name, _, rest = head.partition(sep)
-    target, _, lang_text = rest.partition(",")
     name, target, lang_text = name.strip(), target.strip(), lang_text.strip()
     if not name or not target:
         warnings.append(f"{where}: {line!r} needs a name on each side of '='; skipped")
