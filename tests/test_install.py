@@ -19,7 +19,8 @@ CHECKOUT_PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 def test_a_short_name_is_the_checkout_folder_when_there_is_one() -> None:
     target = resolve("template")
     assert target.requirement == str(CHECKOUT_PLUGINS / "template")
-    assert "source checkout" in target.note and target.is_path
+    assert "source checkout" in target.note and target.is_path and target.editable
+    assert installer.pip_command([target])[-2:] == ["-e", str(CHECKOUT_PLUGINS / "template")]
 
 
 @pytest.mark.parametrize(("given", "requirement"), [
@@ -96,9 +97,10 @@ def test_cli_shows_the_checkout_folder_and_warns_on_conflicts(monkeypatch) -> No
     outcome = installer.Outcome((), "", {"template": "template"}, {}, {"template": "template"}, (),
                                 (Conflict("numba", "numba 0.60 has requirement numpy<2.1, but you have numpy 2.4."),))
     monkeypatch.setattr(installer, "install", lambda names, **kw: outcome)
-    result = CliRunner().invoke(cli, ["install", "template", "-e"])
+    result = CliRunner().invoke(cli, ["install", "template"])
     assert result.exit_code == 0, result.output
-    assert f"template: using {CHECKOUT_PLUGINS / 'template'} from the polyvox source checkout" in result.output
+    folder = CHECKOUT_PLUGINS / "template"
+    assert f"template: using {folder} from the polyvox source checkout (editable)" in result.output
     assert "New engine: template (plugin template)" in result.output
     assert "dependency conflicts in this environment (numba)" in result.output
 

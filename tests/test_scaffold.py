@@ -90,6 +90,12 @@ def test_the_scaffold_keeps_no_trace_of_the_template(tmp_path) -> None:
     assert (made.directory / "polyvox_kokoro" / "__init__.py").read_text() == Names.from_name("kokoro").rename(source)
 
 
+def test_a_missing_template_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ScaffoldError, match="is not the plugin template"):
+        new_plugin("fresh", tmp_path / "out", template=tmp_path)
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_cli_prints_a_one_line_error(tmp_path) -> None:
     from click.testing import CliRunner
 

@@ -40,6 +40,8 @@ class Target:
     given: str
     requirement: str  # a distribution requirement or a directory
     note: str = ""  # e.g. "using the source checkout's plugins/template"
+    #: Installed editable even without -e (a plugin of the source checkout, like polyvox itself).
+    editable: bool = False
 
     @property
     def is_path(self) -> bool:
@@ -104,7 +106,7 @@ def resolve(given: str, plugins_dir: Path | None = None) -> Target:
     plugins_dir = source_plugins_dir() if plugins_dir is None else plugins_dir
     local = plugins_dir / short if plugins_dir is not None else None
     if not rest and local is not None and (local / "pyproject.toml").is_file():
-        return Target(given, str(local), f"using {local} from the polyvox source checkout")
+        return Target(given, str(local), f"using {local} from the polyvox source checkout (editable)", editable=True)
     return Target(given, distribution_name(name) + rest)
 
 
@@ -116,7 +118,7 @@ def pip_command(targets: Sequence[Target], *, editable: bool = False, upgrade: b
     if no_build_isolation:
         command.append("--no-build-isolation")
     for target in targets:
-        if editable:
+        if editable or target.editable:
             if not target.is_path:
                 raise InstallError(f"-e needs a plugin folder, and {target.given!r} is a distribution name "
                                    f"({target.requirement}): give a path or drop -e")

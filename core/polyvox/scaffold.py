@@ -108,6 +108,8 @@ def new_plugin(name: str, directory: str | Path | None = None, *, engine: str | 
     if author is not None and (not author.strip() or '"' in author or "\n" in author):
         raise ScaffoldError(f"author {author!r} is not valid: give a name without double quotes or newlines")
     source = Path(template) if template else template_dir()
+    if not (source / "pyproject.toml").is_file() or not (source / "polyvox_template").is_dir():
+        raise ScaffoldError(f"{source} is not the plugin template: it needs pyproject.toml and polyvox_template/")
     target = Path(directory) if directory else Path.cwd() / names.distribution
     if target.exists():
         raise ScaffoldError(f"{target} already exists: choose another --dir (nothing was written)")
