@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import chunking, script
+from . import chunking, languages, script
 from .assembly import Assembler, JoinConfig
 from .audio import Audio
 from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
@@ -109,7 +109,9 @@ class Kernel:
         """Language -> model for every language the engine (or a language pack) serves."""
         spec = self.engine(engine)
         out = {}
-        for code in sorted(set(spec.languages) | self.planner.all_language_codes()):
+        # Declared codes, and every code polyvox knows: a language pack may add any of them.
+        codes = set(spec.languages) | self.planner.all_language_codes() | set(languages.known_codes())
+        for code in sorted(codes):
             model = self.planner.model_for(engine, code)
             if model:
                 out[code] = model
