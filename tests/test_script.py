@@ -145,3 +145,21 @@ def test_bracket_soup_raises_only_script_errors(text: str) -> None:
         script.parse(text, ("en",))
     except PolyvoxError:
         pass
+
+
+def test_pauses_never_resynthesize_the_speech_around_them(tone_kernel: polyvox.Kernel) -> None:
+    first = tone_kernel.render("[Alice] One. [pause:0.5] Two.\nThree.", engine="tone")
+    assert first.stats.synthesized == 3
+    for edited in ("[Alice] One. [pause:2s] Two.\nThree.", "[Alice] One. [wait:100ms] Two.\n[pause:1]\nThree.",
+                   "[Alice] One. [pause:0] Two.\nThree."):
+        again = tone_kernel.render(edited, engine="tone")
+        assert again.stats.synthesized == 0, edited
+    longer = tone_kernel.render("[Alice] One. [pause:2s] Two.\nThree.", engine="tone")
+    assert longer.audio.duration == pytest.approx(first.audio.duration + 1.5, abs=0.001)
+
+
+def test_segment_parameters_are_validated_against_the_engine(tone_kernel: polyvox.Kernel) -> None:
+    with pytest.raises(polyvox.ParameterError, match=r"line 2.*rate=9.*expected float in 0.5..2.0"):
+        tone_kernel.render("Fine.\n[Alice|rate:9] Too fast.", engine="tone")
+    result = tone_kernel.render("[Alice|speed:1.5|warp:3] Known alias, unknown key.", engine="tone")
+    assert any("no parameter 'warp' (dropped)" in w for w in result.warnings)
