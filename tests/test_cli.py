@@ -163,6 +163,7 @@ BAD = [
     (["voices"], "no voices folder"),
     (["nonsense"], "No such command"),
     (["render", "--bogus-option", "-"], "No such option"),
+    (["render", "-", "-o", "/proc/no-such-dir/x.wav"], "cannot use '/proc/no-such-dir'"),
 ]
 
 
@@ -255,3 +256,30 @@ def test_cache_stats_path_clear(tmp_path):
 def test_cache_dir_option_wins_over_environment(tmp_path):
     result = run("--cache-dir", str(tmp_path / "other"), "cache", "path")
     assert result.stdout.strip() == str(tmp_path / "other")
+
+
+def test_engine_failure_is_one_line_and_finished_segments_stay_cached(monkeypatch):
+    """A segment the engine fails on names the segment; a re-run reuses what was finished."""
+    from conftest import ToneEngine
+
+    import polyvox.config
+
+    engine = ToneEngine(fail_on="boom")
+    original = polyvox.config.Settings.kernel
+
+    def kernel_with_tone(self, **overrides):
+        kernel = original(self, **overrides)
+        kernel.register(engine)
+        return kernel
+
+    monkeypatch.setattr(polyvox.config.Settings, "kernel", kernel_with_tone)
+    script = "First line.\nSecond line.\nThen boom here.\n"
+    failed = run("render", "-", "--engine", "tone", "-o", "t.wav", input=script)
+    assert failed.exit_code == 1
+    lines = failed.stderr.strip().splitlines()  # progress lines, then the error
+    assert [n for n, line in enumerate(lines) if line.startswith("Error")] == [len(lines) - 1]
+    assert "Traceback" not in failed.stderr
+    assert lines[-1].startswith("Error: segment 2") and "boom" in lines[-1]
+    engine.fail_on = None
+    again = run_json("render", "-", "--engine", "tone", "-o", "t.wav", input=script)
+    assert again["stats"]["cached"] == 2 and again["stats"]["synthesized"] == 1

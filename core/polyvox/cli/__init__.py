@@ -64,8 +64,9 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, PolyvoxError):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
-        where = f" {exc.filename!r}" if exc.filename else ""
-        return f"{exc.strerror}:{where}"
+        if exc.filename:
+            return f"cannot use {str(exc.filename)!r}: {exc.strerror}"
+        return exc.strerror
     return f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
 
 
