@@ -68,10 +68,18 @@ def test_lines_are_recorded() -> None:
 
 
 def test_codes_an_engine_declares_are_accepted() -> None:
-    # 'yue' is in no table of polyvox's own, but an engine may declare it.
-    with pytest.raises(ScriptError, match="unknown language 'yue'"):
-        script.parse("[yue:] text")
-    assert rows("[yue:] text", known=("yue",)) == [(None, "yue", "text", 0.0, {})]
+    # 'nan-tw' (Taiwanese Hokkien) is in no table of polyvox's own, but an engine may declare it.
+    with pytest.raises(ScriptError, match="unknown language 'nan-TW'"):
+        script.parse("[nan-TW:] text")
+    assert rows("[nan-TW:] text", known=("nan-tw",)) == [(None, "nan-tw", "text", 0.0, {})]
+
+
+def test_language_names_and_regions() -> None:
+    cases = {"Croatian": "hr", "Cantonese": "yue", "Latin American Spanish": "es-419", "en_GB": "en-gb",
+             "Filipino": "tl", "Brazilian Portuguese": "pt-br", "日本語": "ja"}
+    for name, code in cases.items():
+        (seg,) = script.parse(f"[{name}:Bob] x")
+        assert seg.language == code, name
 
 
 def test_every_language_the_installed_engines_declare_parses(kernel: polyvox.Kernel) -> None:
