@@ -83,7 +83,10 @@ def _sample(loaded: Any, cond: Conditioning, items: list[Item], request: Request
     # The sampler never generates fewer frames than text tokens + 1 or reference + 1: ask for that.
     lengths = [max(item.duration, len(text) + 1, cond.frames + 1) for item, text in zip(items, texts, strict=True)]
     durations = torch.tensor(lengths, dtype=torch.long, device=cond.mel.device)
-    with torch.inference_mode():
+    # `sample` seeds torch's global generator before each item's noise: fork it, so the caller's
+    # random state is as it was and the noise depends on `request.seed` alone.
+    devices = [cond.mel.device] if cond.mel.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.inference_mode():
         mel, _ = model.sample(
             cond=cond.mel.expand(len(items), -1, -1), text=texts, duration=durations, steps=p["nfe_step"],
             cfg_strength=p["cfg_strength"], sway_sampling_coef=p["sway_sampling_coef"], seed=request.seed,
