@@ -149,7 +149,7 @@ def test_set_and_seed_reach_the_engine():
 
 BAD = [
     (["render", "missing.txt"], "no such file"),
-    (["render", "-", "--engine", "nope"], "engine 'nope' is not installed"),
+    (["render", "-", "--engine", "nope"], "`polyvox install nope` (pip install polyvox-nope)"),
     (["render", "-", "--set", "bogus=1"], "no parameter 'bogus'"),
     (["render", "-", "--set", "length_scale=99"], "out of range"),
     (["render", "-", "--set", "nokeyvalue"], "is not key=value"),
