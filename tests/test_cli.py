@@ -283,3 +283,20 @@ def test_engine_failure_is_one_line_and_finished_segments_stay_cached(monkeypatc
     engine.fail_on = None
     again = run_json("render", "-", "--engine", "tone", "-o", "t.wav", input=script)
     assert again["stats"]["cached"] == 2 and again["stats"]["synthesized"] == 1
+
+
+def test_settings_precedence_and_sizes(tmp_path):
+    from polyvox.config import load_settings
+
+    config = tmp_path / "settings.toml"
+    config.write_text('engine = "piper"\nlanguage = "de"\ncache_size_limit = "500MB"\nworkers = 2\n')
+    env = {"POLYVOX_LANGUAGE": "fr", "POLYVOX_WORKERS": "3"}
+    settings = load_settings({"workers": 4, "engine": None}, environ=env, path=config)
+    assert (settings["engine"].value, settings["engine"].source) == ("piper", f"config {config}")
+    assert (settings["language"].value, settings["language"].source) == ("fr", "env POLYVOX_LANGUAGE")
+    assert (settings["workers"].value, settings["workers"].source) == (4, "option")
+    assert settings.value("cache_size_limit") == 500 * 1024**2
+    assert settings["seed"].source == "default" and settings.value("seed") == 42
+    two_gib = load_settings({"cache_size_limit": "2 GiB"}, environ={}, path=config)
+    assert two_gib.value("cache_size_limit") == 2 * 1024**3
+    assert load_settings({}, environ={}, path=tmp_path / "absent.toml").file_found is False
