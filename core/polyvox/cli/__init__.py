@@ -46,7 +46,9 @@ class Group(click.Group):
             error_line(exc.format_message())
             sys.exit(exc.exit_code)
         except BrokenPipeError:
-            sys.stderr.close()  # the reader went away (`| head`): nothing left to say
+            # The reader went away (`| head`): nothing left to say, and nothing to flush at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
             sys.exit(1)
         except Exception as exc:  # noqa: BLE001 (the one place every error becomes a line)
             if _debug():
