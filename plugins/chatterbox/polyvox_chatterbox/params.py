@@ -1,0 +1,62 @@
+"""What the engine declares: models, languages, parameters and their per-model defaults.
+
+Plain data only; importing this module must stay cheap (no torch, no chatterbox).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polyvox import ParamSpec
+
+ENGINE = "chatterbox"
+SAMPLE_RATE = 24000
+
+ENGLISH = "english"
+MULTILINGUAL = "multilingual"
+MODELS = (ENGLISH, MULTILINGUAL)
+
+#: The multilingual model's languages (upstream's ``SUPPORTED_LANGUAGES``, copied so that
+#: declaring them does not import torch).
+LANGUAGES = (
+    "ar", "da", "de", "el", "en", "es", "fi", "fr", "he", "hi", "it", "ja", "ko", "ms", "nl", "no", "pl", "pt",
+    "ru", "sv", "sw", "tr", "zh",
+)
+
+#: Upstream's hard-coded token budget: 1000 speech tokens at 25 tokens/s, about 40 s of audio.
+MAX_NEW_TOKENS = 1000
+#: Characters per segment: English speech runs ~15 characters/s, so 300 characters (~20 s)
+#: stay well inside the 40 s budget even for slow voices and long words.
+MAX_CHARS = 300
+
+#: Defaults that differ between the models (upstream's ``generate`` signatures). Parameters
+#: declared with ``default=None`` take the value of the model that renders the segment.
+MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
+    ENGLISH: {"repetition_penalty": 1.2, "flow_steps": 10},
+    MULTILINGUAL: {"repetition_penalty": 2.0, "flow_steps": 10},
+}
+
+PARAMS = (
+    ParamSpec("exaggeration", 0.5, min=0.25, max=2.0, aliases=("emotion",), affects_voice=True,
+              help="emotion intensity; 0.5 is neutral, higher is more expressive (and faster)"),
+    ParamSpec("cfg_weight", 0.5, min=0.0, max=1.0, aliases=("cfg", "pace"),
+              help="classifier-free guidance: lower is slower, more deliberate speech; 0 turns it off"),
+    ParamSpec("temperature", 0.8, min=0.05, max=5.0, help="sampling temperature of the speech tokens"),
+    ParamSpec("repetition_penalty", None, required=False, min=1.0, max=2.0,
+              help="penalty on repeated speech tokens (default: 1.2 English, 2.0 multilingual)"),
+    ParamSpec("min_p", 0.05, min=0.0, max=1.0, help="drop tokens below this fraction of the top probability"),
+    ParamSpec("top_p", 1.0, min=0.0, max=1.0, help="nucleus sampling; 1.0 turns it off"),
+    ParamSpec("max_new_tokens", MAX_NEW_TOKENS, type="int", min=1, max=4000, aliases=("max_tokens",),
+              help="speech-token budget of one segment (25 tokens per second of audio)"),
+    ParamSpec("flow_steps", None, type="int", required=False, min=1, max=50, aliases=("n_cfm_timesteps",),
+              help="flow-matching steps of the S3Gen decoder (default 10; fewer is faster and rougher)"),
+)
+
+
+def resolved(model: str, params: dict[str, Any]) -> dict[str, Any]:
+    """`params` with every "model's own default" (None) replaced by `model`'s value."""
+    out = dict(params)
+    for name, value in MODEL_DEFAULTS.get(model, {}).items():
+        if out.get(name) is None:
+            out[name] = value
+    return out

@@ -1,0 +1,98 @@
+"""Text tokenizers built from local files only.
+
+Upstream's multilingual tokenizer builds its Chinese converter in its constructor: it asks the
+hub for a conversion table and constructs a word segmenter that downloads a model archive
+from outside the hub (which ``HF_HUB_OFFLINE`` does not stop). Here the converter is built
+on first use for a Chinese segment, from the model directory, and the segmenter is only used
+when its model is already on disk or downloads are allowed. The language is an argument of
+every call: nothing about one segment's language survives into the next.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from polyvox import ModelError
+
+log = logging.getLogger(__name__)
+
+CANGJIE = "Cangjie5_TC.json"
+
+
+def english(path: Path) -> Any:
+    from chatterbox.models.tokenizers import EnTokenizer
+
+    return EnTokenizer(str(path))
+
+
+def multilingual(path: Path, *, may_download: bool) -> Any:
+    """Upstream's `MTLTokenizer` with a lazy, local Chinese converter."""
+    from chatterbox.models.tokenizers import MTLTokenizer
+    from tokenizers import Tokenizer
+
+    tokenizer = MTLTokenizer.__new__(MTLTokenizer)  # its __init__ would fetch the Chinese table
+    tokenizer.tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.cangjie_converter = LazyCangjie(path.parent, may_download=may_download)
+    tokenizer.check_vocabset_sot_eot()
+    return tokenizer
+
+
+class LazyCangjie:
+    """Stands in for upstream's `ChineseCangjieConverter`; builds it on the first Chinese text."""
+
+    def __init__(self, directory: Path, *, may_download: bool):
+        self.directory = directory
+        self.may_download = may_download
+        self._converter: Any = None
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> str:
+        with self._lock:
+            if self._converter is None:
+                self._converter = self._build()
+        return self._converter(text)
+
+    def _build(self) -> Any:
+        from chatterbox.models.tokenizers.tokenizer import ChineseCangjieConverter
+
+        table = self.directory / CANGJIE
+        if not table.is_file():
+            raise ModelError(f"Chinese needs {CANGJIE} beside the multilingual weights; not found in {self.directory}")
+        converter = ChineseCangjieConverter.__new__(ChineseCangjieConverter)
+        converter.word2cj, converter.cj2word = _read_cangjie(table)
+        converter.segmenter = _segmenter(self.may_download)
+        return converter
+
+
+def _read_cangjie(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The table's entries are "glyph<TAB>code[<TAB>...]" strings."""
+    word2cj: dict[str, str] = {}
+    cj2word: dict[str, list[str]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for entry in json.load(fh):
+            word, code = entry.split("\t")[:2]
+            word2cj[word] = code
+            cj2word.setdefault(code, []).append(word)
+    return word2cj, cj2word
+
+
+def _segmenter(may_download: bool) -> Any:
+    """pkuseg's word segmenter if its model is on disk (or may be fetched); else None."""
+    try:
+        from spacy_pkuseg import pkuseg
+        from spacy_pkuseg.config import config
+    except ImportError:
+        log.warning("spacy_pkuseg is not installed: Chinese text is not segmented into words")
+        return None
+    name = "spacy_ontonotes"
+    archive = os.path.join(config.pkuseg_home, os.path.basename(config.model_urls[name]))
+    if not (os.path.exists(archive) or may_download):
+        log.warning("pkuseg model %s is not in %s and downloads are off: Chinese text is not segmented "
+                    "into words", name, config.pkuseg_home)
+        return None
+    return pkuseg(model_name=name)

@@ -1,0 +1,28 @@
+"""ChatterBox against the engine contract kit (polyvox.testing), on the tiny checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+import polyvox
+
+testing = pytest.importorskip("polyvox.testing")
+
+from .conftest import FAST  # noqa: E402
+
+
+class TestChatterBoxContract(testing.EngineContract):
+    engine = "chatterbox"
+    params = FAST
+    text = "The quick brown fox."
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def kernel(cls, kernel: polyvox.Kernel) -> polyvox.Kernel:
+        # The session's kernel (conftest): S3Gen is full size even in the tiny checkpoint, so it loads once.
+        return kernel
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def voices(cls, voices: list[polyvox.Voice]) -> list[polyvox.Voice]:
+        return voices

@@ -1,0 +1,99 @@
+"""The English model through the kernel: audio, seeds, voices, caching, short text, errors."""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+import pytest
+
+import polyvox
+from polyvox import Segment
+from polyvox_chatterbox import conditioning
+
+from .conftest import FAST, loaded
+
+
+def test_audio_is_24khz_float32_finite_and_not_empty(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
+    audio = kernel.synthesize("Hello there, how are you?", engine="chatterbox", voice=voices[0], **FAST)
+    assert audio.sample_rate == 24000
+    assert audio.samples.dtype == np.float32
+    assert len(audio) > 0 and np.all(np.isfinite(audio.samples))
+    assert audio.rms > 0 and audio.peak <= 1.0
+
+
+def test_same_seed_same_samples_other_seed_other_samples(kernel: polyvox.Kernel,
+                                                         voices: list[polyvox.Voice]) -> None:
+    def say(seed: int) -> polyvox.Audio:
+        return kernel.synthesize("Seeds decide.", engine="chatterbox", voice=voices[0], seed=seed,
+                                 use_cache=False, **FAST)
+
+    first = say(11)
+    assert say(11) == first
+    assert say(12) != first
+
+
+def test_voice_prepared_once_across_a_twenty_segment_render(kernel: polyvox.Kernel, voices: list[polyvox.Voice],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real = conditioning.prepare
+
+    def counting(model, voice, exaggeration):  # noqa: ANN001, ANN202
+        calls.append(voice.name)
+        return real(model, voice, exaggeration)
+
+    monkeypatch.setattr(conditioning, "prepare", counting)
+    voice = attrs.evolve(voices[1], params={"exaggeration": 0.7})  # a conditioning no other test made
+    segments = [Segment(text=f"Line number {n}.") for n in range(20)]
+    result = kernel.render(segments, engine="chatterbox", voice=voice, params=FAST, use_cache=False)
+    assert result.stats.synthesized == 20
+    assert calls == ["high"]
+    assert result.stats.voice_preparations == 1
+
+
+def test_builtin_voice_and_its_absence(kernel: polyvox.Kernel) -> None:
+    audio = kernel.synthesize("No reference given.", engine="chatterbox", **FAST)
+    assert audio.duration > 0
+    model = attrs.evolve(loaded(kernel, "english"), builtin=None)
+    with pytest.raises(polyvox.VoiceError, match="no built-in voice"):
+        conditioning.prepare(model, polyvox.Voice(), 0.5)
+
+
+def test_reference_too_short_is_a_voice_error(kernel: polyvox.Kernel, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "blip.wav"
+    polyvox.Audio(np.full(2400, 0.1, np.float32), 24000).write(path)
+    with pytest.raises(polyvox.SegmentError, match="at least 0.5 s"):
+        kernel.synthesize("Hi.", engine="chatterbox", voice=polyvox.Voice(name="blip", audio=path), **FAST)
+
+
+@pytest.mark.parametrize("text", ["7", "Hi"])
+def test_very_short_text(kernel: polyvox.Kernel, voices: list[polyvox.Voice], text: str) -> None:
+    audio = kernel.synthesize(text, engine="chatterbox", voice=voices[0], use_cache=False,
+                              max_new_tokens=1, flow_steps=1)
+    assert audio.duration > 0 and np.all(np.isfinite(audio.samples))
+
+
+def test_re_render_is_served_from_the_cache(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
+    script = [Segment(text="Cached once."), Segment(text="Cached twice.")]
+    first = kernel.render(script, engine="chatterbox", voice=voices[0], params=FAST)
+    calls = kernel.scheduler.calls
+    again = kernel.render(script, engine="chatterbox", voice=voices[0], params=FAST)
+    assert kernel.scheduler.calls == calls
+    assert again.stats.cached == 2 and again.stats.synthesized == 0
+    assert again.audio == first.audio
+
+
+def test_language_mapping(kernel: polyvox.Kernel) -> None:
+    models = kernel.models_for("chatterbox")
+    assert models["en"] == "english"
+    assert models["de"] == "multilingual" and models["zh"] == "multilingual"
+    (job,) = kernel.plan("Guten Morgen.", engine="chatterbox", language="de")
+    assert job.model == "multilingual" and job.request.language == "de"
+
+
+def test_declared_defaults_follow_upstream(kernel: polyvox.Kernel) -> None:
+    spec = kernel.engine("chatterbox")
+    assert spec.sample_rate == 24000 and spec.max_chars <= 300
+    assert not spec.capabilities.batch and not spec.capabilities.thread_safe and spec.capabilities.seeded
+    defaults = spec.defaults()
+    assert defaults["exaggeration"] == 0.5 and defaults["cfg_weight"] == 0.5 and defaults["temperature"] == 0.8
+    assert spec.param("exaggeration").affects_voice

@@ -1,0 +1,63 @@
+"""Finding weights, refusing downloads, and the cheap import: no model is loaded here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import polyvox
+from polyvox_chatterbox import ChatterBox
+from polyvox_chatterbox.weights import LAYOUTS, Weights
+
+
+def test_missing_weights_name_the_files_and_where_they_were_looked_for(tmp_path: Path) -> None:
+    (tmp_path / "ve.safetensors").write_bytes(b"")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    kernel.register(ChatterBox(tmp_path / "weights-missing"))
+    with pytest.raises(polyvox.ModelError) as caught:
+        kernel.synthesize("Hello.", engine="chatterbox")
+    message = str(caught.value)
+    assert "\n" not in message
+    for name in LAYOUTS["english"].required:
+        assert name in message
+    assert str(tmp_path / "weights-missing") in message
+    assert "Hugging Face cache" in message and "HF_HUB_OFFLINE" in message
+
+
+def test_partial_directory_lists_only_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "ve.safetensors").write_bytes(b"")
+    with pytest.raises(polyvox.ModelError) as caught:
+        Weights(tmp_path).require("english")
+    message = str(caught.value)
+    assert "missing t3_cfg.safetensors, s3gen.safetensors, tokenizer.json" in message
+
+
+def test_download_is_refused_while_the_hub_is_offline(tmp_path: Path) -> None:
+    weights = Weights(tmp_path, download=True)
+    assert not weights.may_download()  # conftest sets HF_HUB_OFFLINE=1
+    with pytest.raises(polyvox.ModelError, match="download is off"):
+        weights.require("multilingual")
+
+
+def test_unknown_model_is_a_model_error(tmp_path: Path) -> None:
+    with pytest.raises(polyvox.ModelError, match="english, multilingual"):
+        Weights(tmp_path).require("nano")
+
+
+def test_model_files_are_the_upstream_names(weights_dir: Path) -> None:
+    files = [Path(f).name for f in Weights(weights_dir).files("multilingual")]
+    assert files[:4] == ["ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json"]
+    assert "conds.pt" in files
+    assert Weights(weights_dir / "nowhere").files("english") == []
+
+
+def test_import_and_declaration_load_no_torch() -> None:
+    code = ("import sys, polyvox, polyvox_chatterbox as p; spec = p.plugin.spec(); "
+            "assert 'torch' not in sys.modules and 'chatterbox' not in sys.modules, sorted(sys.modules); "
+            "print(spec.name, len(spec.languages))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["chatterbox", "23"]
