@@ -4,7 +4,6 @@ progress, a summary, `--json`, and Ctrl-C that keeps what was finished."""
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import sys
 import time
@@ -14,10 +13,8 @@ from typing import Any
 
 import click
 
+from . import files
 from .options import emit_json, output_options, parse_sets, settings, state, stderr_console
-
-FORMATS = ("wav", "flac", "ogg", "mp3")
-OUT_DIR = Path("out")
 
 
 def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,7 +37,7 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--format", "fmt", type=click.Choice(FORMATS, case_sensitive=False),
+    return click.option("--format", "fmt", type=click.Choice(files.FORMATS, case_sensitive=False),
                         help="Audio format when OUT has no extension (or is '-') [default: wav].")(f)
 
 
@@ -65,12 +62,12 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     follows OUT's extension (wav, flac, ogg, mp3). For subtitles, the per-cue timing
     report (OUT.timing.json) and the adjusted subtitles (OUT.srt) are written beside it.
     """
-    source = _read_input(file)
+    source = files.read_input(file)
     stem = "stdin" if file == "-" else Path(file).stem
-    srt = _is_subtitles(source)
+    srt = files.is_subtitles(source)
     if srt and stream:
         raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
-    run_render(source, source=file, output=_output_path(output, fmt, stem), srt=srt, stream=stream,
+    run_render(source, source=file, output=files.output_path(output, fmt, stem), srt=srt, stream=stream,
                timing_mode=timing_mode, workers=workers, stdout_format=fmt, **opts)
 
 
@@ -82,11 +79,11 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
 @output_options
 def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
     """Speak TEXT (one line; markup such as [Alice] works as in `render`)."""
-    run_render(text, source="say", output=_output_path(output, fmt, "say"), stdout_format=fmt, **opts)
+    run_render(text, source="say", output=files.output_path(output, fmt, "say"), stdout_format=fmt, **opts)
 
 
 @click.command(short_help="Render the built-in sample script (twice: from the cache).")
-@click.option("-o", "--output", metavar="OUT", default=str(OUT_DIR / "demo.wav"), show_default=True,
+@click.option("-o", "--output", metavar="OUT", default=str(files.OUT_DIR / "demo.wav"), show_default=True,
               help="Audio file to write.")
 @click.option("--srt", is_flag=True, help="Also render the built-in subtitle sample (OUT-subtitles.wav).")
 @render_options
@@ -100,7 +97,7 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
     """
     from ..samples import DEMO_SCRIPT, DEMO_SRT
 
-    out = _output_path(output, None, "demo")
+    out = files.output_path(output, None, "demo")
     assert out is not None
     results = {"script": run_render(DEMO_SCRIPT, source="demo", output=out, emit=False, demo=True, **opts)}
     if srt:
@@ -188,14 +185,14 @@ def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token
 
     if output is None:
         result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
-        sys.stdout.buffer.write(result.audio.to_bytes(_soundfile_format("." + stdout_format)))
+        sys.stdout.buffer.write(result.audio.to_bytes(files.soundfile_format("." + stdout_format)))
         sys.stdout.buffer.flush()
         rate, duration = result.audio.sample_rate, result.audio.duration
     else:
-        with _atomic(output) as partial:
+        with files.atomic(output) as partial:
             result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=partial, **kwargs)
         if srt:
-            outputs.update(_subtitle_files(result, output))
+            outputs.update(files.subtitle_files(result, output))
         import soundfile as sf
 
         info = sf.info(str(output))
@@ -219,15 +216,15 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
     frames = 0
     if output is None:
         out = sys.stdout.buffer
-        out.write(_streaming_wav_header(rate))
-        for chunk in _chain(first, chunks):
+        out.write(files.streaming_wav_header(rate))
+        for chunk in files.chain(first, chunks):
             out.write((chunk.samples.clip(-1, 1) * 32767).astype("<i2").tobytes())
             out.flush()
             frames += len(chunk)
     else:
-        with _atomic(output) as partial, sf.SoundFile(str(partial), "w", samplerate=rate, channels=1,
-                                                      format=_soundfile_format(output.suffix)) as fh:
-            for chunk in _chain(first, chunks):
+        with files.atomic(output) as partial, sf.SoundFile(str(partial), "w", samplerate=rate, channels=1,
+                                                      format=files.soundfile_format(output.suffix)) as fh:
+            for chunk in files.chain(first, chunks):
                 fh.write(chunk.samples)
                 frames += len(chunk)
     view.stop()
@@ -274,93 +271,3 @@ def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    """A temporary name beside `path`, renamed over it only when writing succeeded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
-def _read_input(file: str) -> str | Path:
-    """stdin as text (any encoding subtitles come in), or the file's path for the kernel to read."""
-    if file == "-":
-        if sys.stdin.isatty():
-            raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        from ..subtitles import decode
-
-        return decode(sys.stdin.buffer.read())
-    path = Path(file)
-    if not path.is_file():
-        raise click.UsageError(f"no such file: {file!r}")
-    return path
-
-
-def _is_subtitles(source: str | Path) -> bool:
-    if isinstance(source, Path):
-        return source.suffix.lower() == ".srt"
-    from ..subtitles import looks_like_srt
-
-    return looks_like_srt(source)
-
-
-def _output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
-    if output == "-":
-        return None
-    suffix = f".{(fmt or 'wav').lower()}"
-    if output is None:
-        return OUT_DIR / f"{stem}{suffix}"
-    path = Path(output).expanduser()
-    given = path.suffix.lower().lstrip(".")
-    if given in FORMATS:
-        if fmt and fmt.lower() != given:
-            raise click.UsageError(f"--format {fmt} does not match the extension of {output!r}")
-        return path
-    if path.suffix:
-        raise click.UsageError(f"unknown audio format {path.suffix!r} in {output!r}; use one of "
-                               + ", ".join(f".{f}" for f in FORMATS))
-    return path.with_name(path.name + suffix)
-
-
-def _subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
-    """Write the adjusted SRT and the per-cue timing report beside the audio."""
-    import json
-
-    files: dict[str, str | None] = {"srt": None, "timing": None}
-    if result.srt:
-        srt_path = output.with_suffix(".srt")
-        srt_path.write_text(result.srt, encoding="utf-8")
-        files["srt"] = str(srt_path)
-    if result.timing:
-        report = output.with_name(output.stem + ".timing.json")
-        cues = [cue.to_dict() if hasattr(cue, "to_dict") else cue for cue in result.timing]
-        report.write_text(json.dumps(cues, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        files["timing"] = str(report)
-    return files
-
-
-def _soundfile_format(suffix: str) -> str:
-    from ..audio import FORMATS as SF_FORMATS
-
-    return SF_FORMATS[suffix.lower()]
-
-
-def _streaming_wav_header(rate: int) -> bytes:
-    """A 16-bit mono WAV header of unknown length (players read until the end of the pipe)."""
-    import struct
-
-    unknown = 0xFFFFFFFF
-    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, 16-bit
-    return b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", unknown)
-
-
-def _chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    if first is not None:
-        yield first
-    yield from rest

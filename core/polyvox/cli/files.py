@@ -1,0 +1,108 @@
+"""Where a render's input comes from and its files go: stdin or a file in, an output path
+from -o/--format, atomic writes (a partial file never takes the real name), the subtitle
+report and adjusted SRT beside the audio, and a WAV header for streaming to a pipe."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+FORMATS = ("wav", "flac", "ogg", "mp3")
+#: Where renders go unless -o says otherwise (`make demo` writes out/demo.wav).
+OUT_DIR = Path("out")
+
+
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[Path]:
+    """A temporary name beside `path`, renamed over it only when writing succeeded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        yield partial
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def read_input(file: str) -> str | Path:
+    """stdin as text (any encoding subtitles come in), or the file's path for the kernel to read."""
+    if file == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
+        from ..subtitles import decode
+
+        return decode(sys.stdin.buffer.read())
+    path = Path(file)
+    if not path.is_file():
+        raise click.UsageError(f"no such file: {file!r}")
+    return path
+
+
+def is_subtitles(source: str | Path) -> bool:
+    if isinstance(source, Path):
+        return source.suffix.lower() == ".srt"
+    from ..subtitles import looks_like_srt
+
+    return looks_like_srt(source)
+
+
+def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
+    if output == "-":
+        return None
+    suffix = f".{(fmt or 'wav').lower()}"
+    if output is None:
+        return OUT_DIR / f"{stem}{suffix}"
+    path = Path(output).expanduser()
+    given = path.suffix.lower().lstrip(".")
+    if given in FORMATS:
+        if fmt and fmt.lower() != given:
+            raise click.UsageError(f"--format {fmt} does not match the extension of {output!r}")
+        return path
+    if path.suffix:
+        raise click.UsageError(f"unknown audio format {path.suffix!r} in {output!r}; use one of "
+                               + ", ".join(f".{f}" for f in FORMATS))
+    return path.with_name(path.name + suffix)
+
+
+def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
+    """Write the adjusted SRT and the per-cue timing report beside the audio."""
+    import json
+
+    files: dict[str, str | None] = {"srt": None, "timing": None}
+    if result.srt:
+        srt_path = output.with_suffix(".srt")
+        srt_path.write_text(result.srt, encoding="utf-8")
+        files["srt"] = str(srt_path)
+    if result.timing:
+        report = output.with_name(output.stem + ".timing.json")
+        cues = [cue.to_dict() if hasattr(cue, "to_dict") else cue for cue in result.timing]
+        report.write_text(json.dumps(cues, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        files["timing"] = str(report)
+    return files
+
+
+def soundfile_format(suffix: str) -> str:
+    from ..audio import FORMATS as SF_FORMATS
+
+    return SF_FORMATS[suffix.lower()]
+
+
+def streaming_wav_header(rate: int) -> bytes:
+    """A 16-bit mono WAV header of unknown length (players read until the end of the pipe)."""
+    import struct
+
+    unknown = 0xFFFFFFFF
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, 16-bit
+    return b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", unknown)
+
+
+def chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    if first is not None:
+        yield first
+    yield from rest
