@@ -205,3 +205,34 @@ def test_a_plain_mapping_still_works(kernel: polyvox.Kernel) -> None:
     voices = {"Dave": polyvox.Voice(name="Dave", params={"length_scale": 1.5})}
     result = kernel.render("[Dave] Hi.", voices=voices, params=QUIET)
     assert result.segments[0].voice == "Dave"
+
+
+class VoicedEngine(ToneEngine):
+    """A tone engine with built-in voices (like Piper's voice files) and no cloning."""
+
+    def spec(self) -> EngineSpec:
+        base = super().spec()
+        return EngineSpec(name=self.name, sample_rate=base.sample_rate, languages=("en", "de"),
+                          default_model="en_US-a", models=("en_US-a", "en_GB-b", "en_US-c", "de_DE-d"),
+                          voices=("en_US-a", "en_GB-b", "en_US-c", "de_DE-d"), params=base.params, max_chars=200)
+
+
+def test_characters_the_engine_cannot_clone_get_its_spare_voices(tmp_path: Path) -> None:
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    kernel.register(VoicedEngine(name="voiced"))
+    folder = tmp_path / "voices"
+    for n, name in enumerate(("Alice", "Bob", "Carl")):
+        tone_file(folder / f"{name}.wav", freq=200 + 50 * n)
+    (folder / ALIAS_FILE).write_text("Dana = en_US-c\n", encoding="utf-8")
+    text = "Narration.\n[Alice] One.\n[Bob] Two.\n[Carl] Three.\n[Dana] Four.\n[Alice] Again."
+    result = kernel.render(text, engine="voiced", voices=folder)
+    model = {s.segment.character: s.model for s in result.segments if s.engine}
+    # en_US-a is the narrator's and en_US-c Dana's: Alice gets the spare English voice; Bob and
+    # Carl find none left (de_DE-d speaks German) and say so.
+    assert model == {None: "en_US-a", "Alice": "en_GB-b", "Bob": "en_US-a", "Carl": "en_US-a", "Dana": "en_US-c"}
+    assert any("cannot clone" in w and "Alice -> en_GB-b" in w for w in result.warnings)
+    assert sum("sound the same" in w for w in result.warnings) == 1
+    assert any(w.startswith("Bob, Carl and the narrator will sound the same") for w in result.warnings)
+    # An explicit model is the caller's choice: nobody is recast.
+    fixed = kernel.render(text, engine="voiced", model="en_US-a", voices=folder)
+    assert {s.model for s in fixed.segments if s.engine} == {"en_US-a"}

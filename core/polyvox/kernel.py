@@ -18,6 +18,7 @@ from . import chunking, languages, script
 from .assembly import Assembler, JoinConfig
 from .audio import Audio
 from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
+from .casting import Overlay, recast
 from .errors import EmptyTextError, PolyvoxError
 from .events import CancelToken, Emitter, Listener, RenderStarted, Warning
 from .keys import Fingerprints
@@ -141,9 +142,16 @@ class Kernel:
             raise EmptyTextError("nothing to speak: the text is empty")
         voices = self._voices(voices)
         narrator = self._narrator(voice, voices)
-        jobs = self.planner.plan(
-            segments, device=self.device, engine=engine, model=model, narrator=narrator, voices=voices,
-            language=language, params=params, seed=self.seed if seed is None else seed, strict=strict)
+
+        def plan_with(cast: Mapping[str, Voice] | None) -> list[Job]:
+            return self.planner.plan(
+                segments, device=self.device, engine=engine, model=model, narrator=narrator, voices=cast,
+                language=language, params=params, seed=self.seed if seed is None else seed, strict=strict)
+
+        jobs = plan_with(voices)
+        extra = recast(jobs, self.plugins.specs, self._warn) if model is None else {}
+        if extra:  # characters the engine cannot clone get its own spare voices
+            jobs = plan_with(Overlay(voices, extra))
         check_jobs(jobs, self.plugins.specs, self._warn)
         return jobs
 

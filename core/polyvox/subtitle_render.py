@@ -18,6 +18,7 @@ from . import chunking, script
 from . import voices as voice_checks
 from .assembly import Assembler, JoinConfig
 from .audio import Audio
+from .casting import Overlay, recast
 from .errors import Cancelled, EmptyTextError, PolyvoxError, ScriptError, SegmentError
 from .events import CancelToken
 from .planner import Job
@@ -40,6 +41,11 @@ def render_subtitles(kernel: Kernel, cues: Sequence[Cue], warnings: list[str], *
     library = kernel._voices(voices)
     narrator = kernel._narrator(voice, library)
     per_cue = [_plan_cue(kernel, cue, engine, model, narrator, library, language, seed, params) for cue in cues]
+    extra = recast([j for cue_jobs in per_cue for j in cue_jobs], kernel.plugins.specs, kernel._warn) \
+        if model is None else {}
+    if extra:  # characters the engine cannot clone get its own spare voices
+        cast = Overlay(library, extra)
+        per_cue = [_plan_cue(kernel, cue, engine, model, narrator, cast, language, seed, params) for cue in cues]
     jobs = [job for cue_jobs in per_cue for job in cue_jobs]
     voice_checks.check_jobs(jobs, kernel.plugins.specs, kernel._warn)
     rate = kernel._rate(jobs)

@@ -1,0 +1,75 @@
+"""Giving characters voices the engine can actually use.
+
+A character whose voice is reference audio (``Alice.wav``) sounds like the narrator when the
+engine that speaks it does not clone voices (Piper). When that engine has built-in voices to
+spare in the character's language, the character gets one of them instead, so a script with
+several characters sounds like several voices wherever the installed engines can offer them.
+Voices a script already uses are never handed out twice. A voice's language is read from its
+id when the id starts with a language tag (``en_GB-alan-medium``); others are not guessed at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from . import languages
+from .voice import Voice
+
+
+class Overlay(Mapping[str, Voice]):
+    """`extra` voices (by lower-case name) in front of a base mapping."""
+
+    def __init__(self, base: Mapping[str, Voice] | None, extra: Mapping[str, Voice]):
+        self.base = base or {}
+        self.extra = {k.lower(): v for k, v in extra.items()}
+        self.warnings = ()  # the base's warnings were given already
+
+    def __getitem__(self, name: str) -> Voice:
+        if isinstance(name, str) and name.lower() in self.extra:
+            return self.extra[name.lower()]
+        return self.base[name]
+
+    def __contains__(self, name: object) -> bool:
+        return (isinstance(name, str) and name.lower() in self.extra) or name in self.base
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (v.name for v in self.extra.values())
+        yield from (k for k in self.base if k.lower() not in self.extra)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, str], None]) -> dict[str, Voice]:
+    """Character -> a built-in voice of its engine, for characters whose reference audio
+    that engine cannot use. Empty when nothing needs (or can get) another voice."""
+    in_use = {job.model for job in jobs if job.request is not None}
+    waiting: dict[str, Any] = {}
+    for job in jobs:
+        if job.request is None or not job.segment.character:
+            continue
+        voice = job.request.voice
+        if voice.audio is not None and not voice.model and not specs[job.engine].capabilities.needs_reference_audio:
+            waiting.setdefault(job.segment.character.lower(), job)
+    out: dict[str, Voice] = {}
+    for key, job in waiting.items():
+        spare = [v for v in specs[job.engine].voices if v not in in_use and _speaks(v, job.request.language)]
+        if spare:
+            in_use.add(spare[0])
+            out[key] = attrs.evolve(job.request.voice, model=spare[0], engine=job.engine)
+    if out:
+        given = ", ".join(f"{waiting[k].segment.character} -> {v.model}" for k, v in out.items())
+        warn("auto-voice", f"these characters have reference audio that engine "
+             f"{waiting[next(iter(out))].engine!r} cannot clone, so they speak with its own voices: {given}")
+    return out
+
+
+def _speaks(voice_id: str, language: str) -> bool:
+    tag = languages.normalize(re.split(r"-(?=[a-z])", voice_id, maxsplit=1)[0].replace("_", "-"))
+    if tag is None:
+        return False
+    return tag.split("-")[0] == language.split("-")[0]
