@@ -139,9 +139,12 @@ def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
     report = [t for t, _ in placed]
     total = max([c.end for c in cues] * (mode != "concatenate") + [t.end for t in report] + [0.0])
     out = np.zeros(round(total * rate) + 1, np.float32)
+    lead = config.keep_ms / 1000
     for timing, clip in placed:
         if clip is not None and len(clip):
-            at = round(timing.start * rate)
+            # The few milliseconds kept before the speech go just before its start, so the
+            # speech itself begins on the cue.
+            at = round(max(0.0, timing.start - lead) * rate)
             out[at : at + len(clip)] += clip.samples[: len(out) - at]
     np.clip(out, -1.0, 1.0, out=out)
     adjusted = [attrs.evolve(c, start=t.start, end=max(t.end, t.start)) for c, t in zip(cues, report, strict=True)]
