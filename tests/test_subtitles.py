@@ -321,3 +321,13 @@ def test_timing_mode_needs_subtitles(kernel: polyvox.Kernel) -> None:
 def test_markup_errors_in_cues_name_the_cue(kernel: polyvox.Kernel) -> None:
     with pytest.raises(ScriptError, match=r"subtitle 2 at 00:00:03,000: unclosed tag"):
         kernel.render(srt_text([(1.0, 2.0, "Fine."), (3.0, 4.0, "[Alice oops")]))
+
+
+def test_subtitles_in_a_file_of_another_name(shared_kernel: polyvox.Kernel, tmp_path: Path) -> None:
+    path = tmp_path / "subs.txt"
+    path.write_bytes(srt_text([(0.5, 2.5, "Café, " + TEXTS[0])], crlf=True).encode("cp1252"))
+    result = shared_kernel.render(path, timing_mode="pad_with_silence", params=QUIET)
+    assert [t.start for t in result.timing] == [0.5] and "Café" in result.srt
+    script = tmp_path / "story.txt"
+    script.write_text("[Alice] Hello there, how are you today?", encoding="utf-8")
+    assert shared_kernel.render(script, params=QUIET).segments[0].segment.character == "Alice"

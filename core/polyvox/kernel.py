@@ -169,6 +169,7 @@ class Kernel:
         `timing_mode` (or `timing`, a `TimingConfig`); `result.timing` holds the per-cue
         report and `result.srt` the adjusted subtitles.
         """
+        source = read_source(source)
         cues = subtitle_cues(source)
         if cues is None and (timing_mode or timing):
             raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")

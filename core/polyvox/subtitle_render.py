@@ -98,10 +98,12 @@ def subtitle_cues(source: Any) -> list[Cue] | None:
 def read_source(source: Any) -> Any:
     """A script `Path` becomes its text; anything else is returned as it is."""
     if isinstance(source, Path) and source.suffix.lower() != ".srt":
+        from .subtitles import decode
+
         try:
-            return source.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ScriptError(f"cannot read script {str(source)!r}: {exc}") from None
+            return decode(source.read_bytes())  # UTF-8, else UTF-16 with BOM, else Windows-1252
+        except OSError as exc:
+            raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
     return source
 
 
