@@ -236,3 +236,8 @@ def test_characters_the_engine_cannot_clone_get_its_spare_voices(tmp_path: Path)
     # An explicit model is the caller's choice: nobody is recast.
     fixed = kernel.render(text, engine="voiced", model="en_US-a", voices=folder)
     assert {s.model for s in fixed.segments if s.engine} == {"en_US-a"}
+
+
+def test_a_narrator_with_reference_audio_on_piper_is_reported(kernel: polyvox.Kernel, folder: Path) -> None:
+    result = kernel.render("Hello.", voices=folder, voice="Alice", params=QUIET)
+    assert any("does not clone voices: the narrator's reference audio 'Alice.wav'" in w for w in result.warnings)
