@@ -24,6 +24,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A private cache and no user config file in every test; work inside tmp_path."""
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("POLYVOX_PLUGINS", "piper")  # the same engine whatever else is installed
     for name in ("POLYVOX_ENGINE", "POLYVOX_SEED", "POLYVOX_VOICES", "POLYVOX_DEBUG", "NO_COLOR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -22,6 +22,7 @@ def env(tmp_path: Path) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("POLYVOX_") and k != "NO_COLOR"}
     out["POLYVOX_CACHE_DIR"] = str(tmp_path / "cache")
     out["POLYVOX_CONFIG"] = str(tmp_path / "config.toml")
+    out["POLYVOX_PLUGINS"] = "piper"  # the same engine whatever else is installed
     return out
 
 
