@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from . import chunking, languages, script
 from .assembly import Assembler, JoinConfig
 from .audio import Audio
@@ -39,12 +41,6 @@ from .voices import VoiceLibrary, check_jobs
 Source = str | Path | Sequence[Segment] | Sequence[Cue]
 #: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
 Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
-
-
-def _fields(config: TimingConfig) -> dict[str, Any]:
-    import attrs
-
-    return attrs.asdict(config)
 
 
 def sf_duration(path: Path) -> float:
@@ -177,7 +173,7 @@ class Kernel:
             if cues is not None:
                 config = timing or TimingConfig()
                 if timing_mode:
-                    config = TimingConfig(**{**_fields(config), "mode": timing_mode})
+                    config = attrs.evolve(config, mode=timing_mode)
                 return render_subtitles(
                     self, cues, warnings, engine=engine, model=model, voice=voice, voices=voices,
                     language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
