@@ -61,6 +61,12 @@ def test_other_timing_mode_synthesizes_nothing_again(tmp_path):
     assert again["stats"]["synthesized"] == 0 and again["stats"]["cached"] == 3
 
 
+def test_srt_content_under_another_name_is_subtitles(tmp_path):
+    (tmp_path / "talk.txt").write_text(SRT, encoding="utf-8")
+    data = run_json("render", "talk.txt", "--timing-mode", "concatenate")
+    assert data["outputs"]["timing"] == "out/talk.timing.json"
+
+
 def test_srt_from_stdin_is_recognized():
     data = run_json("render", "-", "-o", "piped.wav", input=SRT)
     assert data["outputs"]["timing"] == "piped.timing.json"

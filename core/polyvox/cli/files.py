@@ -45,11 +45,10 @@ def read_input(file: str) -> str | Path:
 
 
 def is_subtitles(source: str | Path) -> bool:
-    if isinstance(source, Path):
-        return source.suffix.lower() == ".srt"
-    from ..subtitles import looks_like_srt
+    """Whether the kernel will render `source` as subtitles (its own test: the content)."""
+    from ..subtitle_render import read_source, subtitle_cues
 
-    return looks_like_srt(source)
+    return subtitle_cues(read_source(source)) is not None
 
 
 def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
