@@ -29,7 +29,10 @@ from .kernel import Kernel
 from .results import RenderResult, RenderStats, SegmentResult
 from .segment import Request, Segment
 from .spec import Capabilities, EngineSpec, ParamSpec
+from .subtitles import Cue, read_srt
+from .timing import CueTiming, TimingConfig
 from .voice import Voice
+from .voices import VoiceLibrary
 
 try:
     __version__ = version("polyvox")
@@ -37,8 +40,9 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
-    "Audio", "Cancelled", "CancelToken", "Capabilities", "EmptyTextError", "Engine", "EngineSpec", "Kernel",
-    "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError", "RenderResult", "RenderStats",
-    "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult", "UnknownEngineError",
-    "UnsupportedLanguageError", "Voice", "VoiceError", "hookimpl",
+    "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
+    "EngineSpec", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
+    "RenderResult", "RenderStats", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
+    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
+    "hookimpl", "read_srt",
 ]
