@@ -147,7 +147,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
     console = None if st.quiet else stderr_console()
-    kernel = conf.kernel()
+    kernel = _kernel(conf)
     if conf.value("voices"):
         kwargs["voices"] = conf.value("voices")
     elif demo:
@@ -176,6 +176,18 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                 if path:
                     click.echo(path)
     return summary
+
+
+#: One kernel per settings in this process, so `demo --srt` loads each model once.
+_KERNELS: dict[tuple[Any, ...], Any] = {}
+
+
+def _kernel(conf: Any) -> Any:
+    key = tuple(conf.value(name) for name in ("cache_dir", "cache_size_limit", "device", "seed"))
+    if key not in _KERNELS:
+        _KERNELS.clear()
+        _KERNELS[key] = conf.kernel()
+    return _KERNELS[key]
 
 
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
