@@ -39,9 +39,7 @@ def test_help_is_instant_and_imports_nothing_heavy(env, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                          check=True).stdout
     loaded = eval(out.split("MODULES", 1)[1])  # noqa: S307 (our own printed list)
-    assert not {"torch", "onnxruntime", "piper", "soundfile", "rich", "pedalboard"} & set(loaded)
-    if "numpy" in loaded:
-        pytest.xfail("polyvox/__init__.py imports the kernel (and numpy) eagerly; the CLI itself imports none")
+    assert not {"torch", "onnxruntime", "piper", "soundfile", "rich", "pedalboard", "numpy"} & set(loaded)
 
 
 def test_demo_twice_in_a_process_second_from_cache(env, tmp_path):

@@ -42,7 +42,7 @@ def run_json(*args: str, input: str | None = None) -> dict:
 def test_srt_file_writes_audio_report_and_adjusted_srt(tmp_path):
     (tmp_path / "talk.srt").write_bytes(SRT.encode("cp1252"))
     data = run_json("render", "talk.srt", "-o", "talk.wav", "--timing-mode", "pad_with_silence")
-    assert data["outputs"] == {"audio": "talk.wav", "srt": "talk.srt", "timing": "talk.timing.json"}
+    assert data["outputs"] == {"audio": "talk.wav", "srt": "talk.adjusted.srt", "timing": "talk.timing.json"}
     assert data["stats"]["speech_segments"] == 3
     report = json.loads((tmp_path / "talk.timing.json").read_text())
     assert [cue["index"] for cue in report] == [1, 2, 3]
@@ -51,7 +51,8 @@ def test_srt_file_writes_audio_report_and_adjusted_srt(tmp_path):
     samples, rate = sf.read(tmp_path / "talk.wav")
     assert rate == 22050 and len(samples) / rate >= 5.0
     assert np.abs(samples[: int(0.45 * rate)]).max() < 0.01  # silent until the first cue
-    assert "-->" in (tmp_path / "talk.srt").read_text()
+    assert "-->" in (tmp_path / "talk.adjusted.srt").read_text()
+    assert (tmp_path / "talk.srt").read_bytes() == SRT.encode("cp1252")  # the input is never overwritten
 
 
 def test_other_timing_mode_synthesizes_nothing_again(tmp_path):
@@ -81,7 +82,7 @@ def test_stream_refuses_subtitles(tmp_path):
 def test_demo_srt(tmp_path):
     data = run_json("demo", "--srt")
     assert data["subtitles"]["outputs"]["audio"] == "out/demo-subtitles.wav"
-    assert (tmp_path / "out" / "demo-subtitles.srt").is_file()
+    assert (tmp_path / "out" / "demo-subtitles.adjusted.srt").is_file()
     assert (tmp_path / "out" / "demo-subtitles.timing.json").is_file()
     assert data["script"]["stats"]["speech_segments"] > 3
 

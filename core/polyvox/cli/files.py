@@ -75,7 +75,8 @@ def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
 
     files: dict[str, str | None] = {"srt": None, "timing": None}
     if result.srt:
-        srt_path = output.with_suffix(".srt")
+        # never OUT.srt: rendering film.srt to film.wav would overwrite the input
+        srt_path = output.with_name(output.stem + ".adjusted.srt")
         srt_path.write_text(result.srt, encoding="utf-8")
         files["srt"] = str(srt_path)
     if result.timing:

@@ -60,7 +60,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
     follows OUT's extension (wav, flac, ogg, mp3). For subtitles, the per-cue timing
-    report (OUT.timing.json) and the adjusted subtitles (OUT.srt) are written beside it.
+    report (OUT.timing.json) and the adjusted subtitles (OUT.adjusted.srt) are written beside it.
     """
     source = files.read_input(file)
     stem = "stdin" if file == "-" else Path(file).stem
