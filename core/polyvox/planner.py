@@ -56,7 +56,8 @@ class Planner:
             return self.plugins.specs[engine]
         except KeyError:
             known = ", ".join(sorted(self.plugins.specs)) or "none installed"
-            raise UnknownEngineError(f"engine {engine!r} is not installed; installed engines: {known}") from None
+            raise UnknownEngineError(f"engine {engine!r} is not installed (installed: {known}); install it with "
+                                     f"`polyvox install {engine}` (pip install polyvox-{engine})") from None
 
     def all_language_codes(self) -> set[str]:
         return {code for spec in self.plugins.specs.values() for code in spec.languages}

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import sys
 import traceback
 from typing import Any
 
 import click
 
-from ..errors import PolyvoxError, UnknownEngineError
+from ..errors import PolyvoxError
 from . import options
 from .options import debug_option, error_line, state
 
@@ -64,8 +63,6 @@ def _debug() -> bool:
 
 
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, UnknownEngineError):
-        return _with_install_hint(str(exc))
     if isinstance(exc, PolyvoxError):
         return str(exc)
     if isinstance(exc, OSError) and exc.strerror:
@@ -73,15 +70,6 @@ def _message(exc: BaseException) -> str:
             return f"cannot use {str(exc.filename)!r}: {exc.strerror}"
         return exc.strerror
     return f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
-
-
-def _with_install_hint(message: str) -> str:
-    """The kernel's message plus the CLI's way to install the missing engine."""
-    match = re.match(r"(?:.*: )?engine '([a-z0-9_-]+)' is not installed", message)
-    if match is None or "pip install" in message or "polyvox install" in message:
-        return message
-    name = match.group(1)
-    return f"{message}; install it with `polyvox install {name}` (pip install polyvox-{name})"
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
