@@ -97,3 +97,22 @@ def test_declared_defaults_follow_upstream(kernel: polyvox.Kernel) -> None:
     defaults = spec.defaults()
     assert defaults["exaggeration"] == 0.5 and defaults["cfg_weight"] == 0.5 and defaults["temperature"] == 0.8
     assert spec.param("exaggeration").affects_voice
+
+
+def test_characters_interleaved_in_one_render_equal_each_alone(kernel: polyvox.Kernel,
+                                                               voices: list[polyvox.Voice]) -> None:
+    low, high = voices
+    cast = {"Low": low, "High": high}
+    script = [Segment(text="Interleaved first.", character="Low"),
+              Segment(text="Interleaved second.", character="High"),
+              Segment(text="Interleaved third.", character="Low")]
+    together = kernel.render(script, engine="chatterbox", voices=cast, params=FAST)
+    assert together.stats.synthesized == 3
+    for result, seg in zip(together.segments, script, strict=True):
+        alone = kernel.synthesize(seg.text, engine="chatterbox", voice=cast[seg.character], use_cache=False, **FAST)
+        assert kernel.cache.get(result.key) == alone, seg.text
+
+
+def test_cfg_weight_zero_works(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
+    audio = kernel.synthesize("No guidance.", engine="chatterbox", voice=voices[0], cfg_weight=0.0, **FAST)
+    assert audio.duration > 0
