@@ -22,10 +22,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"  # no hub access, ever
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path.insert(0, str(Path(__file__).parent))
 
-import tiny  # noqa: E402
+import f5tiny as tiny  # noqa: E402
 
-#: Fast settings for every synthesis in the tests.
-FAST = {"nfe_step": 4}
+FAST = tiny.FAST
 ENV = ("POLYVOX_F5TTS_DIR", "POLYVOX_F5TTS_CONFIG", "POLYVOX_F5TTS_VOCODER")
 
 USER_CONFIG = """\

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import f5tiny as tiny
 import numpy as np
 import pytest
-import tiny
 from polyvox_f5tts.reference import SAMPLE_RATE, reference_text, trim
 
 from polyvox.errors import VoiceError

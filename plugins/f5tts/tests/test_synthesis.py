@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FAST
+from f5tiny import FAST
 
 import polyvox
 from polyvox import Segment
