@@ -39,11 +39,11 @@ def _packaged(relative: str) -> Path:
     return Path(str(files("f5_tts").joinpath(relative)))
 
 
-def _hf_cached(repo: str, filename: str) -> Path | None:
+def _hf_cached(repo: str, filename: str, cache_dir: Path | None = None) -> Path | None:
     """The file from the local Hugging Face cache, without touching the network."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo_id=repo, filename=filename)
+    found = try_to_load_from_cache(repo_id=repo, filename=filename, cache_dir=cache_dir)
     return Path(found) if isinstance(found, str) and os.path.isfile(found) else None
 
 
@@ -61,6 +61,8 @@ class Locator:
     registry: Registry
     weights_dirs: list[Path] = attrs.field(factory=list)
     vocoder_dir: Path | None = None
+    #: The Hugging Face hub cache to read (None: huggingface_hub's own default, HF_HUB_CACHE/HF_HOME).
+    hf_cache: Path | None = None
 
     @classmethod
     def from_settings(cls, registry: Registry, weights_dirs: Sequence[str | os.PathLike] | str | None = None,
@@ -105,7 +107,7 @@ class Locator:
             if candidate.is_file():
                 return candidate
         if entry.repo and not Path(relative).is_absolute():
-            cached = _hf_cached(entry.repo, relative)
+            cached = _hf_cached(entry.repo, relative, self.hf_cache)
             if cached is not None:
                 return cached
         where = [str(p) for p in dict.fromkeys(tried)]
@@ -134,7 +136,7 @@ class Locator:
         for folder in tried:
             if all((folder / f).is_file() for f in VOCOS_FILES):
                 return folder
-        cached = [_hf_cached(VOCOS_REPO, f) for f in VOCOS_FILES]
+        cached = [_hf_cached(VOCOS_REPO, f, self.hf_cache) for f in VOCOS_FILES]
         if all(cached) and cached[0].parent == cached[1].parent:  # type: ignore[union-attr]
             return cached[0].parent  # type: ignore[union-attr]
         where = [str(p) for p in tried] + [f"the Hugging Face cache ({VOCOS_REPO})"]

@@ -68,10 +68,9 @@ def test_another_plugin_can_register_a_finetune(tmp_path, monkeypatch):
     assert r.for_language("cy").name == "F5TTS_Welsh" and "cy" in r.languages()
 
 
-def test_missing_files_are_named_with_every_place_looked(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+def test_missing_files_are_named_with_every_place_looked(tmp_path):
     r = Registry.load(tmp_path / "absent.toml")
-    locator = Locator(r, [tmp_path / "w1", tmp_path / "w2"])
+    locator = Locator(r, [tmp_path / "w1", tmp_path / "w2"], hf_cache=tmp_path / "hub")
     with pytest.raises(ModelError) as err:
         locator.find("F5TTS_German")
     message = str(err.value)
@@ -82,9 +81,8 @@ def test_missing_files_are_named_with_every_place_looked(tmp_path, monkeypatch):
     assert locator.files("F5TTS_German") == []
 
 
-def test_vocoder_missing_is_named(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    locator = Locator(Registry.load(tmp_path / "absent.toml"), [tmp_path])
+def test_vocoder_missing_is_named(tmp_path):
+    locator = Locator(Registry.load(tmp_path / "absent.toml"), [tmp_path], hf_cache=tmp_path / "hub")
     with pytest.raises(ModelError, match="pytorch_model.bin.*vocos"):
         locator.vocoder()
 
@@ -111,3 +109,24 @@ def test_unknown_shipped_config_name_is_refused(tmp_path):
     locator = Locator(Registry.load(cfg), [], tmp_path)
     with pytest.raises(ModelError, match="config 'F5TTS_Huge' is not shipped.*F5TTS_Base"):
         locator._config(locator.entry("odd"))
+
+
+def hub_file(cache: Path, repo: str, filename: str) -> Path:
+    """A file laid out as huggingface_hub caches it (refs/main -> snapshots/<commit>/...)."""
+    folder = cache / ("models--" + repo.replace("/", "--"))
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / "main").write_text("0" * 40)
+    path = folder / "snapshots" / ("0" * 40) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_files_in_the_hugging_face_cache_are_found_offline(tmp_path):
+    hub = tmp_path / "hub"
+    ckpt = hub_file(hub, "hvoss-techfak/F5-TTS-German", "model_f5tts_german.pt")
+    vocab = hub_file(hub, "hvoss-techfak/F5-TTS-German", "vocab.txt")
+    vocos = [hub_file(hub, "charactr/vocos-mel-24khz", f) for f in ("config.yaml", "pytorch_model.bin")]
+    found = Locator(Registry.load(tmp_path / "absent.toml"), hf_cache=hub).find("F5TTS_German")
+    assert (found.checkpoint, found.vocab, found.vocoder) == (ckpt, vocab, vocos[0].parent)
+    assert found.config.name == "F5TTS_Base.yaml"
