@@ -181,3 +181,28 @@ def test_long_reference_is_trimmed_when_prepared(kernel, world):
     cond = engine.prepare(loaded, long, {"target_rms": 0.1})
     assert cond.trimmed and 8.9 <= cond.seconds <= 9.6
     assert cond.frames == pytest.approx(cond.seconds * 24000 / 256, abs=2)
+
+
+class WelshPack:
+    """A language pack in the style of plugins/langpack-welsh: a checkpoint path for (f5tts, cy)."""
+
+    def __init__(self, checkpoint: str):
+        self.checkpoint = checkpoint
+
+    @polyvox.hookimpl
+    def map_language(self, engine: str, language: str) -> str | None:
+        return self.checkpoint if (engine, language) == ("f5tts", "cy") else None
+
+
+def test_a_language_pack_can_hand_f5tts_a_checkpoint_path(world, voices, tmp_path):
+    folder = tmp_path / "cy"
+    folder.mkdir()
+    for name in ("model.safetensors", "vocab.txt"):
+        (folder / name).symlink_to(world["config"] / "de" / name)
+    (folder / "config.yaml").symlink_to(world["config"] / "tiny.yaml")  # the architecture beside it
+    kernel = polyvox.Kernel(cache=False, plugins=["f5tts"], device="cpu")
+    kernel.register(WelshPack(str(folder / "model.safetensors")), name="langpack-cy")
+    (job,) = kernel.plan("Bore da, sut mae?", engine="f5tts", voice=voices["ann"], language="welsh")
+    assert job.model == str(folder / "model.safetensors")
+    audio = kernel.synthesize("Bore da, sut mae?", engine="f5tts", voice=voices["ann"], language="cy", **FAST)
+    assert audio.sample_rate == 24000 and np.all(np.isfinite(audio.samples)) and audio.rms > 1e-4
