@@ -52,18 +52,21 @@ class ChatterBox(polyvox.Engine):
 
     def load(self, model: str, device: str) -> Any:
         from .loader import load
+        from .synthesis import RNG_LOCK, quiet_stdout
 
         directory = self.weights.require(model)
-        return load(model, directory, self.weights.layout(model), device, may_download=self.weights.may_download())
+        with RNG_LOCK, quiet_stdout():
+            return load(model, directory, self.weights.layout(model), device,
+                        may_download=self.weights.may_download())
 
     def size(self, model: Any) -> int | None:
         return model.parameters()
 
     def prepare(self, model: Any, voice: Voice, params: dict[str, Any]) -> Any:
         from .conditioning import prepare
-        from .synthesis import RNG_LOCK
+        from .synthesis import RNG_LOCK, quiet_stdout
 
-        with RNG_LOCK:  # the model's parts are not used by two threads at once
+        with RNG_LOCK, quiet_stdout():  # the model's parts are not used by two threads at once
             return prepare(model, voice, params["exaggeration"])
 
     def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:

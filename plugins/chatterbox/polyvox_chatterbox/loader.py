@@ -21,7 +21,7 @@ import attrs
 from polyvox import ModelError
 
 from . import tokenizers
-from .params import ENGLISH, MULTILINGUAL
+from .params import ENGLISH, MULTILINGUAL, TURBO
 from .weights import T3_CONFIG, Layout
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,10 @@ class Model:
     @property
     def multilingual(self) -> bool:
         return self.name == MULTILINGUAL
+
+    @property
+    def turbo(self) -> bool:
+        return self.name == TURBO
 
     def parameters(self) -> int:
         return sum(p.numel() * p.element_size() for part in (self.t3, self.s3gen, self.ve) for p in part.parameters())
@@ -85,7 +89,9 @@ def load(name: str, directory: Path, layout: Layout, device: str, *, may_downloa
     if "model" in state:  # some upstream checkpoints nest the state dict
         state = state["model"][0]
     t3.load_state_dict(state)
-    s3gen = S3Gen()
+    if name == TURBO:
+        del t3.tfmr.wte  # GPT-2's own token embedding is unused (T3 embeds the tokens itself), as upstream
+    s3gen = S3Gen(meanflow=(name == TURBO))
     # Upstream loads S3Gen non-strictly: its files lack buffers the constructor computes.
     missing = s3gen.load_state_dict(_read(directory / layout.s3gen), strict=False).missing_keys
     unexpected = [k for k in missing if not k.startswith(("tokenizer._mel_filters", "tokenizer.window"))]
@@ -96,6 +102,8 @@ def load(name: str, directory: Path, layout: Layout, device: str, *, may_downloa
         part.to(device).eval()
     if name == ENGLISH:
         tokenizer = tokenizers.english(directory / layout.tokenizer)
+    elif name == TURBO:
+        tokenizer = tokenizers.turbo(directory)
     else:
         tokenizer = tokenizers.multilingual(directory / layout.tokenizer, may_download=may_download)
     builtin = None
@@ -128,6 +136,14 @@ def _t3_config(name: str, directory: Path) -> Any:
     from chatterbox.models.t3.modules.t3_config import T3Config
 
     hp = T3Config.multilingual() if name == MULTILINGUAL else T3Config.english_only()
+    if name == TURBO:  # upstream's ChatterboxTurboTTS.from_local
+        hp = T3Config(text_tokens_dict_size=50276)
+        hp.llama_config_name = "GPT2_medium"
+        hp.speech_tokens_dict_size = 6563
+        hp.input_pos_emb = None
+        hp.speech_cond_prompt_len = 375
+        hp.use_perceiver_resampler = False
+        hp.emotion_adv = False
     path = directory / T3_CONFIG
     if not path.is_file():
         return hp
@@ -152,8 +168,10 @@ def _t3_config(name: str, directory: Path) -> Any:
 
 @functools.cache
 def _quiet_progress() -> None:
-    """Upstream's T3 draws a tqdm bar per call on stderr; polyvox reports progress itself."""
+    """Upstream's T3 and Turbo's decoder draw a tqdm bar per call; polyvox reports progress itself."""
+    from chatterbox.models.s3gen import flow_matching
     from chatterbox.models.t3 import t3 as t3_module
     from tqdm import tqdm
 
     t3_module.tqdm = functools.partial(tqdm, disable=True)
+    flow_matching.tqdm = functools.partial(tqdm, disable=True)

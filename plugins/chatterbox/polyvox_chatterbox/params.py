@@ -14,7 +14,9 @@ SAMPLE_RATE = 24000
 
 ENGLISH = "english"
 MULTILINGUAL = "multilingual"
-MODELS = (ENGLISH, MULTILINGUAL)
+#: ChatterBox Turbo (``chatterbox.tts_turbo``): English, a GPT-2 backbone and a distilled decoder.
+TURBO = "turbo"
+MODELS = (ENGLISH, MULTILINGUAL, TURBO)
 
 #: The multilingual model's languages (upstream's ``SUPPORTED_LANGUAGES``, copied so that
 #: declaring them does not import torch).
@@ -32,24 +34,28 @@ MAX_CHARS = 300
 #: Defaults that differ between the models (upstream's ``generate`` signatures). Parameters
 #: declared with ``default=None`` take the value of the model that renders the segment.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    ENGLISH: {"repetition_penalty": 1.2, "flow_steps": 10},
-    MULTILINGUAL: {"repetition_penalty": 2.0, "flow_steps": 10},
+    ENGLISH: {"repetition_penalty": 1.2, "flow_steps": 10, "top_p": 1.0},
+    MULTILINGUAL: {"repetition_penalty": 2.0, "flow_steps": 10, "top_p": 1.0},
+    TURBO: {"repetition_penalty": 1.2, "flow_steps": 2, "top_p": 0.95},
 }
 
 PARAMS = (
     ParamSpec("exaggeration", 0.5, min=0.25, max=2.0, aliases=("emotion",), affects_voice=True,
-              help="emotion intensity; 0.5 is neutral, higher is more expressive (and faster)"),
+              help="emotion intensity; 0.5 is neutral, higher is more expressive (not used by Turbo)"),
     ParamSpec("cfg_weight", 0.5, min=0.0, max=1.0, aliases=("cfg", "pace"),
-              help="classifier-free guidance: lower is slower, more deliberate speech; 0 turns it off"),
+              help="classifier-free guidance: lower is slower, more deliberate; 0 is off (not used by Turbo)"),
     ParamSpec("temperature", 0.8, min=0.05, max=5.0, help="sampling temperature of the speech tokens"),
     ParamSpec("repetition_penalty", None, required=False, min=1.0, max=2.0,
-              help="penalty on repeated speech tokens (default: 1.2 English, 2.0 multilingual)"),
-    ParamSpec("min_p", 0.05, min=0.0, max=1.0, help="drop tokens below this fraction of the top probability"),
-    ParamSpec("top_p", 1.0, min=0.0, max=1.0, help="nucleus sampling; 1.0 turns it off"),
+              help="penalty on repeated speech tokens (default: 1.2; multilingual 2.0)"),
+    ParamSpec("min_p", 0.05, min=0.0, max=1.0,
+              help="drop tokens below this fraction of the top probability (not used by Turbo)"),
+    ParamSpec("top_p", None, required=False, min=0.0, max=1.0,
+              help="nucleus sampling, 1.0 is off (default: 1.0; Turbo 0.95)"),
+    ParamSpec("top_k", 1000, type="int", min=0, max=8194, help="Turbo only: sample from the k likeliest tokens"),
     ParamSpec("max_new_tokens", MAX_NEW_TOKENS, type="int", min=1, max=4000, aliases=("max_tokens",),
               help="speech-token budget of one segment (25 tokens per second of audio)"),
     ParamSpec("flow_steps", None, type="int", required=False, min=1, max=50, aliases=("n_cfm_timesteps",),
-              help="flow-matching steps of the S3Gen decoder (default 10; fewer is faster and rougher)"),
+              help="flow-matching steps of the S3Gen decoder (default 10; Turbo 2)"),
 )
 
 

@@ -14,13 +14,14 @@ parts and none of the state upstream's ``generate`` keeps between calls.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from polyvox import Audio, Request
+from polyvox import Audio, Request, UnsupportedLanguageError
 
 from . import conditioning
 from .loader import Model
@@ -35,10 +36,12 @@ SPEECH_VOCAB = 6561
 SILENCE_TOKEN = 4299
 
 
-def normalize(text: str, multilingual: bool) -> str:
+def normalize(text: str, model: Model) -> str:
     """Upstream's punctuation clean-up of the model that speaks `text`."""
-    if multilingual:
+    if model.multilingual:
         from chatterbox.mtl_tts import punc_norm
+    elif model.turbo:
+        from chatterbox.tts_turbo import punc_norm
     else:
         from chatterbox.tts import punc_norm
     return punc_norm(text)
@@ -47,9 +50,13 @@ def normalize(text: str, multilingual: bool) -> str:
 def synthesize(model: Model, request: Request, conds: Any) -> Audio:
     import torch
 
+    base = request.language.split("-")[0].lower()
+    if not model.multilingual and base != "en":
+        raise UnsupportedLanguageError(f"the ChatterBox {model.name} model speaks English only, not "
+                                       f"{request.language!r}: use the multilingual model")
     params = resolved(model.name, dict(request.params))
     devices = [torch.device(model.device).index or 0] if model.device.startswith("cuda") else []
-    with RNG_LOCK, torch.random.fork_rng(devices=devices), torch.inference_mode():
+    with RNG_LOCK, quiet_stdout(), torch.random.fork_rng(devices=devices), torch.inference_mode():
         torch.manual_seed(request.seed)
         tokens = speech_tokens(model, request.text, request.language, conds, params)
         wav = decode(model, tokens, conds, params["flow_steps"])
@@ -62,7 +69,9 @@ def speech_tokens(model: Model, text: str, language: str, conds: Any, params: di
     import torch
     import torch.nn.functional as F  # noqa: N812 - torch's convention
 
-    text = normalize(text, model.multilingual)
+    text = normalize(text, model)
+    if model.turbo:
+        return _turbo_tokens(model, text, conds, params)
     if model.multilingual:
         ids = model.tokenizer.text_to_tokens(text, language_id=language.split("-")[0].lower())
     else:
@@ -86,6 +95,21 @@ def speech_tokens(model: Model, text: str, language: str, conds: Any, params: di
     return tokens[tokens < SPEECH_VOCAB]
 
 
+def _turbo_tokens(model: Model, text: str, conds: Any, params: dict[str, Any]) -> Any:
+    """Turbo's T3 (GPT-2, no guidance): its own sampler, then S3Gen's silence appended as upstream."""
+    import torch
+
+    ids = model.tokenizer(text, return_tensors="pt", padding=True, truncation=True).input_ids.to(model.device)
+    tokens = model.t3.inference_turbo(
+        t3_cond=conditioning.for_call(conds).t3, text_tokens=ids, temperature=params["temperature"],
+        top_k=params["top_k"], top_p=params["top_p"], repetition_penalty=params["repetition_penalty"],
+        max_gen_len=params["max_new_tokens"],
+    )
+    tokens = tokens[tokens < SPEECH_VOCAB]
+    silence = torch.full((3,), SILENCE_TOKEN, dtype=torch.long, device=tokens.device)
+    return torch.cat([tokens.long(), silence])
+
+
 def decode(model: Model, tokens: Any, conds: Any, flow_steps: int) -> np.ndarray:
     """S3Gen's waveform for `tokens`, in the voice of `conds`."""
     import torch
@@ -96,6 +120,13 @@ def decode(model: Model, tokens: Any, conds: Any, flow_steps: int) -> np.ndarray
     wav, _ = model.s3gen.inference(speech_tokens=tokens.to(model.device), ref_dict=conditioning.for_call(conds).gen,
                                    n_cfm_timesteps=flow_steps)
     return wav.squeeze(0).detach().float().cpu().numpy()
+
+
+def quiet_stdout() -> contextlib.AbstractContextManager:
+    """Upstream print()s (the watermarker at load, Turbo's decoder per call): send that to stderr,
+    so stdout stays clean for audio (`polyvox render -o -`). Process-wide while it lasts, so
+    callers hold `RNG_LOCK`."""
+    return contextlib.redirect_stdout(sys.stderr)
 
 
 def hook_count(t3: Any) -> int:

@@ -30,6 +30,19 @@ def english(path: Path) -> Any:
     return EnTokenizer(str(path))
 
 
+def turbo(directory: Path) -> Any:
+    """Turbo's GPT-2 tokenizer, from the model directory only."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), local_files_only=True)
+    except Exception as exc:  # transformers raises OSError/ValueError for incomplete folders
+        raise ModelError(f"cannot load the Turbo tokenizer from {directory}: {exc}") from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def multilingual(path: Path, *, may_download: bool) -> Any:
     """Upstream's `MTLTokenizer` with a lazy, local Chinese converter."""
     from chatterbox.models.tokenizers import MTLTokenizer

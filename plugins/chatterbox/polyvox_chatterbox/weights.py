@@ -10,9 +10,10 @@ import attrs
 
 from polyvox import ModelError
 
-from .params import ENGLISH, MULTILINGUAL
+from .params import ENGLISH, MULTILINGUAL, TURBO
 
 REPO_ID = "ResembleAI/chatterbox"
+TURBO_REPO_ID = "ResembleAI/chatterbox-turbo"
 DIR_ENV = "POLYVOX_CHATTERBOX_DIR"
 DOWNLOAD_ENV = "POLYVOX_CHATTERBOX_DOWNLOAD"
 
@@ -32,16 +33,24 @@ class Layout:
     tokenizer: str
     #: Files used when present: the built-in voice, Chinese conversion table, config overrides.
     optional: tuple[str, ...] = ("conds.pt", T3_CONFIG)
+    #: Upstream's Hugging Face repository, and the sub-folder of the user's directory it may sit in.
+    repo: str = REPO_ID
+    subdir: str | None = None
+    #: Other files the model needs (Turbo's Hugging Face tokenizer files).
+    extra: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
-        return (self.ve, self.t3, self.s3gen, self.tokenizer)
+        return (self.ve, self.t3, self.s3gen, self.tokenizer, *self.extra)
 
 
 LAYOUTS = {
     ENGLISH: Layout("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"),
     MULTILINGUAL: Layout("ve.pt", "t3_mtl23ls_v2.safetensors", "s3gen.pt", "grapheme_mtl_merged_expanded_v1.json",
                          optional=("conds.pt", "Cangjie5_TC.json", T3_CONFIG)),
+    # Turbo's repository has its own conds.pt, so it lives in a folder of its own: DIR/turbo.
+    TURBO: Layout("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "tokenizer_config.json",
+                  repo=TURBO_REPO_ID, subdir="turbo", extra=("vocab.json", "merges.txt")),
 }
 
 
@@ -79,8 +88,9 @@ class Weights:
         """Directories that may hold `model`, best first (no network)."""
         out = []
         user = self.user_dir()
+        layout = self.layout(model)
         if user is not None:
-            out.append(user)
+            out += [user / layout.subdir, user] if layout.subdir else [user]
         cached = _hf_snapshot(self.layout(model))
         if cached is not None:
             out.append(cached)
@@ -117,11 +127,12 @@ class Weights:
         user = self.user_dir()
         places = []
         if user is not None:
-            missing = [n for n in layout.required if not (user / n).is_file()]
-            places.append(f"{user} (missing {', '.join(missing)})")
+            where = user / layout.subdir if layout.subdir else user
+            missing = [n for n in layout.required if not (where / n).is_file()]
+            places.append(f"{where} (missing {', '.join(missing)})")
         else:
             places.append(f"no directory given (set {DIR_ENV})")
-        places.append(f"the Hugging Face cache of {REPO_ID} ({_hf_cache_dir()})")
+        places.append(f"the Hugging Face cache of {layout.repo} ({_hf_cache_dir()})")
         why = "HF_HUB_OFFLINE is set" if offline() else f"set {DOWNLOAD_ENV}=1 to allow it"
         return (f"ChatterBox {model} weights not found: need {', '.join(layout.required)}; "
                 f"looked in {' and '.join(places)}; download is off ({why})")
@@ -142,7 +153,7 @@ def _hf_snapshot(layout: Layout) -> Path | None:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    found = try_to_load_from_cache(REPO_ID, layout.t3)
+    found = try_to_load_from_cache(layout.repo, layout.t3)
     return Path(found).parent if isinstance(found, str) else None
 
 
@@ -150,7 +161,9 @@ def _hf_download(layout: Layout) -> Path:
     from huggingface_hub import snapshot_download
 
     patterns = [*layout.required, *(n for n in layout.optional if n != T3_CONFIG)]
+    if layout.repo == TURBO_REPO_ID:  # upstream's own patterns: the tokenizer's files vary
+        patterns = ["*.safetensors", "*.json", "*.txt", "*.pt", "*.model"]
     try:
-        return Path(snapshot_download(repo_id=REPO_ID, allow_patterns=patterns))
+        return Path(snapshot_download(repo_id=layout.repo, allow_patterns=patterns))
     except Exception as exc:  # network, authentication, disk
-        raise ModelError(f"downloading ChatterBox weights from {REPO_ID} failed: {exc}") from exc
+        raise ModelError(f"downloading ChatterBox weights from {layout.repo} failed: {exc}") from exc

@@ -36,6 +36,12 @@ def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def turbo_dir(weights_dir: Path) -> Path:
+    """Turbo's checkpoint in ``DIR/turbo``, where the plugin looks for it (built on first use)."""
+    return tiny.build_turbo(weights_dir / "turbo")
+
+
+@pytest.fixture(scope="session")
 def kernel(weights_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[polyvox.Kernel]:
     """The plugin as users get it: its entry point, weights from POLYVOX_CHATTERBOX_DIR."""
     os.environ["POLYVOX_CHATTERBOX_DIR"] = str(weights_dir)

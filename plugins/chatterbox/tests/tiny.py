@@ -109,3 +109,48 @@ def tone(seconds: float, rate: int, pitch: float) -> np.ndarray:
 def write_voice(path: Path, pitch: float, rate: int, seconds: float = 3.0) -> Path:
     sf.write(path, tone(seconds, rate, pitch), rate)
     return path
+
+
+#: Turbo's backbone is GPT-2 (upstream's "GPT2_medium" entry), shrunk the same way.
+TURBO_GPT2 = {"n_embd": 64, "hidden_size": 64, "n_layer": 2, "n_head": 2, "n_positions": 1024, "n_ctx": 1024}
+
+
+def build_turbo(directory: Path) -> Path:
+    """Write a Turbo checkpoint (its own folder, as its own conds.pt requires)."""
+    import torch
+    from chatterbox.models.s3gen import S3Gen
+    from chatterbox.models.t3 import T3
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    from chatterbox.models.voice_encoder import VoiceEncoder
+    from chatterbox.tts import Conditionals
+    from safetensors.torch import save_file
+
+    from polyvox_chatterbox.loader import _t3_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(1)
+    (directory / T3_CONFIG).write_text(json.dumps({"turbo": {"llama": TURBO_GPT2}}))
+    save_file(_plain(T3(_t3_config("turbo", directory)).state_dict()), str(directory / "t3_turbo_v1.safetensors"))
+    save_file(_plain(VoiceEncoder().state_dict()), str(directory / "ve.safetensors"))
+    s3gen = S3Gen(meanflow=True).eval()
+    save_file(_plain(s3gen.state_dict()), str(directory / "s3gen_meanflow.safetensors"))
+    _gpt2_tokenizer(directory)
+    with torch.inference_mode():
+        gen = s3gen.embed_ref(torch.from_numpy(tone(2.0, 24000, 140.0)), 24000, device="cpu")
+    t3_cond = T3Cond(speaker_emb=torch.randn(1, 256), cond_prompt_speech_tokens=torch.randint(0, 6561, (1, 375)),
+                     emotion_adv=0.5 * torch.ones(1, 1, 1))
+    Conditionals(t3_cond, gen).save(directory / "conds.pt")
+    return directory
+
+
+def _gpt2_tokenizer(directory: Path) -> None:
+    """A byte-level GPT-2 tokenizer with no merges: one token per byte."""
+    from tokenizers import pre_tokenizers
+
+    vocab = {ch: i for i, ch in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab["<|endoftext|>"] = len(vocab)
+    (directory / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    (directory / "merges.txt").write_text("#version: 0.2\n", encoding="utf-8")
+    (directory / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "GPT2Tokenizer", "model_max_length": 1024, "bos_token": "<|endoftext|>",
+        "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>"}), encoding="utf-8")
