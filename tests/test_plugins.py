@@ -96,3 +96,30 @@ def test_help_imports_no_heavy_module():
     assert out.strip() == "[]"
     help_run = subprocess.run([sys.executable, "-m", "polyvox", "--help"], capture_output=True, text=True)
     assert help_run.returncode == 0 and "say" in help_run.stdout
+
+
+def test_language_mapping_order_engine_then_packs_then_fallback():
+    """The engine's own mapping beats the built-in fallback, and a language pack beats both,
+    whatever order the plugins were registered in."""
+
+    class Multi(polyvox.Engine):
+        name = "multi"
+
+        def spec(self):
+            return polyvox.EngineSpec(name="multi", sample_rate=16000, languages=("en", "de"), default_model="base")
+
+        def language_model(self, language):
+            return "german" if language == "de" else None
+
+    class Pack:
+        @polyvox.hookimpl
+        def map_language(self, engine, language):
+            return "finetuned-en" if (engine, language) == ("multi", "en") else None
+
+    for order in ((Multi(), Pack()), (Pack(), Multi())):
+        kernel = polyvox.Kernel(cache=False, plugins=[])
+        for plugin in order:
+            kernel.register(plugin)
+        assert kernel.planner.model_for("multi", "de") == "german"
+        assert kernel.planner.model_for("multi", "en") == "finetuned-en"
+        assert kernel.planner.model_for("multi", "fr") is None

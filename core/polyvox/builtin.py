@@ -6,7 +6,7 @@ can override what it answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 
 from .hookspecs import hookimpl
 from .spec import EngineSpec
@@ -20,10 +20,13 @@ class Fallbacks:
     def __init__(self, specs: Mapping[str, EngineSpec]):
         self._specs = specs  # the live table of declared engines
 
-    @hookimpl(trylast=True)
-    def map_language(self, engine: str, language: str) -> str | None:
-        """An engine that declares `language` speaks it with its default model."""
-        spec = self._specs.get(engine)
-        if spec is not None and language in spec.languages:
-            return spec.default_model
-        return None
+    @hookimpl(wrapper=True)
+    def map_language(self, engine: str, language: str) -> Generator[None, str | None, str | None]:
+        """After every plugin had its say: an engine that declares `language` speaks it with
+        its default model. (A wrapper, so it runs last whatever the registration order.)"""
+        answer = yield
+        if answer is None:
+            spec = self._specs.get(engine)
+            if spec is not None and language in spec.languages:
+                return spec.default_model
+        return answer

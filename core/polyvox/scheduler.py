@@ -8,6 +8,7 @@ synthesis. The executor is replaceable, so a process pool or a cluster can run t
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,11 @@ from .planner import Job
 from .plugins import Plugins
 
 Work = Callable[[], list[tuple[Job, Audio]]]
+
+#: Engines that are seeded but not thread-safe usually seed a global generator (torch's):
+#: their calls run one at a time in the whole process, so two such engines rendering in two
+#: threads cannot reseed each other mid-call.
+_GLOBAL_RNG = threading.RLock()
 
 
 class Executor(Protocol):
@@ -166,8 +172,10 @@ class Scheduler:
                                                             params=dict(jobs[0].request.params)))
                 # Engines that are not thread-safe get one call at a time per model, even
                 # across renders running in different threads of the process.
-                lock = _NoLock() if spec.capabilities.thread_safe else entry.lock
-                with lock:
+                caps = spec.capabilities
+                lock = _NoLock() if caps.thread_safe else entry.lock
+                rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else _NoLock()
+                with rng, lock:
                     self.calls += 1
                     hook = self.plugins.hook
                     if len(jobs) == 1:

@@ -72,12 +72,6 @@ class F5TTS(polyvox.Engine):
         entry = self.settings.registry.for_language(language)
         return entry.name if entry is not None else None
 
-    @polyvox.hookimpl
-    def map_language(self, engine: str, language: str) -> str | None:
-        """Answer before the kernel's fallback (also `trylast`, and registered first, so pluggy would
-        call it before the base class's `trylast` implementation and map German to the default model)."""
-        return self.language_model(language) if engine == self.name else None
-
     def files(self, model: str) -> list[str]:
         return [str(p) for p in self.settings.locator.files(model)]
 
