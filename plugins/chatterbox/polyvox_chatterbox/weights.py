@@ -36,12 +36,10 @@ class Layout:
     #: Upstream's Hugging Face repository, and the sub-folder of the user's directory it may sit in.
     repo: str = REPO_ID
     subdir: str | None = None
-    #: Other files the model needs (Turbo's Hugging Face tokenizer files).
-    extra: tuple[str, ...] = ()
 
     @property
     def required(self) -> tuple[str, ...]:
-        return (self.ve, self.t3, self.s3gen, self.tokenizer, *self.extra)
+        return (self.ve, self.t3, self.s3gen, self.tokenizer)
 
 
 LAYOUTS = {
@@ -50,7 +48,10 @@ LAYOUTS = {
                          optional=("conds.pt", "Cangjie5_TC.json", T3_CONFIG)),
     # Turbo's repository has its own conds.pt, so it lives in a folder of its own: DIR/turbo.
     TURBO: Layout("ve.safetensors", "t3_turbo_v1.safetensors", "s3gen_meanflow.safetensors", "tokenizer_config.json",
-                  repo=TURBO_REPO_ID, subdir="turbo", extra=("vocab.json", "merges.txt")),
+                  repo=TURBO_REPO_ID, subdir="turbo",
+                  # The Hugging Face tokenizer reads whichever of these the folder has.
+                  optional=("conds.pt", T3_CONFIG, "tokenizer.json", "vocab.json", "merges.txt",
+                            "special_tokens_map.json", "added_tokens.json")),
 }
 
 

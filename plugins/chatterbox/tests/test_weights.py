@@ -61,3 +61,24 @@ def test_import_and_declaration_load_no_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["chatterbox", "23"]
+
+
+def test_hugging_face_cache_is_used_without_network(weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot of upstream's repository in the user's hub cache is found (conftest points
+    HF_HOME at an empty temporary folder, so this builds one there)."""
+    import os
+    import shutil
+
+    monkeypatch.delenv("POLYVOX_CHATTERBOX_DIR", raising=False)
+    repo = Path(os.environ["HF_HOME"]) / "hub" / "models--ResembleAI--chatterbox"
+    snapshot = repo / "snapshots" / "0123456789abcdef"
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123456789abcdef")
+    try:
+        for name in LAYOUTS["english"].required:
+            (snapshot / name).symlink_to(weights_dir / name)
+        assert Weights().find("english") == snapshot
+        assert Weights().find("multilingual") is None
+    finally:
+        shutil.rmtree(repo)
