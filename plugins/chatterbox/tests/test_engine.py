@@ -116,3 +116,20 @@ def test_characters_interleaved_in_one_render_equal_each_alone(kernel: polyvox.K
 def test_cfg_weight_zero_works(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
     audio = kernel.synthesize("No guidance.", engine="chatterbox", voice=voices[0], cfg_weight=0.0, **FAST)
     assert audio.duration > 0
+
+
+def test_host_threads_calling_the_hook_directly_still_get_their_own_seed(kernel: polyvox.Kernel,
+                                                                         voices: list[polyvox.Voice]) -> None:
+    """A host may call synthesize_segment from several threads without the kernel's model lock:
+    seeding and sampling share one process-wide lock, so each segment depends on its seed only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from polyvox.testing import call_engine, plan_requests
+
+    jobs = [j for seed in (21, 22, 23, 24)
+            for j in plan_requests(kernel, "chatterbox", ["Threads agree."], voice=voices[0], seed=seed, params=FAST)]
+    alone = [call_engine(kernel, [job])[0] for job in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda job: call_engine(kernel, [job])[0], jobs))
+    assert together == alone
+    assert len({a.samples.tobytes() for a in alone}) == 4

@@ -82,3 +82,15 @@ def test_hugging_face_cache_is_used_without_network(weights_dir: Path, monkeypat
         assert Weights().find("multilingual") is None
     finally:
         shutil.rmtree(repo)
+
+
+def test_polyvox_engines_shows_models_languages_and_parameters() -> None:
+    import os
+
+    cli = Path(sys.executable).parent / "polyvox"
+    env = {**os.environ, "POLYVOX_PLUGINS": "chatterbox", "COLUMNS": "200"}
+    out = subprocess.run([str(cli), "engines", "chatterbox"], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    for word in ("chatterbox", "24000", "english", "multilingual", "exaggeration", "cfg_weight", "max_new_tokens"):
+        assert word in out.stdout, word
+    assert "torch" not in out.stderr
