@@ -40,13 +40,6 @@ class ChatterBox(polyvox.Engine):
             return ENGLISH
         return MULTILINGUAL if base in LANGUAGES else None
 
-    @polyvox.hookimpl
-    def map_language(self, engine: str, language: str) -> str | None:
-        """Overrides the base class's ``trylast`` implementation: the kernel's fallback is also
-        ``trylast`` and registered earlier, so pluggy would ask it first, and it maps every
-        declared language to the default (English) model."""
-        return self.language_model(language) if engine == self.name else None
-
     def files(self, model: str) -> list[str]:
         return self.weights.files(model)
 
@@ -56,7 +49,7 @@ class ChatterBox(polyvox.Engine):
 
         directory = self.weights.require(model)
         with RNG_LOCK, quiet_stdout():
-            return load(model, directory, self.weights.layout(model), device,
+            return load(self.weights.kind(model), directory, self.weights.layout(model), device,
                         may_download=self.weights.may_download())
 
     def size(self, model: Any) -> int | None:

@@ -25,7 +25,7 @@ from polyvox import Audio, Request, UnsupportedLanguageError
 
 from . import conditioning
 from .loader import Model
-from .params import SAMPLE_RATE, resolved
+from .params import ENGLISH, SAMPLE_RATE, TURBO, resolved
 
 #: Serializes seeding + sampling across every ChatterBox model in the process: torch's global
 #: generator is one per process, and model locks are per model.
@@ -51,7 +51,9 @@ def synthesize(model: Model, request: Request, conds: Any) -> Audio:
     import torch
 
     base = request.language.split("-")[0].lower()
-    if not model.multilingual and base != "en":
+    # Upstream's English-only models refuse other languages; a finetune (a checkpoint directory a
+    # language pack chose for this language) is trusted to speak it.
+    if request.model in (ENGLISH, TURBO) and base != "en":
         raise UnsupportedLanguageError(f"the ChatterBox {model.name} model speaks English only, not "
                                        f"{request.language!r}: use the multilingual model")
     params = resolved(model.name, dict(request.params))

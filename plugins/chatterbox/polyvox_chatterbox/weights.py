@@ -79,14 +79,29 @@ class Weights:
         allowed = self.download if self.download is not None else _truthy(os.environ.get(DOWNLOAD_ENV))
         return allowed and not offline()
 
+    def kind(self, model: str) -> str:
+        """Which upstream model `model` is: a model name, or a checkpoint directory (a finetune a
+        language pack maps a language to) told apart by its upstream file names."""
+        if model in LAYOUTS:
+            return model
+        path = Path(model).expanduser()
+        if path.is_dir():  # multilingual first: a folder with both sets serves every language
+            for kind in (MULTILINGUAL, TURBO, ENGLISH):
+                layout = LAYOUTS[kind]
+                if all((path / name).is_file() for name in layout.required):
+                    return kind
+            expected = "; or ".join(", ".join(layout.required) for layout in LAYOUTS.values())
+            raise ModelError(f"{path} holds no ChatterBox checkpoint: expected {expected}")
+        raise ModelError(f"ChatterBox has no model {model!r}; its models: {', '.join(LAYOUTS)}, "
+                         f"or a checkpoint directory")
+
     def layout(self, model: str) -> Layout:
-        try:
-            return LAYOUTS[model]
-        except KeyError:
-            raise ModelError(f"ChatterBox has no model {model!r}; its models: {', '.join(LAYOUTS)}") from None
+        return LAYOUTS[self.kind(model)]
 
     def candidates(self, model: str) -> list[Path]:
         """Directories that may hold `model`, best first (no network)."""
+        if model not in LAYOUTS:
+            return [Path(model).expanduser()]
         out = []
         user = self.user_dir()
         layout = self.layout(model)

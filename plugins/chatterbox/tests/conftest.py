@@ -30,6 +30,15 @@ from . import tiny  # noqa: E402
 FAST = {"max_new_tokens": 10, "flow_steps": 1}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    """Test machines are small and shared: torch's spinning worker threads, competing with other
+    processes for two cores, made S3Gen several times slower than one thread does."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny.build(tmp_path_factory.mktemp("chatterbox-weights"))

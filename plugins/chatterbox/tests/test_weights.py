@@ -94,3 +94,27 @@ def test_polyvox_engines_shows_models_languages_and_parameters() -> None:
     for word in ("chatterbox", "24000", "english", "multilingual", "exaggeration", "cfg_weight", "max_new_tokens"):
         assert word in out.stdout, word
     assert "torch" not in out.stderr
+
+
+def test_a_language_pack_can_point_a_language_at_a_checkpoint_directory(weights_dir: Path, tmp_path: Path) -> None:
+    """Another plugin maps German to a finetuned checkpoint (here: the tiny one, by path)."""
+
+    class GermanFinetune:
+        @polyvox.hookimpl
+        def map_language(self, engine: str, language: str) -> str | None:
+            return str(weights_dir) if (engine, language) == ("chatterbox", "de") else None
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    kernel.register(ChatterBox(tmp_path / "no-default-weights"))
+    kernel.register(GermanFinetune(), name="german-finetune")
+    (job,) = kernel.plan("Guten Tag.", engine="chatterbox", language="de")
+    assert job.model == str(weights_dir)
+    assert Weights().kind(job.model) == "multilingual"  # a folder with both sets serves every language
+    files = kernel.plugins.hook.model_files(engine="chatterbox", model=job.model)
+    assert str(weights_dir / "t3_mtl23ls_v2.safetensors") in files
+    audio = kernel.synthesize("Guten Tag.", engine="chatterbox", language="de", max_new_tokens=5, flow_steps=1)
+    assert audio.duration > 0
+    assert kernel.models.loaded() == [("chatterbox", str(weights_dir), kernel.device)]
+    kernel.unload_all()
+    with pytest.raises(polyvox.ModelError, match="holds no ChatterBox checkpoint"):
+        Weights().kind(str(tmp_path))
