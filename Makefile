@@ -29,8 +29,8 @@ test-kernel: $(STAMP)
 # Builds (or reuses, keyed by the hash of requirements/engines.txt) the engines' environment.
 test-engines:
 	scripts/engines-env
-	.venv-engines/bin/pytest -q tests/test_engines_env.py
-	set -e; for p in $(wildcard plugins/chatterbox plugins/f5tts); do .venv-engines/bin/pytest -q $$p/tests; done
+	.venv-engines/bin/python -m pytest -q tests/test_engines_env.py
+	set -e; for p in $(wildcard plugins/chatterbox plugins/f5tts); do .venv-engines/bin/python -m pytest -q $$p/tests; done
 
 test: lint test-kernel test-engines
 
