@@ -83,10 +83,15 @@ class ContentCache:
         return ("audio", key) in self._dc
 
     def record_render(self, hits: int, misses: int) -> None:
-        path = self.directory / _LAST_RENDER
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"hits": hits, "misses": misses}))
-        os.replace(tmp, path)
+        """Remember the last render's hits and misses for `stats` (best effort: never fails a render)."""
+        import tempfile
+
+        try:
+            with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
+                fh.write(json.dumps({"hits": hits, "misses": misses}))
+            os.replace(fh.name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
+        except OSError:
+            pass
 
     def stats(self) -> CacheStats:
         entries = sum(1 for k in self._dc.iterkeys() if isinstance(k, tuple) and k[0] == "audio")

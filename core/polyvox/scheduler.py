@@ -164,20 +164,19 @@ class Scheduler:
                 self.emit(SegmentStarted(job.index, job.segment.character, job.request.language,
                                          job.request.text, engine))
             start = time.perf_counter()
+            hook = self.plugins.hook
             try:
-                conditioning = self.models.conditioning(
-                    entry, jobs[0].voice_key,
-                    lambda: self.plugins.hook.prepare_voice(engine=engine, model=entry.model,
-                                                            voice=jobs[0].request.voice,
-                                                            params=dict(jobs[0].request.params)))
-                # Engines that are not thread-safe get one call at a time per model, even
-                # across renders running in different threads of the process.
+                # Engines that are not thread-safe get one call at a time per model (voice
+                # preparation included), even across renders running in different threads.
                 caps = spec.capabilities
                 lock = _NoLock() if caps.thread_safe else entry.lock
                 rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else _NoLock()
                 with rng, lock:
+                    conditioning = self.models.conditioning(
+                        entry, jobs[0].voice_key,
+                        lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=jobs[0].request.voice,
+                                                   params=dict(jobs[0].request.params)))
                     self.calls += 1
-                    hook = self.plugins.hook
                     if len(jobs) == 1:
                         out = [hook.synthesize_segment(engine=engine, model=entry.model, request=jobs[0].request,
                                                        conditioning=conditioning)]
