@@ -88,6 +88,9 @@ def engines(engine: str | None) -> None:
     for code, model in kernel.models_for(spec.name).items():
         models.add_row(code, model + (" [dim](default)[/]" if model == spec.default_model else ""))
     console.print(models)
+    if spec.models:  # every model, including those no language maps to (ChatterBox's turbo)
+        console.print("Models: " + ", ".join(m + (" (default)" if m == spec.default_model else "")
+                                             for m in spec.models))
     if spec.voices:
         console.print("Built-in voices: " + ", ".join(spec.voices))
 
