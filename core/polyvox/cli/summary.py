@@ -79,17 +79,17 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
 def from_result(result: Any, *, source: str, outputs: dict[str, str | None], sample_rate: int | None,
                 duration: float | None) -> dict[str, Any]:
     """The `--json` object of a finished render."""
+    return _summary(source, outputs, sample_rate, duration, result.stats.to_dict(), list(result.warnings),
+                    timing_actions(result.timing), segment_dicts(result))
+
+
+def _summary(source: str, outputs: dict[str, str | None], sample_rate: int | None, duration: float | None,
+             stats: dict[str, Any], warnings: list[str], actions: dict[str, int],
+             segments: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "schema": JSON_SCHEMA_VERSION,
-        "input": source,
-        "outputs": outputs,
-        "sample_rate": sample_rate,
-        "duration": duration,
-        "cancelled": False,
-        "stats": result.stats.to_dict(),
-        "warnings": list(result.warnings),
-        "timing_actions": timing_actions(result.timing),
-        "segments": segment_dicts(result),
+        "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": sample_rate,
+        "duration": duration, "cancelled": False, "stats": stats, "warnings": warnings,
+        "timing_actions": actions, "segments": segments,
     }
 
 
@@ -97,20 +97,10 @@ def from_view(view: Any, *, source: str, outputs: dict[str, str | None], sample_
               duration: float | None, wall_seconds: float, segments: int) -> dict[str, Any]:
     """The `--json` object of a streamed render, from the events the view counted."""
     audio = duration if duration is not None else view.audio_seconds
-    return {
-        "schema": JSON_SCHEMA_VERSION,
-        "input": source,
-        "outputs": outputs,
-        "sample_rate": sample_rate,
-        "duration": duration,
-        "cancelled": False,
-        "stats": {
-            "segments": segments, "speech_segments": view.finished, "synthesized": view.synthesized,
-            "cached": view.cached, "audio_seconds": audio, "wall_seconds": wall_seconds,
-            "model_loads": view.model_loads, "voice_preparations": None,
-            "real_time_factor": wall_seconds / audio if audio else None,
-        },
-        "warnings": list(view.warnings),
-        "timing_actions": {},
-        "segments": [],
+    stats = {
+        "segments": segments, "speech_segments": view.finished, "synthesized": view.synthesized,
+        "cached": view.cached, "audio_seconds": audio, "wall_seconds": wall_seconds,
+        "model_loads": view.model_loads, "voice_preparations": None,
+        "real_time_factor": wall_seconds / audio if audio else None,
     }
+    return _summary(source, outputs, sample_rate, duration, stats, list(view.warnings), {}, [])
