@@ -16,31 +16,29 @@ from typing import Any
 
 import attrs
 
-from . import chunking, languages, script
-from .assembly import Assembler, JoinConfig
+from . import languages
+from .assembly import JoinConfig
 from .audio import Audio
 from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
-from .casting import Overlay, recast
 from .errors import EmptyTextError, PolyvoxError
-from .events import CancelToken, Emitter, Listener, RenderStarted, Warning
+from .events import CancelToken, Emitter, Listener
 from .keys import Fingerprints
 from .models import ModelManager
+from .pipeline import Pipeline, Voices
 from .planner import DEFAULT_SEED, Job, Planner
 from .plugins import PluginFailure, PluginInfo, Plugins
-from .results import RenderResult, RenderStats, SegmentResult
+from .results import RenderResult, SegmentResult
 from .scheduler import Scheduler
 from .segment import Segment
 from .spec import EngineSpec
 from .subtitle_render import read_source, render_subtitles, subtitle_cues
 from .subtitles import Cue
 from .timing import TimingConfig
-from .voice import DEFAULT_VOICE, Voice
-from .voices import VoiceLibrary, check_jobs
+from .voice import Voice
+from .voices import VoiceLibrary
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
 Source = str | Path | Sequence[Segment] | Sequence[Cue]
-#: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
-Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
 
 
 def sf_duration(path: Path) -> float:
@@ -69,7 +67,6 @@ class Kernel:
     ):
         self.device = device or os.environ.get("POLYVOX_DEVICE") or "auto"
         self.seed = seed
-        self.sample_rate = sample_rate
         self.events = Emitter()
         if on_event is not None:
             self.events.subscribe(on_event)
@@ -78,15 +75,19 @@ class Kernel:
         self.fingerprints = Fingerprints(self.cache.store if self.cache else None)
         self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget)
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
-        self._warnings: list[str] | None = None
-        self.planner = Planner(self.plugins, self.fingerprints, self._warn)
+        self.pipeline = Pipeline(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
+                                 self.events, self.device, seed, sample_rate)
+
+    @property
+    def planner(self) -> Planner:
+        return self.pipeline.planner
 
     # -- plugins and engines --------------------------------------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
         """Register a plugin object directly (host apps, tests)."""
         registered = self.plugins.register(plugin, name=name)
         self.plugins.refresh()
-        self.planner = Planner(self.plugins, self.fingerprints, self._warn)
+        self.pipeline.replan()
         return registered
 
     def engines(self) -> list[EngineSpec]:
@@ -136,20 +137,10 @@ class Kernel:
         segments = self._segments(source, engine)
         if not any(s.text.strip() for s in segments):
             raise EmptyTextError("nothing to speak: the text is empty")
-        voices = self._voices(voices)
-        narrator = self._narrator(voice, voices)
-
-        def plan_with(cast: Mapping[str, Voice] | None) -> list[Job]:
-            return self.planner.plan(
-                segments, device=self.device, engine=engine, model=model, narrator=narrator, voices=cast,
-                language=language, params=params, seed=self.seed if seed is None else seed, strict=strict)
-
-        jobs = plan_with(voices)
-        extra = recast(jobs, self.plugins.specs, self._warn) if model is None else {}
-        if extra:  # characters the engine cannot clone get its own spare voices
-            jobs = plan_with(Overlay(voices, extra))
-        check_jobs(jobs, self.plugins.specs, self._warn)
-        return jobs
+        library = self.pipeline.voices(voices)
+        return self.pipeline.plan(segments, narrator=self.pipeline.narrator(voice, library), voices=library,
+                                  engine=engine, model=model, language=language, seed=seed, params=params,
+                                  strict=strict)
 
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
@@ -169,21 +160,21 @@ class Kernel:
         cues = subtitle_cues(source)
         if cues is None and (timing_mode or timing):
             raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
-        with self._listening(on_event) as warnings:
+        with self.pipeline.scope(on_event) as warnings:
             if cues is not None:
                 config = timing or TimingConfig()
                 if timing_mode:
                     config = attrs.evolve(config, mode=timing_mode)
                 return render_subtitles(
-                    self, cues, warnings, engine=engine, model=model, voice=voice, voices=voices,
+                    self.pipeline, cues, warnings, engine=engine, model=model, voice=voice, voices=voices,
                     language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                     batch_size=batch_size, join=join, timing=config, cancel=cancel, output=output)
             start = time.perf_counter()
             loads, preps = self.models.loads, self.models.voice_preparations
             jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
                              language=language, seed=seed, params=params)
-            rate = self._rate(jobs)
-            self._started(jobs)
+            rate = self.pipeline.rate(jobs)
+            self.pipeline.started(jobs)
             if output is not None:
                 results = self._write(jobs, rate, Path(output), use_cache, join, cancel)
                 audio = None
@@ -191,14 +182,14 @@ class Kernel:
                 done: dict[int, tuple[Audio, bool]] = {}
                 for job, clip, cached in self.scheduler.run(jobs, ordered=False, use_cache=use_cache,
                                                            workers=workers, batch_size=batch_size,
-                                                           cancel=cancel, warn=self._warn):
+                                                           cancel=cancel, warn=self.pipeline.warn):
                     done[job.index] = (clip, cached)
                 chunks: list[Audio] = []
-                results = self._assemble(jobs, rate, join, iter(done.get(j.index) for j in jobs if j.request),
-                                         chunks.append)
+                results = self.pipeline.assemble(jobs, rate, join, iter(done[j.index] for j in jobs if j.request),
+                                                 chunks.append)
                 audio = Audio.concatenate(chunks, rate)
             seconds = audio.duration if audio is not None else sf_duration(Path(output))
-            stats = self._stats(results, start, loads, preps, seconds)
+            stats = self.pipeline.stats(results, start, loads, preps, seconds)
             return RenderResult(audio, tuple(results), stats, tuple(warnings),
                                 Path(output) if output is not None else None)
 
@@ -208,15 +199,15 @@ class Kernel:
                use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
                on_event: Listener | None = None) -> Iterator[Audio]:
         """Yield audio chunks in script order as soon as each is ready (first segments first)."""
-        with self._listening(on_event):
+        with self.pipeline.scope(on_event):
             jobs = self.plan(source, engine=engine, model=model, voice=voice, voices=voices,
                              language=language, seed=seed, params=params)
-            rate = self._rate(jobs)
-            self._started(jobs)
+            rate = self.pipeline.rate(jobs)
+            self.pipeline.started(jobs)
             pairs = ((clip, cached) for _, clip, cached in
                      self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
             out: list[Audio] = []
-            for _ in self._assemble_iter(jobs, rate, join, pairs, out):
+            for _ in self.pipeline.place(jobs, rate, join, pairs, out):
                 yield from out
                 out.clear()
             yield from out
@@ -234,124 +225,18 @@ class Kernel:
     def unload_all(self) -> int:
         return self.models.unload_all()
 
-    # -- internals ------------------------------------------------------------------------
-    def _warn(self, kind: str, message: str) -> None:
-        if self._warnings is not None:
-            self._warnings.append(message)
-        self.events.emit(Warning(message, kind))
-
-    def _listening(self, on_event: Listener | None) -> Any:
-        kernel = self
-
-        class _Scope:
-            def __enter__(self) -> list[str]:
-                self.unsubscribe = kernel.events.subscribe(on_event) if on_event else None
-                self.previous = kernel._warnings
-                kernel._warnings = []
-                kernel.planner._warned.clear()
-                return kernel._warnings
-
-            def __exit__(self, *exc: Any) -> None:
-                kernel._warnings = self.previous
-                if self.unsubscribe:
-                    self.unsubscribe()
-
-        return _Scope()
-
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:
         """The voices in `folders` (later override earlier), with every engine's model voices
         (`find_voices` hook) and built-in voices available to alias lines."""
-        engine_voices = {v: spec.name for spec in reversed(self.engines()) for v in spec.voices}
+        return self.pipeline.voice_library(*folders)
 
-        def find(directory: str) -> list[Voice]:
-            return [v for found in self.plugins.hook.find_voices(directory=directory) for v in (found or [])]
-
-        return VoiceLibrary.scan(folders, find_voices=find, engine_voices=engine_voices,
-                                 known_languages=self.planner.all_language_codes())
-
-    def _voices(self, voices: Voices) -> Mapping[str, Voice] | None:
-        if voices is not None and not isinstance(voices, Mapping):
-            voices = self.voice_library(*([voices] if isinstance(voices, (str, Path)) else voices))
-        for message in getattr(voices, "warnings", ()):
-            self._warn("voice-library", message)
-        return voices
-
+    # -- internals ------------------------------------------------------------------------
     def _segments(self, source: Source, engine: str | None) -> list[Segment]:
         source = read_source(source)
         cues = subtitle_cues(source)
         if cues is not None:  # planning or streaming subtitles: their text, in order
             source = "\n".join(cue.text for cue in cues)
-        if isinstance(source, str):
-            segments = script.parse(source, self.planner.all_language_codes())
-        else:
-            segments = list(source)
-        return chunking.chunk_segments(segments, lambda seg: self._max_chars(seg, engine))
-
-    def _max_chars(self, seg: Segment, engine: str | None) -> int:
-        name = seg.engine or engine
-        if name is None:
-            try:
-                name = self.planner.best_engine(self.planner.language(seg.language or "en"))
-            except PolyvoxError:
-                return 10_000  # the planner will report the real problem
-        spec = self.plugins.specs.get(name)
-        return spec.max_chars if spec else 10_000
-
-    def _narrator(self, voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
-        if voice is None or isinstance(voice, Voice):
-            return voice or DEFAULT_VOICE
-        if voices and voice in voices:
-            return voices[voice]
-        path = Path(voice)
-        if path.suffix.lower() == ".onnx":
-            return Voice(name=path.stem, model=str(path))
-        if path.is_file():
-            return Voice(name=path.stem, audio=path)
-        return Voice(name=voice, model=voice)
-
-    def _started(self, jobs: list[Job]) -> None:
-        speech = [j for j in jobs if j.request is not None]
-        self.events.emit(RenderStarted(len(jobs), len(speech), sum(len(j.request.text) for j in speech)))
-
-    def _rate(self, jobs: list[Job]) -> int:
-        if self.sample_rate:
-            return self.sample_rate
-        for job in jobs:
-            if job.engine:
-                return self.plugins.specs[job.engine].sample_rate
-        raise EmptyTextError("nothing to speak: the script has no text")
-
-    def _assemble_iter(self, jobs: list[Job], rate: int, join: JoinConfig,
-                       speech: Iterator[tuple[Audio, bool] | None], out: list[Audio]) -> Iterator[SegmentResult]:
-        """Place every job's audio (pauses included) in order; chunks go to `out`."""
-        assembler = Assembler(rate, join)
-        for job in jobs:
-            if job.request is None:
-                if job.segment.pause:
-                    out.extend(assembler.add_silence(job.segment.pause))
-                yield SegmentResult(job.index, job.segment, None, None, None, None, False,
-                                    assembler.start, job.segment.pause)
-                continue
-            pair = next(speech)
-            assert pair is not None
-            clip, cached = pair
-            out.extend(assembler.add(clip, job.segment.join))
-            yield SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
-                                job.request.voice.name, cached, assembler.start, clip.duration, job.key)
-        out.extend(assembler.finish())
-
-    def _assemble(self, jobs: list[Job], rate: int, join: JoinConfig,
-                  speech: Iterator[tuple[Audio, bool] | None], sink: Any) -> list[SegmentResult]:
-        out: list[Audio] = []
-        results = []
-        for result in self._assemble_iter(jobs, rate, join, speech, out):
-            results.append(result)
-            for chunk in out:
-                sink(chunk)
-            out.clear()
-        for chunk in out:
-            sink(chunk)
-        return results
+        return self.pipeline.segments(source, engine)
 
     def _write(self, jobs: list[Job], rate: int, path: Path, use_cache: bool, join: JoinConfig,
                cancel: CancelToken | None) -> list[SegmentResult]:
@@ -365,16 +250,4 @@ class Kernel:
                  self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
         assert fmt in FORMATS.values()
         with sf.SoundFile(path, "w", samplerate=rate, channels=1, format=fmt, subtype=subtype) as fh:
-            return self._assemble(jobs, rate, join, pairs, lambda chunk: fh.write(chunk.samples))
-
-    def _stats(self, results: list[SegmentResult], start: float, loads: int, preps: int,
-               audio_seconds: float) -> RenderStats:
-        speech = [r for r in results if r.engine]
-        cached = sum(r.cached for r in speech)
-        if self.cache is not None:
-            self.cache.record_render(cached, len(speech) - cached)
-        return RenderStats(
-            segments=len(results), speech_segments=len(speech), synthesized=len(speech) - cached,
-            cached=cached, audio_seconds=audio_seconds,
-            wall_seconds=time.perf_counter() - start, model_loads=self.models.loads - loads,
-            voice_preparations=self.models.voice_preparations - preps)
+            return self.pipeline.assemble(jobs, rate, join, pairs, lambda chunk: fh.write(chunk.samples))

@@ -27,32 +27,32 @@ from .subtitles import Cue, read_srt, write_srt
 from .timing import TimingConfig, place, trim
 
 if TYPE_CHECKING:
-    from .kernel import Kernel
+    from .pipeline import Pipeline
 
 
-def render_subtitles(kernel: Kernel, cues: Sequence[Cue], warnings: list[str], *, engine: str | None,
+def render_subtitles(steps: Pipeline, cues: Sequence[Cue], warnings: list[str], *, engine: str | None,
                      model: str | None, voice: Any, voices: Any, language: str | None, seed: int | None,
                      params: Mapping[str, Any] | None, use_cache: bool, workers: int, batch_size: int,
                      join: JoinConfig, timing: TimingConfig, cancel: CancelToken | None,
                      output: str | Path | None) -> RenderResult:
-    """Called by `Kernel.render` inside its event scope; `warnings` collects this render's."""
+    """Called by `Kernel.render` inside its render scope; `warnings` collects this render's."""
     began = time.perf_counter()
-    loads, preps = kernel.models.loads, kernel.models.voice_preparations
-    library = kernel._voices(voices)
-    narrator = kernel._narrator(voice, library)
-    per_cue = [_plan_cue(kernel, cue, engine, model, narrator, library, language, seed, params) for cue in cues]
-    extra = recast([j for cue_jobs in per_cue for j in cue_jobs], kernel.plugins.specs, kernel._warn) \
+    loads, preps = steps.models.loads, steps.models.voice_preparations
+    library = steps.voices(voices)
+    narrator = steps.narrator(voice, library)
+    per_cue = [_plan_cue(steps, cue, engine, model, narrator, library, language, seed, params) for cue in cues]
+    extra = recast([j for cue_jobs in per_cue for j in cue_jobs], steps.plugins.specs, steps.warn) \
         if model is None else {}
     if extra:  # characters the engine cannot clone get its own spare voices
         cast = Overlay(library, extra)
-        per_cue = [_plan_cue(kernel, cue, engine, model, narrator, cast, language, seed, params) for cue in cues]
+        per_cue = [_plan_cue(steps, cue, engine, model, narrator, cast, language, seed, params) for cue in cues]
     jobs = [job for cue_jobs in per_cue for job in cue_jobs]
-    voice_checks.check_jobs(jobs, kernel.plugins.specs, kernel._warn)
-    rate = kernel._rate(jobs)
-    kernel._started(jobs)
+    voice_checks.check_jobs(jobs, steps.plugins.specs, steps.warn)
+    rate = steps.rate(jobs)
+    steps.started(jobs)
     done: dict[int, tuple[Audio, bool]] = {}
-    for job, clip, cached in kernel.scheduler.run(jobs, ordered=False, use_cache=use_cache, workers=workers,
-                                                  batch_size=batch_size, cancel=cancel, warn=kernel._warn):
+    for job, clip, cached in steps.scheduler.run(jobs, ordered=False, use_cache=use_cache, workers=workers,
+                                                  batch_size=batch_size, cancel=cancel, warn=steps.warn):
         done[id(job)] = (clip, cached)
     clips, offsets = [], []
     for cue_jobs in per_cue:
@@ -61,7 +61,7 @@ def render_subtitles(kernel: Kernel, cues: Sequence[Cue], warnings: list[str], *
         offsets.append(where)
     audio, report, adjusted, notes = place(cues, clips, rate, timing)
     for note in notes:
-        kernel._warn("timing", note)
+        steps.warn("timing", note)
     results = []
     for cue_jobs, where, entry in zip(per_cue, offsets, report, strict=True):
         for job in cue_jobs:
@@ -73,7 +73,7 @@ def render_subtitles(kernel: Kernel, cues: Sequence[Cue], warnings: list[str], *
                 entry.start + offset * entry.stretch, length * entry.stretch, job.key))
     if output is not None:
         audio.write(output)
-    stats = kernel._stats(results, began, loads, preps, audio.duration)
+    stats = steps.stats(results, began, loads, preps, audio.duration)
     return RenderResult(None if output is not None else audio, tuple(results), stats, tuple(warnings),
                         Path(output) if output is not None else None, timing=tuple(report),
                         srt=write_srt(adjusted))
@@ -107,21 +107,21 @@ def read_source(source: Any) -> Any:
     return source
 
 
-def _plan_cue(kernel: Kernel, cue: Cue, engine: str | None, model: str | None, narrator: Any, library: Any,
+def _plan_cue(steps: Pipeline, cue: Cue, engine: str | None, model: str | None, narrator: Any, library: Any,
               language: str | None, seed: int | None, params: Mapping[str, Any] | None) -> list[Job]:
     where = f"subtitle {cue.index} at {_stamp(cue.start)}"
     try:
-        segments = script.parse(cue.text, kernel.planner.all_language_codes())
+        segments = script.parse(cue.text, steps.planner.all_language_codes())
     except ScriptError as exc:
         raise ScriptError(f"{where}: {exc}") from None
     segments = [attrs.evolve(s, line=None) for s in
-                chunking.chunk_segments(segments, lambda s: kernel._max_chars(s, engine))]
+                chunking.chunk_segments(segments, lambda s: steps.max_chars(s, engine))]
     if not any(s.text.strip() for s in segments):
         return []
     try:
-        return kernel.planner.plan(segments, device=kernel.device, engine=engine, model=model, narrator=narrator,
+        return steps.planner.plan(segments, device=steps.device, engine=engine, model=model, narrator=narrator,
                                    voices=library, language=language, params=params,
-                                   seed=kernel.seed if seed is None else seed, strict=True)
+                                   seed=steps.seed if seed is None else seed, strict=True)
     except EmptyTextError:
         return []
     except (SegmentError, Cancelled):
