@@ -141,3 +141,22 @@ def test_no_cache_option(tone_kernel, tone):
     tone_kernel.render("Again.", engine="tone")
     tone_kernel.render("Again.", engine="tone", use_cache=False)
     assert tone.calls == ["Again.", "Again."]
+
+
+def test_model_given_as_a_path_is_known_by_content(tone_kernel, tmp_path):
+    a, b = tmp_path / "a.ckpt", tmp_path / "b.ckpt"
+    a.write_bytes(b"weights one")
+    b.write_bytes(b"weights two")
+    assert key(tone_kernel, engine="tone", model=str(a)) != key(tone_kernel, engine="tone", model=str(b))
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copy(a, moved / "a.ckpt")
+    assert key(tone_kernel, engine="tone", model=str(a)) == key(tone_kernel, engine="tone", model=str(moved / "a.ckpt"))
+    # a weights folder: moving it keeps the key, changing a file inside changes it
+    one, two = tmp_path / "w1", tmp_path / "w2"
+    one.mkdir()
+    (one / "model.bin").write_bytes(b"v1")
+    shutil.copytree(one, two)
+    assert key(tone_kernel, engine="tone", model=str(one)) == key(tone_kernel, engine="tone", model=str(two))
+    (two / "model.bin").write_bytes(b"v2")
+    assert key(tone_kernel, engine="tone", model=str(one)) != key(tone_kernel, engine="tone", model=str(two))

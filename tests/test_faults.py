@@ -102,3 +102,41 @@ def test_processes_sharing_one_cache_dir_agree(tmp_path):
         assert again.stats.synthesized == 0
         assert again.audio.duration == pytest.approx(polyvox.Audio.read(tmp_path / f"out{n}.wav").duration, abs=1e-3)
     assert kernel.cache_stats().entries == 6
+
+
+def test_cancel_with_threads_stops_early(tmp_path):
+    token = polyvox.CancelToken()
+    engine = ToneEngine(thread_safe=True, delay=0.05)
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+
+    def listener(event):
+        if isinstance(event, polyvox.events.SegmentFinished):
+            token.cancel()
+
+    text = "\n".join(f"line {i}" for i in range(12))
+    with pytest.raises(polyvox.Cancelled):
+        kernel.render(text, engine="tone", workers=2, cancel=token, on_event=listener)
+    assert len(engine.calls) < 12
+
+
+def test_failed_batch_names_the_segment_that_failed_and_keeps_the_others(tmp_path):
+    engine = ToneEngine(batch=True, fail_on="number 5")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+    with pytest.raises(polyvox.SegmentError) as info:
+        kernel.render(SCRIPT, engine="tone", batch_size=4)
+    assert info.value.index == 5 and "Line number 5" in str(info.value)
+    assert kernel.cache_stats().entries >= 5  # the batch's other segments were kept
+
+
+@pytest.mark.parametrize("case", ["output", "cache_dir"])
+def test_unusable_paths_are_one_line_errors(tmp_path, case):
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(ToneEngine())
+    with pytest.raises(polyvox.PolyvoxError, match="cannot (write audio to|use cache directory)"):
+        if case == "output":
+            kernel.render("hi", engine="tone", output=tmp_path / "missing" / "dir" / "x.wav")
+        else:
+            (tmp_path / "file").write_text("x")
+            polyvox.Kernel(cache_dir=tmp_path / "file")

@@ -150,3 +150,32 @@ def test_renders_from_many_threads_share_one_model(tmp_path, kind):
     for t in threads:
         t.join()
     assert engine.loads == 1 and len(results) == 4
+
+
+def test_rendering_to_a_file_keeps_threads_batches_and_model_grouping(tmp_path):
+    engine = ToneEngine(batch=True)
+    kernel = polyvox.Kernel(cache=False, max_models=1)
+    kernel.register(engine)
+    script = [polyvox.Segment(f"line {i}", model="large" if i % 2 else "base") for i in range(8)]
+    in_memory = kernel.render(script, engine="tone", batch_size=4)
+    calls = list(engine.calls)
+    result = kernel.render(script, engine="tone", batch_size=4, output=tmp_path / "out.wav")
+    assert result.audio is None and result.stats.model_loads == 2  # each model once, not per switch
+    assert engine.calls[len(calls):] == calls  # the same batched calls as in memory
+    assert polyvox.Audio.read(tmp_path / "out.wav").duration == pytest.approx(in_memory.audio.duration, abs=1e-3)
+
+
+def test_a_line_repeated_in_one_render_is_synthesized_once(tone_kernel, tone):
+    result = tone_kernel.render("Yes.\nNo.\nYes.\nYes.", engine="tone")
+    assert tone.calls == ["Yes.", "No."]
+    assert (result.stats.synthesized, result.stats.cached) == (2, 2)
+    first, _, third, _ = result.segments
+    assert result.audio.slice(first.start, first.start + first.duration) == \
+        result.audio.slice(third.start, third.start + third.duration)
+
+
+def test_listener_that_raises_does_not_fail_the_render(tone_kernel):
+    def broken(event):
+        raise ValueError("display broke")
+
+    assert tone_kernel.render("still fine", engine="tone", on_event=broken).stats.synthesized == 1

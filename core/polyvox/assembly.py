@@ -23,8 +23,14 @@ class JoinConfig:
     """
 
     method: str = attrs.field(default="auto")
-    sentence_gap_ms: float = attrs.field(default=150.0, validator=attrs.validators.ge(0))
-    crossfade_ms: float = attrs.field(default=20.0, validator=attrs.validators.ge(0))
+    sentence_gap_ms: float = attrs.field(default=150.0, converter=float)
+    crossfade_ms: float = attrs.field(default=20.0, converter=float)
+
+    @sentence_gap_ms.validator
+    @crossfade_ms.validator
+    def _milliseconds(self, attribute: attrs.Attribute, value: float) -> None:
+        if not 0 <= value <= 10_000:
+            raise ParameterError(f"{attribute.name}={value!r} is out of range: expected 0..10000 ms")
 
     @method.validator
     def _check(self, attribute: attrs.Attribute, value: str) -> None:

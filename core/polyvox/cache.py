@@ -11,6 +11,7 @@ import attrs
 import numpy as np
 
 from .audio import Audio
+from .errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
@@ -50,10 +51,14 @@ class ContentCache:
         import diskcache
 
         self.directory = Path(directory) if directory else default_cache_dir()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._dc = diskcache.Cache(
-            str(self.directory), size_limit=size_limit, eviction_policy="least-recently-used"
-        )
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._dc = diskcache.Cache(
+                str(self.directory), size_limit=size_limit, eviction_policy="least-recently-used"
+            )
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: {reason}") from None
         self.size_limit = size_limit
 
     @property

@@ -6,6 +6,7 @@ whoever listens decides how it looks.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Union
@@ -98,7 +99,10 @@ class Emitter:
         with self._lock:
             listeners = list(self._listeners)
         for listener in listeners:
-            listener(event)
+            try:
+                listener(event)
+            except Exception:  # a broken progress display must not fail the render
+                logging.getLogger("polyvox").exception("event listener %r failed on %r", listener, event)
 
 
 class CancelToken:

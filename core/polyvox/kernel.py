@@ -176,17 +176,15 @@ class Kernel:
             rate = self.pipeline.rate(jobs)
             self.pipeline.started(jobs)
             if output is not None:
-                results = self._write(jobs, rate, Path(output), use_cache, join, cancel)
+                speech = self._speech(jobs, flat=True, use_cache=use_cache, workers=workers,
+                                      batch_size=batch_size, cancel=cancel)
+                results = self._write(jobs, rate, Path(output), join, speech)
                 audio = None
             else:
-                done: dict[int, tuple[Audio, bool]] = {}
-                for job, clip, cached in self.scheduler.run(jobs, ordered=False, use_cache=use_cache,
-                                                           workers=workers, batch_size=batch_size,
-                                                           cancel=cancel, warn=self.pipeline.warn):
-                    done[job.index] = (clip, cached)
+                speech = self._speech(jobs, flat=False, use_cache=use_cache, workers=workers,
+                                      batch_size=batch_size, cancel=cancel)
                 chunks: list[Audio] = []
-                results = self.pipeline.assemble(jobs, rate, join, iter(done[j.index] for j in jobs if j.request),
-                                                 chunks.append)
+                results = self.pipeline.assemble(jobs, rate, join, speech, chunks.append)
                 audio = Audio.concatenate(chunks, rate)
             seconds = audio.duration if audio is not None else sf_duration(Path(output))
             stats = self.pipeline.stats(results, start, loads, preps, seconds)
@@ -238,16 +236,41 @@ class Kernel:
             source = "\n".join(cue.text for cue in cues)
         return self.pipeline.segments(source, engine)
 
-    def _write(self, jobs: list[Job], rate: int, path: Path, use_cache: bool, join: JoinConfig,
-               cancel: CancelToken | None) -> list[SegmentResult]:
+    def _speech(self, jobs: list[Job], *, flat: bool, use_cache: bool, workers: int, batch_size: int,
+                cancel: CancelToken | None) -> Iterator[tuple[Audio, bool]]:
+        """Each speech job's (audio, from_cache), in script order.
+
+        `flat`: hand each over as soon as it is ready (memory stays flat), where that costs
+        nothing — one model, no threads, no batches. Otherwise misses run grouped by model
+        (each loads once), in threads or batches as asked, and are put back in order here.
+        """
+        models = {j.model_key for j in jobs if j.request is not None}
+        if flat and workers == 1 and batch_size == 1 and len(models) <= 1:
+            for _, clip, cached in self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel):
+                yield clip, cached
+            return
+        results = self.scheduler.run(jobs, ordered=False, use_cache=use_cache, workers=workers,
+                                     batch_size=batch_size, cancel=cancel, warn=self.pipeline.warn)
+        pending: dict[int, tuple[Audio, bool]] = {}
+        for job in jobs:
+            if job.request is None:
+                continue
+            while job.index not in pending:
+                done, clip, cached = next(results)
+                pending[done.index] = (clip, cached)
+            yield pending.pop(job.index)
+
+    def _write(self, jobs: list[Job], rate: int, path: Path, join: JoinConfig,
+               speech: Iterator[tuple[Audio, bool]]) -> list[SegmentResult]:
         import soundfile as sf
 
-        from .audio import FORMATS, _format_for
+        from .audio import _format_for
 
         fmt = _format_for(path)
         subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None
-        pairs = ((clip, cached) for _, clip, cached in
-                 self.scheduler.run(jobs, ordered=True, use_cache=use_cache, cancel=cancel))
-        assert fmt in FORMATS.values()
-        with sf.SoundFile(path, "w", samplerate=rate, channels=1, format=fmt, subtype=subtype) as fh:
-            return self.pipeline.assemble(jobs, rate, join, pairs, lambda chunk: fh.write(chunk.samples))
+        try:
+            fh = sf.SoundFile(path, "w", samplerate=rate, channels=1, format=fmt, subtype=subtype)
+        except (OSError, RuntimeError) as exc:  # soundfile's LibsndfileError is a RuntimeError
+            raise PolyvoxError(f"cannot write audio to {str(path)!r}: {exc}") from None
+        with fh:
+            return self.pipeline.assemble(jobs, rate, join, speech, lambda chunk: fh.write(chunk.samples))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import unicodedata
 from collections.abc import Mapping, MutableMapping
@@ -91,21 +90,27 @@ class Fingerprints:
 
     def voice(self, voice: Voice) -> str:
         """What makes a voice sound as it does: audio content, transcript, model content."""
-        model: str | None = voice.model
-        if model and os.path.isfile(model):
-            model = "file:" + self.file(model)
         return digest(
             {
                 "audio": self.file(voice.audio) if voice.audio else None,
                 "reference_text": normalize_text(voice.reference_text or ""),
-                "model": model,
+                "model": self.model(voice.model, []) if voice.model else None,
             }
         )
 
     def model(self, model_id: str, files: list[str]) -> str:
-        """A model's id plus the content of its local files (order-independent)."""
-        model_name = "" if os.path.isfile(model_id) else model_id  # a path is not content
-        return digest({"id": model_name, "files": sorted(self.file(f) for f in files)})
+        """A model's identity: the content of its local files (order-independent), plus its id
+        unless the id is itself a path — a file or folder is known by content, never by where
+        it lies, so moving weights keeps the cache and replacing them invalidates it."""
+        path = Path(model_id).expanduser()
+        listed = list(files)
+        if path.is_file():
+            model_id, listed = "", [*listed, str(path)]
+        elif path.is_dir():
+            if not listed:  # the engine did not say which files matter: all of them do
+                listed = [str(p) for p in path.rglob("*") if p.is_file()]
+            model_id = ""
+        return digest({"id": model_id, "files": sorted(self.file(f) for f in dict.fromkeys(listed))})
 
 
 def segment_key(

@@ -75,7 +75,10 @@ class ModelManager:
                 raise ModelError(f"engine {engine!r} failed to load model {model!r}: {exc}") from exc
             if obj is None:
                 raise PluginError(f"no plugin loaded model {model!r} of engine {engine!r}")
-            size = self._hook.model_size(engine=engine, model=obj)
+            try:
+                size = self._hook.model_size(engine=engine, model=obj)
+            except Exception:  # the size only serves the memory budget: unknown is fine
+                size = None
             entry = LoadedModel(key, obj, size)
             with self._lock:
                 self._models[key] = entry

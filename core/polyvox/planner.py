@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from . import languages
-from .errors import ParameterError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
+from .errors import ParameterError, PluginError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
 from .keys import Fingerprints, digest, normalize_text, segment_key
 from .plugins import Plugins
 from .segment import Request, Segment
@@ -67,7 +67,13 @@ class Planner:
 
     def model_for(self, engine: str, language: str) -> str | None:
         for code in languages.candidates(language):
-            model = self.plugins.hook.map_language(engine=engine, language=code)
+            try:
+                model = self.plugins.hook.map_language(engine=engine, language=code)
+            except PolyvoxError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"a plugin failed mapping {code!r} for engine {engine!r}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
             if model:
                 return model
         return None
@@ -89,7 +95,13 @@ class Planner:
 
     def model_fingerprint(self, engine: str, model: str) -> str:
         if (engine, model) not in self._model_fp:
-            files = self.plugins.hook.model_files(engine=engine, model=model) or []
+            try:
+                files = self.plugins.hook.model_files(engine=engine, model=model) or []
+            except PolyvoxError:
+                raise
+            except Exception as exc:
+                raise PluginError(f"engine {engine!r} failed listing the files of model {model!r}: "
+                                  f"{type(exc).__name__}: {exc}") from exc
             self._model_fp[(engine, model)] = self.fingerprints.model(model, list(files))
         return self._model_fp[(engine, model)]
 
@@ -116,6 +128,7 @@ class Planner:
         """Resolve every segment; `params` (from the caller) are checked strictly, a
         segment's or voice's own unknown parameters become warnings."""
         jobs = []
+        self._model_fp.clear()  # per plan: weights replaced while a host app runs are noticed
         seed = check_seed(seed)
         segments = list(segments)
         for index, seg in enumerate(segments):

@@ -103,13 +103,17 @@ class Scheduler:
             return
 
         misses: list[Job] = []
+        repeats: dict[str | None, list[Job]] = {}  # the same content again later in the script
         for job in speech:
             hit = self._lookup(job, use_cache)
-            if hit is None:
-                misses.append(job)
-            else:
+            if hit is not None:
                 done += 1
                 yield job, hit, True
+            elif job.key in repeats:
+                repeats[job.key].append(job)
+            else:
+                repeats[job.key] = []
+                misses.append(job)
         groups: dict[tuple[str, str, str], list[Job]] = {}
         for job in misses:
             groups.setdefault(job.model_key, []).append(job)
@@ -117,15 +121,19 @@ class Scheduler:
             check_cancel()
             spec = self.plugins.specs[key[0]]
             entry = self.models.get(*key)
-            units = self._units(entry, group, spec.capabilities.batch, batch_size, use_cache)
+            units = self._units(entry, group, spec.capabilities.batch, batch_size, use_cache, check_cancel)
             parallel = workers > 1 and spec.capabilities.thread_safe
             if workers > 1 and not spec.capabilities.thread_safe and warn:
                 warn("workers", f"engine {key[0]!r} is not thread-safe: running its segments one at a time")
             executor: Executor = ThreadExecutor(workers) if parallel else SequentialExecutor()
-            for results in executor.run(self._cancellable(units, check_cancel)):
+            for results in executor.run(units):
                 for job, audio in results:
                     done += 1
                     yield job, audio, False
+                    for again in repeats[job.key]:  # synthesized once, served to every repeat
+                        self._finished(again, audio, cached=True, seconds=0.0)
+                        done += 1
+                        yield again, audio, True
 
     # -- internals ---------------------------------------------------------------------
     def _lookup(self, job: Job, use_cache: bool) -> Audio | None:
@@ -136,16 +144,10 @@ class Scheduler:
             self._finished(job, hit, cached=True, seconds=0.0)
         return hit
 
-    @staticmethod
-    def _cancellable(units: list[Work], check: Callable[[], None]) -> Iterator[Work]:
-        for unit in units:
-            check()
-            yield unit
-
     def _units(self, entry: LoadedModel, group: list[Job], batch: bool, batch_size: int,
-               use_cache: bool) -> list[Work]:
+               use_cache: bool, check_cancel: Callable[[], None]) -> list[Work]:
         if not (batch and batch_size > 1):
-            return [self._unit(entry, [j], use_cache) for j in group]
+            return [self._unit(entry, [j], use_cache, check_cancel) for j in group]
         by_voice: dict[str | None, list[Job]] = {}
         for job in group:
             by_voice.setdefault(job.voice_key, []).append(job)
@@ -153,11 +155,17 @@ class Scheduler:
         for same_voice in by_voice.values():
             same_voice.sort(key=lambda j: len(j.request.text))  # limit padding
             for i in range(0, len(same_voice), batch_size):
-                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache))
+                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache, check_cancel))
         return units
 
-    def _unit(self, entry: LoadedModel, jobs: list[Job], use_cache: bool) -> Work:
+    def _unit(self, entry: LoadedModel, jobs: list[Job], use_cache: bool,
+              check_cancel: Callable[[], None] | None = None) -> Work:
+        """One engine call (a segment or a batch). It checks for cancellation first, so a
+        cancelled render stops after the calls in progress, with threads too."""
+
         def work() -> list[tuple[Job, Audio]]:
+            if check_cancel is not None:
+                check_cancel()
             engine = jobs[0].engine
             spec = self.plugins.specs[engine]
             for job in jobs:
@@ -185,6 +193,8 @@ class Scheduler:
                                                     requests=[j.request for j in jobs], conditioning=conditioning)
                 _check_output(engine, out, len(jobs))
             except Exception as exc:
+                if len(jobs) > 1:  # find the segment that fails, keeping (and caching) the others
+                    return [pair for job in jobs for pair in self._unit(entry, [job], use_cache)()]
                 raise _segment_error(jobs[0], exc) from exc
             seconds = (time.perf_counter() - start) / len(jobs)
             results = []
