@@ -157,10 +157,15 @@ class Kernel:
         report and `result.srt` the adjusted subtitles.
         """
         source = read_source(source)
-        cues = subtitle_cues(source)
+        skipped: list[str] = []
+        cues = subtitle_cues(source, skipped)
         if cues is None and (timing_mode or timing):
             raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
         with self.pipeline.scope(on_event) as warnings:
+            for block in skipped:
+                excerpt = block if len(block) <= 60 else block[:57] + "..."
+                self.pipeline.warn("subtitles", f"skipped a block that is not a subtitle cue (its words are not "
+                                                f"spoken): {excerpt!r}")
             if cues is not None:
                 config = timing or TimingConfig()
                 if timing_mode:

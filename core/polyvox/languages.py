@@ -123,10 +123,10 @@ def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
     key = language.strip().lower().replace("_", "-")
     if not key:
         return None
+    if key in {c.lower() for c in extra_codes}:  # declared by an engine: kept as it is (nb stays nb)
+        return key
     if key in _ALIASES:
         return _ALIASES[key]
-    if key in {c.lower() for c in extra_codes}:
-        return key
     base, _, region = key.partition("-")
     if base in _ALIASES and region.isalnum() and 2 <= len(region) <= 4:
         return f"{_ALIASES[base]}-{region}"

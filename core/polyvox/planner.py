@@ -105,9 +105,11 @@ class Planner:
             self._model_fp[(engine, model)] = self.fingerprints.model(model, list(files))
         return self._model_fp[(engine, model)]
 
-    def warn_once(self, kind: str, message: str) -> None:
-        if message not in self._warned:
-            self._warned.add(message)
+    def warn_once(self, kind: str, message: str, key: str | None = None) -> None:
+        """Warn once per render for each `key` (default: the message itself)."""
+        key = key or message
+        if key not in self._warned:
+            self._warned.add(key)
             self.warn(kind, message)
 
     # -- planning --------------------------------------------------------------------------
@@ -150,7 +152,8 @@ class Planner:
             return narrator
         voice = voices.get(seg.character) or voices.get(seg.character.lower())
         if voice is None:
-            self.warn_once("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice")
+            self.warn_once("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice",
+                           key=f"unknown-character:{seg.character.lower()}")
             return narrator
         return voice
 

@@ -79,19 +79,20 @@ def render_subtitles(steps: Pipeline, cues: Sequence[Cue], warnings: list[str], 
                         srt=write_srt(adjusted))
 
 
-def subtitle_cues(source: Any) -> list[Cue] | None:
-    """The cues when `source` is subtitles (cues, an .srt `Path`, or SRT text), else None."""
+def subtitle_cues(source: Any, skipped: list[str] | None = None) -> list[Cue] | None:
+    """The cues when `source` is subtitles (cues, an .srt `Path`, or SRT text), else None;
+    unreadable blocks go to `skipped`."""
     if isinstance(source, Sequence) and not isinstance(source, str) and source \
             and all(isinstance(c, Cue) for c in source):
         return list(source)
     if isinstance(source, Path):
         if source.suffix.lower() == ".srt":
-            return read_srt(source)
+            return read_srt(source, skipped)
         return None
     if isinstance(source, str):
         from .subtitles import looks_like_srt
 
-        return read_srt(source) if looks_like_srt(source) else None
+        return read_srt(source, skipped) if looks_like_srt(source) else None
     return None
 
 

@@ -9,7 +9,10 @@ and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works in
 from __future__ import annotations
 
 import html
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,10 +73,12 @@ def looks_like_srt(text: str) -> bool:
     return bool(timing)
 
 
-def read_srt(source: str | bytes | Path) -> list[Cue]:
+def read_srt(source: str | bytes | Path, skipped: list[str] | None = None) -> list[Cue]:
     """Cues of an SRT file (a `Path`), its bytes, or its text, in time order.
 
-    Raises `ScriptError` when nothing in it is a subtitle, or a timing cannot be read.
+    Blocks that are not readable cues are left out and their text appended to `skipped`
+    (so the caller can warn: those words will not be spoken). Raises `ScriptError` when
+    nothing in it is a subtitle, or a timing cannot be read.
     """
     if isinstance(source, Path):
         try:
@@ -87,9 +92,12 @@ def read_srt(source: str | bytes | Path) -> list[Cue]:
 
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     try:
-        parsed = list(srt.parse(text, ignore_errors=True))
+        with _collect_skipped() as lost:
+            parsed = list(srt.parse(text, ignore_errors=True))
     except (srt.SRTParseError, ValueError, OverflowError) as exc:
         raise ScriptError(f"cannot read subtitles: {exc}") from None
+    if skipped is not None:
+        skipped.extend(" ".join(block.split()) for block in lost if block.strip())
     if not parsed:
         excerpt = " ".join(text.split())[:40]
         raise ScriptError(f"no subtitles found in {excerpt!r}: expected SRT cues such as "
@@ -110,6 +118,27 @@ def write_srt(cues: list[Cue]) -> str:
     subs = [srt.Subtitle(index=n, start=timedelta(seconds=c.start), end=timedelta(seconds=c.end),
                          content=c.text or " ") for n, c in enumerate(cues, 1)]
     return srt.compose(subs, reindex=False)
+
+
+@contextmanager
+def _collect_skipped() -> Iterator[list[str]]:
+    """What `srt` skips as unparseable (it only logs it), collected instead of printed."""
+    logger = logging.getLogger("srt")
+    lost: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.args:
+                lost.append(str(record.args[0]))
+
+    handler, propagate = Collect(logging.WARNING), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield lost
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _seconds(value: timedelta) -> float:

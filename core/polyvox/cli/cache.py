@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, output_options, settings, state, stdout_console
+from .options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _size(n: int) -> str:
@@ -47,7 +47,7 @@ def stats() -> None:
     table = Table(show_header=False, box=None, title="Cache", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Directory", f"{s.directory} [dim]({source})[/]")
+    table.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
     table.add_row("Entries", str(s.entries))
     table.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
     total = s.last_hits + s.last_misses
@@ -63,8 +63,10 @@ def clear(yes: bool) -> None:
     """Remove every cached segment (the next render synthesizes everything again)."""
     store, _ = _open_cache()
     st = state()
-    if not yes and not st.json and click.get_text_stream("stdin").isatty():
-        click.confirm(f"Remove every entry from {store.directory}?", abort=True, err=True)
+    if not yes and not st.json and _interactive():
+        if not click.confirm(f"Remove every entry from {store.directory}?", err=True):
+            click.echo("nothing removed", err=True)
+            return
     removed = store.clear()
     if st.json:
         emit_json({"directory": str(store.directory), "removed": removed})
@@ -76,3 +78,10 @@ def clear(yes: bool) -> None:
 def path() -> None:
     """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`)."""
     click.echo(settings().value("cache_dir"))
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a prompt (stdin is a terminal)."""
+    import sys
+
+    return sys.stdin.isatty()

@@ -69,6 +69,11 @@ def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
     return path.with_name(path.name + suffix)
 
 
+def sidecars(output: Path) -> tuple[Path, Path]:
+    """Where a subtitle render's adjusted SRT and timing report go, beside the audio."""
+    return output.with_name(output.stem + ".adjusted.srt"), output.with_name(output.stem + ".timing.json")
+
+
 def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
     """Write the adjusted SRT and the per-cue timing report beside the audio."""
     import json
@@ -76,11 +81,11 @@ def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
     files: dict[str, str | None] = {"srt": None, "timing": None}
     if result.srt:
         # never OUT.srt: rendering film.srt to film.wav would overwrite the input
-        srt_path = output.with_name(output.stem + ".adjusted.srt")
+        srt_path = sidecars(output)[0]
         srt_path.write_text(result.srt, encoding="utf-8")
         files["srt"] = str(srt_path)
     if result.timing:
-        report = output.with_name(output.stem + ".timing.json")
+        report = sidecars(output)[1]
         cues = [cue.to_dict() if hasattr(cue, "to_dict") else cue for cue in result.timing]
         report.write_text(json.dumps(cues, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         files["timing"] = str(report)

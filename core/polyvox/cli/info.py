@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .options import emit_json, output_options, settings, state, stdout_console
+from .options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _kernel(**kwargs: Any) -> Any:
@@ -69,7 +69,7 @@ def engines(engine: str | None) -> None:
                           spec.default_model, f"{spec.sample_rate} Hz", _caps(spec))
         console.print(table if specs else "[yellow]no engine is installed: pip install polyvox-piper[/]")
         for failure in kernel.failures:
-            console.print(f"[red]plugin {failure.name} failed to load: {failure.error}[/]")
+            console.print(f"[red]plugin {escape(failure.name)} failed to load: {escape(failure.error)}[/]")
         return
     spec = specs[0]
     console.print(f"[bold]{spec.name}[/] ({kernel.plugins.owner.get(spec.name, '?')})"
@@ -127,6 +127,7 @@ def plugins() -> None:
         table.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–", ", ".join(i.hooks))
     console.print(table)
     for failure in kernel.failures:
-        console.print(f"[red]FAILED {failure.name}[/] ({failure.distribution or 'not packaged'}): {failure.error}")
+        console.print(f"[red]FAILED {escape(failure.name)}[/] ({failure.distribution or 'not packaged'}): "
+                      + escape(failure.error))
         if st.debug and failure.detail:
             console.print(failure.detail, markup=False)

@@ -112,3 +112,11 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
 
 def is_interactive_stdin() -> bool:
     return sys.stdin.isatty()
+
+
+def escape(text: str) -> str:
+    """`text` with rich's markup characters escaped: names, paths and messages come from
+    users' files and must print as written (rich is imported here, not at start-up)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(text))

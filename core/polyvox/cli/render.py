@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from . import files
-from .options import emit_json, output_options, parse_sets, settings, state, stderr_console
+from .options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
 
 
 def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +67,11 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     srt = files.is_subtitles(source)
     if srt and stream:
         raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
-    run_render(source, source=file, output=files.output_path(output, fmt, stem), srt=srt, stream=stream,
+    out = files.output_path(output, fmt, stem)
+    if srt and out is not None and file != "-" and Path(file).resolve() in {p.resolve() for p in files.sidecars(out)}:
+        raise click.UsageError(f"rendering {file} to {out} would overwrite {file} with the adjusted subtitles: "
+                               "choose another -o")
+    run_render(source, source=file, output=out, srt=srt, stream=stream,
                timing_mode=timing_mode, workers=workers, stdout_format=fmt, **opts)
 
 
@@ -98,7 +102,8 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
     from ..samples import DEMO_SCRIPT, DEMO_SRT
 
     out = files.output_path(output, None, "demo")
-    assert out is not None
+    if out is None:
+        raise click.UsageError("demo writes files: give -o FILE, not '-'")
     results = {"script": run_render(DEMO_SCRIPT, source="demo", output=out, emit=False, demo=True, **opts)}
     if srt:
         sub = out.with_name(f"{out.stem}-subtitles{out.suffix}")
@@ -115,7 +120,7 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
         cached = all(s["stats"]["synthesized"] == 0 for s in results.values())
         hint = ("every segment came from the cache" if cached
                 else "run `polyvox demo` again: every segment will come from the cache")
-        stderr_console().print(f"[dim]{hint}[/]")
+        stderr_console().print(f"[dim]{escape(hint)}[/]")
 
 
 # -- the shared path ---------------------------------------------------------------------
@@ -258,8 +263,8 @@ def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None
                    "cache_dir": stats.directory if stats else None})
     if console is not None:
         for warning in warnings:
-            console.print(f"[yellow]warning: {warning}[/]")
-        console.print(f"[yellow]{message}[/]")
+            console.print(f"[yellow]warning: {escape(warning)}[/]")
+        console.print(f"[yellow]{escape(message)}[/]")
     sys.exit(EXIT_INTERRUPTED)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, output_options, settings, state, stdout_console
+from .options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 @click.command(short_help="Effective settings and where each came from.")
@@ -30,11 +30,11 @@ def config() -> None:
 
     exists = "" if conf.path.is_file() else " [dim](not present)[/]"
     console = stdout_console()
-    console.print(f"Config file: {conf.path}{exists}")
+    console.print(f"Config file: {escape(str(conf.path))}{exists}")
     table = Table()
     for column in ("setting", "value", "source", "environment variable"):
         table.add_column(column)
     for name, setting in conf.items():
         value = "–" if setting.value is None else str(setting.value)
-        table.add_row(name, value, setting.source, OPTIONS[name].env)
+        table.add_row(name, escape(value), escape(setting.source), OPTIONS[name].env)
     console.print(table)

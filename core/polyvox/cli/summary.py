@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 #: Bumped when a key of the --json object changes meaning or disappears.
@@ -60,7 +61,7 @@ def summary_table(summary: dict[str, Any]) -> Table:
     if actions:
         table.add_row("Subtitle cues", ", ".join(f"{n} {action}" for action, n in sorted(actions.items())))
     warnings = summary["warnings"]
-    table.add_row("Warnings", "[yellow]" + "\n".join(warnings) + "[/]" if warnings else "none")
+    table.add_row("Warnings", "[yellow]" + escape("\n".join(warnings)) + "[/]" if warnings else "none")
     return table
 
 

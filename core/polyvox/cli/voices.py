@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .options import emit_json, output_options, settings, state, stdout_console
+from .options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | None]:
@@ -89,19 +89,19 @@ def voices(voices: str | None) -> None:
         table.add_column(column)
     for row in rows:
         if row["alias_of"]:
-            source = f"→ {row['alias_of']}"
+            source = escape(f"→ {row['alias_of']}")
         else:
-            source = Path(row["reference_audio"]).name if row["reference_audio"] else row["model"] or "–"
+            source = escape(Path(row["reference_audio"]).name if row["reference_audio"] else row["model"] or "–")
         if row["params"]:
-            source += " " + " ".join(f"{k}:{v}" for k, v in row["params"].items())
+            source += " " + escape(" ".join(f"{k}:{v}" for k, v in row["params"].items()))
         transcript = ("yes" if row["reference_text"] else "[yellow]missing[/]") if row["reference_audio"] else "–"
         status = "[red]problem[/]" if row["problems"] else "[green]ok[/]"
-        table.add_row(row["character"], source, transcript,
+        table.add_row(escape(row["character"]), source, transcript,
                       f"{row['duration']:.1f} s" if row["duration"] is not None else "–",
                       f"{row['sample_rate']} Hz" if row["sample_rate"] else "–", row["language"] or "–", status)
-    console.print(table if rows else f"[yellow]no voices found in {folder}[/]")
+    console.print(table if rows else f"[yellow]no voices found in {escape(str(folder))}[/]")
     for row in rows:
         for problem in row["problems"]:
-            console.print(f"[red]{row['character']}: {problem}[/]")
+            console.print(f"[red]{escape(row['character'])}: {escape(problem)}[/]")
     for warning in library.warnings:
-        console.print(f"[yellow]warning: {warning}[/]")
+        console.print(f"[yellow]warning: {escape(warning)}[/]")
