@@ -73,3 +73,15 @@ def test_declared_codes_are_kept_and_unknown_characters_warned_once_whatever_the
     assert languages.normalize("nb", ["nb"]) == "nb" and languages.normalize("nb") == "no"
     result = polyvox.Kernel(cache=False).render("[Zed] a [zed] b [ZED] c")
     assert sum("unknown character" in w for w in result.warnings) == 1
+
+
+@pytest.mark.parametrize(("toml", "message"), [
+    ("engine = true", "engine = True is not valid; expected text"),
+    ('voices = ["a", "b"]', "voices = ['a', 'b'] is not valid"),
+    ("workers = 0", "workers = 0 is not valid; expected an integer of 1 or more"),
+    ("seed = false", "seed = False is not valid"),
+])
+def test_config_values_of_the_wrong_type_are_errors(tmp_path, toml, message):
+    (tmp_path / "config.toml").write_text(toml + "\n")
+    result = run("config")
+    assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output

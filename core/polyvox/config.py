@@ -40,16 +40,25 @@ def _size(value: Any) -> int:
             factor, text = 1024**power, text[:-1]
             break
     number = float(text)
-    if number < 0:
+    if not 0 <= number < float("inf"):
         raise ValueError(value)
     return int(number * factor)
 
 
 def _int(value: Any) -> int:
+    if isinstance(value, bool):  # TOML `true` is no number
+        raise ValueError(value)
     as_float = float(value)
     if not as_float.is_integer():
         raise ValueError(value)
     return int(as_float)
+
+
+def _workers(value: Any) -> int:
+    number = _int(value)
+    if number < 1:
+        raise ValueError(value)
+    return number
 
 
 def _timing_mode(value: Any) -> str:
@@ -60,11 +69,13 @@ def _timing_mode(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return str(value)
+    if not isinstance(value, str):  # a TOML list, number or boolean where text belongs
+        raise ValueError(value)
+    return value
 
 
 def _path(value: Any) -> str:
-    return str(Path(str(value)).expanduser())
+    return str(Path(_text(value)).expanduser())
 
 
 class Option:
@@ -95,7 +106,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("seed", _int, 42, "seed for engines that use one", "an integer"),
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",
            "one of " + ", ".join(TIMING_MODES)),
-    Option("workers", _int, 1, "threads for thread-safe engines", "an integer"),
+    Option("workers", _workers, 1, "threads for thread-safe engines", "an integer of 1 or more"),
     Option("cache_dir", _path, None, "the content cache directory", "a folder"),
     Option("cache_size_limit", _size, 4 * 1024**3, "size limit of the cache (bytes, or 500MB, 8GB)",
            "a size such as 4GB"),
@@ -162,7 +173,7 @@ class Settings(Mapping[str, Setting]):
 def _convert(option: Option, value: Any, where: str) -> Any:
     try:
         return option.convert(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise PolyvoxError(f"{where}: {option.name} = {value!r} is not valid; expected {option.expect}") from None
 
 
