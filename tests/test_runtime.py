@@ -179,3 +179,28 @@ def test_listener_that_raises_does_not_fail_the_render(tone_kernel):
         raise ValueError("display broke")
 
     assert tone_kernel.render("still fine", engine="tone", on_event=broken).stats.synthesized == 1
+
+
+def test_concurrent_renders_on_one_kernel_hear_only_their_own_events_and_warnings(tmp_path):
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(ToneEngine(delay=0.02))
+    heard: dict[str, set[str]] = {"a": set(), "b": set()}
+    results = {}
+
+    def render(name: str, character: str) -> None:
+        def listen(event):
+            if isinstance(event, SegmentFinished):
+                heard[name].add(event.text.split()[0])
+
+        text = "\n".join(f"[{character}] {name}{i} words" for i in range(6))
+        results[name] = kernel.render(text, engine="tone", on_event=listen)
+
+    threads = [threading.Thread(target=render, args=args) for args in (("a", "Ann"), ("b", "Ben"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert heard["a"] == {f"a{i}" for i in range(6)} and heard["b"] == {f"b{i}" for i in range(6)}
+    assert [w for w in results["a"].warnings if "unknown character" in w] == [
+        "unknown character 'Ann': using the narrator's voice"]
+    assert all("Ann" not in w for w in results["b"].warnings)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Union
 
 import attrs
@@ -78,11 +80,25 @@ Listener = Callable[[Event], None]
 
 
 class Emitter:
-    """Fans events out to listeners; a listener that raises is dropped from that event only."""
+    """Fans events out to listeners; a listener that raises is dropped from that event only.
+
+    `subscribe` listens to everything; `scoped` listens only to what the code inside the
+    `with` block causes (its thread, and the worker threads it starts with that context), so
+    renders running at once on one kernel never see each other's events.
+    """
 
     def __init__(self) -> None:
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
+        self._scoped: ContextVar[tuple[Listener, ...]] = ContextVar(f"polyvox-listeners-{id(self)}", default=())
+
+    @contextmanager
+    def scoped(self, listener: Listener | None) -> Iterator[None]:
+        token = self._scoped.set((*self._scoped.get(), listener) if listener else self._scoped.get())
+        try:
+            yield
+        finally:
+            self._scoped.reset(token)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         with self._lock:
@@ -97,7 +113,7 @@ class Emitter:
 
     def emit(self, event: Event) -> None:
         with self._lock:
-            listeners = list(self._listeners)
+            listeners = [*self._listeners, *self._scoped.get()]
         for listener in listeners:
             try:
                 listener(event)

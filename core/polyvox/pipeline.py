@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,11 @@ class Pipeline:
     seed: int
     sample_rate: int | None
     planner: Planner = attrs.field(init=False)
-    _warnings: list[str] | None = attrs.field(init=False, default=None)
+    #: The render in progress in this context: its warnings, and the keys already warned about.
+    _render: ContextVar[tuple[list[str], set[str]] | None] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
+        self._render = ContextVar(f"polyvox-render-{id(self)}", default=None)
         self.replan()
 
     def replan(self) -> None:
@@ -55,24 +58,28 @@ class Pipeline:
         self.planner = Planner(self.plugins, self.fingerprints, self.warn)
 
     # -- one render's scope ---------------------------------------------------------------
-    def warn(self, kind: str, message: str) -> None:
-        """Report a warning to the render in progress and to every listener."""
-        if self._warnings is not None:
-            self._warnings.append(message)
+    def warn(self, kind: str, message: str, key: str | None = None) -> None:
+        """Report a warning to the render in progress and its listeners, once per `key`
+        (default: the message) and render."""
+        render = self._render.get()
+        if render is not None:
+            warnings, seen = render
+            if (key or message) in seen:
+                return
+            seen.add(key or message)
+            warnings.append(message)
         self.events.emit(Warning(message, kind))
 
     @contextmanager
     def scope(self, on_event: Listener | None) -> Iterator[list[str]]:
-        """One render: `on_event` listens, and the warnings it raises are collected."""
-        unsubscribe = self.events.subscribe(on_event) if on_event else None
-        previous, self._warnings = self._warnings, []
-        self.planner._warned.clear()
+        """One render: `on_event` hears this render's events only, and its warnings are collected."""
+        warnings: list[str] = []
+        token = self._render.set((warnings, set()))
         try:
-            yield self._warnings
+            with self.events.scoped(on_event):
+                yield warnings
         finally:
-            self._warnings = previous
-            if unsubscribe:
-                unsubscribe()
+            self._render.reset(token)
 
     # -- voices -----------------------------------------------------------------------------
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:

@@ -45,10 +45,10 @@ class Job:
 class Planner:
     plugins: Plugins
     fingerprints: Fingerprints
-    warn: Callable[[str, str], None]
+    #: Reports a warning once per key and render: (kind, message, key).
+    warn: Callable[..., None]
     _engine_for_language: dict[str, str] = attrs.field(factory=dict)
     _model_fp: dict[tuple[str, str], str] = attrs.field(factory=dict)
-    _warned: set[str] = attrs.field(factory=set)
 
     # -- engines and languages -------------------------------------------------------------
     def spec(self, engine: str) -> EngineSpec:
@@ -107,10 +107,7 @@ class Planner:
 
     def warn_once(self, kind: str, message: str, key: str | None = None) -> None:
         """Warn once per render for each `key` (default: the message itself)."""
-        key = key or message
-        if key not in self._warned:
-            self._warned.add(key)
-            self.warn(kind, message)
+        self.warn(kind, message, key)
 
     # -- planning --------------------------------------------------------------------------
     def plan(

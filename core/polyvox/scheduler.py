@@ -8,6 +8,7 @@ synthesis. The executor is replaceable, so a process pool or a cluster can run t
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -52,7 +53,8 @@ class ThreadExecutor:
 
     def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]:
         with ThreadPoolExecutor(self.workers) as pool:
-            futures = [pool.submit(unit) for unit in work]
+            # each unit runs in the submitting render's context: its listeners and warnings
+            futures = [pool.submit(contextvars.copy_context().run, unit) for unit in work]
             try:
                 for future in futures:
                     yield future.result()
