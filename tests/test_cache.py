@@ -160,3 +160,16 @@ def test_model_given_as_a_path_is_known_by_content(tone_kernel, tmp_path):
     assert key(tone_kernel, engine="tone", model=str(one)) == key(tone_kernel, engine="tone", model=str(two))
     (two / "model.bin").write_bytes(b"v2")
     assert key(tone_kernel, engine="tone", model=str(one)) != key(tone_kernel, engine="tone", model=str(two))
+
+
+def test_same_size_file_replaced_with_its_mtime_kept_is_hashed_again(tmp_path):
+    import os
+
+    path = tmp_path / "v.wav"
+    path.write_bytes(b"A" * 100)
+    prints = Fingerprints()
+    before = prints.file(path)
+    stat = path.stat()
+    path.write_bytes(b"B" * 100)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # what cp -p / rsync -a do
+    assert prints.file(path) != before

@@ -51,14 +51,14 @@ def digest(data: Any) -> str:
 
 
 class Fingerprints:
-    """Content hashes of files, memoized per (path, size, mtime) in memory and in `store`.
+    """Content hashes of files, memoized per (path, size, mtime, ctime, inode) in memory and in `store`.
 
     A 1000-segment script hashes its voice file once; a new process asks `store` (the
     cache directory) instead of reading a multi-GB checkpoint again.
     """
 
     def __init__(self, store: MutableMapping[Any, Any] | None = None):
-        self._memo: dict[tuple[str, int, int], str] = {}
+        self._memo: dict[tuple[str, int, int, int, int], str] = {}
         self._store = store
         self._lock = threading.Lock()
         self.files_hashed = 0  # how many files were actually read (for tests and benchmarks)
@@ -69,7 +69,9 @@ class Fingerprints:
             st = p.stat()
         except OSError as exc:
             raise VoiceError(f"cannot read {str(path)!r}: {exc.strerror}") from exc
-        memo_key = (str(p), st.st_size, st.st_mtime_ns)
+        # ctime and inode too: a same-size file copied over with its mtime kept (cp -p, rsync -a)
+        # still has a new ctime, so it is hashed again
+        memo_key = (str(p), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         with self._lock:
             if memo_key in self._memo:
                 return self._memo[memo_key]
