@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -31,9 +32,7 @@ def build(directory: Path) -> Path:
     import torch
     from chatterbox.models.s3gen import S3Gen
     from chatterbox.models.t3 import T3
-    from chatterbox.models.t3.modules.cond_enc import T3Cond
     from chatterbox.models.voice_encoder import VoiceEncoder
-    from chatterbox.tts import Conditionals
     from safetensors.torch import save_file
 
     from polyvox_chatterbox.loader import _t3_config
@@ -59,13 +58,22 @@ def build(directory: Path) -> Path:
     mtl = T3(_t3_config("multilingual", directory))
     save_file(_plain(mtl.state_dict()), str(directory / "t3_mtl23ls_v2.safetensors"))
     _tokenizer(directory / "grapheme_mtl_merged_expanded_v1.json", size=2454, languages=LANGUAGE_TOKENS)
-    # The built-in voice: upstream's Conditionals, from a synthetic reference.
+    _builtin_voice(s3gen, directory, f0=180.0, prompt_tokens=30)
+    return directory
+
+
+def _builtin_voice(s3gen: Any, directory: Path, *, f0: float, prompt_tokens: int) -> None:
+    """The model's built-in voice (conds.pt): upstream's Conditionals, from a synthetic reference."""
+    import torch
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    from chatterbox.tts import Conditionals
+
     with torch.inference_mode():
-        gen = s3gen.embed_ref(torch.from_numpy(tone(2.0, 24000, 180.0)), 24000, device="cpu")
-    t3_cond = T3Cond(speaker_emb=torch.randn(1, 256), cond_prompt_speech_tokens=torch.randint(0, 6561, (1, 30)),
+        gen = s3gen.embed_ref(torch.from_numpy(tone(2.0, 24000, f0)), 24000, device="cpu")
+    t3_cond = T3Cond(speaker_emb=torch.randn(1, 256),
+                     cond_prompt_speech_tokens=torch.randint(0, 6561, (1, prompt_tokens)),
                      emotion_adv=0.5 * torch.ones(1, 1, 1))
     Conditionals(t3_cond, gen).save(directory / "conds.pt")
-    return directory
 
 
 def _plain(state: dict) -> dict:
@@ -120,9 +128,7 @@ def build_turbo(directory: Path) -> Path:
     import torch
     from chatterbox.models.s3gen import S3Gen
     from chatterbox.models.t3 import T3
-    from chatterbox.models.t3.modules.cond_enc import T3Cond
     from chatterbox.models.voice_encoder import VoiceEncoder
-    from chatterbox.tts import Conditionals
     from safetensors.torch import save_file
 
     from polyvox_chatterbox.loader import _t3_config
@@ -135,11 +141,7 @@ def build_turbo(directory: Path) -> Path:
     s3gen = S3Gen(meanflow=True).eval()
     save_file(_plain(s3gen.state_dict()), str(directory / "s3gen_meanflow.safetensors"))
     _gpt2_tokenizer(directory)
-    with torch.inference_mode():
-        gen = s3gen.embed_ref(torch.from_numpy(tone(2.0, 24000, 140.0)), 24000, device="cpu")
-    t3_cond = T3Cond(speaker_emb=torch.randn(1, 256), cond_prompt_speech_tokens=torch.randint(0, 6561, (1, 375)),
-                     emotion_adv=0.5 * torch.ones(1, 1, 1))
-    Conditionals(t3_cond, gen).save(directory / "conds.pt")
+    _builtin_voice(s3gen, directory, f0=140.0, prompt_tokens=375)
     return directory
 
 

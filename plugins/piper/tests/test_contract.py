@@ -16,11 +16,6 @@ class TestPiperContract(EngineContract):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
-        return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("piper-cache"), plugins=["piper"])
-
-    @pytest.fixture(scope="class")
-    @classmethod
     def voices(cls) -> list[polyvox.Voice]:
         # Piper voices are models; only the bundled one ships, so the second voice is the same
         # model with its own per-character parameters (slower, louder): audibly a different voice.

@@ -13,12 +13,6 @@ class TestTemplateContract(EngineContract):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
-        # Only this plugin, found through its installed entry point, with a private cache.
-        return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("cache"), plugins=["template"])
-
-    @pytest.fixture(scope="class")
-    @classmethod
     def voices(cls, tmp_path_factory: pytest.TempPathFactory) -> list[polyvox.Voice]:
         folder = tmp_path_factory.mktemp("voices")
         return [reference_voice(folder, "low", 110.0), reference_voice(folder, "high", 220.0)]
