@@ -9,7 +9,7 @@ import pytest
 from conftest import QUIET, ToneEngine
 
 import polyvox
-from polyvox.keys import Fingerprints
+from polyvox.cache.keys import Fingerprints
 
 
 def write_voice(path, freq=300.0, seconds=1.0, amplitude=0.2):
@@ -92,7 +92,7 @@ def test_reference_file_hashed_once_for_many_segments(tone_kernel, tmp_path):
 
 def test_file_hash_memo_survives_processes(tmp_path):
     path = write_voice(tmp_path / "v.wav")
-    cache = polyvox.cache.ContentCache(tmp_path / "c")
+    cache = polyvox.cache.store.ContentCache(tmp_path / "c")
     first = Fingerprints(cache.store)
     digest = first.file(path)
     second = Fingerprints(cache.store)
@@ -123,7 +123,7 @@ def test_different_seed_is_a_different_entry(tone_kernel):
     tone_kernel.render("Seeded.", engine="tone")
     assert tone_kernel.render("Seeded.", engine="tone").stats.cached == 1
     assert tone_kernel.render("Seeded.", engine="tone", seed=1).stats.synthesized == 1
-    assert polyvox.planner.DEFAULT_SEED == 42
+    assert polyvox.render.planner.DEFAULT_SEED == 42
 
 
 def test_stats_and_clear(tone_kernel):

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import polyvox
 from polyvox import Segment
-from polyvox.assembly import JoinConfig
-from polyvox.chunking import chunk_segments, sentences, split_text
+from polyvox.render.assembly import JoinConfig
+from polyvox.text.chunking import chunk_segments, sentences, split_text
 
 STORY = ("Mr. Smith went to Washington on Jan. 5th, 2020. He met Dr. Jones at 3 p.m. and they talked "
          "for hours, about the weather, the elections, and the price of tea in China. Nobody knew why. "

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 import polyvox
-from polyvox import languages
 from polyvox.cli import cli
+from polyvox.text import languages
 
 SRT = "1\n00:00:00,500 --> 00:00:02,000\nFirst.\n\n2\n00:00:03,000 -> 00:00:04,000\nSecond is lost.\n\n" \
       "3\n00:00:05,000 --> 00:00:06,000\nThird.\n"

@@ -77,7 +77,7 @@ def _piper_render(cache_dir, text, out=None):
 def test_kill_9_keeps_finished_segments(tmp_path):
     text = "\n".join(f"This is sentence number {i}, long enough to take a little while." for i in range(40))
     proc = _piper_render(tmp_path / "c", text)
-    cache = polyvox.cache.ContentCache(tmp_path / "c")
+    cache = polyvox.cache.store.ContentCache(tmp_path / "c")
     deadline = time.time() + 60
     while cache.stats().entries < 3 and time.time() < deadline:
         time.sleep(0.05)

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from polyvox import installer
 from polyvox.cli import cli
-from polyvox.installer import Conflict, InstallError, resolve
-from polyvox.scaffold import new_plugin
+from polyvox.plugin import installer
+from polyvox.plugin.installer import Conflict, InstallError, resolve
+from polyvox.plugin.scaffold import new_plugin
 from polyvox.testing import Sandbox
 
 CHECKOUT_PLUGINS = Path(__file__).resolve().parents[1] / "plugins"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import polyvox
-from polyvox.plugins import Plugins
+from polyvox.plugin.registry import Plugins
 
 
 def make_distribution(root: Path, dist: str, module: str, source: str) -> None:

@@ -92,7 +92,7 @@ def test_interleaved_voices_equal_each_alone(tmp_path):
     lines = [polyvox.Segment(f"line {i}", character="A" if i % 2 else "B") for i in range(6)]
     kernel = polyvox.Kernel(cache=False)
     kernel.register(ToneEngine())
-    mixed = kernel.render(lines, engine="tone", voices={"A": a, "B": b}, join=polyvox.assembly.JoinConfig("none"))
+    mixed = kernel.render(lines, engine="tone", voices={"A": a, "B": b}, join=polyvox.JoinConfig("none"))
     for r in mixed.segments:
         alone = kernel.synthesize(r.segment.text, engine="tone", voice=a if r.segment.character == "A" else b)
         assert mixed.audio.slice(r.start, r.start + r.duration) == alone

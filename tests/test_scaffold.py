@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import polyvox
-from polyvox.scaffold import Names, ScaffoldError, new_plugin, template_dir
+from polyvox.plugin.scaffold import Names, ScaffoldError, new_plugin, template_dir
 from polyvox.testing import Sandbox
 
 

@@ -9,8 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import polyvox
-from polyvox import ScriptError, languages, script
+from polyvox import ScriptError
 from polyvox.errors import PolyvoxError
+from polyvox.text import languages
+from polyvox.text import markup as script
 
 
 def rows(text: str, known: tuple[str, ...] = ()) -> list[tuple]:

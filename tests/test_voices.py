@@ -14,7 +14,7 @@ from conftest import QUIET, ToneEngine
 
 import polyvox
 from polyvox import Capabilities, EngineSpec, VoiceError
-from polyvox.voices import ALIAS_FILE, VoiceLibrary
+from polyvox.voices.library import ALIAS_FILE, VoiceLibrary
 
 
 def tone_file(path: Path, seconds: float = 0.5, freq: float = 220.0) -> Path:

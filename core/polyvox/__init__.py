@@ -13,7 +13,7 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from polyvox.errors import (
     Cancelled,
     EmptyTextError,
     ModelError,
@@ -28,25 +28,29 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .audio import Audio
-    from .engine import Engine
-    from .events import CancelToken
-    from .hookspecs import hookimpl
-    from .kernel import Kernel
-    from .results import RenderResult, RenderStats, SegmentResult
-    from .segment import Request, Segment
-    from .spec import Capabilities, EngineSpec, ParamSpec
-    from .subtitles import Cue, read_srt
-    from .timing import CueTiming, TimingConfig
-    from .voice import Voice
-    from .voices import VoiceLibrary
+    from polyvox.audio import Audio
+    from polyvox.events import CancelToken
+    from polyvox.kernel import Kernel
+    from polyvox.plugin.engine import Engine
+    from polyvox.plugin.hookspecs import hookimpl
+    from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
+    from polyvox.render.assembly import JoinConfig
+    from polyvox.render.results import RenderResult, RenderStats, SegmentResult
+    from polyvox.subtitles.srt import Cue, read_srt
+    from polyvox.subtitles.timing import CueTiming, TimingConfig
+    from polyvox.text.segment import Request, Segment
+    from polyvox.voices.library import VoiceLibrary
+    from polyvox.voices.voice import Voice
 
 _LAZY = {
-    "Audio": "audio", "Engine": "engine", "CancelToken": "events", "hookimpl": "hookspecs", "Kernel": "kernel",
-    "RenderResult": "results", "RenderStats": "results", "SegmentResult": "results", "Request": "segment",
-    "Segment": "segment", "Capabilities": "spec", "EngineSpec": "spec", "ParamSpec": "spec", "Voice": "voice",
-    "Cue": "subtitles", "read_srt": "subtitles", "CueTiming": "timing", "TimingConfig": "timing",
-    "VoiceLibrary": "voices",
+    "Audio": "audio", "CancelToken": "events", "Kernel": "kernel",
+    "Engine": "plugin.engine", "hookimpl": "plugin.hookspecs",
+    "Capabilities": "plugin.spec", "EngineSpec": "plugin.spec", "ParamSpec": "plugin.spec",
+    "RenderResult": "render.results", "RenderStats": "render.results", "SegmentResult": "render.results",
+    "Request": "text.segment", "Segment": "text.segment",
+    "Voice": "voices.voice", "VoiceLibrary": "voices.library",
+    "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
+    "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
 }
 
 
@@ -69,7 +73,7 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
-    "EngineSpec", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
+    "EngineSpec", "JoinConfig", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
     "RenderResult", "RenderStats", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
     "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
     "hookimpl", "read_srt",

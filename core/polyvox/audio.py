@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 import attrs
 import numpy as np
 
-from .errors import PolyvoxError, VoiceError
+from polyvox.errors import PolyvoxError, VoiceError
 
 #: Output formats by file extension, as soundfile names them.
 FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import PolyvoxError
+from polyvox.errors import PolyvoxError
 
 TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate")
 
@@ -91,7 +91,7 @@ class Option:
 
 
 def _default_cache_dir() -> str:
-    from .cache import default_cache_dir
+    from polyvox.cache.store import default_cache_dir
 
     return str(default_cache_dir())
 
@@ -160,7 +160,7 @@ class Settings(Mapping[str, Setting]):
 
     def kernel(self, **overrides: Any) -> Any:
         """A `Kernel` with these settings' cache directory, size limit, device and seed."""
-        from .kernel import Kernel
+        from polyvox.kernel import Kernel
 
         kwargs: dict[str, Any] = {
             "cache_dir": self.value("cache_dir"), "cache_size_limit": self.value("cache_size_limit"),

@@ -16,26 +16,26 @@ from typing import Any
 
 import attrs
 
-from . import languages
-from .assembly import JoinConfig
-from .audio import Audio
-from .cache import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
-from .errors import EmptyTextError, PolyvoxError
-from .events import CancelToken, Emitter, Listener
-from .keys import Fingerprints
-from .models import ModelManager
-from .pipeline import Pipeline, Voices
-from .planner import DEFAULT_SEED, Job, Planner
-from .plugins import PluginFailure, PluginInfo, Plugins
-from .results import RenderResult, SegmentResult
-from .scheduler import Scheduler
-from .segment import Segment
-from .spec import EngineSpec
-from .subtitle_render import read_source, render_subtitles, subtitle_cues
-from .subtitles import Cue
-from .timing import TimingConfig
-from .voice import Voice
-from .voices import VoiceLibrary
+from polyvox.audio import Audio
+from polyvox.cache.keys import Fingerprints
+from polyvox.cache.store import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
+from polyvox.errors import EmptyTextError, PolyvoxError
+from polyvox.events import CancelToken, Emitter, Listener
+from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
+from polyvox.plugin.spec import EngineSpec
+from polyvox.render.assembly import JoinConfig
+from polyvox.render.models import ModelManager
+from polyvox.render.pipeline import Pipeline, Voices
+from polyvox.render.planner import DEFAULT_SEED, Job, Planner
+from polyvox.render.results import RenderResult, SegmentResult
+from polyvox.render.scheduler import Scheduler
+from polyvox.subtitles.render import read_source, render_subtitles, subtitle_cues
+from polyvox.subtitles.srt import Cue
+from polyvox.subtitles.timing import TimingConfig
+from polyvox.text import languages
+from polyvox.text.segment import Segment
+from polyvox.voices.library import VoiceLibrary
+from polyvox.voices.voice import Voice
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
 Source = str | Path | Sequence[Segment] | Sequence[Cue]
@@ -269,7 +269,7 @@ class Kernel:
                speech: Iterator[tuple[Audio, bool]]) -> list[SegmentResult]:
         import soundfile as sf
 
-        from .audio import _format_for
+        from polyvox.audio import _format_for
 
         fmt = _format_for(path)
         subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None

@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from ..errors import PolyvoxError
-from . import options
-from .options import debug_option, error_line, state
+from polyvox.cli import options
+from polyvox.cli.options import debug_option, error_line, state
+from polyvox.errors import PolyvoxError
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
 EXIT_INTERRUPTED = 130
@@ -94,14 +94,14 @@ def cli(ctx: click.Context, cache_dir: str | None) -> None:
 
 
 def _attach() -> None:
-    from . import cache, info, render, settings, voices
+    from polyvox.cli import cache, info, render, settings, voices
 
     for command in (render.render, render.say, render.demo, info.engines, voices.voices, info.plugins,
                     cache.cache, settings.config):
         cli.add_command(command)
     if importlib.util.find_spec(f"{__name__}.scaffold") is None:
         return
-    from . import scaffold
+    from polyvox.cli import scaffold
 
     for command in getattr(scaffold, "commands", ()):
         if command.name not in cli.commands:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _size(n: int) -> str:
@@ -17,7 +17,7 @@ def _size(n: int) -> str:
 
 
 def _open_cache() -> tuple[object, str]:
-    from ..cache import ContentCache
+    from polyvox.cache.store import ContentCache
 
     conf = settings()
     return ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit")), conf["cache_dir"].source

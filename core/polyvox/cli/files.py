@@ -35,7 +35,7 @@ def read_input(file: str) -> str | Path:
     if file == "-":
         if sys.stdin.isatty():
             raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        from ..subtitles import decode
+        from polyvox.subtitles.srt import decode
 
         return decode(sys.stdin.buffer.read())
     path = Path(file)
@@ -46,7 +46,7 @@ def read_input(file: str) -> str | Path:
 
 def is_subtitles(source: str | Path) -> bool:
     """Whether the kernel will render `source` as subtitles (its own test: the content)."""
-    from ..subtitle_render import read_source, subtitle_cues
+    from polyvox.subtitles.render import read_source, subtitle_cues
 
     return subtitle_cues(read_source(source)) is not None
 
@@ -93,7 +93,7 @@ def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
 
 
 def soundfile_format(suffix: str) -> str:
-    from ..audio import FORMATS as SF_FORMATS
+    from polyvox.audio import FORMATS as SF_FORMATS
 
     return SF_FORMATS[suffix.lower()]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from .options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _kernel(**kwargs: Any) -> Any:

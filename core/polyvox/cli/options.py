@@ -90,7 +90,7 @@ def emit_json(data: Any) -> None:
 
 def settings(**explicit: Any) -> Any:
     """Settings with these option values on top (None: not given on the command line)."""
-    from ..config import load_settings
+    from polyvox.config import load_settings
 
     st = state()
     if st.cache_dir and explicit.get("cache_dir") is None:

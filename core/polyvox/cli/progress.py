@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from rich.text import Text
 
-from ..events import (
+from polyvox.events import (
     ModelLoaded,
     ModelLoading,
     ModelUnloaded,

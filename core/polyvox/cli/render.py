@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from . import files
-from .options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
+from polyvox.cli import files
+from polyvox.cli.options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
 
 
 def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,7 +99,7 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
 
     Run it twice: the second run comes from the cache.
     """
-    from ..samples import DEMO_SCRIPT, DEMO_SRT
+    from polyvox.samples import DEMO_SCRIPT, DEMO_SRT
 
     out = files.output_path(output, None, "demo")
     if out is None:
@@ -131,10 +131,10 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                sets: tuple[str, ...] = (), no_cache: bool = False) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
-    from ..errors import Cancelled
-    from ..events import CancelToken
-    from . import summary as summaries
-    from .progress import RenderView
+    from polyvox.cli import summary as summaries
+    from polyvox.cli.progress import RenderView
+    from polyvox.errors import Cancelled
+    from polyvox.events import CancelToken
 
     st = state()
     if output is None and st.json:
@@ -156,7 +156,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     if conf.value("voices"):
         kwargs["voices"] = conf.value("voices")
     elif demo:
-        from ..samples import demo_voices
+        from polyvox.samples import demo_voices
 
         kwargs["voices"] = demo_voices(kernel)
     view = RenderView(console)
@@ -198,7 +198,7 @@ def _kernel(conf: Any) -> Any:
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
             source: str, outputs: dict[str, str | None], srt: bool, workers: int,
             stdout_format: str = "wav") -> dict[str, Any]:
-    from . import summary as summaries
+    from polyvox.cli import summary as summaries
 
     if output is None:
         result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
@@ -224,7 +224,7 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
     """Write each chunk as the kernel yields it, in script order."""
     import soundfile as sf
 
-    from . import summary as summaries
+    from polyvox.cli import summary as summaries
 
     start = time.perf_counter()
     chunks = kernel.stream(text, on_event=view, cancel=token, **kwargs)
@@ -252,7 +252,7 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
 
 def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None:
     """Ctrl-C: say what was kept, then exit 130."""
-    from . import EXIT_INTERRUPTED
+    from polyvox.cli import EXIT_INTERRUPTED
 
     stats = kernel.cache_stats()
     where = f" in {stats.directory}" if stats else ""

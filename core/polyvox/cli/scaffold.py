@@ -21,7 +21,7 @@ def new_plugin(name: str, directory: str | None, engine_name: str | None, author
     The result installs with `pip install -e` as it is, shows up in `polyvox engines` and passes
     its own tests; replace the parts marked "A real engine" with your model.
     """
-    from ..scaffold import new_plugin as scaffold
+    from polyvox.plugin.scaffold import new_plugin as scaffold
 
     made = scaffold(name, directory, engine=engine_name, author=author)
     n = made.names
@@ -45,8 +45,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
     NAME is short for the distribution polyvox-NAME; in a polyvox source checkout that has
     plugins/NAME, that folder is installed instead. PATH is a plugin folder.
     """
-    from ..installer import install as run_install
-    from ..installer import resolve
+    from polyvox.plugin.installer import install as run_install
+    from polyvox.plugin.installer import resolve
 
     for target in map(resolve, names):
         click.echo(f"{target.given}: {target.note or 'pip install ' + target.requirement}")
@@ -58,8 +58,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(names: tuple[str, ...], yes: bool) -> None:
     """Uninstall plugins (NAME is short for polyvox-NAME)."""
-    from ..installer import distribution_name
-    from ..installer import uninstall as run_uninstall
+    from polyvox.plugin.installer import distribution_name
+    from polyvox.plugin.installer import uninstall as run_uninstall
 
     dists = ", ".join(distribution_name(n) for n in names)
     if not yes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 @click.command(short_help="Effective settings and where each came from.")
@@ -16,7 +16,7 @@ def config() -> None:
     the config file (TOML, e.g. `engine = "piper"`; its path is printed first,
     POLYVOX_CONFIG names another), then the defaults.
     """
-    from ..config import OPTIONS
+    from polyvox.config import OPTIONS
 
     conf = settings()
     st = state()

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
 
 
 def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | None]:

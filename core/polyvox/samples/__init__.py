@@ -51,7 +51,7 @@ def demo_voices(kernel: Any) -> dict[str, Any] | None:
     """Voices for the demo's characters when the installed engines offer nothing better than
     Piper's bundled voice: that voice with per-character parameters. None otherwise (the
     kernel then picks, and says when characters will sound the same)."""
-    from ..voice import Voice
+    from polyvox.voices.voice import Voice
 
     owners = {voice: spec.name for spec in kernel.engines() for voice in spec.voices}
     if _PIPER_VOICE not in owners:

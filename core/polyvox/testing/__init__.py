@@ -16,8 +16,8 @@ pytest, so import it only from tests.
 
 from __future__ import annotations
 
-from .contract import EngineContract, assert_same_audio, call_engine, plan_requests, reference_voice
-from .sandbox import Sandbox
+from polyvox.testing.contract import EngineContract, assert_same_audio, call_engine, plan_requests, reference_voice
+from polyvox.testing.sandbox import Sandbox
 
 __all__ = ["EngineContract", "Sandbox", "assert_same_audio", "call_engine", "plan_requests",
            "reference_voice"]

@@ -28,14 +28,14 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from .. import languages
-from ..audio import Audio
-from ..errors import ParameterError, PolyvoxError, UnsupportedLanguageError
-from ..kernel import Kernel
-from ..planner import Job
-from ..segment import Segment
-from ..spec import EngineSpec, ParamSpec
-from ..voice import Voice
+from polyvox.audio import Audio
+from polyvox.errors import ParameterError, PolyvoxError, UnsupportedLanguageError
+from polyvox.kernel import Kernel
+from polyvox.plugin.spec import EngineSpec, ParamSpec
+from polyvox.render.planner import Job
+from polyvox.text import languages
+from polyvox.text.segment import Segment
+from polyvox.voices.voice import Voice
 
 _TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
 

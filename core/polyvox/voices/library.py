@@ -24,9 +24,9 @@ from typing import Any
 
 import attrs
 
-from . import languages
-from .errors import VoiceError
-from .voice import Voice
+from polyvox.errors import VoiceError
+from polyvox.text import languages
+from polyvox.voices.voice import Voice
 
 AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a")
 ALIAS_FILE = "#character_alias_map.txt"
@@ -257,7 +257,7 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
 
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
-    from .script import PARAM_ALIASES, _value
+    from polyvox.text.markup import PARAM_ALIASES, _value
 
     head, *pairs = line.split("|")
     if "=" in head:

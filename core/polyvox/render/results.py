@@ -7,8 +7,8 @@ from typing import Any
 
 import attrs
 
-from .audio import Audio
-from .segment import Segment
+from polyvox.audio import Audio
+from polyvox.text.segment import Segment
 
 
 @attrs.frozen

@@ -21,9 +21,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .audio import Audio
-from .errors import ParameterError
-from .subtitles import Cue
+from polyvox.audio import Audio
+from polyvox.errors import ParameterError
+from polyvox.subtitles.srt import Cue
 
 TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate")
 #: Stretch ratios beyond these are refused by stretch_to_fit (it pads or truncates instead).

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from .errors import PolyvoxError
+from polyvox.errors import PolyvoxError
 
 #: Files and folders of the template that never go into a new plugin.
 SKIP = ("__pycache__", ".pytest_cache", ".ruff_cache", "build", "dist", ".venv")
@@ -89,7 +89,7 @@ def template_dir() -> Path:
     """plugins/template of the polyvox source tree this polyvox runs from (or POLYVOX_TEMPLATE)."""
     configured = os.environ.get("POLYVOX_TEMPLATE")
     candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).resolve().parents[2] / "plugins" / "template")
+    candidates.append(Path(__file__).resolve().parents[3] / "plugins" / "template")
     for path in candidates:
         if (path / "pyproject.toml").is_file() and (path / "polyvox_template").is_dir():
             return path

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from .errors import VoiceError
+from polyvox.errors import VoiceError
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

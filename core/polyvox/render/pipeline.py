@@ -13,22 +13,23 @@ from typing import Any
 
 import attrs
 
-from . import chunking, script
-from .assembly import Assembler, JoinConfig
-from .audio import Audio
-from .cache import ContentCache
-from .casting import Overlay, recast
-from .errors import EmptyTextError, PolyvoxError
-from .events import Emitter, Listener, RenderStarted, Warning
-from .keys import Fingerprints
-from .models import ModelManager
-from .planner import Job, Planner
-from .plugins import Plugins
-from .results import RenderStats, SegmentResult
-from .scheduler import Scheduler
-from .segment import Segment
-from .voice import DEFAULT_VOICE, Voice
-from .voices import VoiceLibrary, check_jobs
+from polyvox.audio import Audio
+from polyvox.cache.keys import Fingerprints
+from polyvox.cache.store import ContentCache
+from polyvox.errors import EmptyTextError, PolyvoxError
+from polyvox.events import Emitter, Listener, RenderStarted, Warning
+from polyvox.plugin.registry import Plugins
+from polyvox.render.assembly import Assembler, JoinConfig
+from polyvox.render.models import ModelManager
+from polyvox.render.planner import Job, Planner
+from polyvox.render.results import RenderStats, SegmentResult
+from polyvox.render.scheduler import Scheduler
+from polyvox.text import chunking
+from polyvox.text import markup as script
+from polyvox.text.segment import Segment
+from polyvox.voices.casting import Overlay, recast
+from polyvox.voices.library import VoiceLibrary, check_jobs
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 #: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
 Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None

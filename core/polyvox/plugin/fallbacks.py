@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 
-from .hookspecs import hookimpl
-from .spec import EngineSpec
+from polyvox.plugin.hookspecs import hookimpl
+from polyvox.plugin.spec import EngineSpec
 
 
 class Fallbacks:

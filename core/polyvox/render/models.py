@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
-from .errors import ModelError, PluginError, PolyvoxError
-from .events import Event, ModelLoaded, ModelLoading, ModelUnloaded
+from polyvox.errors import ModelError, PluginError, PolyvoxError
+from polyvox.events import Event, ModelLoaded, ModelLoading, ModelUnloaded
 
 ModelKey = tuple[str, str, str]  # (engine, model, device)
 

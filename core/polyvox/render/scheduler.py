@@ -17,13 +17,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .audio import Audio
-from .cache import ContentCache
-from .errors import Cancelled, PluginError, PolyvoxError, SegmentError
-from .events import CancelToken, Event, SegmentFinished, SegmentStarted
-from .models import LoadedModel, ModelManager
-from .planner import Job
-from .plugins import Plugins
+from polyvox.audio import Audio
+from polyvox.cache.store import ContentCache
+from polyvox.errors import Cancelled, PluginError, PolyvoxError, SegmentError
+from polyvox.events import CancelToken, Event, SegmentFinished, SegmentStarted
+from polyvox.plugin.registry import Plugins
+from polyvox.render.models import LoadedModel, ModelManager
+from polyvox.render.planner import Job
 
 Work = Callable[[], list[tuple[Job, Audio]]]
 

@@ -12,10 +12,10 @@ from typing import Any
 import attrs
 import pluggy
 
-from . import hookspecs
-from .builtin import Fallbacks
-from .errors import PluginError
-from .spec import EngineSpec
+from polyvox.errors import PluginError
+from polyvox.plugin import hookspecs
+from polyvox.plugin.fallbacks import Fallbacks
+from polyvox.plugin.spec import EngineSpec
 
 GROUP = "polyvox"
 

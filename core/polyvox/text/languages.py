@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .errors import UnsupportedLanguageError
+from polyvox.errors import UnsupportedLanguageError
 
 # ISO 639-1 code -> English name and common aliases (native names, ISO 639-2/3 codes).
 _LANGUAGES: dict[str, tuple[str, ...]] = {

@@ -16,10 +16,10 @@ from typing import Any
 
 import pluggy
 
-from .audio import Audio
-from .segment import Request
-from .spec import EngineSpec
-from .voice import Voice
+from polyvox.audio import Audio
+from polyvox.plugin.spec import EngineSpec
+from polyvox.text.segment import Request
+from polyvox.voices.voice import Voice
 
 hookspec = pluggy.HookspecMarker("polyvox")
 hookimpl = pluggy.HookimplMarker("polyvox")

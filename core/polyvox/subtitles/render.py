@@ -14,20 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from . import chunking, script
-from . import voices as voice_checks
-from .assembly import Assembler, JoinConfig
-from .audio import Audio
-from .casting import Overlay, recast
-from .errors import Cancelled, EmptyTextError, PolyvoxError, ScriptError, SegmentError
-from .events import CancelToken
-from .planner import Job
-from .results import RenderResult, SegmentResult
-from .subtitles import Cue, read_srt, write_srt
-from .timing import TimingConfig, place, trim
+from polyvox.audio import Audio
+from polyvox.errors import Cancelled, EmptyTextError, PolyvoxError, ScriptError, SegmentError
+from polyvox.events import CancelToken
+from polyvox.render.assembly import Assembler, JoinConfig
+from polyvox.render.planner import Job
+from polyvox.render.results import RenderResult, SegmentResult
+from polyvox.subtitles.srt import Cue, read_srt, write_srt
+from polyvox.subtitles.timing import TimingConfig, place, trim
+from polyvox.text import chunking
+from polyvox.text import markup as script
+from polyvox.voices import library as voice_checks
+from polyvox.voices.casting import Overlay, recast
 
 if TYPE_CHECKING:
-    from .pipeline import Pipeline
+    from polyvox.render.pipeline import Pipeline
 
 
 def render_subtitles(steps: Pipeline, cues: Sequence[Cue], warnings: list[str], *, engine: str | None,
@@ -90,7 +91,7 @@ def subtitle_cues(source: Any, skipped: list[str] | None = None) -> list[Cue] | 
             return read_srt(source, skipped)
         return None
     if isinstance(source, str):
-        from .subtitles import looks_like_srt
+        from polyvox.subtitles.srt import looks_like_srt
 
         return read_srt(source, skipped) if looks_like_srt(source) else None
     return None
@@ -99,7 +100,7 @@ def subtitle_cues(source: Any, skipped: list[str] | None = None) -> list[Cue] | 
 def read_source(source: Any) -> Any:
     """A script `Path` becomes its text; anything else is returned as it is."""
     if isinstance(source, Path) and source.suffix.lower() != ".srt":
-        from .subtitles import decode
+        from polyvox.subtitles.srt import decode
 
         try:
             return decode(source.read_bytes())  # UTF-8, else UTF-16 with BOM, else Windows-1252

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import attrs
 
-from .errors import PolyvoxError
+from polyvox.errors import PolyvoxError
 
 #: Runs a command and returns (exit status, combined output). Replaceable in tests.
 Runner = Callable[[Sequence[str]], tuple[int, str]]
@@ -76,7 +76,7 @@ def run_command(command: Sequence[str]) -> tuple[int, str]:
 
 def source_plugins_dir() -> Path | None:
     """The ``plugins`` folder of the source checkout polyvox runs from, if it does."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     plugins = root / "plugins"
     return plugins if plugins.is_dir() and (root / "core" / "polyvox").is_dir() else None
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import attrs
 import numpy as np
 
-from .audio import Audio
-from .errors import ParameterError
+from polyvox.audio import Audio
+from polyvox.errors import ParameterError
 
 JOIN_METHODS = ("auto", "silence", "crossfade", "none")
 

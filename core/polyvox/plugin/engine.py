@@ -19,11 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .audio import Audio
-from .hookspecs import hookimpl
-from .segment import Request
-from .spec import EngineSpec
-from .voice import Voice
+from polyvox.audio import Audio
+from polyvox.plugin.hookspecs import hookimpl
+from polyvox.plugin.spec import EngineSpec
+from polyvox.text.segment import Request
+from polyvox.voices.voice import Voice
 
 
 class Engine:

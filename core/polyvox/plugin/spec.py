@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .errors import ParameterError, PluginError
+from polyvox.errors import ParameterError, PluginError
 
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import attrs
 
-from . import languages
-from .errors import ParameterError, PluginError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
-from .keys import Fingerprints, digest, normalize_text, segment_key
-from .plugins import Plugins
-from .segment import Request, Segment
-from .spec import EngineSpec
-from .voice import DEFAULT_VOICE, Voice
+from polyvox.cache.keys import Fingerprints, digest, normalize_text, segment_key
+from polyvox.errors import ParameterError, PluginError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
+from polyvox.plugin.registry import Plugins
+from polyvox.plugin.spec import EngineSpec
+from polyvox.text import languages
+from polyvox.text.segment import Request, Segment
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 #: The seed every segment uses unless the script, the call or the kernel says otherwise,
 #: so the same script renders the same audio and hits the cache.

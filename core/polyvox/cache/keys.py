@@ -16,9 +16,9 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from .errors import VoiceError
-from .segment import Request
-from .voice import Voice
+from polyvox.errors import VoiceError
+from polyvox.text.segment import Request
+from polyvox.voices.voice import Voice
 
 #: Bump when the layout of keys changes, so old entries are never misread.
 KEY_VERSION = 1

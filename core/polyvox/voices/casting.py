@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from . import languages
-from .voice import Voice
+from polyvox.text import languages
+from polyvox.voices.voice import Voice
 
 
 class Overlay(Mapping[str, Voice]):

@@ -8,8 +8,8 @@ from typing import Any
 
 import attrs
 
-from .errors import ParameterError
-from .voice import Voice
+from polyvox.errors import ParameterError
+from polyvox.voices.voice import Voice
 
 #: How a segment joins the one before it: a sentence end, a clause split (crossfade),
 #: a word split, or none (first of its line, after a pause).

@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .audio import Audio
-from .errors import PolyvoxError
+from polyvox.audio import Audio
+from polyvox.errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3

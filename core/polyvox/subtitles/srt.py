@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from .errors import ScriptError
+from polyvox.errors import ScriptError
 
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")

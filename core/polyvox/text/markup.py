@@ -18,9 +18,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from . import languages
-from .errors import ScriptError
-from .segment import Segment
+from polyvox.errors import ScriptError
+from polyvox.text import languages
+from polyvox.text.segment import Segment
 
 #: Longest pause a tag may ask for, in seconds (a Segment refuses more).
 MAX_PAUSE = 30.0

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from .segment import Segment
+from polyvox.text.segment import Segment
 
 #: Where a clause may end: after these, followed by whitespace.
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[，、；：])\s*|\s+(?=[—–-]\s)")

@@ -1,0 +1,1 @@
+"""The content cache: keys made from content, and the store that holds segment audio."""

@@ -1,0 +1,1 @@
+"""A render from plan to audio: planning, the model pool, the scheduler, assembly and results."""

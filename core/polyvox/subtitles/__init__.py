@@ -1,0 +1,1 @@
+"""Subtitles: reading and writing SRT, and fitting speech to cue times."""

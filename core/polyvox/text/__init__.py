@@ -1,0 +1,1 @@
+"""Text in: script markup, languages, segments and chunking under an engine's limit."""

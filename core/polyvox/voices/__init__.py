@@ -1,0 +1,1 @@
+"""Who speaks: `Voice`, voice folders and alias maps, and casting characters to usable voices."""
