@@ -164,7 +164,7 @@ BAD = [
     (["voices"], "no voices folder"),
     (["nonsense"], "No such command"),
     (["render", "--bogus-option", "-"], "No such option"),
-    (["render", "-", "-o", "/proc/no-such-dir/x.wav"], "cannot use '/proc/no-such-dir'"),
+    (["render", "-", "-o", "/proc/no-such-dir/x.wav"], "cannot write audio to '/proc/no-such-dir/x.wav'"),
 ]
 
 

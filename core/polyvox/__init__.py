@@ -35,7 +35,10 @@ if TYPE_CHECKING:
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
     from polyvox.render.assembly import JoinConfig
+    from polyvox.render.orchestrator import RenderStream
+    from polyvox.render.output import AudioWriter
     from polyvox.render.results import RenderResult, RenderStats, SegmentResult
+    from polyvox.render.sources import is_subtitles, read_source
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
     from polyvox.text.segment import Request, Segment
@@ -51,6 +54,8 @@ _LAZY = {
     "Voice": "voices.voice", "VoiceLibrary": "voices.library",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
+    "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
+    "is_subtitles": "render.sources", "read_source": "render.sources",
 }
 
 
@@ -72,9 +77,9 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
-    "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
-    "EngineSpec", "JoinConfig", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
-    "RenderResult", "RenderStats", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
-    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
-    "hookimpl", "read_srt",
+    "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
+    "Engine", "EngineSpec", "hookimpl", "is_subtitles", "JoinConfig", "Kernel", "ModelError", "ParameterError",
+    "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult", "RenderStats",
+    "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult", "TimingConfig",
+    "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
 ]

@@ -12,9 +12,6 @@ import numpy as np
 
 from polyvox.errors import PolyvoxError, VoiceError
 
-#: Output formats by file extension, as soundfile names them.
-FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
-
 
 def _as_samples(value: Any) -> np.ndarray:
     samples = np.asarray(value, dtype=np.float32)
@@ -107,21 +104,14 @@ class Audio:
         b = len(self.samples) if end is None else max(a, round(end * self.sample_rate))
         return Audio(self.samples[a:b], self.sample_rate)
 
-    def pad_to(self, seconds: float) -> Audio:
-        """Append silence up to `seconds` (never shortens)."""
-        missing = round(seconds * self.sample_rate) - len(self.samples)
-        if missing <= 0:
-            return self
-        return Audio(np.concatenate([self.samples, np.zeros(missing, np.float32)]), self.sample_rate)
-
     # -- files ----------------------------------------------------------------------
     def write(self, target: str | Path | BinaryIO, format: str | None = None) -> None:
-        """Write WAV, FLAC, OGG or MP3; the format follows the extension unless given."""
-        import soundfile as sf
+        """Write WAV, FLAC, OGG, MP3 or raw PCM; the format follows the extension unless given
+        (a soundfile name such as ``WAV``, or an extension such as ``flac``)."""
+        from polyvox.render.output import AudioWriter
 
-        fmt = format or _format_for(target)
-        subtype = "PCM_16" if fmt in ("WAV", "FLAC") else None
-        sf.write(target, self.samples, self.sample_rate, format=fmt, subtype=subtype)
+        with AudioWriter(target, self.sample_rate, format) as out:
+            out.write(self)
 
     def to_bytes(self, format: str = "WAV") -> bytes:
         buffer = io.BytesIO()
@@ -136,11 +126,3 @@ class Audio:
             raise PolyvoxError("to_torch() needs torch: pip install torch") from exc
         return torch.from_numpy(self.samples.copy())
 
-
-def _format_for(target: Any) -> str:
-    suffix = Path(str(target)).suffix.lower() if isinstance(target, (str, Path)) else ".wav"
-    try:
-        return FORMATS[suffix]
-    except KeyError:
-        allowed = ", ".join(FORMATS)
-        raise PolyvoxError(f"unknown audio format {suffix!r}; use one of {allowed}") from None

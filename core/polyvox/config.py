@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from polyvox.errors import PolyvoxError
-
-TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate")
+from polyvox.names import TIMING_MODES
 
 
 def _size(value: Any) -> int:

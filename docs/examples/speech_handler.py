@@ -1,35 +1,24 @@
 """A host app embedding polyvox: a tiny HTTP speech endpoint on the standard library.
 
 POST /speak with a script in the body; the reply streams 16-bit PCM WAV as segments finish,
-in script order. Progress events go to a log; a client that hangs up cancels the render
-after the current segment (what was finished stays in the cache for the next request).
+in script order. Progress events go to a log; a client that hangs up stops the render after
+the current segment (what was finished stays in the cache for the next request).
 
     python docs/examples/speech_handler.py 8765   # then: curl -d 'Hello there.' localhost:8765/speak > out.wav
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
-import struct
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import numpy as np
 
 import polyvox
 from polyvox.events import ModelLoading, SegmentFinished
 
 log = logging.getLogger("speech")
 KERNEL = polyvox.Kernel()  # one per process: models and cache are shared by every request
-
-
-def wav_header(sample_rate: int) -> bytes:
-    """A WAV header for a stream of unknown length (sizes set to the maximum)."""
-    return (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt "
-            + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16)
-            + b"data" + struct.pack("<I", 0xFFFFFFFF))
 
 
 def on_event(event: polyvox.events.Event) -> None:
@@ -43,10 +32,8 @@ def on_event(event: polyvox.events.Event) -> None:
 class SpeechHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         text = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-        cancel = polyvox.CancelToken()
         try:
-            chunks = KERNEL.stream(text, cancel=cancel, on_event=on_event)
-            first = next(chunks)  # errors in the script surface before any byte is sent
+            stream = KERNEL.stream(text, on_event=on_event)  # the script is planned here: errors before any byte
         except polyvox.PolyvoxError as exc:
             self.send_error(400, str(exc))
             return
@@ -54,15 +41,16 @@ class SpeechHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "audio/wav")
         self.end_headers()
         try:
-            self.wfile.write(wav_header(first.sample_rate))
-            for chunk in itertools.chain([first], chunks):
-                pcm = (np.clip(chunk.samples, -1, 1) * 32767).astype("<i2").tobytes()
-                self.wfile.write(pcm)
-                self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            cancel.cancel()  # the client left: stop after the segment in progress
-        except polyvox.Cancelled:
-            pass
+            # WAV with a streaming header, then the PCM of each chunk as it comes
+            with polyvox.AudioWriter(self.wfile, stream.sample_rate, "wav") as out:
+                for chunk in stream:
+                    out.write(chunk)
+                    self.wfile.flush()
+        except polyvox.PolyvoxError:  # the client left: nothing more is synthesized
+            stream.close()
+        else:
+            log.info("done: %d synthesized, %d from the cache", stream.result.stats.synthesized,
+                     stream.result.stats.cached)
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug(format, *args)

@@ -1,33 +1,21 @@
 """Where a render's input comes from and its files go: stdin or a file in, an output path
-from -o/--format, atomic writes (a partial file never takes the real name), the subtitle
-report and adjusted SRT beside the audio, and a WAV header for streaming to a pipe."""
+from -o/--format, and the subtitle report and adjusted SRT beside the audio. The audio itself
+is written by the kernel (`polyvox.AudioWriter`), atomically."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-FORMATS = ("wav", "flac", "ogg", "mp3")
+from polyvox.names import AUDIO_FORMATS
+
+#: What -o's extension and --format may name (raw ``pcm`` only with --format).
+FORMATS = tuple(AUDIO_FORMATS)
 #: Where renders go unless -o says otherwise (`make demo` writes out/demo.wav).
 OUT_DIR = Path("out")
-
-
-@contextlib.contextmanager
-def atomic(path: Path) -> Iterator[Path]:
-    """A temporary name beside `path`, renamed over it only when writing succeeded."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
-    try:
-        yield partial
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 def read_input(file: str) -> str | Path:
@@ -42,13 +30,6 @@ def read_input(file: str) -> str | Path:
     if not path.is_file():
         raise click.UsageError(f"no such file: {file!r}")
     return path
-
-
-def is_subtitles(source: str | Path) -> bool:
-    """Whether the kernel will render `source` as subtitles (its own test: the content)."""
-    from polyvox.subtitles.render import read_source, subtitle_cues
-
-    return subtitle_cues(read_source(source)) is not None
 
 
 def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
@@ -90,24 +71,3 @@ def subtitle_files(result: Any, output: Path) -> dict[str, str | None]:
         report.write_text(json.dumps(cues, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         files["timing"] = str(report)
     return files
-
-
-def soundfile_format(suffix: str) -> str:
-    from polyvox.audio import FORMATS as SF_FORMATS
-
-    return SF_FORMATS[suffix.lower()]
-
-
-def streaming_wav_header(rate: int) -> bytes:
-    """A 16-bit mono WAV header of unknown length (players read until the end of the pipe)."""
-    import struct
-
-    unknown = 0xFFFFFFFF
-    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)  # PCM, mono, 16-bit
-    return b"RIFF" + struct.pack("<I", unknown) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", unknown)
-
-
-def chain(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    if first is not None:
-        yield first
-    yield from rest

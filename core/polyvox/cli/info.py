@@ -15,8 +15,8 @@ def _kernel(**kwargs: Any) -> Any:
 
 def _caps(spec: Any) -> str:
     caps = spec.capabilities
-    names = [name.replace("_", "-") for name in ("needs_reference_audio", "needs_reference_text", "thread_safe",
-                                                 "batch", "seeded") if getattr(caps, name)]
+    flags = ("needs_reference_audio", "needs_reference_text", "clones", "thread_safe", "batch", "seeded")
+    names = [name.replace("_", "-") for name in flags if getattr(caps, name)]
     return ", ".join(names) or "–"
 
 
@@ -30,7 +30,7 @@ def _engine_dict(kernel: Any, spec: Any, detail: bool) -> dict[str, Any]:
     import attrs
 
     out: dict[str, Any] = {
-        "name": spec.name, "plugin": kernel.plugins.owner.get(spec.name), "languages": list(spec.languages),
+        "name": spec.name, "plugin": kernel.plugin_of(spec.name), "languages": list(spec.languages),
         "default_model": spec.default_model, "sample_rate": spec.sample_rate, "max_chars": spec.max_chars,
         "priority": spec.priority, "description": spec.description,
         "capabilities": attrs.asdict(spec.capabilities),
@@ -65,14 +65,14 @@ def engines(engine: str | None) -> None:
         for column in ("engine", "plugin", "languages", "default model", "sample rate", "capabilities"):
             table.add_column(column)
         for spec in specs:
-            table.add_row(spec.name, kernel.plugins.owner.get(spec.name, "?"), _languages(spec.languages),
+            table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
                           spec.default_model, f"{spec.sample_rate} Hz", _caps(spec))
         console.print(table if specs else "[yellow]no engine is installed: pip install polyvox-piper[/]")
         for failure in kernel.failures:
             console.print(f"[red]plugin {escape(failure.name)} failed to load: {escape(failure.error)}[/]")
         return
     spec = specs[0]
-    console.print(f"[bold]{spec.name}[/] ({kernel.plugins.owner.get(spec.name, '?')})"
+    console.print(f"[bold]{spec.name}[/] ({kernel.plugin_of(spec.name) or '?'})"
                   + (f": {spec.description}" if spec.description else ""))
     console.print(f"sample rate {spec.sample_rate} Hz · up to {spec.max_chars} characters a segment · "
                   f"capabilities: {_caps(spec)}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -109,9 +108,6 @@ def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
         out[key.strip()] = value.strip()
     return out
 
-
-def is_interactive_stdin() -> bool:
-    return sys.stdin.isatty()
 
 
 def escape(text: str) -> str:

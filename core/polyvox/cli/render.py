@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import click
 
 from polyvox.cli import files
 from polyvox.cli.options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
+from polyvox.names import TIMING_MODES
 
 
 def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,8 +47,7 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-o", "--output", metavar="OUT", help="Audio file to write, '-' for stdout [default: out/FILE.wav].")
 @_format_option
 @render_options
-@click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
-                                                  "concatenate")),
+@click.option("--timing-mode", type=click.Choice(TIMING_MODES),
               help="How subtitles fit their cues [env POLYVOX_TIMING_MODE; default smart_natural].")
 @click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
               "`polyvox render x.txt --stream -o - | aplay`).")
@@ -62,12 +61,18 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     follows OUT's extension (wav, flac, ogg, mp3). For subtitles, the per-cue timing
     report (OUT.timing.json) and the adjusted subtitles (OUT.adjusted.srt) are written beside it.
     """
-    source = files.read_input(file)
+    import polyvox
+
+    source = polyvox.read_source(files.read_input(file))  # read once; the kernel takes it as it is
     stem = "stdin" if file == "-" else Path(file).stem
-    srt = files.is_subtitles(source)
-    if srt and stream:
-        raise click.UsageError("--stream renders scripts; subtitles are fitted to their cues as a whole")
+    srt = polyvox.is_subtitles(source)
     out = files.output_path(output, fmt, stem)
+    console = None if state().quiet else stderr_console()
+    if console is not None and not srt and timing_mode:
+        console.print("[yellow]warning: --timing-mode applies to subtitles only; this script has none[/]")
+    if console is not None and srt and out is None:
+        console.print("[yellow]warning: with -o - only the audio is written: no adjusted subtitles or "
+                      "timing report[/]")
     if srt and out is not None and file != "-" and Path(file).resolve() in {p.resolve() for p in files.sidecars(out)}:
         raise click.UsageError(f"rendering {file} to {out} would overwrite {file} with the adjusted subtitles: "
                                "choose another -o")
@@ -91,8 +96,7 @@ def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
               help="Audio file to write.")
 @click.option("--srt", is_flag=True, help="Also render the built-in subtitle sample (OUT-subtitles.wav).")
 @render_options
-@click.option("--timing-mode", type=click.Choice(("pad_with_silence", "stretch_to_fit", "smart_natural",
-                                                  "concatenate")), help="Timing mode for --srt.")
+@click.option("--timing-mode", type=click.Choice(TIMING_MODES), help="Timing mode for --srt.")
 @output_options
 def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
     """Render the built-in multi-character sample with the installed engines.
@@ -140,8 +144,9 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     if output is None and st.json:
         raise click.UsageError("--json prints the summary on stdout, so the audio cannot go there: use -o FILE")
     stdout_format = (stdout_format or "wav").lower()
-    if output is None and stream and stdout_format != "wav":
-        raise click.UsageError("--stream to stdout writes WAV only: drop --format or write to a file")
+    if output is None and stream and stdout_format not in ("wav", "pcm"):
+        raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
+                               "or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
                     timing_mode=timing_mode, workers=workers)
     kwargs: dict[str, Any] = {
@@ -165,7 +170,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     try:
         with view, _interrupt_cancels(token, view):
             if stream:
-                summary = _stream(kernel, text, output, view, token, kwargs, source, outputs)
+                summary = _stream(kernel, text, output, view, token, kwargs, source, outputs, srt, stdout_format)
             else:
                 summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
                                   workers=conf.value("workers"), stdout_format=stdout_format)
@@ -200,54 +205,32 @@ def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token
             stdout_format: str = "wav") -> dict[str, Any]:
     from polyvox.cli import summary as summaries
 
-    if output is None:
-        result = kernel.render(text, on_event=view, cancel=token, workers=workers, **kwargs)
-        sys.stdout.buffer.write(result.audio.to_bytes(files.soundfile_format("." + stdout_format)))
-        sys.stdout.buffer.flush()
-        rate, duration = result.audio.sample_rate, result.audio.duration
-    else:
-        with files.atomic(output) as partial:
-            result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=partial, **kwargs)
-        if srt:
-            outputs.update(files.subtitle_files(result, output))
-        import soundfile as sf
-
-        info = sf.info(str(output))
-        rate, duration = info.samplerate, info.duration
+    target = sys.stdout.buffer if output is None else output
+    result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=target,
+                           format=stdout_format if output is None else None, **kwargs)
+    if srt and output is not None:
+        outputs.update(files.subtitle_files(result, output))
     view.stop()
-    return summaries.from_result(result, source=source, outputs=outputs, sample_rate=rate,
-                                 duration=round(duration, 4))
+    return summaries.from_result(result, source=source, outputs=outputs)
 
 
 def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
-            source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
-    """Write each chunk as the kernel yields it, in script order."""
-    import soundfile as sf
-
+            source: str, outputs: dict[str, str | None], srt: bool, stdout_format: str = "wav") -> dict[str, Any]:
+    """Write each chunk as the kernel yields it, in output order."""
+    import polyvox
     from polyvox.cli import summary as summaries
 
-    start = time.perf_counter()
-    chunks = kernel.stream(text, on_event=view, cancel=token, **kwargs)
-    first = next(chunks, None)
-    rate = first.sample_rate if first is not None else 22050
-    frames = 0
-    if output is None:
-        out = sys.stdout.buffer
-        out.write(files.streaming_wav_header(rate))
-        for chunk in files.chain(first, chunks):
-            out.write((chunk.samples.clip(-1, 1) * 32767).astype("<i2").tobytes())
-            out.flush()
-            frames += len(chunk)
-    else:
-        with files.atomic(output) as partial, sf.SoundFile(str(partial), "w", samplerate=rate, channels=1,
-                                                      format=files.soundfile_format(output.suffix)) as fh:
-            for chunk in files.chain(first, chunks):
-                fh.write(chunk.samples)
-                frames += len(chunk)
+    stream = kernel.stream(text, on_event=view, cancel=token, **kwargs)
+    target = sys.stdout.buffer if output is None else output
+    with polyvox.AudioWriter(target, stream.sample_rate, stdout_format if output is None else None) as out:
+        for chunk in stream:
+            out.write(chunk)
+            if output is None:
+                sys.stdout.buffer.flush()
+    if srt and output is not None:
+        outputs.update(files.subtitle_files(stream.result, output))
     view.stop()
-    return summaries.from_view(view, source=source, outputs=outputs, sample_rate=rate,
-                               duration=round(frames / rate, 4), wall_seconds=time.perf_counter() - start,
-                               segments=view.finished)
+    return summaries.from_result(stream.result, source=source, outputs=outputs)
 
 
 def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None:

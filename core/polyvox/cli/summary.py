@@ -1,7 +1,7 @@
 """After a render: the summary table (stderr) and the ``--json`` object (stdout).
 
-Both are built from the kernel's `RenderResult` (or, for ``--stream``, from the counters the
-progress view collected from events); nothing here computes audio or timing.
+Both are built from the kernel's `RenderResult`, for streamed renders too; nothing here
+computes audio or timing.
 """
 
 from __future__ import annotations
@@ -77,31 +77,12 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
     return out
 
 
-def from_result(result: Any, *, source: str, outputs: dict[str, str | None], sample_rate: int | None,
-                duration: float | None) -> dict[str, Any]:
-    """The `--json` object of a finished render."""
-    return _summary(source, outputs, sample_rate, duration, result.stats.to_dict(), list(result.warnings),
-                    timing_actions(result.timing), segment_dicts(result))
-
-
-def _summary(source: str, outputs: dict[str, str | None], sample_rate: int | None, duration: float | None,
-             stats: dict[str, Any], warnings: list[str], actions: dict[str, int],
-             segments: list[dict[str, Any]]) -> dict[str, Any]:
+def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
+    """The `--json` object of a finished render (streamed or not)."""
+    stats = result.stats.to_dict()
     return {
-        "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": sample_rate,
-        "duration": duration, "cancelled": False, "stats": stats, "warnings": warnings,
-        "timing_actions": actions, "segments": segments,
+        "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": result.sample_rate,
+        "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
+        "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
+        "segments": segment_dicts(result),
     }
-
-
-def from_view(view: Any, *, source: str, outputs: dict[str, str | None], sample_rate: int | None,
-              duration: float | None, wall_seconds: float, segments: int) -> dict[str, Any]:
-    """The `--json` object of a streamed render, from the events the view counted."""
-    audio = duration if duration is not None else view.audio_seconds
-    stats = {
-        "segments": segments, "speech_segments": view.finished, "synthesized": view.synthesized,
-        "cached": view.cached, "audio_seconds": audio, "wall_seconds": wall_seconds,
-        "model_loads": view.model_loads, "voice_preparations": None,
-        "real_time_factor": wall_seconds / audio if audio else None,
-    }
-    return _summary(source, outputs, sample_rate, duration, stats, list(view.warnings), {}, [])

@@ -63,27 +63,56 @@ def describe(kernel: Any, library: Any) -> list[dict[str, Any]]:
     return rows
 
 
-@click.command(short_help="Characters of a voices folder and their problems.")
+def engine_voices(kernel: Any) -> list[dict[str, Any]]:
+    """The voices installed engines speak with built in (Piper's voice files), and each engine
+    that clones a voice from reference audio instead."""
+    from polyvox.voices.casting import voice_language
+
+    rows = []
+    for spec in kernel.engines():
+        clones = spec.capabilities.uses_reference_audio
+        single = spec.languages[0] if len(spec.languages) == 1 else None
+        for voice in spec.voices:
+            rows.append({"voice": voice, "engine": spec.name, "language": voice_language(voice) or single,
+                         "clones": clones})
+        if clones:
+            rows.append({"voice": None, "engine": spec.name, "language": ", ".join(spec.languages),
+                         "clones": True})
+    return rows
+
+
+@click.command(short_help="Installed engines' voices, and the characters of a voices folder.")
 @click.option("--voices", metavar="DIR", help="Voices folder [env POLYVOX_VOICES].")
 @output_options
 def voices(voices: str | None) -> None:
-    """Characters of a voices folder: aliases, references, transcripts and problems."""
+    """The voices installed engines speak with, and (with --voices DIR or POLYVOX_VOICES) the
+    characters of a voices folder: aliases, references, transcripts and problems."""
     conf = settings(voices=voices)
     folder = conf.value("voices")
-    if not folder:
-        raise click.UsageError("no voices folder: pass --voices DIR or set POLYVOX_VOICES")
     kernel = conf.kernel(cache=False)
-    library = kernel.voice_library(folder)
-    rows = describe(kernel, library)
+    builtin = engine_voices(kernel)
+    library = kernel.voice_library(folder) if folder else None
+    rows = describe(kernel, library) if library is not None else []
     st = state()
     if st.json:
-        emit_json({"folders": [str(f) for f in library.folders], "voices": rows, "warnings": list(library.warnings)})
+        emit_json({"engine_voices": builtin, "folders": [str(f) for f in library.folders] if library else [],
+                   "voices": rows, "warnings": list(library.warnings) if library else []})
         return
     if st.quiet:
         return
     from rich.table import Table
 
     console = stdout_console()
+    own = Table(title="Engine voices", title_justify="left")
+    for column in ("voice", "engine", "language", "clones"):
+        own.add_column(column)
+    for row in builtin:
+        own.add_row(escape(row["voice"] or "(any reference audio)"), escape(row["engine"]),
+                    escape(row["language"] or "–"), "yes" if row["clones"] else "no")
+    console.print(own if builtin else "[yellow]no engine installed[/]")
+    if library is None:
+        console.print("[dim]give --voices DIR (or set POLYVOX_VOICES) to list a voices folder's characters[/]")
+        return
     table = Table(title=f"Voices in {folder}", title_justify="left")
     for column in ("character", "voice", "transcript", "duration", "rate", "language", "status"):
         table.add_column(column)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from polyvox.audio import Audio
+from polyvox.errors import PluginError
 from polyvox.plugin.hookspecs import hookimpl
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
@@ -67,7 +68,13 @@ class Engine:
     # -- the hooks ---------------------------------------------------------------------
     @hookimpl
     def register_engines(self, register: Callable[[EngineSpec], None]) -> None:
-        register(self.spec())
+        spec = self.spec()
+        if not self.name:  # named once, in the spec: the hooks answer for that name
+            self.name = spec.name
+        elif spec.name != self.name:
+            raise PluginError(f"engine class {type(self).__name__} is named {self.name!r} but its spec() declares "
+                              f"{spec.name!r}: use one name (set `name` and pass name=self.name to EngineSpec)")
+        register(spec)
 
     @hookimpl
     def find_voices(self, directory: str) -> list[Voice]:

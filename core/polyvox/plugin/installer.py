@@ -24,7 +24,7 @@ Runner = Callable[[Sequence[str]], tuple[int, str]]
 _SPECIFIER = re.compile(r"[\[<>=!~;@ ]")
 _ENGINES_SCRIPT = (
     "import json; from polyvox import Kernel; k = Kernel(cache=False); "
-    "print(json.dumps({'engines': {s.name: k.plugins.owner[s.name] for s in k.engines()}, "
+    "print(json.dumps({'engines': {s.name: k.plugin_of(s.name) for s in k.engines()}, "
     "'failures': [[f.name, f.error] for f in k.failures]}))"
 )
 

@@ -125,6 +125,14 @@ class Plugins:
     def hook(self) -> Any:
         return self.pm.hook
 
+    def ranked(self) -> list[EngineSpec]:
+        """Declared engines, the one chosen first when several could speak first (priority, then name)."""
+        return sorted(self.specs.values(), key=lambda s: (-s.priority, s.name))
+
+    def plugin_of(self, engine: str) -> str | None:
+        """The name of the plugin that declares `engine`."""
+        return self.owner.get(engine)
+
     def version_of(self, engine: str) -> str:
         """The version of the distribution that provides `engine` ("0" for unpackaged plugins)."""
         plugin = self.owner.get(engine, "")

@@ -97,6 +97,8 @@ class Capabilities:
 
     needs_reference_audio: bool = False
     needs_reference_text: bool = False
+    #: Speaks like a voice's reference audio when it has one (implied by needs_reference_audio).
+    clones: bool = False
     #: Several threads may call synthesize on one loaded model at once.
     thread_safe: bool = False
     #: Implements `synthesize_batch` for several segments sharing a model and voice.
@@ -104,9 +106,9 @@ class Capabilities:
     #: Output depends only on the seed passed in (same seed, same samples).
     seeded: bool = False
 
-
-def _params_tuple(value: Any) -> tuple[ParamSpec, ...]:
-    return tuple(value)
+    @property
+    def uses_reference_audio(self) -> bool:
+        return self.clones or self.needs_reference_audio
 
 
 @attrs.frozen
@@ -118,7 +120,7 @@ class EngineSpec:
     languages: tuple[str, ...] = attrs.field(converter=tuple)
     default_model: str
     models: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    params: tuple[ParamSpec, ...] = attrs.field(default=(), converter=_params_tuple)
+    params: tuple[ParamSpec, ...] = attrs.field(default=(), converter=tuple)
     max_chars: int = attrs.field(default=400, validator=attrs.validators.gt(0))
     capabilities: Capabilities = Capabilities()
     description: str = ""

@@ -10,8 +10,7 @@ import numpy as np
 
 from polyvox.audio import Audio
 from polyvox.errors import ParameterError
-
-JOIN_METHODS = ("auto", "silence", "crossfade", "none")
+from polyvox.names import JOIN_METHODS
 
 
 @attrs.frozen

@@ -81,8 +81,7 @@ class Planner:
     def best_engine(self, language: str) -> str:
         """The installed engine of highest priority that speaks `language`."""
         if language not in self._engine_for_language:
-            ranked = sorted(self.plugins.specs.values(), key=lambda s: (-s.priority, s.name))
-            for spec in ranked:
+            for spec in self.plugins.ranked():
                 if self.model_for(spec.name, language):
                     self._engine_for_language[language] = spec.name
                     break
@@ -105,10 +104,6 @@ class Planner:
             self._model_fp[(engine, model)] = self.fingerprints.model(model, list(files))
         return self._model_fp[(engine, model)]
 
-    def warn_once(self, kind: str, message: str, key: str | None = None) -> None:
-        """Warn once per render for each `key` (default: the message itself)."""
-        self.warn(kind, message, key)
-
     # -- planning --------------------------------------------------------------------------
     def plan(
         self,
@@ -123,14 +118,16 @@ class Planner:
         params: Mapping[str, Any] | None = None,
         seed: int = DEFAULT_SEED,
         strict: bool = False,
+        first_index: int = 0,
+        where: str | None = None,
     ) -> list[Job]:
         """Resolve every segment; `params` (from the caller) are checked strictly, a
-        segment's or voice's own unknown parameters become warnings."""
+        segment's or voice's own unknown parameters become warnings. Jobs are numbered from
+        `first_index`; `where` (e.g. "subtitle 3 at 00:00:04,000") prefixes error messages."""
         jobs = []
-        self._model_fp.clear()  # per plan: weights replaced while a host app runs are noticed
         seed = check_seed(seed)
         segments = list(segments)
-        for index, seg in enumerate(segments):
+        for index, seg in enumerate(segments, first_index):
             if seg.is_pause or not normalize_text(seg.text):
                 jobs.append(Job(index, seg, device))
                 continue
@@ -138,18 +135,34 @@ class Planner:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
                                           params or {}, seed, strict))
             except PolyvoxError as exc:
+                if where:
+                    raise type(exc)(f"{where}: {exc}") from exc
                 if len(segments) == 1:
                     raise
-                where = f" (line {seg.line})" if seg.line else ""
-                raise type(exc)(f"segment {index}{where}: {exc}") from exc
+                line = f" (line {seg.line})" if seg.line else ""
+                raise type(exc)(f"segment {index}{line}: {exc}") from exc
         return jobs
 
-    def _voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
+    def forget_fingerprints(self) -> None:
+        """Per render: weights replaced while a host app runs are noticed by the next render."""
+        self._model_fp.clear()
+
+    def engine_for(self, seg: Segment, voice: Voice, engine: str | None, language: str | None) -> tuple[str, str]:
+        """The one engine resolution, used by chunking and planning alike: (engine, language).
+
+        Language: the segment's tag, else the voice's own (an alias line's language wins over
+        the call's default, as in TTS Audio Suite), else the call's, else English. Engine: the
+        segment's, else the call's, else the voice's, else the best installed for the language.
+        """
+        lang = self.language(seg.language or voice.language or language or "en")
+        return seg.engine or engine or voice.engine or self.best_engine(lang), lang
+
+    def voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
         if seg.character is None:
             return narrator
         voice = voices.get(seg.character) or voices.get(seg.character.lower())
         if voice is None:
-            self.warn_once("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice",
+            self.warn("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice",
                            key=f"unknown-character:{seg.character.lower()}")
             return narrator
         return voice
@@ -157,9 +170,8 @@ class Planner:
     def _resolve(self, index: int, seg: Segment, device: str, engine: str | None, model: str | None,
                  narrator: Voice, voices: Mapping[str, Voice], language: str | None,
                  params: Mapping[str, Any], seed: int, strict: bool) -> Job:
-        voice = self._voice_for(seg, narrator, voices)
-        lang = self.language(seg.language or language or voice.language or "en")
-        name = seg.engine or engine or voice.engine or self.best_engine(lang)
+        voice = self.voice_for(seg, narrator, voices)
+        name, lang = self.engine_for(seg, voice, engine, language)
         spec = self.spec(name)
         chosen = seg.model or model
         if chosen is None and voice.model and voice.engine in (None, name):
@@ -185,7 +197,7 @@ class Planner:
                     spec.resolve_params({key: value})  # raises the one-line ParameterError
                 else:
                     allowed = ", ".join(q.name for q in spec.params) or "none"
-                    self.warn_once("dropped-parameter",
+                    self.warn("dropped-parameter",
                                    f"engine {name!r} has no parameter {key!r} (dropped); it has: {allowed}")
         final, _ = spec.resolve_params(combined)
         request = Request(text=normalize_text(seg.text), language=lang, model=chosen, voice=voice,

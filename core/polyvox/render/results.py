@@ -59,3 +59,5 @@ class RenderResult:
     timing: tuple[Any, ...] = ()
     #: The adjusted subtitles for subtitle renders (SRT text).
     srt: str | None = None
+    #: The sample rate of the output (of `audio`, or of the file written).
+    sample_rate: int | None = None

@@ -8,6 +8,7 @@ synthesis. The executor is replaceable, so a process pool or a cluster can run t
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import threading
 import time
@@ -179,8 +180,8 @@ class Scheduler:
                 # Engines that are not thread-safe get one call at a time per model (voice
                 # preparation included), even across renders running in different threads.
                 caps = spec.capabilities
-                lock = _NoLock() if caps.thread_safe else entry.lock
-                rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else _NoLock()
+                lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
+                rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else contextlib.nullcontext()
                 with rng, lock:
                     conditioning = self.models.conditioning(
                         entry, jobs[0].voice_key,
@@ -212,14 +213,6 @@ class Scheduler:
     def _finished(self, job: Job, audio: Audio, *, cached: bool, seconds: float) -> None:
         self.emit(SegmentFinished(job.index, job.segment.character, job.request.language, job.request.text,
                                   job.engine, cached, seconds, audio.duration))
-
-
-class _NoLock:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 def _check_output(engine: str, out: Any, expected: int) -> None:

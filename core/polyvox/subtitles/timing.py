@@ -15,7 +15,7 @@ the cues as they now are (for the adjusted SRT).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -23,9 +23,9 @@ import numpy as np
 
 from polyvox.audio import Audio
 from polyvox.errors import ParameterError
+from polyvox.names import TIMING_MODES
 from polyvox.subtitles.srt import Cue
 
-TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate")
 #: Stretch ratios beyond these are refused by stretch_to_fit (it pads or truncates instead).
 _RATIO_LIMITS = (0.1, 10.0)
 
@@ -117,14 +117,11 @@ def time_stretch(audio: Audio, ratio: float) -> Audio:
     return Audio(_fit(out, round(len(audio) * ratio)), audio.sample_rate)
 
 
-def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
-          config: TimingConfig = TimingConfig()) -> tuple[Audio, list[CueTiming], list[Cue], list[str]]:
-    """Fit trimmed `clips` (one per cue, None for a cue with nothing to say) to `cues`.
-
-    Returns the audio, the per-cue report, the adjusted cues and notes for the user.
-    """
-    clips = [None if c is None or not len(c) else c.resample(rate) for c in clips]
-    notes: list[str] = []
+def fit(cues: Sequence[Cue], clips: Iterable[Audio | None], rate: int, config: TimingConfig,
+        notes: list[str]) -> Iterator[tuple[CueTiming, Audio | None]]:
+    """Each cue's timing and fitted clip, as soon as that cue's clip arrives (clips come in
+    cue order, None for a cue with nothing to say). Notes for the user go to `notes`."""
+    clips = (None if c is None or not len(c) else c.resample(rate) for c in clips)
     mode = config.mode
     if mode == "smart_natural" and _overlapping(cues):
         notes.append("smart_natural: the subtitles have overlapping cues, so they were placed with "
@@ -132,34 +129,95 @@ def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
         mode = "pad_with_silence"
     placer = {"pad_with_silence": _pad, "stretch_to_fit": _stretch, "smart_natural": _smart,
               "concatenate": _concatenate}[mode]
-    placed = placer(cues, clips, config)
-    if mode != config.mode:
-        placed = [(attrs.evolve(t, note=_join(t.note, "overlapping cues: padded instead of smart_natural")), a)
-                  for t, a in placed]
-    report = [t for t, _ in placed]
-    total = max([c.end for c in cues] * (mode != "concatenate") + [t.end for t in report] + [0.0])
-    out = np.zeros(round(total * rate) + 1, np.float32)
-    lead = config.keep_ms / 1000
-    for timing, clip in placed:
+    for timing, clip in placer(cues, clips, config):
+        if mode != config.mode:
+            timing = attrs.evolve(timing, note=_join(timing.note, "overlapping cues: padded instead of smart_natural"))
+        yield timing, clip
+
+
+class Timeline:
+    """Fitted clips mixed into one output that is handed on as soon as no later clip can
+    reach back into it, so memory does not grow with the length of the film."""
+
+    def __init__(self, cues: Sequence[Cue], rate: int, config: TimingConfig):
+        self.cues = list(cues)
+        self.rate = rate
+        self.concatenate = config.mode == "concatenate"
+        # The few milliseconds kept before the speech go just before its start, so the
+        # speech itself begins on the cue.
+        self.lead = config.keep_ms / 1000
+        self.report: list[CueTiming] = []
+        # earliest[n]: the earliest start of cue n or any later one (cues may come unsorted)
+        self._earliest = [float("inf")] * (len(self.cues) + 1)
+        for n in range(len(self.cues) - 1, -1, -1):
+            self._earliest[n] = min(self.cues[n].start, self._earliest[n + 1])
+        self._buffer = np.zeros(0, np.float32)
+        self._offset = 0  # output sample index of _buffer[0]
+
+    def add(self, timing: CueTiming, clip: Audio | None) -> Iterator[Audio]:
+        """Mix one cue's fitted clip in; yields the output that is now final."""
+        self.report.append(timing)
         if clip is not None and len(clip):
-            # The few milliseconds kept before the speech go just before its start, so the
-            # speech itself begins on the cue.
-            at = round(max(0.0, timing.start - lead) * rate)
-            out[at : at + len(clip)] += clip.samples[: len(out) - at]
-    np.clip(out, -1.0, 1.0, out=out)
-    adjusted = [attrs.evolve(c, start=t.start, end=max(t.end, t.start)) for c, t in zip(cues, report, strict=True)]
-    return Audio(out[: round(total * rate)], rate), report, adjusted, notes
+            at = round(max(0.0, timing.start - self.lead) * self.rate)
+            self._mix(at, clip.samples)
+        # no later clip is placed before its cue's start (nor, when concatenating, before this end)
+        safe = timing.end if self.concatenate else self._earliest[len(self.report)]
+        if safe != float("inf"):
+            yield from self._release(round(max(0.0, safe - self.lead) * self.rate))
+
+    def finish(self) -> Iterator[Audio]:
+        """The rest of the output, up to the last cue's end or the last clip's, whichever is later."""
+        ends = [t.end for t in self.report] + [0.0]
+        if not self.concatenate:
+            ends += [c.end for c in self.cues]
+        total = round(max(ends) * self.rate)
+        if total > self._offset + len(self._buffer):
+            self._buffer = np.concatenate(
+                [self._buffer, np.zeros(total - self._offset - len(self._buffer), np.float32)])
+        yield from self._release(total)
+        self._buffer = np.zeros(0, np.float32)
+
+    def adjusted(self) -> list[Cue]:
+        """The cues at the times their speech now has (for the adjusted SRT)."""
+        return [attrs.evolve(c, start=t.start, end=max(t.end, t.start))
+                for c, t in zip(self.cues, self.report, strict=True)]
+
+    def _mix(self, at: int, samples: np.ndarray) -> None:
+        if at < self._offset:  # cannot happen by the rule in `add`; never write into the past
+            samples, at = samples[self._offset - at :], self._offset
+        end = at + len(samples) - self._offset
+        if end > len(self._buffer):
+            self._buffer = np.concatenate([self._buffer, np.zeros(end - len(self._buffer), np.float32)])
+        self._buffer[at - self._offset : end] += samples
+
+    def _release(self, upto: int) -> Iterator[Audio]:
+        n = min(max(0, upto - self._offset), len(self._buffer))
+        if n:
+            out = np.clip(self._buffer[:n], -1.0, 1.0)
+            self._buffer = self._buffer[n:].copy()
+            self._offset += n
+            yield Audio(out, self.rate)
+
+
+def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
+          config: TimingConfig = TimingConfig()) -> tuple[Audio, list[CueTiming], list[Cue], list[str]]:
+    """Fit trimmed `clips` (one per cue, None for a cue with nothing to say) to `cues`, all at
+    once. Returns the audio, the per-cue report, the adjusted cues and notes for the user."""
+    notes: list[str] = []
+    timeline = Timeline(cues, rate, config)
+    chunks = [chunk for timing, clip in fit(cues, clips, rate, config, notes) for chunk in timeline.add(timing, clip)]
+    chunks += list(timeline.finish())
+    return Audio.concatenate(chunks, rate), timeline.report, timeline.adjusted(), notes
 
 
 # -- modes ---------------------------------------------------------------------------------
-Placed = list[tuple[CueTiming, "Audio | None"]]
+Placed = Iterator[tuple[CueTiming, "Audio | None"]]
 
 
-def _pad(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingConfig) -> Placed:
-    out: Placed = []
+def _pad(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     for n, (cue, clip) in enumerate(zip(cues, clips, strict=True)):
         if clip is None:
-            out.append((_empty(cue), None))
+            yield ((_empty(cue), None))
             continue
         d = clip.duration
         note = ""
@@ -167,21 +225,19 @@ def _pad(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingConfi
         if following is not None and cue.start + d > following + 1e-3:
             note = f"speech runs {cue.start + d - following:.2f} s into cue {cue.index + 1}"
         action = "padded" if d <= cue.duration + 1e-3 else "overran"
-        out.append((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, action,
+        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, action,
                               note=note), clip))
-    return out
 
 
-def _stretch(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingConfig) -> Placed:
-    out: Placed = []
+def _stretch(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     lo, hi = _RATIO_LIMITS
     for cue, clip in zip(cues, clips, strict=True):
         if clip is None:
-            out.append((_empty(cue), None))
+            yield ((_empty(cue), None))
             continue
         d = clip.duration
         if cue.duration <= 0:
-            out.append((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, "overran",
+            yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, "overran",
                                   note="zero-length cue: not stretched"), clip))
             continue
         wanted = cue.duration / d
@@ -190,19 +246,17 @@ def _stretch(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingC
                           clip.sample_rate)
         note = "" if ratio == wanted else f"a stretch of {wanted:.2f} is beyond {lo}..{hi}: {ratio:.2f} used"
         action = "truncated" if ratio > wanted else "stretched"
-        out.append((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.end, d, action, ratio,
+        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.end, d, action, ratio,
                               note=note), stretched))
-    return out
 
 
-def _smart(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingConfig) -> Placed:
-    out: Placed = []
+def _smart(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     cursor = 0.0  # where the previous clip ended
     for n, (cue, clip) in enumerate(zip(cues, clips, strict=True)):
         start = max(cue.start, cursor)
         shift = start - cue.start
         if clip is None:
-            out.append((attrs.evolve(_empty(cue), start=start, end=start, shift=shift), None))
+            yield ((attrs.evolve(_empty(cue), start=start, end=start, shift=shift), None))
             continue
         d = clip.duration
         following = cues[n + 1].start if n + 1 < len(cues) else None
@@ -233,26 +287,25 @@ def _smart(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingCon
         end = start + final.duration
         late = following is not None and end > following + 1e-3
         note = f"cue {cue.index + 1} starts {end - following:.2f} s late" if late else ""
-        out.append((CueTiming(cue.index, cue.text, cue.start, cue.end, start, end, d, action, round(ratio, 4),
+        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, start, end, d, action, round(ratio, 4),
                               round(shift, 6), note), final))
         cursor = end
-    return out
 
 
-def _concatenate(cues: Sequence[Cue], clips: Sequence[Audio | None], config: TimingConfig) -> Placed:
-    out: Placed = []
+def _concatenate(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     cursor = 0.0
+    spoken = False
     for cue, clip in zip(cues, clips, strict=True):
         if clip is None:
-            out.append((attrs.evolve(_empty(cue), start=cursor, end=cursor, shift=cursor - cue.start), None))
+            yield ((attrs.evolve(_empty(cue), start=cursor, end=cursor, shift=cursor - cue.start), None))
             continue
-        if out and any(c is not None for _, c in out):
+        if spoken:
             cursor += config.gap
+        spoken = True
         end = cursor + clip.duration
-        out.append((CueTiming(cue.index, cue.text, cue.start, cue.end, cursor, end, clip.duration, "concatenated",
+        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cursor, end, clip.duration, "concatenated",
                               shift=round(cursor - cue.start, 6)), clip))
         cursor = end
-    return out
 
 
 # -- helpers -------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ class EngineContract:
 
     # -- the declaration --------------------------------------------------------------------
     def test_declaration_is_valid(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice]) -> None:
-        owner = kernel.plugins.owner[spec.name]
+        owner = kernel.plugin_of(spec.name)
         failed = [f.error for f in kernel.failures if f.name == owner]
         assert not failed, f"plugin {owner!r} failed: {failed}"
         assert spec.name == self.engine

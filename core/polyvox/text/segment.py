@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from polyvox.errors import ParameterError
-from polyvox.voices.voice import Voice
+from polyvox.voices.voice import Voice, frozen_mapping
 
 #: How a segment joins the one before it: a sentence end, a clause split (crossfade),
 #: a word split, or none (first of its line, after a pause).
 JOINS = ("none", "sentence", "clause", "word")
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(value or {}))
 
 
 def _check_pause(instance: Any, attribute: attrs.Attribute, value: float) -> None:
@@ -36,7 +31,7 @@ class Segment:
     #: The character speaking; None is the narrator.
     character: str | None = None
     language: str | None = None
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
     pause: float = attrs.field(default=0.0, converter=float, validator=_check_pause)
     engine: str | None = None
     model: str | None = None
@@ -62,5 +57,5 @@ class Request:
     model: str
     voice: Voice
     #: Every engine parameter, defaults applied and validated.
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
     seed: int = 0

@@ -53,7 +53,7 @@ def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, s
         if job.request is None or not job.segment.character:
             continue
         voice = job.request.voice
-        if voice.audio is not None and not voice.model and not specs[job.engine].capabilities.needs_reference_audio:
+        if voice.audio is not None and not voice.model and not specs[job.engine].capabilities.uses_reference_audio:
             waiting.setdefault(job.segment.character.lower(), job)
     out: dict[str, Voice] = {}
     for key, job in waiting.items():
@@ -68,8 +68,11 @@ def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, s
     return out
 
 
+def voice_language(voice_id: str) -> str | None:
+    """The language a voice id starts with (``en_GB-alan-medium`` -> ``en-gb``), else None."""
+    return languages.normalize(re.split(r"-(?=[a-z])", voice_id, maxsplit=1)[0].replace("_", "-"))
+
+
 def _speaks(voice_id: str, language: str) -> bool:
-    tag = languages.normalize(re.split(r"-(?=[a-z])", voice_id, maxsplit=1)[0].replace("_", "-"))
-    if tag is None:
-        return False
-    return tag.split("-")[0] == language.split("-")[0]
+    tag = voice_language(voice_id)
+    return tag is not None and tag.split("-")[0] == language.split("-")[0]

@@ -355,7 +355,7 @@ def check_jobs(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[st
             raise VoiceError(f"engine {job.engine!r} needs the transcript of {str(voice.audio)!r} ({who}): "
                              f"write it to {voice.audio.stem}.reference.txt or {voice.audio.stem}.txt beside it")
         clones = caps.needs_reference_audio or (voice.audio is not None and not voice.model)
-        if voice.audio is not None and not caps.needs_reference_audio and not voice.model \
+        if voice.audio is not None and not caps.uses_reference_audio and not voice.model \
                 and voice.engine in (None, job.engine):
             once("voice-not-cloned", f"engine {job.engine!r} does not clone voices: {who}'s reference audio "
                  f"{voice.audio.name!r} is not used; give {who} one of the engine's own voices instead")

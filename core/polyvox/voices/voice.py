@@ -13,7 +13,8 @@ import attrs
 from polyvox.errors import VoiceError
 
 
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+def frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only copy, so a record's parameters cannot change after it was validated."""
     return MappingProxyType(dict(value or {}))
 
 
@@ -38,16 +39,11 @@ class Voice:
     #: The language the voice speaks unless a segment says otherwise.
     language: str | None = None
     #: Per-character default parameters (a segment's own parameters override them).
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
 
     def __attrs_post_init__(self) -> None:
         if self.audio is not None and not self.audio.is_file():
             raise VoiceError(f"voice {self.name!r}: reference audio {str(self.audio)!r} is not a readable file")
-
-    @property
-    def is_default(self) -> bool:
-        """True for the engine's own default voice (no reference, no model)."""
-        return self.audio is None and self.model is None
 
 
 DEFAULT_VOICE = Voice()

@@ -29,7 +29,7 @@ class ChatterBox(polyvox.Engine):
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=LANGUAGES, default_model=ENGLISH, models=MODELS,
             params=PARAMS, max_chars=MAX_CHARS,
-            capabilities=Capabilities(needs_reference_audio=False, thread_safe=False, batch=False, seeded=True),
+            capabilities=Capabilities(clones=True, thread_safe=False, batch=False, seeded=True),
             description="Resemble AI ChatterBox: zero-shot voice cloning, emotion control, 23 languages",
             priority=20,
         )

@@ -68,7 +68,7 @@ class Template(polyvox.Engine):
             name=self.name, sample_rate=SAMPLE_RATE, languages=tuple(LANGUAGES), default_model=DEFAULT_MODEL,
             models=tuple(MODELS), params=PARAMS, max_chars=300,
             # Declare only what holds: the contract kit (polyvox.testing) checks each of these.
-            capabilities=Capabilities(thread_safe=True, batch=True, seeded=True),
+            capabilities=Capabilities(clones=True, thread_safe=True, batch=True, seeded=True),
             priority=-100,  # a demonstration engine: never chosen when a real one speaks the language
             description="Template: a numpy formant synthesizer to start an engine plugin from",
         )

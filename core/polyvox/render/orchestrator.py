@@ -1,0 +1,351 @@
+"""One render, start to finish. Every render — a script, subtitles, a stream — is
+
+    read → parse → chunk → plan → run → place → (sink) → result
+
+in this module, each step entered once. Scripts and subtitles differ only in the place step
+(joins and pauses, `placing.ScriptPlacement`, or cue times, `subtitles.placing.CuePlacement`);
+renders differ only in where the placed audio goes (memory, a file, an iterator), which the
+kernel decides.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from polyvox.audio import Audio
+from polyvox.cache.keys import Fingerprints
+from polyvox.cache.store import ContentCache
+from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
+from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning
+from polyvox.plugin.registry import Plugins
+from polyvox.render import sources
+from polyvox.render.assembly import JoinConfig
+from polyvox.render.models import ModelManager
+from polyvox.render.placing import ScriptPlacement
+from polyvox.render.planner import Job, Planner
+from polyvox.render.results import RenderResult, RenderStats, SegmentResult
+from polyvox.render.scheduler import Scheduler
+from polyvox.subtitles.timing import TimingConfig
+from polyvox.text import chunking, markup
+from polyvox.text.segment import Segment
+from polyvox.voices.casting import Overlay, recast
+from polyvox.voices.library import VoiceLibrary, check_jobs
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
+
+#: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
+Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value < 1:
+        raise ParameterError(f"{attribute.name}={value!r} is not valid: expected 1 or more")
+
+
+@attrs.frozen
+class RenderOptions:
+    """Everything a caller can ask of one render besides its source."""
+
+    engine: str | None = None
+    model: str | None = None
+    voice: str | Voice | None = None
+    voices: Any = None
+    language: str | None = None
+    seed: int | None = None
+    params: Mapping[str, Any] | None = None
+    use_cache: bool = True
+    workers: int = attrs.field(default=1, validator=_at_least_one)
+    batch_size: int = attrs.field(default=1, validator=_at_least_one)
+    join: JoinConfig = JoinConfig()
+    #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
+    timing: TimingConfig | None = None
+    cancel: CancelToken | None = None
+
+
+class RenderScope:
+    """One render's listener and warnings. Entered around each step (a stream is entered
+    again for every chunk), so renders running at once never hear each other."""
+
+    def __init__(self, renderer: Renderer, on_event: Listener | None):
+        self.renderer = renderer
+        self.on_event = on_event
+        self.warnings: list[str] = []
+        self.seen: set[str] = set()
+
+    @contextmanager
+    def active(self) -> Iterator[RenderScope]:
+        token = self.renderer._current.set(self)
+        try:
+            with self.renderer.events.scoped(self.on_event):
+                yield self
+        finally:
+            self.renderer._current.reset(token)
+
+
+class Renderer:
+    """The parts every render uses, wired once per kernel; `prepare` starts one render."""
+
+    def __init__(self, plugins: Plugins, fingerprints: Fingerprints, models: ModelManager, scheduler: Scheduler,
+                 cache: ContentCache | None, events: Emitter, device: str, seed: int, sample_rate: int | None):
+        self.plugins = plugins
+        self.fingerprints = fingerprints
+        self.models = models
+        self.scheduler = scheduler
+        self.cache = cache
+        self.events = events
+        self.device = device
+        self.seed = seed
+        self.sample_rate = sample_rate
+        self._current: ContextVar[RenderScope | None] = ContextVar(f"polyvox-render-{id(self)}", default=None)
+        self.replan()
+
+    def replan(self) -> None:
+        """A fresh planner after the set of plugins changed."""
+        self.planner = Planner(self.plugins, self.fingerprints, self.warn)
+
+    def scope(self, on_event: Listener | None = None) -> RenderScope:
+        return RenderScope(self, on_event)
+
+    def warn(self, kind: str, message: str, key: str | None = None) -> None:
+        """A warning for the render in progress (once per `key`, default the message), also as an event."""
+        scope = self._current.get()
+        if scope is not None:
+            if (key or message) in scope.seen:
+                return
+            scope.seen.add(key or message)
+            scope.warnings.append(message)
+        self.events.emit(Warning(message, kind))
+
+    # -- voices -------------------------------------------------------------------------------
+    def voice_library(self, *folders: str | Path) -> VoiceLibrary:
+        engine_voices = {v: spec.name for spec in reversed(self.plugins.ranked()) for v in spec.voices}
+
+        def find(directory: str) -> list[Voice]:
+            return [v for found in self.plugins.hook.find_voices(directory=directory) for v in (found or [])]
+
+        return VoiceLibrary.scan(folders, find_voices=find, engine_voices=engine_voices,
+                                 known_languages=self.planner.all_language_codes())
+
+    def voices(self, voices: Voices) -> Mapping[str, Voice] | None:
+        """A folder, folders or a mapping, as the name -> Voice mapping a render uses."""
+        if voices is not None and not isinstance(voices, Mapping):
+            voices = self.voice_library(*([voices] if isinstance(voices, (str, Path)) else voices))
+        for message in getattr(voices, "warnings", ()):
+            self.warn("voice-library", message)
+        return voices
+
+    @staticmethod
+    def narrator(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
+        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
+        if voice is None or isinstance(voice, Voice):
+            return voice or DEFAULT_VOICE
+        if voices and voice in voices:
+            return voices[voice]
+        path = Path(voice)
+        if path.suffix.lower() == ".onnx":
+            return Voice(name=path.stem, model=str(path))
+        if path.is_file():
+            return Voice(name=path.stem, audio=path)
+        return Voice(name=voice, model=voice)
+
+    # -- the steps before synthesis ---------------------------------------------------------------
+    def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:
+        """Read, parse, chunk and plan: a `Render` whose jobs are resolved and nothing synthesized."""
+        with scope.active():
+            given = sources.read_source(source)
+            if isinstance(given, sources.Script) and options.timing is not None:
+                raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
+            for block in getattr(given, "skipped", ()):
+                excerpt = block if len(block) <= 60 else block[:57] + "..."
+                self.warn("subtitles", f"skipped a block that is not a subtitle cue (its words are not spoken): "
+                                       f"{excerpt!r}")
+            library = self.voices(options.voices)
+            narrator = self.narrator(options.voice, library)
+            units, labels = self._parse(given)
+            units = [self._chunk(unit, options, narrator, library) for unit in units]
+            if not any(s.text.strip() for unit in units for s in unit):
+                raise EmptyTextError("nothing to speak: the text is empty")
+            self.planner.forget_fingerprints()
+            planned = self._plan(units, labels, options, narrator, library)
+            extra = recast([j for jobs in planned for j in jobs], self.plugins.specs, self.warn) \
+                if options.model is None else {}
+            if extra:  # characters the engine cannot clone get its own spare voices
+                planned = self._plan(units, labels, options, narrator, Overlay(library, extra))
+            jobs = [job for unit_jobs in planned for job in unit_jobs]
+            check_jobs(jobs, self.plugins.specs, self.warn)
+            return Render(self, given, jobs, planned, options, scope, self._rate(jobs))
+
+    def _parse(self, given: sources.Script | sources.Subtitles) -> tuple[list[list[Segment]], list[str | None]]:
+        """Segments per unit: the whole script is one unit; each subtitle cue is one."""
+        codes = self.planner.all_language_codes()
+        if isinstance(given, sources.Script):
+            segments = list(given.segments) if given.text is None else markup.parse(given.text, codes)
+            return [segments], [None]
+        units, labels = [], []
+        for cue in given.cues:
+            where = f"subtitle {cue.index} at {_stamp(cue.start)}"
+            try:
+                segments = markup.parse(cue.text, codes)
+            except ScriptError as exc:
+                raise ScriptError(f"{where}: {exc}") from None
+            units.append([attrs.evolve(s, line=None) for s in segments])
+            labels.append(where)
+        return units, labels
+
+    def _chunk(self, segments: list[Segment], options: RenderOptions, narrator: Voice,
+               voices: Mapping[str, Voice] | None) -> list[Segment]:
+        """Long segments split under the `max_chars` of the engine that will speak them."""
+        def max_chars(seg: Segment) -> int:
+            try:
+                voice = self.planner.voice_for(seg, narrator, voices or {})
+                name, _ = self.planner.engine_for(seg, voice, options.engine, options.language)
+                return self.planner.spec(name).max_chars
+            except PolyvoxError:
+                return 10_000  # the plan step reports the real problem
+
+        return chunking.chunk_segments(segments, max_chars)
+
+    def _plan(self, units: list[list[Segment]], labels: list[str | None], options: RenderOptions,
+              narrator: Voice, voices: Mapping[str, Voice] | None) -> list[list[Job]]:
+        planned: list[list[Job]] = []
+        first = 0
+        for segments, where in zip(units, labels, strict=True):
+            jobs = [] if not any(s.text.strip() for s in segments) else self.planner.plan(
+                segments, device=self.device, engine=options.engine, model=options.model, narrator=narrator,
+                voices=voices, language=options.language, params=options.params,
+                seed=self.seed if options.seed is None else options.seed, strict=True, first_index=first,
+                where=where)
+            first += len(segments)
+            planned.append(jobs)
+        return planned
+
+    def _rate(self, jobs: list[Job]) -> int:
+        """The output sample rate: the kernel's, else the first speaking engine's."""
+        if self.sample_rate:
+            return self.sample_rate
+        for job in jobs:
+            if job.engine:
+                return self.plugins.specs[job.engine].sample_rate
+        raise EmptyTextError("nothing to speak: the script has no text")
+
+
+class Render:
+    """One planned render: `audio()` runs and places it, yielding output chunks in order;
+    `result` is set once the last chunk is out."""
+
+    def __init__(self, renderer: Renderer, given: sources.Script | sources.Subtitles, jobs: list[Job],
+                 units: list[list[Job]], options: RenderOptions, scope: RenderScope, rate: int):
+        self.renderer = renderer
+        self.given = given
+        self.jobs = jobs
+        self.units = units
+        self.options = options
+        self.scope = scope
+        self.sample_rate = rate
+        self.result: RenderResult | None = None
+
+    @property
+    def is_subtitles(self) -> bool:
+        return isinstance(self.given, sources.Subtitles)
+
+    def audio(self, *, streaming: bool = False, output: Path | None = None) -> Iterator[Audio]:
+        """Run and place. `streaming`: script order, each segment as soon as it is ready (first
+        audio first). Otherwise misses run grouped by model, threaded or batched as asked."""
+        r = self.renderer
+        with self.scope.active():
+            began = time.perf_counter()
+            loads, preps = r.models.loads, r.models.voice_preparations
+            speech_jobs = [j for j in self.jobs if j.request is not None]
+            r.events.emit(RenderStarted(len(self.jobs), len(speech_jobs),
+                                        sum(len(j.request.text) for j in speech_jobs)))
+            placement = self._placement()
+        seconds = 0.0
+        chunks = placement.place(self._speech(streaming))
+        while True:
+            with self.scope.active():
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            seconds += chunk.duration
+            yield chunk
+        with self.scope.active():
+            self.result = self._finish(placement, began, loads, preps, seconds, output)
+
+    # -- steps ------------------------------------------------------------------------------
+    def _placement(self) -> Any:
+        opts = self.options
+        if not self.is_subtitles:
+            return ScriptPlacement(self.jobs, self.sample_rate, opts.join)
+        from polyvox.subtitles.placing import CuePlacement
+
+        return CuePlacement(self.given.cues, self.units, self.sample_rate, opts.join, opts.timing or TimingConfig(),
+                            self.renderer.warn)
+
+    def _speech(self, streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
+        """The run step: every speech job's (job, audio, from_cache), in script order."""
+        scheduler, opts = self.renderer.scheduler, self.options
+        speech = [j for j in self.jobs if j.request is not None]
+        models = {j.model_key for j in speech}
+        if streaming or (opts.workers == 1 and opts.batch_size == 1 and len(models) <= 1):
+            yield from scheduler.run(self.jobs, ordered=True, use_cache=opts.use_cache, cancel=opts.cancel)
+            return
+        results = scheduler.run(self.jobs, ordered=False, use_cache=opts.use_cache, workers=opts.workers,
+                                batch_size=opts.batch_size, cancel=opts.cancel, warn=self.renderer.warn)
+        pending: dict[int, tuple[Job, Audio, bool]] = {}
+        for job in speech:
+            while job.index not in pending:
+                done, clip, cached = next(results)
+                pending[done.index] = (done, clip, cached)
+            yield pending.pop(job.index)
+
+    def _finish(self, placement: Any, began: float, loads: int, preps: int, seconds: float,
+                output: Path | None) -> RenderResult:
+        r = self.renderer
+        results: list[SegmentResult] = placement.results
+        speech = [s for s in results if s.engine]
+        cached = sum(s.cached for s in speech)
+        if r.cache is not None:
+            r.cache.record_render(cached, len(speech) - cached)
+        stats = RenderStats(
+            segments=len(results), speech_segments=len(speech), synthesized=len(speech) - cached, cached=cached,
+            audio_seconds=seconds, wall_seconds=time.perf_counter() - began,
+            model_loads=r.models.loads - loads, voice_preparations=r.models.voice_preparations - preps)
+        return RenderResult(None, tuple(results), stats, tuple(self.scope.warnings), output,
+                            timing=tuple(getattr(placement, "report", ())), srt=getattr(placement, "srt", None),
+                            sample_rate=self.sample_rate)
+
+
+class RenderStream:
+    """`Kernel.stream`'s answer: iterate it for audio chunks in script order; afterwards
+    `result` holds the same `RenderResult` a `render` returns (with ``audio`` None)."""
+
+    def __init__(self, render: Render):
+        self._render = render
+        self.sample_rate = render.sample_rate
+        self._chunks = render.audio(streaming=True)
+
+    def __iter__(self) -> Iterator[Audio]:
+        return self
+
+    def __next__(self) -> Audio:
+        return next(self._chunks)
+
+    @property
+    def result(self) -> RenderResult | None:
+        """None until the last chunk has been taken."""
+        return self._render.result
+
+    def close(self) -> None:
+        self._chunks.close()
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+

@@ -1,0 +1,44 @@
+"""The place step for scripts: speech in script order becomes one stream of audio, with the
+pauses the script asks for and the joins chunking chose (`assembly.JoinConfig`). Subtitles
+have their own place step (polyvox.subtitles.placing); everything else about a render is shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from polyvox.audio import Audio
+from polyvox.render.assembly import Assembler, JoinConfig
+from polyvox.render.planner import Job
+from polyvox.render.results import SegmentResult
+
+#: What the run step hands the place step: each speech job with its audio and whether it
+#: came from the cache, in script order.
+Speech = Iterable[tuple[Job, Audio, bool]]
+
+
+class ScriptPlacement:
+    """Places every job's audio (pauses included) in order; `results` fills as it goes."""
+
+    def __init__(self, jobs: list[Job], rate: int, join: JoinConfig):
+        self.jobs = jobs
+        self.rate = rate
+        self.join = join
+        self.results: list[SegmentResult] = []
+
+    def place(self, speech: Speech) -> Iterator[Audio]:
+        assembler = Assembler(self.rate, self.join)
+        spoken = iter(speech)
+        for job in self.jobs:
+            if job.request is None:
+                if job.segment.pause:
+                    yield from assembler.add_silence(job.segment.pause)
+                self.results.append(SegmentResult(job.index, job.segment, None, None, None, None, False,
+                                                  assembler.start, job.segment.pause))
+                continue
+            done, clip, cached = next(spoken)
+            assert done is job, "the run step hands speech over in script order"
+            yield from assembler.add(clip, job.segment.join)
+            self.results.append(SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
+                                              job.request.voice.name, cached, assembler.start, clip.duration,
+                                              job.key))
+        yield from assembler.finish()

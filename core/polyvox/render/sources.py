@@ -1,0 +1,68 @@
+"""The read step: what a render was given, read once and recognized once.
+
+A source is script text, a script or subtitle file (`Path`), segments, subtitle cues, or SRT
+text; subtitles are recognized by content (cues, an ``.srt`` path, or text that starts like
+SRT), never by a guess made twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from polyvox.errors import ScriptError
+from polyvox.subtitles.srt import Cue, decode, looks_like_srt, read_srt
+from polyvox.text.segment import Segment
+
+#: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
+Source = str | Path | Sequence[Segment] | Sequence[Cue]
+
+
+@attrs.frozen
+class Script:
+    """Markup text to parse, or segments given as they are."""
+
+    text: str | None = None
+    segments: tuple[Segment, ...] = ()
+
+
+@attrs.frozen
+class Subtitles:
+    """Cues in time order, and the text of blocks that were not readable cues."""
+
+    cues: tuple[Cue, ...]
+    skipped: tuple[str, ...] = ()
+
+
+def read_source(source: Any) -> Script | Subtitles:
+    """`source` as a `Script` or `Subtitles`; a file is read once."""
+    if isinstance(source, (Script, Subtitles)):
+        return source
+    if isinstance(source, Path):
+        if source.suffix.lower() == ".srt":
+            return _subtitles(source)
+        try:
+            source = decode(source.read_bytes())  # UTF-8, else UTF-16 with BOM, else Windows-1252
+        except OSError as exc:
+            raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
+    if isinstance(source, str):
+        return _subtitles(source) if looks_like_srt(source) else Script(text=source)
+    if isinstance(source, Sequence) and source and all(isinstance(c, Cue) for c in source):
+        return Subtitles(tuple(source))
+    if isinstance(source, Sequence) and all(isinstance(s, Segment) for s in source):
+        return Script(segments=tuple(source))
+    raise ScriptError(f"cannot render a {type(source).__name__}: give text, a Path, segments or subtitle cues")
+
+
+def is_subtitles(source: Any) -> bool:
+    """Whether `source` renders as subtitles (so a caller can name its side files)."""
+    return isinstance(read_source(source), Subtitles)
+
+
+def _subtitles(source: str | Path) -> Subtitles:
+    skipped: list[str] = []
+    cues = read_srt(source, skipped)
+    return Subtitles(tuple(cues), tuple(skipped))

@@ -1,0 +1,90 @@
+"""The place step for subtitles: each cue's speech is joined and trimmed into one clip, fitted
+to the cue's time by the timing mode, and mixed into the output as it comes, so a two-hour
+film renders in the memory of a short one (`timing.Timeline`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from polyvox.audio import Audio
+from polyvox.render.assembly import Assembler, JoinConfig
+from polyvox.render.planner import Job
+from polyvox.render.results import SegmentResult
+from polyvox.subtitles.srt import Cue, write_srt
+from polyvox.subtitles.timing import CueTiming, Timeline, TimingConfig, fit, trim
+
+
+class CuePlacement:
+    """`units[n]` are the jobs of `cues[n]`; after `place`, `results`, `report` and `srt` are set."""
+
+    def __init__(self, cues: Sequence[Cue], units: Sequence[list[Job]], rate: int, join: JoinConfig,
+                 timing: TimingConfig, warn: Callable[[str, str], None]):
+        self.cues = list(cues)
+        self.units = list(units)
+        self.rate = rate
+        self.join = join
+        self.timing = timing
+        self.warn = warn
+        self.results: list[SegmentResult] = []
+        self.report: list[CueTiming] = []
+        self.srt: str | None = None
+
+    def place(self, speech: Iterable[tuple[Job, Audio, bool]]) -> Iterator[Audio]:
+        spoken = iter(speech)
+        offsets: list[dict[int, tuple[float, float]]] = []
+        heard: list[dict[int, bool]] = []
+
+        def clips() -> Iterator[Audio | None]:
+            for jobs in self.units:
+                clip, where, cached = self._cue_clip(jobs, spoken)
+                offsets.append(where)
+                heard.append(cached)
+                yield clip
+
+        notes: list[str] = []
+        timeline = Timeline(self.cues, self.rate, self.timing)
+        for timing, clip in fit(self.cues, clips(), self.rate, self.timing, notes):
+            yield from timeline.add(timing, clip)
+            n = len(timeline.report) - 1
+            self._results(self.units[n], offsets[n], heard[n], timing)
+        yield from timeline.finish()
+        for note in notes:
+            self.warn("timing", note)
+        self.report = timeline.report
+        self.srt = write_srt(timeline.adjusted())
+
+    def _cue_clip(self, jobs: list[Job], spoken: Iterator[tuple[Job, Audio, bool]]
+                  ) -> tuple[Audio | None, dict[int, tuple[float, float]], dict[int, bool]]:
+        """One cue's audio with its outer silence trimmed (pauses the cue asks for are kept),
+        where each job starts in it and lasts (seconds), and which came from the cache."""
+        speech = [j for j in jobs if j.request is not None]
+        if not speech:
+            return None, {}, {}
+        assembler = Assembler(self.rate, self.join)
+        chunks: list[Audio] = []
+        where: dict[int, tuple[float, float]] = {}
+        cached: dict[int, bool] = {}
+        for job in jobs:
+            if job.request is None:
+                if job.segment.pause:
+                    where[job.index] = (assembler.seconds, job.segment.pause)
+                    chunks.extend(assembler.add_silence(job.segment.pause))
+                continue
+            done, clip, cached[job.index] = next(spoken)
+            assert done is job, "the run step hands speech over in script order"
+            clip = trim(clip.resample(self.rate), self.timing.keep_ms, self.timing.silence_db,
+                        lead=job is speech[0], tail=job is speech[-1])
+            chunks.extend(assembler.add(clip, job.segment.join))
+            where[job.index] = (assembler.start, clip.duration)
+        chunks.extend(assembler.finish())
+        return Audio.concatenate(chunks, self.rate), where, cached
+
+    def _results(self, jobs: list[Job], where: dict[int, tuple[float, float]], cached: dict[int, bool],
+                 entry: CueTiming) -> None:
+        for job in jobs:
+            offset, length = where.get(job.index, (0.0, 0.0))
+            request = job.request
+            self.results.append(SegmentResult(
+                job.index, job.segment, job.engine, job.model, request.language if request else None,
+                request.voice.name if request else None, cached.get(job.index, False),
+                entry.start + offset * entry.stretch, length * entry.stretch, job.key))

@@ -1,0 +1,167 @@
+"""The one render path: a single engine resolution for chunking and planning, streams that end
+in the same result as renders, subtitles placed as they come, and outputs never half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import polyvox
+from polyvox import Audio, EngineSpec, Voice
+
+SENTENCE = "This sentence has a handful of words in it, enough to need a chunk of its own. "
+LONG = SENTENCE * 6  # ~480 characters
+
+
+class Sized(polyvox.Engine):
+    """A tone engine with its own language and max_chars, for engine-resolution cases."""
+
+    def __init__(self, name: str, languages: tuple[str, ...], max_chars: int, priority: int = 0):
+        self.name = name
+        self._spec = EngineSpec(name=name, sample_rate=16000, languages=languages, default_model=f"{name}-1",
+                                max_chars=max_chars, priority=priority)
+        self.texts: list[str] = []
+
+    def spec(self) -> EngineSpec:
+        return self._spec
+
+    def load(self, model: str, device: str) -> str:
+        return model
+
+    def synthesize(self, model: str, request: polyvox.Request, conditioning: object) -> Audio:
+        self.texts.append(request.text)
+        t = np.arange(len(request.text) * 80) / 16000
+        return Audio(0.2 * np.sin(2 * np.pi * (150 + len(request.text)) * t), 16000)
+
+
+@pytest.fixture
+def engines() -> tuple[polyvox.Kernel, Sized, Sized]:
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    wide = Sized("wide", ("en",), 400, priority=10)
+    narrow = Sized("narrow", ("en", "cy"), 60)
+    kernel.register(wide)
+    kernel.register(narrow)
+    return kernel, wide, narrow
+
+
+def _within_limits(kernel: polyvox.Kernel, jobs: list) -> list:
+    speech = [j for j in jobs if j.request is not None]
+    for job in speech:
+        limit = kernel.engine(job.engine).max_chars
+        assert len(job.request.text) <= limit, f"{job.engine} got {len(job.request.text)} > {limit} characters"
+    return speech
+
+
+@pytest.mark.parametrize("how", ["call-language", "tag", "voice-engine", "voice-language", "named-engine"])
+def test_every_request_fits_the_engine_that_speaks_it(engines, how: str) -> None:
+    kernel, _, _ = engines
+    kwargs: dict = {}
+    text = LONG
+    if how == "call-language":
+        kwargs["language"] = "cy"
+    elif how == "tag":
+        text = f"[cy:] {LONG}"
+    elif how == "voice-engine":
+        text, kwargs["voices"] = f"[Hans] {LONG}", {"Hans": Voice(name="Hans", engine="narrow")}
+    elif how == "voice-language":
+        text, kwargs["voices"] = f"[Hans] {LONG}", {"Hans": Voice(name="Hans", language="cy")}
+    else:
+        kwargs["engine"] = "narrow"
+    speech = _within_limits(kernel, kernel.plan(text, **kwargs))
+    assert {j.engine for j in speech} == {"narrow"}
+    assert len(speech) >= 8  # ~480 characters in pieces of at most 60
+
+
+def test_the_wide_engine_keeps_long_chunks(engines) -> None:
+    kernel, _, _ = engines
+    speech = _within_limits(kernel, kernel.plan(LONG))
+    assert {j.engine for j in speech} == {"wide"} and len(speech) == 2
+
+
+def test_an_alias_language_wins_over_the_call_default(engines) -> None:
+    kernel, _, _ = engines
+    jobs = kernel.plan("[Hans] Bore da.\nGood morning.", language="en",
+                       voices={"Hans": Voice(name="Hans", language="cy")})
+    assert [(j.request.language, j.engine) for j in jobs] == [("cy", "narrow"), ("en", "wide")]
+
+
+def test_a_stream_ends_with_the_result_a_render_returns(tmp_path: Path) -> None:
+    from tests.conftest import ToneEngine
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    kernel.register(ToneEngine())
+    script = "[Alice] One. [pause:0.2s] Two.\nThree."
+    stream = kernel.stream(script, engine="tone")
+    assert stream.result is None and stream.sample_rate == 16000
+    chunks = list(stream)
+    streamed = stream.result
+    rendered = kernel.render(script, engine="tone")
+    assert Audio.concatenate(chunks, 16000) == rendered.audio
+    assert streamed.audio is None and streamed.sample_rate == 16000
+    assert streamed.stats.audio_seconds == pytest.approx(rendered.audio.duration)
+    assert [(s.engine, s.segment.text, round(s.start, 4)) for s in streamed.segments] == \
+        [(s.engine, s.segment.text, round(s.start, 4)) for s in rendered.segments]
+    assert (streamed.stats.synthesized, rendered.stats.cached) == (3, 3)
+
+
+def test_bad_input_fails_when_the_stream_is_asked_for_before_any_audio(tmp_path: Path) -> None:
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    with pytest.raises(polyvox.ScriptError, match="unclosed tag"):
+        kernel.stream("[Alice Hello")
+
+
+def test_a_failed_render_leaves_no_file_and_keeps_what_was_made(tmp_path: Path) -> None:
+    from tests.conftest import ToneEngine
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    kernel.register(ToneEngine(fail_on="Three."))
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"the previous render")
+    with pytest.raises(polyvox.SegmentError, match="Three"):
+        kernel.render("One.\nTwo.\nThree.", engine="tone", output=out)
+    assert out.read_bytes() == b"the previous render"  # untouched, not truncated
+    assert not list(tmp_path.glob(".out.partial*"))
+    again = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+    again.register(ToneEngine())
+    result = again.render("One.\nTwo.\nThree.", engine="tone", output=out)
+    assert (result.stats.cached, result.stats.synthesized) == (2, 1)
+    assert sf.info(str(out)).duration == pytest.approx(result.stats.audio_seconds, abs=1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "pcm", "flac"])
+def test_renders_write_to_a_binary_stream(tmp_path: Path, fmt: str) -> None:
+    import io
+
+    from tests.conftest import ToneEngine
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    kernel.register(ToneEngine())
+    buffer = io.BytesIO()
+    result = kernel.render("One.\nTwo.", engine="tone", output=buffer, format=fmt)
+    data = buffer.getvalue()
+    frames = round(result.stats.audio_seconds * 16000)
+    if fmt == "pcm":
+        assert len(data) == 2 * frames
+    else:
+        audio = Audio.read(io.BytesIO(data))
+        assert len(audio) == frames and audio.sample_rate == 16000
+
+
+def test_subtitles_are_placed_as_they_come(tmp_path: Path) -> None:
+    """A subtitle render hands audio to its sink before the last cue is synthesized."""
+    from tests.conftest import ToneEngine
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    engine = ToneEngine()
+    kernel.register(engine)
+    cues = "".join(f"{n}\n00:00:{2 * n:02d},000 --> 00:00:{2 * n + 1:02d},500\nLine {n}.\n\n" for n in range(1, 9))
+    stream = kernel.stream(cues, engine="tone")
+    first = next(stream)
+    assert len(first) > 0 and len(engine.calls) < 8
+    rest = list(stream)
+    whole = kernel.render(cues, engine="tone")
+    assert Audio.concatenate([first, *rest], 16000) == whole.audio
+    assert [round(t.start, 3) for t in stream.result.timing] == [float(2 * n) for n in range(1, 9)]
