@@ -7,10 +7,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import ToneEngine
 
 import polyvox
 from polyvox.cli import cli
-from tests.conftest import ToneEngine
 
 
 class Misnamed(ToneEngine):

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import ToneEngine
 
 import polyvox
 from polyvox import Audio, EngineSpec, Voice
@@ -89,7 +90,7 @@ def test_an_alias_language_wins_over_the_call_default(engines) -> None:
 
 
 def test_a_stream_ends_with_the_result_a_render_returns(tmp_path: Path) -> None:
-    from tests.conftest import ToneEngine
+
 
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
     kernel.register(ToneEngine())
@@ -114,7 +115,7 @@ def test_bad_input_fails_when_the_stream_is_asked_for_before_any_audio(tmp_path:
 
 
 def test_a_failed_render_leaves_no_file_and_keeps_what_was_made(tmp_path: Path) -> None:
-    from tests.conftest import ToneEngine
+
 
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
     kernel.register(ToneEngine(fail_on="Three."))
@@ -135,7 +136,7 @@ def test_a_failed_render_leaves_no_file_and_keeps_what_was_made(tmp_path: Path) 
 def test_renders_write_to_a_binary_stream(tmp_path: Path, fmt: str) -> None:
     import io
 
-    from tests.conftest import ToneEngine
+
 
     kernel = polyvox.Kernel(cache=False, load_entry_points=False)
     kernel.register(ToneEngine())
@@ -152,7 +153,7 @@ def test_renders_write_to_a_binary_stream(tmp_path: Path, fmt: str) -> None:
 
 def test_subtitles_are_placed_as_they_come(tmp_path: Path) -> None:
     """A subtitle render hands audio to its sink before the last cue is synthesized."""
-    from tests.conftest import ToneEngine
+
 
     kernel = polyvox.Kernel(cache=False, load_entry_points=False)
     engine = ToneEngine()
