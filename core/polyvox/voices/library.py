@@ -257,7 +257,7 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
 
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
-    from polyvox.text.markup import PARAM_ALIASES, _value
+    from polyvox.text.tags import _value
 
     head, *pairs = line.split("|")
     if "=" in head:
@@ -285,7 +285,7 @@ def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str
         if not ok or not key or not value.strip():
             warnings.append(f"{where}: parameter {pair.strip()!r} is not key:value; ignored")
             continue
-        params[PARAM_ALIASES.get(key, key)] = _value(value.strip())
+        params[key] = _value(value.strip())
     return _Alias(name, target, language, params, folder, root, where)
 
 
