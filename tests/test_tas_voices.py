@@ -119,3 +119,20 @@ def test_a_broken_aac_file_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(VoiceError, match=r"cannot read audio .*bad.aac") as info:
         Audio.read(bad)
     assert "\n" not in str(info.value)
+
+
+def test_emotion_references_and_weights_count_in_the_cache_key_only_when_set(library: VoiceLibrary) -> None:
+    from polyvox.cache.keys import segment_key
+    from polyvox.text.segment import Request
+
+    def key(**extra: object) -> str:
+        emotion_fp = extra.pop("emotion_fingerprint", None)
+        request = Request(text="Hi.", language="en", model="m", voice=library["Eve"], **extra)
+        return segment_key(engine="e", engine_version="1", model_fingerprint="m", voice_fingerprint="v",
+                           request=request, emotion_fingerprint=emotion_fp)
+
+    plain = key()
+    assert plain == key(emotion_vector={})
+    with_ref = key(emotion=library["Dave"], emotion_fingerprint="dave-audio")
+    assert len({plain, with_ref, key(emotion=library["Dave"], emotion_fingerprint="other-audio"),
+                key(emotion_vector={"sad": 0.7}), key(emotion_vector={"sad": 0.6})}) == 5

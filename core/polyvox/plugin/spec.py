@@ -122,6 +122,11 @@ class Capabilities:
     batch: bool = False
     #: Output depends only on the seed passed in (same seed, same samples).
     seeded: bool = False
+    #: Uses `Request.emotion`, a voice whose audio carries the emotion to speak with
+    #: (``[Alice:happy_sarah]``); other engines get a one-time warning when a script asks.
+    emotion_reference: bool = False
+    #: Uses `Request.emotion_vector`, emotion weights by name (``[sad:0.7|calm:0.2]``).
+    emotion_vector: bool = False
 
 
 def _params_tuple(value: Any) -> tuple[ParamSpec, ...]:

@@ -69,3 +69,7 @@ class Request:
     #: Every engine parameter, defaults applied and validated.
     params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
     seed: int = 0
+    #: The voice whose emotion to speak with, for engines with `Capabilities.emotion_reference`.
+    emotion: Voice | None = None
+    #: Emotion weights 0..1 by name, for engines with `Capabilities.emotion_vector`.
+    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
