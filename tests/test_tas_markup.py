@@ -101,7 +101,8 @@ def test_a_known_character_wins_over_a_language_of_the_same_name() -> None:
     assert read("[de] Hallo.", characters=("De",)) == [("de", None, "Hallo.", 0.0, {}, None, V)]
     assert read("[it:Bob] x", characters=("it",)) == [("it", None, "x", 0.0, {}, "Bob", V)]
     assert read("[de:Bob] x", characters=("Bob",)) == [("Bob", "de", "x", 0.0, {}, None, V)]
-    assert read("Speaker 1: Hi", characters=("speaker 1",)) == [(None, None, "Speaker 1: Hi", 0.0, {}, None, V)]
+    assert read("[S1] Hi", characters=("S1",)) == [("S1", None, "Hi", 0.0, {}, None, V)]
+    assert read("Speaker 1: Hi", characters=("Speaker 1",)) == [("Speaker 1", None, "Hi", 0.0, {}, None, V)]
 
 
 @pytest.mark.parametrize(("text", "warning", "expected"), [

@@ -32,7 +32,7 @@ PAUSE_WORDS = ("pause", "wait", "stop")
 Warn = Callable[[str, str], None]
 
 _PAUSE_VALUE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
-_SPEAKER_LINE = re.compile(r"^\s*(speaker\s*(\d+))\s*:\s*", re.IGNORECASE)
+_SPEAKER_LINE = re.compile(r"^\s*speaker\s*(\d+)\s*:\s*", re.IGNORECASE)
 
 
 class MarkupWarning(UserWarning):
@@ -93,8 +93,8 @@ class _Reader:
         buffer: list[str] = []
         i = 0
         speaker = _SPEAKER_LINE.match(line)
-        if speaker and speaker.group(1).lower() not in self.characters:
-            state.character = tags.speaker_name(speaker.group(2))
+        if speaker:
+            state.character = tags.speaker_name(speaker.group(1))
             i = speaker.end()
 
         def flush() -> None:
