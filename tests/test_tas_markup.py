@@ -97,6 +97,14 @@ def test_tas_examples_mean_what_they_mean_in_tas(text: str, expected: list[tuple
     assert read(text) == expected
 
 
+def test_names_that_are_also_three_letter_codes_stay_characters_when_bare() -> None:
+    # Ben, Cat, Dan, Yue are ISO 639-2/3 codes (Bengali, Catalan, Danish, Cantonese) and names.
+    for name in ("Ben", "Cat", "Dan", "Yue", "Per", "May", "Mar"):
+        assert read(f"[{name}] Hi.") == [(name, None, "Hi.", 0.0, {}, None, V)], name
+    assert read("[eng] Hi.") == [(None, "en", "Hi.", 0.0, {}, None, V)]  # one TAS lists
+    assert read("[ben:Bob] x") == [("Bob", "bn", "x", 0.0, {}, None, V)]  # with a colon: a language
+
+
 def test_a_known_character_wins_over_a_language_of_the_same_name() -> None:
     assert read("[de] Hallo.", characters=("De",)) == [("de", None, "Hallo.", 0.0, {}, None, V)]
     assert read("[it:Bob] x", characters=("it",)) == [("it", None, "x", 0.0, {}, "Bob", V)]

@@ -112,7 +112,7 @@ _REGIONAL = {
 _TAS_NAMES: dict[str, tuple[str, ...]] = {
     "af": ("south africa",),
     "ar": ("arab", "middle east"),
-    "as": ("assamese", "asm", "অসমীয়া", "asom", "axomiya"),
+    "as": ("assamese", "অসমীয়া", "asom", "axomiya"),
     "bg": ("bulgaria", "български"),
     "bn": ("bangladesh", "bengal", "west bengal"),
     "cs": ("czechia", "ceska"),
@@ -143,7 +143,7 @@ _TAS_NAMES: dict[str, tuple[str, ...]] = {
     "ms": ("malaysia", "melayu"),
     "nl": ("netherlands", "holland"),
     "no": ("norway", "norge"),
-    "or": ("odia", "oriya", "ori", "odisha", "orissa", "ଓଡ଼ିଆ"),
+    "or": ("odia", "oriya", "odisha", "orissa", "ଓଡ଼ିଆ"),
     "pa": ("punjab", "ਪੰਜਾਬੀ"),
     "pl": ("poland", "polska"),
     "pt-br": ("ptbr", "brazil", "brasil", "brasilian", "português brasileiro"),
@@ -219,6 +219,22 @@ def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
     if base in _ALIASES and region.isalnum() and 2 <= len(region) <= 4:
         return f"{_ALIASES[base]}-{region}"
     return None
+
+
+#: Three-letter ISO 639-2/3 codes are names too (Ben, Cat, Dan, Yue): a bare ``[Ben]`` is a
+#: character, not Bengali. Only the ones TAS itself lists count as a bare language.
+_TAS_THREE_LETTER = frozenset({"eng", "hin", "fil"})
+_THREE_LETTER = frozenset(k for k in _ALIASES if len(k) == 3 and k.isascii() and k.isalpha()) - _TAS_THREE_LETTER
+
+
+def normalize_bare(language: str, extra_codes: Iterable[str] = ()) -> str | None:
+    """Like `normalize`, for a name standing alone in a tag (``[de] Hallo``), where a
+    three-letter code that is also a person's name (``ben``, ``cat``, ``dan``) is not taken
+    as a language unless an installed engine declares it."""
+    key = language.strip().lower()
+    if key in _THREE_LETTER and key not in {c.lower() for c in extra_codes}:
+        return None
+    return normalize(language, extra_codes)
 
 
 def require(language: str, extra_codes: Iterable[str] = ()) -> str:

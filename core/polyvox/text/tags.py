@@ -124,7 +124,7 @@ def _name_part(text: str, body: str, codes: tuple[str, ...], characters: Collect
         speaker = _SPEAKER.match(name)
         if speaker:
             return Tag(character=speaker_name(speaker.group(1)))
-        language = languages.normalize(name, codes)
+        language = languages.normalize_bare(name, codes)
         if language is not None:  # [de] Hallo: German narration
             return Tag(language=language)
         return Tag(character=_character(name, body))
