@@ -102,6 +102,7 @@ def test_names_that_are_also_three_letter_codes_stay_characters_when_bare() -> N
     for name in ("Ben", "Cat", "Dan", "Yue", "Per", "May", "Mar"):
         assert read(f"[{name}] Hi.") == [(name, None, "Hi.", 0.0, {}, None, V)], name
     assert read("[eng] Hi.") == [(None, "en", "Hi.", 0.0, {}, None, V)]  # one TAS lists
+    assert read("[USA] Hi.") == [(None, "en", "Hi.", 0.0, {}, None, V)]  # a TAS name, not a code
     assert read("[ben:Bob] x") == [("Bob", "bn", "x", 0.0, {}, None, V)]  # with a colon: a language
 
 
@@ -146,6 +147,7 @@ def test_every_language_alias_of_tas_resolves_to_tas_code() -> None:
              "philippines": "tl", "pakistan": "ur", "south africa": "af", "kenya": "sw", "türkiye": "tr"}
     for name, code in table.items():
         assert languages.normalize(name) == code, name
+        assert languages.normalize_bare(name) == code, name  # [america] Hi works too
     # uk is TAS's United Kingdom even when an engine declares Ukrainian's code; Ukrainian by name or region.
     assert languages.normalize("uk", ("uk",)) == "en"
     assert languages.normalize("ukrainian") == "uk" and languages.normalize("uk-UA") == "uk"

@@ -224,7 +224,9 @@ def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
 #: Three-letter ISO 639-2/3 codes are names too (Ben, Cat, Dan, Yue): a bare ``[Ben]`` is a
 #: character, not Bengali. Only the ones TAS itself lists count as a bare language.
 _TAS_THREE_LETTER = frozenset({"eng", "hin", "fil"})
-_THREE_LETTER = frozenset(k for k in _ALIASES if len(k) == 3 and k.isascii() and k.isalpha()) - _TAS_THREE_LETTER
+_THREE_LETTER = frozenset(
+    k for code, names in _LANGUAGES.items() for k in (code, *names) if len(k) == 3 and k.isascii() and k.isalpha()
+) - _TAS_THREE_LETTER
 
 
 def normalize_bare(language: str, extra_codes: Iterable[str] = ()) -> str | None:
