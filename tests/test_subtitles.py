@@ -98,7 +98,7 @@ def test_real_world_srt_is_read() -> None:
     cues = read_srt(REAL_WORLD)
     assert [(c.index, c.start, c.end, c.text) for c in cues] == [
         (1, 1.0, 2.5, "Hello there!"),
-        (2, 3.0, 4.0, "Second line two parts & more"),
+        (2, 3.0, 4.0, "Second line\ntwo parts & more"),
         (3, 4.5, 6.0, "[Alice] Overlaps the last one."),
         (4, 5.0, 5.0, "Zero length."),
     ]
@@ -173,20 +173,30 @@ def test_time_stretch_keeps_pitch() -> None:
 
 
 def test_smart_natural_actions() -> None:
-    cues = [Cue(1, 0.0, 1.0, "a"), Cue(2, 3.0, 3.5, "b"), Cue(3, 4.0, 4.5, "c"), Cue(4, 5.0, 5.5, "d"),
-            Cue(5, 6.0, 6.5, "e"), Cue(6, 8.0, 8.5, "f"), Cue(7, 20.0, 21.0, "")]
-    clips = [tone(0.8), tone(0.9), tone(1.3), tone(1.4), tone(4.0), tone(0.3), None]
+    # TAS's rules: gap first, then the next cue's spare room (at most `tolerance`), then speed-up
+    # down to min_ratio, then truncation; only the next cue moves, and only into its own room.
+    cues = [Cue(1, 0.0, 1.0, "a"), Cue(2, 3.0, 3.5, "b"), Cue(3, 4.0, 4.5, "c"), Cue(4, 5.0, 6.0, "d"),
+            Cue(5, 6.5, 7.0, "e"), Cue(6, 8.0, 8.5, "f"), Cue(7, 10.0, 10.5, "g"), Cue(8, 11.0, 11.5, "h"),
+            Cue(9, 20.0, 21.0, ""), Cue(10, 22.0, 22.5, "j")]
+    clips = [tone(0.8), tone(0.9), tone(1.3), tone(0.4), tone(2.0), tone(0.3), tone(3.0), tone(0.5), None,
+             tone(1.0)]
     config = TimingConfig(mode="smart_natural", tolerance=0.5, min_ratio=0.8)
     audio, report, adjusted, notes = place(cues, clips, 16000, config)
-    assert [t.action for t in report] == ["fits", "used_gap", "shifted_next", "stretched", "truncated", "used_gap",
-                                          "empty"]
-    assert report[2].start == pytest.approx(4.0) and report[3].shift == pytest.approx(0.3, abs=1e-3)
-    assert report[3].end == pytest.approx(6.0 + 0.5, abs=1e-3)
-    assert report[3].stretch == pytest.approx(1.2 / 1.4, abs=0.001)
-    assert report[4].shift == pytest.approx(0.5, abs=1e-3) and report[4].stretch == pytest.approx(0.8)
-    assert report[4].end == pytest.approx(8.5, abs=1e-3) and report[5].shift == pytest.approx(0.5, abs=1e-3)
+    assert [t.action for t in report] == ["fits", "used_gap", "shifted_next", "fits", "stretched", "fits",
+                                          "truncated", "fits", "empty", "overran"]
+    # Cue 3 takes 0.5 s of gap and borrows 0.3 s of cue 4's 0.6 s spare room.
+    assert report[2].end == pytest.approx(5.3, abs=1e-3) and report[3].shift == pytest.approx(0.3, abs=1e-3)
+    assert report[3].end <= cues[3].end + 1e-3, "the borrowed room was spare: cue 4 still ends on time"
+    # Cue 5: 1.0 s of gap plus cue 6's 0.2 s spare; sped up to 1.7 / 2.0.
+    assert report[4].stretch == pytest.approx(0.85, abs=1e-3) and report[4].end == pytest.approx(8.2, abs=1e-3)
+    assert report[5].shift == pytest.approx(0.2, abs=1e-3) and report[5].end == pytest.approx(8.5, abs=1e-3)
+    # Cue 7: no room to borrow, 0.8 is not enough: cut at the next cue, which starts on time.
+    assert report[6].stretch == pytest.approx(0.8) and report[6].end == pytest.approx(11.0, abs=1e-3)
+    assert report[7].shift == 0.0 and report[7].start == 11.0
+    # The last cue has nothing to collide with: it runs on, whole.
+    assert report[9].end == pytest.approx(23.0, abs=1e-3)
     assert all(t.shift <= config.tolerance + 1e-6 for t in report)
-    assert audio.duration == pytest.approx(21.0, abs=0.001) and not notes
+    assert audio.duration == pytest.approx(23.0, abs=0.001) and not notes
     assert [c.start for c in adjusted] == [t.start for t in report]
 
 
@@ -258,23 +268,24 @@ def test_stretch_to_fit_fills_each_cue(shared_kernel: polyvox.Kernel, natural: l
 
 def test_smart_natural_on_piper(shared_kernel: polyvox.Kernel, natural: list[float]) -> None:
     n1, n2, n3, n4 = natural
-    tolerance = 1.0
     s1 = 0.5
     s2 = s1 + n1 + 0.4  # cue 1 is short on screen, but the gap after it holds its speech
-    s3 = s2 + n2 - 0.5  # cue 2's speech pushes cue 3 half a second later
-    s4 = (s3 + 0.5) + 0.9 * n3 - tolerance  # cue 3 must be sped up to 90 %
-    cues = [(s1, s1 + 0.5 * n1, TEXTS[0]), (s2, s2 + 0.3, TEXTS[1]), (s3, s3 + 0.3, TEXTS[2]),
-            (s4, s4 + n4 + 1.2, TEXTS[3])]
+    s3 = s2 + 0.9 * n2  # cue 2 must be sped up to 90 %: cue 3 has no spare room to lend
+    s4 = s3 + n3 - 0.3  # cue 3 needs 0.3 s more than its 0.2 s gap: cue 4 lends it from its spare room
+    s5 = s4 + n4 + 1.5  # cue 5 stays on time
+    cues = [(s1, s1 + 0.5 * n1, TEXTS[0]), (s2, s2 + 0.3, TEXTS[1]), (s3, s3 + n3 - 0.5, TEXTS[2]),
+            (s4, s4 + n4 + 1.0, TEXTS[3]), (s5, s5 + n1 + 0.5, TEXTS[0])]
     cues = [(round(a, 3), round(b, 3), t) for a, b, t in cues]
     result = shared_kernel.render(srt_text(cues), timing_mode="smart_natural",
-                                  timing=TimingConfig(tolerance=tolerance, min_ratio=0.8), params=QUIET)
+                                  timing=TimingConfig(tolerance=2.0, min_ratio=0.5), params=QUIET)
     assert result.stats.synthesized == 0
     report = result.timing
-    assert [t.action for t in report] == ["used_gap", "shifted_next", "stretched", "fits"]
-    assert report[2].shift == pytest.approx(0.5, abs=0.002)
-    assert report[2].stretch == pytest.approx(0.9, abs=0.01)
-    assert report[3].shift == pytest.approx(tolerance, abs=0.002)
+    assert [t.action for t in report] == ["used_gap", "stretched", "shifted_next", "fits", "fits"]
+    assert report[1].stretch == pytest.approx(0.9, abs=0.01)
+    assert report[3].shift == pytest.approx(0.3, abs=0.002)
+    assert report[3].end <= cues[3][1] + 0.002 and report[4].shift == 0.0
     check_report_against_audio(result)
+    assert abs(onset(result.audio, cues[4][0], after=report[3].end + 0.01) - cues[4][0]) <= ONSET_TOLERANCE
     assert result.audio.duration == pytest.approx(max(cues[-1][1], report[-1].end), abs=0.002)
 
 
@@ -286,6 +297,12 @@ def test_concatenate_writes_new_times(shared_kernel: polyvox.Kernel, natural: li
     assert result.audio.duration == pytest.approx(sum(natural) + 3 * 0.25, abs=0.003)
     assert result.timing[0].start == 0.0 and all(t.action == "concatenated" for t in result.timing)
     check_report_against_audio(result)
+    # TAS's default: back to back, each join a 10 ms crossfade.
+    joined = shared_kernel.render(srt_text(cues), timing_mode="concatenate", params=QUIET)
+    assert joined.audio.duration == pytest.approx(sum(natural) - 3 * 0.010, abs=0.003)
+    for before, after in zip(joined.timing, joined.timing[1:], strict=False):
+        assert after.start == pytest.approx(before.end - 0.010, abs=1e-4)
+    check_report_against_audio(joined)
 
 
 def test_overlaps_markup_and_files(shared_kernel: polyvox.Kernel, natural: list[float], tmp_path: Path) -> None:
@@ -318,9 +335,14 @@ def test_timing_mode_needs_subtitles(kernel: polyvox.Kernel) -> None:
         kernel.render("Hello.", timing_mode="concatenate")
 
 
-def test_markup_errors_in_cues_name_the_cue(kernel: polyvox.Kernel) -> None:
-    with pytest.raises(ScriptError, match=r"subtitle 2 at 00:00:03,000: unclosed tag"):
-        kernel.render(srt_text([(1.0, 2.0, "Fine."), (3.0, 4.0, "[Alice oops")]))
+def test_markup_problems_in_cues_are_warnings_and_the_render_goes_on(kernel: polyvox.Kernel) -> None:
+    # Lenient by default, as TTS Audio Suite: the unclosed tag is read as text.
+    # (Strict mode, "subtitle 2 at 00:00:03,000: ... unclosed tag", is wired by the orchestrator.)
+    from polyvox.text.markup import MarkupWarning
+
+    with pytest.warns(MarkupWarning, match=r"unclosed tag"):
+        result = kernel.render(srt_text([(1.0, 2.0, "Fine."), (3.0, 4.0, "[Alice oops")]))
+    assert len(result.timing) == 2 and result.timing[1].natural > 0.3
 
 
 def test_subtitles_in_a_file_of_another_name(shared_kernel: polyvox.Kernel, tmp_path: Path) -> None:

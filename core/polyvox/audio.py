@@ -44,8 +44,14 @@ class Audio:
 
     @classmethod
     def read(cls, source: str | Path | BinaryIO) -> Audio:
-        """Read any file soundfile understands (WAV, FLAC, OGG, MP3, ...), mixed to mono."""
+        """Read any file soundfile understands (WAV, FLAC, OGG, MP3, ...), or AAC/M4A
+        through PyAV (`polyvox.decoding`), mixed to mono."""
         import soundfile as sf
+
+        from polyvox import decoding
+
+        if decoding.needs_av(source):
+            return cls(*decoding.read(source))  # type: ignore[arg-type]
 
         try:
             samples, rate = sf.read(source, dtype="float32", always_2d=True)

@@ -116,19 +116,25 @@ class Fingerprints:
 
 
 def segment_key(
-    *, engine: str, engine_version: str, model_fingerprint: str, voice_fingerprint: str, request: Request
+    *, engine: str, engine_version: str, model_fingerprint: str, voice_fingerprint: str, request: Request,
+    emotion_fingerprint: str | None = None,
 ) -> str:
-    """The cache key of one synthesized segment."""
-    return digest(
-        {
-            "v": KEY_VERSION,
-            "engine": engine,
-            "engine_version": engine_version,
-            "model": model_fingerprint,
-            "voice": voice_fingerprint,
-            "language": request.language,
-            "text": normalize_text(request.text),
-            "params": dict(request.params),
-            "seed": request.seed,
-        }
-    )
+    """The cache key of one synthesized segment. An emotion reference (its voice's
+    fingerprint) and emotion weights count only when the request has them, so the keys of
+    everything else are unchanged."""
+    fields: dict[str, object] = {
+        "v": KEY_VERSION,
+        "engine": engine,
+        "engine_version": engine_version,
+        "model": model_fingerprint,
+        "voice": voice_fingerprint,
+        "language": request.language,
+        "text": normalize_text(request.text),
+        "params": dict(request.params),
+        "seed": request.seed,
+    }
+    if request.emotion is not None:
+        fields["emotion"] = emotion_fingerprint or request.emotion.name
+    if request.emotion_vector:
+        fields["emotion_vector"] = dict(request.emotion_vector)
+    return digest(fields)

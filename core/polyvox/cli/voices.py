@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.errors import PolyvoxError
 
 
 def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | None]:
@@ -16,6 +17,14 @@ def _reference_info(path: Path | None) -> tuple[float | None, int | None, str | 
         return None, None, None
     import soundfile as sf
 
+    from polyvox import decoding
+
+    if decoding.needs_av(path):
+        try:
+            duration, rate = decoding.info(path)
+        except PolyvoxError as exc:
+            return None, None, f"unreadable audio ({exc})"
+        return round(duration, 3), rate, None
     try:
         info = sf.info(str(path))
     except Exception as exc:  # noqa: BLE001 (soundfile raises several types for unreadable files)

@@ -16,6 +16,25 @@ from polyvox.errors import ParameterError, PluginError
 
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
+#: Short names people type (TTS Audio Suite's), for the parameter they mean on whichever
+#: engine has it: ``temp`` is ``temperature`` on every engine that has a temperature. A name
+#: that means different things per engine (``cfg``) is not here: each engine declares it
+#: as an alias of its own parameter (ChatterBox ``cfg_weight``, F5-TTS ``cfg_strength``).
+COMMON_ALIASES = {
+    "temp": "temperature",
+    "exag": "exaggeration",
+    "top-p": "top_p",
+    "topp": "top_p",
+    "top-k": "top_k",
+    "topk": "top_k",
+    "steps": "inference_steps",
+    "num_steps": "inference_steps",
+    "rep_penalty": "repetition_penalty",
+    "audio_temp": "audio_temperature",
+    "negative": "negative_prompt",
+    "neg": "negative_prompt",
+}
+
 
 def _check_name(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     if not value or not value.replace("_", "").replace("-", "").isalnum() or value != value.lower():
@@ -105,6 +124,11 @@ class Capabilities:
     batch: bool = False
     #: Output depends only on the seed passed in (same seed, same samples).
     seeded: bool = False
+    #: Uses `Request.emotion`, a voice whose audio carries the emotion to speak with
+    #: (``[Alice:happy_sarah]``); other engines get a one-time warning when a script asks.
+    emotion_reference: bool = False
+    #: Uses `Request.emotion_vector`, emotion weights by name (``[sad:0.7|calm:0.2]``).
+    emotion_vector: bool = False
 
     @property
     def uses_reference_audio(self) -> bool:
@@ -140,10 +164,14 @@ class EngineSpec:
                 seen.add(n)
 
     def param(self, name: str) -> ParamSpec | None:
-        """The parameter called `name` or having it as an alias."""
+        """The parameter called `name` or having it as an alias; failing that, the one a
+        common short name (`COMMON_ALIASES`) stands for, if this engine has it."""
         for p in self.params:
             if name == p.name or name in p.aliases:
                 return p
+        common = COMMON_ALIASES.get(name)
+        if common is not None and common != name:
+            return self.param(common)
         return None
 
     def defaults(self) -> dict[str, Any]:

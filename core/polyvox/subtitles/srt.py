@@ -3,7 +3,10 @@
 Tolerated: a UTF-8 BOM, UTF-16 with a BOM, Windows-1252 (or Latin-1) bytes, CRLF line ends,
 missing or wrong cue numbers, HTML tags (``<i>``, ``<font color=…>``), ASS override tags
 (``{\\an8}``) and line breaks (``\\N``), HTML entities, zero-length cues, cues out of order
-and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue.
+and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue,
+and keeps its line breaks: as in a script (and in TTS Audio Suite), each line of a cue
+starts again as the narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the
+narrator. Write the tag again on the second line to keep Alice speaking.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from polyvox.errors import ScriptError
 
 _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")
-_ASS_BREAK = re.compile(r"\\[Nnh]")
+_ASS_BREAK = re.compile(r"\\N")
+_ASS_SPACE = re.compile(r"\\[nh]")
 _TIMESTAMP_LINE = re.compile(r"^\s*-?\d+:\d{1,2}:\d{1,2}(?:[,.:]\d+)?\s*-+>", re.MULTILINE)
 
 
@@ -56,9 +60,11 @@ def decode(data: bytes) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Cue text without HTML/ASS tags or entities, its lines joined into one."""
-    text = _ASS_BREAK.sub(" ", _ASS_TAG.sub("", _HTML_TAG.sub("", text)))
-    return " ".join(html.unescape(text).split())
+    """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
+    dropped, the lines kept (an ASS ``\\N`` is a line break too)."""
+    text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", _HTML_TAG.sub("", text))))
+    lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def looks_like_srt(text: str) -> bool:

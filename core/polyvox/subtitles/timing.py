@@ -1,16 +1,22 @@
-"""Placing subtitle clips on the timeline: the four TTS Audio Suite timing modes.
+"""Placing subtitle clips on the timeline: the four TTS Audio Suite timing modes, with its
+rules and defaults.
 
 - ``pad_with_silence``: every clip starts at its cue start; silence fills the rest. A clip
   longer than its cue runs on (and is mixed over the next one if they meet).
-- ``stretch_to_fit``: every clip is time-stretched (Rubber Band, pitch kept) to its cue.
-- ``smart_natural``: a clip that is too long first uses the gap after its cue, then pushes
-  the next cue later by up to `tolerance`, then is sped up down to `min_ratio` of its
-  length, then truncated. Overlapping cues fall back to ``pad_with_silence`` with a note.
-- ``concatenate``: clips back to back with `gap` seconds between; new times are written.
+- ``stretch_to_fit``: every clip is time-stretched (Rubber Band, pitch kept) to its cue,
+  with `fade_ms` (10) fades at its edges.
+- ``smart_natural``: a clip that is too long first uses the gap after its cue, then borrows
+  the next cue's spare room (its length minus its own clip's), at most `tolerance` (2 s), by
+  starting that cue later; then is sped up down to `min_ratio` (0.5) of its length, then
+  truncated. Only the next cue moves, and only into room it does not need, so every later
+  cue stays on time. The last cue, with nothing after it, runs on. Overlapping cues fall
+  back to ``pad_with_silence`` with a note.
+- ``concatenate``: clips back to back, joined by a `crossfade_ms` (10) crossfade (or with
+  `gap` seconds of silence between); new times are written.
 
 Every clip's leading and trailing silence is trimmed first (keeping `keep_ms`), so speech
-starts when its subtitle appears. Each mode returns the audio, one `CueTiming` per cue and
-the cues as they now are (for the adjusted SRT).
+starts when its subtitle appears (TAS keeps it; see docs/subtitles.md). Each mode returns
+the audio, one `CueTiming` per cue and the cues as they now are (for the adjusted SRT).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from polyvox.subtitles.srt import Cue
 
 #: Stretch ratios beyond these are refused by stretch_to_fit (it pads or truncates instead).
 _RATIO_LIMITS = (0.1, 10.0)
+#: Cues outside these lengths (seconds) get a warning, as in TAS.
+SHORTEST_CUE, LONGEST_CUE = 0.05, 30.0
 
 
 def _check_mode(instance: Any, attribute: attrs.Attribute, value: str) -> None:
@@ -45,14 +53,18 @@ class TimingConfig:
     """How subtitle clips are fitted to their cues."""
 
     mode: str = attrs.field(default="smart_natural", validator=_check_mode)
-    #: smart_natural: how much later (s) the next cue may start to make room.
-    tolerance: float = attrs.field(default=1.0, converter=float, validator=attrs.validators.ge(0))
+    #: smart_natural: how much later (s) the next cue may start, into its own spare room.
+    tolerance: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.ge(0))
     #: smart_natural: shortest a clip may be stretched to, as a fraction of its length.
-    min_ratio: float = attrs.field(default=0.8, converter=float, validator=_positive_ratio)
+    min_ratio: float = attrs.field(default=0.5, converter=float, validator=_positive_ratio)
     #: smart_natural: longest a short clip may be slowed to (1.0: never slowed).
     max_ratio: float = attrs.field(default=1.0, converter=float, validator=_positive_ratio)
-    #: concatenate: silence between clips, in seconds.
-    gap: float = attrs.field(default=0.3, converter=float, validator=attrs.validators.ge(0))
+    #: concatenate: silence between clips, in seconds (0: back to back, crossfaded).
+    gap: float = attrs.field(default=0.0, converter=float, validator=attrs.validators.ge(0))
+    #: concatenate: crossfade between clips that follow each other directly, in milliseconds.
+    crossfade_ms: float = attrs.field(default=10.0, converter=float, validator=attrs.validators.ge(0))
+    #: stretch_to_fit: fade in and out at each stretched clip's edges, in milliseconds.
+    fade_ms: float = attrs.field(default=10.0, converter=float, validator=attrs.validators.ge(0))
     #: Silence kept before and after trimmed speech, in milliseconds.
     keep_ms: float = attrs.field(default=5.0, converter=float, validator=attrs.validators.ge(0))
     #: Level below the clip's peak that counts as silence when trimming, in dB.
@@ -122,6 +134,7 @@ def fit(cues: Sequence[Cue], clips: Iterable[Audio | None], rate: int, config: T
     """Each cue's timing and fitted clip, as soon as that cue's clip arrives (clips come in
     cue order, None for a cue with nothing to say). Notes for the user go to `notes`."""
     clips = (None if c is None or not len(c) else c.resample(rate) for c in clips)
+    notes.extend(_length_notes(cues))
     mode = config.mode
     if mode == "smart_natural" and _overlapping(cues):
         notes.append("smart_natural: the subtitles have overlapping cues, so they were placed with "
@@ -143,6 +156,7 @@ class Timeline:
         self.cues = list(cues)
         self.rate = rate
         self.concatenate = config.mode == "concatenate"
+        self.overlap = config.crossfade_ms / 1000 if config.gap == 0 else 0.0
         # The few milliseconds kept before the speech go just before its start, so the
         # speech itself begins on the cue.
         self.lead = config.keep_ms / 1000
@@ -160,8 +174,9 @@ class Timeline:
         if clip is not None and len(clip):
             at = round(max(0.0, timing.start - self.lead) * self.rate)
             self._mix(at, clip.samples)
-        # no later clip is placed before its cue's start (nor, when concatenating, before this end)
-        safe = timing.end if self.concatenate else self._earliest[len(self.report)]
+        # no later clip is placed before its cue's start (nor, when concatenating, earlier than
+        # this one's start less the crossfade)
+        safe = timing.start - self.overlap if self.concatenate else self._earliest[len(self.report)]
         if safe != float("inf"):
             yield from self._release(round(max(0.0, safe - self.lead) * self.rate))
 
@@ -217,7 +232,7 @@ Placed = Iterator[tuple[CueTiming, "Audio | None"]]
 def _pad(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     for n, (cue, clip) in enumerate(zip(cues, clips, strict=True)):
         if clip is None:
-            yield ((_empty(cue), None))
+            yield (_empty(cue), None)
             continue
         d = clip.duration
         note = ""
@@ -225,93 +240,132 @@ def _pad(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfi
         if following is not None and cue.start + d > following + 1e-3:
             note = f"speech runs {cue.start + d - following:.2f} s into cue {cue.index + 1}"
         action = "padded" if d <= cue.duration + 1e-3 else "overran"
-        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, action,
-                              note=note), clip))
+        yield (CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, action,
+                              note=note), clip)
 
 
 def _stretch(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
     lo, hi = _RATIO_LIMITS
     for cue, clip in zip(cues, clips, strict=True):
         if clip is None:
-            yield ((_empty(cue), None))
+            yield (_empty(cue), None)
             continue
         d = clip.duration
         if cue.duration <= 0:
-            yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, "overran",
-                                  note="zero-length cue: not stretched"), clip))
+            yield (CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start + d, d, "overran",
+                                  note="zero-length cue: not stretched"), clip)
             continue
         wanted = cue.duration / d
         ratio = min(max(wanted, lo), hi)
-        stretched = Audio(_fit(time_stretch(clip, ratio).samples, round(cue.duration * clip.sample_rate)),
-                          clip.sample_rate)
+        stretched = _fade(Audio(_fit(time_stretch(clip, ratio).samples, round(cue.duration * clip.sample_rate)),
+                                clip.sample_rate), config.fade_ms, config.fade_ms)
         note = "" if ratio == wanted else f"a stretch of {wanted:.2f} is beyond {lo}..{hi}: {ratio:.2f} used"
         action = "truncated" if ratio > wanted else "stretched"
-        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.end, d, action, ratio,
-                              note=note), stretched))
+        yield (CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.end, d, action, ratio,
+                              note=note), stretched)
 
 
 def _smart(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
-    cursor = 0.0  # where the previous clip ended
-    for n, (cue, clip) in enumerate(zip(cues, clips, strict=True)):
-        start = max(cue.start, cursor)
-        shift = start - cue.start
+    """Looks one cue ahead (the next clip's length tells its spare room), so a streamed render
+    places each cue once the next one's speech is ready."""
+    lent = 0.0  # how much later than its cue this clip starts: room its cue lent to the one before
+    for n, (cue, (clip, next_clip)) in enumerate(zip(cues, _with_next(clips), strict=True)):
+        start, shift, lent = cue.start + lent, lent, 0.0
         if clip is None:
-            yield ((attrs.evolve(_empty(cue), start=start, end=start, shift=shift), None))
+            yield (attrs.evolve(_empty(cue), start=start, end=start, shift=shift), None)
             continue
         d = clip.duration
-        following = cues[n + 1].start if n + 1 < len(cues) else None
-        own = cue.end - start
-        if following is None:
-            action, final, ratio = ("fits" if d <= own + 1e-3 else "overran"), clip, 1.0
-        elif d <= own + 1e-3:
-            action, final, ratio = "fits", clip, 1.0
-            if config.max_ratio > 1.0 and own > 0:
+        following = cues[n + 1] if n + 1 < len(cues) else None
+        own = max(cue.end - start, 0.0)
+        ratio = 1.0
+        if d <= own + 1e-3:
+            action, final = "fits", clip
+            if config.max_ratio > 1.0 and own > 0 and own / d > 1.0 + 1e-3:
                 ratio = min(config.max_ratio, own / d)
-                final = time_stretch(clip, ratio) if ratio > 1.0 + 1e-3 else clip
-                action = "stretched" if final is not clip else "fits"
-                ratio = ratio if final is not clip else 1.0
-        elif d <= following - start + 1e-3:
-            action, final, ratio = "used_gap", clip, 1.0
-        elif d <= following + config.tolerance - start + 1e-3:
-            action, final, ratio = "shifted_next", clip, 1.0
-        else:
-            window = max(following + config.tolerance - start, 0.0)
-            ratio = window / d
-            if ratio >= config.min_ratio:
                 action, final = "stretched", time_stretch(clip, ratio)
-            else:
-                ratio = config.min_ratio
-                action = "truncated"
-                final = _fade_out(Audio(_fit(time_stretch(clip, ratio).samples, round(window * clip.sample_rate)),
-                                        clip.sample_rate))
+        elif following is None:  # nothing after it to collide with: it runs on
+            action, final = "overran", clip
+        else:
+            window, action = own, "fits"
+            gap = max(following.start - cue.end, 0.0)
+            if gap > 0:
+                window, action = min(d, own + gap), "used_gap"
+            if d > window + 1e-3:
+                spare = following.duration - (next_clip.duration if next_clip is not None else 0.0)
+                lent = max(0.0, min(d - window, config.tolerance, spare))
+                if lent > 1e-3:
+                    window, action = window + lent, "shifted_next"
+                else:
+                    lent = 0.0
+            final = clip
+            if d > window + 1e-3:
+                wanted = window / d
+                ratio = max(config.min_ratio, wanted)
+                action, final = "stretched", time_stretch(clip, ratio)
+                if ratio > wanted + 1e-6:  # sped up as far as allowed and still too long: cut
+                    action = "truncated"
+                    final = _fade(Audio(_fit(final.samples, round(window * clip.sample_rate)), clip.sample_rate),
+                                  0.0, 20.0)
         end = start + final.duration
-        late = following is not None and end > following + 1e-3
-        note = f"cue {cue.index + 1} starts {end - following:.2f} s late" if late else ""
-        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, start, end, d, action, round(ratio, 4),
-                              round(shift, 6), note), final))
-        cursor = end
+        next_start = following.start + lent if following is not None else None
+        late = next_start is not None and end > next_start + 1e-3
+        note = f"speech runs {end - next_start:.2f} s into cue {cue.index + 1}" if late else ""
+        if action == "shifted_next":
+            note = _join(note, f"cue {cue.index + 1} starts {lent:.2f} s later, in its own spare room")
+        yield (CueTiming(cue.index, cue.text, cue.start, cue.end, start, end, d, action, round(ratio, 4),
+                              round(shift, 6), note), final)
 
 
 def _concatenate(cues: Sequence[Cue], clips: Iterable[Audio | None], config: TimingConfig) -> Placed:
+    """Back to back: each clip starts `crossfade_ms` before the previous one ends and the two
+    are crossfaded over that overlap (TAS's join), or `gap` seconds after it. A clip is handed
+    on when the next one arrives (only then is it known whether it fades out)."""
     cursor = 0.0
-    spoken = False
+    overlap = 0.0 if config.gap > 0 else config.crossfade_ms / 1000
+    held: tuple[CueTiming, Audio, float] | None = None  # the last clip, its fade-out undecided
+    waiting: list[tuple[CueTiming, None]] = []  # empty cues after it
     for cue, clip in zip(cues, clips, strict=True):
         if clip is None:
-            yield ((attrs.evolve(_empty(cue), start=cursor, end=cursor, shift=cursor - cue.start), None))
+            entry = (attrs.evolve(_empty(cue), start=cursor, end=cursor, shift=cursor - cue.start), None)
+            if held is None:
+                yield entry
+            else:
+                waiting.append(entry)
             continue
-        if spoken:
-            cursor += config.gap
-        spoken = True
+        fade = min(overlap, clip.duration / 2) * 1000
+        if held is not None:
+            timing, previous, its_fade = held
+            yield timing, _fade(previous, 0.0, its_fade)
+            yield from waiting
+            waiting.clear()
+            cursor = cursor + config.gap if config.gap > 0 else max(0.0, cursor - fade / 1000)
+        shaped = _fade(clip, 0.0 if held is None else fade, 0.0)
         end = cursor + clip.duration
-        yield ((CueTiming(cue.index, cue.text, cue.start, cue.end, cursor, end, clip.duration, "concatenated",
-                              shift=round(cursor - cue.start, 6)), clip))
+        held = (CueTiming(cue.index, cue.text, cue.start, cue.end, cursor, end, clip.duration, "concatenated",
+                          shift=round(cursor - cue.start, 6)), shaped, fade)
         cursor = end
+    if held is not None:
+        yield held[0], held[1]
+    yield from waiting
 
 
 # -- helpers -------------------------------------------------------------------------------
 def _empty(cue: Cue) -> CueTiming:
     return CueTiming(cue.index, cue.text, cue.start, cue.end, cue.start, cue.start, 0.0, "empty",
                      note="nothing to speak")
+
+
+def _with_next(clips: Iterable[Audio | None]) -> Iterator[tuple[Audio | None, Audio | None]]:
+    """Each clip with the one after it (None after the last)."""
+    it = iter(clips)
+    try:
+        current = next(it)
+    except StopIteration:
+        return
+    for following in it:
+        yield current, following
+        current = following
+    yield current, None
 
 
 def _overlapping(cues: Sequence[Cue]) -> bool:
@@ -326,12 +380,29 @@ def _fit(samples: np.ndarray, length: int) -> np.ndarray:
     return np.concatenate([samples, np.zeros(length - len(samples), np.float32)])
 
 
-def _fade_out(audio: Audio, ms: float = 20.0) -> Audio:
-    n = min(len(audio), round(ms * audio.sample_rate / 1000))
-    samples = audio.samples.copy()
-    if n:
-        samples[-n:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)
-    return Audio(samples, audio.sample_rate)
+def _fade(audio: Audio, in_ms: float, out_ms: float) -> Audio:
+    """`audio` with a linear fade in over its first `in_ms` and out over its last `out_ms`."""
+    rate, samples = audio.sample_rate, audio.samples.copy()
+    n_in = min(len(samples), round(in_ms * rate / 1000))
+    n_out = min(len(samples), round(out_ms * rate / 1000))
+    if n_in:
+        samples[:n_in] *= np.linspace(0.0, 1.0, n_in, dtype=np.float32)
+    if n_out:
+        samples[-n_out:] *= np.linspace(1.0, 0.0, n_out, dtype=np.float32)
+    return Audio(samples, rate)
+
+
+def _length_notes(cues: Sequence[Cue]) -> list[str]:
+    """TAS's sanity limits on cue lengths, as warnings: the render goes on."""
+    notes = []
+    for cue in cues:
+        if cue.duration < SHORTEST_CUE:
+            notes.append(f"subtitle {cue.index} lasts {cue.duration * 1000:.0f} ms, under "
+                         f"{SHORTEST_CUE * 1000:.0f} ms: its speech cannot fit it")
+        elif cue.duration > LONGEST_CUE:
+            notes.append(f"subtitle {cue.index} lasts {cue.duration:.1f} s, over {LONGEST_CUE:g} s: consider "
+                         "splitting it")
+    return notes
 
 
 def _join(*notes: str) -> str:

@@ -106,12 +106,98 @@ _REGIONAL = {
     "traditional chinese": "zh-tw",
 }
 
+# The names TTS Audio Suite's scripts use on top of the ones above: countries, regions,
+# spellings without accents and informal abbreviations, so that a TAS script's
+# ``[Brazil:Bob]`` or ``[germany:]`` means what it meant there.
+_TAS_NAMES: dict[str, tuple[str, ...]] = {
+    "af": ("south africa",),
+    "ar": ("arab", "middle east"),
+    "as": ("assamese", "অসমীয়া", "asom", "axomiya"),
+    "bg": ("bulgaria", "български"),
+    "bn": ("bangladesh", "bengal", "west bengal"),
+    "cs": ("czechia", "ceska"),
+    "da": ("denmark", "danmark"),
+    "de": ("germany", "deutschland"),
+    "el": ("greece", "hellenic"),
+    "en": ("usa", "america", "britain"),
+    "es": ("spain", "españa", "espanol", "castilian"),
+    "et": ("estonia",),
+    "fa": ("iran", "فارسی"),
+    "fi": ("finland", "suomalainen"),
+    "fr": ("france", "francais", "français de france"),
+    "gu": ("gujarat", "gujrati", "ગુજરાતી"),
+    "he": ("israel", "israeli"),
+    "hi": ("देवनागरी",),
+    "hr": ("croatia",),
+    "hu": ("hungary",),
+    "id": ("indonesia",),
+    "is": ("iceland",),
+    "it": ("italy", "italia"),
+    "ja": ("japan", "nihongo"),
+    "kn": ("karnataka", "kanarese", "ಕನ್ನಡ"),
+    "ko": ("korea", "south korea"),
+    "lt": ("lithuania",),
+    "lv": ("latvia", "latviešu"),
+    "ml": ("kerala", "malayali", "മലയാളം"),
+    "mr": ("maharashtra", "मराठी"),
+    "ms": ("malaysia", "melayu"),
+    "nl": ("netherlands", "holland"),
+    "no": ("norway", "norge"),
+    "or": ("odia", "oriya", "odisha", "orissa", "ଓଡ଼ିଆ"),
+    "pa": ("punjab", "ਪੰਜਾਬੀ"),
+    "pl": ("poland", "polska"),
+    "pt-br": ("ptbr", "brazil", "brasil", "brasilian", "português brasileiro"),
+    "pt-pt": ("portugal", "portugues"),
+    "ro": ("romania",),
+    "ru": ("russia", "россия"),
+    "sk": ("slovakia", "slovenčina"),
+    "sl": ("slovenia", "slovenščina"),
+    "sr": ("serbia", "српски"),
+    "sv": ("sweden", "sverige"),
+    "sw": ("tanzania", "kenya"),
+    "ta": ("tamil nadu", "tamilnadu"),
+    "te": ("andhra pradesh", "andhra", "telangana", "తెలుగు"),
+    "tl": ("philippines",),
+    "tr": ("turkey", "türkiye", "turkiye", "turkce"),
+    "ur": ("pakistan", "اردو"),
+    "vi": ("vietnam", "vietnamese (viterbox only)"),
+    "zh": ("china",),
+    "zh-cn": ("simplified", "mainland"),
+    "zh-tw": ("traditional", "taiwan", "taiwanese"),
+}
+
+#: Where TTS Audio Suite reads a name differently from ISO 639 or from polyvox's own
+#: table, its reading wins, so its scripts keep their meaning. ``uk`` is the United
+#: Kingdom there (English), not Ukrainian: write ``ukrainian`` or ``uk-ua`` for that;
+#: ``se`` is Sweden, not Northern Sami; ``br`` is Brazil, not Breton. These win even over
+#: a code an installed engine declares.
+TAS_OVERRIDES: dict[str, str] = {
+    "uk": "en",
+    "se": "sv",
+    "br": "pt-br",
+    "po": "pt-pt",
+    "portuguese": "pt-pt",
+    "português": "pt-pt",
+    "mandarin": "zh-cn",
+    "gr": "el",
+    "cz": "cs",
+    "kr": "ko",
+    "dk": "da",
+    "jp": "ja",
+}
+
 _ALIASES: dict[str, str] = {}
 for _code, _names in _LANGUAGES.items():
     _ALIASES[_code] = _code
     for _n in _names:
         _ALIASES[_n] = _code
 _ALIASES.update(_REGIONAL)
+for _code, _names in _TAS_NAMES.items():
+    _ALIASES.setdefault(_code, _code)
+    for _n in _names:
+        _ALIASES.setdefault(_n, _code)
+_ALIASES["uk-ua"] = "uk"  # Ukrainian stays reachable by its regional tag
+_ALIASES.update(TAS_OVERRIDES)
 
 
 def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
@@ -123,6 +209,8 @@ def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
     key = language.strip().lower().replace("_", "-")
     if not key:
         return None
+    if key in TAS_OVERRIDES:
+        return TAS_OVERRIDES[key]
     if key in {c.lower() for c in extra_codes}:  # declared by an engine: kept as it is (nb stays nb)
         return key
     if key in _ALIASES:
@@ -131,6 +219,24 @@ def normalize(language: str, extra_codes: Iterable[str] = ()) -> str | None:
     if base in _ALIASES and region.isalnum() and 2 <= len(region) <= 4:
         return f"{_ALIASES[base]}-{region}"
     return None
+
+
+#: Three-letter ISO 639-2/3 codes are names too (Ben, Cat, Dan, Yue): a bare ``[Ben]`` is a
+#: character, not Bengali. Only the ones TAS itself lists count as a bare language.
+_TAS_THREE_LETTER = frozenset({"eng", "hin", "fil"})
+_THREE_LETTER = frozenset(
+    k for code, names in _LANGUAGES.items() for k in (code, *names) if len(k) == 3 and k.isascii() and k.isalpha()
+) - _TAS_THREE_LETTER
+
+
+def normalize_bare(language: str, extra_codes: Iterable[str] = ()) -> str | None:
+    """Like `normalize`, for a name standing alone in a tag (``[de] Hallo``), where a
+    three-letter code that is also a person's name (``ben``, ``cat``, ``dan``) is not taken
+    as a language unless an installed engine declares it."""
+    key = language.strip().lower()
+    if key in _THREE_LETTER and key not in {c.lower() for c in extra_codes}:
+        return None
+    return normalize(language, extra_codes)
 
 
 def require(language: str, extra_codes: Iterable[str] = ()) -> str:

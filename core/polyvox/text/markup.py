@@ -2,198 +2,175 @@
 
     Once upon a time, said the narrator.
     [Alice] Hello Bob! [pause:0.5s] How are you?
-    [de:Bob] Guten Tag, Alice.
-    [fr:] Bonjour à tous.
-    [Alice|seed:42|temperature:0.6] A segment with its own parameters.
+    [de:Bob] Guten Tag, Alice.          [fr:] Bonjour.        [de] Hallo.
+    [Alice|seed:42|temperature:0.6]     [seed:42|Alice]       [seed:4] narrator again
+    [Alice:happy_sarah] emotion reference     [sad:0.7|calm:0.2] emotion weights
+    Speaker 1: Hello                    [1] Hello             [S2] Hi
 
 A tag holds until the next tag or the end of its line; every line starts as the narrator.
-Tags are the TTS Audio Suite ones; where that syntax is loose this parser is strict, so a
-typo is a `ScriptError` with line and column instead of words spoken in the wrong voice.
-See docs/markup.md.
+The syntax is TTS Audio Suite's (TAS) and means what it meant there (see `polyvox.text.tags`
+and docs/markup.md). Like TAS the parser is lenient: a tag it cannot read, a pause that is no
+duration or too long, a bad parameter is a warning and the render goes on. With
+``strict=True`` each of those is a one-line `ScriptError` with line and column instead.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+import warnings
+from collections.abc import Callable, Collection, Iterable
 
 from polyvox.errors import ScriptError
-from polyvox.text import languages
+from polyvox.text import tags
 from polyvox.text.segment import Segment
 
-#: Longest pause a tag may ask for, in seconds (a Segment refuses more).
+#: Longest pause a tag may ask for, in seconds; a longer one is cut to it (a warning).
 MAX_PAUSE = 30.0
-PAUSE_WORDS = ("pause", "wait")
+PAUSE_WORDS = ("pause", "wait", "stop")
 
-#: Short parameter names people type, mapped to the names engines declare. An engine's own
-#: aliases (ParamSpec.aliases) work as well; these make the common ones work everywhere.
-PARAM_ALIASES = {
-    "temp": "temperature",
-    "cfg": "cfg_weight",
-    "exag": "exaggeration",
-    "top-p": "top_p",
-    "top-k": "top_k",
-}
+#: Receives each warning as (kind, message); kinds start with ``markup-``.
+Warn = Callable[[str, str], None]
 
 _PAUSE_VALUE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
-_PARAM_KEY = re.compile(r"^[a-z_][a-z0-9_-]*$")
-_FORBIDDEN_IN_NAME = set("/\\:|[]")
+_SPEAKER_LINE = re.compile(r"^\s*speaker\s*(\d+)\s*:\s*", re.IGNORECASE)
 
 
-def parse(text: str, known_languages: Iterable[str] = ()) -> list[Segment]:
+class MarkupWarning(UserWarning):
+    """A markup problem the parser stepped over (lenient mode without a `warn` callback)."""
+
+
+def parse(text: str, known_languages: Iterable[str] = (), *, characters: Iterable[str] = (),
+          strict: bool = False, warn: Warn | None = None) -> list[Segment]:
     """Parse script markup into speech and pause segments, in order.
 
-    `known_languages` are codes the installed engines declare, so any code an engine
-    speaks is accepted in a language tag even if polyvox's own table lacks it.
-    Raises `ScriptError` (with line and column) for a malformed tag.
+    `known_languages` are codes the installed engines declare, so any code an engine speaks
+    is accepted even if polyvox's own table lacks it. `characters` are the names that have a
+    voice (the voice library's): ``[de]`` is German narration unless a character is called
+    "de". Problems go to `warn(kind, message)` (default: Python's `warnings` as
+    `MarkupWarning`); with `strict` they raise `ScriptError` instead.
     """
     if not isinstance(text, str):
         raise ScriptError(f"a script must be text, not {type(text).__name__}")
-    codes = tuple(known_languages)
+    reader = _Reader(tuple(known_languages), frozenset(c.lower() for c in characters), strict, warn)
     segments: list[Segment] = []
     for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
-        segments.extend(_parse_line(line, number, codes))
+        segments.extend(reader.line(line, number))
     return segments
 
 
 class _State:
-    """Who speaks, in which language, with which parameters: reset at every line."""
+    """Who speaks, in which language, how: reset at every line and every tag."""
 
-    def __init__(self) -> None:
-        self.character: str | None = None
+    def __init__(self, character: str | None = None) -> None:
+        self.character = character
         self.language: str | None = None
-        self.params: dict[str, Any] = {}
+        self.emotion: str | None = None
+        self.emotion_vector: dict[str, float] = {}
+        self.params: dict = {}
 
 
-def _parse_line(line: str, number: int, codes: tuple[str, ...]) -> list[Segment]:
-    out: list[Segment] = []
-    state = _State()
-    buffer: list[str] = []
+class _Reader:
+    def __init__(self, codes: tuple[str, ...], characters: Collection[str], strict: bool, warn: Warn | None):
+        self.codes = codes
+        self.characters = characters
+        self.strict = strict
+        self.warn = warn
 
-    def flush() -> None:
-        spoken = "".join(buffer).strip()
-        buffer.clear()
-        if spoken:
-            out.append(Segment(text=spoken, character=state.character, language=state.language,
-                               params=state.params, line=number))
-
-    i = 0
-    while i < len(line):
-        ch = line[i]
-        if ch == "\\" and i + 1 < len(line) and line[i + 1] in "[]":
-            buffer.append(line[i + 1])
-            i += 2
-            continue
-        if ch != "[":
-            buffer.append(ch)
-            i += 1
-            continue
-        end = _tag_end(line, i, number)
-        body = line[i + 1 : end]
-        column = i + 1
-        pause = _pause_seconds(body, number, column)
-        if pause is not None:
-            flush()
-            if pause > 0:
-                out.append(Segment(pause=pause, character=state.character, language=state.language, line=number))
+    def problem(self, kind: str, message: str, number: int, column: int, then: str) -> None:
+        """A warning saying what happens `then` in lenient mode, a one-line `ScriptError` in strict."""
+        where = f"line {number}, column {column}"
+        if self.strict:
+            raise ScriptError(f"{where}: {message}")
+        text = f"{where}: {message}; {then}"
+        if self.warn is None:
+            warnings.warn(text, MarkupWarning, stacklevel=4)
         else:
+            self.warn(kind, text)
+
+    def line(self, line: str, number: int) -> list[Segment]:
+        out: list[Segment] = []
+        state = _State()
+        buffer: list[str] = []
+        i = 0
+        speaker = _SPEAKER_LINE.match(line)
+        if speaker:
+            state.character = tags.speaker_name(speaker.group(1))
+            i = speaker.end()
+
+        def flush() -> None:
+            spoken = "".join(buffer).strip()
+            buffer.clear()
+            if spoken:
+                out.append(Segment(text=spoken, character=state.character, language=state.language,
+                                   params=state.params, emotion=state.emotion,
+                                   emotion_vector=state.emotion_vector, line=number))
+
+        while i < len(line):
+            ch = line[i]
+            if ch == "\\" and i + 1 < len(line) and line[i + 1] in "[]":
+                buffer.append(line[i + 1])
+                i += 2
+                continue
+            end = self._tag_end(line, i, number) if ch == "[" else None
+            if end is None:
+                buffer.append(ch)
+                i += 1
+                continue
+            body, column = line[i + 1 : end], i + 1
             flush()
-            _apply_tag(body, state, number, column, codes)
-        i = end + 1
-    flush()
-    return out
+            pause = self._pause(body, number, column)
+            if pause is not None:
+                if pause > 0:
+                    out.append(Segment(pause=pause, character=state.character, language=state.language,
+                                       line=number))
+            else:
+                state = self._tag(body, number, column)
+            i = end + 1
+        flush()
+        return out
 
-
-def _where(number: int, column: int) -> str:
-    return f"line {number}, column {column}"
-
-
-def _tag_end(line: str, start: int, number: int) -> int:
-    for j in range(start + 1, len(line)):
-        if line[j] == "]":
-            return j
-        if line[j] == "[":
-            break
-    raise ScriptError(f"unclosed tag '[' at {_where(number, start + 1)}: close it with ']' "
-                      "or write '\\[' for a literal bracket")
-
-
-def _pause_seconds(body: str, number: int, column: int) -> float | None:
-    """Seconds of a ``[pause:…]``/``[wait:…]`` tag, or None when the tag is no pause."""
-    head, sep, value = body.partition(":")
-    if not sep or head.strip().lower() not in PAUSE_WORDS:
+    def _tag_end(self, line: str, start: int, number: int) -> int | None:
+        for j in range(start + 1, len(line)):
+            if line[j] == "]":
+                return j
+            if line[j] == "[":
+                break
+        self.problem("markup-tag", "unclosed tag '[': close it with ']' or write '\\[' for a literal bracket",
+                     number, start + 1, "read as text")
         return None
-    if "|" in value:
-        raise ScriptError(f"pause tag [{body}] at {_where(number, column)} takes no parameters: "
-                          "write [pause:1.5s] alone")
-    match = _PAUSE_VALUE.match(value)
-    if not match:
-        raise ScriptError(f"pause {value.strip()!r} at {_where(number, column)} is not a duration: "
-                          "write 1.5, 1.5s or 500ms")
-    seconds = float(match.group(1))
-    if (match.group(2) or "s").lower() == "ms":
-        seconds /= 1000.0
-    if seconds > MAX_PAUSE:
-        raise ScriptError(f"pause {value.strip()!r} at {_where(number, column)} is out of range: "
-                          f"expected 0 to {MAX_PAUSE:g} seconds")
-    return seconds
 
-
-def _apply_tag(body: str, state: _State, number: int, column: int, codes: tuple[str, ...]) -> None:
-    head, *pairs = body.split("|")
-    if ":" in head:
-        lang_text, _, name = head.partition(":")
-        language = languages.normalize(lang_text, codes)
-        if language is None:
-            raise ScriptError(
-                f"unknown language {lang_text.strip()!r} in tag [{body}] at {_where(number, column)}: "
-                "use a code such as de or pt-BR, a name such as German, or [Name] for a character")
-        state.language = language
-        state.character = _character(name, body, number, column, allow_empty=True)
-    else:
-        state.language = None
-        state.character = _character(head, body, number, column, allow_empty=False)
-    state.params = _params(pairs, body, number, column)
-
-
-def _character(name: str, body: str, number: int, column: int, *, allow_empty: bool) -> str | None:
-    name = " ".join(name.split())
-    if not name:
-        if allow_empty:
+    def _pause(self, body: str, number: int, column: int) -> float | None:
+        """Seconds of a ``[pause:…]``/``[wait:…]``/``[stop:…]`` tag (0: dropped), None if no pause."""
+        head, sep, value = body.partition(":")
+        if not sep or head.strip().lower() not in PAUSE_WORDS:
             return None
-        raise ScriptError(f"empty tag [{body}] at {_where(number, column)}: write [Name], [lang:Name], "
-                          "[lang:] or [pause:1s]")
-    bad = sorted(c for c in set(name) if c in _FORBIDDEN_IN_NAME or not c.isprintable())
-    if bad or name in (".", ".."):
-        raise ScriptError(f"character name {name!r} at {_where(number, column)} is not allowed: "
-                          "names may not contain / \\ : | [ ] or control characters")
-    return None if name.lower() == "narrator" else name
+        if "|" in value:
+            self.problem("markup-pause", f"pause tag [{body}] takes no parameters: write [pause:1.5s] alone",
+                         number, column, "parameters ignored")
+            value = value.split("|")[0]
+        match = _PAUSE_VALUE.match(value)
+        if not match:
+            self.problem("markup-pause", f"pause {value.strip()!r} is not a duration: write 1.5, 1.5s or 500ms",
+                         number, column, "skipped")
+            return 0.0
+        seconds = float(match.group(1))
+        if (match.group(2) or "s").lower() == "ms":
+            seconds /= 1000.0
+        if seconds > MAX_PAUSE:
+            self.problem("markup-pause", f"pause {value.strip()!r} is out of range: expected 0 to {MAX_PAUSE:g} "
+                         "seconds", number, column, f"cut to {MAX_PAUSE:g} s")
+            seconds = MAX_PAUSE
+        return seconds
 
-
-def _params(pairs: list[str], body: str, number: int, column: int) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition(":")
-        if not sep:
-            key, sep, value = pair.partition("=")
-        key = key.strip().lower()
-        value = value.strip()
-        if not sep or not value or not _PARAM_KEY.match(key):
-            raise ScriptError(f"parameter {pair.strip()!r} in tag [{body}] at {_where(number, column)} "
-                              "is not key:value (e.g. seed:42 or temperature:0.6)")
-        out[PARAM_ALIASES.get(key, key)] = _value(value)
-    return out
-
-
-def _value(text: str) -> Any:
-    """'42' -> 42, '0.6' -> 0.6, anything else stays text (the engine's spec validates it)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return number if number == number and abs(number) != float("inf") else text
+    def _tag(self, body: str, number: int, column: int) -> _State:
+        state = _State()
+        try:
+            tag = tags.read(body, self.codes, self.characters, strict=self.strict)
+        except tags.TagProblem as exc:
+            self.problem(exc.kind, str(exc), number, column, "the narrator speaks on")
+            return state
+        for problem in tag.problems:
+            self.problem(problem.kind, f"{problem} in tag [{body}]", number, column, "ignored")
+        state.character, state.language, state.emotion = tag.character, tag.language, tag.emotion
+        state.emotion_vector, state.params = tag.emotion_vector, tag.params
+        return state

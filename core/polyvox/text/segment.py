@@ -38,6 +38,11 @@ class Segment:
     #: Where it came from in the script (1-based line), for messages.
     line: int | None = None
     join: str = attrs.field(default="none", validator=attrs.validators.in_(JOINS))
+    #: A voice name whose audio carries the emotion to speak with (``[Alice:happy_sarah]``);
+    #: for engines that take an emotion reference, the others warn once and ignore it.
+    emotion: str | None = None
+    #: Emotion weights 0..1 by name (``[sad:0.7|calm:0.2]``), for engines that take them.
+    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
 
     @property
     def is_pause(self) -> bool:
@@ -59,3 +64,7 @@ class Request:
     #: Every engine parameter, defaults applied and validated.
     params: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
     seed: int = 0
+    #: The voice whose emotion to speak with, for engines with `Capabilities.emotion_reference`.
+    emotion: Voice | None = None
+    #: Emotion weights 0..1 by name, for engines with `Capabilities.emotion_vector`.
+    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)

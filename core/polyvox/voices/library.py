@@ -2,11 +2,13 @@
 
     voices/
       Alice.wav                 reference audio; the file's stem is the character
-      Alice.reference.txt       what Alice.wav says (or Alice.txt)
+      Alice.reference.txt       what Alice.wav says (or Alice.txt, also when this one is empty)
+      Dave.aac, Eve.m4a         AAC references are read through PyAV (`polyvox.decoding`)
       en/Bob.flac               sub-folders are fine
       Carol.onnx, Carol.onnx.json   a voice that is an engine's model (Piper); found by the
                                     engines' `find_voices` hook, never by name here
       #character_alias_map.txt  Alias = Target[, language][ | key:value ...]
+                                ``Narrator = X`` gives the narrator (untagged lines) X's voice
 
 Targets of an alias: a voice in the library, a voice an engine has built in
 (``Dave = en_US-joe-medium``), or a file relative to the folder. Later folders override
@@ -28,7 +30,7 @@ from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.voices.voice import Voice
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a")
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac")
 ALIAS_FILE = "#character_alias_map.txt"
 #: The older JSON form, read when the text file is absent.
 LEGACY_ALIAS_FILE = "character_alias_map.json"
@@ -79,6 +81,15 @@ class VoiceLibrary(Mapping[str, Voice]):
 
     def __repr__(self) -> str:
         return f"VoiceLibrary({sorted(self)!r})"
+
+    @property
+    def narrator(self) -> Voice | None:
+        """The narrator's voice when the folders give one (``Narrator = X`` in the alias map,
+        or a ``Narrator.wav``): it speaks untagged lines and ``[Narrator]``, as in TTS Audio
+        Suite. None: the caller's default voice narrates."""
+        if "narrator" in self._refused:
+            raise VoiceError(self._refused["narrator"])
+        return self._voices.get("narrator")
 
     # -- building ---------------------------------------------------------------------------
     @classmethod
@@ -209,10 +220,12 @@ def _model_voices(directory: Path, find_voices: FindVoices | None, warnings: lis
 
 
 def _transcript(audio: Path, root: Path) -> str | None:
+    """``X.reference.txt``, else ``X.txt`` (also when the first is empty, as TAS does)."""
     for candidate in (audio.with_name(f"{audio.stem}.reference.txt"), audio.with_suffix(".txt")):
         if candidate.is_file() and _inside(candidate, root):
             text = " ".join(candidate.read_text(encoding="utf-8-sig", errors="replace").split())
-            return text or None
+            if text:
+                return text
     return None
 
 
@@ -257,7 +270,7 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
 
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
-    from polyvox.text.markup import PARAM_ALIASES, _value
+    from polyvox.text.tags import _value
 
     head, *pairs = line.split("|")
     if "=" in head:
@@ -285,7 +298,7 @@ def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str
         if not ok or not key or not value.strip():
             warnings.append(f"{where}: parameter {pair.strip()!r} is not key:value; ignored")
             continue
-        params[PARAM_ALIASES.get(key, key)] = _value(value.strip())
+        params[key] = _value(value.strip())
     return _Alias(name, target, language, params, folder, root, where)
 
 
@@ -300,7 +313,9 @@ def _resolve_alias(alias: _Alias, library: Mapping[str, Voice], aliases: Mapping
     base = _target_voice(target, library, engine_voices, find_voices)
     if base is None:
         return None
-    return attrs.evolve(base, name=alias.name, language=alias.language or target.language or base.language,
+    own_language = alias.language or target.language
+    return attrs.evolve(base, name=alias.name, language=own_language or base.language,
+                        language_wins=own_language is not None or base.language_wins,
                         params={**base.params, **target.params, **alias.params})
 
 

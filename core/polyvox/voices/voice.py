@@ -38,6 +38,9 @@ class Voice:
     engine: str | None = None
     #: The language the voice speaks unless a segment says otherwise.
     language: str | None = None
+    #: True when `language` comes from the character's alias line: then, as in TTS Audio
+    #: Suite, it wins over the language the render was called with (a tag's still wins).
+    language_wins: bool = False
     #: Per-character default parameters (a segment's own parameters override them).
     params: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
 

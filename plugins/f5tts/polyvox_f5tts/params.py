@@ -11,7 +11,7 @@ from polyvox import ParamSpec
 PARAMS = (
     ParamSpec("nfe_step", 32, type="int", min=4, max=128, aliases=("steps",),
               help="sampling steps (function evaluations): fewer is faster, 16-32 is upstream's range"),
-    ParamSpec("cfg_strength", 2.0, min=0.0, max=10.0, aliases=("cfg",),
+    ParamSpec("cfg_strength", 2.0, min=0.0, max=10.0, aliases=("cfg", "cfg_weight"),
               help="classifier-free guidance: how closely speech follows the text and voice"),
     ParamSpec("sway_sampling_coef", -1.0, min=-1.0, max=1.0, aliases=("sway",),
               help="sway sampling: negative values spend more steps early in the flow"),
