@@ -85,7 +85,7 @@ def test_the_wide_engine_keeps_long_chunks(engines) -> None:
 def test_an_alias_language_wins_over_the_call_default(engines) -> None:
     kernel, _, _ = engines
     jobs = kernel.plan("[Hans] Bore da.\nGood morning.", language="en",
-                       voices={"Hans": Voice(name="Hans", language="cy")})
+                       voices={"Hans": Voice(name="Hans", language="cy", language_wins=True)})
     assert [(j.request.language, j.engine) for j in jobs] == [("cy", "narrow"), ("en", "wide")]
 
 
@@ -110,8 +110,13 @@ def test_a_stream_ends_with_the_result_a_render_returns(tmp_path: Path) -> None:
 
 def test_bad_input_fails_when_the_stream_is_asked_for_before_any_audio(tmp_path: Path) -> None:
     kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    engine = ToneEngine()
+    kernel.register(engine)
     with pytest.raises(polyvox.ScriptError, match="unclosed tag"):
-        kernel.stream("[Alice Hello")
+        kernel.stream("Fine.\n[Alice Hello", engine="tone", strict=True)
+    with pytest.raises(polyvox.UnknownEngineError):
+        kernel.stream("Fine.\nHello", engine="no-such-engine")
+    assert engine.calls == []
 
 
 def test_a_failed_render_leaves_no_file_and_keeps_what_was_made(tmp_path: Path) -> None:

@@ -336,13 +336,14 @@ def test_timing_mode_needs_subtitles(kernel: polyvox.Kernel) -> None:
 
 
 def test_markup_problems_in_cues_are_warnings_and_the_render_goes_on(kernel: polyvox.Kernel) -> None:
-    # Lenient by default, as TTS Audio Suite: the unclosed tag is read as text.
-    # (Strict mode, "subtitle 2 at 00:00:03,000: ... unclosed tag", is wired by the orchestrator.)
-    from polyvox.text.markup import MarkupWarning
-
-    with pytest.warns(MarkupWarning, match=r"unclosed tag"):
-        result = kernel.render(srt_text([(1.0, 2.0, "Fine."), (3.0, 4.0, "[Alice oops")]))
+    # Lenient by default, as TTS Audio Suite: the unclosed tag is read as text, with a warning
+    # naming the cue; strict mode stops with the same words as an error.
+    subs = srt_text([(1.0, 2.0, "Fine."), (3.0, 4.0, "[Alice oops")])
+    result = kernel.render(subs)
     assert len(result.timing) == 2 and result.timing[1].natural > 0.3
+    assert any(w.startswith("subtitle 2 at 00:00:03,000: ") and "unclosed tag" in w for w in result.warnings)
+    with pytest.raises(ScriptError, match=r"^subtitle 2 at 00:00:03,000: .*unclosed tag"):
+        kernel.render(subs, strict=True)
 
 
 def test_subtitles_in_a_file_of_another_name(shared_kernel: polyvox.Kernel, tmp_path: Path) -> None:

@@ -133,10 +133,10 @@ class Kernel:
 
     def plan(self, source: Source, *, engine: str | None = None, model: str | None = None,
              voice: str | Voice | None = None, voices: Voices = None, language: str | None = None,
-             seed: int | None = None, params: Mapping[str, Any] | None = None) -> list[Job]:
+             seed: int | None = None, params: Mapping[str, Any] | None = None, strict: bool = False) -> list[Job]:
         """Resolve a script (or subtitles) into jobs without synthesizing anything."""
         options = RenderOptions(engine=engine, model=model, voice=voice, voices=voices, language=language,
-                                seed=seed, params=params)
+                                seed=seed, params=params, strict=strict)
         return self.renderer.prepare(source, options, self.renderer.scope()).jobs
 
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
@@ -145,19 +145,21 @@ class Kernel:
                use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig = JoinConfig(),
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
-               timing_mode: str | None = None, timing: TimingConfig | None = None) -> RenderResult:
+               timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
+               ) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
         there as it is made and `result.audio` is None; a path is only created once complete.
         Subtitles (cues, an .srt `Path`, SRT text) are fitted to their cue times by
         `timing_mode` (or `timing`, a `TimingConfig`); `result.timing` holds the per-cue
-        report and `result.srt` the adjusted subtitles.
+        report and `result.srt` the adjusted subtitles. Markup problems are warnings
+        (`result.warnings`) unless `strict`, which makes them one-line `ScriptError`s.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing)
+                               timing=timing, strict=strict)
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
@@ -174,7 +176,7 @@ class Kernel:
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
                on_event: Listener | None = None, timing_mode: str | None = None,
-               timing: TimingConfig | None = None) -> RenderStream:
+               timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         The script is read and planned before this returns, so bad input raises here, before
@@ -182,7 +184,7 @@ class Kernel:
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, join=join,
-                               cancel=cancel, timing_mode=timing_mode, timing=timing)
+                               cancel=cancel, timing_mode=timing_mode, timing=timing, strict=strict)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

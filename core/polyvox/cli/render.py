@@ -21,6 +21,8 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options `render`, `say` and `demo` share (settings default through env and config)."""
     options = [
         click.option("--no-cache", is_flag=True, help="Synthesize every segment again (the cache is not read)."),
+        click.option("--strict", is_flag=True, help="Markup problems (unknown tags, bad parameter values, "
+                     "over-long pauses) stop the render instead of being warnings."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Engine parameter for every segment, e.g. --set length_scale=1.2 (repeatable)."),
         click.option("--seed", type=int, help="Seed for engines that use one [env POLYVOX_SEED; default 42]."),
@@ -133,7 +135,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                stdout_format: str | None = None,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
-               sets: tuple[str, ...] = (), no_cache: bool = False) -> dict[str, Any]:
+               sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
@@ -152,7 +154,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     kwargs: dict[str, Any] = {
         "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
-        "use_cache": not no_cache,
+        "use_cache": not no_cache, "strict": strict,
     }
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")

@@ -66,6 +66,9 @@ class RenderOptions:
     #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
     timing: TimingConfig | None = None
     cancel: CancelToken | None = None
+    #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
+    #: instead of warnings (TTS Audio Suite is lenient; so is the default).
+    strict: bool = False
 
 
 class RenderScope:
@@ -143,8 +146,10 @@ class Renderer:
     @staticmethod
     def narrator(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
         """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
-        if voice is None or isinstance(voice, Voice):
-            return voice or DEFAULT_VOICE
+        if isinstance(voice, Voice):
+            return voice
+        if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
+            return getattr(voices, "narrator", None) or DEFAULT_VOICE
         if voices and voice in voices:
             return voices[voice]
         path = Path(voice)
@@ -167,7 +172,7 @@ class Renderer:
                                        f"{excerpt!r}")
             library = self.voices(options.voices)
             narrator = self.narrator(options.voice, library)
-            units, labels = self._parse(given)
+            units, labels = self._parse(given, library, options.strict)
             units = [self._chunk(unit, options, narrator, library) for unit in units]
             if not any(s.text.strip() for unit in units for s in unit):
                 raise EmptyTextError("nothing to speak: the text is empty")
@@ -181,19 +186,28 @@ class Renderer:
             check_jobs(jobs, self.plugins.specs, self.warn)
             return Render(self, given, jobs, planned, options, scope, self._rate(jobs))
 
-    def _parse(self, given: sources.Script | sources.Subtitles) -> tuple[list[list[Segment]], list[str | None]]:
+    def _parse(self, given: sources.Script | sources.Subtitles, voices: Mapping[str, Voice] | None,
+               strict: bool) -> tuple[list[list[Segment]], list[str | None]]:
         """Segments per unit: the whole script is one unit; each subtitle cue is one."""
         codes = self.planner.all_language_codes()
+        characters = tuple(voices or ())  # `[de]` is German unless a character is called de
+
+        def parse(text: str, where: str | None) -> list[Segment]:
+            def warn(kind: str, message: str) -> None:
+                self.warn(kind, f"{where}: {message}" if where else message)
+
+            try:
+                return markup.parse(text, codes, characters=characters, strict=strict, warn=warn)
+            except ScriptError as exc:
+                raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None
+
         if isinstance(given, sources.Script):
-            segments = list(given.segments) if given.text is None else markup.parse(given.text, codes)
+            segments = list(given.segments) if given.text is None else parse(given.text, None)
             return [segments], [None]
         units, labels = [], []
         for cue in given.cues:
             where = f"subtitle {cue.index} at {_stamp(cue.start)}"
-            try:
-                segments = markup.parse(cue.text, codes)
-            except ScriptError as exc:
-                raise ScriptError(f"{where}: {exc}") from None
+            segments = parse(cue.text, where)
             units.append([attrs.evolve(s, line=None) for s in segments])
             labels.append(where)
         return units, labels
@@ -220,7 +234,7 @@ class Renderer:
                 segments, device=self.device, engine=options.engine, model=options.model, narrator=narrator,
                 voices=voices, language=options.language, params=options.params,
                 seed=self.seed if options.seed is None else options.seed, strict=True, first_index=first,
-                where=where)
+                where=where, strict_markup=options.strict)
             first += len(segments)
             planned.append(jobs)
         return planned

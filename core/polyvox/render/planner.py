@@ -120,10 +120,13 @@ class Planner:
         strict: bool = False,
         first_index: int = 0,
         where: str | None = None,
+        strict_markup: bool = False,
     ) -> list[Job]:
-        """Resolve every segment; `params` (from the caller) are checked strictly, a
-        segment's or voice's own unknown parameters become warnings. Jobs are numbered from
-        `first_index`; `where` (e.g. "subtitle 3 at 00:00:04,000") prefixes error messages."""
+        """Resolve every segment. `params` (from the caller) are checked strictly when
+        `strict`; a segment's or voice's own unknown parameters, and values out of range,
+        are dropped with a warning unless `strict_markup` (TTS Audio Suite's leniency).
+        Jobs are numbered from `first_index`; `where` (e.g. "subtitle 3 at 00:00:04,000")
+        prefixes error messages."""
         jobs = []
         seed = check_seed(seed)
         segments = list(segments)
@@ -133,7 +136,7 @@ class Planner:
                 continue
             try:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
-                                          params or {}, seed, strict))
+                                          params or {}, seed, strict, strict_markup))
             except PolyvoxError as exc:
                 if where:
                     raise type(exc)(f"{where}: {exc}") from exc
@@ -150,11 +153,12 @@ class Planner:
     def engine_for(self, seg: Segment, voice: Voice, engine: str | None, language: str | None) -> tuple[str, str]:
         """The one engine resolution, used by chunking and planning alike: (engine, language).
 
-        Language: the segment's tag, else the voice's own (an alias line's language wins over
-        the call's default, as in TTS Audio Suite), else the call's, else English. Engine: the
+        Language: the segment's tag, else an alias line's language (it wins over the call's
+        default, as in TTS Audio Suite), else the call's, else the voice's, else English. Engine: the
         segment's, else the call's, else the voice's, else the best installed for the language.
         """
-        lang = self.language(seg.language or voice.language or language or "en")
+        own = voice.language if voice.language_wins else None
+        lang = self.language(seg.language or own or language or voice.language or "en")
         return seg.engine or engine or voice.engine or self.best_engine(lang), lang
 
     def voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
@@ -169,7 +173,7 @@ class Planner:
 
     def _resolve(self, index: int, seg: Segment, device: str, engine: str | None, model: str | None,
                  narrator: Voice, voices: Mapping[str, Voice], language: str | None,
-                 params: Mapping[str, Any], seed: int, strict: bool) -> Job:
+                 params: Mapping[str, Any], seed: int, strict: bool, strict_markup: bool) -> Job:
         voice = self.voice_for(seg, narrator, voices)
         name, lang = self.engine_for(seg, voice, engine, language)
         spec = self.spec(name)
@@ -185,30 +189,51 @@ class Planner:
         # Parameters: the voice's defaults, then the caller's, then the segment's own.
         combined: dict[str, Any] = {}
         seed_value = seed
-        for layer, layer_strict in ((voice.params, False), (params, strict), (seg.params, False)):
+        for layer, layer_strict in ((voice.params, strict_markup), (params, strict), (seg.params, strict_markup)):
             for key, value in layer.items():
-                if key == "seed":
-                    seed_value = check_seed(value)
-                    continue
-                p = spec.param(key)
-                if p is not None:
-                    combined[p.name] = value
-                elif layer_strict:
-                    spec.resolve_params({key: value})  # raises the one-line ParameterError
-                else:
-                    allowed = ", ".join(q.name for q in spec.params) or "none"
-                    self.warn("dropped-parameter",
-                                   f"engine {name!r} has no parameter {key!r} (dropped); it has: {allowed}")
+                try:
+                    if key == "seed":
+                        seed_value = check_seed(value)
+                        continue
+                    p = spec.param(key)
+                    if p is None:
+                        allowed = ", ".join(q.name for q in spec.params) or "none"
+                        raise ParameterError(f"engine {name!r} has no parameter {key!r}; it has: {allowed}")
+                    combined[p.name] = p.coerce(value)
+                except ParameterError as exc:
+                    if layer_strict:
+                        raise
+                    self.warn("dropped-parameter", f"{exc} (dropped)")
         final, _ = spec.resolve_params(combined)
+        emotion = self._emotion(seg, spec, voices)
+        vector = seg.emotion_vector if seg.emotion_vector and spec.capabilities.emotion_vector else {}
+        if seg.emotion_vector and not vector:
+            self.warn("emotion", f"engine {name!r} takes no emotion weights: {dict(seg.emotion_vector)} ignored",
+                      key=f"emotion-vector:{name}")
         request = Request(text=normalize_text(seg.text), language=lang, model=chosen, voice=voice,
-                          params=final, seed=seed_value)
+                          params=final, seed=seed_value, emotion=emotion, emotion_vector=vector)
         voice_fp = self.fingerprints.voice(voice)
         key = segment_key(engine=name, engine_version=self.plugins.version_of(name),
                           model_fingerprint=self.model_fingerprint(name, chosen), voice_fingerprint=voice_fp,
-                          request=request)
+                          request=request,
+                          emotion_fingerprint=self.fingerprints.voice(emotion) if emotion is not None else None)
         affecting = {p.name: final[p.name] for p in spec.params if p.affects_voice}
         voice_key = digest({"voice": voice_fp, "params": affecting})
         return Job(index, seg, device, name, chosen, request, key, voice_key)
+
+    def _emotion(self, seg: Segment, spec: EngineSpec, voices: Mapping[str, Voice]) -> Voice | None:
+        """The voice an emotion reference (``[Alice:happy_sarah]``) names, for engines that take one."""
+        if not seg.emotion:
+            return None
+        if not spec.capabilities.emotion_reference:
+            self.warn("emotion", f"engine {spec.name!r} takes no emotion reference: {seg.emotion!r} and any "
+                      "other emotion references are ignored", key=f"emotion:{spec.name}")
+            return None
+        voice = voices.get(seg.emotion) or voices.get(seg.emotion.lower())
+        if voice is None or voice.audio is None:
+            self.warn("emotion", f"emotion reference {seg.emotion!r} is no voice with reference audio: ignored",
+                      key=f"emotion-missing:{seg.emotion.lower()}")
+        return voice if voice is not None and voice.audio is not None else None
 
 
 def check_seed(value: Any) -> int:

@@ -42,7 +42,7 @@ class Segment:
     #: for engines that take an emotion reference, the others warn once and ignore it.
     emotion: str | None = None
     #: Emotion weights 0..1 by name (``[sad:0.7|calm:0.2]``), for engines that take them.
-    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
+    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=frozen_mapping)
 
     @property
     def is_pause(self) -> bool:
@@ -67,4 +67,4 @@ class Request:
     #: The voice whose emotion to speak with, for engines with `Capabilities.emotion_reference`.
     emotion: Voice | None = None
     #: Emotion weights 0..1 by name, for engines with `Capabilities.emotion_vector`.
-    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=_frozen_mapping)
+    emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=frozen_mapping)
