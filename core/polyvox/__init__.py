@@ -26,6 +26,7 @@ from polyvox.errors import (
     UnsupportedLanguageError,
     VoiceError,
 )
+from polyvox.plugin.compat import HOOK_API
 
 if TYPE_CHECKING:
     from polyvox.audio import Audio
@@ -72,7 +73,7 @@ except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0"
 
 __all__ = [
-    "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
+    "HOOK_API", "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
     "EngineSpec", "JoinConfig", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
     "RenderResult", "RenderStats", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
     "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
