@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -46,14 +47,34 @@ def _run(command: list[str | Path], *, timeout: float, env: dict[str, str] | Non
     return proc
 
 
+#: Left behind by editable installs and earlier builds; a build must not see them (a stale
+#: egg-info's file list would put files in the wheel that its pyproject no longer ships).
+_DEBRIS = shutil.ignore_patterns("*.egg-info", "build", "dist", "__pycache__", ".pytest_cache", ".venv*")
+
+
+def _clean_copy(folder: str, to: Path) -> Path:
+    """A copy of the distribution's sources as a fresh clone has them (the kernel: its files only)."""
+    source = ROOT / folder
+    to.mkdir(parents=True)
+    parts = ["pyproject.toml", "README.md", "LICENSE", "core"] if folder == "." else [p.name for p in source.iterdir()]
+    for name in set(parts) - _DEBRIS(str(source), parts):
+        path = source / name
+        if path.is_dir():
+            shutil.copytree(path, to / name, ignore=_DEBRIS)
+        else:
+            shutil.copy2(path, to / name)
+    return to
+
+
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """Folder -> (sdist, wheel), built from a copy-free `python -m build` into a temporary folder."""
+    """Folder -> (sdist, wheel), built by `python -m build` from a clean copy into a temporary folder."""
     out = tmp_path_factory.mktemp("dist")
     found = {}
     for folder in DISTRIBUTIONS:
-        target = out / (Path(folder).name if folder != "." else "polyvox")
-        _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", target, ROOT / folder], timeout=300)
+        name = Path(folder).name if folder != "." else "polyvox"
+        target, source = out / name, _clean_copy(folder, out / "src" / name)
+        _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", target, source], timeout=300)
         sdists, wheels = sorted(target.glob("*.tar.gz")), sorted(target.glob("*.whl"))
         assert len(sdists) == 1 and len(wheels) == 1, sorted(target.iterdir())
         found[folder] = (sdists[0], wheels[0])
