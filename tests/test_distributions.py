@@ -147,6 +147,7 @@ def _fresh_run(python: Path, home: Path, *args: str | Path, timeout: float = 300
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_pip_install_polyvox_speaks_out_of_the_box(fresh_env: Path, tmp_path) -> None:
     """The user's path: `pip install polyvox`, then `polyvox demo`: Piper and its voice came with it."""
     started = time.monotonic()
@@ -173,6 +174,7 @@ def test_pip_install_polyvox_speaks_out_of_the_box(fresh_env: Path, tmp_path) ->
 
 
 @pytest.mark.slow
+@pytest.mark.index
 def test_fresh_install_refuses_an_incompatible_plugin_and_still_speaks(fresh_env: Path, tmp_path) -> None:
     site = next((fresh_env.parent.parent / "lib").glob("python3.*/site-packages"))
     info = site / "polyvox_future-9.0.dist-info"
