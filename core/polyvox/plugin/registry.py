@@ -88,8 +88,8 @@ class Plugins:
             version = ep.dist.version if ep.dist else None
             if ep.name in BUILTINS:  # e.g. polyvox-piper from before Piper was built in
                 self.failures.append(PluginFailure(
-                    ep.name, dist, f"not loaded: polyvox has {ep.name!r} built in; remove {dist or ep.value} "
-                    f"(pip uninstall {dist or ep.name})", kind="shadowed"))
+                    ep.name, dist, f"polyvox has {ep.name!r} built in, so this copy is not loaded "
+                    f"(pip uninstall {dist or ep.name} removes it)", kind="shadowed"))
                 continue
             self._load(ep.name, ep.load, dist, version, ep.module)
 
