@@ -4,7 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # Kernel-side plugins: light, installed into .venv. The GPU engines live in .venv-engines.
-LIGHT_PLUGINS := $(wildcard plugins/piper plugins/template plugins/langpack-welsh)
+# Piper is built into the kernel (core/polyvox/builtins), so it is no plugin folder here.
+LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-kernel test-engines lint bench clean
@@ -13,6 +14,8 @@ $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' $(addprefix -e ,$(LIGHT_PLUGINS))
+	# An older checkout installed Piper as the plugin polyvox-piper; the built-in replaces it.
+	$(BIN)/pip uninstall -q -y polyvox-piper 2>/dev/null || true
 	touch $@
 
 demo: $(STAMP)

@@ -35,6 +35,12 @@ def test_a_short_name_is_the_polyvox_distribution(given: str, requirement: str, 
     assert resolve(given, plugins_dir=tmp_path).note == ""
 
 
+@pytest.mark.parametrize("given", ["piper", "polyvox-piper", "piper>=0.1"])
+def test_the_built_in_engine_is_not_installed_again(given: str, tmp_path) -> None:
+    with pytest.raises(InstallError, match="'piper' is built into polyvox: nothing to install"):
+        resolve(given, plugins_dir=tmp_path)
+
+
 def test_paths_must_be_plugin_folders(tmp_path) -> None:
     with pytest.raises(InstallError, match="no pyproject.toml"):
         resolve(str(tmp_path))

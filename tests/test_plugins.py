@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -13,12 +14,12 @@ import polyvox
 from polyvox.plugin.registry import Plugins
 
 
-def make_distribution(root: Path, dist: str, module: str, source: str) -> None:
+def make_distribution(root: Path, dist: str, module: str, source: str, entry: str | None = None) -> None:
     """A real installed distribution on sys.path: dist-info with an entry point, and its module."""
     info = root / f"{dist.replace('-', '_')}-0.1.dist-info"  # wheel naming: '-' separates the version
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[polyvox]\n{module} = {module}\n")
+    (info / "entry_points.txt").write_text(f"[polyvox]\n{entry or module} = {module}\n")
     (root / f"{module}.py").write_text(textwrap.dedent(source))
 
 
@@ -45,13 +46,93 @@ def broken_plugins(tmp_path, monkeypatch):
         sys.modules.pop(name, None)
 
 
-def test_piper_is_discovered_through_its_entry_point():
+def test_piper_is_built_in_and_loaded_through_the_plugin_path():
     plugins = Plugins()
     info = {p.name: p for p in plugins.info()}
-    assert info["piper"].distribution == "polyvox-piper"
+    assert (info["piper"].distribution, info["piper"].version) == ("polyvox", polyvox.__version__)
     assert info["piper"].engines == ("piper",)
     assert "synthesize_segment" in info["piper"].hooks
     assert info["builtin"].distribution == "polyvox"  # registered through the same path
+    assert Plugins(plugins=["template"]).specs.keys() == {"template"}  # selected like any other
+    assert "piper" not in Plugins(load_entry_points=False).specs
+
+
+INCOMPATIBLE = """
+    import polyvox
+
+    polyvox_hook_api = ">=2,<3"
+
+    class Future(polyvox.Engine):
+        name = "future"
+
+        def spec(self):
+            return polyvox.EngineSpec(name="future", sample_rate=16000, languages=("en",), default_model="m")
+
+    plugin = Future()
+"""
+
+
+@pytest.fixture
+def incompatible_plugins(tmp_path, monkeypatch):
+    make_distribution(tmp_path, "polyvox-future", "future_plugin", INCOMPATIBLE)
+    make_distribution(tmp_path, "polyvox-garbled", "garbled_plugin", "polyvox_hook_api = 'one'\n")
+    make_distribution(tmp_path, "polyvox-current", "current_plugin", "polyvox_hook_api = '>=1.0,<2'\n")
+    make_distribution(tmp_path, "polyvox-piper", "old_piper", "raise RuntimeError('never imported')\n",
+                      entry="piper")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    for name in ("future_plugin", "garbled_plugin", "current_plugin", "old_piper"):
+        sys.modules.pop(name, None)
+
+
+def test_a_plugin_for_another_hook_api_is_refused_and_the_rest_speak(incompatible_plugins, tmp_path):
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    failures = {f.name: f for f in kernel.failures}
+    future = failures["future_plugin"]
+    assert future.kind == "incompatible" and future.distribution == "polyvox-future"
+    assert future.error.startswith("written for hook API >=2,<3, and this polyvox has hook API 1.0")
+    assert "\n" not in future.error
+    assert "future" not in [e.name for e in kernel.engines()]
+    assert "declares polyvox_hook_api = 'one', which is not a version range" in failures["garbled_plugin"].error
+    assert "current_plugin" not in failures  # >=1.0,<2 contains 1.0
+    assert "current_plugin" in [p.name for p in kernel.plugin_info()]
+    # An old polyvox-piper is skipped (never imported): the built-in Piper speaks.
+    assert failures["piper"].kind == "shadowed" and "pip uninstall polyvox-piper" in failures["piper"].error
+    assert kernel.plugins.owner["piper"] == "piper" and kernel.plugin_info()
+    audio = kernel.synthesize("Still speaking.", engine="piper")
+    assert audio.duration > 0.5 and audio.rms > 0.02
+
+
+def test_plugins_command_lists_the_incompatible_plugin_with_its_reason(incompatible_plugins, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(tmp_path), "COLUMNS": "300"}
+    env.pop("POLYVOX_PLUGINS", None)
+    out = subprocess.run([sys.executable, "-m", "polyvox", "plugins"], capture_output=True, text=True, env=env,
+                         timeout=120).stdout
+    lines = [line for line in out.splitlines() if "future_plugin" in line]
+    assert len(lines) == 1 and lines[0].startswith("INCOMPATIBLE future_plugin (polyvox-future): written for "
+                                                   "hook API >=2,<3"), out
+    assert "Plugins (hook API 1.0)" in out and "SKIPPED piper (polyvox-piper)" in out
+
+
+def test_a_host_object_for_another_hook_api_is_refused():
+    class Future:
+        polyvox_hook_api = ">=2"
+
+    with pytest.raises(polyvox.PluginError, match="written for hook API >=2"):
+        polyvox.Kernel(cache=False, plugins=[]).register(Future())
+    assert polyvox.HOOK_API == (1, 0)
+
+
+def test_no_engine_for_a_language_says_what_to_install(kernel):
+    with pytest.raises(polyvox.UnsupportedLanguageError) as caught:
+        kernel.synthesize("Bonjour.", language="fr")
+    message = str(caught.value)
+    assert "no installed engine speaks 'fr'" in message and "\n" not in message
+    assert "installed engines speak: en, en-us" in message
+    assert "language packs add: cy (template)" in message  # plugins/langpack-welsh, installed in .venv
+    assert "`polyvox install NAME`" in message and "POLYVOX_PIPER_VOICES" in message
+    with pytest.raises(polyvox.UnsupportedLanguageError, match=r"speak: nothing \(no engine is loaded"):
+        polyvox.Kernel(cache=False, plugins=[]).synthesize("Bonjour.", language="fr")
 
 
 def test_broken_plugins_are_recorded_and_the_rest_keeps_working(broken_plugins, tmp_path):

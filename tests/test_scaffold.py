@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 import polyvox
@@ -88,6 +90,32 @@ def test_the_scaffold_keeps_no_trace_of_the_template(tmp_path) -> None:
     assert not any("egg-info" in str(p) or "__pycache__" in str(p) for p in made.files)
     source = (template_dir() / "polyvox_template" / "__init__.py").read_text()
     assert (made.directory / "polyvox_kokoro" / "__init__.py").read_text() == Names.from_name("kokoro").rename(source)
+
+
+def test_the_scaffold_declares_the_hook_api_and_what_publishing_needs(tmp_path) -> None:
+    """A new plugin is loadable by this kernel (its hook API range contains polyvox.HOOK_API), and
+    its pyproject declares a licence, the kernel range and URLs, so it publishes as it is."""
+    import tomllib
+
+    from packaging.specifiers import SpecifierSet
+
+    from polyvox.plugin.compat import declared_range, hook_api_version, incompatibility
+
+    made = new_plugin("kokoro", tmp_path / "kokoro", author="Ada Lovelace")
+    namespace: dict[str, object] = {}
+    for line in (made.directory / "polyvox_kokoro" / "__init__.py").read_text().splitlines():
+        if line.startswith("polyvox_hook_api"):
+            exec(line, namespace)
+    declared = namespace["polyvox_hook_api"]
+    assert declared == ">=1.0,<2" and hook_api_version() in SpecifierSet(declared)
+    module = type(sys)("polyvox_kokoro_probe")
+    module.polyvox_hook_api = declared
+    assert declared_range(module) == declared and incompatibility(module) is None
+    project = tomllib.loads((made.directory / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and (made.directory / "LICENSE").is_file()
+    assert "Ada Lovelace" in (made.directory / "LICENSE").read_text()
+    assert any(d.replace(" ", "").startswith("polyvox>=0.2,<1") for d in project["dependencies"])
+    assert {"Homepage", "Source"} <= set(project["urls"]) and project["requires-python"] == ">=3.11"
 
 
 def test_a_missing_template_is_a_clear_error(tmp_path) -> None:

@@ -26,6 +26,7 @@ from polyvox.errors import (
     UnsupportedLanguageError,
     VoiceError,
 )
+from polyvox.plugin.compat import HOOK_API
 
 if TYPE_CHECKING:
     from polyvox.audio import Audio
@@ -78,8 +79,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
-    "Engine", "EngineSpec", "hookimpl", "is_subtitles", "JoinConfig", "Kernel", "ModelError", "ParameterError",
-    "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult", "RenderStats",
-    "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult", "TimingConfig",
-    "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
+    "Engine", "EngineSpec", "HOOK_API", "hookimpl", "is_subtitles", "JoinConfig", "Kernel", "ModelError",
+    "ParameterError", "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult",
+    "RenderStats", "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
+    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
 ]

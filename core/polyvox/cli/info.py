@@ -67,9 +67,11 @@ def engines(engine: str | None) -> None:
         for spec in specs:
             table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
                           spec.default_model, f"{spec.sample_rate} Hz", _caps(spec))
-        console.print(table if specs else "[yellow]no engine is installed: pip install polyvox-piper[/]")
+        console.print(table if specs else "[yellow]no engine is loaded: Piper is built in unless POLYVOX_PLUGINS "
+                      "leaves it out; `polyvox install NAME` adds engines[/]")
         for failure in kernel.failures:
-            console.print(f"[red]plugin {escape(failure.name)} failed to load: {escape(failure.error)}[/]")
+            verb = "failed to load" if failure.kind == "failed" else "not loaded"
+            console.print(f"[red]plugin {escape(failure.name)} {verb}: {escape(failure.error)}[/]")
         return
     spec = specs[0]
     console.print(f"[bold]{spec.name}[/] ({kernel.plugin_of(spec.name) or '?'})"
@@ -103,8 +105,11 @@ def _languages(codes: tuple[str, ...], limit: int = 8) -> str:
 @click.command(short_help="Plugins, their hooks and engines, and failures.")
 @output_options
 def plugins() -> None:
-    """List plugins, the hooks they implement, their engines, and plugins that failed to load."""
+    """List plugins, the hooks they implement, their engines, and plugins that failed to load or
+    were refused (written for another hook API)."""
     from rich.table import Table
+
+    from polyvox.plugin.compat import hook_api_version
 
     kernel = _kernel(cache=False)
     infos = kernel.plugin_info()
@@ -113,21 +118,23 @@ def plugins() -> None:
         emit_json({
             "plugins": [{"name": i.name, "distribution": i.distribution, "version": i.version,
                          "hooks": list(i.hooks), "engines": list(i.engines)} for i in infos],
-            "failures": [{"name": f.name, "distribution": f.distribution, "error": f.error}
+            "hook_api": hook_api_version(),
+            "failures": [{"name": f.name, "distribution": f.distribution, "error": f.error, "kind": f.kind}
                          for f in kernel.failures],
         })
         return
     if st.quiet:
         return
     console = stdout_console()
-    table = Table(title="Plugins", title_justify="left")
+    table = Table(title=f"Plugins (hook API {hook_api_version()})", title_justify="left")
     for column in ("plugin", "distribution", "version", "engines", "hooks"):
         table.add_column(column)
     for i in infos:
         table.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–", ", ".join(i.hooks))
     console.print(table)
     for failure in kernel.failures:
-        console.print(f"[red]FAILED {escape(failure.name)}[/] ({failure.distribution or 'not packaged'}): "
+        label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED"}.get(failure.kind, "FAILED")
+        console.print(f"[red]{label} {escape(failure.name)}[/] ({failure.distribution or 'not packaged'}): "
                       + escape(failure.error))
         if st.debug and failure.detail:
             console.print(failure.detail, markup=False)

@@ -103,6 +103,11 @@ def resolve(given: str, plugins_dir: Path | None = None) -> Target:
     match = _SPECIFIER.search(text)
     name, rest = (text[: match.start()], text[match.start():]) if match else (text, "")
     short = name[len("polyvox-"):] if name.startswith(("polyvox-", "polyvox_")) else name
+    from polyvox.plugin.registry import BUILTINS
+
+    if short in BUILTINS:  # polyvox-piper still exists on an index, but the built-in would shadow it
+        raise InstallError(f"{short!r} is built into polyvox: nothing to install (upgrade polyvox itself to "
+                           f"upgrade it; POLYVOX_PLUGINS leaves it out)")
     plugins_dir = source_plugins_dir() if plugins_dir is None else plugins_dir
     local = plugins_dir / short if plugins_dir is not None else None
     if not rest and local is not None and (local / "pyproject.toml").is_file():

@@ -1,11 +1,13 @@
 """Finding plugins: entry points of group ``polyvox``, the built-ins through the same path,
-and objects a host app registers directly. A plugin that fails is recorded, never fatal."""
+and objects a host app registers directly. A plugin that fails, or that declares a hook API
+range this kernel is outside of, is recorded and not loaded, never fatal."""
 
 from __future__ import annotations
 
 import os
 import traceback
 from collections.abc import Iterable
+from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -13,11 +15,14 @@ import attrs
 import pluggy
 
 from polyvox.errors import PluginError
-from polyvox.plugin import hookspecs
+from polyvox.plugin import compat, hookspecs
 from polyvox.plugin.fallbacks import Fallbacks
 from polyvox.plugin.spec import EngineSpec
 
 GROUP = "polyvox"
+#: Plugins shipped inside the kernel distribution (name -> "module:attribute"), loaded like
+#: entry points (and selected by POLYVOX_PLUGINS the same way), so `pip install polyvox` speaks.
+BUILTINS = {"piper": "polyvox.builtins.piper:plugin"}
 
 
 @attrs.frozen
@@ -28,6 +33,9 @@ class PluginFailure:
     distribution: str | None
     error: str
     detail: str = ""  # the traceback, for --debug
+    #: "failed" (import or hook raised), "incompatible" (hook API range) or "shadowed" (a
+    #: distribution's entry point with a built-in's name).
+    kind: str = "failed"
 
 
 @attrs.frozen
@@ -62,18 +70,36 @@ class Plugins:
         only = set(plugins) if plugins is not None else selected_names()
         self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
         if load_entry_points:
-            for ep in entry_points(group=GROUP):
-                if only is not None and ep.name not in only:
-                    continue
-                dist = ep.dist.name if ep.dist else None
-                version = ep.dist.version if ep.dist else None
-                self._load(ep.name, ep.load, dist, version)
+            self._load_installed(only)
         self.refresh()
 
     # -- registration -----------------------------------------------------------------
-    def _load(self, name: str, loader: Any, dist: str | None, version: str | None) -> None:
+    def _load_installed(self, only: set[str] | None) -> None:
+        from polyvox import __version__
+
+        for name, target in BUILTINS.items():
+            if only is None or name in only:
+                self._load(name, lambda t=target: _import_object(t), "polyvox", __version__,
+                           target.partition(":")[0])
+        for ep in entry_points(group=GROUP):
+            if only is not None and ep.name not in only:
+                continue
+            dist = ep.dist.name if ep.dist else None
+            version = ep.dist.version if ep.dist else None
+            if ep.name in BUILTINS:  # e.g. polyvox-piper from before Piper was built in
+                self.failures.append(PluginFailure(
+                    ep.name, dist, f"polyvox has {ep.name!r} built in, so this copy is not loaded "
+                    f"(pip uninstall {dist or ep.name} removes it)", kind="shadowed"))
+                continue
+            self._load(ep.name, ep.load, dist, version, ep.module)
+
+    def _load(self, name: str, loader: Any, dist: str | None, version: str | None, module: str) -> None:
         try:
             obj = loader()
+            reason = compat.incompatibility(obj, module)
+            if reason is not None:
+                self.failures.append(PluginFailure(name, dist, reason, kind="incompatible"))
+                return
             self.register(obj, name=name, distribution=dist, version=version)
         except Exception as exc:  # a broken plugin must not break the kernel
             self._fail(name, dist, exc)
@@ -85,7 +111,12 @@ class Plugins:
     def register(
         self, plugin: Any, name: str | None = None, distribution: str | None = None, version: str | None = None
     ) -> str:
-        """Register a plugin object (a module or an instance with hookimpls)."""
+        """Register a plugin object (a module or an instance with hookimpls).
+
+        One that declares a hook API range this kernel is outside of raises `PluginError`."""
+        reason = compat.incompatibility(plugin)
+        if reason is not None:
+            raise PluginError(f"plugin {name or plugin!r} {reason}")
         name = name or getattr(plugin, "name", None) or getattr(plugin, "__name__", None) or repr(plugin)
         if self.pm.has_plugin(name):
             name = f"{name}-{id(plugin):x}"
@@ -146,3 +177,10 @@ class Plugins:
             dist, version = self._dist.get(name, (None, None))
             out.append(PluginInfo(name, dist, version, hooks, engines))
         return sorted(out, key=lambda p: p.name)
+
+
+def _import_object(target: str) -> Any:
+    """``"package.module:attribute"`` -> the object, as an entry point's ``load()`` does."""
+    module, _, attribute = target.partition(":")
+    obj = import_module(module)
+    return getattr(obj, attribute) if attribute else obj

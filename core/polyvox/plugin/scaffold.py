@@ -8,6 +8,8 @@ the plugin itself, so the rename is exact:
     template         -> <engine name>        "Your Name"      -> the author
 
 and a scaffold that still contains the word is refused (the test suite checks it never is).
+The plugin's ``polyvox_hook_api`` range is set to the hook API of the kernel that runs
+``new-plugin`` (``>=1.0,<2`` for hook API 1.0), whatever the template's copy says.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ from pathlib import Path
 import attrs
 
 from polyvox.errors import PolyvoxError
+from polyvox.plugin import compat
 
 #: Files and folders of the template that never go into a new plugin.
 SKIP = ("__pycache__", ".pytest_cache", ".ruff_cache", "build", "dist", ".venv")
 SKIP_SUFFIXES = (".pyc", ".egg-info")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 _TOKEN = re.compile(r"polyvox_template|polyvox-template|template|Template|TEMPLATE")
+_HOOK_API_LINE = re.compile(rf"^{compat.ATTRIBUTE} = .*$", re.MULTILINE)
 
 
 class ScaffoldError(PolyvoxError):
@@ -127,7 +131,7 @@ def new_plugin(name: str, directory: str | Path | None = None, *, engine: str | 
             except UnicodeDecodeError:
                 shutil.copyfile(path, out)
                 continue
-            text = names.rename(text)
+            text = _HOOK_API_LINE.sub(f'{compat.ATTRIBUTE} = "{hook_api_range()}"', names.rename(text))
             if author is not None:
                 text = text.replace("Your Name", author.strip())
             out.write_text(text, encoding="utf-8")
@@ -139,6 +143,12 @@ def new_plugin(name: str, directory: str | Path | None = None, *, engine: str | 
         shutil.rmtree(target, ignore_errors=True)
         raise ScaffoldError(f"the template still says 'template' after renaming in {', '.join(left)}")
     return Scaffold(names, target, tuple(made))
+
+
+def hook_api_range() -> str:
+    """The hook API range a plugin written now supports: this minor and later, up to the next major."""
+    major, minor = compat.HOOK_API
+    return f">={major}.{minor},<{major + 1}"
 
 
 def _mentions_template(path: Path) -> bool:

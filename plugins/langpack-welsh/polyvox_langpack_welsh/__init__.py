@@ -12,6 +12,10 @@ from importlib import resources
 
 import polyvox
 
+#: The hook API versions this plugin was written for; the kernel refuses to load it outside
+#: them (see docs/publishing.md). Raise the lower bound when you use a newer hook.
+polyvox_hook_api = ">=1.0,<2"
+
 ENGINE = "template"
 LANGUAGE = "cy"
 

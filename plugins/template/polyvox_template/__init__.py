@@ -23,6 +23,10 @@ import polyvox
 from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request, Voice
 from polyvox.errors import ModelError, VoiceError
 
+#: The hook API versions this plugin was written for; the kernel refuses to load it outside
+#: them (see docs/publishing.md). Raise the lower bound when you use a newer hook.
+polyvox_hook_api = ">=1.0,<2"
+
 #: The one rate this engine returns. Resample inside synthesize() if your model's rate varies.
 SAMPLE_RATE = 16000
 DEFAULT_MODEL = "template-base"

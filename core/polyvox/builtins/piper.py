@@ -1,4 +1,8 @@
-"""Piper as a polyvox engine: fast neural speech on a CPU, offline.
+"""Piper as a polyvox engine: fast neural speech on a CPU, offline. Built in: the kernel's
+default engine, so ``pip install polyvox`` speaks (see docs/piper.md).
+
+piper-tts (and with it onnxruntime) is imported only when a voice is loaded, so ``polyvox
+--help`` and a kernel that never speaks with Piper do not pay for it.
 
 Models are Piper voices: the bundled ``en_US-joe-medium`` plus every ``name.onnx`` with its
 ``name.onnx.json`` in the folders named by ``POLYVOX_PIPER_VOICES`` (``os.pathsep``-separated).
