@@ -161,7 +161,6 @@ BAD = [
     (["render", "-", "--voices", "no-such-folder"], "no-such-folder"),
     (["render", "-", "--seed", "x"], "x"),
     (["engines", "nope"], "engine 'nope' is not installed"),
-    (["voices"], "no voices folder"),
     (["nonsense"], "No such command"),
     (["render", "--bogus-option", "-"], "No such option"),
     (["render", "-", "-o", "/proc/no-such-dir/x.wav"], "cannot write audio to '/proc/no-such-dir/x.wav'"),

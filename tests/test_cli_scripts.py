@@ -12,6 +12,7 @@ import soundfile as sf
 from click.testing import CliRunner
 from rich.console import Console
 
+from polyvox import Audio
 from polyvox.cli import cli
 from polyvox.cli.progress import RenderView, excerpt
 from polyvox.events import ModelLoaded, ModelLoading, RenderStarted, SegmentFinished, SegmentStarted, Warning
@@ -73,10 +74,15 @@ def test_srt_from_stdin_is_recognized():
     assert data["outputs"]["timing"] == "piped.timing.json"
 
 
-def test_stream_refuses_subtitles(tmp_path):
+def test_stream_renders_subtitles_cue_by_cue_with_their_side_files(tmp_path):
     (tmp_path / "talk.srt").write_text(SRT, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["render", "talk.srt", "--stream"])
-    assert result.exit_code == 2 and "--stream" in result.stderr and len(result.stderr.splitlines()) == 1
+    streamed = CliRunner().invoke(cli, ["render", "talk.srt", "--stream", "-o", "s.wav", "--json"])
+    assert streamed.exit_code == 0, streamed.output
+    whole = CliRunner().invoke(cli, ["render", "talk.srt", "-o", "w.wav", "--json"])
+    s, w = json.loads(streamed.stdout), json.loads(whole.stdout)
+    assert s["outputs"]["srt"].endswith("s.adjusted.srt") and Path(s["outputs"]["timing"]).is_file()
+    assert s["timing_actions"] == w["timing_actions"] and s["duration"] == w["duration"]
+    assert Audio.read("s.wav") == Audio.read("w.wav")
 
 
 def test_demo_srt(tmp_path):

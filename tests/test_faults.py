@@ -135,8 +135,9 @@ def test_unusable_paths_are_one_line_errors(tmp_path, case):
     kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
     kernel.register(ToneEngine())
     with pytest.raises(polyvox.PolyvoxError, match="cannot (write audio to|use cache directory)"):
-        if case == "output":
-            kernel.render("hi", engine="tone", output=tmp_path / "missing" / "dir" / "x.wav")
+        if case == "output":  # missing folders are made; a file where a folder should be is not
+            (tmp_path / "taken").write_text("x")
+            kernel.render("hi", engine="tone", output=tmp_path / "taken" / "x.wav")
         else:
             (tmp_path / "file").write_text("x")
             polyvox.Kernel(cache_dir=tmp_path / "file")

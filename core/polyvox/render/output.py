@@ -4,6 +4,7 @@ binary stream such as stdout (WAV with a streaming header, or raw PCM, written a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -26,7 +27,7 @@ def format_of(target: str | Path | BinaryIO, format: str | None = None) -> str:
     if format is None:
         if not isinstance(target, (str, Path)):
             return "wav"
-        format = Path(target).suffix.lstrip(".") or "wav"
+        format = Path(target).suffix or "wav"  # named with its dot in a message: '.xyz'
     name = format.lower().lstrip(".")
     if name not in AUDIO_FORMATS:
         raise PolyvoxError(f"unknown audio format {format!r}; use one of {', '.join(AUDIO_FORMATS)}")
@@ -102,12 +103,12 @@ class AudioWriter:
             self._file = None
             assert self._partial is not None and self._path is not None
             if failed:
-                self._partial.unlink(missing_ok=True)
+                _remove(self._partial)
             else:
                 try:
                     os.replace(self._partial, self._path)
                 except OSError as exc:
-                    self._partial.unlink(missing_ok=True)
+                    _remove(self._partial)
                     raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
             if error is not None:
                 raise error
@@ -138,7 +139,7 @@ class AudioWriter:
             self._file = sf.SoundFile(self._partial, "w", samplerate=self.sample_rate, channels=1, format=sf_format,
                                       subtype=subtype, **extra)
         except (OSError, RuntimeError) as exc:
-            self._partial.unlink(missing_ok=True)
+            _remove(self._partial)
             raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc)}") from None
 
     def _stream_write(self, data: bytes) -> None:
@@ -177,6 +178,11 @@ def _encode(samples: np.ndarray, rate: int, name: str) -> bytes:
     sf_format, subtype = _soundfile_format(name)
     sf.write(buffer, samples, rate, format=sf_format, subtype=subtype)
     return buffer.getvalue()
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 def _reason(exc: BaseException) -> str:
