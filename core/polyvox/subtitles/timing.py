@@ -133,6 +133,10 @@ def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
     placer = {"pad_with_silence": _pad, "stretch_to_fit": _stretch, "smart_natural": _smart,
               "concatenate": _concatenate}[mode]
     placed = placer(cues, clips, config)
+    # what reading the file did to a cue (an end before its start) is told and reported
+    notes.extend(f"subtitle {c.index}: {c.note}" for c in cues if c.note)
+    placed = [(attrs.evolve(t, note=_join(c.note, t.note)) if c.note else t, a)
+              for c, (t, a) in zip(cues, placed, strict=True)]
     if mode != config.mode:
         placed = [(attrs.evolve(t, note=_join(t.note, "overlapping cues: padded instead of smart_natural")), a)
                   for t, a in placed]
