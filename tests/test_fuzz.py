@@ -97,8 +97,9 @@ def srt_sources(draw):
     if how == "text":
         return text
     if how == "bytes":
-        return draw(st.binary(max_size=300))
-    return text.encode(how, errors="replace")
+        return draw(st.sampled_from([b"", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"])) + draw(st.binary(max_size=300))
+    data = text.encode(how, errors="replace")
+    return data[: draw(st.integers(0, len(data)))] if draw(st.booleans()) else data  # cut short, or not
 
 
 # Hypothesis spends ~50 ms drawing one structured SRT file on a busy machine; at 100,000 inputs
@@ -152,8 +153,9 @@ def _srt_from(seed: int) -> str | bytes:
     if how == "text":
         return text
     if how == "bytes":
-        return rng.randbytes(rng.randrange(300))
-    return text.encode(how, errors="replace")
+        return rng.choice([b"", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf"]) + rng.randbytes(rng.randrange(300))
+    data = text.encode(how, errors="replace")
+    return data[: rng.randrange(len(data) + 1)] if rng.random() < 0.2 else data  # a file cut short
 
 
 SEED = st.integers(0, 2**64)

@@ -89,3 +89,17 @@ def test_cue_times_must_be_times():
         Cue(1, float("nan"), 1.0, "x")
     with pytest.raises(polyvox.ScriptError, match="cue end -1.0"):
         Cue(1, 0.0, -1.0, "x")
+
+
+CUT = "1\n00:00:01,000 --> 00:00:02,000\nCut".encode("utf-16")[:-1]
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe1", b"\xfe\xff\x00", CUT])
+def test_utf16_files_cut_short_are_read_not_crashed(data):
+    """Found while fuzzing: a UTF-16 BOM with an odd byte count raised UnicodeDecodeError."""
+    try:
+        cues = read_srt(data)
+    except polyvox.ScriptError as exc:
+        assert "no subtitles found" in str(exc)
+    else:
+        assert cues[0].text.startswith("Cu")

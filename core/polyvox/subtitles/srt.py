@@ -52,7 +52,8 @@ class Cue:
 def decode(data: bytes) -> str:
     """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        # a file cut short (odd length, half a surrogate pair) keeps what can be read
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
