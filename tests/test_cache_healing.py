@@ -214,3 +214,30 @@ def test_stats_and_clear_count_the_same_entries(tmp_path):
     stats = json.loads(CliRunner().invoke(main, ["cache", "stats", "--json"], env=env).stdout)
     cleared = json.loads(CliRunner().invoke(main, ["cache", "clear", "--yes", "--json"], env=env).stdout)
     assert stats["entries"] == cleared["removed"] == 1
+
+
+FSIZE_RENDER = """
+import resource, signal, sys, polyvox
+kernel = polyvox.Kernel(cache_dir=sys.argv[1], plugins=["template"])
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+result = kernel.render(sys.argv[3], engine="template")
+print(result.stats.synthesized, round(result.audio.duration, 2), *result.warnings, sep="\\n")
+"""
+
+
+@pytest.mark.parametrize("limit", [0, 150_000])
+def test_real_failing_writes_turn_caching_off(tmp_path, limit):
+    """Not simulated: the render runs under RLIMIT_FSIZE, which stops root's writes as a full
+    disk would (no file may grow past `limit` bytes: 0, or room for the database but not the
+    audio). Output goes to a pipe, which the limit does not cover."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", FSIZE_RENDER, str(tmp_path / "c"), str(limit), TEXT],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    synthesized, seconds, *warnings = run.stdout.splitlines()
+    assert synthesized == "2" and float(seconds) > 1.0
+    (warning,) = warnings
+    assert "caching is off for this render" in warning
