@@ -69,6 +69,8 @@ class Kernel:
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
+        if self.cache is not None:  # the cache's problems are warnings of the render that meets them
+            self.cache.warn = self.renderer.warn
 
     # -- plugins and engines --------------------------------------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:

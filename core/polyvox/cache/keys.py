@@ -16,6 +16,7 @@ from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
+from polyvox.cache.entries import FILE_HASH, is_file_hash
 from polyvox.errors import VoiceError
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
@@ -57,7 +58,7 @@ class Fingerprints:
     cache directory) instead of reading a multi-GB checkpoint again.
     """
 
-    def __init__(self, store: MutableMapping[Any, Any] | None = None):
+    def __init__(self, store: MutableMapping[str, Any] | None = None):
         self._memo: dict[tuple[str, int, int, int, int], str] = {}
         self._store = store
         self._lock = threading.Lock()
@@ -75,9 +76,11 @@ class Fingerprints:
         with self._lock:
             if memo_key in self._memo:
                 return self._memo[memo_key]
-        store_key = ("file-sha256", *memo_key)
+        # a text key and a text value: the memo lives in the cache directory, which polyvox
+        # never unpickles from; a value that is not a digest is recomputed
+        store_key = FILE_HASH + json.dumps(list(memo_key))
         value = self._store.get(store_key) if self._store is not None else None
-        if value is None:
+        if not is_file_hash(value):
             h = hashlib.sha256()
             with open(p, "rb") as fh:
                 while chunk := fh.read(_CHUNK):

@@ -1,21 +1,38 @@
-"""The content cache: one diskcache directory shared by every engine, mode, process and run."""
+"""The content cache: one diskcache directory shared by every engine, mode, process and run.
+
+A cache is never the reason a render fails. An entry that cannot be read or fails its
+checksum is a miss (the segment is synthesized again and the entry replaced); a database that
+cannot be opened is moved aside and a fresh one started; a directory that is read-only, full
+or otherwise unwritable turns the cache off until the render ends. Each of these is reported
+once through `warn(kind, message)`.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
-import numpy as np
 
 from polyvox.audio import Audio
+from polyvox.cache import entries
+from polyvox.cache.entries import AUDIO, DamagedEntry, ForeignKey
 from polyvox.errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
 _LAST_RENDER = "last-render.json"
+_DB_FILES = ("cache.db", "cache.db-wal", "cache.db-shm")
+_MISSING = object()
+
+Warn = Callable[[str, str], None]
 
 
 def default_cache_dir() -> Path:
@@ -44,53 +61,100 @@ class CacheStats:
         return self.last_hits / total if total else None
 
 
+@attrs.frozen
+class BadEntry:
+    key: str
+    reason: str
+
+
+@attrs.frozen
+class VerifyReport:
+    """What `ContentCache.verify` found: entries checked, the bad ones, how many were dropped."""
+
+    checked: int
+    bad: tuple[BadEntry, ...]
+    removed: int
+
+
+class CacheOff(Exception):
+    """The cache cannot be used right now (already reported through `warn`)."""
+
+
 class ContentCache:
-    """Segment audio by content key. Entries are written atomically; readers never see half a file."""
+    """Segment audio by content key. Entries are written atomically; readers never see half a file.
 
-    def __init__(self, directory: str | Path | None = None, size_limit: int = DEFAULT_SIZE_LIMIT):
-        import diskcache
+    `warn(kind, message)` hears every problem the cache works around (kind ``"cache"``);
+    `problems` keeps them too. The database is opened on first use, so problems opening it
+    are reported to the render that meets them.
+    """
 
+    def __init__(self, directory: str | Path | None = None, size_limit: int = DEFAULT_SIZE_LIMIT,
+                 warn: Warn | None = None):
         self.directory = Path(directory) if directory else default_cache_dir()
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            self._dc = diskcache.Cache(
-                str(self.directory), size_limit=size_limit, eviction_policy="least-recently-used"
-            )
-        except OSError as exc:
-            reason = exc.strerror or exc
-            raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: {reason}") from None
+        if self.directory.exists() and not self.directory.is_dir():
+            raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: it is a file, not a folder")
         self.size_limit = size_limit
+        self.warn = warn
+        self.problems: list[str] = []
+        self._dc: Any = None
+        self._off: str | None = None  # why the cache is off until the render ends
+        self._lock = threading.RLock()
 
-    @property
-    def store(self) -> Any:
-        """The underlying diskcache, for small memos such as file fingerprints."""
-        return self._dc
-
+    # -- the entries ---------------------------------------------------------------------------
     def get(self, key: str) -> Audio | None:
-        value = self._dc.get(("audio", key))
-        if value is None:
+        """The audio under `key`, or None (a miss) when it is absent, damaged or unreadable."""
+        db_key = AUDIO + key
+        try:
+            with self._using() as dc:
+                try:
+                    blob = dc.get(db_key, default=_MISSING)
+                    return None if blob is _MISSING else entries.decode_audio(key, blob)
+                except DamagedEntry as exc:  # from the checks, or from the Disk refusing a pickle
+                    self._damaged(dc, db_key, exc)
+                    return None
+        except CacheOff:
             return None
-        rate, raw = value
-        return Audio(np.frombuffer(raw, dtype=np.float32), rate)
 
     def put(self, key: str, audio: Audio) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
 
         First writer wins, so processes rendering overlapping scripts at once agree on every
-        segment even with engines whose output varies from call to call.
+        segment even with engines whose output varies from call to call. A damaged entry in the
+        way is replaced. Never raises: a cache that cannot be written is turned off.
         """
-        value = (audio.sample_rate, audio.samples.astype(np.float32).tobytes())
-        if self._dc.add(("audio", key), value):
-            return audio
-        return self.get(key) or audio
+        blob = entries.encode_audio(key, audio)
+        try:
+            with self._using() as dc:
+                if dc.add(AUDIO + key, blob):
+                    return audio
+                existing = self.get(key)
+                if existing is not None:
+                    return existing
+                with self._using() as again:  # absent or damaged (and deleted): write ours
+                    again.set(AUDIO + key, blob)
+        except CacheOff:
+            pass
+        return audio
 
     def __contains__(self, key: str) -> bool:
-        return ("audio", key) in self._dc
+        return self.get(key) is not None
 
+    @property
+    def store(self) -> _Memo:
+        """A small text -> text memo in the same directory (file fingerprints)."""
+        return _Memo(self)
+
+    # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
-        """Remember the last render's hits and misses for `stats` (best effort: never fails a render)."""
+        """Remember the last render's hits and misses for `stats` (best effort: never fails a render).
+
+        Called at the end of every render, so it also ends a render's "cache off": the next
+        render tries the directory again.
+        """
         import tempfile
 
+        with self._lock:
+            self._off = None
         try:
             with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
                 fh.write(json.dumps({"hits": hits, "misses": misses}))
@@ -99,15 +163,16 @@ class ContentCache:
             pass
 
     def stats(self) -> CacheStats:
-        entries = sum(1 for k in self._dc.iterkeys() if isinstance(k, tuple) and k[0] == "audio")
+        dc = self._require()
+        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
         last = {"hits": 0, "misses": 0}
         try:
             last = json.loads((self.directory / _LAST_RENDER).read_text())
         except (OSError, ValueError):
             pass
         return CacheStats(
-            entries=entries,
-            size_bytes=int(self._dc.volume()),
+            entries=count,
+            size_bytes=int(dc.volume()),
             limit_bytes=self.size_limit,
             directory=str(self.directory),
             last_hits=int(last.get("hits", 0)),
@@ -115,9 +180,210 @@ class ContentCache:
         )
 
     def clear(self) -> int:
-        """Remove every entry; returns how many were removed."""
+        """Remove everything; returns how many audio entries were removed (what `stats` counts;
+        the file-hash memo and unreadable entries go too, uncounted)."""
+        dc = self._require()
+        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
         (self.directory / _LAST_RENDER).unlink(missing_ok=True)
-        return int(self._dc.clear())
+        dc.clear()
+        return count
+
+    def verify(self, repair: bool = False) -> VerifyReport:
+        """Read back and check every entry; with `repair`, drop the bad ones."""
+        dc = self._require()
+        bad: list[tuple[Any, BadEntry]] = []
+        checked = 0
+        for key in list(dc.iterkeys()):
+            checked += 1
+            reason = _check(dc, key)
+            if reason is not None:
+                bad.append((key, BadEntry(str(key), reason)))
+        removed = 0
+        if repair:
+            for key, _ in bad:
+                removed += bool(dc.delete(key))
+        return VerifyReport(checked, tuple(b for _, b in bad), removed)
 
     def close(self) -> None:
-        self._dc.close()
+        with self._lock:
+            if self._dc is not None:
+                self._dc.close()
+                self._dc = None
+
+    # -- internals ---------------------------------------------------------------------------
+    def _report(self, message: str) -> None:
+        self.problems.append(message)
+        if self.warn is not None:
+            self.warn("cache", message)
+
+    def _require(self) -> Any:
+        """The open database, or a one-line error (for stats, clear and verify)."""
+        try:
+            return self._open()
+        except CacheOff:
+            raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: {self._off}") from None
+
+    def _open(self) -> Any:
+        with self._lock:
+            if self._off is not None:
+                raise CacheOff
+            if self._dc is None:
+                self._dc = self._connect()
+            return self._dc
+
+    def _connect(self, retry: bool = True) -> Any:
+        import diskcache
+
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            return diskcache.Cache(str(self.directory), size_limit=self.size_limit,
+                                   eviction_policy="least-recently-used", disk=entries._disk_class())
+        except sqlite3.DatabaseError as exc:
+            if _unwritable(exc) or not retry:
+                self._turn_off(exc)
+            self._quarantine(exc)
+            return self._connect(retry=False)
+        except (OSError, diskcache.Timeout) as exc:
+            self._turn_off(exc)
+
+    def _quarantine(self, exc: BaseException) -> None:
+        """Move the damaged database and its value files into ``damaged-<time>/``."""
+        aside = self.directory / time.strftime("damaged-%Y%m%d-%H%M%S")
+        try:
+            aside.mkdir(exist_ok=True)
+            for item in list(self.directory.iterdir()):
+                if item.name in _DB_FILES or (item.is_dir() and len(item.name) == 2):
+                    os.replace(item, aside / item.name)
+        except OSError as err:
+            self._turn_off(err)
+        self._report(f"the cache database in {str(self.directory)!r} could not be read ({exc}): "
+                     f"moved aside to {str(aside)!r} and a fresh cache started")
+
+    def _turn_off(self, exc: BaseException) -> None:
+        reason = _reason(exc)
+        with self._lock:
+            first = self._off is None
+            self._off = reason
+        if first:
+            self._report(f"cache directory {str(self.directory)!r} cannot be used ({reason}): "
+                         "caching is off for this render")
+        raise CacheOff
+
+    def _damaged(self, dc: Any, db_key: str, exc: BaseException) -> None:
+        self._report(f"cache entry {db_key[len(AUDIO):][:12] or db_key!r}... {exc}: "
+                     "it is dropped and synthesized again")
+        try:
+            dc.delete(db_key)
+        except Exception:  # noqa: BLE001 - dropping is best effort; the next put overwrites it
+            pass
+
+    def _using(self) -> _Using:
+        return _Using(self)
+
+
+class _Using:
+    """``with cache._using() as dc``: the open database; its failures become `CacheOff` (after
+    moving a damaged database aside or turning the cache off)."""
+
+    def __init__(self, cache: ContentCache):
+        self.cache = cache
+        self.dc: Any = None
+
+    def __enter__(self) -> Any:
+        self.dc = self.cache._open()
+        return self.dc
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        import diskcache
+
+        cache = self.cache
+        if exc is None or isinstance(exc, (CacheOff, DamagedEntry)):
+            return False
+        if isinstance(exc, sqlite3.DatabaseError) and not _unwritable(exc):
+            with cache._lock:
+                if cache._dc is self.dc:  # other threads may meet the same damage: move it once
+                    cache._dc = None
+                    try:
+                        self.dc.close()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    try:
+                        cache._quarantine(exc)
+                    except CacheOff:
+                        pass
+            raise CacheOff from None
+        if isinstance(exc, (OSError, sqlite3.DatabaseError, diskcache.Timeout)):
+            cache._turn_off(exc)  # raises CacheOff
+        return False
+
+
+class _Memo:
+    """Text keys to text values in the cache's directory; a failure is a miss, never an error."""
+
+    def __init__(self, cache: ContentCache):
+        self._cache = cache
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            with self._cache._using() as dc:
+                value = dc.get(key, default=_MISSING)
+        except (CacheOff, DamagedEntry):
+            return default
+        return default if value is _MISSING else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        try:
+            with self._cache._using() as dc:
+                dc.set(key, value)
+        except CacheOff:
+            pass
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+
+def _check(dc: Any, key: Any) -> str | None:
+    """Why the entry under `key` is bad, or None."""
+    if isinstance(key, ForeignKey):
+        return "its key is not text (written by an older polyvox or another program)"
+    try:
+        value = dc.get(key, default=_MISSING)
+        if value is _MISSING:
+            return "its value file is missing"
+        if key.startswith(AUDIO):
+            entries.decode_audio(key[len(AUDIO):], value)
+        elif key.startswith(entries.FILE_HASH):
+            entries.check_file_hash(value)
+        else:
+            return "its key is not one polyvox writes"
+    except DamagedEntry as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    return None
+
+
+def _unwritable(exc: sqlite3.DatabaseError) -> bool:
+    """Errors of a directory that cannot be written, not of a damaged database."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    text = str(exc).lower()
+    return any(w in text for w in ("readonly", "read-only", "full", "unable to open", "disk i/o", "locked",
+                                   "permission"))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        name = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
+                errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0)
+        return name or str(exc.strerror or exc)
+    return str(exc) or type(exc).__name__

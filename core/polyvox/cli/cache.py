@@ -1,4 +1,4 @@
-"""`polyvox cache stats|clear|path`: the content cache every engine and render shares."""
+"""`polyvox cache stats|clear|verify|path`: the content cache every engine and render shares."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ def _open_cache() -> tuple[object, str]:
     from polyvox.cache.store import ContentCache
 
     conf = settings()
-    return ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit")), conf["cache_dir"].source
+    store = ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit"), warn=_warn)
+    return store, conf["cache_dir"].source
+
+
+def _warn(kind: str, message: str) -> None:
+    """The cache's own repairs (a damaged database moved aside) are told on stderr."""
+    click.secho(f"warning: {message}", fg="yellow", err=True)
 
 
 @click.group(short_help="Cache statistics, location, clearing.")
@@ -72,6 +78,27 @@ def clear(yes: bool) -> None:
         emit_json({"directory": str(store.directory), "removed": removed})
     elif not st.quiet:
         click.echo(f"removed {removed} entries from {store.directory}")
+
+
+@cache.command()
+@click.option("--repair", is_flag=True, help="Drop the bad entries (they are synthesized again when needed).")
+@output_options
+def verify(repair: bool) -> None:
+    """Read back every entry and check its checksum; list the bad ones (exit 1 if any are left)."""
+    store, _ = _open_cache()
+    report = store.verify(repair=repair)
+    st = state()
+    if st.json:
+        emit_json({"directory": str(store.directory), "checked": report.checked, "removed": report.removed,
+                   "bad": [{"key": b.key, "reason": b.reason} for b in report.bad]})
+    elif not st.quiet:
+        for bad in report.bad:
+            click.echo(f"bad entry {bad.key[:40]}: {bad.reason}")
+        done = f"; dropped {report.removed}" if repair else ("; run with --repair to drop them" if report.bad
+                                                              else "")
+        click.echo(f"checked {report.checked} entries in {store.directory}: {len(report.bad)} bad{done}")
+    if report.bad and not repair:
+        raise SystemExit(1)
 
 
 @cache.command()

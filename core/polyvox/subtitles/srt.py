@@ -7,6 +7,10 @@ and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works in
 and keeps its line breaks: as in a script (and in TTS Audio Suite), each line of a cue
 starts again as the narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the
 narrator. Write the tag again on the second line to keep Alice speaking.
+
+Checked: a time beyond `max_cue_start` (default 24 h) is a one-line `ScriptError` naming the
+cue and its line, before anything is sized by it; a cue that ends before it starts becomes a
+zero-length cue with a `note` saying so (the timing report and the render's warnings show it).
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ _HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")
 _ASS_BREAK = re.compile(r"\\N")
 _ASS_SPACE = re.compile(r"\\[nh]")
+#: Latest time a cue may start or end, in seconds, unless `read_srt` is told otherwise.
+MAX_CUE_START = 24 * 3600.0
 _TIMESTAMP_LINE = re.compile(r"^\s*-?\d+:\d{1,2}:\d{1,2}(?:[,.:]\d+)?\s*-+>", re.MULTILINE)
 
 
@@ -36,9 +42,11 @@ class Cue:
 
     #: 1-based position in time order (file numbers are often wrong or missing).
     index: int
-    start: float
-    end: float
+    start: float = attrs.field(converter=float, validator=lambda i, a, v: _check_time(a.name, v))
+    end: float = attrs.field(converter=float, validator=lambda i, a, v: _check_time(a.name, v))
     text: str
+    #: What reading the file changed about this cue (e.g. an end before its start), or "".
+    note: str = ""
 
     @property
     def duration(self) -> float:
@@ -48,7 +56,8 @@ class Cue:
 def decode(data: bytes) -> str:
     """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        # a file cut short (odd length, half a surrogate pair) keeps what can be read
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -79,12 +88,14 @@ def looks_like_srt(text: str) -> bool:
     return bool(timing)
 
 
-def read_srt(source: str | bytes | Path, skipped: list[str] | None = None) -> list[Cue]:
+def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
+             max_cue_start: float = MAX_CUE_START) -> list[Cue]:
     """Cues of an SRT file (a `Path`), its bytes, or its text, in time order.
 
     Blocks that are not readable cues are left out and their text appended to `skipped`
     (so the caller can warn: those words will not be spoken). Raises `ScriptError` when
-    nothing in it is a subtitle, or a timing cannot be read.
+    nothing in it is a subtitle, a timing cannot be read, or a time lies beyond
+    `max_cue_start` seconds (checked on the text, so ``99:99:99,999`` costs nothing).
     """
     if isinstance(source, Path):
         try:
@@ -97,6 +108,7 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None) -> li
     import srt
 
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    where = _check_times(text, max_cue_start)
     try:
         with _collect_skipped() as lost:
             parsed = list(srt.parse(text, ignore_errors=True))
@@ -109,12 +121,18 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None) -> li
         raise ScriptError(f"no subtitles found in {excerpt!r}: expected SRT cues such as "
                           "'1' / '00:00:01,000 --> 00:00:02,500' / 'text'")
     rows = []
-    for sub in parsed:
+    for n, sub in enumerate(parsed):
         start = max(0.0, _seconds(sub.start))
-        end = max(start, _seconds(sub.end))
-        rows.append((start, end, clean_text(sub.content)))
+        end = _seconds(sub.end)
+        note = ""
+        if end < start:
+            line = f" (line {where[n]})" if n < len(where) else ""
+            note = (f"its end {_stamp(end)} is before its start {_stamp(start)}{line}: "
+                    "read as a zero-length cue (end set to start)")
+            end = start
+        rows.append((start, end, clean_text(sub.content), note))
     rows.sort(key=lambda r: (r[0], r[1]))
-    return [Cue(n, start, end, body) for n, (start, end, body) in enumerate(rows, 1)]
+    return [Cue(n, start, end, body, note) for n, (start, end, body, note) in enumerate(rows, 1)]
 
 
 def write_srt(cues: list[Cue]) -> str:
@@ -149,3 +167,49 @@ def _collect_skipped() -> Iterator[list[str]]:
 
 def _seconds(value: timedelta) -> float:
     return round(value.total_seconds(), 6)
+
+
+def _check_times(text: str, limit: float) -> list[int]:
+    """The line of each cue's timing, in file order (as `srt.parse` yields them); a time beyond
+    `limit` is a `ScriptError` naming the cue and line. Runs on the digits, so an absurd time
+    is refused before `srt` turns it into a timedelta or anything is sized by it."""
+    import srt
+
+    lines = []
+    line, last = 1, 0
+    for n, match in enumerate(srt.SRT_REGEX.finditer(text), 1):
+        line += text.count("\n", last, match.start(2))
+        last = match.start(2)
+        lines.append(line)
+        for what, raw in (("starts", match.group(2)), ("ends", match.group(3))):
+            seconds = _stamp_seconds(raw)
+            if seconds is None or seconds > limit:
+                raise ScriptError(f"subtitle cue {n} (line {line}) {what} at {raw.strip()}, beyond "
+                                  f"{_stamp(limit)}, the latest time allowed (max_cue_start): "
+                                  "check its timestamp")
+    return lines
+
+
+def _stamp_seconds(raw: str) -> float | None:
+    """Seconds of an SRT timestamp as `srt` reads it, or None when a field has too many digits
+    to be a time at all."""
+    import srt
+
+    match = srt.TS_REGEX.match(raw.strip())
+    if match is None:
+        return None
+    fields = [f.lstrip("0") or "0" for f in match.groups()]
+    if any(len(f) > 15 for f in fields):
+        return None
+    hours, minutes, seconds, millis = (int(f) for f in fields)
+    return hours * 3600 + minutes * 60 + seconds + millis / 1000
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def _check_time(name: str, value: float) -> None:
+    if not (value >= 0 and value < float("inf")):
+        raise ScriptError(f"cue {name} {value!r} is not a time: expected seconds >= 0")

@@ -142,7 +142,11 @@ def fit(cues: Sequence[Cue], clips: Iterable[Audio | None], rate: int, config: T
         mode = "pad_with_silence"
     placer = {"pad_with_silence": _pad, "stretch_to_fit": _stretch, "smart_natural": _smart,
               "concatenate": _concatenate}[mode]
-    for timing, clip in placer(cues, clips, config):
+    # what reading the file did to a cue (an end before its start) is told and reported
+    notes.extend(f"subtitle {c.index}: {c.note}" for c in cues if c.note)
+    for cue, (timing, clip) in zip(cues, placer(cues, clips, config), strict=True):
+        if cue.note:
+            timing = attrs.evolve(timing, note=_join(cue.note, timing.note))
         if mode != config.mode:
             timing = attrs.evolve(timing, note=_join(timing.note, "overlapping cues: padded instead of smart_natural"))
         yield timing, clip

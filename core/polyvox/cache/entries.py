@@ -1,0 +1,130 @@
+"""What a cache entry is on disk: text keys, and audio as raw float32 bytes behind a checksummed header.
+
+Nothing here ever unpickles. diskcache pickles keys and values it does not know how to
+store raw, and unpickles whatever a database row says is pickled; `TextDisk` refuses both, so
+a cache directory written by someone else (a shared team cache, a synced folder) can hold
+wrong audio at worst, which the checksum catches, and never code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import struct
+from typing import Any
+
+import attrs
+import numpy as np
+
+from polyvox.audio import Audio
+
+#: Key prefixes: segment audio, and the file-hash memo of `keys.Fingerprints`.
+AUDIO = "audio:"
+FILE_HASH = "file-sha256:"
+
+#: magic, format version, sample rate, sample count, blake2b-256 of key + header + audio.
+_HEADER = struct.Struct("<4sHIQ32s")
+_MAGIC = b"PVXA"
+FORMAT_VERSION = 1
+_MAX_RATE = 1_000_000
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+class DamagedEntry(ValueError):
+    """An entry that cannot be read back as what was written (its message says why)."""
+
+
+@attrs.frozen
+class ForeignKey:
+    """A database key that is not text (pickled by an older polyvox, or written by another
+    program). Never unpickled; kept only so the row can be listed and deleted."""
+
+    db_key: Any
+    raw: bool
+
+    def __str__(self) -> str:
+        kind = "pickled" if not self.raw else type(self.db_key).__name__
+        return f"<{kind} key of {len(bytes(self.db_key)) if isinstance(self.db_key, bytes) else '?'} bytes>"
+
+
+def _disk_class() -> type:
+    import diskcache
+
+    class TextDisk(diskcache.Disk):
+        """diskcache's Disk with text keys and bytes or text values only: no pickle either way."""
+
+        def put(self, key: Any) -> tuple[Any, bool]:
+            if isinstance(key, ForeignKey):
+                db_key = sqlite3.Binary(key.db_key) if isinstance(key.db_key, bytes) else key.db_key
+                return db_key, key.raw
+            if type(key) is not str:
+                raise TypeError(f"cache keys are text, not {type(key).__name__}")
+            return key, True
+
+        def get(self, key: Any, raw: bool) -> Any:
+            if raw and type(key) is str:
+                return key
+            return ForeignKey(bytes(key) if isinstance(key, (bytes, memoryview)) else key, bool(raw))
+
+        def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> tuple[Any, ...]:
+            if type(value) not in (bytes, str):
+                raise TypeError(f"cache values are bytes or text, not {type(value).__name__}")
+            return super().store(value, read, key)
+
+        def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
+            if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY, diskcache.core.MODE_TEXT):
+                raise DamagedEntry(f"stored in mode {mode} (pickled or unknown), which polyvox never reads")
+            return super().fetch(mode, filename, value, False)
+
+    return TextDisk
+
+
+def encode_audio(key: str, audio: Audio) -> bytes:
+    """`audio` as header + little-endian float32 samples; the checksum covers the key too,
+    so an entry copied under another key is caught as well."""
+    payload = np.ascontiguousarray(audio.samples, dtype="<f4").tobytes()
+    head = _HEADER.pack(_MAGIC, FORMAT_VERSION, int(audio.sample_rate), len(payload) // 4, b"")[:-32]
+    return head + _checksum(key, head, payload) + payload
+
+
+def decode_audio(key: str, blob: Any) -> Audio:
+    """The `Audio` of an entry, or `DamagedEntry` saying what is wrong with it."""
+    if not isinstance(blob, bytes):
+        raise DamagedEntry(f"holds {type(blob).__name__}, not audio bytes")
+    if len(blob) < _HEADER.size:
+        raise DamagedEntry(f"is {len(blob)} bytes, shorter than its {_HEADER.size}-byte header")
+    magic, version, rate, count, checksum = _HEADER.unpack_from(blob)
+    if magic != _MAGIC:
+        raise DamagedEntry("does not start with a polyvox audio header")
+    if version != FORMAT_VERSION:
+        raise DamagedEntry(f"has format version {version}; this polyvox reads {FORMAT_VERSION}")
+    payload = memoryview(blob)[_HEADER.size :]
+    if len(payload) != 4 * count:
+        raise DamagedEntry(f"holds {len(payload)} bytes of audio where its header says {4 * count}")
+    if not 0 < rate <= _MAX_RATE:
+        raise DamagedEntry(f"has sample rate {rate}")
+    if _checksum(key, blob[: _HEADER.size - 32], payload) != checksum:
+        raise DamagedEntry("fails its checksum (the audio or its header changed after it was written)")
+    return Audio(np.frombuffer(payload, dtype="<f4").astype(np.float32), rate)
+
+
+def is_file_hash(value: Any) -> bool:
+    """Whether `value` looks like what the file-hash memo stores (a SHA-256 hex digest)."""
+    return isinstance(value, str) and bool(_HEX64.fullmatch(value))
+
+
+def check_file_hash(value: Any) -> str:
+    """A memoized file hash, or `DamagedEntry`."""
+    if not is_file_hash(value):
+        raise DamagedEntry("is not a SHA-256 hex digest")
+    return value
+
+
+def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
+    h = hashlib.blake2b(digest_size=32)
+    h.update(key.encode())
+    h.update(b"\0")
+    h.update(head)
+    h.update(payload)
+    return h.digest()
