@@ -1,6 +1,6 @@
 """The place step for subtitles: each cue's speech is joined and trimmed into one clip, fitted
 to the cue's time by the timing mode, and mixed into the output as it comes, so a two-hour
-film renders in the memory of a short one (`timing.Timeline`)."""
+film renders in the memory of a short one (`timeline.Timeline`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from polyvox.render.assembly import Assembler, JoinConfig
 from polyvox.render.planner import Job
 from polyvox.render.results import SegmentResult
 from polyvox.subtitles.srt import Cue, write_srt
-from polyvox.subtitles.timing import CueTiming, Timeline, TimingConfig, fit, trim
+from polyvox.subtitles.timeline import Timeline
+from polyvox.subtitles.timing import CueTiming, TimingConfig, fit, trim
 
 
 class CuePlacement:
