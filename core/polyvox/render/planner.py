@@ -195,7 +195,7 @@ class Planner:
                     p = spec.param(key)
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
-                        raise ParameterError(f"engine {name!r} has no parameter {key!r}; it has: {allowed}")
+                        raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
                     combined[p.name] = p.coerce(value)
                 except ParameterError as exc:
                     if layer_strict:
