@@ -173,9 +173,11 @@ def test_engine_declared_twice_is_a_failure_not_a_crash(tmp_path):
 def test_help_imports_no_heavy_module():
     heavy = "('torch', 'onnxruntime', 'piper', 'soundfile')"
     code = f"import sys; from polyvox.cli import cli; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
     assert out.strip() == "[]"
-    help_run = subprocess.run([sys.executable, "-m", "polyvox", "--help"], capture_output=True, text=True)
+    help_run = subprocess.run([sys.executable, "-m", "polyvox", "--help"], capture_output=True, text=True,
+                              timeout=120)
     assert help_run.returncode == 0 and "say" in help_run.stdout
 
 

@@ -7,6 +7,7 @@ import torch
 
 import polyvox
 from polyvox import Segment
+from polyvox.testing import differ
 from polyvox_chatterbox import synthesis
 from polyvox_chatterbox.params import resolved
 
@@ -40,6 +41,17 @@ def test_each_call_tokenizes_its_own_language(kernel: polyvox.Kernel, voices: li
     again = kernel.render(SCRIPT, engine="chatterbox", model="multilingual", voice=voices[0], params=FAST)
     assert kernel.scheduler.calls == calls and again.stats.cached == 4
     assert len(seen) == 4
+
+
+def test_the_language_changes_the_speech(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
+    """One text, one model, one seed: only the language token differs, and so does the audio."""
+    def say(language: str) -> polyvox.Audio:
+        return kernel.synthesize("Hallo, guten Tag.", engine="chatterbox", model="multilingual", voice=voices[0],
+                                 language=language, seed=4, use_cache=False, **FAST)
+
+    german = say("de")
+    assert german == say("de")
+    assert differ(german, say("nl")) and differ(german, say("sv"))
 
 
 def test_default_mapping_splits_languages_between_models(kernel: polyvox.Kernel) -> None:
