@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from polyvox.text.segment import Request, Segment
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
+    from polyvox.weights.sources import Files, HubFiles, LocalFiles, ModelWeights, UrlFile
 
 _LAZY = {
     "Audio": "audio", "CancelToken": "events", "Kernel": "kernel",
@@ -51,6 +52,8 @@ _LAZY = {
     "Voice": "voices.voice", "VoiceLibrary": "voices.library",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
+    "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
+    "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
 }
 
 
@@ -73,8 +76,9 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Audio", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError", "Engine",
-    "EngineSpec", "JoinConfig", "Kernel", "ModelError", "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
+    "EngineSpec", "Files", "HubFiles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
+    "ParamSpec", "ParameterError", "PluginError", "PolyvoxError",
     "RenderResult", "RenderStats", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
-    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
+    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
     "hookimpl", "read_srt",
 ]

@@ -67,6 +67,24 @@ class ModelUnloaded:
 
 
 @attrs.frozen
+class DownloadProgress:
+    """Bytes of one file of a model's weights fetched so far (`total` None: size unknown)."""
+
+    engine: str
+    model: str
+    filename: str
+    done: int
+    total: int | None
+
+
+@attrs.frozen
+class DownloadFinished:
+    engine: str
+    model: str
+    seconds: float
+
+
+@attrs.frozen
 class Warning:
     message: str
     #: A short machine-readable kind: unknown-character, dropped-parameter, workers, ...
@@ -74,7 +92,8 @@ class Warning:
 
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
-    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, Warning
+    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, DownloadProgress,
+    DownloadFinished, Warning,
 ]
 Listener = Callable[[Event], None]
 
