@@ -93,9 +93,8 @@ def status(engine: str, weights: ModelWeights) -> Status:
         elif isinstance(source, LocalFiles):
             for path in source.paths:
                 folders.append(path.parent)
-                if path.is_file():
+                if path.is_file():  # present or not, a local file says nothing of a download
                     paths[path.name] = path
-                    required_found = True
                 else:
                     missing.append(str(path))
     if not missing:

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # no hub access, ever
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="polyvox-f5tts-tests-hf-")  # never the user's hub cache
+os.environ.pop("HF_HUB_CACHE", None)
+os.environ.pop("POLYVOX_ALLOW_DOWNLOADS", None)
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 sys.path.insert(0, str(Path(__file__).parent))
 
