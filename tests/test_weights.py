@@ -39,7 +39,7 @@ class Fetcher(polyvox.Engine):
 
     def spec(self) -> EngineSpec:
         return EngineSpec(name=self.name, sample_rate=16000, languages=("en", "de"), default_model="base",
-                          models=("base", "vocoder", "bundled", "own"))
+                          models=("base", "vocoder", "bundled", "own", "plain"))
 
     def language_model(self, language: str) -> str | None:
         return "vocoder" if language == "de" else None
@@ -49,6 +49,8 @@ class Fetcher(polyvox.Engine):
             return ModelWeights(HubFiles(REPO, ["model.bin", "config.json"], optional=["extra.json"],
                                          sizes={"model.bin": len(MODEL_BIN), "config.json": len(CONFIG)}),
                                 license="cc-by-4.0", license_url="https://example.org/licence")
+        if model == "plain":  # no sizes declared
+            return ModelWeights(HubFiles(REPO, ["model.bin"]))
         if model == "vocoder":
             return ModelWeights(UrlFile(self.hub.url("voc.bin"), self.sha256, size=len(VOCODER)))
         if model == "bundled" and self.bundled is not None:
@@ -175,6 +177,16 @@ def test_ask_once_showing_size_and_licence(tmp_path, hub):
     assert yes.ensure("fetcher", "base")["config.json"].read_bytes() == CONFIG
 
 
+def test_the_question_gets_undeclared_sizes_from_the_hub(tmp_path, hub):
+    kernel = make_kernel(tmp_path, Fetcher(hub))
+    asked: list[str] = []
+    weights = Weights(kernel.plugins.hook, lambda e: None, "ask", confirm=lambda q: asked.append(q) or False)
+    with pytest.raises(polyvox.ModelError):
+        weights.ensure("fetcher", "plain")
+    assert "(10.2 KB)" in asked[0]  # len(MODEL_BIN), from a HEAD request
+    assert [m for m, _, _ in hub.requests] == ["HEAD"]
+
+
 def test_without_a_terminal_ask_refuses_instead_of_hanging(tmp_path, hub):
     kernel = make_kernel(tmp_path, Fetcher(hub))  # pytest's stdin is no terminal
     with pytest.raises(polyvox.ModelError, match="POLYVOX_ALLOW_DOWNLOADS=1"):
@@ -240,13 +252,13 @@ def states(run: Any) -> dict[str, str]:
 
 def test_models_lists_present_partial_and_missing_then_rm(tmp_path, hub, cli):
     assert states(cli) == {"base": "missing", "vocoder": "missing", "bundled": "engine-managed",
-                           "own": "engine-managed"}
+                           "own": "engine-managed", "plain": "missing"}
     pulled = cli("models", "pull", "fetcher")  # the default model
     assert pulled.exit_code == 0, pulled.output
     (tmp_path / "models" / "fetcher").mkdir(parents=True)
     (tmp_path / "models" / "fetcher" / "voc.bin.part").write_bytes(VOCODER[:10])
     assert states(cli) == {"base": "present", "vocoder": "partial", "bundled": "engine-managed",
-                           "own": "engine-managed"}
+                           "own": "engine-managed", "plain": "present"}  # plain's one file came with base
     rows = {r["model"]: r for r in json.loads(cli("models", "--json").stdout)}
     assert rows["base"]["size_bytes"] == len(MODEL_BIN) + len(CONFIG)
     assert rows["vocoder"]["languages"] == ["de"] and rows["base"]["license"] == "cc-by-4.0"
@@ -254,26 +266,33 @@ def test_models_lists_present_partial_and_missing_then_rm(tmp_path, hub, cli):
     assert Path(path.stdout.strip()).is_dir() and "models--acme--tiny-tts" in path.stdout
     table = cli("models")
     assert "present" in table.stdout and "partial" in table.stdout
+    blobs = tmp_path / "hf" / "hub" / "models--acme--tiny-tts" / "blobs"
     removed = cli("models", "rm", "fetcher:base")
     assert removed.exit_code == 0 and "removed" in removed.stdout
-    assert states(cli)["base"] == "missing"
-    assert not list((tmp_path / "hf" / "hub" / "models--acme--tiny-tts" / "blobs").iterdir())
+    after = states(cli)
+    assert (after["base"], after["plain"]) == ("partial", "present")  # model.bin stays: plain uses it
+    assert [p.read_bytes() for p in blobs.iterdir()] == [MODEL_BIN]
+    assert cli("models", "rm", "fetcher:plain").exit_code == 0  # base still holds model.bin: kept
+    assert states(cli)["plain"] == "present"
+    assert cli("models", "rm", "fetcher:base").exit_code == 0  # now nothing else uses it
+    after = states(cli)
+    assert (after["base"], after["plain"]) == ("missing", "missing") and not list(blobs.iterdir())
 
 
 def test_models_pull_all_then_engines_shows_weights(tmp_path, hub, cli):
     result = cli("models", "pull", "fetcher", "--all", "--json")
     assert result.exit_code == 0, result.output
-    assert sorted(item["model"] for item in json.loads(result.stdout)) == ["base", "vocoder"]
+    assert sorted(item["model"] for item in json.loads(result.stdout)) == ["base", "plain", "vocoder"]
     engines = cli("engines", "--json")
     (fetcher,) = [e for e in json.loads(engines.stdout) if e["name"] == "fetcher"]
     assert fetcher["weights"] == {"base": "present", "vocoder": "present", "bundled": "engine-managed",
-                                 "own": "engine-managed"}
+                                 "own": "engine-managed", "plain": "present"}
 
 
 def test_models_errors_are_one_line(tmp_path, hub, cli, monkeypatch):
     unknown = cli("models", "pull", "fetcher:nano")
     assert unknown.exit_code == 1 and "Error: fetcher model 'nano' has no weights" in unknown.stderr
-    assert "base, vocoder" in unknown.stderr
+    assert "base, vocoder, plain" in unknown.stderr
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     offline = cli("models", "pull", "fetcher")
     assert offline.exit_code == 1 and "offline" in offline.stderr and "Traceback" not in offline.stderr

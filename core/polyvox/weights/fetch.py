@@ -65,6 +65,24 @@ def hub_file(source: HubFiles, name: str, report: Report) -> Path | None:
     return Path(path)
 
 
+def hub_size(source: HubFiles, names: list[str]) -> int | None:
+    """The bytes of `names` as the hub reports them (one HEAD request each), for a question that
+    must say how big a download is; None when any size cannot be had."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    endpoint = os.environ.get("HF_ENDPOINT") or None
+    total = 0
+    for name in names:
+        try:
+            meta = get_hf_file_metadata(hf_hub_url(source.repo, name, revision=source.revision, endpoint=endpoint))
+        except Exception:  # noqa: BLE001 - only used in a question
+            return None
+        if meta.size is None:
+            return None
+        total += meta.size
+    return total
+
+
 def url_file(source: UrlFile, target: Path, report: Report) -> Path:
     """Fetch `source` to `target`, resuming a ``.part`` left by an earlier try; verify its SHA-256.
 

@@ -138,6 +138,8 @@ class Weights:
             return
         key = (engine, model)
         if key not in self._answers:
+            if current.to_fetch is None:  # undeclared sizes: ask the hub, so the question can say
+                size = human_size(self._hub_size(declared, current))
             licence = f", licence {declared.license}" if declared.license else ""
             where = f" ({declared.license_url})" if declared.license_url else ""
             self._answers[key] = self._confirm(
@@ -146,6 +148,22 @@ class Weights:
             raise ModelError(f"{engine} model {model!r} is not on this machine and its download was not "
                              f"allowed; fetch it with `{command}`, or allow downloads with --yes or "
                              f"{ALLOW_ENV}=1")
+
+    @staticmethod
+    def _hub_size(declared: ModelWeights, current: Status) -> int | None:
+        total = 0
+        for source in declared.sources:
+            if isinstance(source, HubFiles):
+                names = [n for n in source.filenames if n in current.missing and n not in source.sizes]
+                found = fetch.hub_size(source, names) if names else 0
+                if found is None:
+                    return None
+                total += found + sum(source.sizes.get(n, 0) for n in source.filenames if n in current.missing)
+            elif isinstance(source, UrlFile) and source.filename in current.missing:
+                if source.size is None:
+                    return None
+                total += source.size
+        return total
 
     # -- explicit actions --------------------------------------------------------------
     def pull(self, engine: str, model: str) -> Files:
