@@ -274,7 +274,7 @@ def test_models_lists_present_partial_and_missing_then_rm(tmp_path, hub, cli):
     assert [p.read_bytes() for p in blobs.iterdir()] == [MODEL_BIN]
     assert cli("models", "rm", "fetcher:plain").exit_code == 0  # base still holds model.bin: kept
     assert states(cli)["plain"] == "present"
-    assert cli("models", "rm", "fetcher:base").exit_code == 0  # now nothing else uses it
+    assert cli("models", "rm", "fetcher", "--all").exit_code == 0  # both at once: the shared file goes
     after = states(cli)
     assert (after["base"], after["plain"]) == ("missing", "missing") and not list(blobs.iterdir())
 
