@@ -210,6 +210,20 @@ def test_bundled_and_engine_managed_models_fetch_nothing(tmp_path, hub):
         kernel.synthesize("Hello there.", engine="fetcher", model="bundled")
 
 
+def test_a_declaration_that_raises_is_a_plugin_error_and_listed_as_such(tmp_path, hub):
+    from polyvox.cli.models import rows
+
+    class Broken(Fetcher):
+        def weights(self, model: str) -> ModelWeights | None:
+            raise KeyError(model)
+
+    kernel = make_kernel(tmp_path, Broken(hub))
+    with pytest.raises(polyvox.PluginError, match="engine 'fetcher' failed to declare the weights of model 'base'"):
+        kernel.synthesize("Hello.", engine="fetcher")
+    listed = rows(kernel, "fetcher")
+    assert {r["state"] for r in listed} == {"error"} and "KeyError" in listed[0]["error"]
+
+
 def test_bad_declarations_and_policies_are_one_line_errors(tmp_path):
     with pytest.raises(polyvox.PluginError, match="sha256 must be 64 hex digits"):
         UrlFile("https://example.org/a.bin", "abc")

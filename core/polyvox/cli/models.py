@@ -30,8 +30,12 @@ def _models(kernel: Any, engine: str) -> dict[str, list[str]]:
 def _row(kernel: Any, engine: str, model: str, languages: list[str]) -> dict[str, Any]:
     from polyvox.weights.service import human_size
 
-    declared = kernel.weights.declared(engine, model)
-    status = kernel.weights.status(engine, model)
+    try:
+        declared = kernel.weights.declared(engine, model)
+        status = kernel.weights.status(engine, model)
+    except PolyvoxError as exc:  # one engine's broken declaration must not hide the others
+        return {"engine": engine, "model": model, "languages": languages, "state": "error", "size_bytes": None,
+                "size": "–", "missing": [], "license": "", "path": None, "error": str(exc)}
     size = declared.size if declared is not None else None
     if status is not None and size is None and status.state == "present":
         size = status.on_disk

@@ -97,7 +97,13 @@ class Weights:
     # -- declarations and state --------------------------------------------------------
     def declared(self, engine: str, model: str) -> ModelWeights | None:
         """What `engine` declares for `model`; None when it declares nothing (it finds its own files)."""
-        found = self._hook.model_weights(engine=engine, model=model)
+        try:
+            found = self._hook.model_weights(engine=engine, model=model)
+        except PolyvoxError:
+            raise
+        except Exception as exc:  # a plugin's bug: one line naming the engine, not a traceback
+            raise PluginError(f"engine {engine!r} failed to declare the weights of model {model!r}: "
+                              f"{type(exc).__name__}: {exc}") from exc
         if found is not None and not isinstance(found, ModelWeights):
             raise PluginError(f"engine {engine!r}: model_weights returned {type(found).__name__}, "
                               f"not ModelWeights")
