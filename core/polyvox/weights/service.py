@@ -166,9 +166,7 @@ class Weights:
                     return None
                 total += found + sum(source.sizes.get(n, 0) for n in source.filenames if n in current.missing)
             elif isinstance(source, UrlFile) and source.filename in current.missing:
-                if source.size is None:
-                    return None
-                total += source.size
+                total += source.size or 0  # a small extra of unknown size must not hide gigabytes
         return total
 
     # -- explicit actions --------------------------------------------------------------
