@@ -159,6 +159,7 @@ def test_offline_refuses_with_the_exact_pull_command_and_no_request(tmp_path, hu
     message = str(caught.value)
     assert "\n" not in message
     assert "`polyvox models pull fetcher:vocoder`" in message and "HF_HUB_OFFLINE" in message
+    assert "(missing voc.bin; 1.0 KB)" in message
     assert hub.requests == []
 
 

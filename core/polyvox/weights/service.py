@@ -138,8 +138,10 @@ class Weights:
         command = pull_command(engine, model)
         if policy == "never":
             why = "offline (HF_HUB_OFFLINE is set)" if offline() else "downloads are off"
-            raise ModelError(f"{engine} model {model!r} is not on this machine ({size}) and {why}; "
-                             f"fetch it with `{command}`")
+            names = ", ".join(current.missing[:3]) + (f" +{len(current.missing) - 3}" if len(current.missing) > 3
+                                                      else "")
+            raise ModelError(f"{engine} model {model!r} is not on this machine (missing {names}; {size}) and "
+                             f"{why}; fetch it with `{command}`")
         if policy == "yes":
             return
         key = (engine, model)
