@@ -151,6 +151,14 @@ def test_a_checksum_mismatch_is_refused_and_the_download_removed(tmp_path, hub):
     assert kernel.weights.status("fetcher", "vocoder").state == "missing"
 
 
+def test_a_url_that_is_not_there_leaves_nothing_behind(tmp_path, hub):
+    del hub.urls["voc.bin"]
+    kernel = make_kernel(tmp_path, Fetcher(hub))
+    with pytest.raises(polyvox.ModelError, match="voc.bin failed: .*404"):
+        kernel.weights.pull("fetcher", "vocoder")
+    assert kernel.weights.status("fetcher", "vocoder").state == "missing"  # not "partial"
+
+
 def test_offline_refuses_with_the_exact_pull_command_and_no_request(tmp_path, hub, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     kernel = make_kernel(tmp_path, Fetcher(hub), downloads="yes")  # offline wins over "yes"

@@ -102,8 +102,11 @@ def url_file(source: UrlFile, target: Path, report: Report) -> Path:
             http_get(source.url, fh, resume_size=have, expected_size=source.size,
                      tqdm_class=_progress_class(source.filename, report))
     except Exception as exc:
-        raise ModelError(f"downloading {source.url} failed: {_first_line(exc)}; run the same command again "
-                         f"to resume ({part.stat().st_size if part.is_file() else 0} bytes kept)") from exc
+        kept = part.stat().st_size if part.is_file() else 0
+        if not kept:  # nothing arrived (a 404, a refused connection): no partial download to speak of
+            part.unlink(missing_ok=True)
+        raise ModelError(f"downloading {source.url} failed: {_first_line(exc)}"
+                         + (f"; run the same command again to resume ({kept} bytes kept)" if kept else "")) from exc
     got = sha256_of(part)
     if got != source.sha256:
         part.unlink()
