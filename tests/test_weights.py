@@ -186,6 +186,34 @@ def test_ask_once_showing_size_and_licence(tmp_path, hub):
     assert yes.ensure("fetcher", "base")["config.json"].read_bytes() == CONFIG
 
 
+def test_a_live_progress_display_steps_aside_for_the_question(tmp_path, hub):
+    import io
+
+    from rich.console import Console
+
+    from polyvox.cli.progress import RenderView
+    from polyvox.events import DownloadAnswered, DownloadAsking
+
+    kernel = make_kernel(tmp_path, Fetcher(hub))
+    view = RenderView(Console(file=io.StringIO(), force_terminal=True))
+    seen: list[Any] = []
+
+    def confirm(question: str) -> bool:
+        seen.append(("asked while live", view._live.is_started))
+        return True
+
+    def listen(event: Any) -> None:
+        if isinstance(event, DownloadAsking | DownloadAnswered):
+            seen.append(type(event).__name__)
+        view(event)
+
+    with view:
+        weights = Weights(kernel.plugins.hook, listen, "ask", confirm=confirm)
+        weights.ensure("fetcher", "base")
+        assert view._live.is_started
+    assert seen == ["DownloadAsking", ("asked while live", False), "DownloadAnswered"]
+
+
 def test_the_question_gets_undeclared_sizes_from_the_hub(tmp_path, hub):
     kernel = make_kernel(tmp_path, Fetcher(hub))
     asked: list[str] = []

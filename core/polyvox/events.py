@@ -78,6 +78,22 @@ class DownloadProgress:
 
 
 @attrs.frozen
+class DownloadAsking:
+    """A question about fetching a model is about to be asked on the terminal: a listener that
+    draws live progress takes it off the screen until `DownloadAnswered`."""
+
+    engine: str
+    model: str
+
+
+@attrs.frozen
+class DownloadAnswered:
+    engine: str
+    model: str
+    allowed: bool
+
+
+@attrs.frozen
 class DownloadFinished:
     engine: str
     model: str
@@ -93,7 +109,7 @@ class Warning:
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
     RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, DownloadProgress,
-    DownloadFinished, Warning,
+    DownloadAsking, DownloadAnswered, DownloadFinished, Warning,
 ]
 Listener = Callable[[Event], None]
 

@@ -154,6 +154,15 @@ class RenderView:
         self.note(f"loaded {event.engine} model {event.model} on {event.device} in {event.seconds:.2f} s",
                   style="dim")
 
+    def _on_DownloadAsking(self, event: Any) -> None:
+        """The kernel asks on the terminal: a live display redrawing over the question would hide it."""
+        if self._live is not None:
+            self._live.stop()
+
+    def _on_DownloadAnswered(self, event: Any) -> None:
+        if self._live is not None:
+            self._live.start()
+
     def _on_DownloadProgress(self, event: Any) -> None:
         """First use of a missing model: its files' bytes as they arrive (live display only)."""
         if self._activity is None:

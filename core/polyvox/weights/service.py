@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from polyvox.errors import ModelError, PluginError, PolyvoxError
-from polyvox.events import DownloadFinished, DownloadProgress, Event
+from polyvox.events import DownloadAnswered, DownloadAsking, DownloadFinished, DownloadProgress, Event
 from polyvox.weights import fetch, store
 from polyvox.weights.sources import Files, HubFiles, LocalFiles, ModelWeights, Status, UrlFile
 
@@ -150,8 +150,14 @@ class Weights:
                 size = human_size(self._hub_size(declared, current))
             licence = f", licence {declared.license}" if declared.license else ""
             where = f" ({declared.license_url})" if declared.license_url else ""
-            self._answers[key] = self._confirm(
-                f"{engine} model {model!r} is not on this machine. Download it ({size}{licence}{where})?")
+            self._emit(DownloadAsking(engine, model))
+            answer = False
+            try:
+                answer = self._confirm(
+                    f"{engine} model {model!r} is not on this machine. Download it ({size}{licence}{where})?")
+            finally:
+                self._emit(DownloadAnswered(engine, model, answer))
+            self._answers[key] = answer
         if not self._answers[key]:
             raise ModelError(f"{engine} model {model!r} is not on this machine and its download was not "
                              f"allowed; fetch it with `{command}`, or allow downloads with --yes or "
