@@ -53,9 +53,13 @@ def resolve_policy(given: str | None) -> str:
     return "yes" if _truthy(os.environ.get(ALLOW_ENV)) else "ask"
 
 
+def in_terminal() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
 def ask_in_terminal(question: str) -> bool:
     """Ask on stderr when both ends are a terminal; otherwise nobody is there: no."""
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+    if not in_terminal():
         return False
     import click
 
@@ -87,6 +91,8 @@ class Weights:
         self._policy = downloads
         resolve_policy(downloads)  # a bad value fails when the kernel is made
         self._confirm = confirm or ask_in_terminal
+        #: Whether someone can be asked: a given `confirm`, else a terminal at the time of asking.
+        self._can_ask = (lambda: True) if confirm is not None else in_terminal
         self._answers: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
 
@@ -145,6 +151,10 @@ class Weights:
         if policy == "yes":
             return
         key = (engine, model)
+        if key not in self._answers and not self._can_ask():
+            raise ModelError(f"{engine} model {model!r} is not on this machine and there is no terminal to ask "
+                             f"in before downloading it; fetch it with `{command}`, or allow downloads with "
+                             f"--yes or {ALLOW_ENV}=1")
         if key not in self._answers:
             if current.to_fetch is None:  # undeclared sizes: ask the hub, so the question can say
                 size = human_size(self._hub_size(declared, current))
