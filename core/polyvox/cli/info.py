@@ -63,7 +63,9 @@ def engines(engine: str | None) -> None:
     console = stdout_console()
     if not engine:
         table = Table(title="Engines", title_justify="left")
-        for column in ("engine", "plugin", "languages", "default model", "sample rate", "capabilities", "weights"):
+        # Engine names are what people type: never shortened, however narrow the terminal.
+        table.add_column("engine", no_wrap=True, min_width=max((len(s.name) for s in specs), default=6))
+        for column in ("plugin", "languages", "default model", "sample rate", "capabilities", "weights"):
             table.add_column(column)
         for spec in specs:
             table.add_row(spec.name, kernel.plugins.owner.get(spec.name, "?"), _languages(spec.languages),
@@ -111,9 +113,9 @@ def _weights(kernel: Any, engine: str) -> dict[str, str]:
 
 
 def _weights_summary(states: dict[str, str]) -> str:
-    counts = {s: sum(1 for v in states.values() if v == s) for s in ("present", "partial", "missing")}
-    shown = [f"{n} {s}" for s, n in counts.items() if n]
-    return ", ".join(shown) or "–"
+    """Models whose weights are here, of those with declared weights: ``2/3`` (narrow on purpose)."""
+    managed = [v for v in states.values() if v in ("present", "partial", "missing")]
+    return f"{managed.count('present')}/{len(managed)}" if managed else "–"
 
 
 def _languages(codes: tuple[str, ...], limit: int = 8) -> str:
