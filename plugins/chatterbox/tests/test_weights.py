@@ -30,7 +30,7 @@ def test_declarations_name_upstream_repositories_and_files(weights_dir: Path, tm
     assert "conds.pt" in hub.optional and english.license == "MIT"
     multilingual = Weights(tmp_path / "empty").declare("multilingual")
     assert multilingual.sources[1] == SEGMENTER  # Chinese word segmentation comes with the model
-    assert Weights().declare("turbo").sources[0].repo == TURBO_REPO_ID
+    assert Weights(tmp_path / "empty").declare("turbo").sources[0].repo == TURBO_REPO_ID
     # The user's own copy: declared local, nothing to fetch.
     own = Weights(weights_dir).declare("multilingual")
     assert own.local and {p.name for p in own.sources[0].paths} >= {"t3_mtl23ls_v2.safetensors", "conds.pt"}
