@@ -37,6 +37,7 @@ from polyvox.text import languages
 from polyvox.text.segment import Segment
 from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import Voice
+from polyvox.weights.service import Weights
 
 
 class Kernel:
@@ -56,6 +57,7 @@ class Kernel:
         memory_budget: int | None = None,
         sample_rate: int | None = None,
         on_event: Listener | None = None,
+        downloads: str | None = None,
     ):
         self.device = device or os.environ.get("POLYVOX_DEVICE") or "auto"
         self.seed = seed
@@ -65,7 +67,8 @@ class Kernel:
         self.plugins = Plugins(plugins, load_entry_points=load_entry_points)
         self.cache = ContentCache(cache_dir, cache_size_limit) if cache else None
         self.fingerprints = Fingerprints(self.cache.store if self.cache else None)
-        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget)
+        self.weights = Weights(self.plugins.hook, self.events.emit, downloads)  # "ask" | "yes" | "never"
+        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights)
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)

@@ -330,7 +330,8 @@ class EngineContract:
     # -- errors -----------------------------------------------------------------------------
     def test_errors_are_polyvox_errors(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
                                        speak_language: str) -> None:
-        refuses(lambda: kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu"),
+        refuses(lambda: kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu",
+                                                        files=None),
                  "load_model of an unknown model")
         unspoken = next((c for c in languages.known_codes() if not kernel.planner.model_for(spec.name, c)), None)
         if unspoken:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 import polyvox
-from polyvox import Audio, Capabilities, EngineSpec, Request, Voice
+from polyvox import Audio, Capabilities, EngineSpec, Files, ModelWeights, Request, Voice
 from polyvox.errors import PluginError
 
 from .params import PARAMS
@@ -75,11 +75,15 @@ class F5TTS(polyvox.Engine):
     def files(self, model: str) -> list[str]:
         return [str(p) for p in self.settings.locator.files(model)]
 
+    def weights(self, model: str) -> ModelWeights | None:
+        return self.settings.locator.declare(model)
+
     # -- models --------------------------------------------------------------------------
-    def load(self, model: str, device: str) -> Any:
+    def load(self, model: str, device: str, files: Files | None = None) -> Any:
         from . import loader
 
-        return loader.load(self.settings.locator.find(model), device)
+        locator = self.settings.locator
+        return loader.load(locator.find(model) if files is None else locator.from_files(model, files), device)
 
     def size(self, model: Any) -> int | None:
         from . import loader

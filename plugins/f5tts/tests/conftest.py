@@ -24,6 +24,7 @@ import pytest
 # folder; a machine whose cache holds the French or German checkpoints runs the same tests.
 _ISOLATED = Path(tempfile.mkdtemp(prefix="polyvox-f5tts-tests-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.pop("POLYVOX_ALLOW_DOWNLOADS", None)
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HOME"] = str(_ISOLATED / "hf")
 os.environ["HF_HUB_CACHE"] = str(_ISOLATED / "hf" / "hub")
