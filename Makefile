@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' $(addprefix -e ,$(LIGHT_PLUGINS))
+	$(BIN)/pip install -q -e '.[test,serve]' $(addprefix -e ,$(LIGHT_PLUGINS))
 	touch $@
 
 demo: $(STAMP)

@@ -94,10 +94,10 @@ def cli(ctx: click.Context, cache_dir: str | None) -> None:
 
 
 def _attach() -> None:
-    from polyvox.cli import cache, info, render, settings, voices
+    from polyvox.cli import cache, info, render, serve, settings, voices
 
     for command in (render.render, render.say, render.demo, info.engines, voices.voices, info.plugins,
-                    cache.cache, settings.config):
+                    cache.cache, settings.config, serve.serve):
         cli.add_command(command)
     if importlib.util.find_spec(f"{__name__}.scaffold") is None:
         return

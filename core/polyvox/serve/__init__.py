@@ -1,0 +1,55 @@
+"""`polyvox serve`: an OpenAI-compatible speech server (and a Wyoming server for Home
+Assistant) on one kernel: one cache, one model pool, one scheduler for every request.
+
+Needs the extra: ``pip install 'polyvox[serve]'``. See docs/serving.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from polyvox.errors import PolyvoxError
+from polyvox.serve.config import ServeConfig
+
+__all__ = ["ServeConfig", "create_app", "run"]
+
+
+def _require() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise PolyvoxError(f"polyvox serve needs the 'serve' extra ({exc.name} is missing): "
+                           "pip install 'polyvox[serve]'") from None
+
+
+def create_app(config: ServeConfig, kernel: Any = None) -> Any:
+    _require()
+    from polyvox.serve.app import create_app as build
+
+    return build(config, kernel)
+
+
+def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> None:
+    """Serve HTTP on config.host:config.port (and Wyoming on `wyoming`, a tcp:// URI) until
+    interrupted."""
+    _require()
+    import uvicorn
+
+    from polyvox import Kernel
+
+    kernel = kernel or Kernel()
+    app = create_app(config, kernel)
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
+                                           timeout_graceful_shutdown=5))
+    if wyoming is None:
+        server.run()
+        return
+    import asyncio
+
+    from polyvox.serve.wyoming import serve_wyoming
+
+    async def both() -> None:
+        await asyncio.gather(server.serve(), serve_wyoming(wyoming, kernel, app.app.state.service))
+
+    asyncio.run(both())
