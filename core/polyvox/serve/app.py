@@ -56,16 +56,9 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
     _error_handlers(app, metrics)
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.requests.labels(getattr(route, "path", "other"), str(response.status_code)).inc()
-        return response
-
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech", dependencies=[Depends(authorized)])
-    async def speech(body: SpeechRequest) -> Any:
+    async def speech(body: SpeechRequest, request: Request) -> Any:
         queue.enter()
         try:
             began = time.perf_counter()
@@ -76,7 +69,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         except BaseException:
             queue.leave()
             raise
-        frames = _frames(planned, encoder, first, body.stream_format, queue, metrics, began)
+        frames = _frames(planned, encoder, first, body.stream_format, queue, metrics, began, request)
         headers = dict(planned.headers)
         if body.stream_format == "sse":
             return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
@@ -118,7 +111,29 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    return BodyLimit(app, config.max_body_bytes)
+    return BodyLimit(_Counted(app, metrics), config.max_body_bytes)
+
+
+class _Counted:
+    """Counts responses by route and status (a plain ASGI wrapper: Starlette's middleware class
+    would buffer streamed bodies and hide a client's disconnect)."""
+
+    def __init__(self, app: FastAPI, metrics: Metrics):
+        self.app = app
+        self.state = app.state
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "other")
+                self.metrics.requests.labels(route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting)
 
 
 def _step(planned: Speech, encoder: Encoder) -> bytes | None:
@@ -130,7 +145,7 @@ def _step(planned: Speech, encoder: Encoder) -> bytes | None:
 
 
 async def _frames(planned: Speech, encoder: Encoder, first: bytes | None, stream_format: str, queue: Queue,
-                  metrics: Metrics, began: float) -> AsyncIterator[bytes]:
+                  metrics: Metrics, began: float, request: Request) -> AsyncIterator[bytes]:
     """The response body: encoded audio as each segment is ready (or SSE events of it). When
     the client goes away, the render is cancelled after the segment in progress."""
     sse = stream_format == "sse"
@@ -140,6 +155,9 @@ async def _frames(planned: Speech, encoder: Encoder, first: bytes | None, stream
         while data is not None:
             if data:
                 yield _delta(data) if sse else data
+            if await request.is_disconnected():
+                log.info("client went away: its render stops after the segment in progress")
+                return
             data = await anyio.to_thread.run_sync(_step, planned, encoder)
         tail = await anyio.to_thread.run_sync(encoder.finish)
         if tail:
