@@ -58,5 +58,5 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
     if wyoming is not None:
         from polyvox.serve.wyoming import parse_uri
 
-        parse_uri(wyoming)
+        parse_uri(wyoming, no_auth)  # a bad URI fails before anything starts
     run(config, wyoming=wyoming)

@@ -50,6 +50,6 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
     from polyvox.serve.wyoming import serve_wyoming
 
     async def both() -> None:
-        await asyncio.gather(server.serve(), serve_wyoming(wyoming, kernel, app.app.state.service))
+        await asyncio.gather(server.serve(), serve_wyoming(wyoming, app.app.state.service, config.no_auth))
 
     asyncio.run(both())
