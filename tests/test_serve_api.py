@@ -201,6 +201,14 @@ def test_malformed_json_big_body_keys_and_uploads(server):
     r = httpx.post(f"{url}/v1/audio/speech", content=big, headers={**auth, "content-type": "application/json"},
                    timeout=30)
     assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+
+    def unannounced():  # chunked: no Content-Length to refuse it by
+        for _ in range(40):
+            yield b"a" * 65536
+
+    r = httpx.post(f"{url}/v1/audio/speech", content=unannounced(),
+                   headers={**auth, "content-type": "application/json"}, timeout=30)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
     for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}):
         r = httpx.post(f"{url}/v1/audio/speech", json={"model": "template", "input": "Hi"}, headers=headers,
                        timeout=10)

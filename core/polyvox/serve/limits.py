@@ -24,32 +24,29 @@ class BodyLimit:
         length = dict(scope.get("headers", ())).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             return await _refuse(send, self.limit)
-        seen = 0
-        started = False
-
-        async def limited_receive() -> Any:
-            nonlocal seen
+        if length is not None:
+            return await self.app(scope, receive, send)
+        # no length announced (chunked): read it here, up to the limit, then hand it on
+        body = bytearray()
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                return
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                return await _refuse(send, self.limit)
+            if not message.get("more_body", False):
+                break
+        replayed = False
 
-        async def tracking_send(message: Any) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _refuse(send, self.limit)
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 async def _refuse(send: Any, limit: int) -> None:
