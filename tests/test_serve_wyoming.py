@@ -105,3 +105,33 @@ def test_errors_are_wyoming_errors_and_bad_uris_refused(service):
         with pytest.raises(PolyvoxError):
             parse_uri(uri)
     assert parse_uri("tcp://0.0.0.0:10200", no_auth=True) == ("0.0.0.0", 10200)
+
+
+def test_streaming_speaks_a_complete_sentence_before_the_stop(service):
+    """Audio for the first sentence arrives while the client is still sending text."""
+
+    async def run(port: int) -> list[str]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            for _ in range(100):
+                try:
+                    client = AsyncTcpClient("127.0.0.1", port, connect_timeout=5, read_timeout=20)
+                    await client.connect()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+            await client.write_event(SynthesizeStart().event())
+            await client.write_event(SynthesizeChunk(text="One whole sentence. And half of").event())
+            first = await asyncio.wait_for(client.read_event(), 20)  # before any stop was sent
+            kinds = [first.type]
+            await client.write_event(SynthesizeChunk(text=" another.").event())
+            await client.write_event(SynthesizeStop().event())
+            while kinds[-1] != "synthesize-stopped":
+                kinds.append((await asyncio.wait_for(client.read_event(), 20)).type)
+            await client.disconnect()
+            return kinds
+        finally:
+            task.cancel()
+
+    kinds = asyncio.run(run(free_port()))
+    assert kinds[0] == "audio-start" and "audio-chunk" in kinds and kinds[-2:] == ["audio-stop", "synthesize-stopped"]

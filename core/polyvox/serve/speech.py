@@ -16,8 +16,8 @@ import attrs
 import polyvox
 from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice
 from polyvox.errors import PolyvoxError
-from polyvox.serve.config import OPENAI_VOICES, ServeConfig
-from polyvox.serve.errors import ApiError, bad_request, from_polyvox, not_found, too_large
+from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
+from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
 from polyvox.text.chunking import sentences
@@ -78,8 +78,6 @@ class SpeechService:
         return chosen_engine, chosen_model or None
 
     def config_aliases(self) -> list[str]:
-        from polyvox.serve.config import OPENAI_MODELS
-
         return sorted(set(OPENAI_MODELS) | set(self.config.model_aliases))
 
     def server_voices(self) -> dict[str, Voice]:
@@ -137,7 +135,6 @@ class SpeechService:
         try:
             jobs = self.kernel.plan(source, params=params, **options)
             engines = {j.engine for j in jobs if j.engine}
-            self._check_models(jobs)
             stretch = 1.0
             if req.speed != 1.0:
                 specs = self.engine_names()
@@ -155,20 +152,6 @@ class SpeechService:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
         return Speech(stream, cancel, stretch, headers)
-
-    def _check_models(self, jobs: list[Any]) -> None:
-        """Script markup may name models: only an engine's declared models and voices are
-        allowed (never a file path); server voices bring their own models."""
-        specs = self.engine_names()
-        allowed_voice_models = {v.model for v in self.server_voices().values() if v.model}
-        for job in jobs:
-            if not job.engine:
-                continue
-            spec = specs[job.engine]
-            if job.model not in spec.models and job.model not in spec.voices \
-                    and job.model not in allowed_voice_models and job.model != spec.default_model:
-                raise ApiError(400, f"model {str(job.model)[:100]!r} is not one of engine {job.engine!r}'s models",
-                               param="input", code="invalid_value")
 
 
 def speed_params(speed: float, specs: list[polyvox.EngineSpec]) -> dict[str, float] | None:
