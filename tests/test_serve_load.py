@@ -128,3 +128,41 @@ def test_a_short_request_during_a_long_one_is_answered_promptly(tmp_path):
         assert answered - began < 1.0, answered - began  # not the ~3 s of the long render
         assert ended and ended[0] > answered + 1.0  # the long render was still going
         assert slow.calls.index("Short one.") < 20
+
+
+def test_a_client_gone_before_the_headers_frees_its_slot(tmp_path):
+    """The response never starts (sending the headers fails): the render is closed and the
+    queue slot given back all the same."""
+    import asyncio
+    import json
+
+    from polyvox.serve import ServeConfig, create_app
+
+    kernel, slow = _kernel(tmp_path, "gone", delay=0.05)
+    app = create_app(ServeConfig(voices_dir=tmp_path / "voices", max_queue=1), kernel)
+    body = json.dumps({"model": "slowtone", "response_format": "pcm",
+                       "input": " ".join(f"Gone sentence {n} is here." for n in range(20))}).encode()
+    scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": SPEAK, "raw_path": SPEAK.encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"content-type", b"application/json"),
+                                           (b"content-length", str(len(body)).encode())],
+             "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        if message["type"] == "http.response.start" and message["status"] == 200:
+            raise OSError("client gone")
+
+    async def call():
+        try:
+            await app(scope, receive, send)
+        except Exception:  # noqa: BLE001 (the server's own error path; only the slot matters here)
+            pass
+
+    asyncio.run(call())
+    assert app.app.state.queue.count == 0
+    spoken = len(slow.calls)
+    time.sleep(0.3)
+    assert len(slow.calls) == spoken <= 2  # the first segment (made before the headers), no more

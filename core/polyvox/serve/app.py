@@ -69,11 +69,10 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         except BaseException:
             queue.leave()
             raise
-        frames = _frames(planned, encoder, first, body.stream_format, queue, metrics, began, request)
-        headers = dict(planned.headers)
-        if body.stream_format == "sse":
-            return StreamingResponse(frames, media_type="text/event-stream", headers=headers)
-        return StreamingResponse(frames, media_type=FORMATS[body.response_format], headers=headers)
+        job = _Job(planned, encoder, queue)
+        frames = _frames(job, first, body.stream_format, metrics, began, request)
+        media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
+        return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
 
     # -- models and voices ---------------------------------------------------------------------
     @app.get("/v1/models", dependencies=[Depends(authorized)])
@@ -144,12 +143,52 @@ def _step(planned: Speech, encoder: Encoder) -> bytes | None:
     return encoder.feed(chunk)
 
 
-async def _frames(planned: Speech, encoder: Encoder, first: bytes | None, stream_format: str, queue: Queue,
-                  metrics: Metrics, began: float, request: Request) -> AsyncIterator[bytes]:
+class _Job:
+    """A speech response's render, encoder and queue slot, released exactly once: when the body
+    ends, or when the response never started (the client left before the headers)."""
+
+    def __init__(self, planned: Speech, encoder: Encoder, queue: Queue):
+        self.planned = planned
+        self.encoder = encoder
+        self.queue = queue
+        self.finished = False
+        self._closed = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.planned.cancel.cancel()
+        if not self.finished:
+            self.encoder.abort()
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.planned.stream.close)
+        finally:
+            self.queue.leave()
+
+
+class _SpeechResponse(StreamingResponse):
+    def __init__(self, frames: AsyncIterator[bytes], job: _Job, **kwargs: Any):
+        super().__init__(frames, **kwargs)
+        self._frames = frames
+        self._job = job
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._frames.aclose()  # type: ignore[attr-defined]
+                await self._job.close()
+
+
+async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: Metrics, began: float,
+                  request: Request) -> AsyncIterator[bytes]:
     """The response body: encoded audio as each segment is ready (or SSE events of it). When
     the client goes away, the render is cancelled after the segment in progress."""
     sse = stream_format == "sse"
-    finished = False
+    planned, encoder = job.planned, job.encoder
     try:
         data = first
         while data is not None:
@@ -162,7 +201,7 @@ async def _frames(planned: Speech, encoder: Encoder, first: bytes | None, stream
         tail = await anyio.to_thread.run_sync(encoder.finish)
         if tail:
             yield _delta(tail) if sse else tail
-        finished = True
+        job.finished = True
         result = planned.stream.result
         if result is not None and result.stats.audio_seconds > 0:
             metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
@@ -174,12 +213,7 @@ async def _frames(planned: Speech, encoder: Encoder, first: bytes | None, stream
         if sse:
             yield _event({"type": "error", **from_polyvox(exc).body()})
     finally:
-        planned.cancel.cancel()
-        if not finished:
-            encoder.abort()
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(planned.stream.close)
-        queue.leave()
+        await job.close()
 
 
 def _delta(data: bytes) -> bytes:
