@@ -42,14 +42,16 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
     app = create_app(config, kernel)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
                                            timeout_graceful_shutdown=5))
-    if wyoming is None:
+    if wyoming is not None:  # its own thread and event loop: uvicorn keeps the main thread's signals
+        import asyncio
+        import threading
+
+        from polyvox.serve.wyoming import serve_wyoming
+
+        service = app.app.state.service
+        threading.Thread(target=lambda: asyncio.run(serve_wyoming(wyoming, service, config.no_auth)),
+                         name="polyvox-wyoming", daemon=True).start()
+    try:
         server.run()
-        return
-    import asyncio
-
-    from polyvox.serve.wyoming import serve_wyoming
-
-    async def both() -> None:
-        await asyncio.gather(server.serve(), serve_wyoming(wyoming, app.app.state.service, config.no_auth))
-
-    asyncio.run(both())
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown: the normal way to stop
+        pass

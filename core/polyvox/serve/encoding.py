@@ -68,6 +68,8 @@ class Encoder:
         container, codec, rate = _AV[format]
         self._container = av.open(self._sink, "w", format=container, options=_OPTIONS.get(container, {}))
         self._stream = self._container.add_stream(codec, rate=rate or sample_rate, layout="mono")
+        if format in ("mp3", "aac"):
+            self._stream.bit_rate = 64000  # the encoders' defaults for mono speech are as low as 24 kbps
 
     def feed(self, audio: Audio) -> bytes:
         audio = audio.resample(self.sample_rate)
