@@ -19,6 +19,7 @@ import attrs
 
 from polyvox.errors import ModelError, PluginError, PolyvoxError
 from polyvox.events import Event, ModelLoaded, ModelLoading, ModelUnloaded
+from polyvox.render.fairlock import FairLock
 
 ModelKey = tuple[str, str, str]  # (engine, model, device)
 
@@ -28,8 +29,9 @@ class LoadedModel:
     key: ModelKey
     model: Any
     size: int | None
-    #: Serializes calls into engines that are not thread-safe, and seeding + synthesis.
-    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    #: Serializes calls into engines that are not thread-safe, and seeding + synthesis; granted
+    #: in arrival order, so a long render cannot starve a short one of the same model.
+    lock: FairLock = attrs.field(factory=FairLock)
     conditioning: dict[str, Any] = attrs.field(factory=dict)
     conditioning_lock: threading.Lock = attrs.field(factory=threading.Lock)
 
