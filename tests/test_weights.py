@@ -348,3 +348,27 @@ def test_models_errors_are_one_line(tmp_path, hub, cli, monkeypatch):
     offline = cli("models", "pull", "fetcher")
     assert offline.exit_code == 1 and "offline" in offline.stderr and "Traceback" not in offline.stderr
     assert hub.requests == []
+
+
+def test_a_server_answers_503_with_the_pull_command_instead_of_downloading(tmp_path, hub):
+    httpx = pytest.importorskip("httpx")
+    from servekit import running
+
+    kernel = make_kernel(tmp_path, Fetcher(hub), downloads="never")  # what `polyvox serve` runs with
+    with running(kernel, tmp_path) as server:
+        reply = httpx.post(f"{server.url}/v1/audio/speech", timeout=30,
+                           json={"model": "fetcher", "input": "Hallo.", "voice": "alloy", "language": "de"})
+    assert reply.status_code == 503, reply.text
+    error = reply.json()["error"]
+    assert "`polyvox models pull fetcher:vocoder`" in error["message"] and error["code"] == "engine_unavailable"
+    assert hub.requests == []
+
+
+def test_the_server_kernel_never_downloads() -> None:
+    pytest.importorskip("fastapi")
+    from polyvox.serve.app import create_app
+    from polyvox.serve.config import ServeConfig
+
+    app = create_app(ServeConfig(host="127.0.0.1", port=0))
+    kernel = app.app.state.kernel  # under the body-size guard
+    assert kernel is not None and kernel.weights._policy == "never"

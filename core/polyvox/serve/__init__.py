@@ -38,7 +38,7 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
 
     from polyvox import Kernel
 
-    kernel = kernel or Kernel()
+    kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     app = create_app(config, kernel)
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
                                            timeout_graceful_shutdown=5))

@@ -42,7 +42,7 @@ def default_voices_dir() -> Path:
 def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     """The ASGI application (FastAPI wrapped in the body limit); `.state` holds the kernel,
     the speech service, the queue and the metrics."""
-    kernel = kernel or Kernel()
+    kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     metrics = Metrics()
     kernel.subscribe(metrics.on_event)
     store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
