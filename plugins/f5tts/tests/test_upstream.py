@@ -310,3 +310,28 @@ def test_kernel_render_equals_upstream(kernel, upstream, files):
     theirs = upstream(case, full=True).wave
     assert len(audio.samples) == len(theirs)
     assert np.max(np.abs(audio.samples - theirs)) <= TOLERANCE
+
+
+def test_declared_chunk_size_and_join_are_upstreams(kernel, loaded, spy, tmp_path, monkeypatch):
+    """The kernel chunks F5's text at upstream's own chunk size for upstream's example reference,
+    and joins the chunks with upstream's crossfade (`infer_process`'s default)."""
+    import inspect
+    from importlib.resources import files
+
+    import torch
+    from f5_tts.infer import utils_infer
+
+    example = str(files("f5_tts").joinpath("infer/examples/basic/basic_ref_en.wav"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref, text = utils_infer.preprocess_ref_audio_text(
+            example, "Some call me nature, others call me mother nature.", show_info=lambda *a: None)
+        with _running(spy, full=False):
+            torch.manual_seed(SEED)
+            utils_infer.infer_process(ref, text, GEN, loaded.model, loaded.vocoder, show_info=lambda *a: None,
+                                      progress=None, device="cpu")
+    _, chunked = _take(spy)
+    spec = kernel.engine("f5tts")
+    assert spec.max_chars == chunked[0][1]
+    crossfade = inspect.signature(utils_infer.infer_process).parameters["cross_fade_duration"].default
+    assert spec.join == polyvox.JoinConfig(method="crossfade", crossfade_ms=crossfade * 1000)
