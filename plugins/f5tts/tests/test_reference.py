@@ -87,3 +87,25 @@ def test_silent_reference_is_a_voice_error(tmp_path):
     segment, _ = reference.clipped(polyvox.Voice(name="hush", audio=path, reference_text="Nothing."))
     with pytest.raises(VoiceError, match="voice 'hush': reference audio is silent"):
         reference.conditioning_wave(segment, 0.1, "hush")
+
+
+def test_stereo_24_bit_reference_is_clipped_as_upstream_clips_it(tmp_path, monkeypatch):
+    """Channels and 24-bit samples go through upstream's rules as upstream reads them: the clipped
+    samples equal those of the temporary WAV upstream writes."""
+    import contextlib
+    import io
+    import tempfile
+
+    from f5_tts.infer.utils_infer import preprocess_ref_audio_text
+
+    left = np.concatenate([tiny.speechlike(7.0, 44100, 150.0, seed=1), np.zeros(44100 * 3 // 2, np.float32),
+                           tiny.speechlike(7.0, 44100, 150.0, seed=2)])
+    path = tmp_path / "stereo.wav"
+    sf.write(path, np.stack([left, 0.5 * left[::-1]], axis=1), 44100, subtype="PCM_24")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with contextlib.redirect_stdout(io.StringIO()):
+        written, _ = preprocess_ref_audio_text(str(path), "Two channels.", show_info=lambda *a: None)
+    theirs, rate = sf.read(written, dtype="float32", always_2d=True)
+    out, _ = clipping.clip(clipping.read_pcm(path))
+    assert out.frame_rate == rate and out.channels == 2
+    assert np.array_equal(clipping.samples(out), theirs.T)
