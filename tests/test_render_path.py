@@ -171,3 +171,23 @@ def test_subtitles_are_placed_as_they_come(tmp_path: Path) -> None:
     whole = kernel.render(cues, engine="tone")
     assert Audio.concatenate([first, *rest], 16000) == whole.audio
     assert [round(t.start, 3) for t in stream.result.timing] == [float(2 * n) for n in range(1, 9)]
+
+
+def test_an_engines_declared_join_applies_unless_the_caller_gives_one() -> None:
+    import attrs
+
+    class Smooth(Sized):
+        def spec(self) -> EngineSpec:
+            return attrs.evolve(super().spec(), join=polyvox.JoinConfig(method="crossfade", crossfade_ms=50))
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    engine = Smooth("smooth", ("en",), 60)
+    kernel.register(engine)
+    declared = kernel.render(LONG, engine="smooth")
+    pieces = [s for s in declared.segments if s.engine]
+    clips = sum(round(s.duration * 16000) for s in pieces)
+    overlap = round(0.050 * 16000)  # clips are ~0.17 s: room for a 50 ms crossfade on both sides
+    assert len(pieces) >= 8
+    assert len(declared.audio) == clips - overlap * (len(pieces) - 1)
+    given = kernel.render(LONG, engine="smooth", join=polyvox.JoinConfig(method="crossfade", crossfade_ms=20))
+    assert len(given.audio) == clips - round(0.020 * 16000) * (len(pieces) - 1)

@@ -147,7 +147,7 @@ class Kernel:
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig = JoinConfig(),
+               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
@@ -179,7 +179,7 @@ class Kernel:
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
+               use_cache: bool = True, join: JoinConfig | None = None, cancel: CancelToken | None = None,
                on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
