@@ -15,6 +15,8 @@ class TestChatterBoxContract(testing.EngineContract):
     engine = "chatterbox"
     params = FAST
     text = "The quick brown fox."
+    #: S3Gen's flow runs a batch as one padded pass: float noise, far below audible (see test_batch.py).
+    batch_tolerance = 1e-4
 
     @pytest.fixture(scope="class")
     @classmethod
