@@ -1,11 +1,13 @@
-"""One segment: text -> speech tokens (T3) -> waveform (S3Gen) -> watermark, with upstream's
-parts and none of the state upstream's ``generate`` keeps between calls.
+"""Segments of one voice: text -> speech tokens (T3) -> waveform (S3Gen) -> watermark, with
+upstream's parts and none of the state upstream's ``generate`` keeps between calls. A single
+segment is a batch of one.
 
-- Seeds: upstream samples from torch's global generator. A call seeds it with the segment's
-  own seed inside `torch.random.fork_rng` (the caller's RNG state is restored afterwards),
-  under one process-wide lock, so a segment's audio depends on its seed alone.
-- The multilingual T3 attaches an alignment analyzer per call by registering forward hooks it
-  never removes; `_hooks_removed` takes them off again, so hook counts and memory stay flat.
+- Seeds: upstream samples from torch's global generator. Each segment draws from its own
+  stream seeded with its own seed (`seeding.Streams`), inside `torch.random.fork_rng` (the
+  caller's RNG state is restored afterwards), under one process-wide lock, so a segment's
+  audio depends on its seed alone, not on the batch it is in.
+- Upstream's multilingual alignment analyzer registers forward hooks it never removes;
+  `_hooks_removed` takes off every hook added during a call, so hook counts and memory stay flat.
 - Out-of-range speech tokens are dropped for every model (upstream's multilingual path does not).
 - Very short output (one word, a number) is padded with S3Gen's silence token, as upstream's
   Turbo does, so the decoder never receives a handful of tokens or none.
@@ -57,8 +59,8 @@ def synthesize_many(model: Model, requests: list[Request], conds: Any) -> list[A
     """Several segments in the voice of `conds`, each equal to the same segment alone.
 
     Every random draw of item `i` comes from its own stream, seeded with its own seed
-    (`seeding.Streams`); T3 runs Turbo's rows in one pass (`sampling.turbo`), the other models
-    one segment at a time.
+    (`seeding.Streams`); T3 samples all rows in one pass per token (`sampling`), S3Gen's flow
+    decodes them in one pass per step count (`decoding`).
     """
     import torch
 
@@ -90,43 +92,33 @@ def _check_language(model: Model, request: Request) -> None:
 
 def _token_batch(model: Model, requests: list[Request], conds: Any, params: list[dict[str, Any]],
                  streams: Streams) -> list[Any]:
-    """Each request's speech tokens: Turbo's in one batched pass, the others one by one."""
+    """Each request's speech tokens, all rows in one batched T3 pass."""
+    texts = [r.text for r in requests]
     if model.turbo:
-        return turbo_tokens(model, [r.text for r in requests], conds, params, streams)
-    out = []
-    for n, (request, p) in enumerate(zip(requests, params, strict=True)):
-        with streams.use(n):
-            out.append(speech_tokens(model, request.text, request.language, conds, p))
-    return out
+        return turbo_tokens(model, texts, conds, params, streams)
+    return speech_tokens(model, texts, [r.language for r in requests], conds, params, streams)
 
 
-def speech_tokens(model: Model, text: str, language: str, conds: Any, params: dict[str, Any]) -> Any:
-    """Upstream T3's speech tokens for `text` in `language` (1-D, valid ids only); not Turbo."""
-    import torch
+def speech_tokens(model: Model, texts: list[str], languages: list[str], conds: Any, params: list[dict[str, Any]],
+                  streams: Streams) -> list[Any]:
+    """English / multilingual T3's speech tokens for each text in its language (1-D, valid ids
+    only), sampled together with guidance (`sampling.guided`)."""
     import torch.nn.functional as F  # noqa: N812 - torch's convention
-
-    text = normalize(text, model)
-    if model.multilingual:
-        ids = model.tokenizer.text_to_tokens(text, language_id=language.split("-")[0].lower())
-    else:
-        ids = model.tokenizer.text_to_tokens(text)
-    ids = ids.to(model.device)
-    # T3's sampler always runs a batch of two (conditional, unconditional); with cfg_weight 0
-    # the second row is simply unused. Upstream's English path sends one row then and fails.
-    ids = torch.cat([ids, ids], dim=0)
-    ids = F.pad(ids, (1, 0), value=model.t3.hp.start_text_token)
-    ids = F.pad(ids, (0, 1), value=model.t3.hp.stop_text_token)
-    with _hooks_removed(model.t3):
-        out = model.t3.inference(
-            t3_cond=conditioning.for_call(conds).t3, text_tokens=ids, max_new_tokens=params["max_new_tokens"],
-            temperature=params["temperature"], cfg_weight=params["cfg_weight"],
-            repetition_penalty=params["repetition_penalty"], min_p=params["min_p"], top_p=params["top_p"],
-        )
-    tokens = out[0]
     from chatterbox.models.s3tokenizer import drop_invalid_tokens
 
-    tokens = drop_invalid_tokens(tokens)
-    return tokens[tokens < SPEECH_VOCAB]
+    rows = []
+    for text, language in zip(texts, languages, strict=True):
+        text = normalize(text, model)
+        if model.multilingual:
+            ids = model.tokenizer.text_to_tokens(text, language_id=language.split("-")[0].lower())
+        else:
+            ids = model.tokenizer.text_to_tokens(text)
+        ids = F.pad(ids.view(-1), (1, 0), value=model.t3.hp.start_text_token)
+        rows.append(F.pad(ids, (0, 1), value=model.t3.hp.stop_text_token))
+    with _hooks_removed(model.t3):
+        out = sampling.guided(model.t3, conditioning.for_call(conds).t3, rows, params, streams)
+    tokens = [drop_invalid_tokens(row) for row in out]
+    return [row[row < SPEECH_VOCAB] for row in tokens]
 
 
 def turbo_tokens(model: Model, texts: list[str], conds: Any, params: list[dict[str, Any]],
