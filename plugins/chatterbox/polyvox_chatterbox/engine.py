@@ -29,7 +29,7 @@ class ChatterBox(polyvox.Engine):
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=LANGUAGES, default_model=ENGLISH, models=MODELS,
             params=PARAMS, max_chars=MAX_CHARS,
-            capabilities=Capabilities(clones=True, thread_safe=False, batch=False, seeded=True),
+            capabilities=Capabilities(clones=True, thread_safe=False, batch=True, seeded=True),
             description="Resemble AI ChatterBox: zero-shot voice cloning, emotion control, 23 languages",
             priority=20,
         )
@@ -74,3 +74,10 @@ class ChatterBox(polyvox.Engine):
         if conditioning is None:  # a host calling the hook without preparing the voice
             conditioning = self.prepare(model, request.voice, dict(request.params))
         return synthesize(model, request, conditioning)
+
+    def synthesize_many(self, model: Any, requests: list[Request], conditioning: Any) -> list[Audio]:
+        from .synthesis import synthesize_many
+
+        if conditioning is None:
+            conditioning = self.prepare(model, requests[0].voice, dict(requests[0].params))
+        return synthesize_many(model, requests, conditioning)

@@ -18,6 +18,8 @@ class TestChatterBoxContract(testing.EngineContract):
     # FAST caps T3 at 10 speech tokens, which the tiny random weights always reach: a longer text
     # cannot give longer audio here (the length check is for the real weights).
     longer_text_factor = 0.0
+    #: S3Gen's flow runs a batch as one padded pass: float noise, far below audible (see test_batch.py).
+    batch_tolerance = 1e-4
 
     @pytest.fixture(scope="class")
     @classmethod

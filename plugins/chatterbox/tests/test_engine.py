@@ -101,7 +101,7 @@ def test_language_mapping(kernel: polyvox.Kernel) -> None:
 def test_declared_defaults_follow_upstream(kernel: polyvox.Kernel) -> None:
     spec = kernel.engine("chatterbox")
     assert spec.sample_rate == 24000 and spec.max_chars <= 300
-    assert not spec.capabilities.batch and not spec.capabilities.thread_safe and spec.capabilities.seeded
+    assert spec.capabilities.batch and not spec.capabilities.thread_safe and spec.capabilities.seeded
     defaults = spec.defaults()
     assert defaults["exaggeration"] == 0.5 and defaults["cfg_weight"] == 0.5 and defaults["temperature"] == 0.8
     assert spec.param("exaggeration").affects_voice

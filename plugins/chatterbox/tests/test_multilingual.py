@@ -10,6 +10,7 @@ from polyvox import Segment
 from polyvox.testing import differ
 from polyvox_chatterbox import synthesis
 from polyvox_chatterbox.params import resolved
+from polyvox_chatterbox.seeding import Streams
 
 from .conftest import FAST, loaded
 
@@ -79,8 +80,8 @@ def test_hooks_and_memory_stay_flat_over_many_segments(kernel: polyvox.Kernel,
 
     def segment(n: int) -> None:
         with torch.inference_mode():
-            torch.manual_seed(n)
-            synthesis.speech_tokens(model, f"Satz Nummer {n}.", ("de", "no", "sv")[n % 3], conds, params)
+            synthesis.speech_tokens(model, [f"Satz Nummer {n}."], [("de", "no", "sv")[n % 3]], conds, [params],
+                                    Streams([n], "cpu"))
 
     for n in range(10):  # warm up allocator pools
         segment(n)
