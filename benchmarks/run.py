@@ -151,13 +151,20 @@ PEAK = textwrap.dedent("""
 """)
 
 
-def peak_memory(tmp: Path) -> dict:
+def peaks(tmp: Path, program: str, name: str, lengths: tuple[int, ...]) -> dict:
+    """Peak memory and audio seconds of `program` rendering each length (minutes) to a file,
+    each run in its own process and cache."""
     out = {}
-    for minutes in (10, 60):
-        proc = subprocess.run([sys.executable, "-c", PEAK, str(minutes), str(tmp / f"long{minutes}.wav"),
-                               str(tmp / f"peak-cache-{minutes}")], capture_output=True, text=True, check=True)
+    for minutes in lengths:
+        proc = subprocess.run([sys.executable, "-c", program, str(minutes), str(tmp / f"{name}{minutes}.wav"),
+                               str(tmp / f"{name}-cache-{minutes}")], capture_output=True, text=True, check=True)
         audio_s, peak = proc.stdout.split()
         out[f"{minutes}min"] = {"audio_s": float(audio_s), "peak_mb": int(peak) / 2**20}
+    return out
+
+
+def peak_memory(tmp: Path) -> dict:
+    out = peaks(tmp, PEAK, "long", (10, 60))
     out["ratio"] = out["60min"]["peak_mb"] / out["10min"]["peak_mb"]
     out["target"] = "flat (ratio ~1)"
     return out
@@ -180,12 +187,7 @@ SUBTITLE_PEAK = textwrap.dedent("""
 
 
 def subtitle_memory(tmp: Path) -> dict:
-    out = {}
-    for minutes in (10, 120):
-        proc = subprocess.run([sys.executable, "-c", SUBTITLE_PEAK, str(minutes), str(tmp / f"film{minutes}.wav"),
-                               str(tmp / f"film-cache-{minutes}")], capture_output=True, text=True, check=True)
-        audio_s, peak = proc.stdout.split()
-        out[f"{minutes}min"] = {"audio_s": float(audio_s), "peak_mb": int(peak) / 2**20}
+    out = peaks(tmp, SUBTITLE_PEAK, "film", (10, 120))
     out["difference_mb"] = out["120min"]["peak_mb"] - out["10min"]["peak_mb"]
     out["target"] = "2 h within 50 MB of 10 min"
     return out
