@@ -31,6 +31,8 @@ class ReplicaPool:
         self._actors: dict[ModelKey, list[Any]] = {}
         self.started = 0  # replicas started, restarts included
         self.replaced = 0
+        #: Models loaded by replicas as they started, not yet counted by the driver's kernel.
+        self.new_loads = 0
 
     def resources(self, spec: EngineSpec, key: ModelKey) -> dict[str, float]:
         """Ray resources of one replica: the user's settings, else the engine's hints; no
@@ -84,13 +86,21 @@ class ReplicaPool:
         return remote.remote(list(plugins), key)
 
     def _wait_ready(self, key: ModelKey, actors: list[Any]) -> None:
+        """Wait until each new replica has loaded its model; a load error fails the render once."""
         import ray
         from ray.exceptions import GetTimeoutError, RayActorError
 
+        from polyvox import errors
+
         try:
-            ray.get([a.info.remote() for a in actors], timeout=START_TIMEOUT)
+            replies = ray.get([a.warm.remote() for a in actors], timeout=START_TIMEOUT)
         except GetTimeoutError:
             raise PolyvoxError(f"no replica of {key[0]} model {key[1]!r} started within {START_TIMEOUT:.0f} s: "
                                "the cluster lacks the CPUs/GPUs it asks for (see `ray status`)") from None
         except RayActorError as exc:
             raise PolyvoxError(f"a replica of {key[0]} model {key[1]!r} failed to start: {first_line(exc)}") from None
+        for reply in replies:
+            if "fatal" in reply:
+                kind = getattr(errors, reply["fatal"], PolyvoxError)
+                raise (kind if kind in (errors.ModelError, errors.PluginError) else PolyvoxError)(reply["message"])
+            self.new_loads += reply["loads"]

@@ -247,7 +247,10 @@ class _Dispatch:
             unit, attempts = self.queue.popleft()
             key = unit[0].model_key
             spec = self.scheduler.plugins.specs[key[0]]
-            actors = self.executor.pool.replicas(key, spec, self.plugins)
+            pool = self.executor.pool
+            actors = pool.replicas(key, spec, self.plugins)
+            self.scheduler.models.loads += pool.new_loads  # replicas' loads count as this kernel's
+            pool.new_loads = 0
             actor = min(actors, key=lambda a: self.load[id(a)])
             if self.load[id(actor)] >= limit:
                 waiting.append((unit, attempts))
@@ -267,7 +270,10 @@ class _Dispatch:
             raise PolyvoxError(f"segment {job.index} ({job.request.text[:37]!r}) was lost {attempts + 1} times "
                                f"with its {job.engine} replica: {first_line(exc)}")
         spec = self.scheduler.plugins.specs[job.engine]
-        self.executor.pool.replace(job.model_key, actor, spec, self.plugins)
+        pool = self.executor.pool
+        pool.replace(job.model_key, actor, spec, self.plugins)
+        self.scheduler.models.loads += pool.new_loads
+        pool.new_loads = 0
         self.executor.retries += 1
         self.queue.appendleft((unit, attempts + 1))
 
@@ -280,7 +286,7 @@ class _Dispatch:
             kind = getattr(errors, reply["fatal"], PolyvoxError)
             raise (kind if kind in (errors.ModelError, errors.PluginError) else PolyvoxError)(reply["message"])
         models = self.scheduler.models
-        models.loads += reply["loads"]  # the replica's loads count as this kernel's
+        models.loads += reply["loads"]  # a model reloaded after eviction
         models.voice_preparations += reply["voice_preparations"]
         self.scheduler.calls += 1
         failed = None

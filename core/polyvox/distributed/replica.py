@@ -47,6 +47,16 @@ class Replica:
         return {"pid": os.getpid(), "key": self.key, "loads": self.models.loads,
                 "voice_preparations": self.models.voice_preparations, "calls": self.calls}
 
+    def warm(self) -> dict[str, Any]:
+        """Load the model now, so a replica is ready (or its load error known) before work
+        arrives: `info()` with this call's loads, or {"fatal": type, "message"}."""
+        loads = self.models.loads
+        try:
+            self.models.get(*self.key)
+        except PolyvoxError as exc:
+            return {"fatal": type(exc).__name__, "message": str(exc)}
+        return {**self.info(), "loads": self.models.loads - loads}
+
     def synthesize(self, voice_key: str | None, requests: Sequence[Request]) -> dict[str, Any]:
         """Synthesize `requests` (one voice) as one call, a batch when there are several.
 
