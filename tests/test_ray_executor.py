@@ -158,6 +158,21 @@ def test_a_failing_segment_is_named_and_the_finished_ones_are_kept(tmp_path, exe
     assert kernel.cache.get(plan[0].key) is not None  # finished before the failure: kept
 
 
+def test_calls_in_flight_when_a_segment_fails_are_still_cached(tmp_path, executors):
+    t = np.arange(16000) / 16000
+    reference = tmp_path / "alice.wav"
+    sf.write(reference, 0.5 * np.sin(2 * np.pi * 150 * t), 16000)
+    script = "[Alice] Alice speaks first.\nThe narrator is already on its way."
+    executor = executors(replicas=1, in_flight=2)  # both calls sent before the first answer
+    kernel = _kernel(tmp_path, executor)
+    stream = kernel.stream(script, engine="template", voices={"Alice": Voice(name="Alice", audio=reference)})
+    sf.write(reference, np.zeros(16000), 16000)
+    with pytest.raises(SegmentError, match=r"segment 0 \(Alice"):
+        list(stream)
+    narrator = kernel.plan(script, engine="template", voices={"Alice": Voice(name="Alice")})[1]
+    assert kernel.cache.get(narrator.key) is not None
+
+
 def test_cancel_stops_and_keeps_the_finished_segments(tmp_path, executors):
     executor = executors(replicas=1, in_flight=1)
     kernel = _kernel(tmp_path, executor)

@@ -7,6 +7,7 @@ number of replicas per model and their resources are settings.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ class ReplicaPool:
     def __init__(self, options: Any):
         self.options = options
         self._actors: dict[ModelKey, list[Any]] = {}
+        self._lock = threading.RLock()  # renders in several threads share one pool
         self.started = 0  # replicas started, restarts included
         self.replaced = 0
         #: Models loaded by replicas as they started, not yet counted by the driver's kernel.
@@ -45,23 +47,25 @@ class ReplicaPool:
 
     def replicas(self, key: ModelKey, spec: EngineSpec, plugins: Sequence[str]) -> list[Any]:
         """The replicas of `key`, started (and checked alive) on first use."""
-        if key not in self._actors:
-            actors = [self._start(key, spec, plugins) for _ in range(self.options.replicas)]
-            self._wait_ready(key, actors)
-            self._actors[key] = actors
-        return self._actors[key]
+        with self._lock:
+            if key not in self._actors:
+                actors = [self._start(key, spec, plugins) for _ in range(self.options.replicas)]
+                self._wait_ready(key, actors)
+                self._actors[key] = actors
+            return self._actors[key]
 
     def replace(self, key: ModelKey, dead: Any, spec: EngineSpec, plugins: Sequence[str]) -> Any:
         """A fresh replica in the dead one's slot (once, however many of its calls failed)."""
-        actors = self._actors[key]
-        for i, actor in enumerate(actors):
-            if actor is dead:
-                fresh = self._start(key, spec, plugins)
-                self._wait_ready(key, [fresh])
-                actors[i] = fresh
-                self.replaced += 1
-                return fresh
-        return next(a for a in actors)  # already replaced: any live one
+        with self._lock:
+            actors = self._actors[key]
+            for i, actor in enumerate(actors):
+                if actor is dead:
+                    fresh = self._start(key, spec, plugins)
+                    self._wait_ready(key, [fresh])
+                    actors[i] = fresh
+                    self.replaced += 1
+                    return fresh
+            return actors[0]  # already replaced: any live one
 
     def actors(self, key: ModelKey | None = None) -> list[Any]:
         if key is not None:

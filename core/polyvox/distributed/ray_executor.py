@@ -71,6 +71,9 @@ class RayOptions:
     #: Calls queued on each replica at once: enough to hide the round trip, few enough that
     #: a dead replica takes little work with it.
     in_flight: int = attrs.field(default=2, validator=_count(1))
+    #: When a render stops (an error, cancel), how long to wait for the calls already sent,
+    #: so their audio is cached rather than thrown away.
+    settle_seconds: float = attrs.field(default=30.0, validator=_resource)
     #: Segments per call for batch-capable engines (None: the render's `batch_size`).
     batch_size: int | None = attrs.field(default=None, validator=attrs.validators.optional(_count(1)))
 
@@ -158,6 +161,12 @@ class RayExecutor:
                     ready[again.index] = (again, audio, True)
                     finished[0] += 1
                 yield from release()
+        except PolyvoxError:  # a failed segment, a lost call or cancel: keep what is in flight
+            if use_cache and scheduler.cache is not None:
+                for job, audio in dispatch.settle(self.options.settle_seconds):
+                    if job.key is not None:
+                        scheduler.cache.put(job.key, audio)
+            raise
         finally:
             dispatch.abandon()
 
@@ -225,6 +234,24 @@ class _Dispatch:
                     self._retry(unit, attempts, actor, exc)
                     continue
                 yield from self._accept(unit, reply)
+
+    def settle(self, seconds: float) -> list[tuple[Job, Audio]]:
+        """The audio of calls already sent, waiting up to `seconds` for them; failures skipped."""
+        import ray
+
+        if not self.flight or seconds <= 0:
+            return []
+        done, _ = ray.wait(list(self.flight), num_returns=len(self.flight), timeout=seconds)
+        kept = []
+        for ref in done:
+            unit, _, _ = self.flight.pop(ref)
+            try:
+                reply = ray.get(ref)
+            except Exception:  # its replica died too: nothing to keep
+                continue
+            kept += [(job, Audio(o[1], o[2])) for job, o in zip(unit, reply.get("outcomes", ()), strict=False)
+                     if o[0] == "ok"]
+        return kept
 
     def abandon(self) -> None:
         """Cancel calls still queued (an error, Ctrl-C or a consumer that stopped reading)."""
