@@ -11,6 +11,7 @@ dies is sent again to a fresh replica, a bounded number of times.
 from __future__ import annotations
 
 import collections
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -92,6 +93,9 @@ class RayExecutor:
         import ray
 
         if not ray.is_initialized():
+            # A render reports nothing to anyone: Ray's usage statistics stay off unless the
+            # user turned them on.
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             address = None if self.options.address in (None, "local") else self.options.address
             try:
                 ray.init(address=address, include_dashboard=False, ignore_reinit_error=True,
