@@ -211,3 +211,15 @@ def test_cli_render_with_the_ray_executor(tmp_path):
     reference = _reference(LINES, engine="template")
     assert abs(len(audio.samples) - len(reference.samples)) == 0
     assert np.max(np.abs(audio.samples - reference.samples)) < 1e-3  # through a 16-bit WAV
+
+
+def test_an_engine_registered_in_process_is_refused_before_anything_starts(tmp_path, executors):
+    from conftest import ToneEngine
+
+    executor = executors()
+    kernel = _kernel(tmp_path, executor)
+    kernel.register(ToneEngine(), name="tone-plugin")
+    with pytest.raises(polyvox.PolyvoxError, match=r"^engine 'tone' comes from plugin 'tone-plugin', registered in "
+                                                   r"this process, not installed with an entry point"):
+        kernel.render("Hello.", engine="tone")
+    assert executor.pool.actors() == [] and executor.dispatched == 0

@@ -151,6 +151,12 @@ class RayExecutor:
                 misses.append(job)
         yield from release()
 
+        for engine in dict.fromkeys(j.engine for j in misses):
+            owner = scheduler.plugins.plugin_of(engine)
+            if owner not in plugin_names:
+                raise PolyvoxError(f"engine {engine!r} comes from plugin {owner!r}, registered in this process, not "
+                                   "installed with an entry point: Ray replicas load plugins by entry point, so "
+                                   "install it as a package or render without --executor ray")
         units = _units(scheduler, misses, self.options.batch_size or batch_size, ordered)
         dispatch = _Dispatch(self, scheduler, plugin_names, units)
         try:
