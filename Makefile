@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench fuzz clean
+.PHONY: demo test test-kernel test-engines lint bench bench-ray fuzz clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,6 +45,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
+
+# The Ray executor on this machine's CPUs (prints a table; docs/distributed.md quotes it).
+bench-ray: $(STAMP)
+	$(BIN)/python benchmarks/ray_replicas.py
 
 clean:
 	rm -rf $(VENV) .venv-engines .pytest_cache
