@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import site
 import subprocess
@@ -228,14 +229,22 @@ def remove(name: str, directory: Path | None = None) -> EnvRecord | None:
     return None
 
 
+def short_name(given: str) -> str:
+    """The plugin's short name for a folder, a distribution or a short name: ``polyvox-x`` -> ``x``."""
+    name = _distribution_of(given) if Path(given).is_dir() else given.strip()
+    name = re.match(r"[A-Za-z0-9._-]+", name).group(0) if name else name  # type: ignore[union-attr]
+    for prefix in ("polyvox-", "polyvox_"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
 def _distribution_of(requirement: str) -> str:
     folder = Path(requirement)
     if (folder / "pyproject.toml").is_file():
         import tomllib
 
         return tomllib.loads((folder / "pyproject.toml").read_text())["project"]["name"]
-    import re
-
     return re.match(r"[A-Za-z0-9._-]+", requirement).group(0)  # type: ignore[union-attr]
 
 
