@@ -31,6 +31,7 @@ class HostedPlugin:
         self.finds_voices = finds_voices
         self.version = version
         self._languages: dict[tuple[str, str], str | None] = {}
+        self._files: dict[tuple[str, str], list[str]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -58,7 +59,19 @@ class HostedPlugin:
 
     @hookimpl
     def model_files(self, engine: str, model: str) -> list[str] | None:
-        return self.host.model_files(engine, model) if engine in self.names else None
+        # Asked at every plan: remembered, so a render served from the cache starts no worker.
+        # The kernel hashes the files' content itself; only "not downloaded yet" ([]) is asked again.
+        if engine not in self.names:
+            return None
+        with self._lock:
+            files = self._files.get((engine, model))
+        if not files:
+            files = self.host.model_files(engine, model)
+            if files is None:
+                return None
+            with self._lock:
+                self._files[(engine, model)] = list(files)
+        return list(files)
 
     @hookimpl
     def load_model(self, engine: str, model: str, device: str) -> Any:
