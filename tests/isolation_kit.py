@@ -36,6 +36,7 @@ MODULE = '''\
 import ctypes
 import os
 import signal
+import sys
 import time
 
 import attrs

@@ -196,7 +196,9 @@ class WorkerHost:
     def start(self) -> dict[str, Any]:
         """Start the worker if none runs; returns its hello (specs, versions, Python)."""
         with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
+            # A worker that died while idle has exited (poll) or closed its output (a reply
+            # waiting before any request): replace it quietly, nothing was lost.
+            if self._proc is not None and self._proc.poll() is None and self._replies.empty():
                 return self.hello
             self._stop()
             self._generation += 1
