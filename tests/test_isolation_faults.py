@@ -126,23 +126,28 @@ def test_a_worker_killed_while_idle_is_replaced_without_an_error(isolated_kernel
 
 
 _PARENT = """
-import os, signal, sys
+import os, signal, sys, threading, time
 import polyvox
 kernel = polyvox.Kernel(cache=False)
 kernel.render([polyvox.Segment(text="Warm up the worker.")], engine="isotone")
 host = kernel.plugins.pm.get_plugin(kernel.plugin_of("isotone")).host
 print(host.pid, flush=True)
-if sys.argv[1] == "kill":
+if sys.argv[1] == "kill-busy":  # the worker is inside the engine when its parent dies
+    say = lambda: kernel.render([polyvox.Segment(text="I hang here.")], engine="isotone")
+    threading.Thread(target=say, daemon=True).start()
+    while not any("waiting forever" in line for line in list(host._stderr)):
+        time.sleep(0.02)
+if sys.argv[1].startswith("kill"):
     os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-@pytest.mark.parametrize("how", ["kill", "exit"])
+@pytest.mark.parametrize("how", ["kill", "kill-busy", "exit"])
 def test_no_worker_outlives_the_process_that_started_it(isotone_env, tmp_path, how):
     env = {**os.environ, "POLYVOX_ENVS_DIR": str(Path(isotone_env.path).parent)}
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(_PARENT), how], capture_output=True, text=True,
                           env=env, timeout=120)
-    assert proc.returncode == (-signal.SIGKILL if how == "kill" else 0), proc.stderr
+    assert proc.returncode == (-signal.SIGKILL if how.startswith("kill") else 0), proc.stderr
     pid = int(proc.stdout.split()[0])
     # the worker is not our child: it was reparented when its parent died; it must exit by itself
     assert wait_gone(pid, timeout=10), f"worker {pid} outlived its parent ({how})"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import atexit
 import collections
 import os
-import queue
+import select
 import signal
 import subprocess
 import threading
@@ -42,7 +42,6 @@ from polyvox.voices.voice import Voice
 DEFAULT_TIMEOUT = 600.0
 #: Seconds a new worker may take to import its plugin and say hello.
 DEFAULT_START_TIMEOUT = 120.0
-_EOF = object()
 
 
 class EngineHost(Protocol):
@@ -178,9 +177,11 @@ class WorkerHost:
         self.message_lines = 5
         self.hello: dict[str, Any] = {}
         self.starts = 0
+        #: (operation, seconds from request to reply, seconds the worker spent in it): the
+        #: difference is what the process boundary cost that call.
+        self.last_call: tuple[str, float, float] = ("", 0.0, 0.0)
         self._lock = threading.RLock()
         self._proc: subprocess.Popen | None = None
-        self._replies: queue.Queue = queue.Queue()
         self._stderr: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._stderr_thread: threading.Thread | None = None
         self._generation = 0
@@ -198,11 +199,10 @@ class WorkerHost:
         with self._lock:
             # A worker that died while idle has exited (poll) or closed its output (a reply
             # waiting before any request): replace it quietly, nothing was lost.
-            if self._proc is not None and self._proc.poll() is None and self._replies.empty():
+            if self._proc is not None and self._proc.poll() is None and not _readable(self._proc.stdout, 0):
                 return self.hello
             self._stop()
             self._generation += 1
-            self._replies = queue.Queue()
             self._stderr.clear()
             with self._released_lock:
                 self._released.clear()
@@ -216,8 +216,6 @@ class WorkerHost:
                 raise WorkerError(f"cannot start the worker of {self.label}: {exc}") from exc
             self.starts += 1
             proc = self._proc
-            threading.Thread(target=_read_replies, args=(proc.stdout, self._replies), daemon=True,
-                             name=f"polyvox-worker-{proc.pid}-out").start()
             self._stderr_thread = threading.Thread(target=_read_stderr, args=(proc.stderr, self._stderr, log),
                                                    daemon=True, name=f"polyvox-worker-{proc.pid}-err")
             self._stderr_thread.start()
@@ -265,19 +263,25 @@ class WorkerHost:
                   timeout: float) -> tuple[Any, list[bytes]]:
         proc = self._proc
         assert proc is not None and proc.stdin is not None
+        sent = time.perf_counter()
         try:
             protocol.write_frame(proc.stdin, {"v": protocol.VERSION, "op": op, "args": args}, list(blobs))
         except (BrokenPipeError, OSError):
             raise self._fault("closed its input") from None
-        try:
-            reply = self._replies.get(timeout=timeout)
-        except queue.Empty:
+        # The reply is read in the calling thread (no reader thread to hand it over: one
+        # wake-up less per call, which is most of the boundary's cost on a busy machine).
+        if not _readable(proc.stdout, timeout):
             self._kill()
             raise self._fault(f"did not answer {op} within {timeout:g} s (POLYVOX_WORKER_TIMEOUT) and was "
                               "stopped") from None
-        if reply is _EOF or isinstance(reply, Exception):
+        try:
+            reply = protocol.read_frame(proc.stdout)
+        except (protocol.ProtocolError, OSError, ValueError):
+            reply = None
+        if reply is None:
             raise self._fault(self._exit_reason(proc))
         header, reply_blobs = reply
+        self.last_call = (op, time.perf_counter() - sent, float(header.get("seconds", 0.0)))
         if "error" in header:
             raise _engine_error(header["error"])
         return header.get("ok"), reply_blobs
@@ -397,14 +401,15 @@ class WorkerHost:
         return [protocol.decode_spec(s) for s in self.start()["specs"]]
 
 
-def _read_replies(stream: Any, replies: queue.Queue) -> None:
-    try:
-        while (frame := protocol.read_frame(stream)) is not None:
-            replies.put(frame)
-    except Exception as exc:  # a worker dying mid-frame
-        replies.put(exc)
-        return
-    replies.put(_EOF)
+def _readable(stream: Any, timeout: float) -> bool:
+    """True when the worker wrote something (or closed its end) within `timeout` seconds.
+
+    Replies come one per request, so nothing of a later frame can wait in the stream's buffer.
+    """
+    if stream is None:
+        return True
+    ready, _, _ = select.select([stream], [], [], timeout)
+    return bool(ready)
 
 
 def _read_stderr(stream: Any, lines: collections.deque, log: Any) -> None:

@@ -7,8 +7,8 @@ upstream prints, progress bars and warnings end up in the worker's stderr, which
 kernel keeps for error messages.
 
 Loaded models and voice conditioning stay here; the kernel holds integer handles to them.
-A reader thread watches stdin: when it ends (the kernel exited, was killed, or closed the
-pipe) the worker exits at once, even in the middle of a synthesis call.
+The worker exits when stdin ends (the kernel closed the pipe or exited) and, within
+0.2 s, when the kernel's process dies, even in the middle of a synthesis call.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import queue
 import sys
 import threading
+import time
 import traceback
 from typing import Any, BinaryIO
 
@@ -35,17 +35,17 @@ def _take_stdio() -> tuple[BinaryIO, BinaryIO]:
     return proto_in, proto_out
 
 
-def _reader(stream: BinaryIO, inbox: queue.Queue) -> None:
-    from polyvox.isolation.protocol import read_frame
+def _watch_parent(parent: int, interval: float = 0.2) -> None:
+    """Exit as soon as the kernel's process is gone, even in the middle of a synthesis call.
 
-    try:
-        while (frame := read_frame(stream)) is not None:
-            inbox.put(frame)
-    except Exception as exc:  # a broken pipe is the kernel going away: same as EOF
-        print(f"polyvox worker: reading requests failed: {exc}", file=sys.stderr)
-    # The kernel is gone (or closed the pipe): leave now, whatever the main thread is doing.
-    sys.stderr.flush()
-    os._exit(0)
+    An orphan is re-parented, so its parent id changes. (PR_SET_PDEATHSIG is not used: it
+    fires when the *thread* that started the worker ends, which a kernel's thread pool does.)
+    """
+    while True:
+        time.sleep(interval)
+        if os.getppid() != parent:
+            print("polyvox worker: the kernel's process is gone; exiting", file=sys.stderr, flush=True)
+            os._exit(0)
 
 
 class Worker:
@@ -166,15 +166,20 @@ def _resolve(module: str, attr: str) -> Any:
 
 
 def serve(proto_in: BinaryIO, proto_out: BinaryIO, worker: Worker) -> None:
-    from polyvox.errors import PolyvoxError
-    from polyvox.isolation.protocol import write_frame
+    """Answer requests until the kernel closes the pipe (or dies: see `_watch_parent`).
 
-    inbox: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(proto_in, inbox), daemon=True, name="polyvox-stdin").start()
-    while True:
-        header, blobs = inbox.get()
-        out_blobs: list[bytes] = []  # requests carry no blobs in this version of the protocol
+    Requests are read in this thread, the one that runs the engine: no hand-over between
+    threads, so a call costs the boundary as few wake-ups as possible.
+    """
+    from polyvox.errors import PolyvoxError
+    from polyvox.isolation.protocol import read_frame, write_frame
+
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="polyvox-parent").start()
+    while (frame := read_frame(proto_in)) is not None:
+        header, _ = frame  # requests carry no blobs in this version of the protocol
+        out_blobs: list[bytes] = []
         op = getattr(worker, f"op_{header.get('op')}", None)
+        start = time.perf_counter()
         try:
             if op is None:
                 raise LookupError(f"unknown operation {header.get('op')!r}")
@@ -184,6 +189,7 @@ def serve(proto_in: BinaryIO, proto_out: BinaryIO, worker: Worker) -> None:
             out_blobs = []
             reply = {"error": {"type": type(exc).__name__, "message": str(exc),
                                "polyvox": isinstance(exc, PolyvoxError)}}
+        reply["seconds"] = time.perf_counter() - start  # the engine's own time: the rest is the boundary's
         write_frame(proto_out, reply, out_blobs)
 
 
