@@ -44,8 +44,10 @@ def _watch_parent(parent: int, interval: float = 0.2) -> None:
     while True:
         time.sleep(interval)
         if os.getppid() != parent:
-            print("polyvox worker: the kernel's process is gone; exiting", file=sys.stderr, flush=True)
-            os._exit(0)
+            try:  # the kernel read our stderr: with it gone, this write may fail (EPIPE)
+                print("polyvox worker: the kernel's process is gone; exiting", file=sys.stderr, flush=True)
+            finally:
+                os._exit(0)
 
 
 class Worker:
