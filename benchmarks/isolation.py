@@ -42,10 +42,14 @@ def boundary(tmp: Path) -> dict:
     from polyvox import Segment
 
     record = _template_env(tmp)
-    os.environ["POLYVOX_ENVS_DIR"] = str(Path(record.path).parent)
-    isolated = polyvox.Kernel(cache=False)
-    os.environ["POLYVOX_ENVS_DIR"] = str(tmp / "none")
-    local = polyvox.Kernel(cache=False)
+    before = os.environ.get("POLYVOX_ENVS_DIR")
+    try:
+        os.environ["POLYVOX_ENVS_DIR"] = str(Path(record.path).parent)
+        isolated = polyvox.Kernel(cache=False)
+        os.environ["POLYVOX_ENVS_DIR"] = str(tmp / "none")
+        local = polyvox.Kernel(cache=False)
+    finally:
+        os.environ.pop("POLYVOX_ENVS_DIR") if before is None else os.environ.update(POLYVOX_ENVS_DIR=before)
     assert isolated.runs_in("template") != "in-process" and local.runs_in("template") == "in-process"
 
     def per_segment(kernel) -> float:
