@@ -211,3 +211,15 @@ def test_worker_timeout_setting_is_validated(monkeypatch):
     with pytest.raises(polyvox.PolyvoxError, match=r"POLYVOX_WORKER_TIMEOUT='soon' is not valid"):
         timeout_from_env({"POLYVOX_WORKER_TIMEOUT": "soon"})
     assert os.environ.get("POLYVOX_WORKER_TIMEOUT") is None
+
+
+def test_engine_errors_keep_their_polyvox_class_and_others_their_type_name():
+    from polyvox.errors import ModelError
+    from polyvox.isolation.host import EngineFailure, _engine_error
+
+    missing = _engine_error({"type": "ModelError", "message": "model 'x': no weights", "polyvox": True})
+    assert type(missing) is ModelError and str(missing) == "model 'x': no weights"
+    other = _engine_error({"type": "RuntimeError", "message": "CUDA out of memory", "polyvox": False})
+    assert type(other) is EngineFailure and str(other) == "RuntimeError: CUDA out of memory"
+    # a name that is not a polyvox error class never becomes one (no class lookup by arbitrary name)
+    assert type(_engine_error({"type": "Kernel", "message": "m", "polyvox": True})) is polyvox.PolyvoxError
