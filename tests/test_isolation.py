@@ -223,3 +223,13 @@ def test_engine_errors_keep_their_polyvox_class_and_others_their_type_name():
     assert type(other) is EngineFailure and str(other) == "RuntimeError: CUDA out of memory"
     # a name that is not a polyvox error class never becomes one (no class lookup by arbitrary name)
     assert type(_engine_error({"type": "Kernel", "message": "m", "polyvox": True})) is polyvox.PolyvoxError
+
+
+def test_a_plugin_that_does_not_import_in_its_environment_fails_the_install(tmp_path):
+    source = write_plugin(tmp_path / "src" / "isotone")
+    (source / "polyvox_isotone.py").write_text("raise ImportError('No module named torch')\n")
+    with pytest.raises(polyvox.PolyvoxError, match=r"plugin isotone does not load in the worker of .*"
+                                                   r"ImportError: No module named torch"):
+        envs.create("isotone", str(source), directory=tmp_path / "envs", inherit=True, offline=True,
+                    no_deps=True, env=uv_env(tmp_path))
+    assert envs.records(tmp_path / "envs") == []  # nothing recorded for a plugin that cannot run

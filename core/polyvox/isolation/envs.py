@@ -16,10 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import re
 import shutil
-import site
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
@@ -31,7 +29,13 @@ import attrs
 from polyvox.errors import PolyvoxError
 
 RECORD_VERSION = 1
-_SITE = f"lib/python{sys.version_info.major}.{sys.version_info.minor}/site-packages"
+#: An interpreter's version and site-packages (absolute, and relative to its prefix as a venv has it).
+_SITE_INFO = (
+    "import json, platform, site, sys\n"
+    "v = sys.version_info\n"
+    "print(json.dumps({'version': platform.python_version(), 'site': site.getsitepackages(),\n"
+    "                  'relative_site': f'lib/python{v.major}.{v.minor}/site-packages'}))\n"
+)
 _ENTRY_POINTS = (
     "import json, sys\nfrom importlib.metadata import distribution\n"
     "d = distribution(sys.argv[1])\n"
@@ -163,29 +167,34 @@ def _run(command: Sequence[str], env: Mapping[str, str] | None = None, timeout: 
 
 
 def create(name: str, requirement: str, *, directory: Path | None = None, distribution: str | None = None,
-           inherit: bool = False, offline: bool = False, no_deps: bool = False,
+           inherit: bool = False, base: str | None = None, offline: bool = False, no_deps: bool = False,
            env: Mapping[str, str] | None = None) -> EnvRecord:
     """Make (or reuse) the environment for plugin `name` from `requirement` (a folder or a
     distribution requirement), start its worker once to record its engines, and file it.
 
     `inherit` makes the environment see the kernel's packages (tests and plugin
-    development: no download); otherwise polyvox itself is installed into it.
+    development: no download); `base` (the Python of another environment) makes it see that
+    one's instead, e.g. a pinned engines environment built once per machine, and uses its
+    interpreter. Otherwise polyvox itself is installed into it.
     """
     from polyvox.isolation.host import WorkerHost
 
     directory = envs_dir() if directory is None else directory
     directory.mkdir(parents=True, exist_ok=True)
-    requirements = [requirement] if inherit else [requirement, kernel_source()]
-    key = env_key(requirements, platform.python_version(), inherit)
+    layer = base or (sys.executable if inherit else None)
+    interpreter = base or sys.executable
+    info = json.loads(_run([interpreter, "-c", _SITE_INFO], env))
+    requirements = [requirement] if layer else [requirement, kernel_source()]
+    key = env_key([*requirements, *([f"base={base}"] if base else [])], info["version"], layer is not None)
     path = directory / f"{name}-{key}"
     python = path / "bin" / "python"
     uv = find_uv()
     if not (path / ".complete").exists():
         shutil.rmtree(path, ignore_errors=True)
-        _run([uv, "venv", "--quiet", "--python", sys.executable, str(path)], env)
-        if inherit:
-            parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
-            (path / _SITE / "_polyvox_kernel_env.pth").write_text(
+        _run([uv, "venv", "--quiet", "--python", interpreter, str(path)], env)
+        if layer:
+            parents = [p for p in info["site"] if Path(p).is_dir()]
+            (path / info["relative_site"] / "_polyvox_base_env.pth").write_text(
                 "".join(f"import site; site.addsitedir({p!r})\n" for p in parents))
         command = [uv, "pip", "install", "--quiet", "--python", str(python)]
         if offline:
@@ -200,15 +209,12 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
     plugins = isolated or [(n, v) for g, n, v in entry if g == "polyvox"]
     if not plugins:
         raise EnvError(f"{distribution} declares no polyvox entry point: it is not a polyvox plugin")
-    draft = EnvRecord(name, key, str(path), str(python), platform.python_version(), distribution, plugins, ())
+    draft = EnvRecord(name, key, str(path), str(python), info["version"], distribution, plugins, ())
     host = WorkerHost(draft.worker_command(), label=f"{name} ({path})", env=env, start_timeout=600)
     try:
-        hello = host.start()
+        hello = host.start()  # a plugin that does not load there raises WorkerError, with its error
     finally:
         host.close()
-    if hello.get("failures"):
-        plugin, error = hello["failures"][0]
-        raise EnvError(f"plugin {plugin} does not load in its environment: {error}")
     record = attrs.evolve(draft, specs=hello["specs"], versions=hello["versions"],
                           finds_voices=hello["finds_voices"])
     for old in records(directory):

@@ -220,6 +220,10 @@ class WorkerHost:
                                                    daemon=True, name=f"polyvox-worker-{proc.pid}-err")
             self._stderr_thread.start()
             self.hello, _ = self._exchange("hello", {"version": protocol.VERSION}, (), self.start_timeout)
+            if self.hello.get("failures"):  # the plugin does not import or register in its environment
+                plugin, error = self.hello["failures"][0]
+                self._stop()
+                raise WorkerError(f"plugin {plugin} does not load in the worker of {self.label}: {error}")
             return self.hello
 
     def close(self) -> None:
@@ -272,8 +276,8 @@ class WorkerHost:
         # wake-up less per call, which is most of the boundary's cost on a busy machine).
         if not _readable(proc.stdout, timeout):
             self._kill()
-            raise self._fault(f"did not answer {op} within {timeout:g} s (POLYVOX_WORKER_TIMEOUT) and was "
-                              "stopped") from None
+            setting = "its start-up deadline" if op == "hello" else "POLYVOX_WORKER_TIMEOUT"
+            raise self._fault(f"did not answer {op} within {timeout:g} s ({setting}) and was stopped") from None
         try:
             reply = protocol.read_frame(proc.stdout)
         except (protocol.ProtocolError, OSError, ValueError):
