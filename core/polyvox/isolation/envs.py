@@ -161,8 +161,11 @@ def _run(command: Sequence[str], env: Mapping[str, str] | None = None, timeout: 
     except subprocess.TimeoutExpired:
         raise EnvError(f"{Path(command[0]).name} {command[1]} took longer than {timeout:g} s") from None
     if proc.returncode != 0:
-        lines = [line for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
-        raise EnvError(f"{Path(command[0]).name} {' '.join(command[1:3])} failed: {(lines or ['no output'])[-1]}")
+        lines = [line.strip() for line in (proc.stderr + proc.stdout).splitlines() if line.strip()]
+        # uv ends with hints; the cause is the last line that says error
+        errors = [line for line in lines if "error" in line.lower() and not line.startswith("hint")]
+        raise EnvError(f"{Path(command[0]).name} {' '.join(command[1:3])} failed: "
+                       f"{(errors or lines or ['no output'])[-1]}")
     return proc.stdout
 
 
@@ -196,12 +199,16 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
             parents = [p for p in info["site"] if Path(p).is_dir()]
             (path / info["relative_site"] / "_polyvox_base_env.pth").write_text(
                 "".join(f"import site; site.addsitedir({p!r})\n" for p in parents))
-        command = [uv, "pip", "install", "--quiet", "--python", str(python)]
-        if offline:
-            command.append("--offline")
-        if no_deps:
-            command += ["--no-deps", "--no-build-isolation"]
-        _run([*command, *requirements], env)
+        distribution = distribution or _distribution_of(requirement)
+        # A layer that already holds the plugin (an engines environment with the checkout's
+        # plugins installed editable) needs nothing more: its own build tools may be too old.
+        if not (layer and _installed(str(python), distribution, env)):
+            command = [uv, "pip", "install", "--quiet", "--python", str(python)]
+            if offline:
+                command.append("--offline")
+            if no_deps:
+                command += ["--no-deps", "--no-build-isolation"]
+            _run([*command, *requirements], env)
         (path / ".complete").write_text("")
     distribution = distribution or _distribution_of(requirement)
     entry = json.loads(_run([str(python), "-c", _ENTRY_POINTS, distribution], env))
@@ -222,6 +229,12 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
             shutil.rmtree(old.path, ignore_errors=True)
     record.save(directory)
     return record
+
+
+def _installed(python: str, distribution: str, env: Mapping[str, str] | None) -> bool:
+    probe = f"from importlib.metadata import distribution; distribution({distribution!r})"
+    return subprocess.run([python, "-c", probe], capture_output=True, env=dict(env) if env else None,
+                          timeout=120).returncode == 0
 
 
 def remove(name: str, directory: Path | None = None) -> EnvRecord | None:
