@@ -68,11 +68,16 @@ def engines(engine: str | None) -> None:
     console = stdout_console()
     if not engine:
         table = Table(title="Engines", title_justify="left")
-        for column in ("engine", "plugin", "languages", "default model", "sample rate", "capabilities", "runs"):
+        # "runs" only when some engine runs in its own environment: the usual table stays narrow
+        runs = {spec.name: _runs(kernel.runs_in(spec.name)) for spec in specs}
+        isolated = any(where != "in-process" for where in runs.values())
+        for column in ("engine", "plugin", "languages", "default model", "sample rate", "capabilities",
+                       *(("runs",) if isolated else ())):
             table.add_column(column)
         for spec in specs:
             table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
-                          spec.default_model, f"{spec.sample_rate} Hz", _caps(spec), _runs(kernel.runs_in(spec.name)))
+                          spec.default_model, f"{spec.sample_rate} Hz", _caps(spec),
+                          *((runs[spec.name],) if isolated else ()))
         console.print(table if specs else "[yellow]no engine is installed: pip install polyvox-piper[/]")
         for failure in kernel.failures:
             console.print(f"[red]plugin {escape(failure.name)} failed to load: {escape(failure.error)}[/]")
