@@ -233,3 +233,17 @@ def test_a_plugin_that_does_not_import_in_its_environment_fails_the_install(tmp_
         envs.create("isotone", str(source), directory=tmp_path / "envs", inherit=True, offline=True,
                     no_deps=True, env=uv_env(tmp_path))
     assert envs.records(tmp_path / "envs") == []  # nothing recorded for a plugin that cannot run
+
+
+def test_any_engine_host_serves_an_engine_through_the_hosted_plugin(isotone_env, tmp_path):
+    """The seam other executors build on: an in-process host behind HostedPlugin renders the
+    same audio as the engine registered directly."""
+    from polyvox.isolation.seam import InProcessHost
+
+    inner = polyvox.Kernel(cache=False, load_entry_points=False)
+    inner.register(load_in_process(isotone_env))
+    outer = polyvox.Kernel(cache_dir=tmp_path / "outer", load_entry_points=False)
+    outer.register(HostedPlugin(InProcessHost(inner.plugins.hook), [inner.engine("isotone")]))
+    assert outer.runs_in("isotone") == "in-process"
+    direct, hosted = inner.render(SCRIPT, engine="isotone"), outer.render(SCRIPT, engine="isotone")
+    assert hosted.stats.synthesized == 3 and np.array_equal(hosted.audio.samples, direct.audio.samples)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from polyvox.audio import Audio
-from polyvox.isolation.host import EngineHost
+from polyvox.isolation.seam import EngineHost
 from polyvox.plugin.hookspecs import hookimpl
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
