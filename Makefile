@@ -30,10 +30,12 @@ test-kernel: $(STAMP)
 	set -e; for p in $(LIGHT_PLUGINS); do $(BIN)/pytest -q $$p/tests; done
 
 # Builds (or reuses, keyed by the hash of requirements/engines.txt) the engines' environment.
-test-engines:
+# Then both engines again, each in its own worker over that environment, driven by the kernel in .venv.
+test-engines: $(STAMP)
 	scripts/engines-env
 	.venv-engines/bin/python -m pytest -q tests/test_engines_env.py
 	set -e; for p in $(wildcard plugins/chatterbox plugins/f5tts); do .venv-engines/bin/python -m pytest -q $$p/tests; done
+	POLYVOX_TEST_ISOLATED_ENGINES=1 $(BIN)/pytest -q tests/test_isolation_engines.py
 
 test: lint test-kernel test-engines
 

@@ -98,6 +98,10 @@ class Kernel:
         """The name of the plugin that declares `engine`."""
         return self.plugins.plugin_of(engine)
 
+    def runs_in(self, engine: str) -> str:
+        """Where `engine` runs: "in-process", or its own environment (path, Python, package versions)."""
+        return self.plugins.where(engine)
+
     def model_for(self, engine: str, language: str) -> str | None:
         """The model `engine` speaks `language` with (language packs included), or None."""
         return self.renderer.planner.model_for(engine, languages.require(language, self.language_codes()))
