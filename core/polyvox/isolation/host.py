@@ -54,6 +54,8 @@ class ModelHandle:
     generation: int
     id: int
     size: int | None = None
+    #: The local weight files the kernel fetched for it (name -> path), sent again on a reload.
+    files: dict[str, str] | None = None
 
 
 @attrs.define(eq=False)
@@ -264,11 +266,12 @@ class WorkerHost:
         weakref.finalize(handle, self._release, handle.generation, handle.id)
 
     # -- EngineHost ------------------------------------------------------------------------
-    def load_model(self, engine: str, model: str, device: str) -> ModelHandle | None:
-        out, _ = self.call("load_model", {"engine": engine, "model": model, "device": device})
+    def load_model(self, engine: str, model: str, device: str, files: Any = None) -> ModelHandle | None:
+        paths = {name: str(path) for name, path in files.paths.items()} if files is not None else None
+        out, _ = self.call("load_model", {"engine": engine, "model": model, "device": device, "files": paths})
         if out is None:
             return None
-        handle = ModelHandle(engine, model, device, self._generation, out["handle"], out["size"])
+        handle = ModelHandle(engine, model, device, self._generation, out["handle"], out["size"], paths)
         self._track(handle)
         return handle
 
@@ -277,7 +280,7 @@ class WorkerHost:
             self.start()
             if handle.generation != self._generation:  # loaded by a worker that is gone
                 out, _ = self.call("load_model", {"engine": handle.engine, "model": handle.model,
-                                                  "device": handle.device})
+                                                  "device": handle.device, "files": handle.files})
                 handle.generation, handle.id = self._generation, out["handle"]
                 self._track(handle)
             return handle.id

@@ -74,8 +74,8 @@ class HostedPlugin:
         return list(files)
 
     @hookimpl
-    def load_model(self, engine: str, model: str, device: str) -> Any:
-        return self.host.load_model(engine, model, device) if engine in self.names else None
+    def load_model(self, engine: str, model: str, device: str, files: Any = None) -> Any:
+        return self.host.load_model(engine, model, device, files) if engine in self.names else None
 
     @hookimpl
     def model_size(self, engine: str, model: Any) -> int | None:

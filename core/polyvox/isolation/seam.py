@@ -33,7 +33,7 @@ class EngineHost(Protocol):
     #: Where the engines run, in words, for ``polyvox engines``.
     where: str
 
-    def load_model(self, engine: str, model: str, device: str) -> Any: ...
+    def load_model(self, engine: str, model: str, device: str, files: Any = None) -> Any: ...
     def model_size(self, engine: str, model: Any) -> int | None: ...
     def prepare_voice(self, engine: str, model: Any, voice: Voice, params: dict[str, Any]) -> Any: ...
     def synthesize_segment(self, engine: str, model: Any, request: Request, conditioning: Any) -> Audio | None: ...
@@ -52,8 +52,8 @@ class InProcessHost:
     def __init__(self, hook: Any):
         self._hook = hook
 
-    def load_model(self, engine: str, model: str, device: str) -> Any:
-        return self._hook.load_model(engine=engine, model=model, device=device)
+    def load_model(self, engine: str, model: str, device: str, files: Any = None) -> Any:
+        return self._hook.load_model(engine=engine, model=model, device=device, files=files)
 
     def model_size(self, engine: str, model: Any) -> int | None:
         return self._hook.model_size(engine=engine, model=model)

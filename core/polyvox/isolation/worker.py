@@ -59,7 +59,7 @@ class Worker:
         self.plugins = Plugins([], load_entry_points=False)
         for name, target in plugins:
             module, _, attr = target.partition(":")
-            self.plugins._load(name, lambda m=module, a=attr: _resolve(m, a), distribution, None)
+            self.plugins._load(name, lambda m=module, a=attr: _resolve(m, a), distribution, None, module)
         self.plugins.refresh()
         self.distribution = distribution
         self.handles: dict[int, Any] = {}
@@ -102,7 +102,11 @@ class Worker:
 
     def op_load_model(self, args: dict, reply_blobs: list[bytes]) -> Any:
         hook = self.plugins.hook
-        model = hook.load_model(engine=args["engine"], model=args["model"], device=args["device"])
+        from polyvox.weights.sources import Files
+
+        paths = args.get("files")
+        files = Files(paths) if paths is not None else None  # the kernel fetched them: plain paths cross
+        model = hook.load_model(engine=args["engine"], model=args["model"], device=args["device"], files=files)
         if model is None:
             return None
         try:
