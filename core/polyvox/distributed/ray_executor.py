@@ -182,13 +182,15 @@ class RayExecutor:
 
 
 def _entry_point_plugins(plugins: Any) -> list[str]:
-    """The plugin names a replica loads: every plugin the driver loaded by entry point."""
+    """The plugin names a replica loads: every plugin the driver loaded by name, built in
+    (Piper) or by entry point."""
     loaded = {name for name, _ in plugins.pm.list_name_plugin()}
     from importlib.metadata import entry_points
 
-    from polyvox.plugin.registry import GROUP
+    from polyvox.plugin.registry import BUILTINS, GROUP
 
-    return sorted(ep.name for ep in entry_points(group=GROUP) if ep.name in loaded)
+    names = {ep.name for ep in entry_points(group=GROUP)} | set(BUILTINS)
+    return sorted(names & loaded)
 
 
 def _units(scheduler: Any, misses: list[Job], batch_size: int, ordered: bool) -> list[list[Job]]:
