@@ -247,3 +247,15 @@ def test_any_engine_host_serves_an_engine_through_the_hosted_plugin(isotone_env,
     assert outer.runs_in("isotone") == "in-process"
     direct, hosted = inner.render(SCRIPT, engine="isotone"), outer.render(SCRIPT, engine="isotone")
     assert hosted.stats.synthesized == 3 and np.array_equal(hosted.audio.samples, direct.audio.samples)
+
+
+def test_a_spec_crosses_the_worker_boundary_whole() -> None:
+    """Every declaration an engine makes, its preferred join included, survives the protocol."""
+    from polyvox.isolation.protocol import decode_spec, encode_spec
+
+    spec = polyvox.EngineSpec(
+        name="spec-x", sample_rate=24000, languages=("en", "de"), default_model="m", models=("m", "n"),
+        params=(polyvox.ParamSpec("speed", 1.0, min=0.5, max=2.0, aliases=("rate",)),), max_chars=175,
+        capabilities=polyvox.Capabilities(clones=True, seeded=True, batch=True),
+        join=polyvox.JoinConfig(method="crossfade", crossfade_ms=150), voices=("a", "b"))
+    assert decode_spec(json.loads(json.dumps(encode_spec(spec)))) == spec

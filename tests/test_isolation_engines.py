@@ -67,7 +67,7 @@ def test_chatterbox_and_f5tts_render_one_script_from_their_own_workers(tmp_path,
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
     try:
         for name, record in records.items():
-            assert kernel.runs_in(name) == record.describe()
+            assert kernel.runs_in(name) == record.describe(), kernel.failures
         ann = polyvox.Voice(name="ann", audio=tmp_path / "ann.wav", reference_text="Some words spoken slowly.")
         script = [Segment(text="Hello from the first engine.", character="ann", engine="chatterbox",
                           params={"max_new_tokens": 10, "flow_steps": 1}),

@@ -114,6 +114,10 @@ def decode_spec(data: Mapping[str, Any]) -> EngineSpec:
     fields = dict(data)
     fields["params"] = tuple(ParamSpec(**p) for p in fields.get("params", ()))
     fields["capabilities"] = Capabilities(**fields.get("capabilities", {}))
+    if fields.get("join") is not None:  # an engine's preferred join crosses as its fields
+        from polyvox.render.assembly import JoinConfig
+
+        fields["join"] = JoinConfig(**fields["join"])
     return EngineSpec(**fields)
 
 
