@@ -22,6 +22,7 @@ from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
 from polyvox.events import CancelToken, Emitter, Listener
+from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
 from polyvox.render.assembly import JoinConfig
@@ -57,7 +58,7 @@ class Kernel:
         sample_rate: int | None = None,
         on_event: Listener | None = None,
     ):
-        self.device = device or os.environ.get("POLYVOX_DEVICE") or "auto"
+        self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
         if on_event is not None:

@@ -49,7 +49,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
     from polyvox.plugin.installer import resolve
 
     for target in map(resolve, names):
-        click.echo(f"{target.given}: {target.note or 'pip install ' + target.requirement}")
+        flag = "-e " if editable and not target.editable else ""
+        click.echo(f"{target.given}: {target.note or 'pip install ' + flag + target.requirement}")
     _report(run_install(list(names), editable=editable, upgrade=upgrade, no_build_isolation=no_build_isolation))
 
 
@@ -63,7 +64,9 @@ def uninstall(names: tuple[str, ...], yes: bool) -> None:
 
     dists = ", ".join(distribution_name(n) for n in names)
     if not yes:
-        click.confirm(f"Uninstall {dists}?", abort=True)
+        if not click.confirm(f"Uninstall {dists}?", err=True):
+            click.echo("nothing removed", err=True)  # a "no" is an answer, not an interruption
+            return
     _report(run_uninstall(list(names)))
 
 
