@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]' $(addprefix -e ,$(LIGHT_PLUGINS))
+	$(BIN)/pip install -q -e '.[test,serve]' $(addprefix -e ,$(LIGHT_PLUGINS))
 	# An older checkout installed Piper as the plugin polyvox-piper; the built-in replaces it.
 	$(BIN)/pip uninstall -q -y polyvox-piper 2>/dev/null || true
 	touch $@

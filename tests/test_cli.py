@@ -159,7 +159,7 @@ BAD = [
     (["render", "-", "-o", "x.aiff"], "unknown audio format '.aiff'"),
     (["render", "-", "-o", "-", "--json"], "--json"),
     (["render", "-", "--voices", "no-such-folder"], "no-such-folder"),
-    (["render", "-", "--seed", "x"], "x"),
+    (["render", "-", "--seed", "x"], "'--seed': 'x' is not a valid integer"),
     (["engines", "nope"], "engine 'nope' is not installed"),
     (["nonsense"], "No such command"),
     (["render", "--bogus-option", "-"], "No such option"),

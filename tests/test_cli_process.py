@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,7 +39,7 @@ def test_help_is_instant_and_imports_nothing_heavy(env, tmp_path):
             "print('MODULES', sorted(m for m in ('torch', 'onnxruntime', 'piper', 'soundfile', 'rich', 'numpy', "
             "'diskcache', 'pysbd', 'pedalboard') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, timeout=120).stdout
     loaded = eval(out.split("MODULES", 1)[1])  # noqa: S307 (our own printed list)
     assert not {"torch", "onnxruntime", "piper", "soundfile", "rich", "pedalboard", "numpy"} & set(loaded)
 
@@ -85,6 +87,21 @@ def test_no_color_and_quiet(env, tmp_path):
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
 
 
+def stderr_lines(proc: subprocess.Popen[str]) -> queue.Queue[str | None]:
+    """`proc`'s stderr, a line at a time, read by a thread so the test can wait with a deadline
+    instead of blocking on a read; None after the last line."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
 LONG_SCRIPT = "\n".join(
     f"[{'Alice' if i % 2 else 'Bob'}] This is sentence number {i} of a longer script, long enough to interrupt."
     for i in range(40)
@@ -95,19 +112,27 @@ LONG_SCRIPT = "\n".join(
 def test_ctrl_c_keeps_finished_segments(env, tmp_path):
     (tmp_path / "long.txt").write_text(LONG_SCRIPT, encoding="utf-8")
     proc = subprocess.Popen([*POLYVOX, "render", "long.txt", "-o", "long.wav"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = []
-    assert proc.stderr is not None
-    deadline = time.monotonic() + 120
-    for line in proc.stderr:  # one plain line per finished segment when stderr is a pipe
-        if line.startswith("[") and "/40]" in line:
-            seen.append(line)
-            if len(seen) == 2:
-                proc.send_signal(signal.SIGINT)
-                break
-        assert time.monotonic() < deadline
-    rest = proc.stderr.read()
-    assert proc.wait(timeout=60) == 130, rest
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines = stderr_lines(proc)
+    try:
+        seen = []
+        deadline = time.monotonic() + 120
+        while len(seen) < 2:  # one plain line per finished segment when stderr is a pipe
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                pytest.fail(f"two segments did not finish within 120 s ({len(seen)} did)")
+            assert line is not None, f"polyvox exited after {len(seen)} segments, before it was interrupted"
+            if line.startswith("[") and "/40]" in line:
+                seen.append(line)
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    rest = "".join(iter(lambda: lines.get(timeout=30), None))
+    assert code == 130, rest
     assert "Traceback" not in rest
     assert "kept in the cache" in rest
     assert not (tmp_path / "long.wav").exists()  # no half-written file under the real name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import attrs
@@ -14,17 +15,34 @@ from polyvox.testing import EngineContract, reference_voice
 
 
 class Broken(Template):
-    """The template engine under another name, with one fault switched on."""
+    """The template engine under another name, with one fault switched on. It declares German
+    too, spoken (when healthy) two semitones higher with the same model."""
 
     def __init__(self, fault: str):
         self.fault = fault
         self.name = f"broken-{fault}"
         self.last_f0: float | None = None
+        self.working: tuple[int, Any] | None = None
 
     def spec(self) -> polyvox.EngineSpec:
-        return attrs.evolve(super().spec(), name=self.name, description="")
+        return attrs.evolve(super().spec(), name=self.name, description="", languages=("en", "de"))
+
+    def language_model(self, language: str) -> str | None:
+        return "template-base" if language in ("en", "de") else None
 
     def synthesize(self, model: Any, request: polyvox.Request, conditioning: Any) -> polyvox.Audio:
+        if request.language == "de" and self.fault != "monolingual":  # the language ignored
+            request = attrs.evolve(request, params={**request.params, "pitch": request.params["pitch"] + 2.0})
+        if self.fault == "racy":  # the job's seed and voice kept on the shared engine while it works
+            self.working = (request.seed, conditioning)
+            time.sleep(0.005)
+            seed, conditioning = self.working
+            request = attrs.evolve(request, seed=seed)
+        if self.fault == "seed-ignored":  # declares seeded, but one fixed seed
+            request = attrs.evolve(request, seed=0)
+        if self.fault == "textless":  # the same second of seeded noise for every sentence
+            rng = np.random.default_rng(request.seed)
+            return polyvox.Audio((0.3 * rng.standard_normal(16000)).astype(np.float32), 16000)
         if self.fault == "leaky":  # state left on the shared engine: the previous voice bleeds in
             blended = conditioning.f0 if self.last_f0 is None else (conditioning.f0 + self.last_f0) / 2
             self.last_f0 = conditioning.f0
@@ -36,9 +54,14 @@ class Broken(Template):
             return polyvox.Audio(audio.samples, 22050)
         if self.fault == "nan":
             return polyvox.Audio(np.full(len(audio), np.nan), audio.sample_rate)
+        if self.fault == "capped":  # follows the text, but never past 1.5 s
+            return polyvox.Audio(audio.samples[: 24000], audio.sample_rate)
         return audio
 
     def synthesize_many(self, model: Any, requests: list[polyvox.Request], conditioning: Any) -> list[polyvox.Audio]:
+        if self.fault == "batch-first":  # the first request's seed and parameters for every item
+            first = requests[0]
+            requests = [attrs.evolve(r, seed=first.seed, params=first.params) for r in requests]
         out = super().synthesize_many(model, requests, conditioning)
         return out[::-1] if self.fault == "batch-order" else out
 
@@ -69,6 +92,12 @@ def run_check(check: str, fault: str, voices: list[polyvox.Voice], tmp_path) -> 
     ("test_synthesize_returns_finite_audio_at_declared_rate", "nan"),
     ("test_batch_as_declared", "batch-order"),
     ("test_errors_are_polyvox_errors", "raw-error"),
+    ("test_text_changes_audio", "textless"),
+    ("test_text_changes_audio", "capped"),
+    ("test_languages_change_speech", "monolingual"),
+    ("test_same_seed_same_audio", "seed-ignored"),
+    ("test_thread_safety_as_declared", "racy"),
+    ("test_batch_as_declared", "batch-first"),
 ])
 def test_each_fault_fails_its_check(check: str, fault: str, voices, tmp_path) -> None:
     run_check(check, "none", voices, tmp_path / "healthy")  # the same check passes without the fault

@@ -82,7 +82,7 @@ def test_kill_9_keeps_finished_segments(tmp_path):
     while cache.stats().entries < 3 and time.time() < deadline:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
+    proc.wait(timeout=30)
     kept = cache.stats().entries
     assert 3 <= kept < 40
     result = polyvox.Kernel(cache_dir=tmp_path / "c").render(text)

@@ -173,9 +173,11 @@ def test_engine_declared_twice_is_a_failure_not_a_crash(tmp_path):
 def test_help_imports_no_heavy_module():
     heavy = "('torch', 'onnxruntime', 'piper', 'soundfile')"
     code = f"import sys; from polyvox.cli import cli; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
     assert out.strip() == "[]"
-    help_run = subprocess.run([sys.executable, "-m", "polyvox", "--help"], capture_output=True, text=True)
+    help_run = subprocess.run([sys.executable, "-m", "polyvox", "--help"], capture_output=True, text=True,
+                              timeout=120)
     assert help_run.returncode == 0 and "say" in help_run.stdout
 
 
@@ -204,3 +206,16 @@ def test_language_mapping_order_engine_then_packs_then_fallback():
         assert kernel.planner.model_for("multi", "de") == "german"
         assert kernel.planner.model_for("multi", "en") == "finetuned-en"
         assert kernel.planner.model_for("multi", "fr") is None
+
+
+def test_engine_may_declare_its_preferred_join():
+    """An engine's preferred join travels in its spec (the assembler uses it when the caller gives none);
+    anything but a JoinConfig is refused when the plugin registers."""
+    base = dict(name="fader", sample_rate=24000, languages=("en",), default_model="base")
+    assert polyvox.EngineSpec(**base).join is None
+    fade = polyvox.JoinConfig(method="crossfade", crossfade_ms=150)
+    spec = polyvox.EngineSpec(**base, join=fade)
+    assert spec.join == fade and spec.join.action("sentence") == "crossfade"
+    with pytest.raises(polyvox.PluginError) as err:
+        polyvox.EngineSpec(**base, join="crossfade")
+    assert str(err.value) == "engine 'fader' declares join='crossfade': expected a polyvox.JoinConfig or None"

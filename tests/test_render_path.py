@@ -171,3 +171,39 @@ def test_subtitles_are_placed_as_they_come(tmp_path: Path) -> None:
     whole = kernel.render(cues, engine="tone")
     assert Audio.concatenate([first, *rest], 16000) == whole.audio
     assert [round(t.start, 3) for t in stream.result.timing] == [float(2 * n) for n in range(1, 9)]
+
+
+def test_an_engines_declared_join_applies_unless_the_caller_gives_one() -> None:
+    import attrs
+
+    class Smooth(Sized):
+        def spec(self) -> EngineSpec:
+            return attrs.evolve(super().spec(), join=polyvox.JoinConfig(method="crossfade", crossfade_ms=50))
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    engine = Smooth("smooth", ("en",), 60)
+    kernel.register(engine)
+    declared = kernel.render(LONG, engine="smooth")
+    pieces = [s for s in declared.segments if s.engine]
+    clips = sum(round(s.duration * 16000) for s in pieces)
+    overlap = round(0.050 * 16000)  # clips are ~0.17 s: room for a 50 ms crossfade on both sides
+    assert len(pieces) >= 8
+    assert len(declared.audio) == clips - overlap * (len(pieces) - 1)
+    given = kernel.render(LONG, engine="smooth", join=polyvox.JoinConfig(method="crossfade", crossfade_ms=20))
+    assert len(given.audio) == clips - round(0.020 * 16000) * (len(pieces) - 1)
+
+
+def test_a_language_pack_that_raises_is_left_out_and_the_host_still_speaks() -> None:
+    class BrokenPack:
+        @polyvox.hookimpl
+        def map_language(self, engine: str, language: str) -> str | None:
+            raise RuntimeError("pack data missing")
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    kernel.register(Sized("wide", ("en",), 400))
+    kernel.register(BrokenPack(), name="broken-pack")
+    result = kernel.render("Hello there.")
+    assert result.segments[0].engine == "wide" and result.audio.duration > 0
+    assert any("'broken-pack'" in w and "pack data missing" in w for w in result.warnings)
+    (failure,) = [f for f in kernel.failures if f.name == "broken-pack"]
+    assert "RuntimeError: pack data missing" in failure.error

@@ -99,6 +99,8 @@ def test_interleaved_voices_equal_each_alone(tmp_path):
 
 
 def test_workers_only_for_thread_safe_engines(tmp_path):
+    """The warning and the audio; that calls really overlap (or never do) is measured in
+    test_concurrency.py."""
     warnings = []
     kernel = polyvox.Kernel(cache=False, on_event=lambda e: isinstance(e, Warning) and warnings.append(e))
     kernel.register(ToneEngine())
@@ -148,8 +150,13 @@ def test_renders_from_many_threads_share_one_model(tmp_path, kind):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
     assert engine.loads == 1 and len(results) == 4
+    # each render's audio is what the same render gives alone (calls in flight: test_concurrency.py)
+    for i, audio in results.items():
+        alone = polyvox.Kernel(cache=False)
+        alone.register(ToneEngine(thread_safe=kind == "thread_safe"))
+        assert audio == alone.render(f"shared line\nown line {i}", engine="tone").audio
 
 
 def test_rendering_to_a_file_keeps_threads_batches_and_model_grouping(tmp_path):

@@ -103,5 +103,6 @@ def test_import_polyvox_and_synthesize_from_a_host_app():
     import sys
 
     code = "import polyvox; print(polyvox.Kernel().synthesize('hi').duration > 0.1)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
     assert out.strip() == "True"

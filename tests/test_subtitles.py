@@ -163,13 +163,45 @@ def test_trim_keeps_a_few_milliseconds() -> None:
     assert len(trim(Audio(np.zeros(100), 16000))) == 0
 
 
-def test_time_stretch_keeps_pitch() -> None:
-    clip = tone(1.0)
-    longer = time_stretch(clip, 1.5)
-    assert longer.duration == pytest.approx(1.5, abs=0.001)
-    spectrum = np.abs(np.fft.rfft(longer.samples[4000:-4000]))
-    peak_hz = np.argmax(spectrum) * 16000 / len(longer.samples[4000:-4000])
-    assert peak_hz == pytest.approx(200, abs=5), "a resample would have moved 200 Hz to 133 Hz"
+def speech_span(audio: Audio) -> float:
+    """Seconds from the first to the last 20 ms frame louder than a tenth of the loudest."""
+    n = audio.sample_rate // 50
+    frames = audio.samples[: len(audio) // n * n].reshape(-1, n)
+    loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > 0.1 * np.sqrt(np.mean(frames**2, axis=1)).max())
+    return (loud[-1] - loud[0] + 1) * n / audio.sample_rate
+
+
+def median_pitch(audio: Audio) -> float:
+    """Median fundamental (autocorrelation, 70-400 Hz) over the voiced 40 ms frames."""
+    rate, n = audio.sample_rate, audio.sample_rate // 25
+    frames = audio.samples[: len(audio) // n * n].reshape(-1, n).astype(np.float64)
+    energy = np.sqrt(np.mean(frames**2, axis=1))
+    lo, hi = rate // 400, rate // 70
+    pitches = []
+    for frame in frames[energy > 0.3 * energy.max()]:
+        frame = frame - frame.mean()
+        corr = np.correlate(frame, frame, "full")[n - 1:]
+        lag = lo + int(np.argmax(corr[lo:hi]))
+        if corr[lag] > 0.3 * corr[0]:  # clearly periodic: a voiced frame
+            pitches.append(rate / lag)
+    assert len(pitches) >= 5, "too few voiced frames to measure a pitch"
+    return float(np.median(pitches))
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> Audio:
+    kernel = polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("cache"), plugins=["piper"])
+    return trim(kernel.synthesize("Stretching keeps the voice at its own pitch.", engine="piper", **QUIET))
+
+
+@pytest.mark.parametrize("ratio", [1.5, 0.7])
+def test_time_stretch_changes_the_speech_and_keeps_its_pitch(speech: Audio, ratio: float) -> None:
+    stretched = time_stretch(speech, ratio)
+    assert stretched.duration == pytest.approx(speech.duration * ratio, abs=0.001)
+    # the speech itself is longer or shorter, not padded with silence or cut
+    assert speech_span(stretched) == pytest.approx(speech_span(speech) * ratio, rel=0.06)
+    # a resample would have moved the pitch by the same ratio (measured: 0.7 to 1.06 times of it)
+    assert median_pitch(stretched) == pytest.approx(median_pitch(speech), rel=0.12)
 
 
 def test_smart_natural_actions() -> None:

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from polyvox.text.segment import Request, Segment
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
+    from polyvox.weights.sources import Files, HubFiles, LocalFiles, ModelWeights, UrlFile
 
 _LAZY = {
     "Audio": "audio", "CancelToken": "events", "Kernel": "kernel",
@@ -57,6 +58,8 @@ _LAZY = {
     "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
+    "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
+    "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
 }
 
 
@@ -79,8 +82,9 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
-    "Engine", "EngineSpec", "HOOK_API", "hookimpl", "is_subtitles", "JoinConfig", "Kernel", "ModelError",
-    "ParameterError", "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult",
-    "RenderStats", "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
-    "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "Voice", "VoiceError", "VoiceLibrary",
+    "Engine", "EngineSpec", "Files", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig", "Kernel",
+    "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "PluginError", "PolyvoxError",
+    "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
+    "SegmentError", "SegmentResult", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile",
+    "Voice", "VoiceError", "VoiceLibrary",
 ]

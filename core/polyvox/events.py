@@ -67,6 +67,40 @@ class ModelUnloaded:
 
 
 @attrs.frozen
+class DownloadProgress:
+    """Bytes of one file of a model's weights fetched so far (`total` None: size unknown)."""
+
+    engine: str
+    model: str
+    filename: str
+    done: int
+    total: int | None
+
+
+@attrs.frozen
+class DownloadAsking:
+    """A question about fetching a model is about to be asked on the terminal: a listener that
+    draws live progress takes it off the screen until `DownloadAnswered`."""
+
+    engine: str
+    model: str
+
+
+@attrs.frozen
+class DownloadAnswered:
+    engine: str
+    model: str
+    allowed: bool
+
+
+@attrs.frozen
+class DownloadFinished:
+    engine: str
+    model: str
+    seconds: float
+
+
+@attrs.frozen
 class Warning:
     message: str
     #: A short machine-readable kind: unknown-character, dropped-parameter, workers, ...
@@ -74,7 +108,8 @@ class Warning:
 
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
-    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, Warning
+    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, DownloadProgress,
+    DownloadAsking, DownloadAnswered, DownloadFinished, Warning,
 ]
 Listener = Callable[[Event], None]
 

@@ -38,6 +38,7 @@ from polyvox.text import languages
 from polyvox.text.segment import Segment
 from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import Voice
+from polyvox.weights.service import Weights
 
 
 class Kernel:
@@ -57,6 +58,7 @@ class Kernel:
         memory_budget: int | None = None,
         sample_rate: int | None = None,
         on_event: Listener | None = None,
+        downloads: str | None = None,
     ):
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
@@ -66,7 +68,8 @@ class Kernel:
         self.plugins = Plugins(plugins, load_entry_points=load_entry_points)
         self.cache = ContentCache(cache_dir, cache_size_limit) if cache else None
         self.fingerprints = Fingerprints(self.cache.store if self.cache else None)
-        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget)
+        self.weights = Weights(self.plugins.hook, self.events.emit, downloads)  # "ask" | "yes" | "never"
+        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights)
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
@@ -145,7 +148,7 @@ class Kernel:
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig = JoinConfig(),
+               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
@@ -177,7 +180,7 @@ class Kernel:
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, join: JoinConfig = JoinConfig(), cancel: CancelToken | None = None,
+               use_cache: bool = True, join: JoinConfig | None = None, cancel: CancelToken | None = None,
                on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).

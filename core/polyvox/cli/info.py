@@ -34,6 +34,7 @@ def _engine_dict(kernel: Any, spec: Any, detail: bool) -> dict[str, Any]:
         "default_model": spec.default_model, "sample_rate": spec.sample_rate, "max_chars": spec.max_chars,
         "priority": spec.priority, "description": spec.description,
         "capabilities": attrs.asdict(spec.capabilities),
+        "weights": _weights(kernel, spec.name),
     }
     if detail:
         out["parameters"] = [_param_dict(p) for p in spec.params]
@@ -62,11 +63,14 @@ def engines(engine: str | None) -> None:
     console = stdout_console()
     if not engine:
         table = Table(title="Engines", title_justify="left")
-        for column in ("engine", "plugin", "languages", "default model", "sample rate", "capabilities"):
+        # Engine names are what people type: never shortened, however narrow the terminal.
+        table.add_column("engine", no_wrap=True, min_width=max((len(s.name) for s in specs), default=6))
+        for column in ("plugin", "languages", "default model", "sample rate", "capabilities", "weights"):
             table.add_column(column)
         for spec in specs:
             table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
-                          spec.default_model, f"{spec.sample_rate} Hz", _caps(spec))
+                          spec.default_model, f"{spec.sample_rate} Hz", _caps(spec),
+                          _weights_summary(_weights(kernel, spec.name)))
         console.print(table if specs else "[yellow]no engine is loaded: Piper is built in unless POLYVOX_PLUGINS "
                       "leaves it out; `polyvox install NAME` adds engines[/]")
         for failure in kernel.failures:
@@ -87,14 +91,33 @@ def engines(engine: str | None) -> None:
     models = Table(title="Models by language", title_justify="left")
     models.add_column("language")
     models.add_column("model")
+    models.add_column("weights")
+    weights = _weights(kernel, spec.name)
     for code, model in kernel.models_for(spec.name).items():
-        models.add_row(code, model + (" [dim](default)[/]" if model == spec.default_model else ""))
+        models.add_row(code, escape(model) + (" [dim](default)[/]" if model == spec.default_model else ""),
+                       weights.get(model, "–"))
     console.print(models)
     if spec.models:  # every model, including those no language maps to (ChatterBox's turbo)
-        console.print("Models: " + ", ".join(m + (" (default)" if m == spec.default_model else "")
-                                             for m in spec.models))
+        console.print("Models: " + ", ".join(f"{m} ({weights.get(m, '–')})" + (" (default)" if m == spec.default_model
+                                                                               else "") for m in spec.models))
+    if any(state in ("missing", "partial") for state in weights.values()):
+        console.print(f"Fetch weights with `polyvox models pull {spec.name}[:MODEL]`; list them with "
+                      "`polyvox models`.")
     if spec.voices:
         console.print("Built-in voices: " + ", ".join(spec.voices))
+
+
+def _weights(kernel: Any, engine: str) -> dict[str, str]:
+    """Model -> present / partial / missing (engine-managed: the engine finds its own files)."""
+    from polyvox.cli.models import rows
+
+    return {row["model"]: row["state"] for row in rows(kernel, engine)}
+
+
+def _weights_summary(states: dict[str, str]) -> str:
+    """Models whose weights are here, of those with declared weights: ``2/3`` (narrow on purpose)."""
+    managed = [v for v in states.values() if v in ("present", "partial", "missing")]
+    return f"{managed.count('present')}/{len(managed)}" if managed else "–"
 
 
 def _languages(codes: tuple[str, ...], limit: int = 8) -> str:

@@ -154,6 +154,34 @@ class RenderView:
         self.note(f"loaded {event.engine} model {event.model} on {event.device} in {event.seconds:.2f} s",
                   style="dim")
 
+    def _on_DownloadAsking(self, event: Any) -> None:
+        """The kernel asks on the terminal: a live display redrawing over the question would hide it."""
+        if self._live is not None:
+            self._live.stop()
+
+    def _on_DownloadAnswered(self, event: Any) -> None:
+        if self._live is not None:
+            self._live.start()
+
+    def _on_DownloadProgress(self, event: Any) -> None:
+        """First use of a missing model: its files' bytes as they arrive (live display only)."""
+        if self._activity is None:
+            return
+        key = ("download", event.engine, event.model + "/" + event.filename)
+        label = f"downloading [bold]{escape(event.engine)}[/] {escape(event.model)}: {escape(event.filename)}"
+        if key not in self._loading:
+            self._loading[key] = self._activity.add_task(label, total=event.total)
+        self._activity.update(self._loading[key], completed=event.done, total=event.total,
+                              description=f"{label} {event.done / 1e6:.1f}"
+                                          + (f"/{event.total / 1e6:.1f} MB" if event.total else " MB"))
+
+    def _on_DownloadFinished(self, event: Any) -> None:
+        for key in [k for k in self._loading if k[:2] == ("download", event.engine)
+                    and k[2].startswith(event.model + "/")]:
+            if self._activity is not None:
+                self._activity.remove_task(self._loading.pop(key))
+        self.note(f"downloaded {event.engine} model {event.model} in {event.seconds:.1f} s", style="dim")
+
     def _on_ModelUnloaded(self, event: ModelUnloaded) -> None:
         self.note(f"unloaded {event.engine} model {event.model}", style="dim")
 

@@ -25,6 +25,7 @@ from polyvox.plugin.hookspecs import hookimpl
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
+from polyvox.weights.sources import Files, ModelWeights
 
 
 class Engine:
@@ -37,6 +38,7 @@ class Engine:
         raise NotImplementedError
 
     def load(self, model: str, device: str) -> Any:
+        """Load `model`. Engines that declare `weights` take a third argument, the `Files`."""
         raise NotImplementedError
 
     def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
@@ -45,6 +47,10 @@ class Engine:
     def files(self, model: str) -> list[str]:
         """Local files of `model`, for the cache key's fingerprint."""
         return []
+
+    def weights(self, model: str) -> ModelWeights | None:
+        """The files `model` needs and where they come from (see the `model_weights` hook)."""
+        return None
 
     def language_model(self, language: str) -> str | None:
         """The model for `language`; None falls back to the default model for declared languages."""
@@ -89,8 +95,15 @@ class Engine:
         return [str(f) for f in self.files(model)] if engine == self.name else None
 
     @hookimpl
-    def load_model(self, engine: str, model: str, device: str) -> Any:
-        return self.load(model, device) if engine == self.name else None
+    def model_weights(self, engine: str, model: str) -> ModelWeights | None:
+        return self.weights(model) if engine == self.name else None
+
+    @hookimpl
+    def load_model(self, engine: str, model: str, device: str, files: Files | None) -> Any:
+        if engine != self.name:
+            return None
+        # Engines without declared weights keep the two-argument `load`.
+        return self.load(model, device) if files is None else self.load(model, device, files)  # type: ignore[call-arg]
 
     @hookimpl
     def model_size(self, engine: str, model: Any) -> int | None:

@@ -20,6 +20,7 @@ from polyvox.audio import Audio
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
+from polyvox.weights.sources import Files, ModelWeights
 
 hookspec = pluggy.HookspecMarker("polyvox")
 hookimpl = pluggy.HookimplMarker("polyvox")
@@ -64,12 +65,26 @@ def model_files(engine: str, model: str) -> list[str] | None:
 
 
 @hookspec(firstresult=True)
-def load_model(engine: str, model: str, device: str) -> Any:
+def model_weights(engine: str, model: str) -> ModelWeights | None:
+    """Declare the files `model` needs and where they come from, without touching the network.
+
+    Return ``ModelWeights([HubFiles(repo, filenames, ...), UrlFile(url, sha256), ...],
+    license=...)``; ``LocalFiles`` for files bundled with your package. The kernel lists,
+    fetches (asking the user first), verifies and removes them, and hands their local paths to
+    `load_model` as `files`. Return None when the engine is not yours, or for a model whose
+    files the engine finds itself (a checkpoint folder the user named).
+    """
+
+
+@hookspec(firstresult=True)
+def load_model(engine: str, model: str, device: str, files: Files | None) -> Any:
     """Load `model` of `engine` on `device` (``cpu``, ``cuda``, ``cuda:1``, ``mps`` or ``auto``) and return it.
 
-    The kernel's model manager calls this once per (engine, model, device) and shares the
-    result between every render, thread and API call; never cache models yourself. Raise a
-    `ModelError` naming the missing files when the weights are not there.
+    `files`: the local paths of what `model_weights` declared, all present (None when the
+    engine declared nothing for this model). The kernel's model manager calls this once per
+    (engine, model, device) and shares the result between every render, thread and API call;
+    never cache models yourself. Raise a `ModelError` naming the missing files when the
+    weights are not there.
     """
 
 

@@ -151,6 +151,23 @@ class Plugins:
                 self.specs[spec.name] = spec
                 self.owner[spec.name] = impl.plugin_name
 
+    def drop_failing(self, hook: str, exc: BaseException, **kwargs: Any) -> str | None:
+        """After `hook(**kwargs)` raised: find the plugin whose implementation raises, record it
+        as failed and unregister it, so the other plugins keep working. Returns its name (None
+        when no single implementation is to blame)."""
+        caller = getattr(self.pm.hook, hook)
+        for impl in caller.get_hookimpls():
+            if impl.hookwrapper or getattr(impl, "wrapper", False) or impl.plugin_name == "builtin":
+                continue
+            try:
+                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except Exception as error:  # this one is broken
+                dist, _ = self._dist.get(impl.plugin_name, (None, None))
+                self._fail(impl.plugin_name, dist, error)
+                self.pm.unregister(name=impl.plugin_name)
+                return impl.plugin_name
+        return None
+
     # -- what is there ----------------------------------------------------------------
     @property
     def hook(self) -> Any:

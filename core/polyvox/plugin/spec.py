@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from polyvox.errors import ParameterError, PluginError
+
+if TYPE_CHECKING:  # the assembler imports numpy; declarations stay light
+    from polyvox.render.assembly import JoinConfig
 
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
@@ -135,6 +138,15 @@ class Capabilities:
         return self.clones or self.needs_reference_audio
 
 
+def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if value is None:
+        return
+    from polyvox.render.assembly import JoinConfig
+
+    if not isinstance(value, JoinConfig):
+        raise PluginError(f"engine {instance.name!r} declares join={value!r}: expected a polyvox.JoinConfig or None")
+
+
 @attrs.frozen
 class EngineSpec:
     """An engine's declaration, as `register_engines` hands it to the kernel."""
@@ -152,6 +164,9 @@ class EngineSpec:
     priority: int = 0
     #: Voices the engine speaks with built in (Piper's voice files), by name.
     voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: How this engine's chunks of one long text are best joined, where the caller gives no
+    #: join of its own (F5-TTS: upstream's 0.15 s crossfade everywhere). None: the kernel's default.
+    join: JoinConfig | None = attrs.field(default=None, validator=_check_join)
 
     def __attrs_post_init__(self) -> None:
         if not self.languages:

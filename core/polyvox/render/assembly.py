@@ -49,27 +49,30 @@ class Assembler:
     """Turns (audio, join) pieces into output chunks at one sample rate, holding back only
     the few milliseconds a crossfade needs."""
 
-    def __init__(self, sample_rate: int, config: JoinConfig = JoinConfig()):
+    def __init__(self, sample_rate: int, config: JoinConfig = JoinConfig(), hold_ms: float | None = None):
         self.sample_rate = sample_rate
         self.config = config
         self._tail = np.zeros(0, np.float32)  # held back for a possible crossfade
-        self._hold = round(config.crossfade_ms * sample_rate / 1000)
+        # as much as the longest crossfade a later piece may ask for (`add`'s own config)
+        self._hold = round(max(config.crossfade_ms, hold_ms or 0.0) * sample_rate / 1000)
         self.position = 0  # samples emitted so far plus held back
         self.start = 0.0  # where the last piece added starts in the output, in seconds
 
-    def add(self, audio: Audio, join: str = "none") -> Iterator[Audio]:
-        """Append one piece; yields whatever is final."""
+    def add(self, audio: Audio, join: str = "none", config: JoinConfig | None = None) -> Iterator[Audio]:
+        """Append one piece, joined as `config` (default: the assembler's) says; yields
+        whatever is final."""
+        config = config or self.config
         samples = audio.resample(self.sample_rate).samples
-        action = self.config.action(join) if self.position else "none"
+        action = config.action(join) if self.position else "none"
         pieces: list[np.ndarray] = []
         if action == "silence":
-            gap = np.zeros(round(self.config.sentence_gap_ms * self.sample_rate / 1000), np.float32)
+            gap = np.zeros(round(config.sentence_gap_ms * self.sample_rate / 1000), np.float32)
             pieces += [self._tail, gap]
             self.position += len(gap)
             self._tail = np.zeros(0, np.float32)
             self.start = self.position / self.sample_rate
         elif action == "crossfade" and len(self._tail) and len(samples):
-            n = min(len(self._tail), len(samples))
+            n = min(len(self._tail), len(samples), round(config.crossfade_ms * self.sample_rate / 1000))
             fade = np.linspace(0.0, 1.0, n, dtype=np.float32)
             mixed = self._tail[-n:] * (1 - fade) + samples[:n] * fade
             pieces += [self._tail[:-n], mixed]

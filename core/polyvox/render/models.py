@@ -19,6 +19,7 @@ import attrs
 
 from polyvox.errors import ModelError, PluginError, PolyvoxError
 from polyvox.events import Event, ModelLoaded, ModelLoading, ModelUnloaded
+from polyvox.render.fairlock import FairLock
 
 ModelKey = tuple[str, str, str]  # (engine, model, device)
 
@@ -28,8 +29,9 @@ class LoadedModel:
     key: ModelKey
     model: Any
     size: int | None
-    #: Serializes calls into engines that are not thread-safe, and seeding + synthesis.
-    lock: threading.RLock = attrs.field(factory=threading.RLock)
+    #: Serializes calls into engines that are not thread-safe, and seeding + synthesis; granted
+    #: in arrival order, so a long render cannot starve a short one of the same model.
+    lock: FairLock = attrs.field(factory=FairLock)
     conditioning: dict[str, Any] = attrs.field(factory=dict)
     conditioning_lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -41,8 +43,11 @@ class ModelManager:
         emit: Callable[[Event], None],
         max_models: int | None = None,
         memory_budget: int | None = None,
+        weights: Any = None,
     ):
         self._hook = hook
+        #: The kernel's weights service: missing files are fetched (or refused) before a load.
+        self._weights = weights
         self._emit = emit
         self.max_models = max_models
         self.memory_budget = memory_budget
@@ -65,10 +70,11 @@ class ModelManager:
                 if key in self._models:  # another thread loaded it while we waited
                     self._models.move_to_end(key)
                     return self._models[key]
+            files = self._weights.ensure(engine, model) if self._weights is not None else None
             self._emit(ModelLoading(engine, model, device))
             start = time.perf_counter()
             try:
-                obj = self._hook.load_model(engine=engine, model=model, device=device)
+                obj = self._hook.load_model(engine=engine, model=model, device=device, files=files)
             except PolyvoxError:
                 raise
             except Exception as exc:

@@ -39,6 +39,8 @@ from polyvox.voices.casting import Overlay, recast
 from polyvox.voices.library import VoiceLibrary, check_jobs
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
+_DEFAULT_JOIN = JoinConfig()
+
 #: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
 Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
 
@@ -62,7 +64,8 @@ class RenderOptions:
     use_cache: bool = True
     workers: int = attrs.field(default=1, validator=_at_least_one)
     batch_size: int = attrs.field(default=1, validator=_at_least_one)
-    join: JoinConfig = JoinConfig()
+    #: How chunks of one long text join; None: each engine's declared join, else the default.
+    join: JoinConfig | None = None
     #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
     timing: TimingConfig | None = None
     cancel: CancelToken | None = None
@@ -295,11 +298,17 @@ class Render:
     def _placement(self) -> Any:
         opts = self.options
         if not self.is_subtitles:
-            return ScriptPlacement(self.jobs, self.sample_rate, opts.join)
+            return ScriptPlacement(self.jobs, self.sample_rate, self._join)
         from polyvox.subtitles.placing import CuePlacement
 
-        return CuePlacement(self.given.cues, self.units, self.sample_rate, opts.join, opts.timing or TimingConfig(),
+        return CuePlacement(self.given.cues, self.units, self.sample_rate, self._join, opts.timing or TimingConfig(),
                             self.renderer.warn)
+
+    def _join(self, job: Job) -> JoinConfig:
+        """How `job`'s chunk joins the chunk before it: the caller's join, else the one its engine
+        declares (F5-TTS: upstream's 0.15 s crossfade), else the default."""
+        declared = self.renderer.plugins.specs[job.engine].join if job.engine else None
+        return self.options.join or declared or _DEFAULT_JOIN
 
     def _speech(self, streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
         """The run step: every speech job's (job, audio, from_cache), in script order."""

@@ -4,7 +4,7 @@ have their own place step (polyvox.subtitles.placing); everything else about a r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from polyvox.audio import Audio
 from polyvox.render.assembly import Assembler, JoinConfig
@@ -19,14 +19,14 @@ Speech = Iterable[tuple[Job, Audio, bool]]
 class ScriptPlacement:
     """Places every job's audio (pauses included) in order; `results` fills as it goes."""
 
-    def __init__(self, jobs: list[Job], rate: int, join: JoinConfig):
+    def __init__(self, jobs: list[Job], rate: int, join: Callable[[Job], JoinConfig]):
         self.jobs = jobs
         self.rate = rate
-        self.join = join
+        self.join = join  # how a job's chunk joins the one before it (the caller's, else its engine's)
         self.results: list[SegmentResult] = []
 
     def place(self, speech: Speech) -> Iterator[Audio]:
-        assembler = Assembler(self.rate, self.join)
+        assembler = assembler_for(self.jobs, self.rate, self.join)
         spoken = iter(speech)
         for job in self.jobs:
             if job.request is None:
@@ -37,8 +37,15 @@ class ScriptPlacement:
                 continue
             done, clip, cached = next(spoken)
             assert done is job, "the run step hands speech over in script order"
-            yield from assembler.add(clip, job.segment.join)
+            yield from assembler.add(clip, job.segment.join, self.join(job))
             self.results.append(SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
                                               job.request.voice.name, cached, assembler.start, clip.duration,
                                               job.key))
         yield from assembler.finish()
+
+
+def assembler_for(jobs: Iterable[Job], rate: int, join: Callable[[Job], JoinConfig]) -> Assembler:
+    """An assembler that holds back enough audio for the longest crossfade any job asks for."""
+    speech = [j for j in jobs if j.request is not None]
+    longest = max((join(j).crossfade_ms for j in speech), default=0.0)
+    return Assembler(rate, JoinConfig(), hold_ms=longest)

@@ -67,15 +67,27 @@ class Planner:
 
     def model_for(self, engine: str, language: str) -> str | None:
         for code in languages.candidates(language):
+            model = self._map(engine, code)
+            if model:
+                return model
+        return None
+
+    def _map(self, engine: str, code: str) -> str | None:
+        """`map_language`, where a plugin that raises (a broken language pack) is dropped with a
+        warning naming it and the others answer; a raise no single plugin explains is an error."""
+        for _ in range(len(self.plugins.pm.get_plugins())):
             try:
-                model = self.plugins.hook.map_language(engine=engine, language=code)
+                return self.plugins.hook.map_language(engine=engine, language=code)
             except PolyvoxError:
                 raise
             except Exception as exc:
-                raise PluginError(f"a plugin failed mapping {code!r} for engine {engine!r}: "
-                                  f"{type(exc).__name__}: {exc}") from exc
-            if model:
-                return model
+                culprit = self.plugins.drop_failing("map_language", exc, engine=engine, language=code)
+                if culprit is None:
+                    raise PluginError(f"a plugin failed mapping {code!r} for engine {engine!r}: "
+                                      f"{type(exc).__name__}: {exc}") from exc
+                self._engine_for_language.clear()
+                self.warn("plugin", f"plugin {culprit!r} failed mapping {code!r} ({type(exc).__name__}: {exc}) "
+                          "and is left out; `polyvox plugins` lists it")
         return None
 
     def best_engine(self, language: str) -> str:
@@ -202,7 +214,7 @@ class Planner:
                     p = spec.param(key)
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
-                        raise ParameterError(f"engine {name!r} has no parameter {key!r}; it has: {allowed}")
+                        raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
                     combined[p.name] = p.coerce(value)
                 except ParameterError as exc:
                     if layer_strict:

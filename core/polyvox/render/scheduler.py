@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from polyvox.cache.store import ContentCache
 from polyvox.errors import Cancelled, PluginError, PolyvoxError, SegmentError
 from polyvox.events import CancelToken, Event, SegmentFinished, SegmentStarted
 from polyvox.plugin.registry import Plugins
+from polyvox.render.fairlock import FairLock
 from polyvox.render.models import LoadedModel, ModelManager
 from polyvox.render.planner import Job
 
@@ -30,8 +30,8 @@ Work = Callable[[], list[tuple[Job, Audio]]]
 
 #: Engines that are seeded but not thread-safe usually seed a global generator (torch's):
 #: their calls run one at a time in the whole process, so two such engines rendering in two
-#: threads cannot reseed each other mid-call.
-_GLOBAL_RNG = threading.RLock()
+#: threads cannot reseed each other mid-call (in arrival order, like the per-model locks).
+_GLOBAL_RNG = FairLock()
 
 
 class Executor(Protocol):

@@ -1,23 +1,25 @@
 """The place step for subtitles: each cue's speech is joined and trimmed into one clip, fitted
 to the cue's time by the timing mode, and mixed into the output as it comes, so a two-hour
-film renders in the memory of a short one (`timing.Timeline`)."""
+film renders in the memory of a short one (`timeline.Timeline`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from polyvox.audio import Audio
-from polyvox.render.assembly import Assembler, JoinConfig
+from polyvox.render.assembly import JoinConfig
+from polyvox.render.placing import assembler_for
 from polyvox.render.planner import Job
 from polyvox.render.results import SegmentResult
 from polyvox.subtitles.srt import Cue, write_srt
-from polyvox.subtitles.timing import CueTiming, Timeline, TimingConfig, fit, trim
+from polyvox.subtitles.timeline import Timeline
+from polyvox.subtitles.timing import CueTiming, TimingConfig, fit, trim
 
 
 class CuePlacement:
     """`units[n]` are the jobs of `cues[n]`; after `place`, `results`, `report` and `srt` are set."""
 
-    def __init__(self, cues: Sequence[Cue], units: Sequence[list[Job]], rate: int, join: JoinConfig,
+    def __init__(self, cues: Sequence[Cue], units: Sequence[list[Job]], rate: int, join: Callable[[Job], JoinConfig],
                  timing: TimingConfig, warn: Callable[[str, str], None]):
         self.cues = list(cues)
         self.units = list(units)
@@ -60,7 +62,7 @@ class CuePlacement:
         speech = [j for j in jobs if j.request is not None]
         if not speech:
             return None, {}, {}
-        assembler = Assembler(self.rate, self.join)
+        assembler = assembler_for(jobs, self.rate, self.join)
         chunks: list[Audio] = []
         where: dict[int, tuple[float, float]] = {}
         cached: dict[int, bool] = {}
@@ -74,7 +76,7 @@ class CuePlacement:
             assert done is job, "the run step hands speech over in script order"
             clip = trim(clip.resample(self.rate), self.timing.keep_ms, self.timing.silence_db,
                         lead=job is speech[0], tail=job is speech[-1])
-            chunks.extend(assembler.add(clip, job.segment.join))
+            chunks.extend(assembler.add(clip, job.segment.join, self.join(job)))
             where[job.index] = (assembler.start, clip.duration)
         chunks.extend(assembler.finish())
         return Audio.concatenate(chunks, self.rate), where, cached

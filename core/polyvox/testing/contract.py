@@ -1,16 +1,17 @@
 """`EngineContract`: the checks every engine plugin runs against itself.
 
-Subclass it in a test module, name the engine, give two voices (and, if you like, a kernel):
+Subclass it in a test module and name the engine; that is the whole test for most engines:
 
     class TestMyEngineContract(EngineContract):
         engine = "myengine"
-        params = {"steps": 4}                     # passed to every check (fast settings)
-        deterministic_params = {}                 # added where a check needs repeatable audio
 
-        @pytest.fixture(scope="class")
-        def voices(self):
-            return [Voice(name="a", audio="a.wav", reference_text="..."), Voice(name="b", ...)]
+The kit speaks with two reference voices of its own (tones at 110 and 220 Hz, with a
+transcript). Set `params` (fast settings passed to every check) or `deterministic_params`
+(added where a check needs repeatable audio), and override the class-scoped `voices` fixture
+when the engine needs real recordings or names its voices another way (Piper: models).
 
+The checks are written to catch engines that lie: one that ignores the text, the language or
+the seed, or that keeps a request's seed or voice on the shared model while it works, fails.
 Every check calls the engine for real (the cache is bypassed). Engines that declare
 ``Capabilities(seeded=True)`` must give the same samples for the same seed; an engine that is
 only deterministic with some settings (Piper with its noise off) names them in
@@ -20,9 +21,8 @@ only deterministic with some settings (Piper with its noise off) names them in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,62 +31,23 @@ import pytest
 from polyvox.audio import Audio
 from polyvox.errors import ParameterError, PolyvoxError, UnsupportedLanguageError
 from polyvox.kernel import Kernel
-from polyvox.plugin.spec import EngineSpec, ParamSpec
+from polyvox.plugin.spec import EngineSpec
 from polyvox.render.planner import Job
+from polyvox.testing.calls import (
+    assert_same_audio,
+    bad_values,
+    call_engine,
+    differ,
+    other_value,
+    plan_requests,
+    reference_voice,
+    refuses,
+)
 from polyvox.text import languages
 from polyvox.text.segment import Segment
 from polyvox.voices.voice import Voice
 
 _TAG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$")
-
-
-def plan_requests(kernel: Kernel, engine: str, texts: Sequence[str], *, voice: Voice | None = None,
-                  language: str | None = None, seed: int | None = None,
-                  params: Mapping[str, Any] | None = None) -> list[Job]:
-    """The kernel's own plan for `texts` (one job each, params resolved and validated)."""
-    jobs = kernel.plan([Segment(text=t) for t in texts], engine=engine, voice=voice, language=language,
-                       seed=seed, params=dict(params or {}))
-    speech = [j for j in jobs if j.request is not None]
-    assert len(speech) == len(texts), "a contract text was split into chunks: use shorter texts"
-    return speech
-
-
-def call_engine(kernel: Kernel, jobs: Sequence[Job], *, batch: bool = False) -> list[Audio]:
-    """Call the engine's hooks for `jobs` (same engine, model and voice) as the scheduler
-    would, but directly: one `synthesize_segment` per job, or one `synthesize_batch`."""
-    first = jobs[0]
-    hook = kernel.plugins.hook
-    entry = kernel.models.get(*first.model_key)
-    conditioning = kernel.models.conditioning(
-        entry, first.voice_key,
-        lambda: hook.prepare_voice(engine=first.engine, model=entry.model, voice=first.request.voice,
-                                   params=dict(first.request.params)))
-    if batch:
-        out = hook.synthesize_batch(engine=first.engine, model=entry.model, requests=[j.request for j in jobs],
-                                    conditioning=conditioning)
-        assert isinstance(out, list), f"synthesize_batch returned {type(out).__name__}, not a list of Audio"
-        return out
-    return [hook.synthesize_segment(engine=first.engine, model=entry.model, request=j.request,
-                                    conditioning=conditioning) for j in jobs]
-
-
-def reference_voice(folder: str | Path, name: str, f0: float, seconds: float = 1.0, rate: int = 16000,
-                    reference_text: str | None = None) -> Voice:
-    """A `Voice` whose reference audio (written to ``folder/name.wav``) is a harmonic tone at `f0` Hz:
-    a real, pitched recording for tests of engines that condition on reference audio."""
-    t = np.arange(round(seconds * rate)) / rate
-    tone = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 6))
-    path = Path(folder) / f"{name}.wav"
-    Audio(0.5 * tone / np.max(np.abs(tone)), rate).write(path)
-    return Voice(name=name, audio=path, reference_text=reference_text)
-
-
-def assert_same_audio(a: Audio, b: Audio, what: str, atol: float = 0.0) -> None:
-    """Same rate, same length, samples equal within `atol`."""
-    assert a.sample_rate == b.sample_rate, f"{what}: sample rates differ ({a.sample_rate} vs {b.sample_rate})"
-    assert len(a) == len(b), f"{what}: lengths differ ({len(a)} vs {len(b)} samples)"
-    worst = float(np.max(np.abs(a.samples - b.samples))) if len(a) else 0.0
-    assert worst <= atol, f"{what}: samples differ by up to {worst:.3g} (allowed {atol:g})"
 
 
 class EngineContract:
@@ -112,6 +73,12 @@ class EngineContract:
     threads: ClassVar[int] = 3
     #: Synthesize at every declared parameter bound (2 calls per bounded parameter).
     check_parameter_bounds: ClassVar[bool] = True
+    #: A text about three times as long must give audio at least this many times as long. Set to
+    #: 0 only when `params` cap the length (a token limit that random test weights always reach).
+    longer_text_factor: ClassVar[float] = 1.8
+    #: The parameter the batch check varies between items (None: the first one with another valid
+    #: value that does not change the voice conditioning).
+    varied_param: ClassVar[str | None] = None
 
     # -- fixtures a subclass may override -------------------------------------------------
     @pytest.fixture(scope="class")
@@ -122,8 +89,11 @@ class EngineContract:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def voices(cls) -> list[Voice]:
-        pytest.fail("define a class-scoped `voices` fixture returning two different polyvox.Voice objects")
+    def voices(cls, tmp_path_factory: pytest.TempPathFactory) -> list[Voice]:
+        """Two reference voices: harmonic tones at 110 and 220 Hz, each with a transcript."""
+        folder = tmp_path_factory.mktemp("contract-voices")
+        return [reference_voice(folder, "low", 110.0, reference_text="This is how the low voice sounds."),
+                reference_voice(folder, "high", 220.0, reference_text="And this one is the high voice.")]
 
     @pytest.fixture(scope="class")
     @classmethod
@@ -154,6 +124,11 @@ class EngineContract:
              seed: int = 1234, params: Mapping[str, Any] | None = None) -> list[Job]:
         return plan_requests(kernel, self.engine, texts, voice=voice, language=language, seed=seed,
                              params=self.params if params is None else params)
+
+    def job(self, kernel: Kernel, language: str, text: str, voice: Voice, seed: int,
+            params: Mapping[str, Any]) -> Job:
+        (only,) = plan_requests(kernel, self.engine, [text], voice=voice, language=language, seed=seed, params=params)
+        return only
 
     def check_audio(self, audio: Any, spec: EngineSpec, what: str) -> Audio:
         assert isinstance(audio, Audio), f"{what}: returned {type(audio).__name__}, not polyvox.Audio"
@@ -212,7 +187,7 @@ class EngineContract:
 
         refused("no_such_parameter_xyz", 1)
         for p in spec.params:
-            for bad in _bad_values(p):
+            for bad in bad_values(p):
                 refused(p.name, bad)
 
     def test_parameter_bounds_synthesize(self, kernel: Kernel, spec: EngineSpec, speak_language: str,
@@ -242,6 +217,52 @@ class EngineContract:
         jobs = self.jobs(kernel, speak_language, [self.text, self.text], voices[0], seed=7, params=params)
         a, b = call_engine(kernel, jobs)
         self.same(a, b, "two synthesize_segment calls with seed 7")
+        if spec.capabilities.seeded:
+            (other,) = call_engine(kernel, self.jobs(kernel, speak_language, [self.text], voices[0], seed=8,
+                                                     params=params))
+            assert differ(a, other, self.tolerance), (
+                "seeds 7 and 8 give the same audio: an engine that declares seeded=True must use request.seed")
+
+    def test_text_changes_audio(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                speak_language: str) -> None:
+        """Other words, other audio; three times the words, clearly longer audio."""
+        params = self.repeatable(spec)
+        short, other = self.texts[0], self.texts[1]
+        longer = " ".join([self.text] * 3)
+        a, b, one, three = call_engine(kernel, self.jobs(kernel, speak_language, [short, other, self.text, longer],
+                                                         voices[0], params=params))
+        assert differ(a, b, self.tolerance), f"{short!r} and {other!r} give the same audio: is the text ignored?"
+        if self.longer_text_factor:
+            assert three.duration >= self.longer_text_factor * one.duration, (
+                f"a text three times as long gave {three.duration:.2f} s against {one.duration:.2f} s "
+                f"(at least {self.longer_text_factor}x expected)")
+
+    def test_languages_change_speech(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                     speak_language: str) -> None:
+        """An engine that declares several languages speaks a sentence differently in another one
+        (tried first where another model speaks it; models that are not installed are passed over).
+        Regional variants of one language (en, en-us) may sound the same."""
+        base = speak_language.split("-")[0]
+        others = [c for c in spec.languages if c.split("-")[0] != base]
+        if not others:
+            pytest.skip(f"engine {spec.name!r} declares one language ({', '.join(spec.languages)})")
+        params = self.repeatable(spec)
+        home = kernel.planner.model_for(spec.name, speak_language)
+        others.sort(key=lambda c: kernel.planner.model_for(spec.name, c) == home)
+        (base,) = call_engine(kernel, self.jobs(kernel, speak_language, [self.text], voices[0], params=params))
+        spoken = []
+        for code in others[:3]:
+            try:
+                (audio,) = call_engine(kernel, self.jobs(kernel, code, [self.text], voices[0], params=params))
+            except PolyvoxError:  # a model of this language that is not installed here
+                continue
+            if differ(base, audio, self.tolerance):
+                return
+            spoken.append(code)
+        if not spoken:
+            pytest.skip(f"no model for another language than {speak_language!r} is installed")
+        pytest.fail(f"{self.text!r} sounds the same in {speak_language!r} and {', '.join(spoken)}: "
+                    "is the language ignored?")
 
     def test_two_voices_interleaved_equal_each_alone(self, kernel: Kernel, spec: EngineSpec,
                                                      voices: list[Voice], speak_language: str) -> None:
@@ -256,7 +277,7 @@ class EngineContract:
         alone_one_again = say(one)
         self.same(alone_one, alone_one_again, f"voice {one.name!r} twice in a row")
         alone_two = say(two)
-        assert not _equal(alone_one, alone_two), "the two voices give identical audio: use two different voices"
+        assert differ(alone_one, alone_two), "the two voices give identical audio: use two different voices"
         for round_no in range(2):
             self.same(say(one), alone_one, f"voice {one.name!r} after {two.name!r} (round {round_no})")
             self.same(say(two), alone_two, f"voice {two.name!r} after {one.name!r} (round {round_no})")
@@ -266,13 +287,18 @@ class EngineContract:
         if not spec.capabilities.thread_safe:
             pytest.skip(f"engine {spec.name!r} declares thread_safe=False: the kernel serializes its calls")
         params = self.repeatable(spec)
+        # every job differs from the others in text, seed or voice: state an engine keeps on the
+        # shared model while it works (the seed, the voice) then leaks into another thread's job
+        mixed = [self.job(kernel, speak_language, text, voices[(n // 2) % 2], 1000 + n % 3, params)
+                 for n, text in enumerate(list(self.texts) * 2)]
+        alone = [call_engine(kernel, [job])[0] for job in mixed]
+        for attempt in range(2):
+            with ThreadPoolExecutor(self.threads) as pool:
+                together = list(pool.map(lambda job: call_engine(kernel, [job])[0], mixed))
+            for n, (a, b) in enumerate(zip(alone, together, strict=True)):
+                self.same(b, a, f"job {n} (seed {mixed[n].request.seed}, voice {mixed[n].request.voice.name!r}) "
+                          f"synthesized concurrently vs alone (round {attempt})")
         texts = list(self.texts) * max(1, self.threads // len(self.texts) + 1)
-        jobs = self.jobs(kernel, speak_language, texts, voices[0], params=params)
-        alone = call_engine(kernel, jobs)
-        with ThreadPoolExecutor(self.threads) as pool:
-            together = list(pool.map(lambda job: call_engine(kernel, [job])[0], jobs))
-        for n, (a, b) in enumerate(zip(alone, together, strict=True)):
-            self.same(b, a, f"segment {n} synthesized concurrently vs alone")
         rendered = kernel.render([Segment(text=t) for t in texts], engine=spec.name, voice=voices[0],
                                  language=speak_language, params=params, workers=self.threads, use_cache=False)
         # a text repeated within one render is synthesized once and served to every repeat
@@ -284,8 +310,17 @@ class EngineContract:
         if not spec.capabilities.batch:
             pytest.skip(f"engine {spec.name!r} declares batch=False")
         params = self.repeatable(spec)
-        jobs = self.jobs(kernel, speak_language, list(self.texts), voices[0], params=params)
-        single = call_engine(kernel, jobs)
+        # the scheduler batches one voice's segments; the items mix lengths, seeds and a parameter
+        varied = self.varied_param or next(
+            (p.name for p in spec.params if not p.affects_voice and p.name not in params
+             and other_value(p) is not None), None)
+        settings: list[dict[str, Any]] = [dict(params)]
+        if varied is not None:
+            (p,) = [p for p in spec.params if p.name == varied]
+            settings.append({**params, varied: other_value(p)})
+        jobs = [self.job(kernel, speak_language, text, voices[0], 500 + n, settings[n % len(settings)])
+                for n, text in enumerate([*self.texts, self.texts[0]])]
+        single = [call_engine(kernel, [job])[0] for job in jobs]
         batched = call_engine(kernel, jobs, batch=True)
         assert len(batched) == len(jobs), f"synthesize_batch returned {len(batched)} clips for {len(jobs)} requests"
         for n, (a, b) in enumerate(zip(single, batched, strict=True)):
@@ -295,51 +330,20 @@ class EngineContract:
     # -- errors -----------------------------------------------------------------------------
     def test_errors_are_polyvox_errors(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
                                        speak_language: str) -> None:
-        _refuses(lambda: kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu"),
+        refuses(lambda: kernel.plugins.hook.load_model(engine=spec.name, model="no-such-model-xyz", device="cpu",
+                                                        files=None),
                  "load_model of an unknown model")
         unspoken = next((c for c in languages.known_codes() if not kernel.planner.model_for(spec.name, c)), None)
         if unspoken:
             with pytest.raises(UnsupportedLanguageError):
                 kernel.plan([Segment(text=self.text)], engine=spec.name, language=unspoken)
         if spec.capabilities.needs_reference_audio:
-            _refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], Voice(name="nobody"))),
+            refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], Voice(name="nobody"))),
                      "a voice without reference audio")
         if spec.capabilities.needs_reference_text:
             with_audio = next((v for v in voices if v.audio is not None), None)
             if with_audio is not None:
                 bare = Voice(name="untranscribed", audio=with_audio.audio)
-                _refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare)),
+                refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare)),
                          "a voice without reference text")
 
-
-def _refuses(call: Callable[[], Any], what: str) -> None:
-    """`call` must raise a PolyvoxError (a one-line message a user can act on), nothing else."""
-    try:
-        call()
-    except PolyvoxError as exc:
-        assert str(exc) and "\n" not in str(exc), f"{what}: the error message is not one line: {exc!r}"
-        return
-    except Exception as exc:
-        pytest.fail(f"{what}: raised {type(exc).__name__}: {exc}, not a polyvox.PolyvoxError")
-    pytest.fail(f"{what}: raised nothing; expected a polyvox.PolyvoxError")
-
-
-def _bad_values(p: ParamSpec) -> list[Any]:
-    """Values `p` must refuse: outside its bounds or choices, or not of its type."""
-    out: list[Any] = []
-    span = abs(p.max - p.min) if p.min is not None and p.max is not None else 1.0
-    if p.min is not None:
-        out.append(p.min - max(span, 1.0))
-    if p.max is not None:
-        out.append(p.max + max(span, 1.0))
-    if p.choices:
-        out.append("not-one-of-the-choices")
-    if p.type in ("int", "float", "bool"):
-        out.append("not-a-value")
-    if p.type == "int":
-        out.append(1.5)
-    return out
-
-
-def _equal(a: Audio, b: Audio) -> bool:
-    return len(a) == len(b) and np.array_equal(a.samples, b.samples)

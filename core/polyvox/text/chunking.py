@@ -11,8 +11,8 @@ after a clause or word split.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -98,8 +98,15 @@ def _pysbd_language(language: str | None) -> str:
     return base if base in LANGUAGE_CODES else "en"
 
 
-@lru_cache(maxsize=32)
-def _segmenter(language: str) -> Any:
-    import pysbd
+#: pysbd's Segmenter keeps the text being split on itself, so one instance shared by renders in
+#: several threads (a server) mixes their texts up: each thread gets its own.
+_LOCAL = threading.local()
 
-    return pysbd.Segmenter(language=language, clean=False)
+
+def _segmenter(language: str) -> Any:
+    cache = _LOCAL.__dict__.setdefault("segmenters", {})
+    if language not in cache:
+        import pysbd
+
+        cache[language] = pysbd.Segmenter(language=language, clean=False)
+    return cache[language]

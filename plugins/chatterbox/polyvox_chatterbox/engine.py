@@ -6,30 +6,30 @@ from pathlib import Path
 from typing import Any
 
 import polyvox
-from polyvox import Audio, Capabilities, EngineSpec, Request, Voice
+from polyvox import Audio, Capabilities, EngineSpec, Files, ModelWeights, Request, Voice
 
 from .params import ENGINE, ENGLISH, LANGUAGES, MAX_CHARS, MODELS, MULTILINGUAL, PARAMS, SAMPLE_RATE
-from .weights import Weights
+from .weights import SEGMENTER, Weights
 
 
 class ChatterBox(polyvox.Engine):
     """Resemble AI's ChatterBox on the upstream ``chatterbox-tts`` package.
 
-    `directory`: where the weights are (default ``$POLYVOX_CHATTERBOX_DIR``, then the Hugging
-    Face cache); `download`: allow fetching missing weights from the hub (default
-    ``$POLYVOX_CHATTERBOX_DOWNLOAD``; never when ``HF_HUB_OFFLINE`` is set).
+    `directory`: your own copy of the weights (default ``$POLYVOX_CHATTERBOX_DIR``); without
+    one, the kernel fetches upstream's into the Hugging Face cache (``polyvox models pull
+    chatterbox[:MODEL]``, or on first use when downloads are allowed).
     """
 
     name = ENGINE
 
-    def __init__(self, directory: str | Path | None = None, *, download: bool | None = None):
-        self.weights = Weights(directory, download)
+    def __init__(self, directory: str | Path | None = None):
+        self.weights_of = Weights(directory)
 
     def spec(self) -> EngineSpec:
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=LANGUAGES, default_model=ENGLISH, models=MODELS,
             params=PARAMS, max_chars=MAX_CHARS,
-            capabilities=Capabilities(clones=True, thread_safe=False, batch=False, seeded=True),
+            capabilities=Capabilities(clones=True, thread_safe=False, batch=True, seeded=True),
             description="Resemble AI ChatterBox: zero-shot voice cloning, emotion control, 23 languages",
             priority=20,
         )
@@ -40,17 +40,23 @@ class ChatterBox(polyvox.Engine):
             return ENGLISH
         return MULTILINGUAL if base in LANGUAGES else None
 
-    def files(self, model: str) -> list[str]:
-        return self.weights.files(model)
+    def weights(self, model: str) -> ModelWeights | None:
+        return self.weights_of.declare(model)
 
-    def load(self, model: str, device: str) -> Any:
+    def files(self, model: str) -> list[str]:
+        return self.weights_of.files(model)
+
+    def load(self, model: str, device: str, files: Files | None = None) -> Any:
         from .loader import load
         from .synthesis import RNG_LOCK, quiet_stdout
 
-        directory = self.weights.require(model)
+        layout = self.weights_of.layout(model)
+        # Declared models arrive with their files (all in one folder: a hub snapshot or the
+        # user's directory); a checkpoint directory is used as it is.
+        directory = files[layout.t3].parent if files is not None else self.weights_of.require(model)
+        segmenter = files.get(SEGMENTER.filename) if files is not None else None
         with RNG_LOCK, quiet_stdout():
-            return load(self.weights.kind(model), directory, self.weights.layout(model), device,
-                        may_download=self.weights.may_download())
+            return load(self.weights_of.kind(model), directory, layout, device, segmenter=segmenter)
 
     def size(self, model: Any) -> int | None:
         return model.parameters()
@@ -68,3 +74,10 @@ class ChatterBox(polyvox.Engine):
         if conditioning is None:  # a host calling the hook without preparing the voice
             conditioning = self.prepare(model, request.voice, dict(request.params))
         return synthesize(model, request, conditioning)
+
+    def synthesize_many(self, model: Any, requests: list[Request], conditioning: Any) -> list[Audio]:
+        from .synthesis import synthesize_many
+
+        if conditioning is None:
+            conditioning = self.prepare(model, requests[0].voice, dict(requests[0].params))
+        return synthesize_many(model, requests, conditioning)

@@ -71,8 +71,8 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def load(name: str, directory: Path, layout: Layout, device: str, *, may_download: bool) -> Model:
-    """Load model `name` from `directory` onto `device`."""
+def load(name: str, directory: Path, layout: Layout, device: str, *, segmenter: Path | None = None) -> Model:
+    """Load model `name` from `directory` onto `device`; `segmenter`: pkuseg's model archive for Chinese."""
     import perth
     import torch
     from chatterbox.models.s3gen import S3Gen
@@ -105,7 +105,7 @@ def load(name: str, directory: Path, layout: Layout, device: str, *, may_downloa
     elif name == TURBO:
         tokenizer = tokenizers.turbo(directory)
     else:
-        tokenizer = tokenizers.multilingual(directory / layout.tokenizer, may_download=may_download)
+        tokenizer = tokenizers.multilingual(directory / layout.tokenizer, segmenter=segmenter)
     builtin = None
     if (directory / "conds.pt").is_file():
         builtin = Conditionals.load(directory / "conds.pt", map_location=torch.device("cpu")).to(device)

@@ -1,11 +1,13 @@
-"""One segment: text -> speech tokens (T3) -> waveform (S3Gen) -> watermark, with upstream's
-parts and none of the state upstream's ``generate`` keeps between calls.
+"""Segments of one voice: text -> speech tokens (T3) -> waveform (S3Gen) -> watermark, with
+upstream's parts and none of the state upstream's ``generate`` keeps between calls. A single
+segment is a batch of one.
 
-- Seeds: upstream samples from torch's global generator. A call seeds it with the segment's
-  own seed inside `torch.random.fork_rng` (the caller's RNG state is restored afterwards),
-  under one process-wide lock, so a segment's audio depends on its seed alone.
-- The multilingual T3 attaches an alignment analyzer per call by registering forward hooks it
-  never removes; `_hooks_removed` takes them off again, so hook counts and memory stay flat.
+- Seeds: upstream samples from torch's global generator. Each segment draws from its own
+  stream seeded with its own seed (`seeding.Streams`), inside `torch.random.fork_rng` (the
+  caller's RNG state is restored afterwards), under one process-wide lock, so a segment's
+  audio depends on its seed alone, not on the batch it is in.
+- Upstream's multilingual alignment analyzer registers forward hooks it never removes;
+  `_hooks_removed` takes off every hook added during a call, so hook counts and memory stay flat.
 - Out-of-range speech tokens are dropped for every model (upstream's multilingual path does not).
 - Very short output (one word, a number) is padded with S3Gen's silence token, as upstream's
   Turbo does, so the decoder never receives a handful of tokens or none.
@@ -23,9 +25,10 @@ import numpy as np
 
 from polyvox import Audio, Request, UnsupportedLanguageError
 
-from . import conditioning
+from . import conditioning, decoding, sampling
 from .loader import Model
 from .params import ENGLISH, SAMPLE_RATE, TURBO, resolved
+from .seeding import Streams
 
 #: Serializes seeding + sampling across every ChatterBox model in the process: torch's global
 #: generator is one per process, and model locks are per model.
@@ -48,80 +51,109 @@ def normalize(text: str, model: Model) -> str:
 
 
 def synthesize(model: Model, request: Request, conds: Any) -> Audio:
+    """One segment: a batch of one, so that a batch item and a single call share every step."""
+    return synthesize_many(model, [request], conds)[0]
+
+
+def synthesize_many(model: Model, requests: list[Request], conds: Any) -> list[Audio]:
+    """Several segments in the voice of `conds`, each equal to the same segment alone.
+
+    Every random draw of item `i` comes from its own stream, seeded with its own seed
+    (`seeding.Streams`); T3 samples all rows in one pass per token (`sampling`), S3Gen's flow
+    decodes them in one pass per step count (`decoding`).
+    """
     import torch
 
+    for request in requests:
+        _check_language(model, request)
+    params = [resolved(model.name, dict(r.params)) for r in requests]
+    devices = [torch.device(model.device).index or 0] if model.device.startswith("cuda") else []
+    with RNG_LOCK, quiet_stdout(), torch.random.fork_rng(devices=devices), torch.inference_mode():
+        streams = Streams([r.seed for r in requests], model.device)
+        tokens = _token_batch(model, requests, conds, params, streams)
+        wavs = _decode_batch(model, tokens, conds, [p["flow_steps"] for p in params], streams)
+        out = []
+        for n, wav in enumerate(wavs):
+            with streams.use(n):
+                wav = model.watermarker.apply_watermark(wav.squeeze(0).float().cpu().numpy(),
+                                                        sample_rate=SAMPLE_RATE)
+            out.append(Audio(np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0), SAMPLE_RATE))
+    return out
+
+
+def _check_language(model: Model, request: Request) -> None:
     base = request.language.split("-")[0].lower()
     # Upstream's English-only models refuse other languages; a finetune (a checkpoint directory a
     # language pack chose for this language) is trusted to speak it.
     if request.model in (ENGLISH, TURBO) and base != "en":
         raise UnsupportedLanguageError(f"the ChatterBox {model.name} model speaks English only, not "
                                        f"{request.language!r}: use the multilingual model")
-    params = resolved(model.name, dict(request.params))
-    devices = [torch.device(model.device).index or 0] if model.device.startswith("cuda") else []
-    with RNG_LOCK, quiet_stdout(), torch.random.fork_rng(devices=devices), torch.inference_mode():
-        torch.manual_seed(request.seed)
-        tokens = speech_tokens(model, request.text, request.language, conds, params)
-        wav = decode(model, tokens, conds, params["flow_steps"])
-        wav = model.watermarker.apply_watermark(wav, sample_rate=SAMPLE_RATE)
-    return Audio(np.clip(np.asarray(wav, dtype=np.float32), -1.0, 1.0), SAMPLE_RATE)
 
 
-def speech_tokens(model: Model, text: str, language: str, conds: Any, params: dict[str, Any]) -> Any:
-    """T3's speech tokens for `text` in `language` (1-D, valid ids only)."""
-    import torch
-    import torch.nn.functional as F  # noqa: N812 - torch's convention
-
-    text = normalize(text, model)
+def _token_batch(model: Model, requests: list[Request], conds: Any, params: list[dict[str, Any]],
+                 streams: Streams) -> list[Any]:
+    """Each request's speech tokens, all rows in one batched T3 pass."""
+    texts = [r.text for r in requests]
     if model.turbo:
-        return _turbo_tokens(model, text, conds, params)
-    if model.multilingual:
-        ids = model.tokenizer.text_to_tokens(text, language_id=language.split("-")[0].lower())
-    else:
-        ids = model.tokenizer.text_to_tokens(text)
-    ids = ids.to(model.device)
-    # T3's sampler always runs a batch of two (conditional, unconditional); with cfg_weight 0
-    # the second row is simply unused. Upstream's English path sends one row then and fails.
-    ids = torch.cat([ids, ids], dim=0)
-    ids = F.pad(ids, (1, 0), value=model.t3.hp.start_text_token)
-    ids = F.pad(ids, (0, 1), value=model.t3.hp.stop_text_token)
-    with _hooks_removed(model.t3):
-        out = model.t3.inference(
-            t3_cond=conditioning.for_call(conds).t3, text_tokens=ids, max_new_tokens=params["max_new_tokens"],
-            temperature=params["temperature"], cfg_weight=params["cfg_weight"],
-            repetition_penalty=params["repetition_penalty"], min_p=params["min_p"], top_p=params["top_p"],
-        )
-    tokens = out[0]
+        return turbo_tokens(model, texts, conds, params, streams)
+    return speech_tokens(model, texts, [r.language for r in requests], conds, params, streams)
+
+
+def speech_tokens(model: Model, texts: list[str], languages: list[str], conds: Any, params: list[dict[str, Any]],
+                  streams: Streams) -> list[Any]:
+    """English / multilingual T3's speech tokens for each text in its language (1-D, valid ids
+    only), sampled together with guidance (`sampling.guided`)."""
+    import torch.nn.functional as F  # noqa: N812 - torch's convention
     from chatterbox.models.s3tokenizer import drop_invalid_tokens
 
-    tokens = drop_invalid_tokens(tokens)
-    return tokens[tokens < SPEECH_VOCAB]
+    rows = []
+    for text, language in zip(texts, languages, strict=True):
+        text = normalize(text, model)
+        if model.multilingual:
+            ids = model.tokenizer.text_to_tokens(text, language_id=language.split("-")[0].lower())
+        else:
+            ids = model.tokenizer.text_to_tokens(text)
+        ids = F.pad(ids.view(-1), (1, 0), value=model.t3.hp.start_text_token)
+        rows.append(F.pad(ids, (0, 1), value=model.t3.hp.stop_text_token))
+    with _hooks_removed(model.t3):
+        out = sampling.guided(model.t3, conditioning.for_call(conds).t3, rows, params, streams)
+    tokens = [drop_invalid_tokens(row) for row in out]
+    return [row[row < SPEECH_VOCAB] for row in tokens]
 
 
-def _turbo_tokens(model: Model, text: str, conds: Any, params: dict[str, Any]) -> Any:
-    """Turbo's T3 (GPT-2, no guidance): its own sampler, then S3Gen's silence appended as upstream."""
+def turbo_tokens(model: Model, texts: list[str], conds: Any, params: list[dict[str, Any]],
+                 streams: Streams) -> list[Any]:
+    """Turbo's T3 (GPT-2, no guidance) for all `texts` in one pass, then S3Gen's silence
+    appended to each, as upstream does."""
     import torch
 
-    ids = model.tokenizer(text, return_tensors="pt", padding=True, truncation=True).input_ids.to(model.device)
-    tokens = model.t3.inference_turbo(
-        t3_cond=conditioning.for_call(conds).t3, text_tokens=ids, temperature=params["temperature"],
-        top_k=params["top_k"], top_p=params["top_p"], repetition_penalty=params["repetition_penalty"],
-        max_gen_len=params["max_new_tokens"],
-    )
-    tokens = tokens[tokens < SPEECH_VOCAB]
-    silence = torch.full((3,), SILENCE_TOKEN, dtype=torch.long, device=tokens.device)
-    return torch.cat([tokens.long(), silence])
+    ids = [model.tokenizer(normalize(t, model), return_tensors="pt", padding=True, truncation=True)
+           .input_ids.to(model.device) for t in texts]
+    rows = sampling.turbo(model.t3, conditioning.for_call(conds).t3, ids, params, streams)
+    silence = torch.full((3,), SILENCE_TOKEN, dtype=torch.long, device=model.device)
+    return [torch.cat([row[row < SPEECH_VOCAB], silence]) for row in rows]
 
 
-def decode(model: Model, tokens: Any, conds: Any, flow_steps: int) -> np.ndarray:
-    """S3Gen's waveform for `tokens`, in the voice of `conds`."""
+def _decode_batch(model: Model, tokens: list[Any], conds: Any, flow_steps: list[int], streams: Streams) -> list[Any]:
+    """S3Gen's waveform (1, samples) for each token row, in the voice of `conds`: one batched
+    flow pass per distinct step count (`decoding`)."""
     import torch
 
-    if tokens.numel() < MIN_SPEECH_TOKENS:
-        pad = torch.full((MIN_SPEECH_TOKENS - tokens.numel(),), SILENCE_TOKEN, dtype=torch.long)
-        tokens = torch.cat([tokens.long().cpu(), pad])
-    wav, _ = model.s3gen.inference(speech_tokens=tokens.to(model.device), ref_dict=conditioning.for_call(conds).gen,
-                                   n_cfm_timesteps=flow_steps)
-    return wav.squeeze(0).detach().float().cpu().numpy()
+    rows = []
+    for row in tokens:
+        row = row.long().to(model.device)
+        if row.numel() < MIN_SPEECH_TOKENS:
+            pad = torch.full((MIN_SPEECH_TOKENS - row.numel(),), SILENCE_TOKEN, dtype=torch.long, device=model.device)
+            row = torch.cat([row, pad])
+        rows.append(row)
+    out: list[Any] = [None] * len(rows)
+    for steps in sorted(set(flow_steps)):
+        items = [n for n, s in enumerate(flow_steps) if s == steps]
+        wavs = decoding.waveforms(model.s3gen, [rows[n] for n in items], conditioning.for_call(conds).gen, steps,
+                                  streams, items)
+        for n, wav in zip(items, wavs, strict=True):
+            out[n] = wav
+    return out
 
 
 def quiet_stdout() -> contextlib.AbstractContextManager:

@@ -3,9 +3,10 @@
 Upstream's multilingual tokenizer builds its Chinese converter in its constructor: it asks the
 hub for a conversion table and constructs a word segmenter that downloads a model archive
 from outside the hub (which ``HF_HUB_OFFLINE`` does not stop). Here the converter is built
-on first use for a Chinese segment, from the model directory, and the segmenter is only used
-when its model is already on disk or downloads are allowed. The language is an argument of
-every call: nothing about one segment's language survives into the next.
+on first use for a Chinese segment, from the model directory, and the segmenter from the
+archive the kernel fetched and verified with the model (or one already in pkuseg's own
+folder); never downloaded here. The language is an argument of every call: nothing about one
+segment's language survives into the next.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -43,14 +46,14 @@ def turbo(directory: Path) -> Any:
     return tokenizer
 
 
-def multilingual(path: Path, *, may_download: bool) -> Any:
+def multilingual(path: Path, *, segmenter: Path | None = None) -> Any:
     """Upstream's `MTLTokenizer` with a lazy, local Chinese converter."""
     from chatterbox.models.tokenizers import MTLTokenizer
     from tokenizers import Tokenizer
 
     tokenizer = MTLTokenizer.__new__(MTLTokenizer)  # its __init__ would fetch the Chinese table
     tokenizer.tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.cangjie_converter = LazyCangjie(path.parent, may_download=may_download)
+    tokenizer.cangjie_converter = LazyCangjie(path.parent, segmenter=segmenter)
     tokenizer.check_vocabset_sot_eot()
     return tokenizer
 
@@ -58,9 +61,9 @@ def multilingual(path: Path, *, may_download: bool) -> Any:
 class LazyCangjie:
     """Stands in for upstream's `ChineseCangjieConverter`; builds it on the first Chinese text."""
 
-    def __init__(self, directory: Path, *, may_download: bool):
+    def __init__(self, directory: Path, *, segmenter: Path | None = None):
         self.directory = directory
-        self.may_download = may_download
+        self.segmenter = segmenter
         self._converter: Any = None
         self._lock = threading.Lock()
 
@@ -78,7 +81,7 @@ class LazyCangjie:
             raise ModelError(f"Chinese needs {CANGJIE} beside the multilingual weights; not found in {self.directory}")
         converter = ChineseCangjieConverter.__new__(ChineseCangjieConverter)
         converter.word2cj, converter.cj2word = _read_cangjie(table)
-        converter.segmenter = _segmenter(self.may_download)
+        converter.segmenter = _segmenter(self.segmenter)
         return converter
 
 
@@ -94,8 +97,9 @@ def _read_cangjie(path: Path) -> tuple[dict[str, str], dict[str, list[str]]]:
     return word2cj, cj2word
 
 
-def _segmenter(may_download: bool) -> Any:
-    """pkuseg's word segmenter if its model is on disk (or may be fetched); else None."""
+def _segmenter(archive: Path | None) -> Any:
+    """pkuseg's word segmenter from `archive` (unpacked beside it once), else from pkuseg's own
+    folder if its model is there; None (with a warning) when neither is."""
     try:
         from spacy_pkuseg import pkuseg
         from spacy_pkuseg.config import config
@@ -103,9 +107,28 @@ def _segmenter(may_download: bool) -> Any:
         log.warning("spacy_pkuseg is not installed: Chinese text is not segmented into words")
         return None
     name = "spacy_ontonotes"
-    archive = os.path.join(config.pkuseg_home, os.path.basename(config.model_urls[name]))
-    if not (os.path.exists(archive) or may_download):
-        log.warning("pkuseg model %s is not in %s and downloads are off: Chinese text is not segmented "
-                    "into words", name, config.pkuseg_home)
+    if archive is not None:
+        return pkuseg(model_name=str(_unpacked(archive)))
+    folder = os.path.join(config.pkuseg_home, name)
+    if not os.path.isdir(folder):
+        log.warning("pkuseg model %s is not in %s: Chinese text is not segmented into words; fetch it with "
+                    "`polyvox models pull chatterbox:multilingual`", name, config.pkuseg_home)
         return None
-    return pkuseg(model_name=name)
+    return pkuseg(model_name=folder)
+
+
+def _unpacked(archive: Path) -> Path:
+    """The folder `archive` unpacks to, unpacking it first if needed (atomically: a folder that
+    exists is complete)."""
+    target = archive.with_suffix("")
+    if not target.is_dir():
+        scratch = Path(tempfile.mkdtemp(prefix=".unpack-", dir=archive.parent))
+        try:
+            shutil.unpack_archive(str(archive), str(scratch))
+            os.replace(scratch, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return target

@@ -1,5 +1,6 @@
-"""Where a model's files are: the user's directory, the Hugging Face cache, or (only when the
-user allows it) a download. Nothing here loads a model or imports torch."""
+"""What each ChatterBox model needs on disk, declared to the kernel (which fetches it from the
+hub, asking the user first), or found in a directory the user names. Nothing here loads a model,
+imports torch or touches the network."""
 
 from __future__ import annotations
 
@@ -8,19 +9,24 @@ from pathlib import Path
 
 import attrs
 
-from polyvox import ModelError
+from polyvox import HubFiles, LocalFiles, ModelError, ModelWeights, UrlFile
 
 from .params import ENGLISH, MULTILINGUAL, TURBO
 
 REPO_ID = "ResembleAI/chatterbox"
 TURBO_REPO_ID = "ResembleAI/chatterbox-turbo"
 DIR_ENV = "POLYVOX_CHATTERBOX_DIR"
-DOWNLOAD_ENV = "POLYVOX_CHATTERBOX_DOWNLOAD"
+LICENSE = "MIT"
+LICENSE_URL = "https://huggingface.co/ResembleAI/chatterbox"
 
 #: The plugin's own optional file: overrides of upstream's T3 configuration for a checkpoint
 #: that is not upstream's (a finetune of another size, the tests' tiny model). Absent for the
 #: published weights, which then load with upstream's configuration.
 T3_CONFIG = "polyvox_t3_config.json"
+
+#: pkuseg's word segmenter model for Chinese (spacy-pkuseg's own URL and checksum).
+SEGMENTER = UrlFile("https://github.com/explosion/spacy-pkuseg/releases/download/v0.0.26/spacy_ontonotes.zip",
+                    "b216e7f92de7ae285aeab8feba2faa8ea8216e5995ff6fb3d391cc8356db1bfe")
 
 
 @attrs.frozen
@@ -55,29 +61,16 @@ LAYOUTS = {
 }
 
 
-def _truthy(value: str | None) -> bool:
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def offline() -> bool:
-    """True when Hugging Face downloads are switched off for the whole process."""
-    return _truthy(os.environ.get("HF_HUB_OFFLINE"))
-
-
 @attrs.define
 class Weights:
-    """Finds model directories. `directory` and `download` default to the environment."""
+    """Declares and finds model files. `directory` (default ``$POLYVOX_CHATTERBOX_DIR``) holds
+    the user's own copies; without one the kernel fetches upstream's into the Hugging Face cache."""
 
     directory: str | Path | None = None
-    download: bool | None = None
 
     def user_dir(self) -> Path | None:
         value = self.directory if self.directory is not None else os.environ.get(DIR_ENV)
         return Path(value).expanduser() if value else None
-
-    def may_download(self) -> bool:
-        allowed = self.download if self.download is not None else _truthy(os.environ.get(DOWNLOAD_ENV))
-        return allowed and not offline()
 
     def kind(self, model: str) -> str:
         """Which upstream model `model` is: a model name, or a checkpoint directory (a finetune a
@@ -98,6 +91,32 @@ class Weights:
     def layout(self, model: str) -> Layout:
         return LAYOUTS[self.kind(model)]
 
+    def _user_model_dir(self, model: str) -> Path | None:
+        """The user's directory for a named model, if it holds every required file."""
+        user = self.user_dir()
+        if user is None or model not in LAYOUTS:
+            return None
+        layout = LAYOUTS[model]
+        where = user / layout.subdir if layout.subdir else user
+        return where if all((where / n).is_file() for n in layout.required) else None
+
+    def declare(self, model: str) -> ModelWeights | None:
+        """The files of a named model: the user's directory when it has them (nothing to fetch),
+        else upstream's repository (and, for the multilingual model, pkuseg's segmenter for
+        Chinese). None for a checkpoint directory: `find` uses it as it is."""
+        if model not in LAYOUTS:
+            return None
+        layout = LAYOUTS[model]
+        own = self._user_model_dir(model)
+        if own is not None:
+            names = [*layout.required, *(n for n in layout.optional if (own / n).is_file())]
+            return ModelWeights(LocalFiles([own / n for n in names]), license="your own copy")
+        # The optional files upstream lacks (our T3 override) cost one HEAD request each.
+        sources: list = [HubFiles(layout.repo, layout.required, optional=layout.optional)]
+        if model == MULTILINGUAL:
+            sources.append(SEGMENTER)
+        return ModelWeights(sources, license=LICENSE, license_url=LICENSE_URL)
+
     def candidates(self, model: str) -> list[Path]:
         """Directories that may hold `model`, best first (no network)."""
         if model not in LAYOUTS:
@@ -107,7 +126,7 @@ class Weights:
         layout = self.layout(model)
         if user is not None:
             out += [user / layout.subdir, user] if layout.subdir else [user]
-        cached = _hf_snapshot(self.layout(model))
+        cached = _hf_snapshot(layout)
         if cached is not None:
             out.append(cached)
         return out
@@ -130,56 +149,24 @@ class Weights:
         return [str(directory / n) for n in names]
 
     def require(self, model: str) -> Path:
-        """The directory of `model`; downloads it only when allowed, else a `ModelError`."""
+        """The directory of `model` (found locally: the kernel fetches declared models before a
+        load), else a `ModelError` naming what is missing and where it looked."""
         directory = self.find(model)
         if directory is not None:
             return directory
         layout = self.layout(model)
-        if self.may_download():
-            return _hf_download(layout)
-        raise ModelError(self._missing_message(model, layout))
-
-    def _missing_message(self, model: str, layout: Layout) -> str:
-        user = self.user_dir()
-        places = []
-        if user is not None:
-            where = user / layout.subdir if layout.subdir else user
-            missing = [n for n in layout.required if not (where / n).is_file()]
-            places.append(f"{where} (missing {', '.join(missing)})")
-        else:
-            places.append(f"no directory given (set {DIR_ENV})")
-        places.append(f"the Hugging Face cache of {layout.repo} ({_hf_cache_dir()})")
-        why = "HF_HUB_OFFLINE is set" if offline() else f"set {DOWNLOAD_ENV}=1 to allow it"
-        return (f"ChatterBox {model} weights not found: need {', '.join(layout.required)}; "
-                f"looked in {' and '.join(places)}; download is off ({why})")
-
-
-def _hf_cache_dir() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.HF_HUB_CACHE)
-    except Exception:  # noqa: BLE001 - only used in a message
-        return "~/.cache/huggingface/hub"
+        places = [f"{where} (missing {', '.join(n for n in layout.required if not (where / n).is_file())})"
+                  for where in self.candidates(model)]
+        hint = f"; fetch it with `polyvox models pull chatterbox:{model}`" if model in LAYOUTS else ""
+        raise ModelError(f"ChatterBox {model} weights not found: need {', '.join(layout.required)}; "
+                         f"looked in {' and '.join(places) or 'no directory (set ' + DIR_ENV + ')'}{hint}")
 
 
 def _hf_snapshot(layout: Layout) -> Path | None:
     """The cached snapshot of upstream's repository that holds `layout`'s first file, if any."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
-        return None
-    found = try_to_load_from_cache(layout.repo, layout.t3)
+    from huggingface_hub import try_to_load_from_cache
+
+    from polyvox.weights import hub_cache
+
+    found = try_to_load_from_cache(layout.repo, layout.t3, cache_dir=hub_cache())
     return Path(found).parent if isinstance(found, str) else None
-
-
-def _hf_download(layout: Layout) -> Path:
-    from huggingface_hub import snapshot_download
-
-    patterns = [*layout.required, *(n for n in layout.optional if n != T3_CONFIG)]
-    if layout.repo == TURBO_REPO_ID:  # upstream's own patterns: the tokenizer's files vary
-        patterns = ["*.safetensors", "*.json", "*.txt", "*.pt", "*.model"]
-    try:
-        return Path(snapshot_download(repo_id=layout.repo, allow_patterns=patterns))
-    except Exception as exc:  # network, authentication, disk
-        raise ModelError(f"downloading ChatterBox weights from {layout.repo} failed: {exc}") from exc

@@ -17,8 +17,10 @@ import pytest
 _ISOLATED = Path(tempfile.mkdtemp(prefix="polyvox-chatterbox-tests-"))
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = str(_ISOLATED / "hf")
+os.environ["HF_HUB_CACHE"] = str(_ISOLATED / "hf" / "hub")  # else a user's HF_HUB_CACHE would win
+os.environ.pop("HUGGINGFACE_HUB_CACHE", None)
 os.environ["PKUSEG_HOME"] = str(_ISOLATED / "pkuseg")
-os.environ.pop("POLYVOX_CHATTERBOX_DOWNLOAD", None)
+os.environ.pop("POLYVOX_ALLOW_DOWNLOADS", None)
 os.environ.pop("POLYVOX_CHATTERBOX_DIR", None)
 
 import polyvox  # noqa: E402 - after the environment above

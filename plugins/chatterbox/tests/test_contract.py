@@ -15,6 +15,11 @@ class TestChatterBoxContract(testing.EngineContract):
     engine = "chatterbox"
     params = FAST
     text = "The quick brown fox."
+    # FAST caps T3 at 10 speech tokens, which the tiny random weights always reach: a longer text
+    # cannot give longer audio here (the length check is for the real weights).
+    longer_text_factor = 0.0
+    #: S3Gen's flow runs a batch as one padded pass: float noise, far below audible (see test_batch.py).
+    batch_tolerance = 1e-4
 
     @pytest.fixture(scope="class")
     @classmethod

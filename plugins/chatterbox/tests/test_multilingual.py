@@ -7,8 +7,10 @@ import torch
 
 import polyvox
 from polyvox import Segment
+from polyvox.testing import differ
 from polyvox_chatterbox import synthesis
 from polyvox_chatterbox.params import resolved
+from polyvox_chatterbox.seeding import Streams
 
 from .conftest import FAST, loaded
 
@@ -42,6 +44,17 @@ def test_each_call_tokenizes_its_own_language(kernel: polyvox.Kernel, voices: li
     assert len(seen) == 4
 
 
+def test_the_language_changes_the_speech(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
+    """One text, one model, one seed: only the language token differs, and so does the audio."""
+    def say(language: str) -> polyvox.Audio:
+        return kernel.synthesize("Hallo, guten Tag.", engine="chatterbox", model="multilingual", voice=voices[0],
+                                 language=language, seed=4, use_cache=False, **FAST)
+
+    german = say("de")
+    assert german == say("de")
+    assert differ(german, say("nl")) and differ(german, say("sv"))
+
+
 def test_default_mapping_splits_languages_between_models(kernel: polyvox.Kernel) -> None:
     jobs = kernel.plan(SCRIPT, engine="chatterbox")
     assert [j.model for j in jobs] == ["multilingual", "multilingual", "english", "multilingual"]
@@ -67,8 +80,8 @@ def test_hooks_and_memory_stay_flat_over_many_segments(kernel: polyvox.Kernel,
 
     def segment(n: int) -> None:
         with torch.inference_mode():
-            torch.manual_seed(n)
-            synthesis.speech_tokens(model, f"Satz Nummer {n}.", ("de", "no", "sv")[n % 3], conds, params)
+            synthesis.speech_tokens(model, [f"Satz Nummer {n}."], [("de", "no", "sv")[n % 3]], conds, [params],
+                                    Streams([n], "cpu"))
 
     for n in range(10):  # warm up allocator pools
         segment(n)

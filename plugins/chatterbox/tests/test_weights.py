@@ -1,4 +1,4 @@
-"""Finding weights, refusing downloads, and the cheap import: no model is loaded here."""
+"""Declaring and finding weights, refusing downloads, and the cheap import."""
 
 from __future__ import annotations
 
@@ -10,21 +10,31 @@ import pytest
 
 import polyvox
 from polyvox_chatterbox import ChatterBox
-from polyvox_chatterbox.weights import LAYOUTS, Weights
+from polyvox_chatterbox.weights import LAYOUTS, REPO_ID, SEGMENTER, TURBO_REPO_ID, Weights
 
 
-def test_missing_weights_name_the_files_and_where_they_were_looked_for(tmp_path: Path) -> None:
-    (tmp_path / "ve.safetensors").write_bytes(b"")
-    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False)
+def test_missing_weights_while_offline_name_the_pull_command(tmp_path: Path) -> None:
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False, downloads="yes")
     kernel.register(ChatterBox(tmp_path / "weights-missing"))
     with pytest.raises(polyvox.ModelError) as caught:
         kernel.synthesize("Hello.", engine="chatterbox")
     message = str(caught.value)
     assert "\n" not in message
-    for name in LAYOUTS["english"].required:
-        assert name in message
-    assert str(tmp_path / "weights-missing") in message
-    assert "Hugging Face cache" in message and "HF_HUB_OFFLINE" in message
+    assert "HF_HUB_OFFLINE" in message and "`polyvox models pull chatterbox:english`" in message
+
+
+def test_declarations_name_upstream_repositories_and_files(weights_dir: Path, tmp_path: Path) -> None:
+    english = Weights(tmp_path / "empty").declare("english")
+    (hub,) = english.sources
+    assert (hub.repo, hub.filenames) == (REPO_ID, LAYOUTS["english"].required)
+    assert "conds.pt" in hub.optional and english.license == "MIT"
+    multilingual = Weights(tmp_path / "empty").declare("multilingual")
+    assert multilingual.sources[1] == SEGMENTER  # Chinese word segmentation comes with the model
+    assert Weights(tmp_path / "empty").declare("turbo").sources[0].repo == TURBO_REPO_ID
+    # The user's own copy: declared local, nothing to fetch.
+    own = Weights(weights_dir).declare("multilingual")
+    assert own.local and {p.name for p in own.sources[0].paths} >= {"t3_mtl23ls_v2.safetensors", "conds.pt"}
+    assert Weights(weights_dir).declare(str(weights_dir)) is None  # a checkpoint folder: used as it is
 
 
 def test_partial_directory_lists_only_what_is_missing(tmp_path: Path) -> None:
@@ -33,13 +43,6 @@ def test_partial_directory_lists_only_what_is_missing(tmp_path: Path) -> None:
         Weights(tmp_path).require("english")
     message = str(caught.value)
     assert "missing t3_cfg.safetensors, s3gen.safetensors, tokenizer.json" in message
-
-
-def test_download_is_refused_while_the_hub_is_offline(tmp_path: Path) -> None:
-    weights = Weights(tmp_path, download=True)
-    assert not weights.may_download()  # conftest sets HF_HUB_OFFLINE=1
-    with pytest.raises(polyvox.ModelError, match="download is off"):
-        weights.require("multilingual")
 
 
 def test_unknown_model_is_a_model_error(tmp_path: Path) -> None:
@@ -63,9 +66,10 @@ def test_import_and_declaration_load_no_torch() -> None:
     assert out.stdout.split() == ["chatterbox", "23"]
 
 
-def test_hugging_face_cache_is_used_without_network(weights_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A snapshot of upstream's repository in the user's hub cache is found (conftest points
-    HF_HOME at an empty temporary folder, so this builds one there)."""
+def test_the_kernel_hands_the_engine_the_hub_cache_snapshot(weights_dir: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Upstream's files in the user's hub cache (conftest points HF_HOME at an empty temporary
+    folder; this builds a snapshot there) count as present and are what the engine loads."""
     import os
     import shutil
 
@@ -75,13 +79,64 @@ def test_hugging_face_cache_is_used_without_network(weights_dir: Path, monkeypat
     snapshot.mkdir(parents=True)
     (repo / "refs").mkdir()
     (repo / "refs" / "main").write_text("0123456789abcdef")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False, downloads="never")
+    kernel.register(ChatterBox())
     try:
-        for name in LAYOUTS["english"].required:
+        for name in (*LAYOUTS["english"].required, "conds.pt", "polyvox_t3_config.json"):
             (snapshot / name).symlink_to(weights_dir / name)
         assert Weights().find("english") == snapshot
         assert Weights().find("multilingual") is None
+        assert kernel.weights.status("chatterbox", "english").state == "present"
+        assert kernel.weights.status("chatterbox", "multilingual").state == "missing"
+        audio = kernel.synthesize("Hello.", engine="chatterbox", max_new_tokens=5, flow_steps=1)
+        assert audio.duration > 0
+        model = kernel.models.get("chatterbox", "english", kernel.device).model
+        assert model.directory == snapshot and model.builtin is not None
     finally:
+        kernel.unload_all()
         shutil.rmtree(repo)
+
+
+def test_pull_fetches_upstream_names_and_tolerates_absent_optional_files(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Turbo's declaration against a stand-in hub holding only some of the optional files."""
+    from huggingface_hub import constants
+
+    from polyvox.testing.hub import FakeHub
+
+    layout = LAYOUTS["turbo"]
+    served = {(TURBO_REPO_ID, n): f"bytes of {n}".encode() for n in (*layout.required, "conds.pt", "vocab.json")}
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", load_entry_points=False, downloads="yes")
+    kernel.register(ChatterBox(tmp_path / "none"))
+    with FakeHub(served, max_requests=60) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        files = kernel.weights.pull("chatterbox", "turbo")
+    assert {n: files[n].read_bytes() for n in files.paths} == {n: b for (_, n), b in served.items()}
+    assert len({p.parent for p in files.all()}) == 1  # one snapshot folder: what the loader reads
+    assert kernel.weights.status("chatterbox", "turbo").state == "present"
+
+
+def test_the_segmenter_archive_is_unpacked_once_and_handed_to_pkuseg(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import spacy_pkuseg
+
+    from polyvox_chatterbox import tokenizers
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "features.pkl").write_bytes(b"features")
+    archive = Path(shutil.make_archive(str(tmp_path / "spacy_ontonotes"), "zip", tmp_path / "src"))
+    seen: list[str] = []
+    monkeypatch.setattr(spacy_pkuseg, "pkuseg", lambda model_name: seen.append(model_name) or model_name)
+    assert tokenizers._segmenter(archive) == str(tmp_path / "spacy_ontonotes")
+    assert (tmp_path / "spacy_ontonotes" / "features.pkl").read_bytes() == b"features"
+    archive.unlink()  # unpacked already: the folder is reused
+    tokenizers._segmenter(archive)
+    assert seen == [str(tmp_path / "spacy_ontonotes")] * 2
 
 
 def test_polyvox_engines_shows_models_languages_and_parameters() -> None:

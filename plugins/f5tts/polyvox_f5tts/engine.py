@@ -11,10 +11,10 @@ from typing import Any
 import attrs
 
 import polyvox
-from polyvox import Audio, Capabilities, EngineSpec, Request, Voice
+from polyvox import Audio, Capabilities, EngineSpec, Files, JoinConfig, ModelWeights, Request, Voice
 from polyvox.errors import PluginError
 
-from .params import PARAMS
+from .params import CROSSFADE_SECONDS, PARAMS, TYPICAL_MAX_CHARS
 from .reference import SAMPLE_RATE
 from .registry import DEFAULT_MODEL, Registry
 from .weights import Locator
@@ -57,9 +57,11 @@ class F5TTS(polyvox.Engine):
     # -- declaration ---------------------------------------------------------------------
     def spec(self) -> EngineSpec:
         registry = self.reload().registry
+        # Chunks of upstream's size, joined as upstream joins its passes: crossfaded, also at sentence ends.
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=registry.languages(), default_model=DEFAULT_MODEL,
-            models=registry.names(), params=PARAMS, max_chars=300,
+            models=registry.names(), params=PARAMS, max_chars=TYPICAL_MAX_CHARS,
+            join=JoinConfig(method="crossfade", crossfade_ms=CROSSFADE_SECONDS * 1000),
             capabilities=Capabilities(needs_reference_audio=True, needs_reference_text=True, thread_safe=False,
                                       batch=True, seeded=True),
             priority=20,
@@ -75,11 +77,15 @@ class F5TTS(polyvox.Engine):
     def files(self, model: str) -> list[str]:
         return [str(p) for p in self.settings.locator.files(model)]
 
+    def weights(self, model: str) -> ModelWeights | None:
+        return self.settings.locator.declare(model)
+
     # -- models --------------------------------------------------------------------------
-    def load(self, model: str, device: str) -> Any:
+    def load(self, model: str, device: str, files: Files | None = None) -> Any:
         from . import loader
 
-        return loader.load(self.settings.locator.find(model), device)
+        locator = self.settings.locator
+        return loader.load(locator.find(model) if files is None else locator.from_files(model, files), device)
 
     def size(self, model: Any) -> int | None:
         from . import loader

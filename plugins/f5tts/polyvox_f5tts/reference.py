@@ -1,9 +1,13 @@
 """Voice conditioning: the reference audio and its transcript, prepared once per voice and model.
 
-Upstream's `preprocess_ref_audio_text` does this per call (and may download Whisper to
-transcribe, writes temporary WAVs it never deletes, and memoizes them in a module-global
-dict). Here the kernel calls `prepare` once per (model, voice content, target_rms) and caches
-the result beside the model; nothing touches the network or the disk.
+Everything here reproduces what f5-tts 1.1.20 feeds its sampler (`preprocess_ref_audio_text`,
+`infer_process` and `infer_batch_process` in `f5_tts.infer.utils_infer`), in the same order:
+the transcript's ending, the clipped reference (`clipping`), loudness raised to `target_rms` at
+the file's own rate and only then torchaudio's resampler to 24 kHz. What upstream does on the
+side is left out: it may download Whisper to transcribe, writes temporary WAVs it never
+deletes, and memoizes them in module globals. Here the kernel calls `prepare` once per (model,
+voice content, target_rms) and caches the result beside the model; nothing touches the network
+or the disk.
 """
 
 from __future__ import annotations
@@ -11,130 +15,113 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import numpy as np
 
-from polyvox import Audio, Voice
+from polyvox import Voice
 from polyvox.errors import VoiceError
+
+from . import clipping
 
 SAMPLE_RATE = 24000
 HOP_LENGTH = 256
-#: Upstream clips references to 12 s: longer prompts leave too little of the ~30 s window.
-MAX_REFERENCE_SECONDS = 12.0
-#: Prefer a cut at a pause after this much speech.
-MIN_CUT_SECONDS = 6.0
-_FRAME = 240  # 10 ms at 24 kHz
-_EDGE_DB = -42.0  # silence at the edges (upstream's threshold)
-#: Pauses to cut a long reference at, preferred first: (level in dBFS, frames of 10 ms).
-_PAUSES = ((-45.0, 30), (-40.0, 10))
-_TAIL_SECONDS = 0.05  # a little silence after the reference, as upstream adds
+#: A reference with less speech than this (after clipping its silent edges) is refused.
+MIN_SPEECH_SECONDS = 0.1
 
 
 @attrs.frozen(eq=False)
 class Conditioning:
     """A prepared voice: its mel frames on the model's device and what the sampler needs with them."""
 
-    #: (1, frames, n_mels) tensor on the model's device.
+    #: (1, mel frames, n_mels) tensor on the model's device: the mel upstream's sampler computes
+    #: from the 24 kHz reference (one frame more than `frames`: the STFT is centred).
     mel: Any
+    #: Reference frames as upstream counts them (24 kHz samples // hop): the length estimate
+    #: uses them, and generated audio is cut there, so one reference frame is kept.
     frames: int
-    #: The transcript, ending in a sentence mark and (for alphabetic scripts) a space.
+    #: The transcript as upstream's preprocessing leaves it ("today. "); its UTF-8 length sets
+    #: how much new text fits beside the reference in one pass.
     text: str
-    #: Loudness of the reference before normalisation; outputs are scaled back to it.
+    #: Loudness of the reference before normalisation (a float32 value) and whether it was below
+    #: `target_rms`: a quiet reference is raised to it, and the output lowered back by rms / target_rms.
     rms: float
     target_rms: float
+    quiet: bool
+    #: Length of the clipped reference at its own sample rate, as upstream measures it.
     seconds: float
+    #: True when speech past 12 s was dropped.
     trimmed: bool
 
     @property
-    def text_bytes(self) -> int:
-        return max(1, len(self.text.encode("utf-8")))
+    def prompt(self) -> str:
+        """The transcript as the sampler sees it in front of the new text (`prompt_text`)."""
+        return prompt_text(self.text)
+
+    @property
+    def mel_frames(self) -> int:
+        return int(self.mel.shape[1])
 
 
 def reference_text(text: str | None, voice_name: str) -> str:
-    """The transcript as the model was trained to see it; a `VoiceError` when there is none."""
+    """The transcript as upstream's `preprocess_ref_audio_text` leaves it: ending in ". " unless it
+    already does or ends in "。" ("today." -> "today. ", "Hi!" -> "Hi!. "); a `VoiceError` when
+    there is none. Runs of whitespace become one space first (a difference from upstream: a
+    transcript read from a file ends in a newline, which upstream would hand to the model)."""
     cleaned = " ".join((text or "").split())
     if not cleaned:
         raise VoiceError(
             f"voice {voice_name!r} has no reference_text: F5-TTS needs the transcript of its reference audio "
             "(polyvox never runs speech recognition, which would download a Whisper model)")
-    if not cleaned.endswith((".", "!", "?", "。", "！", "？")):
-        cleaned += "."
-    if len(cleaned[-1].encode("utf-8")) == 1:
-        cleaned += " "
+    if not cleaned.endswith("。"):
+        cleaned += " " if cleaned.endswith(".") else ". "
     return cleaned
 
 
-def _frame_db(samples: np.ndarray) -> np.ndarray:
-    n = len(samples) // _FRAME
-    if n == 0:
-        return np.full(1, -120.0)
-    frames = samples[: n * _FRAME].reshape(n, _FRAME)
-    rms = np.sqrt(np.mean(np.square(frames, dtype=np.float64), axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-6))
+def prompt_text(text: str) -> str:
+    """The prepared transcript with the space `infer_batch_process` adds after a one-byte last
+    character ("today. " -> "today.  "); what precedes the new text in the model's input."""
+    return text + " " if len(text[-1].encode("utf-8")) == 1 else text
 
 
-def _strip_edges(samples: np.ndarray) -> np.ndarray:
-    loud = np.nonzero(_frame_db(samples) > _EDGE_DB)[0]
-    if len(loud) == 0:
-        return samples
-    return samples[loud[0] * _FRAME : (loud[-1] + 1) * _FRAME]
-
-
-def _last_pause(db: np.ndarray, threshold: float, min_frames: int, lower: int) -> int | None:
-    """The middle of the last pause (`min_frames` below `threshold`) that ends after frame `lower`."""
-    best = None
-    run = 0
-    for i, level in enumerate(db):
-        run = run + 1 if level < threshold else 0
-        if run >= min_frames and i - run // 2 >= lower:
-            best = i - run // 2
-    return best
-
-
-def _cut_point(samples: np.ndarray) -> int:
-    """Where to end a reference that is too long: in a long pause if there is one between 6 and 12 s,
-    else in a short one, else at 12 s."""
-    limit = int(MAX_REFERENCE_SECONDS * SAMPLE_RATE) // _FRAME
-    lower = int(MIN_CUT_SECONDS * SAMPLE_RATE) // _FRAME
-    db = _frame_db(samples)[: limit + 1]
-    for threshold, min_frames in _PAUSES:
-        found = _last_pause(db, threshold, min_frames, lower)
-        if found is not None:
-            return found * _FRAME
-    return limit * _FRAME
-
-
-def trim(samples: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Edges stripped, cut at a pause when longer than the model handles well; (samples, was_cut)."""
-    samples = _strip_edges(samples)
-    cut = len(samples) > MAX_REFERENCE_SECONDS * SAMPLE_RATE
-    if cut:
-        samples = _strip_edges(samples[: _cut_point(samples)])
-    tail = np.zeros(int(_TAIL_SECONDS * SAMPLE_RATE), np.float32)
-    return np.concatenate([samples.astype(np.float32), tail]), cut
-
-
-def reference(voice: Voice) -> tuple[Audio, str]:
-    """The voice's reference audio and transcript; a `VoiceError` for a voice without audio."""
+def clipped(voice: Voice) -> tuple[Any, bool]:
+    """The voice's reference audio decoded and clipped as upstream does (a pydub `AudioSegment`),
+    and whether speech was dropped; a `VoiceError` for a voice without audio."""
     if voice.audio is None:
         raise VoiceError(f"voice {voice.name!r} has no reference audio: F5-TTS clones a voice from a few "
                          "seconds of speech (a WAV/FLAC file) and its transcript")
-    return Audio.read(voice.audio), voice.reference_text or ""
+    return clipping.clip(clipping.read_pcm(voice.audio))
+
+
+def conditioning_wave(segment: Any, target_rms: float, name: str = "") -> tuple[Any, Any, float]:
+    """(wave, rms, seconds): the mono 24 kHz float32 tensor (1, samples) upstream hands its
+    sampler, the loudness it measured (a 0-d tensor) and the clipped reference's length in seconds.
+
+    Upstream's order: mix down, measure, raise a quiet reference to `target_rms` at the file's
+    rate, then resample with torchaudio's `Resample` (sinc, Hann window)."""
+    import torch
+    import torchaudio
+
+    rate = segment.frame_rate
+    audio = torch.from_numpy(clipping.samples(segment))
+    seconds = audio.shape[-1] / rate
+    if seconds - clipping.TAIL_MS / 1000 < MIN_SPEECH_SECONDS:
+        raise VoiceError(f"voice {name!r}: reference audio is silent or too short")
+    if audio.shape[0] > 1:
+        audio = torch.mean(audio, dim=0, keepdim=True)
+    rms = torch.sqrt(torch.mean(torch.square(audio)))
+    if rms < target_rms:
+        audio = audio * target_rms / rms
+    if rate != SAMPLE_RATE:
+        audio = torchaudio.transforms.Resample(rate, SAMPLE_RATE)(audio)
+    return audio, rms, seconds
 
 
 def prepare(model: Any, voice: Voice, target_rms: float) -> Conditioning:
-    """Load, trim, resample and loudness-normalise the reference, and compute its mel frames."""
+    """Transcript, clipped and normalised 24 kHz reference, and its mel frames on the model's device."""
     import torch
 
-    audio, text = reference(voice)
-    text = reference_text(text, voice.name)
-    samples, trimmed = trim(audio.resample(SAMPLE_RATE).samples)
-    if len(samples) < HOP_LENGTH * 4:
-        raise VoiceError(f"voice {voice.name!r}: reference audio is silent or too short")
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    if 0 < rms < target_rms:
-        samples = samples * (target_rms / rms)
-    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).unsqueeze(0).to(model.device)
+    text = reference_text(voice.reference_text, voice.name)
+    segment, trimmed = clipped(voice)
+    wave, rms, seconds = conditioning_wave(segment, target_rms, voice.name)
     with torch.inference_mode():
-        mel = model.mel_spec(wave).permute(0, 2, 1).contiguous()
-    return Conditioning(mel=mel, frames=int(mel.shape[1]), text=text, rms=rms, target_rms=target_rms,
-                        seconds=len(samples) / SAMPLE_RATE, trimmed=trimmed)
+        mel = model.mel_spec(wave.to(model.device)).permute(0, 2, 1).contiguous()
+    return Conditioning(mel=mel, frames=wave.shape[-1] // HOP_LENGTH, text=text, rms=float(rms),
+                        target_rms=target_rms, quiet=bool(rms < target_rms), seconds=seconds, trimmed=trimmed)

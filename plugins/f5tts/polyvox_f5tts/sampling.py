@@ -33,25 +33,30 @@ class Item:
     duration: int
 
 
+def max_chars(cond: Conditioning, speed: float) -> int:
+    """Upstream's chunk size (`infer_process`): the reference's transcript bytes per second times
+    the seconds left in the window, times `speed`."""
+    return int(len(cond.text.encode("utf-8")) / cond.seconds * (WINDOW_SECONDS - cond.seconds) * speed)
+
+
 def chunks(text: str, cond: Conditioning, speed: float) -> list[str]:
-    """The text split so that each piece fits the model's window beside this reference."""
+    """The text split by upstream's `chunk_text` so that each piece fits the window beside this
+    reference (upstream passes every text through it, so does this)."""
     from f5_tts.infer.utils_infer import chunk_text
 
-    room = max(1.0, WINDOW_SECONDS - cond.seconds)
-    max_bytes = int(cond.text_bytes / cond.seconds * room * speed)
-    if len(text.encode("utf-8")) <= max_bytes:
-        return [text]
-    return chunk_text(text, max_chars=max(max_bytes, 20)) or [text]
+    return chunk_text(text, max_chars=max_chars(cond, speed)) or [text]
 
 
 def duration(text: str, cond: Conditioning, params: Mapping[str, Any]) -> int:
-    """Total frames (reference + new speech) for `text`: `fix_duration` seconds, else estimated from
-    the reference's speaking rate, the text length and `speed`."""
+    """Total frames (reference + new speech) for `text`, as upstream's `infer_batch_process`
+    estimates it: the reference's frames per UTF-8 byte of its prompt transcript, times the text's
+    bytes, over `speed` (0.3 for texts under 10 bytes). `fix_duration` is the new speech's own
+    length here (upstream counts the reference in it)."""
     if params.get("fix_duration") is not None:
         return cond.frames + max(1, int(params["fix_duration"] * SAMPLE_RATE / HOP_LENGTH))
     size = len(text.encode("utf-8"))
     speed = SHORT_TEXT_SPEED if size < SHORT_TEXT_BYTES else params["speed"]
-    return cond.frames + int(cond.frames / cond.text_bytes * size / speed)
+    return cond.frames + int(cond.frames / len(cond.prompt.encode("utf-8")) * size / speed)
 
 
 def _group_key(request: Request) -> tuple[Any, ...]:
@@ -60,15 +65,15 @@ def _group_key(request: Request) -> tuple[Any, ...]:
 
 
 def crossfade(parts: Sequence[np.ndarray], seconds: float) -> np.ndarray:
-    """Pieces joined with a linear crossfade of `seconds` (plain concatenation at 0)."""
+    """Pieces joined with upstream's linear crossfade of `seconds` (plain concatenation at 0)."""
     out = parts[0]
     for part in parts[1:]:
         n = min(int(seconds * SAMPLE_RATE), len(out), len(part))
         if n <= 0:
             out = np.concatenate([out, part])
             continue
-        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
-        out = np.concatenate([out[:-n], out[-n:] * (1 - ramp) + part[:n] * ramp, part[n:]])
+        faded = out[-n:] * np.linspace(1, 0, n) + part[:n] * np.linspace(0, 1, n)
+        out = np.concatenate([out[:-n], faded.astype(np.float32), part[n:]])
     return out
 
 
@@ -79,9 +84,10 @@ def _sample(loaded: Any, cond: Conditioning, items: list[Item], request: Request
 
     p = request.params
     model = loaded.model
-    texts = convert_char_to_pinyin([cond.text + item.text for item in items])
+    texts = convert_char_to_pinyin([cond.prompt + item.text for item in items])
     # The sampler never generates fewer frames than text tokens + 1 or reference + 1: ask for that.
-    lengths = [max(item.duration, len(text) + 1, cond.frames + 1) for item, text in zip(items, texts, strict=True)]
+    lengths = [max(item.duration, len(text) + 1, cond.mel_frames + 1)
+               for item, text in zip(items, texts, strict=True)]
     durations = torch.tensor(lengths, dtype=torch.long, device=cond.mel.device)
     # `sample` seeds torch's global generator before each item's noise: fork it, so the caller's
     # random state is as it was and the noise depends on `request.seed` alone.
@@ -93,11 +99,12 @@ def _sample(loaded: Any, cond: Conditioning, items: list[Item], request: Request
         )
         waves = []
         for i, end in enumerate(lengths):
+            # Cut where upstream does: the last reference frame stays in front of the new speech.
             frames = mel[i : i + 1, cond.frames : end].to(torch.float32).permute(0, 2, 1)
-            wave = loaded.vocoder.decode(frames).squeeze(0).cpu().numpy().astype(np.float32)
-            if cond.rms < cond.target_rms:
-                wave = wave * (cond.rms / cond.target_rms)
-            waves.append(np.clip(wave, -1.0, 1.0))
+            wave = loaded.vocoder.decode(frames)
+            if cond.quiet:
+                wave = wave * torch.tensor(cond.rms) / cond.target_rms  # upstream's order of operations
+            waves.append(np.clip(wave.squeeze(0).cpu().numpy().astype(np.float32), -1.0, 1.0))
     return waves
 
 

@@ -1,5 +1,6 @@
-"""Finding a model's files on this machine: the weights folders the user names, then the Hugging
-Face cache. Nothing here downloads, except `download`, which runs only when the user asks."""
+"""A model's files: declared to the kernel (which fetches what a registry entry's repository
+holds into the Hugging Face cache, asking the user first), or found in the weights folders the
+user names. Nothing here downloads."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import attrs
 
+from polyvox import Files, HubFiles, LocalFiles, ModelWeights
 from polyvox.errors import ModelError
 
 from .registry import DEFAULT_MODEL, Entry, Registry
@@ -43,7 +45,9 @@ def _hf_cached(repo: str, filename: str, cache_dir: Path | None = None) -> Path 
     """The file from the local Hugging Face cache, without touching the network."""
     from huggingface_hub import try_to_load_from_cache
 
-    found = try_to_load_from_cache(repo_id=repo, filename=filename, cache_dir=cache_dir)
+    from polyvox.weights import hub_cache
+
+    found = try_to_load_from_cache(repo_id=repo, filename=filename, cache_dir=cache_dir or hub_cache())
     return Path(found) if isinstance(found, str) and os.path.isfile(found) else None
 
 
@@ -101,6 +105,52 @@ class Locator:
             out += [d / path, d / entry.name / path.name]
         return out
 
+    def _local(self, entry: Entry, relative: str) -> Path | None:
+        return next((c for c in self._candidates(entry, relative) if c.is_file()), None)
+
+    def _local_vocoder(self) -> Path | None:
+        tried = [self.vocoder_dir] if self.vocoder_dir else [d / "vocos" for d in self.weights_dirs]
+        return next((f for f in tried if all((f / n).is_file() for n in VOCOS_FILES)), None)
+
+    def declare(self, model: str) -> ModelWeights | None:
+        """What `model` needs: files in the user's folders as they are, the rest from the entry's
+        repository (and Vocos from its own). None when a file is neither here nor in a repository
+        (a user entry's file that is missing): `find` then says where it looked."""
+        try:
+            entry = self.entry(model)
+        except ModelError:
+            return None
+        sources: list = []
+        from_hub: list[str] = []
+        for relative in (entry.checkpoint, entry.vocab):
+            if not relative:
+                continue
+            local = self._local(entry, relative)
+            if local is not None:
+                sources.append(LocalFiles([local]))
+            elif entry.repo and not Path(relative).expanduser().is_absolute():
+                from_hub.append(relative)
+            else:
+                return None
+        if from_hub:
+            sources.append(HubFiles(str(entry.repo), from_hub))
+        vocoder = self._local_vocoder()
+        sources.append(LocalFiles([vocoder / n for n in VOCOS_FILES]) if vocoder is not None
+                       else HubFiles(VOCOS_REPO, VOCOS_FILES))
+        return ModelWeights(sources, license=entry.license, license_url=entry.url)
+
+    def from_files(self, model: str, files: Files) -> ModelFiles:
+        """`ModelFiles` from the paths the kernel hands over (hub files are keyed by their path in
+        the repository, local ones by their file name)."""
+        entry = self.entry(model)
+
+        def pick(relative: str) -> Path:
+            return files.get(relative) or files[Path(relative).name]
+
+        vocab = pick(entry.vocab) if entry.vocab else _packaged("infer/examples/vocab.txt")
+        return ModelFiles(entry, pick(entry.checkpoint), vocab, self._config(entry),
+                          files["pytorch_model.bin"].parent)
+
     def _find(self, entry: Entry, relative: str, what: str) -> Path:
         tried = self._candidates(entry, relative)
         for candidate in tried:
@@ -115,7 +165,7 @@ class Locator:
             where.append(f"the Hugging Face cache ({entry.repo}/{relative})")
         if not self.weights_dirs and entry.base is None:
             where.append("no weights folder (set POLYVOX_F5TTS_DIR)")
-        hint = f"; fetch it with `python -m polyvox_f5tts download {entry.name}`" if entry.repo else ""
+        hint = f"; fetch it with `polyvox models pull f5tts:{entry.name}`" if entry.repo else ""
         raise ModelError(f"F5-TTS model {entry.name!r}: {what} {Path(relative).name!r} not found; "
                          f"looked in: {', '.join(where)}{hint}")
 
@@ -141,7 +191,7 @@ class Locator:
             return cached[0].parent  # type: ignore[union-attr]
         where = [str(p) for p in tried] + [f"the Hugging Face cache ({VOCOS_REPO})"]
         raise ModelError(f"F5-TTS vocoder (Vocos {' + '.join(VOCOS_FILES)}) not found; looked in: "
-                         f"{', '.join(where)}; fetch it with `python -m polyvox_f5tts download vocos`")
+                         f"{', '.join(where)}; fetch it with `polyvox models pull f5tts`")
 
     def find(self, model: str) -> ModelFiles:
         """All files of `model`, or a `ModelError` naming the first one missing and where it looked."""
@@ -157,15 +207,3 @@ class Locator:
         except ModelError:
             return []
 
-
-def download(locator: Locator, model: str) -> list[Path]:
-    """Fetch `model` (or ``vocos``) into the Hugging Face cache. Runs only when the user asks."""
-    from huggingface_hub import hf_hub_download
-
-    if model == "vocos":
-        return [Path(hf_hub_download(VOCOS_REPO, f)) for f in VOCOS_FILES]
-    entry = locator.entry(model)
-    if not entry.repo:
-        raise ModelError(f"F5-TTS model {model!r} has no repository to download from; its files are local")
-    names = [entry.checkpoint] + ([entry.vocab] if entry.vocab else [])
-    return [Path(hf_hub_download(entry.repo, n)) for n in names]

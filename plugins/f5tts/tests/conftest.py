@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-os.environ["HF_HUB_OFFLINE"] = "1"  # no hub access, ever
+# Hermetic: no hub access, ever, and every place a user's own downloads or settings live (the
+# Hugging Face cache, the plugin's config file, its weights folders) points at an empty temporary
+# folder; a machine whose cache holds the French or German checkpoints runs the same tests.
+_ISOLATED = Path(tempfile.mkdtemp(prefix="polyvox-f5tts-tests-"))
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.pop("POLYVOX_ALLOW_DOWNLOADS", None)
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HOME"] = str(_ISOLATED / "hf")
+os.environ["HF_HUB_CACHE"] = str(_ISOLATED / "hf" / "hub")
+os.environ.pop("HUGGINGFACE_HUB_CACHE", None)
+os.environ["XDG_CONFIG_HOME"] = str(_ISOLATED / "config")
+for _name in ("POLYVOX_F5TTS_DIR", "POLYVOX_F5TTS_CONFIG", "POLYVOX_F5TTS_VOCODER"):
+    os.environ.pop(_name, None)
 sys.path.insert(0, str(Path(__file__).parent))
 
 import f5tiny as tiny  # noqa: E402

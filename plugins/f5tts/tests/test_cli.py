@@ -37,9 +37,18 @@ def test_polyvox_engines_shows_models_languages_and_parameters(world):
         assert word in out, word
 
 
-def test_models_command_says_which_files_are_here(world):
-    proc = run([sys.executable, "-m", "polyvox_f5tts", "models"], world)
+def test_polyvox_models_says_which_files_are_here(world):
+    import json
+
+    proc = run([str(BIN / "polyvox"), "models", "--engine", "f5tts", "--json"], world)
     assert proc.returncode == 0, proc.stderr
-    lines = {line.split()[0]: line for line in proc.stdout.splitlines()}
-    assert "local" in lines["F5TTS_v1_Base"] and "local" in lines["tiny-de"]
-    assert "missing" in lines["F5TTS_German"] and "cc-by-nc-4.0" in lines["F5TTS_German"]
+    rows = {row["model"]: row for row in json.loads(proc.stdout)}
+    assert rows["F5TTS_v1_Base"]["state"] == "present" and rows["tiny-de"]["state"] == "present"
+    assert rows["tiny-de"]["languages"] == ["de"]
+    assert rows["F5TTS_German"]["state"] == "missing" and rows["F5TTS_German"]["license"] == "cc-by-nc-4.0"
+
+
+def test_the_old_python_m_spelling_is_an_alias(world):
+    proc = run([sys.executable, "-m", "polyvox_f5tts", "download", "F5TTS_German"], world)
+    assert proc.returncode == 1
+    assert "offline" in proc.stderr and "Traceback" not in proc.stderr  # the tests' hub is offline

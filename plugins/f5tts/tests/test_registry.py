@@ -77,7 +77,7 @@ def test_missing_files_are_named_with_every_place_looked(tmp_path):
     for place in (tmp_path / "w1" / "model_f5tts_german.pt", tmp_path / "w2" / "F5TTS_German" /
                   "model_f5tts_german.pt"):
         assert str(place) in message
-    assert "hvoss-techfak/F5-TTS-German" in message and "download F5TTS_German" in message
+    assert "hvoss-techfak/F5-TTS-German" in message and "`polyvox models pull f5tts:F5TTS_German`" in message
     assert locator.files("F5TTS_German") == []
 
 

@@ -7,7 +7,7 @@ import pytest
 from polyvox_langpack_welsh import checkpoint
 
 import polyvox
-from polyvox.testing import EngineContract, reference_voice
+from polyvox.testing import EngineContract
 
 BOTH = ["template", "langpack-welsh"]
 
@@ -55,9 +55,3 @@ class TestTemplateSpeaksWelshContract(EngineContract):
     @classmethod
     def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
         return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("cache"), plugins=BOTH)
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def voices(cls, tmp_path_factory: pytest.TempPathFactory) -> list[polyvox.Voice]:
-        folder = tmp_path_factory.mktemp("voices")
-        return [reference_voice(folder, "isel", 100.0), reference_voice(folder, "uchel", 190.0)]

@@ -1,0 +1,62 @@
+"""`polyvox serve`: the speech server. The server package (FastAPI, uvicorn) is imported only
+when the command runs, so `polyvox --help` stays instant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from polyvox.cli.options import debug_option
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        if not sep or not name.strip():
+            raise click.UsageError(f"{option} {value!r} is not NAME=TARGET")
+        out[name.strip()] = target.strip()
+    return out
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="HTTP port.")
+@click.option("--api-key", "api_keys", multiple=True, metavar="KEY", envvar="POLYVOX_API_KEYS",
+              help="A Bearer key clients must send (repeatable; env POLYVOX_API_KEYS, space-separated).")
+@click.option("--no-auth", is_flag=True, help="Allow a non-loopback --host without an API key.")
+@click.option("--voices", "voices_dir", metavar="DIR", help="Server voices folder (uploads are stored here).")
+@click.option("--model-alias", multiple=True, metavar="NAME=ENGINE[:MODEL]",
+              help="Map an OpenAI model name (tts-1, ...) to an engine (repeatable).")
+@click.option("--voice-map", multiple=True, metavar="NAME=VOICE",
+              help="Map an OpenAI voice name (alloy, ...) to a server or engine voice (repeatable).")
+@click.option("--max-queue", default=32, show_default=True, type=click.IntRange(1, 10_000),
+              help="Speech requests rendering or waiting at once; more get 429.")
+@click.option("--max-input", default=4096, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="Longest input text, in characters.")
+@click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
+@debug_option
+def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
+          model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
+          wyoming: str | None, **_: Any) -> None:
+    """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
+
+    \b
+      polyvox serve                                  http://127.0.0.1:8000/v1
+      polyvox serve --host 0.0.0.0 --api-key SECRET  reachable from the network
+      polyvox serve --wyoming tcp://127.0.0.1:10200  also for Home Assistant
+
+    Needs the extra: pip install 'polyvox[serve]'. See docs/serving.md.
+    """
+    from polyvox.serve import ServeConfig, run
+
+    keys = tuple(k for value in api_keys for k in value.split())
+    config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
+                         model_aliases=_pairs(model_alias, "--model-alias"),
+                         voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input)
+    if wyoming is not None:
+        from polyvox.serve.wyoming import parse_uri
+
+        parse_uri(wyoming, no_auth)  # a bad URI fails before anything starts
+    run(config, wyoming=wyoming)

@@ -1,0 +1,270 @@
+"""The HTTP application: OpenAI's speech, models and voices routes plus health and metrics,
+on FastAPI. One `Kernel` serves every request; renders run in worker threads, one segment per
+step, so the event loop never waits on an engine and a dropped client stops its render."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from polyvox import Kernel
+from polyvox.errors import PolyvoxError
+from polyvox.serve.auth import check_bearer
+from polyvox.serve.config import OPENAI_VOICES, ServeConfig
+from polyvox.serve.encoding import Encoder
+from polyvox.serve.errors import ApiError, bad_request, from_polyvox
+from polyvox.serve.limits import BodyLimit, Queue
+from polyvox.serve.metrics import Metrics
+from polyvox.serve.schemas import FORMATS, ModelCard, SpeechRequest, VoiceCard
+from polyvox.serve.speech import Speech, SpeechService
+from polyvox.serve.voices import VoiceStore
+
+log = logging.getLogger("polyvox.serve")
+
+
+def default_voices_dir() -> Path:
+    from platformdirs import user_data_path
+
+    return user_data_path("polyvox") / "server-voices"
+
+
+def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
+    """The ASGI application (FastAPI wrapped in the body limit); `.state` holds the kernel,
+    the speech service, the queue and the metrics."""
+    kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
+    metrics = Metrics()
+    kernel.subscribe(metrics.on_event)
+    store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
+    service = SpeechService(kernel, config, store)
+    queue = Queue(config.max_queue, metrics.queue.set)
+    app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
+
+    async def authorized(request: Request) -> None:
+        check_bearer(request.headers.get("authorization"), config.api_keys)
+
+    _error_handlers(app, metrics)
+
+    # -- speech ------------------------------------------------------------------------------
+    @app.post("/v1/audio/speech", dependencies=[Depends(authorized)])
+    async def speech(body: SpeechRequest, request: Request) -> Any:
+        queue.enter()
+        try:
+            began = time.perf_counter()
+            planned = await anyio.to_thread.run_sync(service.start, body)
+            encoder = Encoder(body.response_format, planned.stream.sample_rate)
+            # the first segment before the headers: a failure there is still a proper status
+            first = await anyio.to_thread.run_sync(_step, planned, encoder)
+        except BaseException:
+            queue.leave()
+            raise
+        job = _Job(planned, encoder, queue)
+        frames = _frames(job, first, body.stream_format, metrics, began, request)
+        media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
+        return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
+
+    # -- models and voices ---------------------------------------------------------------------
+    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    async def models() -> Any:
+        cards = [ModelCard(id=name, owned_by="polyvox") for name in service.config_aliases()]
+        for spec in kernel.engines():
+            cards.append(ModelCard(id=spec.name, owned_by=spec.name))
+            cards += [ModelCard(id=f"{spec.name}:{m}", owned_by=spec.name) for m in spec.models]
+        return {"object": "list", "data": [c.model_dump() for c in cards]}
+
+    @app.get("/v1/audio/voices", dependencies=[Depends(authorized)])
+    async def list_voices() -> Any:
+        return {"voices": [c.model_dump() for c in await anyio.to_thread.run_sync(_voice_cards, service)]}
+
+    @app.post("/v1/audio/voices", dependencies=[Depends(authorized)], status_code=201)
+    async def upload_voice(file: UploadFile = File(...), name: str = Form(...),
+                           transcript: str | None = Form(None)) -> Any:
+        data = await file.read()
+        voice_id, voice = await anyio.to_thread.run_sync(store.add, data, name, transcript)
+        return VoiceCard(id=voice_id, name=voice.name, engine=None, languages=[], clones=True).model_dump()
+
+    @app.delete("/v1/audio/voices/{voice_id}", dependencies=[Depends(authorized)])
+    async def delete_voice(voice_id: str) -> Any:
+        await anyio.to_thread.run_sync(store.delete, voice_id)
+        return {"id": voice_id, "deleted": True}
+
+    # -- operations ----------------------------------------------------------------------------
+    @app.get("/health")
+    async def health() -> Any:
+        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count}
+
+    @app.get("/metrics", dependencies=[Depends(authorized)])
+    async def prometheus() -> Any:
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    return BodyLimit(_Counted(app, metrics), config.max_body_bytes)
+
+
+class _Counted:
+    """Counts responses by route and status (a plain ASGI wrapper: Starlette's middleware class
+    would buffer streamed bodies and hide a client's disconnect)."""
+
+    def __init__(self, app: FastAPI, metrics: Metrics):
+        self.app = app
+        self.state = app.state
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                route = getattr(scope.get("route"), "path", "other")
+                self.metrics.requests.labels(route, str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counting)
+
+
+def _step(planned: Speech, encoder: Encoder) -> bytes | None:
+    """One segment's worth of encoded bytes (possibly empty), or None at the end."""
+    chunk = planned.next_chunk()
+    if chunk is None:
+        return None
+    return encoder.feed(chunk)
+
+
+class _Job:
+    """A speech response's render, encoder and queue slot, released exactly once: when the body
+    ends, or when the response never started (the client left before the headers)."""
+
+    def __init__(self, planned: Speech, encoder: Encoder, queue: Queue):
+        self.planned = planned
+        self.encoder = encoder
+        self.queue = queue
+        self.finished = False
+        self._closed = False
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.planned.cancel.cancel()
+        if not self.finished:
+            self.encoder.abort()
+        try:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(self.planned.stream.close)
+        finally:
+            self.queue.leave()
+
+
+class _SpeechResponse(StreamingResponse):
+    def __init__(self, frames: AsyncIterator[bytes], job: _Job, **kwargs: Any):
+        super().__init__(frames, **kwargs)
+        self._frames = frames
+        self._job = job
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._frames.aclose()  # type: ignore[attr-defined]
+                await self._job.close()
+
+
+async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: Metrics, began: float,
+                  request: Request) -> AsyncIterator[bytes]:
+    """The response body: encoded audio as each segment is ready (or SSE events of it). When
+    the client goes away, the render is cancelled after the segment in progress."""
+    sse = stream_format == "sse"
+    planned, encoder = job.planned, job.encoder
+    try:
+        data = first
+        while data is not None:
+            if data:
+                yield _delta(data) if sse else data
+            if await request.is_disconnected():
+                log.info("client went away: its render stops after the segment in progress")
+                return
+            data = await anyio.to_thread.run_sync(_step, planned, encoder)
+        tail = await anyio.to_thread.run_sync(encoder.finish)
+        if tail:
+            yield _delta(tail) if sse else tail
+        job.finished = True
+        result = planned.stream.result
+        if result is not None and result.stats.audio_seconds > 0:
+            metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
+        if sse:
+            yield _event({"type": "speech.audio.done",
+                          "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}})
+    except PolyvoxError as exc:  # after the headers: the status is sent; end the body early
+        log.warning("render failed mid-stream: %s", exc)
+        if sse:
+            yield _event({"type": "error", **from_polyvox(exc).body()})
+    finally:
+        await job.close()
+
+
+def _delta(data: bytes) -> bytes:
+    return _event({"type": "speech.audio.delta", "audio": base64.b64encode(data).decode()})
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _voice_cards(service: SpeechService) -> list[VoiceCard]:
+    cards: list[VoiceCard] = []
+    for voice_id, voice in service.store.all():
+        cards.append(VoiceCard(id=voice_id, name=voice.name, engine=None, languages=[], clones=True))
+    for spec in service.kernel.engines():
+        cards += [VoiceCard(id=v, name=v, engine=spec.name, languages=list(spec.languages), clones=False)
+                  for v in spec.voices]
+    cards += [VoiceCard(id=v, name=v, engine=None, languages=[], clones=False)
+              for v in OPENAI_VOICES if v not in {c.id for c in cards}]
+    return cards
+
+
+def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    def answer(error: ApiError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> Any:
+        return answer(exc)
+
+    @app.exception_handler(PolyvoxError)
+    async def polyvox_error(request: Request, exc: PolyvoxError) -> Any:
+        return answer(from_polyvox(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        problem = exc.errors()[0] if exc.errors() else {}
+        where = [str(p) for p in problem.get("loc", ()) if p != "body"]
+        if problem.get("type") == "json_invalid":
+            return answer(bad_request("the request body is not valid JSON", None, "invalid_json"))
+        field = ".".join(where) or None
+        message = f"{field or 'body'}: {problem.get('msg', 'invalid value')}"
+        return answer(bad_request(message, field))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
+        return answer(ApiError(exc.status_code, str(exc.detail), code=code))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Any:
+        log.exception("internal error")
+        return answer(ApiError(500, f"internal error ({type(exc).__name__})", type="server_error",
+                               code="internal_error"))

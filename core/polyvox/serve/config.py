@@ -1,0 +1,81 @@
+"""The server's settings: one frozen record, validated when the server starts, so a bad flag
+fails at start-up with one line instead of on the first request."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from polyvox.errors import PolyvoxError
+
+#: OpenAI's voice names. Each maps to a voice by `voice_map`; unmapped ones speak with the
+#: engine's default voice, so clients that only offer these names work out of the box.
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+
+#: OpenAI's model names. Each maps to an engine (or engine:model) by `model_aliases`; the
+#: empty target lets the kernel choose the engine for the language, as `polyvox say` does.
+OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+
+
+def _mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return MappingProxyType({str(k).lower(): str(v) for k, v in (value or {}).items()})
+
+
+def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value < 1:
+        raise PolyvoxError(f"serve: {attribute.name}={value!r} is not valid: expected 1 or more")
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@attrs.frozen
+class ServeConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Bearer keys clients must send; empty means no authentication.
+    api_keys: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Allow a non-loopback bind without keys (the user said so explicitly).
+    no_auth: bool = False
+    #: Where uploaded voices live (and the server's own voices are read from).
+    voices_dir: Path | None = attrs.field(default=None, converter=attrs.converters.optional(Path))
+    #: OpenAI model name -> "engine" or "engine:model" ("" = the kernel's choice).
+    model_aliases: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
+    #: OpenAI voice name -> a server voice, or an engine voice.
+    voice_map: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
+    #: The longest `input` accepted, in characters (OpenAI's limit).
+    max_input_chars: int = attrs.field(default=4096, validator=_positive)
+    #: The largest request body accepted, in bytes (JSON requests and voice uploads).
+    max_body_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_positive)
+    #: The longest uploaded voice, in seconds.
+    max_voice_seconds: float = 60.0
+    #: Requests rendering or waiting at once; more get 429 with Retry-After.
+    max_queue: int = attrs.field(default=32, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.api_keys and not self.no_auth and not is_loopback(self.host):
+            raise PolyvoxError(
+                f"refusing to listen on {self.host!r} without an API key: anyone on the network could use it; "
+                "give --api-key KEY, or --no-auth if that is what you want")
+        if any(not key for key in self.api_keys):
+            raise PolyvoxError("serve: an empty --api-key is not a key")
+
+    def model_target(self, name: str) -> str | None:
+        """What an OpenAI model name stands for: its configured target, else "" for the
+        built-in names (the kernel's choice), else None (not an alias)."""
+        key = name.lower()
+        if key in self.model_aliases:
+            return self.model_aliases[key]
+        return "" if key in OPENAI_MODELS else None

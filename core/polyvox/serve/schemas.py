@@ -1,0 +1,60 @@
+"""The request and response bodies of the OpenAI-compatible routes, as pydantic models: the
+fields OpenAI defines, plus polyvox's optional extensions (engine, language, seed, params,
+markup). Unknown fields are ignored, as OpenAI's clients add new ones over time."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: response_format -> (media type, encoder name).
+FORMATS = {
+    "mp3": "audio/mpeg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "flac": "audio/flac",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
+
+
+class VoiceId(BaseModel):
+    id: str = Field(min_length=1, max_length=200)
+
+
+class SpeechRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1, max_length=200)
+    input: str
+    voice: str | VoiceId = "alloy"
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    instructions: str | None = Field(default=None, max_length=4096)
+    stream_format: Literal["audio", "sse"] = "audio"
+    # polyvox extensions
+    engine: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=35)
+    seed: int | None = Field(default=None, ge=0, lt=2**32)
+    params: dict[str, Any] = Field(default_factory=dict)
+    markup: bool = False
+
+    @property
+    def voice_name(self) -> str:
+        return self.voice.id if isinstance(self.voice, VoiceId) else self.voice
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str
+
+
+class VoiceCard(BaseModel):
+    id: str
+    name: str
+    engine: str | None
+    languages: list[str]
+    clones: bool

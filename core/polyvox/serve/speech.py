@@ -1,0 +1,173 @@
+"""From an OpenAI speech request to a running `RenderStream`: the model and voice names
+resolved to engines and `Voice` records the server vouches for, speed mapped to the engine's
+rate parameter (or time-stretched), and nothing a client sends ever read as a file path.
+
+Everything here is synchronous and runs in a worker thread: the kernel is synchronous, and one
+kernel per server process serves every request (one cache, one model pool, one scheduler).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+import polyvox
+from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice
+from polyvox.errors import PolyvoxError
+from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
+from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
+from polyvox.serve.schemas import SpeechRequest
+from polyvox.serve.voices import VoiceStore
+from polyvox.text.chunking import sentences
+
+
+@attrs.frozen
+class Speech:
+    """A planned speech response: its audio stream, how to post-process it, and headers."""
+
+    stream: RenderStream
+    cancel: CancelToken
+    stretch: float  # time-stretch factor applied to each chunk (1.0: none)
+    headers: Mapping[str, str]
+
+    def next_chunk(self) -> Audio | None:
+        chunk = next(self.stream, None)
+        if chunk is None or self.stretch == 1.0:
+            return chunk
+        from pedalboard import time_stretch
+
+        out = time_stretch(chunk.samples, chunk.sample_rate, stretch_factor=self.stretch)
+        return Audio(out[0] if out.ndim == 2 else out, chunk.sample_rate)
+
+
+class SpeechService:
+    def __init__(self, kernel: Kernel, config: ServeConfig, store: VoiceStore):
+        self.kernel = kernel
+        self.config = config
+        self.store = store
+
+    # -- names ---------------------------------------------------------------------------------
+    def engine_names(self) -> dict[str, polyvox.EngineSpec]:
+        return {spec.name: spec for spec in self.kernel.engines()}
+
+    def resolve_model(self, name: str, engine: str | None) -> tuple[str | None, str | None]:
+        """(engine, model) for an OpenAI `model` and the `engine` extension; 404 if unknown."""
+        specs = self.engine_names()
+        target = self.config.model_target(name)
+        if target is None:
+            target = name
+        chosen_engine, _, chosen_model = target.partition(":")
+        if engine:
+            if engine not in specs:
+                raise not_found(f"unknown engine {engine!r}; installed: {', '.join(specs)}", "engine",
+                                "model_not_found")
+            if chosen_engine and chosen_engine != engine:
+                chosen_model = ""
+            chosen_engine = engine
+        if not chosen_engine:
+            return None, None
+        if chosen_engine not in specs:
+            raise not_found(f"unknown model {name!r}: use an engine ({', '.join(specs)}), ENGINE:MODEL, or one of "
+                            f"the aliases {', '.join(self.config_aliases())}", "model", "model_not_found")
+        spec = specs[chosen_engine]
+        if chosen_model and chosen_model not in spec.models and chosen_model not in spec.voices:
+            raise not_found(f"engine {chosen_engine!r} has no model {chosen_model!r}; it has: "
+                            f"{', '.join(spec.models) or 'none listed'}", "model", "model_not_found")
+        return chosen_engine, chosen_model or None
+
+    def config_aliases(self) -> list[str]:
+        return sorted(set(OPENAI_MODELS) | set(self.config.model_aliases))
+
+    def server_voices(self) -> dict[str, Voice]:
+        """The voices folder's voices and the uploads, by name (and uploads also by id)."""
+        voices: dict[str, Voice] = {}
+        if self.store is not None:
+            for name, voice in self.kernel.voice_library(self.store.folder).items():
+                voices[name.lower()] = voice
+            for voice_id, voice in self.store.all():
+                voices[voice_id] = voice
+                voices[voice.name.lower()] = voice
+        return voices
+
+    def resolve_voice(self, name: str, engine: str | None, depth: int = 0) -> Voice | None:
+        """A server voice, an engine's voice, or an OpenAI name (mapped, else the default voice)."""
+        key = name.strip().lower()
+        server = self.server_voices()
+        if key in server:
+            return server[key]
+        specs = self.engine_names()
+        owners = [engine] if engine else list(specs)
+        for owner in owners:
+            for voice in specs[owner].voices:
+                if voice.lower() == key:
+                    return Voice(name=voice, model=voice, engine=owner)
+        if key in self.config.voice_map and depth < 4:
+            return self.resolve_voice(self.config.voice_map[key], engine, depth + 1)
+        if key in OPENAI_VOICES:
+            return None  # the engine's default voice
+        raise not_found(f"unknown voice {name[:100]!r}: GET /v1/audio/voices lists the voices", "voice",
+                        "voice_not_found")
+
+    # -- the request ---------------------------------------------------------------------------
+    def start(self, req: SpeechRequest) -> Speech:
+        """Plan the request (every input error raises here, before any audio) and start it."""
+        if not req.input.strip():
+            raise bad_request("input is empty: give the text to speak", "input", "empty_input")
+        if len(req.input) > self.config.max_input_chars:
+            raise too_large(f"input is {len(req.input)} characters long: the limit is "
+                            f"{self.config.max_input_chars}", "input")
+        engine, model = self.resolve_model(req.model, req.engine)
+        voice = self.resolve_voice(req.voice_name, engine)
+        params = dict(req.params)
+        if "seed" in params:
+            raise bad_request("give the seed as the top-level field 'seed', not in params", "params")
+        if req.markup:
+            source: Any = req.input
+            voices: Mapping[str, Voice] | None = self.server_voices()
+        else:
+            parts = sentences(req.input, req.language) or [req.input]
+            source = [Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(parts)]
+            voices = None
+        options = dict(engine=engine, model=model, voice=voice, voices=voices, language=req.language,
+                       seed=req.seed)
+        try:
+            jobs = self.kernel.plan(source, params=params, **options)
+            engines = {j.engine for j in jobs if j.engine}
+            stretch = 1.0
+            if req.speed != 1.0:
+                specs = self.engine_names()
+                mapped = speed_params(req.speed, [specs[e] for e in engines]) if len(engines) == 1 else None
+                if mapped and not set(mapped) & set(params):
+                    params.update(mapped)
+                else:
+                    stretch = req.speed
+            cancel = CancelToken()
+            stream = self.kernel.stream(source, params=params, cancel=cancel, **options)
+        except PolyvoxError as exc:
+            raise from_polyvox(exc) from None
+        headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
+        if req.instructions:
+            headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
+                                                "spoken instructions"
+        return Speech(stream, cancel, stretch, headers)
+
+
+def speed_params(speed: float, specs: list[polyvox.EngineSpec]) -> dict[str, float] | None:
+    """The parameters that make every engine in `specs` speak at `speed`, or None if one cannot."""
+    out: dict[str, float] = {}
+    for spec in specs:
+        rate = spec.param("speed")
+        length = spec.param("length_scale")
+        if rate is not None and _within(rate, speed):
+            out[rate.name] = speed
+        elif length is not None and _within(length, 1.0 / speed):
+            out[length.name] = 1.0 / speed
+        else:
+            return None
+    return out
+
+
+def _within(param: Any, value: float) -> bool:
+    return (param.min is None or value >= param.min) and (param.max is None or value <= param.max)

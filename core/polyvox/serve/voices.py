@@ -1,0 +1,121 @@
+"""The server's voices folder: uploads are decoded, checked and stored as 16-bit WAV under
+their content hash, so a client's file name, format or voice name never becomes a path.
+
+    VOICES_DIR/
+      3f2a9c0d41b7e6a5.wav             the decoded upload; the id is its content hash
+      3f2a9c0d41b7e6a5.reference.txt   its transcript, when one was given
+      #server_voices.json              id -> display name (the voice library reads the files)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from polyvox import Audio, Voice
+from polyvox.errors import VoiceError
+from polyvox.serve.errors import bad_request, not_found, too_large
+
+NAMES_FILE = "#server_voices.json"
+_ID = re.compile(r"^[0-9a-f]{16}$")
+_MIN_SECONDS = 0.5
+
+
+class VoiceStore:
+    def __init__(self, folder: Path, max_seconds: float):
+        self.folder = folder
+        self.max_seconds = max_seconds
+        self._lock = threading.Lock()
+        folder.mkdir(parents=True, exist_ok=True)
+
+    # -- reading ----------------------------------------------------------------------------
+    def names(self) -> dict[str, str]:
+        """Uploaded voice id -> display name."""
+        try:
+            data = json.loads((self.folder / NAMES_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {k: str(v) for k, v in data.items() if _ID.match(k)} if isinstance(data, dict) else {}
+
+    def find(self, name: str) -> Voice | None:
+        """An uploaded voice by id or (case-insensitive) display name."""
+        names = self.names()
+        wanted = name.lower()
+        for voice_id, display in names.items():
+            if wanted in (voice_id, display.lower()):
+                return self._voice(voice_id, display)
+        return None
+
+    def all(self) -> list[tuple[str, Voice]]:
+        return [(voice_id, v) for voice_id, display in sorted(self.names().items())
+                if (v := self._voice(voice_id, display)) is not None]
+
+    def _voice(self, voice_id: str, display: str) -> Voice | None:
+        audio = self.folder / f"{voice_id}.wav"
+        if not audio.is_file():
+            return None
+        transcript = self.folder / f"{voice_id}.reference.txt"
+        text = transcript.read_text(encoding="utf-8").strip() if transcript.is_file() else None
+        return Voice(name=display, audio=audio, reference_text=text or None)
+
+    # -- writing ----------------------------------------------------------------------------
+    def add(self, data: bytes, name: str, transcript: str | None) -> tuple[str, Voice]:
+        """Store an upload; refused with a 400/413 `ApiError` unless it decodes to speech-length audio."""
+        name = name.strip()
+        if not name or len(name) > 100 or any(c in name for c in "/\\\0\n\r"):
+            raise bad_request(f"voice name {name[:100]!r} is not valid: 1 to 100 characters, no slashes or "
+                              "line breaks", "name")
+        try:
+            audio = Audio.read(io.BytesIO(data))
+        except VoiceError:
+            raise bad_request("the uploaded file is not audio this server can decode (use WAV, FLAC, OGG or MP3)",
+                              "file", "invalid_audio") from None
+        if audio.duration < _MIN_SECONDS:
+            raise bad_request(f"the uploaded audio is {audio.duration:.2f} s long: a voice needs at least "
+                              f"{_MIN_SECONDS} s", "file", "invalid_audio")
+        if audio.duration > self.max_seconds:
+            raise too_large(f"the uploaded audio is {audio.duration:.1f} s long: the limit is "
+                            f"{self.max_seconds:g} s", "file")
+        voice_id = hashlib.sha256(data).hexdigest()[:16]
+        with self._lock:
+            names = self.names()
+            clash = [k for k, v in names.items() if v.lower() == name.lower() and k != voice_id]
+            if clash:
+                raise bad_request(f"a voice named {name!r} exists already (id {clash[0]}); delete it first",
+                                  "name", "voice_exists")
+            _atomic(self.folder / f"{voice_id}.wav", audio.to_bytes("wav"))
+            reference = self.folder / f"{voice_id}.reference.txt"
+            if transcript and transcript.strip():
+                _atomic(reference, transcript.strip().encode())
+            else:
+                reference.unlink(missing_ok=True)
+            names[voice_id] = name
+            self._write_names(names)
+        voice = self._voice(voice_id, name)
+        assert voice is not None
+        return voice_id, voice
+
+    def delete(self, voice_id: str) -> None:
+        with self._lock:
+            names = self.names()
+            if not _ID.match(voice_id) or voice_id not in names:
+                raise not_found(f"no uploaded voice has the id {voice_id[:40]!r}", "voice_id", "voice_not_found")
+            for suffix in (".wav", ".reference.txt"):
+                (self.folder / f"{voice_id}{suffix}").unlink(missing_ok=True)
+            del names[voice_id]
+            self._write_names(names)
+
+    def _write_names(self, names: dict[str, Any]) -> None:
+        _atomic(self.folder / NAMES_FILE, json.dumps(names, indent=1, sort_keys=True).encode())
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)

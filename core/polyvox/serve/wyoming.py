@@ -1,0 +1,151 @@
+"""The Wyoming protocol (Home Assistant's voice pipeline) on the same kernel as the HTTP API.
+
+``describe`` -> ``info`` (one program, "polyvox", with every server and engine voice);
+``synthesize`` -> ``audio-start``, ``audio-chunk``..., ``audio-stop``; streaming synthesis
+(``synthesize-start``, ``synthesize-chunk``..., ``synthesize-stop``) speaks each sentence as
+soon as it is complete, then answers ``synthesize-stopped``. Requests resolve exactly like
+``POST /v1/audio/speech`` with model ``tts-1`` (map it with ``--model-alias tts-1=ENGINE``).
+
+Wyoming has no authentication, so it listens on loopback unless ``--no-auth`` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from functools import partial
+from typing import Any
+
+import anyio
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.error import Error
+from wyoming.event import Event
+from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.server import AsyncEventHandler, AsyncServer
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
+
+import polyvox
+from polyvox.errors import PolyvoxError
+from polyvox.serve.config import OPENAI_VOICES, is_loopback
+from polyvox.serve.errors import ApiError, from_polyvox
+from polyvox.serve.schemas import SpeechRequest
+from polyvox.serve.speech import SpeechService
+from polyvox.text.chunking import sentences
+
+log = logging.getLogger("polyvox.serve")
+_URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
+#: 16-bit samples in chunks of about 0.1 s at 22 kHz.
+_CHUNK_SAMPLES = 2048
+
+
+def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
+    match = _URI.match(uri)
+    if not match or not 0 < int(match["port"]) < 65536:
+        raise PolyvoxError(f"--wyoming {uri!r} is not valid: use tcp://HOST:PORT, e.g. tcp://127.0.0.1:10200")
+    host = match["host"].strip("[]")
+    if not is_loopback(host) and not no_auth:
+        raise PolyvoxError(f"refusing to serve Wyoming on {host!r}: the protocol has no keys, so anyone on the "
+                           "network could use it; give --no-auth if that is what you want")
+    return host, int(match["port"])
+
+
+def describe(service: SpeechService) -> Info:
+    about = Attribution(name="polyvox", url="https://github.com/polyvox")
+    codes = sorted(service.kernel.language_codes())
+    voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
+                       version=None, languages=codes) for voice_id, voice in service.store.all()]
+    for spec in service.kernel.engines():
+        voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
+                            version=None, languages=list(spec.languages)) for v in spec.voices]
+    voices += [TtsVoice(name=v, attribution=about, installed=True, description="the engine's default voice",
+                        version=None, languages=codes) for v in OPENAI_VOICES[:1]]
+    program = TtsProgram(name="polyvox", attribution=about, installed=True,
+                         description="polyvox: every installed engine, one cache", version=polyvox.__version__,
+                         voices=voices, supports_synthesize_streaming=True)
+    return Info(tts=[program])
+
+
+class Handler(AsyncEventHandler):
+    """One Wyoming connection."""
+
+    def __init__(self, service: SpeechService, info: Info, *args: Any):
+        super().__init__(*args)
+        self.service = service
+        self.info = info
+        self.streaming = False
+        self.voice: Any = None
+        self.pending = ""
+        self.rate: int | None = None
+
+    async def handle_event(self, event: Event) -> bool:
+        try:
+            return await self._handle(event)
+        except ApiError as exc:
+            await self.write_event(Error(text=exc.message, code=exc.code).event())
+        except PolyvoxError as exc:
+            error = from_polyvox(exc)
+            await self.write_event(Error(text=error.message, code=error.code).event())
+        return True
+
+    async def _handle(self, event: Event) -> bool:
+        if Describe.is_type(event.type):
+            await self.write_event(self.info.event())
+        elif SynthesizeStart.is_type(event.type):
+            start = SynthesizeStart.from_event(event)
+            self.streaming, self.voice, self.pending, self.rate = True, start.voice, "", None
+        elif SynthesizeChunk.is_type(event.type) and self.streaming:
+            self.pending += SynthesizeChunk.from_event(event).text
+            done = sentences(self.pending, self._language())
+            if len(done) > 1:  # all but the last are complete sentences
+                for sentence in done[:-1]:
+                    await self._speak(sentence)
+                self.pending = done[-1]
+        elif SynthesizeStop.is_type(event.type) and self.streaming:
+            if self.pending.strip():
+                await self._speak(self.pending)
+            if self.rate is not None:
+                await self.write_event(AudioStop().event())
+            self.streaming, self.pending = False, ""
+            await self.write_event(SynthesizeStopped().event())
+        elif Synthesize.is_type(event.type) and not self.streaming:  # while streaming: sent for old servers
+            synth = Synthesize.from_event(event)
+            self.voice, self.rate = synth.voice, None
+            await self._speak(synth.text)
+            if self.rate is not None:
+                await self.write_event(AudioStop().event())
+        return True
+
+    def _language(self) -> str | None:
+        return getattr(self.voice, "language", None)
+
+    async def _speak(self, text: str) -> None:
+        if not text.strip():
+            return
+        name = getattr(self.voice, "name", None) or "alloy"
+        request = SpeechRequest(model="tts-1", input=text, voice=name, language=self._language(),
+                                response_format="pcm")
+        planned = await anyio.to_thread.run_sync(self.service.start, request)
+        try:
+            if self.rate is None:
+                self.rate = planned.stream.sample_rate
+                await self.write_event(AudioStart(rate=self.rate, width=2, channels=1).event())
+            while (chunk := await anyio.to_thread.run_sync(planned.next_chunk)) is not None:
+                data = chunk.resample(self.rate).to_bytes("pcm")
+                for at in range(0, len(data), 2 * _CHUNK_SAMPLES):
+                    await self.write_event(AudioChunk(rate=self.rate, width=2, channels=1,
+                                                      audio=data[at:at + 2 * _CHUNK_SAMPLES]).event())
+        finally:
+            planned.cancel.cancel()
+            await anyio.to_thread.run_sync(planned.stream.close)
+
+
+async def serve_wyoming(uri: str, service: SpeechService, no_auth: bool = False,
+                        ready: asyncio.Event | None = None) -> None:
+    parse_uri(uri, no_auth)
+    server = AsyncServer.from_uri(uri)
+    info = describe(service)
+    log.info("Wyoming on %s", uri)
+    if ready is not None:
+        ready.set()
+    await server.run(partial(Handler, service, info))

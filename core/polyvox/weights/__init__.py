@@ -1,0 +1,9 @@
+"""Model weights as a kernel service: declared by engines, fetched, verified and removed here.
+
+Engines import the records from `polyvox` (`ModelWeights`, `HubFiles`, `UrlFile`,
+`LocalFiles`, `Files`); `hub_cache` and `models_dir` say where fetched files live.
+"""
+
+from polyvox.weights.store import hub_cache, models_dir
+
+__all__ = ["hub_cache", "models_dir"]

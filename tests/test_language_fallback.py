@@ -1,0 +1,63 @@
+"""Regional language tags: a region the engine does not declare falls back to the base
+language's model, and a region it does declare wins over the base."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+from conftest import ToneEngine
+
+import polyvox
+
+
+class Regional(ToneEngine):
+    """The tone engine speaking English and Portuguese, with optionally a Brazilian model."""
+
+    def __init__(self, brazilian: bool):
+        super().__init__()
+        self.models = {"en": "base", "pt": "base"} | ({"pt-br": "large"} if brazilian else {})
+
+    def spec(self) -> polyvox.EngineSpec:
+        return attrs.evolve(super().spec(), languages=tuple(self.models))
+
+    def language_model(self, language: str) -> str | None:
+        return self.models.get(language)
+
+
+def kernel_with(brazilian: bool) -> polyvox.Kernel:
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(Regional(brazilian))
+    return kernel
+
+
+def spoken(result: polyvox.RenderResult) -> list[tuple[str, str]]:
+    return [(s.language, s.model) for s in result.segments if s.model]
+
+
+@pytest.mark.parametrize("tag", ["en-gb", "en-GB", "en_GB", "en-au"])
+def test_an_undeclared_region_speaks_with_the_base_languages_model(tag):
+    kernel = kernel_with(brazilian=False)
+    result = kernel.render("Good morning.", engine="tone", language=tag)
+    assert [model for _, model in spoken(result)] == ["base"]
+    english = kernel.render("Good morning.", engine="tone", language="en")
+    assert result.audio == english.audio
+
+
+def test_a_regional_tag_in_the_script_falls_back_to_its_base():
+    kernel = kernel_with(brazilian=False)
+    result = kernel.render("[pt-BR:] Olá, tudo bem?\n[en:] Hello.", engine="tone")
+    assert spoken(result) == [("pt-br", "base"), ("en", "base")]
+
+
+def test_an_exact_regional_declaration_wins_over_the_base():
+    kernel = kernel_with(brazilian=True)
+    result = kernel.render("[pt-BR:] Olá, tudo bem?\n[pt-PT:] Olá, tudo bem?\n[pt:] Olá.", engine="tone")
+    assert [model for _, model in spoken(result)] == ["large", "base", "base"]
+    assert kernel.planner.model_for("tone", "pt-br") == "large"
+    assert kernel.planner.model_for("tone", "pt-br-x-test") == "large"  # the longest declared prefix
+
+
+def test_a_region_of_an_undeclared_language_is_refused():
+    kernel = kernel_with(brazilian=False)
+    with pytest.raises(polyvox.UnsupportedLanguageError, match="fr"):
+        kernel.render("Bonjour.", engine="tone", language="fr-ca")

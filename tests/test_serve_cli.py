@@ -1,0 +1,29 @@
+"""`polyvox serve` on the command line: safe defaults, one-line refusals, a light --help."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from polyvox.cli import cli
+
+
+def test_help_imports_no_server_stack():
+    code = "import sys, polyvox.cli; sys.exit(1 if {'fastapi', 'uvicorn', 'av'} & set(sys.modules) else 0)"
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_a_network_bind_without_a_key_is_refused_in_one_line():
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 1
+    assert "refusing to listen on '0.0.0.0' without an API key" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bad_wyoming_uri_and_mappings_are_refused_before_starting():
+    result = CliRunner().invoke(cli, ["serve", "--wyoming", "tcp://0.0.0.0:10200"])
+    assert result.exit_code == 1 and "refusing to serve Wyoming on '0.0.0.0'" in result.output
+    result = CliRunner().invoke(cli, ["serve", "--model-alias", "tts-1"])
+    assert result.exit_code == 2 and "is not NAME=TARGET" in result.output
