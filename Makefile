@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench fuzz clean
+.PHONY: demo test test-kernel test-engines lint bench bench-ray fuzz clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,10 +30,12 @@ test-kernel: $(STAMP)
 	set -e; for p in $(LIGHT_PLUGINS); do $(BIN)/pytest -q $$p/tests; done
 
 # Builds (or reuses, keyed by the hash of requirements/engines.txt) the engines' environment.
-test-engines:
+# Then both engines again, each in its own worker over that environment, driven by the kernel in .venv.
+test-engines: $(STAMP)
 	scripts/engines-env
 	.venv-engines/bin/python -m pytest -q tests/test_engines_env.py
 	set -e; for p in $(wildcard plugins/chatterbox plugins/f5tts); do .venv-engines/bin/python -m pytest -q $$p/tests; done
+	POLYVOX_TEST_ISOLATED_ENGINES=1 $(BIN)/pytest -q tests/test_isolation_engines.py
 
 test: lint test-kernel test-engines
 
@@ -45,6 +47,10 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
+
+# The Ray executor on this machine's CPUs (prints a table; docs/distributed.md quotes it).
+bench-ray: $(STAMP)
+	$(BIN)/python benchmarks/ray_replicas.py
 
 clean:
 	rm -rf $(VENV) .venv-engines .pytest_cache

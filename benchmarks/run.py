@@ -18,7 +18,9 @@ import textwrap
 import time
 from pathlib import Path
 
-import serve_bench  # the server's four figures (benchmarks/serve_bench.py)
+sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
+import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
+import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 SENTENCES = [
@@ -151,13 +153,20 @@ PEAK = textwrap.dedent("""
 """)
 
 
-def peak_memory(tmp: Path) -> dict:
+def peaks(tmp: Path, program: str, name: str, lengths: tuple[int, ...]) -> dict:
+    """Peak memory and audio seconds of `program` rendering each length (minutes) to a file,
+    each run in its own process and cache."""
     out = {}
-    for minutes in (10, 60):
-        proc = subprocess.run([sys.executable, "-c", PEAK, str(minutes), str(tmp / f"long{minutes}.wav"),
-                               str(tmp / f"peak-cache-{minutes}")], capture_output=True, text=True, check=True)
+    for minutes in lengths:
+        proc = subprocess.run([sys.executable, "-c", program, str(minutes), str(tmp / f"{name}{minutes}.wav"),
+                               str(tmp / f"{name}-cache-{minutes}")], capture_output=True, text=True, check=True)
         audio_s, peak = proc.stdout.split()
         out[f"{minutes}min"] = {"audio_s": float(audio_s), "peak_mb": int(peak) / 2**20}
+    return out
+
+
+def peak_memory(tmp: Path) -> dict:
+    out = peaks(tmp, PEAK, "long", (10, 60))
     out["ratio"] = out["60min"]["peak_mb"] / out["10min"]["peak_mb"]
     out["target"] = "flat (ratio ~1)"
     return out
@@ -180,12 +189,7 @@ SUBTITLE_PEAK = textwrap.dedent("""
 
 
 def subtitle_memory(tmp: Path) -> dict:
-    out = {}
-    for minutes in (10, 120):
-        proc = subprocess.run([sys.executable, "-c", SUBTITLE_PEAK, str(minutes), str(tmp / f"film{minutes}.wav"),
-                               str(tmp / f"film-cache-{minutes}")], capture_output=True, text=True, check=True)
-        audio_s, peak = proc.stdout.split()
-        out[f"{minutes}min"] = {"audio_s": float(audio_s), "peak_mb": int(peak) / 2**20}
+    out = peaks(tmp, SUBTITLE_PEAK, "film", (10, 120))
     out["difference_mb"] = out["120min"]["peak_mb"] - out["10min"]["peak_mb"]
     out["target"] = "2 h within 50 MB of 10 min"
     return out
@@ -209,9 +213,34 @@ def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
 
 
+def isolation_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """Rows for engines in their own environments (benchmarks/isolation.py), when measured."""
+    out = []
+    if "boundary" in results:
+        b = results["boundary"]
+        out.append(("process boundary per segment, template engine in a worker vs in process",
+                    f"{b['boundary_ms']:.1f} ms median, {b['boundary_p10_ms']:.1f} ms 10th percentile, "
+                    f"{b['boundary_min_ms']:.1f} ms least (load average {b['load_average']:.0f} on "
+                    f"{os.cpu_count()} cores)", "≤ 5 ms", _yes(b["boundary_ms"] <= 5)))
+    if "startup" in results:
+        u = results["startup"]
+        out.append(("worker start-up (spawn, import the plugin, hello); first render in a new process",
+                    f"{u['worker_start_s']:.2f} s; {u['first_render_isolated_s']:.2f} s isolated vs "
+                    f"{u['first_render_in_process_s']:.2f} s in process", "–", "–"))
+    if "disk" in results:
+        d = results["disk"]
+        out.append((f"disk, two environments holding the same wheel ({d['package']})",
+                    f"{d['two_envs_mb']:.0f} MB vs {d['one_env_mb']:.0f} MB for one: the second costs "
+                    f"{d['second_env_mb']:.1f} MB (linked from uv's cache)", "shared", _yes(
+                        d["second_env_mb"] < 0.1 * d["one_env_mb"])))
+    return out
+
+
 def rows(results: dict) -> list[tuple[str, str, str, str]]:
+    if "overhead" not in results:
+        return isolation_rows(results)
     o, w, m, f, p, s = (results[k] for k in ("overhead", "warm", "loads", "first", "peak", "subtitles"))
-    return [
+    return isolation_rows(results) + [
         ("kernel overhead, cold render of 30 segments vs a bare loop over the same Piper calls",
          f"{o['overhead_pct']:+.1f} % ({o['kernel_s']:.2f} s vs {o['bare_s']:.2f} s, best of 5)",
          "≤ 3 %", _yes(o["overhead_pct"] <= 3)),
@@ -281,13 +310,18 @@ the tiny random-weight test model, F5's batches of 4 and 8 gave 0.44–0.76 segm
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", help="write the Markdown report here")
+    parser.add_argument("--only", help="comma-separated benchmarks to run (e.g. boundary,startup,disk)")
     args = parser.parse_args()
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        for name, fn in (("overhead", kernel_overhead), ("warm", warm_vs_cold), ("loads", model_loads),
-                         ("first", first_audio), ("peak", peak_memory), ("subtitles", subtitle_memory),
-                         ("serve", serve_bench.measure)):
+        benches = (("overhead", kernel_overhead), ("warm", warm_vs_cold), ("loads", model_loads),
+                   ("first", first_audio), ("peak", peak_memory), ("subtitles", subtitle_memory),
+                   ("serve", serve_bench.measure), ("boundary", isolation.boundary), ("startup", isolation.startup),
+                   ("disk", isolation.disk))
+        for name, fn in benches:
+            if args.only and name not in args.only.split(","):
+                continue
             start = time.perf_counter()
             results[name] = fn(tmp)
             print(f"{name}: {results[name]} ({time.perf_counter() - start:.0f} s)", flush=True)

@@ -19,6 +19,8 @@ QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the user's cache, even one that forgets cache_dir."""
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
+    # Nor sees the engine environments a developer installed (polyvox install of an isolated plugin).
+    monkeypatch.setenv("POLYVOX_ENVS_DIR", str(tmp_path_factory.mktemp("no-envs")))
 
 
 @pytest.fixture
@@ -100,3 +102,29 @@ def tone_kernel(tmp_path, tone) -> polyvox.Kernel:
     k = polyvox.Kernel(cache_dir=tmp_path / "cache")
     k.register(tone)
     return k
+
+
+@pytest.fixture(scope="session")
+def isotone_env(tmp_path_factory: pytest.TempPathFactory):
+    """The isolated test engine's environment, built once per session (tests/isolation_kit.py)."""
+    from isolation_kit import build
+
+    return build(tmp_path_factory.mktemp("isolation"))
+
+
+@pytest.fixture
+def isolated_kernel(isotone_env, tmp_path, monkeypatch):
+    """A kernel that finds the isotone environment; every worker it started is gone afterwards."""
+    import os
+    from pathlib import Path
+
+    from isolation_kit import children
+
+    from polyvox.isolation import host
+
+    monkeypatch.setenv("POLYVOX_ENVS_DIR", str(Path(isotone_env.path).parent))
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    yield kernel
+    for worker in list(host._HOSTS):
+        worker.close()
+    assert children(os.getpid()) == [], "a worker process outlived its test"

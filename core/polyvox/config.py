@@ -60,6 +60,13 @@ def _workers(value: Any) -> int:
     return number
 
 
+def _executor(value: Any) -> str:
+    text = str(value).strip().lower()
+    if text not in ("sequential", "ray"):
+        raise ValueError(value)
+    return text
+
+
 def _timing_mode(value: Any) -> str:
     text = str(value).strip().lower().replace("-", "_")
     if text not in TIMING_MODES:
@@ -113,6 +120,11 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",
            "one of " + ", ".join(TIMING_MODES)),
     Option("workers", _workers, 1, "threads for thread-safe engines", "an integer of 1 or more"),
+    Option("executor", _executor, "sequential", "where engine calls run: in this process, or on Ray replicas",
+           "sequential or ray"),
+    Option("ray_address", _text, None, "the Ray cluster for --executor ray: auto, host:port or "
+           "ray://host:10001 (default: a Ray started in this process)"),
+    Option("ray_replicas", _workers, 1, "Ray replicas (actors) per engine model", "an integer of 1 or more"),
     Option("cache_dir", _path, None, "the content cache directory", "a folder"),
     Option("cache_size_limit", _size, 4 * 1024**3, "size limit of the cache (bytes, or 500MB, 8GB)",
            "a size such as 4GB"),
@@ -165,13 +177,18 @@ class Settings(Mapping[str, Setting]):
         return {name: {"value": s.value, "source": s.source} for name, s in self._items.items()}
 
     def kernel(self, **overrides: Any) -> Any:
-        """A `Kernel` with these settings' cache directory, size limit, device and seed."""
+        """A `Kernel` with these settings' cache directory, size limit, device, seed and executor."""
         from polyvox.kernel import Kernel
 
         kwargs: dict[str, Any] = {
             "cache_dir": self.value("cache_dir"), "cache_size_limit": self.value("cache_size_limit"),
             "device": self.value("device"), "seed": self.value("seed"),
         }
+        if self.value("executor") == "ray":
+            from polyvox.distributed import executor_from
+
+            kwargs["executor"] = executor_from("ray", address=self.value("ray_address"),
+                                               replicas=self.value("ray_replicas"))
         kwargs.update(overrides)
         return Kernel(**kwargs)
 

@@ -21,6 +21,7 @@ import attrs
 from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
+from polyvox.distributed import executor_from
 from polyvox.events import CancelToken, Emitter, Listener
 from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
@@ -59,7 +60,10 @@ class Kernel:
         sample_rate: int | None = None,
         on_event: Listener | None = None,
         downloads: str | None = None,
+        executor: Any = None,
     ):
+        """`executor`: where engine calls run — None or "sequential" (this process), "ray"
+        (a local or joined Ray cluster), or a `polyvox.distributed.RayExecutor(...)`."""
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
@@ -71,6 +75,7 @@ class Kernel:
         self.weights = Weights(self.plugins.hook, self.events.emit, downloads)  # "ask" | "yes" | "never"
         self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights)
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
+        self.scheduler.remote = executor_from(executor)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them
@@ -93,6 +98,10 @@ class Kernel:
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
         return self.plugins.plugin_of(engine)
+
+    def runs_in(self, engine: str) -> str:
+        """Where `engine` runs: "in-process", or its own environment (path, Python, package versions)."""
+        return self.plugins.where(engine)
 
     def model_for(self, engine: str, language: str) -> str | None:
         """The model `engine` speaks `language` with (language packs included), or None."""

@@ -20,6 +20,11 @@ def _caps(spec: Any) -> str:
     return ", ".join(names) or "–"
 
 
+def _runs(where: str) -> str:
+    """Short, for the table: the environment's path is in `polyvox engines ENGINE` and --json."""
+    return where if where == "in-process" else "own environment"
+
+
 def _param_dict(p: Any) -> dict[str, Any]:
     return {"name": p.name, "type": p.type, "default": p.default, "min": p.min, "max": p.max,
             "choices": list(p.choices) if p.choices else None, "aliases": list(p.aliases), "help": p.help,
@@ -30,7 +35,8 @@ def _engine_dict(kernel: Any, spec: Any, detail: bool) -> dict[str, Any]:
     import attrs
 
     out: dict[str, Any] = {
-        "name": spec.name, "plugin": kernel.plugin_of(spec.name), "languages": list(spec.languages),
+        "name": spec.name, "plugin": kernel.plugin_of(spec.name), "runs": kernel.runs_in(spec.name),
+        "languages": list(spec.languages),
         "default_model": spec.default_model, "sample_rate": spec.sample_rate, "max_chars": spec.max_chars,
         "priority": spec.priority, "description": spec.description,
         "capabilities": attrs.asdict(spec.capabilities),
@@ -65,12 +71,16 @@ def engines(engine: str | None) -> None:
         table = Table(title="Engines", title_justify="left")
         # Engine names are what people type: never shortened, however narrow the terminal.
         table.add_column("engine", no_wrap=True, min_width=max((len(s.name) for s in specs), default=6))
-        for column in ("plugin", "languages", "default model", "sample rate", "capabilities", "weights"):
+        # "runs" only when some engine runs in its own environment: the usual table stays narrow
+        runs = {spec.name: _runs(kernel.runs_in(spec.name)) for spec in specs}
+        isolated = any(where != "in-process" for where in runs.values())
+        for column in ("plugin", "languages", "default model", "sample rate", "capabilities", "weights",
+                       *(("runs",) if isolated else ())):
             table.add_column(column)
         for spec in specs:
             table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
                           spec.default_model, f"{spec.sample_rate} Hz", _caps(spec),
-                          _weights_summary(_weights(kernel, spec.name)))
+                          _weights_summary(_weights(kernel, spec.name)), *((runs[spec.name],) if isolated else ()))
         console.print(table if specs else "[yellow]no engine is loaded: Piper is built in unless POLYVOX_PLUGINS "
                       "leaves it out; `polyvox install NAME` adds engines[/]")
         for failure in kernel.failures:
@@ -80,6 +90,7 @@ def engines(engine: str | None) -> None:
     spec = specs[0]
     console.print(f"[bold]{spec.name}[/] ({kernel.plugin_of(spec.name) or '?'})"
                   + (f": {spec.description}" if spec.description else ""))
+    console.print(f"runs {escape(kernel.runs_in(spec.name))}")
     console.print(f"sample rate {spec.sample_rate} Hz · up to {spec.max_chars} characters a segment · "
                   f"capabilities: {_caps(spec)}")
     params = Table(title="Parameters", title_justify="left")

@@ -54,9 +54,14 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
               "`polyvox render x.txt --stream -o - | aplay`).")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads, for engines that declare themselves thread-safe.")
+@click.option("--executor", type=click.Choice(("sequential", "ray")),
+              help="Where engine calls run: here, or on Ray replicas (pip install 'polyvox[ray]') "
+                   "[env POLYVOX_EXECUTOR; default sequential].")
+@click.option("--ray-address", metavar="ADDRESS",
+              help="Ray cluster for --executor ray: auto, or ray://host:10001 [default: a local Ray].")
 @output_options
 def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
-           workers: int | None, **opts: Any) -> None:
+           workers: int | None, executor: str | None, ray_address: str | None, **opts: Any) -> None:
     """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
@@ -79,7 +84,8 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
         raise click.UsageError(f"rendering {file} to {out} would overwrite {file} with the adjusted subtitles: "
                                "choose another -o")
     run_render(source, source=file, output=out, srt=srt, stream=stream,
-               timing_mode=timing_mode, workers=workers, stdout_format=fmt, **opts)
+               timing_mode=timing_mode, workers=workers, stdout_format=fmt, executor=executor,
+               ray_address=ray_address, **opts)
 
 
 @click.command(short_help="Speak one line of text to a file.")
@@ -135,7 +141,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                stdout_format: str | None = None,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
-               sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False) -> dict[str, Any]:
+               sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
+               executor: str | None = None, ray_address: str | None = None) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
@@ -150,7 +157,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
                                "or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
-                    timing_mode=timing_mode, workers=workers)
+                    timing_mode=timing_mode, workers=workers, executor=executor, ray_address=ray_address)
     kwargs: dict[str, Any] = {
         "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
@@ -195,7 +202,8 @@ _KERNELS: dict[tuple[Any, ...], Any] = {}
 
 
 def _kernel(conf: Any) -> Any:
-    key = tuple(conf.value(name) for name in ("cache_dir", "cache_size_limit", "device", "seed"))
+    key = tuple(conf.value(name) for name in ("cache_dir", "cache_size_limit", "device", "seed", "executor",
+                                              "ray_address", "ray_replicas"))
     if key not in _KERNELS:
         _KERNELS.clear()
         _KERNELS[key] = conf.kernel()

@@ -39,35 +39,68 @@ def new_plugin(name: str, directory: str | None, engine_name: str | None, author
 @click.option("-e", "--editable", is_flag=True, help="Install a plugin folder in editable mode.")
 @click.option("-U", "--upgrade", is_flag=True, help="Upgrade the plugin if it is installed.")
 @click.option("--no-build-isolation", is_flag=True, help="Build with the setuptools already installed.")
-def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isolation: bool) -> None:
-    """Install plugins into the environment polyvox runs in.
+@click.option("--isolated/--in-process", default=None,
+              help="Give the plugin its own environment and worker process, or install it beside polyvox "
+                   "[default: what the plugin declares].")
+@click.option("--reuse-kernel-packages", is_flag=True,
+              help="Isolated: let the environment see this environment's packages and install only the "
+                   "plugin (plugin development, offline tests).")
+@click.option("--offline", is_flag=True, help="Isolated: install only from uv's cache.")
+def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isolation: bool,
+            isolated: bool | None, reuse_kernel_packages: bool, offline: bool) -> None:
+    """Install plugins into the environment polyvox runs in, or each into its own.
 
     NAME is short for the distribution polyvox-NAME; in a polyvox source checkout that has
-    plugins/NAME, that folder is installed instead. PATH is a plugin folder.
+    plugins/NAME, that folder is installed instead. PATH is a plugin folder. A plugin that
+    declares a ``polyvox.isolated`` entry point (heavy or conflicting requirements) gets its
+    own environment, made with uv, and runs in a worker process: see docs/engines-isolation.md.
     """
+    from polyvox.isolation import envs
     from polyvox.plugin.installer import install as run_install
     from polyvox.plugin.installer import resolve
 
-    for target in map(resolve, names):
-        flag = "-e " if editable and not target.editable else ""
-        click.echo(f"{target.given}: {target.note or 'pip install ' + flag + target.requirement}")
-    _report(run_install(list(names), editable=editable, upgrade=upgrade, no_build_isolation=no_build_isolation))
+    targets = [resolve(n) for n in names]
+    apart = [t for t in targets if isolated or (isolated is None and t.is_path
+                                                 and envs.declares_isolation(t.requirement))]
+    for target in apart:
+        click.echo(f"{target.given}: own environment under {envs.envs_dir()} (uv)")
+        record = envs.create(envs.short_name(target.requirement), target.requirement,
+                             inherit=reuse_kernel_packages, no_deps=reuse_kernel_packages, offline=offline)
+        engines = ", ".join(s["name"] for s in record.specs) or "none"
+        click.echo(f"Isolated engines: {engines}, in {record.describe()}")
+    rest = [t.given for t in targets if t not in apart]
+    for target in targets:
+        if target not in apart:
+            flag = "-e " if editable and not target.editable else ""
+            click.echo(f"{target.given}: {target.note or 'pip install ' + flag + target.requirement}")
+    if rest:
+        _report(run_install(rest, editable=editable, upgrade=upgrade, no_build_isolation=no_build_isolation))
 
 
 @click.command("uninstall")
 @click.argument("names", nargs=-1, required=True, metavar="NAME...")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(names: tuple[str, ...], yes: bool) -> None:
-    """Uninstall plugins (NAME is short for polyvox-NAME)."""
+    """Uninstall plugins (NAME is short for polyvox-NAME); an isolated plugin's environment is deleted."""
+    from polyvox.isolation import envs
     from polyvox.plugin.installer import distribution_name
     from polyvox.plugin.installer import uninstall as run_uninstall
 
-    dists = ", ".join(distribution_name(n) for n in names)
+    isolated = {r.name: r for r in envs.records()}
+    apart = [n for n in names if envs.short_name(n) in isolated]
+    rest = [n for n in names if n not in apart]
+    dists = ", ".join([*(isolated[envs.short_name(n)].path for n in apart), *map(distribution_name, rest)])
     if not yes:
         if not click.confirm(f"Uninstall {dists}?", err=True):
             click.echo("nothing removed", err=True)  # a "no" is an answer, not an interruption
             return
-    _report(run_uninstall(list(names)))
+    for name in apart:
+        record = envs.remove(envs.short_name(name))
+        if record is not None:
+            click.echo(f"Removed environment {record.path} (engines: "
+                       f"{', '.join(s['name'] for s in record.specs) or 'none'})")
+    if rest:
+        _report(run_uninstall(rest))
 
 
 def _report(outcome: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from polyvox.cli.options import debug_option
+from polyvox.cli.options import debug_option, settings
 
 
 def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
@@ -36,10 +36,13 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--max-input", default=4096, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Longest input text, in characters.")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
+@click.option("--executor", type=click.Choice(("sequential", "ray")),
+              help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
+@click.option("--ray-address", metavar="ADDRESS", help="Ray cluster for --executor ray: auto, or ray://host:10001.")
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
-          wyoming: str | None, **_: Any) -> None:
+          wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
@@ -59,4 +62,7 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
         from polyvox.serve.wyoming import parse_uri
 
         parse_uri(wyoming, no_auth)  # a bad URI fails before anything starts
-    run(config, wyoming=wyoming)
+    # the settings every command shares (cache, device, seed, executor); a request never waits on a
+    # multi-GB download: a missing model is a 503 naming `polyvox models pull`
+    kernel = settings(executor=executor, ray_address=ray_address).kernel(downloads="never")
+    run(config, kernel, wyoming=wyoming)

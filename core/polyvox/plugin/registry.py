@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Iterable
 from importlib import import_module
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -70,11 +71,11 @@ class Plugins:
         only = set(plugins) if plugins is not None else selected_names()
         self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
         if load_entry_points:
-            self._load_installed(only)
+            self._load_installed(only, self._load_isolated(only))
         self.refresh()
 
     # -- registration -----------------------------------------------------------------
-    def _load_installed(self, only: set[str] | None) -> None:
+    def _load_installed(self, only: set[str] | None, isolated: set[str] = frozenset()) -> None:
         from polyvox import __version__
 
         for name, target in BUILTINS.items():
@@ -82,8 +83,8 @@ class Plugins:
                 self._load(name, lambda t=target: _import_object(t), "polyvox", __version__,
                            target.partition(":")[0])
         for ep in entry_points(group=GROUP):
-            if only is not None and ep.name not in only:
-                continue
+            if (only is not None and ep.name not in only) or ep.name in isolated:
+                continue  # an isolated install of a plugin wins over one in this environment
             dist = ep.dist.name if ep.dist else None
             version = ep.dist.version if ep.dist else None
             if ep.name in BUILTINS:  # e.g. polyvox-piper from before Piper was built in
@@ -93,7 +94,7 @@ class Plugins:
                 continue
             self._load(ep.name, ep.load, dist, version, ep.module)
 
-    def _load(self, name: str, loader: Any, dist: str | None, version: str | None, module: str) -> None:
+    def _load(self, name: str, loader: Any, dist: str | None, version: str | None, module: str | None) -> None:
         try:
             obj = loader()
             reason = compat.incompatibility(obj, module)
@@ -103,6 +104,30 @@ class Plugins:
             self.register(obj, name=name, distribution=dist, version=version)
         except Exception as exc:  # a broken plugin must not break the kernel
             self._fail(name, dist, exc)
+
+    def _load_isolated(self, only: set[str] | None) -> set[str]:
+        """Register the plugins installed in their own environments (polyvox.isolation); no
+        worker starts until an engine is used."""
+        from polyvox.isolation.envs import records
+        from polyvox.isolation.host import WorkerHost
+        from polyvox.isolation.hosted import HostedPlugin
+        from polyvox.isolation.protocol import decode_spec
+
+        names = set()
+        for record in records():
+            if only is not None and record.name not in only:
+                continue
+            names.add(record.name)
+
+            def load(record: Any = record) -> HostedPlugin:
+                host = WorkerHost(record.worker_command(), label=f"plugin {record.name!r}",
+                                  log=Path(record.path) / "worker.log")
+                host.where = record.describe()
+                return HostedPlugin(host, [decode_spec(s) for s in record.specs],
+                                    finds_voices=record.finds_voices, version=record.version)
+
+            self._load(record.name, load, record.distribution, record.version, None)
+        return names
 
     def _fail(self, name: str, dist: str | None, exc: BaseException) -> None:
         detail = "".join(traceback.format_exception(exc))
@@ -182,9 +207,26 @@ class Plugins:
         return self.owner.get(engine)
 
     def version_of(self, engine: str) -> str:
-        """The version of the distribution that provides `engine` ("0" for unpackaged plugins)."""
+        """The versions that make `engine`'s audio, for cache keys: its distribution and direct
+        requirements ("0" for unpackaged plugins; an isolated engine's as its environment has them)."""
+        from polyvox.isolation.hosted import HostedPlugin
+        from polyvox.plugin.versions import installed_version_text
+
         plugin = self.owner.get(engine, "")
-        return self._dist.get(plugin, (None, None))[1] or getattr(self.pm.get_plugin(plugin), "version", "0")
+        obj = self.pm.get_plugin(plugin)
+        if isinstance(obj, HostedPlugin):  # its environment's versions, as its worker reported them
+            return obj.version
+        dist, version = self._dist.get(plugin, (None, None))
+        if dist and version:
+            return installed_version_text(dist)
+        return version or getattr(obj, "version", "0")
+
+    def where(self, engine: str) -> str:
+        """Where `engine` runs: "in-process", or its environment (path, Python, package versions)."""
+        from polyvox.isolation.hosted import HostedPlugin
+
+        plugin = self.pm.get_plugin(self.owner.get(engine, ""))
+        return plugin.where if isinstance(plugin, HostedPlugin) else "in-process"
 
     def info(self) -> list[PluginInfo]:
         out = []

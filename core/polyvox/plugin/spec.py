@@ -113,6 +113,11 @@ def _as_bool(value: Any) -> bool:
     raise ValueError(value)
 
 
+def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise PluginError(f"capability {attribute.name}={value!r} is not valid: expected a number of 0 or more")
+
+
 @attrs.frozen
 class Capabilities:
     """What the kernel may assume about an engine."""
@@ -132,6 +137,11 @@ class Capabilities:
     emotion_reference: bool = False
     #: Uses `Request.emotion_vector`, emotion weights by name (``[sad:0.7|calm:0.2]``).
     emotion_vector: bool = False
+    #: Resource hints for one loaded model, used where a cluster places replicas (Ray's
+    #: `num_cpus` / `num_gpus`): CPU cores one synthesis call keeps busy, and GPUs (a
+    #: fraction shares one) the model needs when it runs on a GPU device.
+    cpus: float = attrs.field(default=1.0, validator=_non_negative)
+    gpus: float = attrs.field(default=0.0, validator=_non_negative)
 
     @property
     def uses_reference_audio(self) -> bool:

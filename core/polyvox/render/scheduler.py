@@ -72,6 +72,8 @@ class Scheduler:
         self.cache = cache
         self.emit = emit
         self.calls = 0  # engine calls made (segments or batches), for tests and benchmarks
+        #: Runs the misses somewhere else (polyvox.distributed, e.g. a Ray cluster); None: here.
+        self.remote: Any = None
 
     # -- public ------------------------------------------------------------------------
     def run(self, jobs: list[Job], *, ordered: bool, use_cache: bool = True, workers: int = 1,
@@ -83,6 +85,10 @@ class Scheduler:
         throughput order: misses grouped by model, so each model loads once and a model
         whose segments are all cached is never loaded.
         """
+        if self.remote is not None:  # cache lookups and commits stay here; the calls go there
+            yield from self.remote.run(self, jobs, ordered=ordered, use_cache=use_cache, batch_size=batch_size,
+                                       cancel=cancel)
+            return
         speech = [j for j in jobs if j.request is not None]
         total = len(speech)
         done = 0

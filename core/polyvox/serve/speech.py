@@ -130,8 +130,10 @@ class SpeechService:
             parts = sentences(req.input, req.language) or [req.input]
             source = [Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(parts)]
             voices = None
+        # markup from a client is read strictly: a tag the server cannot read is a 400 naming it,
+        # never a guess (and no name is ever read as a path)
         options = dict(engine=engine, model=model, voice=voice, voices=voices, language=req.language,
-                       seed=req.seed)
+                       seed=req.seed, strict=True)
         try:
             jobs = self.kernel.plan(source, params=params, **options)
             engines = {j.engine for j in jobs if j.engine}

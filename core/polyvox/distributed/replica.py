@@ -1,0 +1,104 @@
+"""One engine replica: a loaded model in a worker process, called with plain data.
+
+A `Replica` is what a cluster actor hosts. It loads the plugins by their entry-point names
+in its own process (plugin objects never travel), loads its one model once, prepares each
+voice's conditioning once, and answers each call with plain data: float32 samples and a
+sample rate per segment, or the error text naming what went wrong. Nothing here imports
+Ray, so the same class runs (and is tested) in-process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from polyvox.errors import PolyvoxError
+from polyvox.render.models import LoadedModel, ModelKey, ModelManager
+from polyvox.text.segment import Request
+
+#: One segment's outcome: ("ok", samples, sample_rate) or ("error", message).
+Outcome = tuple[Any, ...]
+
+
+class Replica:
+    """One (engine, model, device) loaded in this process, serving synthesis calls."""
+
+    def __init__(self, plugins: Sequence[str], key: ModelKey):
+        from polyvox.plugin.registry import Plugins
+
+        self.key = key
+        self.plugins = Plugins(list(plugins))
+        failed = [f for f in self.plugins.failures if f.name in plugins]
+        if key[0] not in self.plugins.specs:
+            why = f" ({failed[0].error})" if failed else ""
+            raise PolyvoxError(f"engine {key[0]!r} is not available in the replica process: plugins "
+                               f"{', '.join(plugins) or 'none'} did not declare it{why}")
+        self.spec = self.plugins.specs[key[0]]
+        self.models = ModelManager(self.plugins.hook, lambda event: None)
+        self.calls = 0
+
+    def info(self) -> dict[str, Any]:
+        """Where this replica runs and what it did (for tests, benchmarks and `ray status` users)."""
+        return {"pid": os.getpid(), "key": self.key, "loads": self.models.loads,
+                "voice_preparations": self.models.voice_preparations, "calls": self.calls}
+
+    def warm(self) -> dict[str, Any]:
+        """Load the model now, so a replica is ready (or its load error known) before work
+        arrives: `info()` with this call's loads, or {"fatal": type, "message"}."""
+        loads = self.models.loads
+        try:
+            self.models.get(*self.key)
+        except PolyvoxError as exc:
+            return {"fatal": type(exc).__name__, "message": str(exc)}
+        return {**self.info(), "loads": self.models.loads - loads}
+
+    def synthesize(self, voice_key: str | None, requests: Sequence[Request]) -> dict[str, Any]:
+        """Synthesize `requests` (one voice) as one call, a batch when there are several.
+
+        Returns {"outcomes": [...], "seconds": per-segment seconds, "loads": models loaded,
+        "voice_preparations": conditionings prepared} — the counts are this call's, so the
+        driver can add them to its own. A model that cannot load is {"fatal": type, "message"}.
+        """
+        loads, preps = self.models.loads, self.models.voice_preparations
+        start = time.perf_counter()
+        try:
+            entry = self.models.get(*self.key)
+        except PolyvoxError as exc:
+            return {"fatal": type(exc).__name__, "message": str(exc)}
+        outcomes = self._call(entry, voice_key, list(requests))
+        return {"outcomes": outcomes, "seconds": (time.perf_counter() - start) / max(1, len(requests)),
+                "loads": self.models.loads - loads,
+                "voice_preparations": self.models.voice_preparations - preps}
+
+    def _call(self, entry: LoadedModel, voice_key: str | None, requests: list[Request]) -> list[Outcome]:
+        from polyvox.render.scheduler import _check_output
+
+        engine, hook = self.key[0], self.plugins.hook
+        caps = self.spec.capabilities
+        lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
+        try:
+            with lock:
+                first = requests[0]
+                conditioning = self.models.conditioning(
+                    entry, voice_key or "",
+                    lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=first.voice,
+                                               params=dict(first.params)))
+                self.calls += 1
+                if len(requests) == 1:
+                    out = [hook.synthesize_segment(engine=engine, model=entry.model, request=first,
+                                                   conditioning=conditioning)]
+                else:
+                    out = hook.synthesize_batch(engine=engine, model=entry.model, requests=requests,
+                                                conditioning=conditioning)
+            _check_output(engine, out, len(requests))
+        except Exception as exc:
+            if len(requests) > 1:  # one at a time, so only the failing segment fails
+                return [self._call(entry, voice_key, [r])[0] for r in requests]
+            text = str(exc) if isinstance(exc, PolyvoxError) else f"{type(exc).__name__}: {exc}"
+            return [("error", text)]
+        return [("ok", np.asarray(a.samples, dtype=np.float32), int(a.sample_rate)) for a in out]

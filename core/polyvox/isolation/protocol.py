@@ -1,0 +1,121 @@
+"""The wire format between the kernel and an engine worker: versioned, no pickle.
+
+A frame is a 4-byte big-endian length, a UTF-8 JSON header of that length, then the raw
+bytes of the blobs the header lists (``"blobs": [n1, n2, ...]``). Audio travels as raw
+little-endian float32 samples in a blob, never as JSON numbers, so a minute of speech
+costs a copy, not a parse. Everything else is JSON: the worker may run another Python,
+another numpy, another torch, so nothing that needs the same code on both sides
+(pickle) may cross.
+
+Requests: ``{"v": VERSION, "op": ..., "args": {...}}``. Replies: ``{"ok": result}`` or
+``{"error": {"type", "message", "polyvox"}}``.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import attrs
+import numpy as np
+
+from polyvox.audio import Audio
+from polyvox.errors import PolyvoxError
+from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
+from polyvox.text.segment import Request
+from polyvox.voices.voice import Voice
+
+#: Bumped on any incompatible change; the worker refuses a kernel speaking another version.
+VERSION = 1
+_HEADER = struct.Struct(">I")
+_MAX_HEADER = 64 * 1024 * 1024
+
+
+class ProtocolError(PolyvoxError):
+    """A frame that is not a frame: the other side is not a polyvox worker, or died mid-write."""
+
+
+def write_frame(stream: BinaryIO, header: Mapping[str, Any], blobs: tuple[bytes, ...] | list[bytes] = ()) -> None:
+    body = json.dumps({**header, "blobs": [len(b) for b in blobs]}, separators=(",", ":")).encode()
+    stream.write(_HEADER.pack(len(body)) + body)
+    for blob in blobs:
+        stream.write(blob)
+    stream.flush()
+
+
+def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes]] | None:
+    """The next frame, or None at a clean end of stream (between frames)."""
+    raw = stream.read(_HEADER.size)
+    if not raw:
+        return None
+    if len(raw) < _HEADER.size:
+        raise ProtocolError("stream ended inside a frame header")
+    (size,) = _HEADER.unpack(raw)
+    if size > _MAX_HEADER:
+        raise ProtocolError(f"frame header of {size} bytes is larger than {_MAX_HEADER}: not a polyvox worker?")
+    body = _read_exactly(stream, size)
+    try:
+        header = json.loads(body)
+    except ValueError as exc:
+        raise ProtocolError(f"frame header is not JSON: {exc}") from None
+    blobs = [_read_exactly(stream, n) for n in header.pop("blobs", [])]
+    return header, blobs
+
+
+def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+    chunks, left = [], size
+    while left:
+        chunk = stream.read(left)
+        if not chunk:
+            raise ProtocolError(f"stream ended {left} bytes before the end of a frame")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+# -- plain data both ways -------------------------------------------------------------------
+def encode_voice(voice: Voice) -> dict[str, Any]:
+    return {"name": voice.name, "audio": None if voice.audio is None else str(voice.audio),
+            "reference_text": voice.reference_text, "model": voice.model, "engine": voice.engine,
+            "language": voice.language, "params": dict(voice.params)}
+
+
+def decode_voice(data: Mapping[str, Any]) -> Voice:
+    return Voice(**data)
+
+
+def encode_request(request: Request) -> dict[str, Any]:
+    return {"text": request.text, "language": request.language, "model": request.model,
+            "voice": encode_voice(request.voice), "params": dict(request.params), "seed": request.seed}
+
+
+def decode_request(data: Mapping[str, Any]) -> Request:
+    return Request(**{**data, "voice": decode_voice(data["voice"])})
+
+
+def encode_audio(audio: Audio, blobs: list[bytes]) -> dict[str, Any]:
+    """Append the samples to `blobs`; return the header part that points at them."""
+    blobs.append(np.ascontiguousarray(audio.samples, dtype="<f4").tobytes())
+    return {"sample_rate": audio.sample_rate, "blob": len(blobs) - 1}
+
+
+def decode_audio(data: Mapping[str, Any], blobs: list[bytes]) -> Audio:
+    return Audio(np.frombuffer(blobs[data["blob"]], dtype="<f4"), data["sample_rate"])
+
+
+def encode_spec(spec: EngineSpec) -> dict[str, Any]:
+    return attrs.asdict(spec)
+
+
+def decode_spec(data: Mapping[str, Any]) -> EngineSpec:
+    fields = dict(data)
+    fields["params"] = tuple(ParamSpec(**p) for p in fields.get("params", ()))
+    fields["capabilities"] = Capabilities(**fields.get("capabilities", {}))
+    return EngineSpec(**fields)
+
+
+def encode_paths(paths: list[str | Path] | None) -> list[str] | None:
+    return None if paths is None else [str(p) for p in paths]
