@@ -23,6 +23,7 @@ STATS_KEYS = {"segments", "speech_segments", "synthesized", "cached", "audio_sec
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A private cache and no user config file in every test; work inside tmp_path."""
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("POLYVOX_PLUGINS", "piper")  # the same engine whatever else is installed
     for name in ("POLYVOX_ENGINE", "POLYVOX_SEED", "POLYVOX_VOICES", "POLYVOX_DEBUG", "NO_COLOR"):

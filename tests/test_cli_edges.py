@@ -20,6 +20,7 @@ SRT = "1\n00:00:00,500 --> 00:00:02,000\nFirst.\n\n2\n00:00:03,000 -> 00:00:04,0
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("POLYVOX_PLUGINS", "piper")
     monkeypatch.chdir(tmp_path)

@@ -23,6 +23,7 @@ POLYVOX = [sys.executable, "-m", "polyvox"]
 def env(tmp_path: Path) -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith("POLYVOX_") and k != "NO_COLOR"}
     out["POLYVOX_CACHE_DIR"] = str(tmp_path / "cache")
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     out["POLYVOX_CONFIG"] = str(tmp_path / "config.toml")
     out["POLYVOX_PLUGINS"] = "piper"  # the same engine whatever else is installed
     return out

@@ -27,6 +27,7 @@ SRT = (
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("POLYVOX_PLUGINS", "piper")  # the same engine whatever else is installed
     for name in ("POLYVOX_VOICES", "POLYVOX_TIMING_MODE", "NO_COLOR"):

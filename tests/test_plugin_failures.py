@@ -73,6 +73,7 @@ def broken(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setenv("POLYVOX_PLUGINS", ",".join(["piper", "flaky", *BROKEN]))
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.chdir(tmp_path)
     yield

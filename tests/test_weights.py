@@ -277,6 +277,7 @@ def cli(tmp_path, hub, monkeypatch):
     import polyvox.config
     from polyvox.cli import cli as command
 
+    (tmp_path / "config.toml").touch()  # POLYVOX_CONFIG must name a file that exists
     monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("POLYVOX_PLUGINS", "")
     monkeypatch.setenv("COLUMNS", "200")

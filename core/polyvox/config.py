@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from polyvox.errors import PolyvoxError
-from polyvox.names import TIMING_MODES
+from polyvox.names import DEVICES, TIMING_MODES, check_device
 
 
 def _size(value: Any) -> int:
@@ -74,6 +74,13 @@ def _timing_mode(value: Any) -> str:
     return text
 
 
+def _device(value: Any) -> str:
+    try:
+        return check_device(_text(value))
+    except PolyvoxError:
+        raise ValueError(value) from None
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):  # a TOML list, number or boolean where text belongs
         raise ValueError(value)
@@ -108,7 +115,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("voices", _path, None, "voices folder (TTS Audio Suite layout)", "a folder"),
     Option("narrator", _text, None, "the narrator's voice (a character of the voices folder, a file or an id)"),
     Option("language", _text, None, "language of lines without a language tag (default: en)"),
-    Option("device", _text, "auto", "cpu, cuda, cuda:1, mps or auto"),
+    Option("device", _device, "auto", "cpu, cuda, cuda:1, mps or auto", "one of " + ", ".join(DEVICES)),
     Option("seed", _int, 42, "seed for engines that use one", "an integer"),
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",
            "one of " + ", ".join(TIMING_MODES)),
@@ -218,7 +225,11 @@ def load_settings(explicit: Mapping[str, Any] | None = None, *, environ: Mapping
     then the config file, then the defaults."""
     explicit = explicit or {}
     env = os.environ if environ is None else environ
-    file_path = Path(path) if path is not None else config_path()
+    named = env.get("POLYVOX_CONFIG") if path is None else None
+    file_path = Path(path) if path is not None else Path(named).expanduser() if named else config_path()
+    if named and not file_path.exists():  # a file asked for by name must be there; the default may not
+        raise PolyvoxError(f"POLYVOX_CONFIG names {named!r}, which does not exist: create it or unset "
+                           "POLYVOX_CONFIG")
     data = read_config_file(file_path)
     items: dict[str, Setting] = {}
     for name, option in OPTIONS.items():

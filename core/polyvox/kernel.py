@@ -23,6 +23,7 @@ from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
 from polyvox.distributed import executor_from
 from polyvox.events import CancelToken, Emitter, Listener
+from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
 from polyvox.render.assembly import JoinConfig
@@ -63,7 +64,7 @@ class Kernel:
     ):
         """`executor`: where engine calls run — None or "sequential" (this process), "ray"
         (a local or joined Ray cluster), or a `polyvox.distributed.RayExecutor(...)`."""
-        self.device = device or os.environ.get("POLYVOX_DEVICE") or "auto"
+        self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
         if on_event is not None:

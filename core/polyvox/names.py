@@ -12,3 +12,22 @@ AUDIO_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3", "pcm"
 
 #: How chunks of one long text are joined (see polyvox.render.assembly.JoinConfig).
 JOIN_METHODS = ("auto", "silence", "crossfade", "none")
+
+#: Devices a render may ask for (``cuda:N`` for any N); see `check_device`.
+DEVICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
+
+
+def check_device(value: str) -> str:
+    """`value` if it names a device polyvox knows, else a one-line `ParameterError`.
+
+    Engines receive the device as text; a typo such as ``gpu`` used to reach them and be
+    logged as if it had been used.
+    """
+    import re
+
+    from polyvox.errors import ParameterError
+
+    text = str(value).strip().lower()
+    if text in ("auto", "cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", text):
+        return text
+    raise ParameterError(f"device {value!r} is not known: use one of {', '.join(DEVICES)}")

@@ -133,6 +133,12 @@ class Piper(polyvox.Engine):
         from piper import PiperVoice
 
         path = files[f"{model}.onnx"] if files is not None and f"{model}.onnx" in files else self._path(model)
+        if device.startswith("cuda") and not _cuda_available():
+            # Asked for CUDA and onnxruntime cannot give it: say so rather than run on the CPU.
+            raise ModelError(f"piper cannot run on device {device!r}: onnxruntime has no CUDA provider "
+                             "here; use device 'cpu' or 'auto' (POLYVOX_DEVICE)")
+        if device == "mps":
+            raise ModelError("piper cannot run on device 'mps': use 'cpu' or 'auto' (POLYVOX_DEVICE)")
         use_cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
         return PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
 

@@ -53,7 +53,7 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
               help="How subtitles fit their cues [env POLYVOX_TIMING_MODE; default smart_natural].")
 @click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
               "`polyvox render x.txt --stream -o - | aplay`).")
-@click.option("--workers", type=int, help="Threads, for engines that declare themselves thread-safe.")
+@click.option("--workers", type=click.IntRange(min=1), help="Threads, for engines that declare themselves thread-safe.")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: here, or on Ray replicas (pip install 'polyvox[ray]') "
                    "[env POLYVOX_EXECUTOR; default sequential].")

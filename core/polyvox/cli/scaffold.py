@@ -71,7 +71,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
     rest = [t.given for t in targets if t not in apart]
     for target in targets:
         if target not in apart:
-            click.echo(f"{target.given}: {target.note or 'pip install ' + target.requirement}")
+            flag = "-e " if editable and not target.editable else ""
+            click.echo(f"{target.given}: {target.note or 'pip install ' + flag + target.requirement}")
     if rest:
         _report(run_install(rest, editable=editable, upgrade=upgrade, no_build_isolation=no_build_isolation))
 
@@ -90,7 +91,9 @@ def uninstall(names: tuple[str, ...], yes: bool) -> None:
     rest = [n for n in names if n not in apart]
     dists = ", ".join([*(isolated[envs.short_name(n)].path for n in apart), *map(distribution_name, rest)])
     if not yes:
-        click.confirm(f"Uninstall {dists}?", abort=True)
+        if not click.confirm(f"Uninstall {dists}?", err=True):
+            click.echo("nothing removed", err=True)  # a "no" is an answer, not an interruption
+            return
     for name in apart:
         record = envs.remove(envs.short_name(name))
         if record is not None:

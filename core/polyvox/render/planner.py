@@ -168,7 +168,14 @@ class Planner:
         """
         own = voice.language if voice.language_wins else None
         lang = self.language(seg.language or own or language or voice.language or "en")
-        return seg.engine or engine or voice.engine or self.best_engine(lang), lang
+        try:
+            return seg.engine or engine or voice.engine or self.best_engine(lang), lang
+        except UnsupportedLanguageError as exc:
+            if seg.language or not own:
+                raise
+            # The script never named this language: say where it came from.
+            raise UnsupportedLanguageError(f"{seg.character}'s language {own!r} comes from the alias map of "
+                                           f"the voices folder; {exc}") from None
 
     def voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
         if seg.character is None:

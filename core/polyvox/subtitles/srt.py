@@ -90,13 +90,17 @@ def looks_like_srt(text: str) -> bool:
 
 def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
              max_cue_start: float = MAX_CUE_START) -> list[Cue]:
-    """Cues of an SRT file (a `Path`), its bytes, or its text, in time order.
+    """Cues of an SRT file (a `Path`, or a one-line str ending in ``.srt``), its bytes, or its
+    text, in time order.
 
     Blocks that are not readable cues are left out and their text appended to `skipped`
     (so the caller can warn: those words will not be spoken). Raises `ScriptError` when
     nothing in it is a subtitle, a timing cannot be read, or a time lies beyond
     `max_cue_start` seconds (checked on the text, so ``99:99:99,999`` costs nothing).
     """
+    if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".srt"):
+        # One line naming a .srt file is never SRT text (a cue needs a timing line): a path.
+        source = Path(source.strip())
     if isinstance(source, Path):
         try:
             source = source.read_bytes()

@@ -21,6 +21,7 @@ the audio, one `CueTiming` per cue and the cues as they now are (for the adjuste
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -43,6 +44,27 @@ def _check_mode(instance: Any, attribute: attrs.Attribute, value: str) -> None:
         raise ParameterError(f"timing mode {value!r} is not known: use one of {', '.join(TIMING_MODES)}")
 
 
+def _number(value: Any) -> float:
+    """A setting as a float; anything else is a `ParameterError`, not a bare `ValueError`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(f"timing setting {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ParameterError(f"timing setting {value!r} is not a finite number")
+    return number
+
+
+def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if value < 0:
+        raise ParameterError(f"{attribute.name}={value!r} is out of range: expected a number >= 0")
+
+
+def _below_zero(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if value >= 0:
+        raise ParameterError(f"{attribute.name}={value!r} is out of range: expected a level below 0 dB")
+
+
 def _positive_ratio(instance: Any, attribute: attrs.Attribute, value: float) -> None:
     if not 0.1 <= value <= 10.0:
         raise ParameterError(f"{attribute.name}={value!r} is out of range: expected 0.1..10")
@@ -54,21 +76,21 @@ class TimingConfig:
 
     mode: str = attrs.field(default="smart_natural", validator=_check_mode)
     #: smart_natural: how much later (s) the next cue may start, into its own spare room.
-    tolerance: float = attrs.field(default=2.0, converter=float, validator=attrs.validators.ge(0))
+    tolerance: float = attrs.field(default=2.0, converter=_number, validator=_non_negative)
     #: smart_natural: shortest a clip may be stretched to, as a fraction of its length.
-    min_ratio: float = attrs.field(default=0.5, converter=float, validator=_positive_ratio)
+    min_ratio: float = attrs.field(default=0.5, converter=_number, validator=_positive_ratio)
     #: smart_natural: longest a short clip may be slowed to (1.0: never slowed).
-    max_ratio: float = attrs.field(default=1.0, converter=float, validator=_positive_ratio)
+    max_ratio: float = attrs.field(default=1.0, converter=_number, validator=_positive_ratio)
     #: concatenate: silence between clips, in seconds (0: back to back, crossfaded).
-    gap: float = attrs.field(default=0.0, converter=float, validator=attrs.validators.ge(0))
+    gap: float = attrs.field(default=0.0, converter=_number, validator=_non_negative)
     #: concatenate: crossfade between clips that follow each other directly, in milliseconds.
-    crossfade_ms: float = attrs.field(default=10.0, converter=float, validator=attrs.validators.ge(0))
+    crossfade_ms: float = attrs.field(default=10.0, converter=_number, validator=_non_negative)
     #: stretch_to_fit: fade in and out at each stretched clip's edges, in milliseconds.
-    fade_ms: float = attrs.field(default=10.0, converter=float, validator=attrs.validators.ge(0))
+    fade_ms: float = attrs.field(default=10.0, converter=_number, validator=_non_negative)
     #: Silence kept before and after trimmed speech, in milliseconds.
-    keep_ms: float = attrs.field(default=5.0, converter=float, validator=attrs.validators.ge(0))
+    keep_ms: float = attrs.field(default=5.0, converter=_number, validator=_non_negative)
     #: Level below the clip's peak that counts as silence when trimming, in dB.
-    silence_db: float = attrs.field(default=-40.0, converter=float, validator=attrs.validators.lt(0))
+    silence_db: float = attrs.field(default=-40.0, converter=_number, validator=_below_zero)
 
     def __attrs_post_init__(self) -> None:
         if self.min_ratio > 1.0 or self.max_ratio < 1.0:

@@ -365,7 +365,8 @@ def check_jobs(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[st
         caps = spec.capabilities
         if caps.needs_reference_audio and voice.audio is None:
             raise VoiceError(f"engine {job.engine!r} needs reference audio, but the voice of {who} "
-                             f"({voice.name!r}) has none: put {voice.name}.wav in the voices folder")
+                             f"({voice.name!r}) has none: put {voice.name}.wav in a voices folder and "
+                             "name it (--voices DIR or POLYVOX_VOICES; voices= in Python)")
         if caps.needs_reference_text and voice.audio is not None and not voice.reference_text:
             raise VoiceError(f"engine {job.engine!r} needs the transcript of {str(voice.audio)!r} ({who}): "
                              f"write it to {voice.audio.stem}.reference.txt or {voice.audio.stem}.txt beside it")
