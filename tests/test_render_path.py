@@ -207,3 +207,29 @@ def test_a_language_pack_that_raises_is_left_out_and_the_host_still_speaks() -> 
     assert any("'broken-pack'" in w and "pack data missing" in w for w in result.warnings)
     (failure,) = [f for f in kernel.failures if f.name == "broken-pack"]
     assert "RuntimeError: pack data missing" in failure.error
+
+
+def test_the_cli_batch_size_reaches_engines_that_batch(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from polyvox.cli import cli
+    from polyvox.cli import render as cli_render
+
+    monkeypatch.setenv("POLYVOX_PLUGINS", "template")
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
+    (tmp_path / "config.toml").write_text("")
+    script = tmp_path / "s.txt"
+    script.write_text("\n".join(f"Line number {n} of the script." for n in range(8)))
+
+    def calls(*args: str) -> int:
+        out = CliRunner().invoke(cli, ["render", str(script), "-o", str(tmp_path / "o.wav"), "--no-cache", *args])
+        assert out.exit_code == 0, out.output
+        (kernel,) = cli_render._KERNELS.values()
+        return kernel.scheduler.calls
+
+    one = calls()
+    assert calls("--batch-size", "4") - one == 2  # eight lines of one voice: two engine calls
+    monkeypatch.setenv("POLYVOX_BATCH_SIZE", "8")
+    before = calls()
+    assert calls() - before == 1

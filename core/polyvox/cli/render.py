@@ -54,6 +54,8 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--stream", is_flag=True, help="Write audio as segments finish, in order (with -o -, play it: "
               "`polyvox render x.txt --stream -o - | aplay`).")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads, for engines that declare themselves thread-safe.")
+@click.option("--batch-size", type=click.IntRange(min=1),
+              help="Segments of one voice per engine call, for engines that batch [env POLYVOX_BATCH_SIZE; default 1].")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: here, or on Ray replicas (pip install 'polyvox[ray]') "
                    "[env POLYVOX_EXECUTOR; default sequential].")
@@ -61,7 +63,8 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
               help="Ray cluster for --executor ray: auto, or ray://host:10001 [default: a local Ray].")
 @output_options
 def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
-           workers: int | None, executor: str | None, ray_address: str | None, **opts: Any) -> None:
+           workers: int | None, batch_size: int | None, executor: str | None, ray_address: str | None,
+           **opts: Any) -> None:
     """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
@@ -84,7 +87,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
         raise click.UsageError(f"rendering {file} to {out} would overwrite {file} with the adjusted subtitles: "
                                "choose another -o")
     run_render(source, source=file, output=out, srt=srt, stream=stream,
-               timing_mode=timing_mode, workers=workers, stdout_format=fmt, executor=executor,
+               timing_mode=timing_mode, workers=workers, batch_size=batch_size, stdout_format=fmt, executor=executor,
                ray_address=ray_address, **opts)
 
 
@@ -137,7 +140,8 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
 
 # -- the shared path ---------------------------------------------------------------------
 def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool = False, stream: bool = False,
-               timing_mode: str | None = None, workers: int | None = None, emit: bool = True, demo: bool = False,
+               timing_mode: str | None = None, workers: int | None = None, batch_size: int | None = None,
+               emit: bool = True, demo: bool = False,
                stdout_format: str | None = None,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
@@ -157,7 +161,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
                                "or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
-                    timing_mode=timing_mode, workers=workers, executor=executor, ray_address=ray_address)
+                    timing_mode=timing_mode, workers=workers, batch_size=batch_size, executor=executor,
+                    ray_address=ray_address)
     kwargs: dict[str, Any] = {
         "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
@@ -182,7 +187,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                 summary = _stream(kernel, text, output, view, token, kwargs, source, outputs, srt, stdout_format)
             else:
                 summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
-                                  workers=conf.value("workers"), stdout_format=stdout_format)
+                                  workers=conf.value("workers"), batch_size=conf.value("batch_size"),
+                                  stdout_format=stdout_format)
     except Cancelled as exc:
         _cancelled(exc, kernel, console, view.warnings)
     if console is not None and not st.json:
@@ -211,12 +217,12 @@ def _kernel(conf: Any) -> Any:
 
 
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
-            source: str, outputs: dict[str, str | None], srt: bool, workers: int,
+            source: str, outputs: dict[str, str | None], srt: bool, workers: int, batch_size: int = 1,
             stdout_format: str = "wav") -> dict[str, Any]:
     from polyvox.cli import summary as summaries
 
     target = sys.stdout.buffer if output is None else output
-    result = kernel.render(text, on_event=view, cancel=token, workers=workers, output=target,
+    result = kernel.render(text, on_event=view, cancel=token, workers=workers, batch_size=batch_size, output=target,
                            format=stdout_format if output is None else None, **kwargs)
     if srt and output is not None:
         outputs.update(files.subtitle_files(result, output))
