@@ -11,25 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 
-SENTENCES = [
-    "The lighthouse keeper counted the ships as they passed.",
-    "Rain had fallen all night, and the roads were soft with mud.",
-    "She opened the letter slowly, afraid of what it might say.",
-    "Nobody in the village remembered a winter quite like this one.",
-    "He laughed, then looked away, as if the joke had been on him.",
-]
-QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
-
-
-def best_of(runs: int, fn) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from run import QUIET, SENTENCES, best_of  # the same texts and timing as make bench
 
 
 def main() -> None:

@@ -20,16 +20,22 @@ from polyvox.serve import ServeConfig, create_app
 from polyvox.serve.wyoming import parse_uri, serve_wyoming
 
 
+async def _connect(port: int) -> AsyncTcpClient:
+    """A client of the server the test just started, retried while it comes up (at most ~5 s)."""
+    for _ in range(100):
+        try:
+            client = AsyncTcpClient("127.0.0.1", port, connect_timeout=5, read_timeout=20)
+            await client.connect()
+            return client
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"no Wyoming server on 127.0.0.1:{port}")
+
+
 async def _session(service, port: int, events: list, stop_on: str) -> list:
     task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
     try:
-        for _ in range(100):
-            try:
-                client = AsyncTcpClient("127.0.0.1", port, connect_timeout=5, read_timeout=20)
-                await client.connect()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+        client = await _connect(port)
         got = []
         for event in events:
             await client.write_event(event.event())
@@ -113,13 +119,7 @@ def test_streaming_speaks_a_complete_sentence_before_the_stop(service):
     async def run(port: int) -> list[str]:
         task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
         try:
-            for _ in range(100):
-                try:
-                    client = AsyncTcpClient("127.0.0.1", port, connect_timeout=5, read_timeout=20)
-                    await client.connect()
-                    break
-                except OSError:
-                    await asyncio.sleep(0.05)
+            client = await _connect(port)
             await client.write_event(SynthesizeStart().event())
             await client.write_event(SynthesizeChunk(text="One whole sentence. And half of").event())
             first = await asyncio.wait_for(client.read_event(), 20)  # before any stop was sent
