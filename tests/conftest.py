@@ -128,3 +128,35 @@ def isolated_kernel(isotone_env, tmp_path, monkeypatch):
     for worker in list(host._HOSTS):
         worker.close()
     assert children(os.getpid()) == [], "a worker process outlived its test"
+
+
+@pytest.fixture(scope="session")
+def local_ray(tmp_path_factory: pytest.TempPathFactory):
+    """One local Ray for the whole session (127.0.0.1, 2 CPUs, no dashboard, no usage
+    reporting, no token in the home directory): starting one takes seconds."""
+    ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'polyvox[ray]' (make test installs it)")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no network
+    mp.setenv("RAY_AUTH_MODE", "disabled")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
+             _temp_dir=str(tmp_path_factory.mktemp("ray")))
+    yield ray
+    ray.shutdown()
+    mp.undo()
+
+
+@pytest.fixture
+def executors(local_ray):
+    """Makes Ray executors, and stops their replicas after the test even when it fails, so
+    the next test finds the local Ray's 2 CPUs free."""
+    from polyvox.distributed import RayExecutor
+
+    made: list[Any] = []
+
+    def make(**options: Any) -> Any:
+        made.append(RayExecutor(**options))
+        return made[-1]
+
+    yield make
+    for executor in made:
+        executor.shutdown()

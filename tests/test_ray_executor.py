@@ -16,39 +16,10 @@ from polyvox.events import CancelToken, SegmentFinished
 
 ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'polyvox[ray]' (make test installs it)")
 
-from polyvox.distributed import RayExecutor  # noqa: E402
-
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("local_ray")]
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 LINES = "\n".join(f"Line number {n} is spoken by the template engine." for n in range(10))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def local_ray(tmp_path_factory: pytest.TempPathFactory) -> object:
-    mp = pytest.MonkeyPatch()
-    mp.setenv("RAY_USAGE_STATS_ENABLED", "0")  # no network
-    mp.setenv("RAY_AUTH_MODE", "disabled")  # no token written to the home directory
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1",
-             _temp_dir=str(tmp_path_factory.mktemp("ray")))
-    yield ray
-    ray.shutdown()
-    mp.undo()
-
-
-@pytest.fixture
-def executors():
-    """Makes executors, and stops their replicas after the test even when it fails, so the
-    next test finds the local Ray's 2 CPUs free."""
-    made: list[RayExecutor] = []
-
-    def make(**options) -> RayExecutor:
-        made.append(RayExecutor(**options))
-        return made[-1]
-
-    yield make
-    for executor in made:
-        executor.shutdown()
 
 
 def _kernel(tmp_path, executor=None, cache=True) -> polyvox.Kernel:

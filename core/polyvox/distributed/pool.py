@@ -7,6 +7,7 @@ number of replicas per model and their resources are settings.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -84,10 +85,15 @@ class ReplicaPool:
         import ray
 
         from polyvox.distributed.replica import Replica
+        from polyvox.isolation.envs import envs_dir
 
         self.started += 1
-        remote = ray.remote(Replica).options(**self.resources(spec, key), max_restarts=0, max_task_retries=0)
-        return remote.remote(list(plugins), key)
+        resources = self.resources(spec, key)
+        remote = ray.remote(Replica).options(**resources, max_restarts=0, max_task_retries=0)
+        # As many engine threads as CPUs reserved (at least one), and the driver's isolated
+        # engines: the replica starts their workers itself (docs/scaling.md).
+        threads = max(1, math.floor(resources["num_cpus"]))
+        return remote.remote(list(plugins), key, threads=threads, envs_dir=str(envs_dir()))
 
     def _wait_ready(self, key: ModelKey, actors: list[Any]) -> None:
         """Wait until each new replica has loaded its model; a load error fails the render once."""

@@ -183,14 +183,17 @@ class RayExecutor:
 
 def _entry_point_plugins(plugins: Any) -> list[str]:
     """The plugin names a replica loads: every plugin the driver loaded by name, built in
-    (Piper) or by entry point."""
+    (Piper), by entry point, or installed in its own environment (the replica finds the same
+    environment record and starts the engine's worker itself)."""
     loaded = {name for name, _ in plugins.pm.list_name_plugin()}
     from importlib.metadata import entry_points
 
+    from polyvox.isolation.hosted import HostedPlugin
     from polyvox.plugin.registry import BUILTINS, GROUP
 
     names = {ep.name for ep in entry_points(group=GROUP)} | set(BUILTINS)
-    return sorted(names & loaded)
+    isolated = {name for name, obj in plugins.pm.list_name_plugin() if isinstance(obj, HostedPlugin)}
+    return sorted((names | isolated) & loaded)
 
 
 def _units(scheduler: Any, misses: list[Job], batch_size: int, ordered: bool) -> list[list[Job]]:

@@ -5,6 +5,12 @@ in its own process (plugin objects never travel), loads its one model once, prep
 voice's conditioning once, and answers each call with plain data: float32 samples and a
 sample rate per segment, or the error text naming what went wrong. Nothing here imports
 Ray, so the same class runs (and is tested) in-process.
+
+An engine installed in its own environment (polyvox.isolation) is served the same way: the
+replica's plugin registry finds its record in `envs_dir` and registers a `HostedPlugin`, so
+the replica starts the engine's worker process as its own child and every hook crosses the
+same engine-host seam as in a local render. The replica's Python stays the driver's (Ray's)
+one; only the worker runs the engine's interpreter.
 """
 
 from __future__ import annotations
@@ -28,9 +34,17 @@ Outcome = tuple[Any, ...]
 class Replica:
     """One (engine, model, device) loaded in this process, serving synthesis calls."""
 
-    def __init__(self, plugins: Sequence[str], key: ModelKey):
+    def __init__(self, plugins: Sequence[str], key: ModelKey, *, threads: int | None = None,
+                 envs_dir: str | None = None):
         from polyvox.plugin.registry import Plugins
 
+        if threads is not None:
+            # The CPUs this replica was given, for engines that size their thread pools from
+            # it (Piper's ONNX Runtime, torch) and for the engine workers it starts: two
+            # replicas on two cores must not each spread over both.
+            os.environ["OMP_NUM_THREADS"] = str(threads)
+        if envs_dir is not None:  # the driver's isolated engines, at the same path on this node
+            os.environ["POLYVOX_ENVS_DIR"] = envs_dir
         self.key = key
         self.plugins = Plugins(list(plugins))
         failed = [f for f in self.plugins.failures if f.name in plugins]
@@ -45,7 +59,16 @@ class Replica:
     def info(self) -> dict[str, Any]:
         """Where this replica runs and what it did (for tests, benchmarks and `ray status` users)."""
         return {"pid": os.getpid(), "key": self.key, "loads": self.models.loads,
-                "voice_preparations": self.models.voice_preparations, "calls": self.calls}
+                "voice_preparations": self.models.voice_preparations, "calls": self.calls,
+                "workers": self.workers(), "threads": os.environ.get("OMP_NUM_THREADS")}
+
+    def workers(self) -> list[int]:
+        """Pids of the engine worker processes this replica runs (isolated engines only)."""
+        from polyvox.isolation.hosted import HostedPlugin
+
+        plugin = self.plugins.pm.get_plugin(self.plugins.plugin_of(self.key[0]) or "")
+        pid = getattr(plugin.host, "pid", None) if isinstance(plugin, HostedPlugin) else None
+        return [pid] if pid is not None else []
 
     def warm(self) -> dict[str, Any]:
         """Load the model now, so a replica is ready (or its load error known) before work
