@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -108,3 +109,32 @@ def test_a_replica_in_process_loads_once_prepares_each_voice_once_and_names_fail
     assert reply["loads"] == 0 and reply["voice_preparations"] == 1
     replica.synthesize(jobs[0].voice_key, [jobs[0].request])
     assert replica.info()["voice_preparations"] == 1 and replica.info()["loads"] == 1
+
+
+def test_a_replica_limits_piper_to_the_cpus_it_was_given(monkeypatch):
+    """ONNX Runtime takes every core unless told: a replica given one CPU makes Piper's
+    session use one intra-op thread (two replicas on two cores then do not fight), and the
+    audio is the same as an unlimited session's."""
+    from polyvox.distributed.replica import Replica
+
+    quiet = polyvox.Voice(name="quiet", params={"noise_scale": 0.0, "noise_w_scale": 0.0})
+    job = polyvox.Kernel(cache=False).plan("A limited replica speaks.", engine="piper", voice=quiet)[0]
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    unlimited = polyvox.Kernel(cache=False)
+    entry = unlimited.scheduler.models.get(*job.model_key)
+    assert entry.model.session.get_session_options().intra_op_num_threads == 0  # 0: all cores
+    replica = Replica(["piper"], job.model_key, threads=1)  # sets OMP_NUM_THREADS (undone by monkeypatch)
+    assert replica.info()["threads"] == "1"
+    replica.warm()
+    limited = replica.models.get(*job.model_key).model.session.get_session_options()
+    assert limited.intra_op_num_threads == 1 and limited.inter_op_num_threads == 1
+    reply = replica.synthesize(job.voice_key, [job.request])
+    assert reply["outcomes"][0][0] == "ok"
+    got = reply["outcomes"][0][1]
+    # Another thread count sums in another order: the same audio to float rounding, and
+    # sample for sample the same as a local render under the same limit.
+    expected = unlimited.render("A limited replica speaks.", engine="piper", voice=quiet).audio
+    assert len(got) == len(expected.samples) > 16000
+    assert np.max(np.abs(got - expected.samples)) < 1e-4
+    one_thread = polyvox.Kernel(cache=False).render("A limited replica speaks.", engine="piper", voice=quiet).audio
+    assert np.array_equal(got, one_thread.samples)

@@ -140,7 +140,20 @@ class Piper(polyvox.Engine):
         if device == "mps":
             raise ModelError("piper cannot run on device 'mps': use 'cpu' or 'auto' (POLYVOX_DEVICE)")
         use_cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
-        return PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
+        voice = PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
+        threads = _thread_limit()
+        if threads is not None and not use_cuda:
+            # ONNX Runtime ignores OMP_NUM_THREADS and takes every core; where a limit is set
+            # (a Ray replica given one CPU sets it) the session is made again within it, so
+            # replicas side by side do not fight over the same cores.
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
+                                                         providers=["CPUExecutionProvider"])
+        return voice
 
     def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
         from piper import SynthesisConfig
@@ -167,6 +180,15 @@ class Piper(polyvox.Engine):
 def _read_config(model_path: Path) -> dict[str, Any]:
     with open(f"{model_path}.json", encoding="utf-8") as fh:
         return json.load(fh)
+
+
+def _thread_limit() -> int | None:
+    """`OMP_NUM_THREADS` as a positive count of threads, or None when unset or not a number."""
+    try:
+        threads = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        return None
+    return threads if threads > 0 else None
 
 
 def _cuda_available() -> bool:
