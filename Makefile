@@ -48,9 +48,9 @@ fuzz: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
 
-# The Ray executor on this machine's CPUs (prints a table; docs/distributed.md quotes it).
+# The Ray executor on this machine's CPUs (writes its table into docs/benchmarks.md; docs/scaling.md quotes it).
 bench-ray: $(STAMP)
-	$(BIN)/python benchmarks/ray_replicas.py
+	$(BIN)/python benchmarks/ray_replicas.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV) .venv-engines .pytest_cache

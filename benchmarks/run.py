@@ -326,7 +326,14 @@ def main() -> None:
             results[name] = fn(tmp)
             print(f"{name}: {results[name]} ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.write:
-        Path(args.write).write_text(render_markdown(results))
+        path = Path(args.write)
+        report = render_markdown(results)
+        # make bench-ray's section (benchmarks/ray_replicas.py) is its own: keep it.
+        old = path.read_text() if path.exists() else ""
+        start, end = old.find("## Ray executor (`make bench-ray`)"), old.find("<!-- bench-ray:end -->")
+        if start >= 0 and end > start:
+            report = report.rstrip() + "\n\n" + old[start:end + len("<!-- bench-ray:end -->")] + "\n"
+        path.write_text(report)
         print(f"wrote {args.write}")
 
 

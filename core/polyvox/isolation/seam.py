@@ -7,7 +7,8 @@ engine the same way, and where an engine runs is one object:
 
 - `InProcessHost`: the hooks of plugins loaded in this process (what the kernel does today);
 - `WorkerHost` (polyvox.isolation.host): a worker process in the engine's own environment;
-- a cluster actor (Ray) can implement the same eight methods.
+- on Ray, a replica (polyvox.distributed.replica) registers the same `HostedPlugin` and
+  starts its own `WorkerHost`, so an isolated engine crosses this seam there too.
 
 Objects an engine owns (the loaded model, the voice conditioning) never cross a host that
 is out of process: it returns handles for them, and takes the handles back.
