@@ -146,7 +146,8 @@ class SpeechService:
                 else:
                     stretch = req.speed
             cancel = CancelToken()
-            stream = self.kernel.stream(source, params=params, cancel=cancel, **options)
+            stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
+                                        **options)
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
         headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
