@@ -361,6 +361,11 @@ class RenderStream:
         return next(self._chunks)
 
     @property
+    def jobs(self) -> list[Job]:
+        """The planned segments (as `Kernel.plan` returns them), known before the first chunk."""
+        return list(self._render.jobs)
+
+    @property
     def result(self) -> RenderResult | None:
         """None until the last chunk has been taken."""
         return self._render.result
