@@ -294,7 +294,10 @@ Notes:
   kernel with Piper, which takes one call at a time: "while a 200-segment render runs" means
   the short request queues behind the sentence in progress only (the engine lock is granted in
   arrival order), and 8 concurrent clients share that one engine, so their throughput can at
-  best equal the sequence's: the point is that it is never lower.
+  best equal the sequence's: the point is that it is never lower. Both sides of every server
+  figure speak the same texts (a fresh seed per run makes each a cache miss; Piper with noise
+  off sounds the same for any seed), in alternating order from run to run, and a dropped stream
+  is let finish its segment in progress before the next timing starts.
 
 ## GPU engines: batched vs sequential
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,43 @@ class ToneEngine(polyvox.Engine):
         with self._lock:
             self.calls.append(f"batch of {len(requests)}")
         return [self.synthesize(model, r, conditioning) for r in requests]
+
+
+class BatchTone(ToneEngine):
+    """A batching tone engine that records each call's texts; one `delay` per call (not per
+    item), as a GPU spends about the same time on a batch as on one row. A text containing
+    "hold" blocks its call until `gate` is set (so tests can line requests up behind it)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(batch=True, **kwargs)
+        self.batches: list[list[str]] = []
+        self.gate = threading.Event()
+        self.holding = threading.Event()
+
+    def _record(self, texts: list[str]) -> None:
+        with self._lock:
+            self.batches.append(texts)
+        if any("hold" in t for t in texts):
+            self.holding.set()
+            assert self.gate.wait(20), "the test never opened the gate"
+        time.sleep(self.delay)
+
+    def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
+        self._record([request.text])
+        return self._tone(request, conditioning)
+
+    def synthesize_many(self, model: Any, requests: list[Request], conditioning: Any) -> list[Audio]:
+        self._record([r.text for r in requests])
+        return [self._tone(r, conditioning) for r in requests]
+
+    def _tone(self, request: Request, conditioning: Any) -> Audio:
+        if self.fail_on is not None and self.fail_on in request.text:
+            raise RuntimeError(f"boom on {request.text!r}")
+        seconds = 0.05 * len(request.text) / request.params["rate"]
+        t = np.arange(round(seconds * 16000)) / 16000
+        rng = np.random.default_rng(request.seed)
+        tone = 0.3 * np.sin(2 * np.pi * conditioning["pitch"] * t) + 0.01 * rng.standard_normal(len(t))
+        return Audio(tone.astype(np.float32), 16000)
 
 
 @pytest.fixture

@@ -90,6 +90,25 @@ def test_streaming_gives_the_first_bytes_before_the_render_ends(server, client):
     assert len(first + rest) > 4 * len(first)
 
 
+def test_the_sse_done_event_says_where_each_sentence_is(server):
+    body = {"model": "template", "voice": "alloy", "input": TEXT, "response_format": "pcm", "stream_format": "sse"}
+    sse = httpx.post(f"{server.url}/v1/audio/speech", json=body, headers={"Authorization": f"Bearer {KEY}"},
+                     timeout=30)
+    events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
+    audio = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta")
+    samples = np.frombuffer(audio, "<i2").astype(np.float32) / 32767
+    rate = int(sse.headers["x-sample-rate"])
+    times = events[-1]["segments"]
+    assert [t["text"] for t in times] == sentences(TEXT)
+    assert times[0]["start"] == 0.0
+    assert abs(times[-1]["end"] - len(samples) / rate) < 0.002
+    for this, after in zip(times, times[1:], strict=False):
+        assert this["start"] < this["end"] < after["start"]  # the gap between sentences lies between them
+        speech = samples[round(this["start"] * rate):round(this["end"] * rate)]
+        gap = samples[round(this["end"] * rate) + 10:round(after["start"] * rate) - 10]
+        assert np.sqrt(np.mean(speech**2)) > 0.05 and np.max(np.abs(gap), initial=0.0) < 0.01
+
+
 def test_sse_events_carry_the_same_audio(server):
     body = {"model": "template", "voice": "alloy", "input": TEXT, "response_format": "pcm", "stream_format": "sse"}
     plain = httpx.post(f"{server.url}/v1/audio/speech", json={**body, "stream_format": "audio"},

@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import ToneEngine
+from conftest import BatchTone, ToneEngine
 from servekit import running
 
 import polyvox
@@ -166,3 +166,40 @@ def test_a_client_gone_before_the_headers_frees_its_slot(tmp_path):
     spoken = len(slow.calls)
     time.sleep(0.3)
     assert len(slow.calls) == spoken <= 2  # the first segment (made before the headers), no more
+
+
+def test_concurrent_openai_requests_share_batches_and_each_gets_its_own_audio(tmp_path):
+    """Four clients of the official `openai` package ask at once while the engine is busy: their
+    sentences leave in one shared batch call, and each client gets what it gets alone."""
+    from openai import OpenAI
+
+    texts = [f"Request {i} says {'hi ' * (i + 1)}now." for i in range(4)]
+
+    def speak(url: str, text: str) -> bytes:
+        client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=30)
+        return client.audio.speech.create(model="tone", voice="alloy", input=text, response_format="pcm").content
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache-shared")
+    tone = BatchTone()
+    kernel.register(tone)
+    with running(kernel, tmp_path / "a", batch_size=4) as srv:
+        holder = threading.Thread(target=lambda: kernel.synthesize("hold the engine", engine="tone"))
+        holder.start()
+        assert tone.holding.wait(20)
+        with ThreadPoolExecutor(4) as pool:
+            answers = [pool.submit(speak, srv.url, t) for t in texts]
+            deadline = time.monotonic() + 20
+            while sum(len(lane.waiting) for lane in kernel.scheduler.batches._lanes.values()) < 4:
+                assert time.monotonic() < deadline, "the requests never queued"
+                time.sleep(0.01)
+            tone.gate.set()
+            together = [a.result(timeout=30) for a in answers]
+        holder.join(10)
+    assert sorted(tone.batches[1]) == sorted(texts), tone.batches  # one call served all four requests
+    assert len(tone.batches) == 2
+    alone_kernel = polyvox.Kernel(cache_dir=tmp_path / "cache-alone")
+    alone_kernel.register(BatchTone())
+    with running(alone_kernel, tmp_path / "b") as srv:
+        alone = [speak(srv.url, t) for t in texts]
+    assert len(set(alone)) == 4
+    assert together == alone

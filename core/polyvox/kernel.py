@@ -189,17 +189,22 @@ class Kernel:
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, join: JoinConfig | None = None, cancel: CancelToken | None = None,
-               on_event: Listener | None = None, timing_mode: str | None = None,
+               use_cache: bool = True, batch_size: int = 1, join: JoinConfig | None = None,
+               cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
+
+        A stream asks for one segment at a time; with `batch_size` above 1, its segments for
+        an engine that batches share calls with other renders of the same model and voice
+        running at the same moment (a server's concurrent requests), up to that many per call.
 
         The script is read and planned before this returns, so bad input raises here, before
         any audio; iterate the stream for chunks, then `stream.result` is the `RenderResult`.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
-                               language=language, seed=seed, params=params, use_cache=use_cache, join=join,
-                               cancel=cancel, timing_mode=timing_mode, timing=timing, strict=strict)
+                               language=language, seed=seed, params=params, use_cache=use_cache,
+                               batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
+                               timing=timing, strict=strict)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

@@ -35,6 +35,9 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
               help="Speech requests rendering or waiting at once; more get 429.")
 @click.option("--max-input", default=4096, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Longest input text, in characters.")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024),
+              help="Segments per engine call for engines that batch, shared by concurrent requests of one "
+                   "model and voice (1: none).")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
@@ -42,7 +45,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
-          wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
+          batch_size: int, wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
@@ -57,7 +60,8 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
     keys = tuple(k for value in api_keys for k in value.split())
     config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
                          model_aliases=_pairs(model_alias, "--model-alias"),
-                         voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input)
+                         voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
+                         batch_size=batch_size)
     if wyoming is not None:
         from polyvox.serve.wyoming import parse_uri
 

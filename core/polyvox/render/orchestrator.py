@@ -316,7 +316,8 @@ class Render:
         speech = [j for j in self.jobs if j.request is not None]
         models = {j.model_key for j in speech}
         if streaming or (opts.workers == 1 and opts.batch_size == 1 and len(models) <= 1):
-            yield from scheduler.run(self.jobs, ordered=True, use_cache=opts.use_cache, cancel=opts.cancel)
+            yield from scheduler.run(self.jobs, ordered=True, use_cache=opts.use_cache, batch_size=opts.batch_size,
+                                     cancel=opts.cancel)
             return
         results = scheduler.run(self.jobs, ordered=False, use_cache=opts.use_cache, workers=opts.workers,
                                 batch_size=opts.batch_size, cancel=opts.cancel, warn=self.renderer.warn)
@@ -358,6 +359,11 @@ class RenderStream:
 
     def __next__(self) -> Audio:
         return next(self._chunks)
+
+    @property
+    def jobs(self) -> list[Job]:
+        """The planned segments (as `Kernel.plan` returns them), known before the first chunk."""
+        return list(self._render.jobs)
 
     @property
     def result(self) -> RenderResult | None:

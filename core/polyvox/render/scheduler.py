@@ -22,6 +22,7 @@ from polyvox.cache.store import ContentCache
 from polyvox.errors import Cancelled, PluginError, PolyvoxError, SegmentError
 from polyvox.events import CancelToken, Event, SegmentFinished, SegmentStarted
 from polyvox.plugin.registry import Plugins
+from polyvox.render.batching import SharedBatches
 from polyvox.render.fairlock import FairLock
 from polyvox.render.models import LoadedModel, ModelManager
 from polyvox.render.planner import Job
@@ -72,6 +73,8 @@ class Scheduler:
         self.cache = cache
         self.emit = emit
         self.calls = 0  # engine calls made (segments or batches), for tests and benchmarks
+        #: Batches shared by concurrent renders (engines that batch, batch_size > 1).
+        self.batches = SharedBatches()
         #: Runs the misses somewhere else (polyvox.distributed, e.g. a Ray cluster); None: here.
         self.remote: Any = None
 
@@ -103,7 +106,8 @@ class Scheduler:
                 check_cancel()
                 hit = self._lookup(job, use_cache)
                 if hit is None:
-                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache)()
+                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache, check_cancel,
+                                         batch_size)()
                     hit = pair[1]
                     yield job, hit, False
                 else:
@@ -164,61 +168,105 @@ class Scheduler:
         for same_voice in by_voice.values():
             same_voice.sort(key=lambda j: len(j.request.text))  # limit padding
             for i in range(0, len(same_voice), batch_size):
-                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache, check_cancel))
+                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache, check_cancel, batch_size))
         return units
 
     def _unit(self, entry: LoadedModel, jobs: list[Job], use_cache: bool,
-              check_cancel: Callable[[], None] | None = None) -> Work:
+              check_cancel: Callable[[], None] | None = None, batch_size: int = 1) -> Work:
         """One engine call (a segment or a batch). It checks for cancellation first, so a
-        cancelled render stops after the calls in progress, with threads too."""
+        cancelled render stops after the calls in progress, with threads too. With a
+        `batch_size` above 1 on an engine that batches, the call is shared with concurrent
+        renders of the same model and voice (`polyvox.render.batching`)."""
 
         def work() -> list[tuple[Job, Audio]]:
             if check_cancel is not None:
                 check_cancel()
-            engine = jobs[0].engine
-            spec = self.plugins.specs[engine]
             for job in jobs:
                 self.emit(SegmentStarted(job.index, job.segment.character, job.request.language,
-                                         job.request.text, engine))
+                                         job.request.text, job.engine))
+            if batch_size > 1 and self.plugins.specs[jobs[0].engine].capabilities.batch:
+                return self._shared(entry, jobs, batch_size, use_cache, check_cancel)
             start = time.perf_counter()
-            hook = self.plugins.hook
             try:
-                # Engines that are not thread-safe get one call at a time per model (voice
-                # preparation included), even across renders running in different threads.
-                caps = spec.capabilities
-                lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
-                rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else contextlib.nullcontext()
-                with rng, lock:
-                    conditioning = self.models.conditioning(
-                        entry, jobs[0].voice_key,
-                        lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=jobs[0].request.voice,
-                                                   params=dict(jobs[0].request.params)))
-                    self.calls += 1
-                    if len(jobs) == 1:
-                        out = [hook.synthesize_segment(engine=engine, model=entry.model, request=jobs[0].request,
-                                                       conditioning=conditioning)]
-                    else:
-                        out = hook.synthesize_batch(engine=engine, model=entry.model,
-                                                    requests=[j.request for j in jobs], conditioning=conditioning)
-                _check_output(engine, out, len(jobs))
+                out = self._call(entry, jobs)
             except Exception as exc:
                 if len(jobs) > 1:  # find the segment that fails, keeping (and caching) the others
                     return [pair for job in jobs for pair in self._unit(entry, [job], use_cache)()]
                 raise _segment_error(jobs[0], exc) from exc
             seconds = (time.perf_counter() - start) / len(jobs)
-            results = []
-            for job, audio in zip(jobs, out, strict=True):
-                if use_cache and self.cache is not None and job.key is not None:
-                    audio = self.cache.put(job.key, audio)  # committed before anything else can fail
-                self._finished(job, audio, cached=False, seconds=seconds)
-                results.append((job, audio))
-            return results
+            return [self._commit(job, audio, use_cache, seconds) for job, audio in zip(jobs, out, strict=True)]
 
         return work
+
+    def _shared(self, entry: LoadedModel, jobs: list[Job], batch_size: int, use_cache: bool,
+                check_cancel: Callable[[], None] | None) -> list[tuple[Job, Audio]]:
+        """`jobs` through the lane of their model and voice, each result committed here (in this
+        render's scope and order); a failed shared batch is retried item by item, so only the
+        render whose segment fails gets the error."""
+        caps = self.plugins.specs[jobs[0].engine].capabilities
+        items = self.batches.run((*entry.key, jobs[0].voice_key), jobs, batch_size,
+                                 guard=lambda: _guard(entry, caps), call=lambda batch: self._call(entry, batch),
+                                 check_cancel=check_cancel)
+        results: list[tuple[Job, Audio]] = []
+        failed: BaseException | None = None
+        for item in items:
+            if item.audio is not None:  # made: committed even if a neighbour failed
+                results.append(self._commit(item.job, item.audio, use_cache, item.seconds))
+            elif item.error is not None and failed is None:
+                failed = _segment_error(item.job, item.error)
+                failed.__cause__ = item.error
+            elif item.retry and failed is None:
+                try:
+                    results += self._unit(entry, [item.job], use_cache)()
+                except SegmentError as exc:
+                    failed = exc
+        if failed is not None:
+            raise failed
+        if any(item.dropped for item in items) and check_cancel is not None:
+            check_cancel()  # raises Cancelled: what was made is committed (cached)
+        return results
+
+    def _call(self, entry: LoadedModel, jobs: list[Job]) -> list[Audio]:
+        """The engine call itself, under the model's lock when the engine needs one."""
+        engine = jobs[0].engine
+        caps = self.plugins.specs[engine].capabilities
+        hook = self.plugins.hook
+        # Engines that are not thread-safe get one call at a time per model (voice
+        # preparation included), even across renders running in different threads.
+        with _guard(entry, caps):
+            conditioning = self.models.conditioning(
+                entry, jobs[0].voice_key,
+                lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=jobs[0].request.voice,
+                                           params=dict(jobs[0].request.params)))
+            self.calls += 1
+            if len(jobs) == 1:
+                out = [hook.synthesize_segment(engine=engine, model=entry.model, request=jobs[0].request,
+                                               conditioning=conditioning)]
+            else:
+                out = hook.synthesize_batch(engine=engine, model=entry.model, requests=[j.request for j in jobs],
+                                            conditioning=conditioning)
+        _check_output(engine, out, len(jobs))
+        return out
+
+    def _commit(self, job: Job, audio: Audio, use_cache: bool, seconds: float) -> tuple[Job, Audio]:
+        if use_cache and self.cache is not None and job.key is not None:
+            audio = self.cache.put(job.key, audio)  # committed before anything else can fail
+        self._finished(job, audio, cached=False, seconds=seconds)
+        return job, audio
 
     def _finished(self, job: Job, audio: Audio, *, cached: bool, seconds: float) -> None:
         self.emit(SegmentFinished(job.index, job.segment.character, job.request.language, job.request.text,
                                   job.engine, cached, seconds, audio.duration))
+
+
+@contextlib.contextmanager
+def _guard(entry: LoadedModel, caps: Any) -> Iterator[None]:
+    """One call at a time per model for engines that are not thread-safe; seeded ones also
+    one at a time in the process (see `_GLOBAL_RNG`). Both re-entrant, in arrival order."""
+    rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else contextlib.nullcontext()
+    lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
+    with rng, lock:
+        yield
 
 
 def _check_output(engine: str, out: Any, expected: int) -> None:

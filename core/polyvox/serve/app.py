@@ -207,13 +207,23 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
             metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
         if sse:
             yield _event({"type": "speech.audio.done",
-                          "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}})
+                          "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+                          "segments": _segment_times(result, planned.stretch)})
     except PolyvoxError as exc:  # after the headers: the status is sent; end the body early
         log.warning("render failed mid-stream: %s", exc)
         if sse:
             yield _event({"type": "error", **from_polyvox(exc).body()})
     finally:
         await job.close()
+
+
+def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:
+    """Where each spoken segment (a sentence of plain input) lies in the audio sent, in seconds:
+    polyvox's extension to the done event, for captions and highlighting as the audio plays."""
+    if result is None:
+        return []
+    return [{"text": s.segment.text, "start": round(s.start / stretch, 3),
+             "end": round((s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
 
 
 def _delta(data: bytes) -> bytes:

@@ -63,6 +63,9 @@ class ServeConfig:
     max_voice_seconds: float = 60.0
     #: Requests rendering or waiting at once; more get 429 with Retry-After.
     max_queue: int = attrs.field(default=32, validator=_positive)
+    #: Segments per engine call for engines that batch, shared by concurrent requests of the
+    #: same model and voice (1: every segment on its own). Engines that do not batch ignore it.
+    batch_size: int = attrs.field(default=8, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):

@@ -135,10 +135,9 @@ class SpeechService:
         options = dict(engine=engine, model=model, voice=voice, voices=voices, language=req.language,
                        seed=req.seed, strict=True)
         try:
-            jobs = self.kernel.plan(source, params=params, **options)
-            engines = {j.engine for j in jobs if j.engine}
             stretch = 1.0
-            if req.speed != 1.0:
+            if req.speed != 1.0:  # which engines speak decides how: plan once to know them
+                engines = {j.engine for j in self.kernel.plan(source, params=params, **options) if j.engine}
                 specs = self.engine_names()
                 mapped = speed_params(req.speed, [specs[e] for e in engines]) if len(engines) == 1 else None
                 if mapped and not set(mapped) & set(params):
@@ -146,7 +145,9 @@ class SpeechService:
                 else:
                     stretch = req.speed
             cancel = CancelToken()
-            stream = self.kernel.stream(source, params=params, cancel=cancel, **options)
+            stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
+                                        **options)
+            engines = {j.engine for j in stream.jobs if j.engine}
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
         headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
