@@ -3,9 +3,11 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Kernel-side plugins: light, installed into .venv. The GPU engines live in .venv-engines.
+# Kernel-side plugins: light, installed into .venv. Each GPU engine lives in .venv-<name>, built
+# from plugins/<name>/requirements.lock by scripts/engine-env.
 # Piper is built into the kernel (core/polyvox/builtins), so it is no plugin folder here.
 LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
+ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-kernel test-engines lint bench bench-ray fuzz clean
@@ -29,13 +31,14 @@ test-kernel: $(STAMP)
 	$(BIN)/pytest -q tests
 	set -e; for p in $(LIGHT_PLUGINS); do $(BIN)/pytest -q $$p/tests; done
 
-# Builds (or reuses, keyed by the hash of requirements/engines.txt) the engines' environment.
-# Then both engines again, each in its own worker over that environment, driven by the kernel in .venv.
+# Builds (or reuses, keyed by the hash of each engine's lock) one environment per GPU engine and runs
+# each plugin's tests in its own. Then both engines again, each in its own worker over its
+# environment, driven by the torch-free kernel in .venv: the environments' checks, the contract kit
+# against both isolated engines, and one render that uses both.
 test-engines: $(STAMP)
-	scripts/engines-env
-	.venv-engines/bin/python -m pytest -q tests/test_engines_env.py
-	set -e; for p in $(wildcard plugins/chatterbox plugins/f5tts); do .venv-engines/bin/python -m pytest -q $$p/tests; done
-	POLYVOX_TEST_ISOLATED_ENGINES=1 $(BIN)/pytest -q tests/test_isolation_engines.py
+	set -e; for e in $(ENGINES); do scripts/engine-env $$e; done
+	set -e; for e in $(ENGINES); do .venv-$$e/bin/python -m pytest -q plugins/$$e/tests; done
+	POLYVOX_TEST_ISOLATED_ENGINES=1 $(BIN)/pytest -q tests/test_engines_env.py tests/test_isolation_engines.py
 
 test: lint test-kernel test-engines
 
@@ -53,4 +56,4 @@ bench-ray: $(STAMP)
 	$(BIN)/python benchmarks/ray_replicas.py --write docs/benchmarks.md
 
 clean:
-	rm -rf $(VENV) .venv-engines .pytest_cache
+	rm -rf $(VENV) $(addprefix .venv-,$(ENGINES)) .venv-engines .pytest_cache

@@ -1,6 +1,6 @@
 """ChatterBox batched vs sequential synthesis: segments per second at several batch sizes.
 
-Runs in the engines environment: ``.venv-engines/bin/python benchmarks/chatterbox_batch.py``.
+Runs in chatterbox's environment: ``.venv-chatterbox/bin/python benchmarks/chatterbox_batch.py``.
 
 By default the models are upstream's classes at their **real architecture sizes** with random
 weights (T3: the 0.5 B Llama for English, GPT-2 medium for Turbo; S3Gen and the voice encoder

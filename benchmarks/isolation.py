@@ -2,7 +2,9 @@
 
 - the process boundary per segment: the template engine in a worker vs in process, same texts;
 - a worker's start-up (import of the plugin, hello) and the first render through a new worker;
-- disk: two engine environments holding the same large wheel (uv links it from its cache).
+- disk: two engine environments holding the same large wheel (uv links it from its cache);
+- the GPU engines' own environments (scripts/engine-env), where they are built: the disk of
+  chatterbox's and f5tts's environments alone and together, and each one's worker start-up.
 
 Run alone (``python benchmarks/isolation.py``) or from ``benchmarks/run.py``.
 """
@@ -141,11 +143,46 @@ def disk(tmp: Path, wheel: str | None = None) -> dict:
             "second_env_mb": (both - one) / 1024, "uv_cache_mb": _du_kib(tmp / "uv-cache") / 1024}
 
 
+def _layer(name: str) -> Path | None:
+    """The shared environment under `.venv-<name>`, as its overlay's .pth file names it."""
+    pth = next((ROOT / f".venv-{name}").glob("lib/python*/site-packages/_polyvox_engines_shared.pth"), None)
+    return Path(pth.read_text().strip()).parents[2] if pth else None
+
+
+def engines(tmp: Path, names: tuple[str, ...] = ("chatterbox", "f5tts")) -> dict:
+    """The GPU engines' environments (scripts/engine-env): disk of each, and of both together (du
+    counts a file hard-linked into both once), and the start-up of a worker in each (spawn, import
+    of the plugin and its engine, hello): the first one after the environment is made, and the
+    best of three more. Empty where the environments are not built."""
+    from polyvox.isolation import envs
+    from polyvox.isolation.host import WorkerHost
+
+    layers = {name: _layer(name) for name in names}
+    if not all(layers.values()):
+        return {}
+    out: dict = {"disk_mb": {n: _du_kib(p) / 1024 for n, p in layers.items()},  # type: ignore[arg-type]
+                 "disk_both_mb": _du_kib(*layers.values()) / 1024, "first_start_s": {}, "start_s": {}}  # type: ignore[arg-type]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    for name in names:
+        record = envs.create(name, str(ROOT / "plugins" / name), directory=tmp / "envs",
+                             base=str(ROOT / f".venv-{name}" / "bin" / "python"), offline=True, no_deps=True,
+                             env=_uv_env(tmp))
+        starts = []
+        for _ in range(4):
+            host = WorkerHost(record.worker_command(), label=name, env=env, start_timeout=600)
+            start = time.perf_counter()
+            host.start()
+            starts.append(time.perf_counter() - start)
+            host.close()
+        out["first_start_s"][name], out["start_s"][name] = starts[0], min(starts[1:])
+    return out
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         results = {name: fn(tmp / name) for name, fn in (("boundary", boundary), ("startup", startup),
-                                                           ("disk", disk))}
+                                                           ("disk", disk), ("engines", engines))}
     print(json.dumps(results, indent=1))
 
 

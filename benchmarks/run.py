@@ -233,6 +233,16 @@ def isolation_rows(results: dict) -> list[tuple[str, str, str, str]]:
                     f"{d['two_envs_mb']:.0f} MB vs {d['one_env_mb']:.0f} MB for one: the second costs "
                     f"{d['second_env_mb']:.1f} MB (linked from uv's cache)", "shared", _yes(
                         d["second_env_mb"] < 0.1 * d["one_env_mb"])))
+    if results.get("engines"):
+        e = results["engines"]
+        sizes = " + ".join(f"{n} {mb / 1024:.2f} GB" for n, mb in e["disk_mb"].items())
+        out.append(("disk, the GPU engines' environments (scripts/engine-env), alone vs together",
+                    f"{sizes} alone; {e['disk_both_mb'] / 1024:.2f} GB together (torch linked once)",
+                    "shared", _yes(e["disk_both_mb"] < 0.8 * sum(e["disk_mb"].values()))))
+        starts = "; ".join(f"{n} {e['first_start_s'][n]:.1f} s first, {e['start_s'][n]:.1f} s after"
+                           for n in e["start_s"])
+        out.append(("GPU engine worker start-up (spawn, import of the plugin and its engine, hello)",
+                    starts, "–", "–"))
     return out
 
 
@@ -321,7 +331,7 @@ def main() -> None:
         benches = (("overhead", kernel_overhead), ("warm", warm_vs_cold), ("loads", model_loads),
                    ("first", first_audio), ("peak", peak_memory), ("subtitles", subtitle_memory),
                    ("serve", serve_bench.measure), ("boundary", isolation.boundary), ("startup", isolation.startup),
-                   ("disk", isolation.disk))
+                   ("disk", isolation.disk), ("engines", isolation.engines))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue

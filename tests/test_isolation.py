@@ -235,6 +235,32 @@ def test_a_plugin_that_does_not_import_in_its_environment_fails_the_install(tmp_
     assert envs.records(tmp_path / "envs") == []  # nothing recorded for a plugin that cannot run
 
 
+def test_a_plugin_folders_lock_keys_and_constrains_its_environment(tmp_path, monkeypatch):
+    """plugins/<name>/requirements.lock is what the plugin was tested with: a user's environment
+    gets those versions (so two engines locked on one torch share it), and a new lock a new key."""
+    source = write_plugin(tmp_path / "src" / "isotone")
+    unlocked = envs.env_key([str(source)], "3.11.7", False)
+    (source / "requirements.lock").write_text("numpy==1.26.4\n")
+    locked = envs.env_key([str(source)], "3.11.7", False)
+    (source / "requirements.lock").write_text("numpy==2.4.6\n")
+    assert len({unlocked, locked, envs.env_key([str(source)], "3.11.7", False)}) == 3
+    real, installs = envs._run, []
+
+    def run(command, env=None, timeout=3600):
+        if list(command[1:3]) == ["pip", "install"]:
+            installs.append(list(command))
+            raise envs.EnvError("stopped before the download")
+        return real(command, env, timeout)
+
+    monkeypatch.setattr(envs, "_run", run)
+    with pytest.raises(envs.EnvError, match="stopped before the download"):
+        envs.create("isotone", str(source), directory=tmp_path / "envs", env=uv_env(tmp_path))
+    (command,) = installs
+    assert command[-2:] == [str(source), envs.kernel_source()]
+    at = command.index("--constraint")
+    assert command[at + 1] == str(source / "requirements.lock")
+
+
 def test_any_engine_host_serves_an_engine_through_the_hosted_plugin(isotone_env, tmp_path):
     """The seam other executors build on: an in-process host behind HostedPlugin renders the
     same audio as the engine registered directly."""

@@ -1,8 +1,9 @@
 """Engine environments: one virtual environment per isolated plugin, made with uv.
 
 An environment lives in ``<envs dir>/<plugin>-<key>/``, where the key hashes what was
-installed (the requirements, a plugin folder's pyproject.toml, the Python version), so a
-changed requirement makes a new environment instead of patching a working one. Next to
+installed (the requirements, a plugin folder's pyproject.toml and requirements.lock, the
+Python version), so a changed requirement makes a new environment instead of patching a
+working one. A plugin folder's requirements.lock constrains what is installed. Next to
 it, ``<plugin>.json`` records what the kernel needs without starting anything: the
 worker command, the engines' specs and the versions of the packages that make the audio.
 uv links identical wheels from its cache, so two environments that both hold torch
@@ -135,9 +136,18 @@ def env_key(requirements: Sequence[str], python_version: str, inherit: bool) -> 
     """The hash an environment is filed under: what is installed and with which Python."""
     parts: list[Any] = [python_version, inherit]
     for req in requirements:
-        pyproject = Path(req) / "pyproject.toml"
-        parts.append([req, pyproject.read_text() if pyproject.is_file() else None])
+        pyproject, lock = Path(req) / "pyproject.toml", plugin_lock(req)
+        parts.append([req, pyproject.read_text() if pyproject.is_file() else None,
+                      *([lock.read_text()] if lock else [])])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
+
+
+def plugin_lock(requirement: str) -> Path | None:
+    """A plugin folder's ``requirements.lock``: the versions its tests ran with. It constrains the
+    plugin's environment, so a user's gets the tested versions and, where two engines' locks pin
+    the same torch, uv links one copy of it into both."""
+    lock = Path(requirement) / "requirements.lock"
+    return lock if lock.is_file() else None
 
 
 def kernel_source() -> str:
@@ -208,6 +218,8 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
                 command.append("--offline")
             if no_deps:
                 command += ["--no-deps", "--no-build-isolation"]
+            for lock in filter(None, map(plugin_lock, requirements)):
+                command += ["--constraint", str(lock)]
             _run([*command, *requirements], env)
         (path / ".complete").write_text("")
     distribution = distribution or _distribution_of(requirement)
