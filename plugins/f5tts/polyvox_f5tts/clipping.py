@@ -1,4 +1,4 @@
-"""Shortening a reference the way f5-tts 1.1.20's `preprocess_ref_audio_text` does, in memory.
+"""Shortening a reference the way f5-tts 1.1.22's (unchanged since 1.1.20) `preprocess_ref_audio_text` does, in memory.
 
 Upstream decodes the file with pydub, clips it with pydub's silence splitter, strips the
 silent edges and writes the result to a temporary WAV that `infer_process` reads back. The

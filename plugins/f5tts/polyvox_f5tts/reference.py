@@ -1,6 +1,6 @@
 """Voice conditioning: the reference audio and its transcript, prepared once per voice and model.
 
-Everything here reproduces what f5-tts 1.1.20 feeds its sampler (`preprocess_ref_audio_text`,
+Everything here reproduces what f5-tts 1.1.22 (as 1.1.20) feeds its sampler (`preprocess_ref_audio_text`,
 `infer_process` and `infer_batch_process` in `f5_tts.infer.utils_infer`), in the same order:
 the transcript's ending, the clipped reference (`clipping`), loudness raised to `target_rms` at
 the file's own rate and only then torchaudio's resampler to 24 kHz. What upstream does on the

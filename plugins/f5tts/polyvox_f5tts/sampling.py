@@ -59,6 +59,17 @@ def duration(text: str, cond: Conditioning, params: Mapping[str, Any]) -> int:
     return cond.frames + int(cond.frames / len(cond.prompt.encode("utf-8")) * size / speed)
 
 
+def fixed_durations(pieces: Sequence[str], cond: Conditioning, seconds: float, cross_fade: float) -> list[int]:
+    """Total frames per pass when a text of several passes has a fixed length: f5-tts 1.1.22's
+    split (`infer_process`). Each pass gets the reference plus a share of the speech by UTF-8
+    bytes, the shares stretched by the crossfades that will overlap the passes, so the joined
+    speech lasts `seconds` (1.1.20 gave every pass the whole length)."""
+    reference = cond.frames * HOP_LENGTH / SAMPLE_RATE
+    weights = [len(piece.encode("utf-8")) for piece in pieces]
+    allocatable = seconds + cross_fade * (len(pieces) - 1)
+    return [int((reference + allocatable * w / sum(weights)) * SAMPLE_RATE / HOP_LENGTH) for w in weights]
+
+
 def _group_key(request: Request) -> tuple[Any, ...]:
     p = request.params
     return (request.seed, p["nfe_step"], p["cfg_strength"], p["sway_sampling_coef"])
@@ -112,10 +123,13 @@ def synthesize(loaded: Any, requests: Sequence[Request], cond: Conditioning) -> 
     """Audio for each request, in order, with as few sampler calls as the seeds and settings allow."""
     items_of: list[list[Item]] = []
     for index, request in enumerate(requests):
-        pieces = chunks(request.text, cond, request.params["speed"])
-        if request.params.get("fix_duration") is not None and len(pieces) > 1:
-            pieces = [request.text]  # a fixed length is for the whole segment
-        items_of.append([Item(index, text, duration(text, cond, request.params)) for text in pieces])
+        p = request.params
+        pieces = chunks(request.text, cond, p["speed"])
+        if p.get("fix_duration") is not None and len(pieces) > 1:  # the segment's length, shared by its passes
+            frames = fixed_durations(pieces, cond, p["fix_duration"], p["cross_fade_duration"])
+        else:
+            frames = [duration(text, cond, p) for text in pieces]
+        items_of.append([Item(index, text, n) for text, n in zip(pieces, frames, strict=True)])
     groups: dict[tuple[Any, ...], list[int]] = {}
     for index, request in enumerate(requests):
         groups.setdefault(_group_key(request), []).append(index)

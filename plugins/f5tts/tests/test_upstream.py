@@ -1,4 +1,4 @@
-"""The plugin renders what f5-tts 1.1.20 renders: same model, same seed, same inputs.
+"""The plugin renders what f5-tts 1.1.22 renders: same model, same seed, same inputs.
 
 Upstream's path is its own public one, `preprocess_ref_audio_text` then `infer_process` (what
 `F5TTS.infer` calls), on the model the plugin loaded. A spy on the model's `sample` and on
@@ -254,6 +254,49 @@ def test_step4_chunks_and_duration_frames_as_upstream_estimates_them(case, upstr
     # estimate is above it, so both ask for the estimate. Upstream's passes run in any order.
     asked = sorted(int(d) for call in ours.samples for d in call["duration"])
     assert asked == sorted(int(call["duration"]) for call in theirs.samples)
+
+
+def _f5_version() -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(n) for n in version("f5-tts").split(".")[:3])
+
+
+@pytest.mark.xfail(_f5_version() < (1, 1, 22), strict=True,
+                   reason="f5-tts 1.1.20 gives every pass the whole fixed length; the plugin follows 1.1.22")
+def test_step4_fixed_length_is_split_over_passes_as_upstream_splits_it(kernel, engine, loaded, spy, files,
+                                                                      tmp_path, monkeypatch):
+    """`fix_duration` over a text of several passes: f5-tts 1.1.22 gives each pass the reference
+    plus its share of the length by UTF-8 bytes (1.1.20 gave each the whole length). Upstream's
+    fix_duration counts the reference, the plugin's does not (README): upstream is asked for the
+    reference's seconds plus the plugin's."""
+    import torch
+    from f5_tts.infer import utils_infer
+
+    case, speech = MULTI, 9.0
+    voice = _voice(case, files)
+    cond = engine.prepare(loaded, voice, {"target_rms": 0.1})
+    params = {**kernel.engine("f5tts").defaults(), **FAST, "fix_duration": speech}
+    request = polyvox.Request(text=case.gen, language="en", model="F5TTS_v1_Base", voice=voice, params=params,
+                              seed=SEED)
+    with _running(spy, full=False):
+        engine.synthesize_many(loaded, [request], cond)
+    ours, _ = _take(spy)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with contextlib.redirect_stdout(io.StringIO()):
+        ref, text = utils_infer.preprocess_ref_audio_text(str(files[case.name]), case.transcript,
+                                                          show_info=lambda *a: None)
+        with _running(spy, full=False):
+            torch.manual_seed(SEED)
+            utils_infer.infer_process(ref, text, case.gen, loaded.model, loaded.vocoder, show_info=lambda *a: None,
+                                      progress=None, nfe_step=FAST["nfe_step"], device="cpu",
+                                      fix_duration=cond.frames * 256 / 24000 + speech)
+    theirs, _ = _take(spy)
+    asked = sorted(int(d) for call in ours for d in call["duration"])
+    expected = sorted(int(call["duration"]) for call in theirs)
+    assert len(expected) > 1, "the case must need several passes"
+    assert len(asked) == len(expected), f"{len(asked)} passes here, upstream {len(expected)}"
+    assert asked == expected, "frames per pass differ from upstream's split"
 
 
 # -- step 5: the audio ---------------------------------------------------------------------
