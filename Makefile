@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench bench-ray fuzz clean
+.PHONY: demo test test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,18 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
+
+# ChatterBox batching at real model sizes with random weights, on this machine's CPUs (about
+# 10 min on a quiet 2-core machine): writes its section of docs/benchmarks.md.
+bench-chatterbox: $(STAMP)
+	scripts/engines-env
+	.venv-engines/bin/python benchmarks/chatterbox_batch.py --write docs/benchmarks.md
+
+# The same on a CUDA device with the published weights, if both are here (never downloads;
+# prints what is missing and exits 0 otherwise). Prints a table, Turbo's goal last.
+bench-gpu: $(STAMP)
+	scripts/engines-env
+	.venv-engines/bin/python benchmarks/gpu.py
 
 # The Ray executor on this machine's CPUs (prints a table; docs/distributed.md quotes it).
 bench-ray: $(STAMP)
