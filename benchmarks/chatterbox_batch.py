@@ -185,7 +185,7 @@ def table(rows: list[tuple[str, int, float, int]]) -> str:
 
 def write(path: Path, section: str) -> None:
     """Replace the text between the chatterbox-batch markers in `path` (append them if absent)."""
-    text = path.read_text()
+    text = path.read_text() if path.exists() else ""
     block = f"{START}\n{section}\n{END}"
     if START in text and END in text:
         text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
@@ -198,10 +198,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stages", nargs="+", default=list(DEFAULT_STAGES), choices=STAGES)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--tokens", type=int, default=25, help="speech tokens per row (25 = 1 s of audio)")
+    parser.add_argument("--tokens", type=int, default=20, help="speech tokens per row (25 = 1 s of audio)")
     parser.add_argument("--segments", type=int, default=8)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--repeats", type=int, default=2, help="interleaved rounds; each batch size keeps its best")
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved rounds; each batch size keeps its best")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--note", default="", help="a line for the report, e.g. the machine's load")
     parser.add_argument("--write", type=Path, help="put the report between the chatterbox-batch markers of this file")
@@ -210,10 +210,12 @@ def main() -> None:
         parser.error("--tokens must be 2 or more")
 
     import torch
+    from polyvox_chatterbox.synthesis import quiet_stdout
 
     if args.threads:
         torch.set_num_threads(args.threads)
     began, load = time.perf_counter(), os.getloadavg()[0]
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     rows: list[tuple[str, int, float, int]] = []
     for name in ("turbo", "english"):
         stages = [s for s in args.stages if s.startswith(name) or s == f"s3gen-{name}"]
@@ -221,15 +223,18 @@ def main() -> None:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
-            model = random_model(name, args.device, Path(tmp))
+            with quiet_stdout():  # upstream's prints: stdout is the report
+                model = random_model(name, args.device, Path(tmp))
             print(f"{name}: built in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
             reqs = requests(name, args.segments, args.tokens)
             for stage in stages:
                 call = stage_call(stage, model, reqs, args.tokens)
                 start = time.perf_counter()
-                call([0])  # warm-up
+                with quiet_stdout():
+                    call([0])  # warm-up
                 print(f"{stage}: one segment in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-                best = sweep(call, args.segments, args.batches, args.repeats, args.tokens)
+                with quiet_stdout():
+                    best = sweep(call, args.segments, args.batches, args.repeats, args.tokens)
                 for batch in args.batches:
                     rows.append((stage, batch, best[batch], args.segments))
                     print(f"{stage} batch {batch}: {best[batch]:.2f} s", file=sys.stderr, flush=True)
@@ -238,12 +243,13 @@ def main() -> None:
     loads = f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     section = "\n".join([
         f"Machine: {machine()}; torch {torch.__version__} on {torch.get_num_threads()} threads, device "
-        f"{args.device}. Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {loads}; "
+        f"{args.device}. Date: {date}; {loads}; "
         f"the sweep took {minutes:.1f} min." + (f" {args.note}" if args.note else ""),
         "",
         f"`benchmarks/chatterbox_batch.py --tokens {args.tokens} --segments {args.segments} --repeats "
-        f"{args.repeats}`: {args.tokens} speech tokens per row ({args.tokens / 25:.1f} s of audio), "
-        f"{args.segments} segments per batch size, best of {args.repeats} interleaved rounds.",
+        f"{args.repeats}" + (f" --threads {args.threads}" if args.threads else "") + "`: "
+        f"{args.tokens} speech tokens per row ({args.tokens / 25:.1f} s of audio), {args.segments} segments "
+        f"per batch size, " + (f"best of {args.repeats} interleaved rounds." if args.repeats > 1 else "one round."),
         "",
         table(rows),
     ])
