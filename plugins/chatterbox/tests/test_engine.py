@@ -121,7 +121,8 @@ def test_characters_interleaved_in_one_render_equal_each_alone(kernel: polyvox.K
     assert together.stats.synthesized == 3
     for result, seg in zip(together.segments, script, strict=True):
         alone = kernel.synthesize(seg.text, engine="chatterbox", voice=cast[seg.character], use_cache=False, **FAST)
-        assert kernel.cache.get(result.key) == alone, seg.text
+        cached = kernel.cache.get(result.key)  # the two Low lines were one batch: equal within float noise
+        assert len(cached) == len(alone) and np.abs(cached.samples - alone.samples).max() < 1e-4, seg.text
 
 
 def test_cfg_weight_zero_works(kernel: polyvox.Kernel, voices: list[polyvox.Voice]) -> None:
