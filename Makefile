@@ -10,7 +10,7 @@ LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench bench-ray fuzz clean
+.PHONY: demo test test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,18 @@ fuzz: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md
+
+# ChatterBox batching at real model sizes with random weights, on this machine's CPUs (about
+# 10 min on a quiet 2-core machine): writes its section of docs/benchmarks.md.
+bench-chatterbox: $(STAMP)
+	scripts/engine-env chatterbox
+	.venv-chatterbox/bin/python benchmarks/chatterbox_batch.py --write docs/benchmarks.md
+
+# The same on a CUDA device with the published weights, if both are here (never downloads;
+# prints what is missing and exits 0 otherwise). Prints a table, Turbo's goal last.
+bench-gpu: $(STAMP)
+	scripts/engine-env chatterbox
+	.venv-chatterbox/bin/python benchmarks/gpu.py
 
 # The Ray executor on this machine's CPUs (writes its table into docs/benchmarks.md; docs/scaling.md quotes it).
 bench-ray: $(STAMP)

@@ -38,8 +38,9 @@ class ToneEngine(polyvox.Engine):
     name = "tone"
 
     def __init__(self, *, thread_safe: bool = False, batch: bool = False, fail_on: str | None = None,
-                 delay: float = 0.0, name: str = "tone"):
+                 delay: float = 0.0, name: str = "tone", batch_sizes: dict[str, int] | None = None):
         self.name = name
+        self.batch_sizes = batch_sizes or {}
         self.thread_safe = thread_safe
         self.batch = batch
         self.fail_on = fail_on
@@ -55,7 +56,8 @@ class ToneEngine(polyvox.Engine):
             models=("base", "large"), max_chars=200,
             params=(ParamSpec("rate", 1.0, min=0.5, max=2.0, aliases=("speed",)),
                     ParamSpec("brightness", 0.5, min=0.0, max=1.0, affects_voice=True)),
-            capabilities=Capabilities(thread_safe=self.thread_safe, batch=self.batch, seeded=True),
+            capabilities=Capabilities(thread_safe=self.thread_safe, batch=self.batch, seeded=True,
+                                      batch_sizes=self.batch_sizes),
             priority=-100,
         )
 

@@ -211,3 +211,45 @@ def test_concurrent_renders_on_one_kernel_hear_only_their_own_events_and_warning
     assert [w for w in results["a"].warnings if "unknown character" in w] == [
         "unknown character 'Ann': using the narrator's voice"]
     assert all("Ann" not in w for w in results["b"].warnings)
+
+
+def _batch_calls(device: str, **render: object) -> tuple[list[str], int]:
+    """The batch calls and all engine calls of a 7-line render by an engine declaring batch
+    sizes per device; the audio equals the same render one segment at a time."""
+    engine = ToneEngine(batch=True, batch_sizes={"cpu": 3, "cuda": 8})
+    kernel = polyvox.Kernel(cache=False, device=device)
+    kernel.register(engine)
+    text = "\n".join(f"{'x' * (i + 1)} line" for i in range(7))
+    audio = kernel.render(text, engine="tone", **render).audio
+    calls = kernel.scheduler.calls
+    assert audio == kernel.render(text, engine="tone", batch_size=1).audio
+    return [c for c in engine.calls if c.startswith("batch")], calls
+
+
+def test_an_engines_declared_batch_size_applies_on_its_device_unless_the_caller_sets_one():
+    assert _batch_calls("cpu") == (["batch of 3", "batch of 3"], 3)  # and one single call
+    assert _batch_calls("cuda:1") == (["batch of 7"], 1)  # cuda:N as cuda
+    assert _batch_calls("mps") == ([], 7)  # nothing declared for the device: one at a time
+    assert _batch_calls("auto") == ([], 7)
+    assert _batch_calls("cuda", batch_size=1) == ([], 7)  # the caller's setting wins
+    assert _batch_calls("cpu", batch_size=4) == (["batch of 4", "batch of 3"], 2)
+
+
+def test_declared_batch_sizes_are_checked_and_cross_the_worker_protocol():
+    import json
+
+    from polyvox.isolation.protocol import decode_spec, encode_spec
+
+    caps = polyvox.Capabilities(batch=True, batch_sizes={"cuda": 8, "cpu": 2})
+    assert caps.batch_size_for("cuda:0") == 8 and caps.batch_size_for("cpu") == 2 and caps.batch_size_for("mps") == 1
+    assert polyvox.Capabilities(batch_sizes={"cpu": 4}).batch_size_for("cpu") == 1  # no batch path: 1
+    spec = ToneEngine(batch=True, batch_sizes={"cuda": 8, "cpu": 2}).spec()
+    assert decode_spec(json.loads(json.dumps(encode_spec(spec)))) == spec
+    for bad, words in (({"tpu": 4}, "device 'tpu'"), ({"cpu": 0}, "batch_sizes['cpu']=0"),
+                       ({"cpu": True}, "batch_sizes['cpu']=True"), ({"cuda": 2.5}, "batch_sizes['cuda']=2.5"),
+                       (8, "expected a mapping")):
+        with pytest.raises(polyvox.PluginError, match=words.replace("[", r"\[").replace("]", r"\]")) as info:
+            polyvox.Capabilities(batch=True, batch_sizes=bad)
+        assert "\n" not in str(info.value)
+    with pytest.raises(polyvox.ParameterError, match="batch_size=0 is not valid: expected 1 or more"):
+        _batch_calls("cpu", batch_size=0)

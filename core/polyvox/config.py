@@ -120,8 +120,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",
            "one of " + ", ".join(TIMING_MODES)),
     Option("workers", _workers, 1, "threads for thread-safe engines", "an integer of 1 or more"),
-    Option("batch_size", _workers, 1, "segments of one voice per engine call, for engines that batch "
-           "(ChatterBox, F5-TTS, template)", "an integer of 1 or more"),
+    Option("batch_size", _workers, None, "segments of one voice per engine call, for engines that batch "
+           "(ChatterBox, F5-TTS, template); default: each engine's own for the device",
+           "an integer of 1 or more"),
     Option("executor", _executor, "sequential", "where engine calls run: in this process, or on Ray replicas",
            "sequential or ray"),
     Option("ray_address", _text, None, "the Ray cluster for --executor ray: auto, host:port or "

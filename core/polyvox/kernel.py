@@ -157,7 +157,7 @@ class Kernel:
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, workers: int = 1, batch_size: int = 1, join: JoinConfig | None = None,
+               use_cache: bool = True, workers: int = 1, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
@@ -170,6 +170,8 @@ class Kernel:
         `timing_mode` (or `timing`, a `TimingConfig`); `result.timing` holds the per-cue
         report and `result.srt` the adjusted subtitles. Markup problems are warnings
         (`result.warnings`) unless `strict`, which makes them one-line `ScriptError`s.
+        `batch_size`: segments of one voice per call for engines that batch; None (the default)
+        takes each engine's declared size for the device (`Capabilities.batch_sizes`), else 1.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
@@ -189,14 +191,15 @@ class Kernel:
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
                voice: str | Voice | None = None, voices: Voices = None,
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
-               use_cache: bool = True, batch_size: int = 1, join: JoinConfig | None = None,
+               use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
-        A stream asks for one segment at a time; with `batch_size` above 1, its segments for
-        an engine that batches share calls with other renders of the same model and voice
-        running at the same moment (a server's concurrent requests), up to that many per call.
+        A stream asks for one segment at a time; on an engine that batches, its segments share
+        calls with other renders of the same model and voice running at the same moment (a
+        server's concurrent requests), up to `batch_size` per call: None (the default) takes
+        the engine's declared size for the device, 1 keeps every segment on its own.
 
         The script is read and planned before this returns, so bad input raises here, before
         any audio; iterate the stream for chunks, then `stream.result` is the `RenderResult`.

@@ -55,7 +55,8 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
               "`polyvox render x.txt --stream -o - | aplay`).")
 @click.option("--workers", type=click.IntRange(min=1), help="Threads, for engines that declare themselves thread-safe.")
 @click.option("--batch-size", type=click.IntRange(min=1),
-              help="Segments of one voice per engine call, for engines that batch [env POLYVOX_BATCH_SIZE; default 1].")
+              help="Segments of one voice per engine call, for engines that batch [env POLYVOX_BATCH_SIZE; "
+                   "default: the engine's own for the device, else 1].")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: here, or on Ray replicas (pip install 'polyvox[ray]') "
                    "[env POLYVOX_EXECUTOR; default sequential].")
@@ -217,7 +218,7 @@ def _kernel(conf: Any) -> Any:
 
 
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
-            source: str, outputs: dict[str, str | None], srt: bool, workers: int, batch_size: int = 1,
+            source: str, outputs: dict[str, str | None], srt: bool, workers: int, batch_size: int | None = None,
             stdout_format: str = "wav") -> dict[str, Any]:
     from polyvox.cli import summary as summaries
 

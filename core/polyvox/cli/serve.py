@@ -35,9 +35,9 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
               help="Speech requests rendering or waiting at once; more get 429.")
 @click.option("--max-input", default=4096, show_default=True, type=click.IntRange(1, 1_000_000),
               help="Longest input text, in characters.")
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(1, 1024),
+@click.option("--batch-size", default=None, type=click.IntRange(1, 1024),
               help="Segments per engine call for engines that batch, shared by concurrent requests of one "
-                   "model and voice (1: none).")
+                   "model and voice (1: none) [default: the size each engine declares for its device, else 1].")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
@@ -45,7 +45,7 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
-          batch_size: int, wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
+          batch_size: int | None, wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b

@@ -114,7 +114,7 @@ class RayExecutor:
         return ray.get([a.info.remote() for a in self.pool.actors()])
 
     # -- the scheduler's entry point ---------------------------------------------------------
-    def run(self, scheduler: Any, jobs: list[Job], *, ordered: bool, use_cache: bool, batch_size: int,
+    def run(self, scheduler: Any, jobs: list[Job], *, ordered: bool, use_cache: bool, batch_size: int | None,
             cancel: CancelToken | None) -> Iterator[tuple[Job, Audio, bool]]:
         """Yield (job, audio, from_cache) for every speech job: in script order when `ordered`,
         else as results arrive. Every result is cached before it is yielded."""
@@ -196,7 +196,7 @@ def _entry_point_plugins(plugins: Any) -> list[str]:
     return sorted((names | isolated) & loaded)
 
 
-def _units(scheduler: Any, misses: list[Job], batch_size: int, ordered: bool) -> list[list[Job]]:
+def _units(scheduler: Any, misses: list[Job], batch_size: int | None, ordered: bool) -> list[list[Job]]:
     """Engine calls: one segment each, or same-model same-voice batches for engines that
     declare batch synthesis. Script order when `ordered` (first audio first), else by model."""
     if not ordered:  # stable: script order within each model
@@ -206,7 +206,8 @@ def _units(scheduler: Any, misses: list[Job], batch_size: int, ordered: bool) ->
     open_batch: dict[tuple[Any, ...], list[Job]] = {}
     for job in misses:
         spec = scheduler.plugins.specs[job.engine]
-        if not (spec.capabilities.batch and batch_size > 1):
+        size = batch_size or spec.capabilities.batch_size_for(job.device)
+        if not (spec.capabilities.batch and size > 1):
             units.append([job])
             continue
         group = (job.model_key, job.voice_key)
@@ -214,7 +215,7 @@ def _units(scheduler: Any, misses: list[Job], batch_size: int, ordered: bool) ->
             open_batch[group] = []
             units.append(open_batch[group])
         open_batch[group].append(job)
-        if len(open_batch[group]) == batch_size:
+        if len(open_batch[group]) == size:
             del open_batch[group]
     return units
 

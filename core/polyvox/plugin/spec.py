@@ -118,6 +118,32 @@ def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> No
         raise PluginError(f"capability {attribute.name}={value!r} is not valid: expected a number of 0 or more")
 
 
+#: Device kinds an engine may declare a batch size for; ``cuda:1`` counts as ``cuda``. ``auto``
+#: is the kernel's default device, which only the engine resolves (the kernel never imports
+#: torch): its entry is what the engine prefers when it does not know where it will run.
+BATCH_DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _batch_sizes(value: Any) -> tuple[tuple[str, int], ...]:
+    """A mapping (or pairs, as it crosses the worker protocol) as sorted (device, size) pairs."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(device), size) for device, size in pairs))
+    except (TypeError, ValueError):
+        raise PluginError(f"capability batch_sizes={value!r} is not valid: expected a mapping of device to size, "
+                          f"e.g. {{'cpu': 2, 'cuda': 8}}") from None
+
+
+def _check_batch_sizes(instance: Any, attribute: attrs.Attribute, value: tuple[tuple[str, int], ...]) -> None:
+    for device, size in value:
+        if device not in BATCH_DEVICES:
+            raise PluginError(f"capability batch_sizes names device {device!r}: expected one of "
+                              + ", ".join(BATCH_DEVICES))
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise PluginError(f"capability batch_sizes[{device!r}]={size!r} is not valid: expected an integer of "
+                              "1 or more")
+
+
 @attrs.frozen
 class Capabilities:
     """What the kernel may assume about an engine."""
@@ -142,10 +168,22 @@ class Capabilities:
     #: fraction shares one) the model needs when it runs on a GPU device.
     cpus: float = attrs.field(default=1.0, validator=_non_negative)
     gpus: float = attrs.field(default=0.0, validator=_non_negative)
+    #: Segments per `synthesize_batch` call that pay on each device kind (`BATCH_DEVICES`),
+    #: e.g. ``{"cpu": 2, "cuda": 8}``: used when the caller sets no batch size; the caller's
+    #: setting always wins. Plain data, stored as sorted (device, size) pairs.
+    batch_sizes: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_batch_sizes,
+                                                           validator=_check_batch_sizes)
 
     @property
     def uses_reference_audio(self) -> bool:
         return self.clones or self.needs_reference_audio
+
+    def batch_size_for(self, device: str) -> int:
+        """The declared batch size for a render on `device` (``cuda:1`` as ``cuda``); 1 when the
+        engine does not batch or declares nothing for that device."""
+        if not self.batch:
+            return 1
+        return dict(self.batch_sizes).get(device.split(":")[0], 1)
 
 
 def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:

@@ -45,8 +45,10 @@ _DEFAULT_JOIN = JoinConfig()
 Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
 
 
-def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int) -> None:
-    if value < 1:
+def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+    if value is None and attribute.name == "batch_size":  # not set: each engine's declared size
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ParameterError(f"{attribute.name}={value!r} is not valid: expected 1 or more")
 
 
@@ -63,7 +65,9 @@ class RenderOptions:
     params: Mapping[str, Any] | None = None
     use_cache: bool = True
     workers: int = attrs.field(default=1, validator=_at_least_one)
-    batch_size: int = attrs.field(default=1, validator=_at_least_one)
+    #: Segments per call for engines that batch; None: each engine's declared size for the
+    #: device (`Capabilities.batch_sizes`), else 1.
+    batch_size: int | None = attrs.field(default=None, validator=_at_least_one)
     #: How chunks of one long text join; None: each engine's declared join, else the default.
     join: JoinConfig | None = None
     #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
@@ -315,7 +319,8 @@ class Render:
         scheduler, opts = self.renderer.scheduler, self.options
         speech = [j for j in self.jobs if j.request is not None]
         models = {j.model_key for j in speech}
-        if streaming or (opts.workers == 1 and opts.batch_size == 1 and len(models) <= 1):
+        batching = any(self._batch_size(key) > 1 for key in models)
+        if streaming or (opts.workers == 1 and not batching and len(models) <= 1):
             yield from scheduler.run(self.jobs, ordered=True, use_cache=opts.use_cache, batch_size=opts.batch_size,
                                      cancel=opts.cancel)
             return
@@ -327,6 +332,14 @@ class Render:
                 done, clip, cached = next(results)
                 pending[done.index] = (done, clip, cached)
             yield pending.pop(job.index)
+
+    def _batch_size(self, key: tuple[str, str, str]) -> int:
+        """Segments per call for the model `key` (engine, model, device): the caller's size,
+        else the engine's declared size for the device."""
+        caps = self.renderer.plugins.specs[key[0]].capabilities
+        if not caps.batch:
+            return 1
+        return self.options.batch_size or caps.batch_size_for(key[2])
 
     def _finish(self, placement: Any, began: float, loads: int, preps: int, seconds: float,
                 output: Path | None) -> RenderResult:

@@ -80,13 +80,14 @@ class Scheduler:
 
     # -- public ------------------------------------------------------------------------
     def run(self, jobs: list[Job], *, ordered: bool, use_cache: bool = True, workers: int = 1,
-            batch_size: int = 1, cancel: CancelToken | None = None,
+            batch_size: int | None = 1, cancel: CancelToken | None = None,
             warn: Callable[[str, str], None] | None = None) -> Iterator[tuple[Job, Audio, bool]]:
         """Yield (job, audio, from_cache) for every speech job.
 
         `ordered`: script order, each job as soon as it is ready (streaming). Otherwise
         throughput order: misses grouped by model, so each model loads once and a model
-        whose segments are all cached is never loaded.
+        whose segments are all cached is never loaded. `batch_size` None: each engine's
+        declared size for the device (`Capabilities.batch_size_for`).
         """
         if self.remote is not None:  # cache lookups and commits stay here; the calls go there
             yield from self.remote.run(self, jobs, ordered=ordered, use_cache=use_cache, batch_size=batch_size,
@@ -106,8 +107,8 @@ class Scheduler:
                 check_cancel()
                 hit = self._lookup(job, use_cache)
                 if hit is None:
-                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache, check_cancel,
-                                         batch_size)()
+                    size = batch_size or self.plugins.specs[job.engine].capabilities.batch_size_for(job.model_key[2])
+                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache, check_cancel, size)()
                     hit = pair[1]
                     yield job, hit, False
                 else:
@@ -134,7 +135,8 @@ class Scheduler:
             check_cancel()
             spec = self.plugins.specs[key[0]]
             entry = self.models.get(*key)
-            units = self._units(entry, group, spec.capabilities.batch, batch_size, use_cache, check_cancel)
+            size = batch_size or spec.capabilities.batch_size_for(key[2])
+            units = self._units(entry, group, spec.capabilities.batch, size, use_cache, check_cancel)
             parallel = workers > 1 and spec.capabilities.thread_safe
             if workers > 1 and not spec.capabilities.thread_safe and warn:
                 warn("workers", f"engine {key[0]!r} is not thread-safe: running its segments one at a time")

@@ -64,8 +64,9 @@ class ServeConfig:
     #: Requests rendering or waiting at once; more get 429 with Retry-After.
     max_queue: int = attrs.field(default=32, validator=_positive)
     #: Segments per engine call for engines that batch, shared by concurrent requests of the
-    #: same model and voice (1: every segment on its own). Engines that do not batch ignore it.
-    batch_size: int = attrs.field(default=8, validator=_positive)
+    #: same model and voice (1: every segment on its own; None: the size each engine declares
+    #: for its device, else 1). Engines that do not batch ignore it.
+    batch_size: int | None = attrs.field(default=None, validator=attrs.validators.optional(_positive))
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):

@@ -8,7 +8,7 @@ from typing import Any
 import polyvox
 from polyvox import Audio, Capabilities, EngineSpec, Files, ModelWeights, Request, Voice
 
-from .params import ENGINE, ENGLISH, LANGUAGES, MAX_CHARS, MODELS, MULTILINGUAL, PARAMS, SAMPLE_RATE
+from .params import BATCH_SIZES, ENGINE, ENGLISH, LANGUAGES, MAX_CHARS, MODELS, MULTILINGUAL, PARAMS, SAMPLE_RATE
 from .weights import SEGMENTER, Weights
 
 
@@ -29,7 +29,8 @@ class ChatterBox(polyvox.Engine):
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=LANGUAGES, default_model=ENGLISH, models=MODELS,
             params=PARAMS, max_chars=MAX_CHARS,
-            capabilities=Capabilities(clones=True, thread_safe=False, batch=True, seeded=True),
+            capabilities=Capabilities(clones=True, thread_safe=False, batch=True, seeded=True,
+                                      batch_sizes=BATCH_SIZES),
             description="Resemble AI ChatterBox: zero-shot voice cloning, emotion control, 23 languages",
             priority=20,
         )

@@ -31,6 +31,13 @@ MAX_NEW_TOKENS = 1000
 #: stay well inside the 40 s budget even for slow voices and long words.
 MAX_CHARS = 300
 
+#: Segments per call when the user sets no batch size. CUDA: 8, where others measured Turbo's
+#: T3 decoding at 2.82x batch 1 (devnen/Chatterbox-TTS-Server#161) and S3Gen batched at 5.25x
+#: (randombk/chatterbox-vllm#28). CPU: 4; in this project's sweep at real model sizes
+#: (docs/benchmarks.md) Turbo gained most at 4 (about 1.16x end to end), English T3 1.48x at
+#: 4 and 1.98x at 8. ``auto`` (the default device, which only the engine resolves) takes 4: safe on both.
+BATCH_SIZES = {"cpu": 4, "cuda": 8, "auto": 4}
+
 #: Defaults that differ between the models (upstream's ``generate`` signatures). Parameters
 #: declared with ``default=None`` take the value of the model that renders the segment.
 MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
