@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "plugins" / "chatterbox"))  # tests/tiny.py: tokenizers and a test voice
@@ -51,7 +52,6 @@ SENTENCES = [
 ]
 STAGES = ("turbo-t3", "english-t3", "s3gen-turbo", "s3gen-english", "turbo-e2e", "english-e2e")
 DEFAULT_STAGES = ("turbo-t3", "english-t3", "s3gen-turbo", "s3gen-english")
-START, END = "<!-- chatterbox-batch:start -->", "<!-- chatterbox-batch:end -->"
 
 
 def random_model(name: str, device: str, folder: Path) -> Any:
@@ -163,16 +163,6 @@ def sweep(call: Callable[[list[int]], int], segments: int, batches: list[int], r
     return best
 
 
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        names = re.findall(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = names[0].strip() if names else cpu
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
 def table(rows: list[tuple[str, int, float, int]]) -> str:
     lines = ["| stage | batch | seconds (best) | segments/s | vs batch 1 |", "|---|---|---|---|---|"]
     base: dict[str, float] = {}
@@ -184,14 +174,8 @@ def table(rows: list[tuple[str, int, float, int]]) -> str:
 
 
 def write(path: Path, section: str) -> None:
-    """Replace the text between the chatterbox-batch markers in `path` (append them if absent)."""
-    text = path.read_text() if path.exists() else ""
-    block = f"{START}\n{section}\n{END}"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    """Replace the bench-chatterbox-batch section of `path` (added under its own heading if missing)."""
+    report.write_section(path, "chatterbox-batch", section, "ChatterBox batching (CPU, real model sizes)")
 
 
 def main() -> None:
@@ -242,7 +226,7 @@ def main() -> None:
     minutes = (time.perf_counter() - began) / 60
     loads = f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     section = "\n".join([
-        f"Machine: {machine()}; torch {torch.__version__} on {torch.get_num_threads()} threads, device "
+        f"Machine: {report.machine()}; torch {torch.__version__} on {torch.get_num_threads()} threads, device "
         f"{args.device}. Date: {date}; {loads}; "
         f"the sweep took {minutes:.1f} min." + (f" {args.note}" if args.note else ""),
         "",

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import tempfile
 import time
 from pathlib import Path
 
-from run import QUIET, SENTENCES, best_of, machine  # the same texts, timing and machine line as make bench
-
-START, END = "<!-- bench-ray:start -->", "<!-- bench-ray:end -->"
+import report
+from run import QUIET, SENTENCES, best_of  # the same texts and timing as make bench
 
 
 def measure(lines: int, runs: int) -> dict:
@@ -104,16 +102,12 @@ def table(r: dict) -> str:
          f"{r['driver_cpu'] * 1000:.1f} ms ({r['driver_wall'] * 1000:.1f} ms wall per segment; "
          f"{r['driver_audio'][0]:.1f} s of {r['driver_audio'][1]} Hz audio each)", "–", "–"),
     ]
-    body = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows)
-    return f"""{START}
-Machine: {machine()}; Ray {r['ray']}, {r['cpus']} CPUs given to the local Ray
+    return f"""Machine: {report.machine()}; Ray {r['ray']}, {r['cpus']} CPUs given to the local Ray
 Date: {time.strftime('%Y-%m-%d')}; load average {r['load'][0]:.1f} before, {r['load'][1]:.1f} after
 Piper: {r['lines']} lines per render, best of {r['runs']}, replicas warm.
 
-| what | measured | target | met |
-|---|---|---|---|
-{body}
-{END}"""
+{report.table(rows)}
+"""
 
 
 def _met(ok: bool) -> str:
@@ -122,12 +116,7 @@ def _met(ok: bool) -> str:
 
 def write(path: Path, section: str) -> None:
     """Replace the bench-ray section of `path` (added under its own heading if missing)."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n## Ray executor (`make bench-ray`)\n\n" + section + "\n"
-    path.write_text(text)
+    report.write_section(path, "ray", section, "Ray executor (`make bench-ray`)")
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
+import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
@@ -195,20 +195,6 @@ def subtitle_memory(tmp: Path) -> dict:
     return out
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    system = f"{platform.system()} {platform.release()}"
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {system}, Python {platform.python_version()}"
-
-
 def _yes(ok: bool) -> str:
     return "yes" if ok else "no"
 
@@ -246,11 +232,12 @@ def isolation_rows(results: dict) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def rows(results: dict) -> list[tuple[str, str, str, str]]:
-    if "overhead" not in results:
-        return isolation_rows(results)
-    o, w, m, f, p, s = (results[k] for k in ("overhead", "warm", "loads", "first", "peak", "subtitles"))
-    return isolation_rows(results) + [
+KERNEL = ("overhead", "warm", "loads", "first", "peak", "subtitles")
+
+
+def kernel_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    o, w, m, f, p, s = (results[k] for k in KERNEL)
+    return [
         ("kernel overhead, cold render of 30 segments vs a bare loop over the same Piper calls",
          f"{o['overhead_pct']:+.1f} % ({o['kernel_s']:.2f} s vs {o['bare_s']:.2f} s, best of 5)",
          "≤ 3 %", _yes(o["overhead_pct"] <= 3)),
@@ -269,55 +256,23 @@ def rows(results: dict) -> list[tuple[str, str, str, str]]:
         ("peak memory rendering a 2-hour vs a 10-minute SRT to a file (template engine, 16 kHz)",
          f"{s['difference_mb']:+.0f} MB ({s['120min']['peak_mb']:.0f} MB vs {s['10min']['peak_mb']:.0f} MB)",
          "≤ +50 MB", _yes(s["difference_mb"] <= 50)),
-        *serve_bench.rows(results["serve"]),
     ]
 
 
-def render_markdown(results: dict) -> str:
-    table = "\n".join(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(results))
-    return f"""# Benchmarks
-
-`make bench` runs `benchmarks/run.py`. Every figure is a ratio of two things measured in the
-same run on the same machine (these machines are shared and noisy; absolute seconds are
-shown for context only). Engine: Piper `en_US-joe-medium` on the CPU, noise off.
-
-Machine: {results["machine"]}
-Date: {results["date"]}
-
-| what | measured | target | met |
-|---|---|---|---|
-{table}
-
-Notes:
-- Overhead includes planning (language and model resolution, content keys, file fingerprints
-  memoized per path/size/mtime), cache writes (each segment committed as it is made) and assembly.
-- The long-audio memory runs (each in its own process and cache) repeat 50 distinct sentences:
-  the first pass synthesizes them,
-  the rest are cache hits. The point measured is that writing with `render(..., output=path)`
-  streams to the file: memory does not grow with the length of the audio.
-  (`render()` without `output` returns the whole `Audio` in memory, which does grow: about
-  5 MB per minute at 22050 Hz.)
-- The subtitle runs place one cue every 6 s (50 distinct lines, repeated) with the default
-  timing mode; each cue is mixed into the output as soon as no later cue can reach back into
-  it, so the film's length does not show in memory.
-- The server figures run `polyvox serve` (uvicorn in a thread, loopback, PCM responses) on one
-  kernel with Piper, which takes one call at a time: "while a 200-segment render runs" means
-  the short request queues behind the sentence in progress only (the engine lock is granted in
-  arrival order), and 8 concurrent clients share that one engine, so their throughput can at
-  best equal the sequence's: the point is that it is never lower. Both sides of every server
-  figure speak the same texts (a fresh seed per run makes each a cache miss; Piper with noise
-  off sounds the same for any seed), in alternating order from run to run, and a dropped stream
-  is let finish its segment in progress before the next timing starts.
-
-## GPU engines: batched vs sequential
-
-Not measured yet: no GPU machine has been lent to this project so far, and the figures only
-mean something on one. What exists is the path: F5-TTS implements `synthesize_batch` with one
-real `CFM.sample` call per group (per-item durations; equal to single calls within 1e-6), and
-ChatterBox declares no batch (its T3 sampler and S3Gen take one text). On the 2-core CPU with
-the tiny random-weight test model, F5's batches of 4 and 8 gave 0.44–0.76 segments/s against
-0.30–0.53 one at a time (plugins/f5tts/README.md): proof the batch path runs, not a GPU figure.
-"""
+def write(path: Path, results: dict) -> None:
+    """Rewrite the sections of `path` whose benchmarks ran (all of a section's, or it is kept)."""
+    stamp = (f"Machine: {results['machine']}\n"
+             f"Date: {results['date']}; load average {results['load']:.1f} at the start\n\n")
+    if all(k in results for k in KERNEL):
+        report.write_section(path, "kernel", stamp + report.table(kernel_rows(results)), "Kernel")
+    else:
+        print(f"{path}: kernel section kept (it needs all of {', '.join(KERNEL)})")
+    if isolation_rows(results):
+        report.write_section(path, "isolation", stamp + report.table(isolation_rows(results)),
+                             "Engines in their own environments")
+    if "serve" in results:
+        report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
+                             "Server (`polyvox serve`)")
 
 
 def main() -> None:
@@ -325,7 +280,7 @@ def main() -> None:
     parser.add_argument("--write", help="write the Markdown report here")
     parser.add_argument("--only", help="comma-separated benchmarks to run (e.g. boundary,startup,disk)")
     args = parser.parse_args()
-    results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    results: dict = {"machine": report.machine(), "date": time.strftime("%Y-%m-%d"), "load": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         benches = (("overhead", kernel_overhead), ("warm", warm_vs_cold), ("loads", model_loads),
@@ -339,16 +294,8 @@ def main() -> None:
             results[name] = fn(tmp)
             print(f"{name}: {results[name]} ({time.perf_counter() - start:.0f} s)", flush=True)
     if args.write:
-        path = Path(args.write)
-        report = render_markdown(results)
-        # make bench-ray's section (benchmarks/ray_replicas.py) is its own: keep it.
-        old = path.read_text() if path.exists() else ""
-        start, end = old.find("## Ray executor (`make bench-ray`)"), old.find("<!-- bench-ray:end -->")
-        if start >= 0 and end > start:
-            report = report.rstrip() + "\n\n" + old[start:end + len("<!-- bench-ray:end -->")] + "\n"
-        path.write_text(report)
+        write(Path(args.write), results)
         print(f"wrote {args.write}")
-
 
 if __name__ == "__main__":
     main()
