@@ -172,3 +172,42 @@ def test_chatterbox_and_f5tts_render_one_script_from_their_own_workers(world):
     again = kernel.render(script, voices={"ann": ann})  # one cache, in the kernel
     assert again.stats.cached == 2 and np.array_equal(again.audio.samples, result.audio.samples)
     assert "torch" not in sys.modules
+
+
+def test_a_new_plugin_that_needs_numpy_1_runs_isolated_beside_a_numpy_2_kernel(world, tmp_path, monkeypatch):
+    """A plugin author's path: `polyvox new-plugin`, a requirement the kernel's environment
+    cannot meet (numpy<2), the isolated entry point; its environment (over chatterbox's locked
+    packages, so nothing is downloaded) runs it with numpy 1 while this kernel keeps numpy 2."""
+    from polyvox.plugin.scaffold import new_plugin
+
+    made = new_plugin("oldnum", tmp_path / "polyvox-oldnum")
+    pyproject = made.directory / "pyproject.toml"
+    text = pyproject.read_text().replace('    "numpy",\n', '    "numpy<2",\n', 1)
+    assert '"numpy<2"' in text
+    pyproject.write_text(text + '\n[project.entry-points."polyvox.isolated"]\n'
+                                f'oldnum = "{made.names.package}:plugin"\n')
+    assert envs.declares_isolation(made.directory)  # what makes `polyvox install DIR` isolate it
+    record = envs.create("oldnum", str(made.directory), directory=tmp_path / "envs", base=str(PYTHONS["chatterbox"]),
+                         offline=True, no_deps=True, env=uv_env(tmp_path))
+    assert record.versions["numpy"].startswith("1.") and int(np.__version__.split(".")[0]) >= 2
+    monkeypatch.setenv("POLYVOX_ENVS_DIR", str(tmp_path / "envs"))
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    try:
+        assert kernel.runs_in(made.names.engine) == record.describe(), kernel.failures
+        isolated = kernel.render("One line from the old numpy.", engine=made.names.engine, seed=1)
+    finally:
+        kernel.plugins.pm.get_plugin(kernel.plugin_of(made.names.engine)).host.close()
+    local = polyvox.Kernel(cache=False, load_entry_points=False)
+    local.register(_load_in_process(made.directory, made.names.package))
+    alone = local.render("One line from the old numpy.", engine=made.names.engine, seed=1)
+    assert isolated.audio.duration > 0.3 and np.abs(isolated.audio.samples).max() > 0.01
+    np.testing.assert_allclose(isolated.audio.samples, alone.audio.samples, atol=1e-6)
+
+
+def _load_in_process(folder: Path, package: str) -> Any:
+    """The scaffolded plugin imported here (numpy 2), to compare its audio with the worker's."""
+    sys.path.insert(0, str(folder))
+    try:
+        return __import__(package).plugin
+    finally:
+        sys.path.remove(str(folder))
