@@ -110,7 +110,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 kernel.plugins.pm.get_plugin(kernel.plugin_of(name)).host.close()
 
 
-class TestIsolatedChatterBoxContract(testing.EngineContract):
+class _WorldKernel:
+    """The contract suites below run against the one kernel of `world`, both engines isolated."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def kernel(cls, world: dict[str, Any]) -> polyvox.Kernel:
+        return world["kernel"]
+
+
+class TestIsolatedChatterBoxContract(_WorldKernel, testing.EngineContract):
     """The kit's checks, each call crossing into chatterbox's worker (settings as the plugin's own contract)."""
 
     engine = "chatterbox"
@@ -121,27 +130,17 @@ class TestIsolatedChatterBoxContract(testing.EngineContract):
 
     @pytest.fixture(scope="class")
     @classmethod
-    def kernel(cls, world: dict[str, Any]) -> polyvox.Kernel:
-        return world["kernel"]
-
-    @pytest.fixture(scope="class")
-    @classmethod
     def voices(cls, world: dict[str, Any]) -> list[polyvox.Voice]:
         return [polyvox.Voice(name="low", audio=world["root"] / "low.wav"),
                 polyvox.Voice(name="high", audio=world["root"] / "high.flac")]
 
 
-class TestIsolatedF5TTSContract(testing.EngineContract):
+class TestIsolatedF5TTSContract(_WorldKernel, testing.EngineContract):
     """The same against f5tts's worker, f5-tts 1.1.22 and numpy 2 there."""
 
     engine = "f5tts"
     params = F5TTS_FAST
     batch_tolerance = 1e-3
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def kernel(cls, world: dict[str, Any]) -> polyvox.Kernel:
-        return world["kernel"]
 
     @pytest.fixture(scope="class")
     @classmethod
