@@ -69,9 +69,12 @@ def kernel_overhead(tmp: Path) -> dict:
         first, second = runs if n % 2 == 0 else runs[::-1]
         times = (best_of(1, first), best_of(1, second))
         rounds.append(times if n % 2 == 0 else times[::-1])
-    b = min(r[0] for r in rounds)
-    k = min(r[1] for r in rounds)
-    return {"bare_s": b, "kernel_s": k, "overhead_pct": 100 * (k - b) / b, "target": "<= 3 %"}
+    # Each round's texts differ in length, and this machine's speed drifts between rounds, so the
+    # figure is the median of the per-round ratios, not a ratio of minima from different rounds.
+    ratios = sorted(k / b for b, k in rounds)
+    return {"bare_s": min(r[0] for r in rounds), "kernel_s": min(r[1] for r in rounds),
+            "overhead_pct": 100 * (ratios[len(ratios) // 2] - 1), "rounds_pct": [100 * (r - 1) for r in ratios],
+            "target": "<= 3 %"}
 
 
 def warm_vs_cold(tmp: Path) -> dict:
@@ -240,7 +243,7 @@ def kernel_rows(results: dict) -> list[tuple[str, str, str, str]]:
     o, w, m, f, p, s = (results[k] for k in KERNEL)
     return [
         ("kernel overhead, cold render of 30 segments vs a bare loop over the same Piper calls",
-         f"{o['overhead_pct']:+.1f} % ({o['kernel_s']:.2f} s vs {o['bare_s']:.2f} s, best of 5)",
+         f"{o['overhead_pct']:+.1f} % (median of 5 rounds; best {o['kernel_s']:.2f} s vs {o['bare_s']:.2f} s)",
          "≤ 3 %", _yes(o["overhead_pct"] <= 3)),
         ("warm re-render of a 200-segment script vs cold",
          f"{w['speedup']:.0f}× ({w['warm_s'] * 1000:.0f} ms vs {w['cold_s']:.1f} s for {w['audio_s']:.0f} s of audio)",
