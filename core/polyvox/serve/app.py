@@ -4,7 +4,9 @@ step, so the event loop never waits on an engine and a dropped client stops its 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -189,15 +191,19 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
     the client goes away, the render is cancelled after the segment in progress."""
     sse = stream_format == "sse"
     planned, encoder = job.planned, job.encoder
+    ahead: asyncio.Future[bytes | None] | None = None
     try:
         data = first
         while data is not None:
+            # the next segment is made while this one goes out: the engine never waits for the
+            # client, the event loop or a thread hand-off between two segments of one request
+            ahead = asyncio.ensure_future(anyio.to_thread.run_sync(_step, planned, encoder))
             if data:
                 yield _delta(data) if sse else data
             if await request.is_disconnected():
                 log.info("client went away: its render stops after the segment in progress")
                 return
-            data = await anyio.to_thread.run_sync(_step, planned, encoder)
+            data, ahead = await ahead, None
         tail = await anyio.to_thread.run_sync(encoder.finish)
         if tail:
             yield _delta(tail) if sse else tail
@@ -214,6 +220,10 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
         if sse:
             yield _event({"type": "error", **from_polyvox(exc).body()})
     finally:
+        if ahead is not None:  # the client left: let the segment in progress finish (and be cached)
+            planned.cancel.cancel()
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await ahead
         await job.close()
 
 
