@@ -30,6 +30,17 @@ def test_sentences_use_pysbd_rules_for_abbreviations() -> None:
     assert len(found) == 4
 
 
+def test_a_number_before_a_full_stop_ends_its_sentence() -> None:
+    # pysbd alone reads these as numbered lists: ["He scored ", "1. She scored ", "2. They left."]
+    assert sentences("He scored 1. She scored 2. They left.") == ["He scored 1.", "She scored 2.", "They left."]
+    assert sentences("By the road, overhead 0. By the lake, overhead 1. By the sea, overhead 2.") == [
+        "By the road, overhead 0.", "By the lake, overhead 1.", "By the sea, overhead 2."]
+    # a real list (after a colon, a line break, a sentence, or another item) keeps its items
+    assert sentences("Steps: 1. Open the box 2. Take the lid 3. Done") == [
+        "Steps:", "1. Open the box", "2. Take the lid", "3. Done"]
+    assert sentences("Buy these.\n1. milk\n2. eggs") == ["Buy these.", "1. milk", "2. eggs"]
+
+
 def test_multilingual_sentences() -> None:
     assert sentences("今日は晴れです。明日は雨です。", "ja") == ["今日は晴れです。", "明日は雨です。"]
     assert sentences("Das ist z.B. ein Satz. Noch einer!", "de") == ["Das ist z.B. ein Satz.", "Noch einer!"]

@@ -25,6 +25,11 @@ _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+|(?<=[，、；：])\s*|\s+(?=[—
 
 _WIDE_TERMINATORS = set("。！？｡…．」』")
 
+#: A numbered-list marker at the start of a part: "2. " (pysbd starts list items there).
+_LIST_MARKER = re.compile(r"\d{1,3}\.(?=\s)")
+#: What a part that ends a sentence ends with (before closing quotes and brackets).
+_SENTENCE_END = set(".!?…:;") | _WIDE_TERMINATORS
+
 
 def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int]) -> list[Segment]:
     """Each segment whose text exceeds `max_chars(segment)` becomes several, in order."""
@@ -66,7 +71,24 @@ def sentences(text: str, language: str | None = None) -> list[str]:
             out[-1] += part
         else:
             out.append(part)
-    return [p.strip() for p in out if p.strip()]
+    return [p.strip() for p in _numbers_back(out) if p.strip()]
+
+
+def _numbers_back(parts: list[str]) -> list[str]:
+    """pysbd reads "he scored 1. She scored 2." as a numbered list and splits before each
+    number. A list item starts after a colon, a line break or another item; anywhere else
+    the number ends the sentence before it, so it goes back there."""
+    out = list(parts)
+    for n in range(1, len(out)):
+        marker = _LIST_MARKER.match(out[n])
+        before = out[n - 1]
+        if marker is None or before.endswith("\n") or _LIST_MARKER.match(before.lstrip()):
+            continue
+        if before.rstrip().rstrip("\"'”’»)]")[-1:] in _SENTENCE_END:
+            continue
+        out[n - 1] = before + marker.group()
+        out[n] = out[n][marker.end():]
+    return out
 
 
 def _boundary(before: str, after: str) -> bool:
