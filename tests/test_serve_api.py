@@ -139,6 +139,18 @@ def test_models_and_voices_list(server):
     assert all(set(v) == {"id", "name", "engine", "languages", "clones"} for v in voices)
 
 
+def test_openai_names_the_client_offers_are_understood(server, client):
+    """The client's newest names (dated model snapshots, the voices marin and cedar) speak like
+    the names they stand for; a made-up snapshot of an unknown model is still a 404."""
+    plain = client.audio.speech.create(model="gpt-4o-mini-tts", voice="alloy", input="Hi.", response_format="pcm")
+    for model, voice in (("gpt-4o-mini-tts-2025-12-15", "marin"), ("tts-1-hd", "cedar")):
+        got = client.audio.speech.create(model=model, voice=voice, input="Hi.", response_format="pcm")
+        assert got.content == plain.content and len(got.content) > 1000
+    r = httpx.post(f"{server.url}/v1/audio/speech", json={"model": "nope-2025-12-15", "input": "Hi"},
+                   headers={"Authorization": f"Bearer {KEY}"}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
 def test_voice_upload_then_speak_with_it_then_delete(server, tmp_path):
     headers = {"Authorization": f"Bearer {KEY}"}
     t = np.arange(32000) / 16000

@@ -4,6 +4,7 @@ fails at start-up with one line instead of on the first request."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -15,11 +16,15 @@ from polyvox.errors import PolyvoxError
 
 #: OpenAI's voice names. Each maps to a voice by `voice_map`; unmapped ones speak with the
 #: engine's default voice, so clients that only offer these names work out of the box.
-OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse")
+OPENAI_VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse",
+                 "marin", "cedar")
 
 #: OpenAI's model names. Each maps to an engine (or engine:model) by `model_aliases`; the
 #: empty target lets the kernel choose the engine for the language, as `polyvox say` does.
 OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
+
+#: A dated snapshot of a model name ("gpt-4o-mini-tts-2025-12-15") means what the name means.
+_SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
 
 def _mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -79,7 +84,9 @@ class ServeConfig:
     def model_target(self, name: str) -> str | None:
         """What an OpenAI model name stands for: its configured target, else "" for the
         built-in names (the kernel's choice), else None (not an alias)."""
-        key = name.lower()
-        if key in self.model_aliases:
-            return self.model_aliases[key]
-        return "" if key in OPENAI_MODELS else None
+        for key in dict.fromkeys((name.lower(), _SNAPSHOT.sub("", name.lower()))):
+            if key in self.model_aliases:
+                return self.model_aliases[key]
+            if key in OPENAI_MODELS:
+                return ""
+        return None
