@@ -183,3 +183,38 @@ def test_a_short_render_waits_for_the_batch_in_progress_not_the_long_render(tmp_
     where = next(n for n, b in enumerate(tone.batches, 1) if "Short one." in b)
     assert where <= arrived + 2, (where, arrived)  # the next batch (one more for thread start-up slack)
     assert len(tone.batches) > where  # the long render was still going
+
+
+def test_a_lone_stream_makes_ahead_in_growing_batches_and_its_first_audio_waits_for_nobody(tmp_path) -> None:
+    """One stream on an engine that batches: the first segment alone, then 2, then 4 (the batch
+    size), and the same audio, in order, as a render one segment at a time."""
+    kernel, tone = _kernel(tmp_path, "ahead")
+    script = _script(1, 8)
+    stream = kernel.stream(script, engine="tone", seed=3, batch_size=4)
+    first = next(stream)
+    assert tone.batches == [[script[0].text]]  # nothing made ahead before the first audio
+    chunks = [first, *stream]
+    assert [len(b) for b in tone.batches] == [1, 2, 4, 1]
+    assert [t for b in tone.batches for t in b] == [s.text for s in script]
+    (alone,) = _alone(tmp_path, [script])
+    np.testing.assert_array_equal(Audio.concatenate(chunks, 16000).samples, alone)
+
+
+def test_a_segment_made_ahead_that_fails_fails_the_stream_at_its_own_turn(tmp_path) -> None:
+    """The stream gives every segment before the failed one (the one made beside it comes from
+    the cache), then the error names the failed segment; nothing made is made again."""
+    kernel, tone = _kernel(tmp_path, "ahead-fail", fail_on="explode")
+    script = [*_script(1, 2), Segment(text="Render 1 line 2 will explode."), *_script(1, 2)]
+    got: list[Audio] = []
+    with pytest.raises(SegmentError) as caught:
+        for chunk in kernel.stream(script, engine="tone", seed=3, batch_size=4):
+            got.append(chunk)
+    assert caught.value.index == 2 and "explode" in str(caught.value)
+    assert tone.batches[:2] == [[script[0].text], [script[1].text, script[2].text]]  # made ahead, together
+    assert len(got) == 2
+    healthy, _ = _kernel(tmp_path, "ahead-healthy")
+    reference = list(healthy.stream(script, engine="tone", seed=3, batch_size=1))[:2]
+    for mine, theirs in zip(got, reference, strict=True):
+        np.testing.assert_array_equal(mine.samples, theirs.samples)
+    made = [t for b in tone.batches for t in b]
+    assert made.count(script[1].text) == 2  # the shared batch, then alone to find the culprit; not a third time

@@ -103,16 +103,8 @@ class Scheduler:
                                 finished=done, total=total)
 
         if ordered:
-            for job in speech:
-                check_cancel()
-                hit = self._lookup(job, use_cache)
-                if hit is None:
-                    size = batch_size or self.plugins.specs[job.engine].capabilities.batch_size_for(job.model_key[2])
-                    (pair,) = self._unit(self.models.get(*job.model_key), [job], use_cache, check_cancel, size)()
-                    hit = pair[1]
-                    yield job, hit, False
-                else:
-                    yield job, hit, True
+            for job, audio, cached in self._in_order(speech, use_cache, batch_size, check_cancel):
+                yield job, audio, cached
                 done += 1
             return
 
@@ -151,6 +143,69 @@ class Scheduler:
                         yield again, audio, True
 
     # -- internals ---------------------------------------------------------------------
+    def _in_order(self, speech: list[Job], use_cache: bool, batch_size: int | None,
+                  check_cancel: Callable[[], None]) -> Iterator[tuple[Job, Audio, bool]]:
+        """Script order, each job as soon as it is ready. For an engine that batches, the
+        next misses of the same model and voice are made together: the first alone (the
+        first audio waits for nobody), then twice as many each time up to the batch size, so
+        what is made ahead grows with what is already there to play."""
+        ready: dict[int, tuple[Audio, bool]] = {}  # position -> audio made ahead
+        failed: dict[int, SegmentError] = {}  # position -> why a segment made ahead failed
+        window = 1
+        for n, job in enumerate(speech):
+            check_cancel()
+            if n in failed:
+                raise failed[n]
+            if n not in ready:
+                hit = self._lookup(job, use_cache)
+                if hit is not None:
+                    ready[n] = (hit, True)
+                else:
+                    caps = self.plugins.specs[job.engine].capabilities
+                    size = batch_size or caps.batch_size_for(job.model_key[2])
+                    group = [(n, job)]
+                    if caps.batch and size > 1:
+                        group += self._ahead(speech, n, min(window, size) - 1, use_cache, ready)
+                        window = min(2 * window, size)
+                    entry = self.models.get(*job.model_key)
+                    try:
+                        made = self._unit(entry, [j for _, j in group], use_cache, check_cancel, size)()
+                    except SegmentError as exc:
+                        if exc.index == job.index:
+                            raise
+                        # a segment made ahead failed: the rest of its batch is cached, and this
+                        # render meets the error at that segment's turn, after the audio before it
+                        failed.update({m: exc for m, j in group if j.index == exc.index})
+                        made = [(j, a) for _, j in group if (a := self._kept(j, use_cache)) is not None]
+                    by_index = {j.index: a for j, a in made}
+                    ready.update({m: (by_index[j.index], False) for m, j in group if j.index in by_index})
+                    if n not in ready:  # made beside a failure with no cache to keep it: again, alone
+                        ((_, audio),) = self._unit(entry, [job], use_cache, check_cancel)()
+                        ready[n] = (audio, False)
+            audio, cached = ready.pop(n)
+            yield job, audio, cached
+
+    def _ahead(self, speech: list[Job], n: int, count: int, use_cache: bool,
+               ready: dict[int, tuple[Audio, bool]]) -> list[tuple[int, Job]]:
+        """Up to `count` misses right after position `n` that share its model and voice (a
+        cache hit on the way is kept in `ready`; a repeat of a text already taken is left for
+        the cache)."""
+        first = speech[n]
+        taken, keys = [], {first.key}
+        for m in range(n + 1, len(speech)):
+            job = speech[m]
+            if len(taken) == count or job.model_key != first.model_key or job.voice_key != first.voice_key:
+                break
+            if job.key is not None and job.key in keys:
+                continue
+            hit = self._lookup(job, use_cache)
+            if hit is not None:
+                ready[m] = (hit, True)
+                continue
+            taken.append((m, job))
+            keys.add(job.key)
+        return taken
+
     def _lookup(self, job: Job, use_cache: bool) -> Audio | None:
         if not use_cache or self.cache is None or job.key is None:
             return None
@@ -158,6 +213,12 @@ class Scheduler:
         if hit is not None:
             self._finished(job, hit, cached=True, seconds=0.0)
         return hit
+
+    def _kept(self, job: Job, use_cache: bool) -> Audio | None:
+        """A segment this render just made, back from the cache (no event: it was announced)."""
+        if not use_cache or self.cache is None or job.key is None:
+            return None
+        return self.cache.get(job.key)
 
     def _units(self, entry: LoadedModel, group: list[Job], batch: bool, batch_size: int,
                use_cache: bool, check_cancel: Callable[[], None]) -> list[Work]:
