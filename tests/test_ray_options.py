@@ -122,11 +122,11 @@ def test_a_replica_limits_piper_to_the_cpus_it_was_given(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     unlimited = polyvox.Kernel(cache=False)
     entry = unlimited.scheduler.models.get(*job.model_key)
-    assert entry.model.session.get_session_options().intra_op_num_threads == 0  # 0: all cores
+    assert entry.model.voice.session.get_session_options().intra_op_num_threads == 0  # 0: all cores
     replica = Replica(["piper"], job.model_key, threads=1)  # sets OMP_NUM_THREADS (undone by monkeypatch)
     assert replica.info()["threads"] == "1"
     replica.warm()
-    limited = replica.models.get(*job.model_key).model.session.get_session_options()
+    limited = replica.models.get(*job.model_key).model.voice.session.get_session_options()
     assert limited.intra_op_num_threads == 1 and limited.inter_op_num_threads == 1
     reply = replica.synthesize(job.voice_key, [job.request])
     assert reply["outcomes"][0][0] == "ok"

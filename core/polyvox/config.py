@@ -121,7 +121,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
            "one of " + ", ".join(TIMING_MODES)),
     Option("workers", _workers, 1, "threads for thread-safe engines", "an integer of 1 or more"),
     Option("batch_size", _workers, None, "segments of one voice per engine call, for engines that batch "
-           "(ChatterBox, F5-TTS, template); default: each engine's own for the device",
+           "(Piper on a multi-core CPU, ChatterBox, F5-TTS, template); default: each engine's own for the device",
            "an integer of 1 or more"),
     Option("executor", _executor, "sequential", "where engine calls run: in this process, or on Ray replicas",
            "sequential or ray"),

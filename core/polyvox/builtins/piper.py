@@ -7,13 +7,24 @@ piper-tts (and with it onnxruntime) is imported only when a voice is loaded, so 
 Models are Piper voices: the bundled ``en_US-joe-medium`` plus every ``name.onnx`` with its
 ``name.onnx.json`` in the folders named by ``POLYVOX_PIPER_VOICES`` (``os.pathsep``-separated).
 The languages declared follow the voices found.
+
+Batches: on a CPU, Piper declares a batch of one segment per core (at most four). A batch runs
+its segments side by side, each on its own single-threaded ONNX session, while a lone segment
+keeps the session that uses every core: two one-thread sessions in parallel made about 1.3× the
+speech of one two-thread session here (docs/benchmarks.md), and a lone segment is fastest on all
+cores. So concurrent server requests and long renders speak faster, and a first sentence does
+not wait.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 import numpy as np
@@ -84,7 +95,7 @@ class Piper(polyvox.Engine):
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=languages, default_model=BUNDLED,
             models=tuple(self.voices), params=PARAMS, max_chars=500,
-            capabilities=Capabilities(thread_safe=False, seeded=False), priority=50,
+            capabilities=_capabilities(_parallel_sessions()), priority=50,
             voices=tuple(self.voices),
             description="Piper (VITS, ONNX): fast offline neural speech on a CPU",
         )
@@ -153,28 +164,93 @@ class Piper(polyvox.Engine):
             options.inter_op_num_threads = 1
             voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
                                                          providers=["CPUExecutionProvider"])
-        return voice
+        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions())
 
-    def synthesize(self, model: Any, request: Request, conditioning: Any) -> Audio:
-        from piper import SynthesisConfig
+    def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
+        return _speak(model.voice, request)
 
-        p = request.params
-        speakers = model.config.num_speakers
-        if p["speaker"] >= max(1, speakers):
-            raise ParameterError(f"parameter speaker={p['speaker']} is out of range: this voice has "
-                                 f"{speakers} speaker(s), ids 0..{max(0, speakers - 1)}")
-        config = SynthesisConfig(
-            speaker_id=p["speaker"] if speakers > 1 else None, length_scale=p["length_scale"],
-            noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=p["volume"],
-            normalize_audio=True,
-        )
-        chunks = [c.audio_float_array for c in model.synthesize(request.text, syn_config=config)]
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
-        return Audio(samples, model.config.sample_rate).resample(SAMPLE_RATE)
+    def synthesize_many(self, model: LoadedVoice, requests: list[Request], conditioning: Any) -> list[Audio]:
+        """Several segments side by side, each on a one-thread session of its own (Piper's
+        phonemizer takes its own lock; ONNX Runtime lets go of the GIL while it runs)."""
+        if len(requests) == 1 or model.parallel == 1:
+            return [_speak(model.voice, r) for r in requests]
+        free: SimpleQueue[Any] = SimpleQueue()
+        for voice in model.narrow():
+            free.put(voice)
 
-    def size(self, model: Any) -> int | None:
-        path = getattr(model.session, "_model_path", None)
-        return os.path.getsize(path) if path and os.path.isfile(path) else None
+        def one(request: Request) -> Audio:
+            voice = free.get()
+            try:
+                return _speak(voice, request)
+            finally:
+                free.put(voice)
+
+        with ThreadPoolExecutor(min(model.parallel, len(requests)), thread_name_prefix="piper") as pool:
+            return list(pool.map(one, requests))
+
+    def size(self, model: LoadedVoice) -> int | None:
+        return os.path.getsize(model.path) if os.path.isfile(model.path) else None
+
+
+class LoadedVoice:
+    """A loaded Piper voice: its session on every core (lone segments), and for batches
+    `parallel` one-thread sessions, made on the first batch (a small voice is ~60 MB each)."""
+
+    def __init__(self, voice: Any, path: str, parallel: int):
+        self.voice = voice
+        self.path = path
+        self.parallel = parallel
+        self._narrow: list[Any] = []
+        self._lock = threading.Lock()
+
+    def narrow(self) -> list[Any]:
+        with self._lock:
+            if not self._narrow:
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                options.intra_op_num_threads = 1
+                options.inter_op_num_threads = 1
+                for _ in range(self.parallel):
+                    twin = copy.copy(self.voice)  # the same voice and config, its own session
+                    twin.session = onnxruntime.InferenceSession(self.path, sess_options=options,
+                                                                providers=["CPUExecutionProvider"])
+                    self._narrow.append(twin)
+            return list(self._narrow)
+
+
+def _speak(voice: Any, request: Request) -> Audio:
+    from piper import SynthesisConfig
+
+    p = request.params
+    speakers = voice.config.num_speakers
+    if p["speaker"] >= max(1, speakers):
+        raise ParameterError(f"parameter speaker={p['speaker']} is out of range: this voice has "
+                             f"{speakers} speaker(s), ids 0..{max(0, speakers - 1)}")
+    config = SynthesisConfig(
+        speaker_id=p["speaker"] if speakers > 1 else None, length_scale=p["length_scale"],
+        noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=p["volume"],
+        normalize_audio=True,
+    )
+    chunks = [c.audio_float_array for c in voice.synthesize(request.text, syn_config=config)]
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return Audio(samples, voice.config.sample_rate).resample(SAMPLE_RATE)
+
+
+def _parallel_sessions() -> int:
+    """Segments a CPU batch runs side by side: one per core this process may use (the
+    `OMP_NUM_THREADS` limit where set), at most four (each is a copy of the session)."""
+    limit = _thread_limit()
+    if limit is None:
+        limit = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, limit))
+
+
+def _capabilities(parallel: int) -> Capabilities:
+    if parallel == 1:
+        return Capabilities(thread_safe=False, seeded=False)
+    return Capabilities(thread_safe=False, seeded=False, batch=True,
+                        batch_sizes={"cpu": parallel, "auto": parallel})
 
 
 def _read_config(model_path: Path) -> dict[str, Any]:
