@@ -1,6 +1,6 @@
-"""Piper's CPU batches: the segments of a batch run side by side, each on a one-thread ONNX
-session of its own, while a lone segment keeps the session on every core. Real Piper, real
-speech: the batch is the same audio (to float rounding) as one segment at a time."""
+"""Piper's CPU batches: the two segments of a batch run side by side, each on an ONNX session of
+its own with half the cores, while a lone segment keeps the session on every core. Real Piper,
+real speech: the batch is the same audio (to float rounding) as one segment at a time."""
 
 from __future__ import annotations
 
@@ -37,26 +37,25 @@ def calls(monkeypatch):
     return seen
 
 
-def test_piper_declares_a_batch_of_one_segment_per_core(monkeypatch):
-    monkeypatch.setenv("OMP_NUM_THREADS", "2")
-    caps = polyvox.Kernel(cache=False).engine("piper").capabilities
-    assert caps.batch and caps.batch_size_for("cpu") == 2 and caps.batch_size_for("auto") == 2
-    monkeypatch.setenv("OMP_NUM_THREADS", "16")
-    assert polyvox.Kernel(cache=False).engine("piper").capabilities.batch_size_for("cpu") == 4  # at most 4
+def test_piper_declares_a_batch_of_two_where_there_are_two_cores(monkeypatch):
+    for cores in ("2", "16"):
+        monkeypatch.setenv("OMP_NUM_THREADS", cores)
+        caps = polyvox.Kernel(cache=False).engine("piper").capabilities
+        assert caps.batch and caps.batch_size_for("cpu") == 2 and caps.batch_size_for("auto") == 2
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # one core (a Ray replica given one CPU): nothing to batch
     assert not polyvox.Kernel(cache=False).engine("piper").capabilities.batch
 
 
-def test_a_batch_runs_side_by_side_on_one_thread_sessions_and_speaks_the_same(monkeypatch, calls):
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(piper, "_parallel_sessions", lambda: 2)  # as on a 2-core machine, whatever this one has
+@pytest.mark.parametrize(("cores", "each"), [("2", 1), ("4", 2)])
+def test_a_batch_runs_side_by_side_on_half_the_cores_each_and_speaks_the_same(monkeypatch, calls, cores, each):
+    monkeypatch.setenv("OMP_NUM_THREADS", cores)  # as on a machine of that many cores, whatever this one has
     segments = [Segment(text=t) for t in TEXTS]
     kernel = polyvox.Kernel(cache=False)
     alone = kernel.render(segments, engine="piper", params=QUIET, batch_size=1).audio
-    assert {c[0] for c in calls} == {0}  # one at a time: the session on every core (0: ONNX Runtime's all)
+    assert {c[0] for c in calls} == {int(cores)}  # one at a time: the session on every core
     calls.clear()
     together = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
-    assert len(calls) == 4 and {c[0] for c in calls} == {1}  # each on a one-thread session
+    assert len(calls) == 4 and {c[0] for c in calls} == {each}  # each on a session with half the cores
     assert len({c[1] for c in calls}) == 2  # on two threads
     overlapped = sorted(calls, key=lambda c: c[2])
     assert any(b[2] < a[3] for a, b in zip(overlapped, overlapped[1:], strict=False))  # at the same time
@@ -66,10 +65,10 @@ def test_a_batch_runs_side_by_side_on_one_thread_sessions_and_speaks_the_same(mo
 
 
 def test_a_lone_segment_keeps_the_session_on_every_core(monkeypatch, calls):
-    monkeypatch.setattr(piper, "_parallel_sessions", lambda: 2)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     kernel = polyvox.Kernel(cache=False)
     stream = kernel.stream([Segment(text=t) for t in TEXTS[:3]], engine="piper", params=QUIET, batch_size=2)
     next(stream)
-    assert [c[0] for c in calls] == [0]  # the first audio: made alone, on every core
+    assert [c[0] for c in calls] == [2]  # the first audio: made alone, on every core
     list(stream)
-    assert [c[0] for c in calls] == [0, 1, 1]  # the rest made ahead, together
+    assert [c[0] for c in calls] == [2, 1, 1]  # the rest made ahead, together

@@ -8,12 +8,13 @@ Models are Piper voices: the bundled ``en_US-joe-medium`` plus every ``name.onnx
 ``name.onnx.json`` in the folders named by ``POLYVOX_PIPER_VOICES`` (``os.pathsep``-separated).
 The languages declared follow the voices found.
 
-Batches: on a CPU, Piper declares a batch of one segment per core (at most four). A batch runs
-its segments side by side, each on its own single-threaded ONNX session, while a lone segment
-keeps the session that uses every core: two one-thread sessions in parallel made about 1.3× the
-speech of one two-thread session here (docs/benchmarks.md), and a lone segment is fastest on all
-cores. So concurrent server requests and long renders speak faster, and a first sentence does
-not wait.
+Batches: on a CPU with two or more cores, Piper declares a batch of two segments and runs them
+side by side, each on an ONNX session of its own with half the cores, while a lone segment keeps
+the session on every core: two one-thread sessions in parallel made about 1.3× the speech of one
+two-thread session here (VITS's small operators do not scale across intra-op threads), and a
+lone segment is fastest on all cores. So concurrent server requests and long renders speak
+faster, and a first sentence does not wait. Each extra session holds its own copy of the voice
+(~120 MB for a medium one), so there are two, made on the first batch only.
 """
 
 from __future__ import annotations
@@ -164,13 +165,13 @@ class Piper(polyvox.Engine):
             options.inter_op_num_threads = 1
             voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
                                                          providers=["CPUExecutionProvider"])
-        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions())
+        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores())
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
         return _speak(model.voice, request)
 
     def synthesize_many(self, model: LoadedVoice, requests: list[Request], conditioning: Any) -> list[Audio]:
-        """Several segments side by side, each on a one-thread session of its own (Piper's
+        """Several segments side by side, each on a session of its own (Piper's
         phonemizer takes its own lock; ONNX Runtime lets go of the GIL while it runs)."""
         if len(requests) == 1 or model.parallel == 1:
             return [_speak(model.voice, r) for r in requests]
@@ -194,12 +195,13 @@ class Piper(polyvox.Engine):
 
 class LoadedVoice:
     """A loaded Piper voice: its session on every core (lone segments), and for batches
-    `parallel` one-thread sessions, made on the first batch (a small voice is ~60 MB each)."""
+    `parallel` sessions sharing the cores between them, made on the first batch."""
 
-    def __init__(self, voice: Any, path: str, parallel: int):
+    def __init__(self, voice: Any, path: str, parallel: int, cores: int):
         self.voice = voice
         self.path = path
         self.parallel = parallel
+        self.cores = cores
         self._narrow: list[Any] = []
         self._lock = threading.Lock()
 
@@ -209,7 +211,7 @@ class LoadedVoice:
                 import onnxruntime
 
                 options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = 1
+                options.intra_op_num_threads = max(1, self.cores // self.parallel)
                 options.inter_op_num_threads = 1
                 for _ in range(self.parallel):
                     twin = copy.copy(self.voice)  # the same voice and config, its own session
@@ -237,13 +239,18 @@ def _speak(voice: Any, request: Request) -> Audio:
     return Audio(samples, voice.config.sample_rate).resample(SAMPLE_RATE)
 
 
-def _parallel_sessions() -> int:
-    """Segments a CPU batch runs side by side: one per core this process may use (the
-    `OMP_NUM_THREADS` limit where set), at most four (each is a copy of the session)."""
+def _cores() -> int:
+    """Cores this process may use: the `OMP_NUM_THREADS` limit where set, else its CPU affinity."""
     limit = _thread_limit()
-    if limit is None:
-        limit = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, limit))
+    if limit is not None:
+        return limit
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _parallel_sessions() -> int:
+    """Segments a CPU batch runs side by side: two where there are two cores or more (each
+    session is another copy of the voice in memory; two take most of the gain)."""
+    return 2 if _cores() >= 2 else 1
 
 
 def _capabilities(parallel: int) -> Capabilities:
