@@ -90,6 +90,20 @@ def test_streaming_gives_the_first_bytes_before_the_render_ends(server, client):
     assert len(first + rest) > 4 * len(first)
 
 
+def test_sse_through_the_openai_client_is_the_kernels_audio(server, client):
+    expected = _expected(server.kernel, TEXT)
+    with client.audio.speech.with_streaming_response.create(
+            model="template", voice="alloy", input=TEXT, response_format="pcm", stream_format="sse") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    kinds = [e["type"] for e in events]
+    assert kinds == ["speech.audio.delta"] * (len(events) - 1) + ["speech.audio.done"] and len(events) > 2
+    assert set(events[-1]["usage"]) == {"input_tokens", "output_tokens", "total_tokens"}
+    audio = b"".join(base64.b64decode(e["audio"]) for e in events[:-1])
+    samples, _ = _decode(audio, "pcm", 16000)
+    assert len(samples) == len(expected) and np.max(np.abs(samples - expected.samples)) < 1e-4
+
+
 def test_the_sse_done_event_says_where_each_sentence_is(server):
     body = {"model": "template", "voice": "alloy", "input": TEXT, "response_format": "pcm", "stream_format": "sse"}
     sse = httpx.post(f"{server.url}/v1/audio/speech", json=body, headers={"Authorization": f"Bearer {KEY}"},
