@@ -150,6 +150,11 @@ def test_models_and_voices_list(server):
     assert {"tts-1", "tts-1-hd", "gpt-4o-mini-tts", "template", "template:template-base"} <= ids
     voices = httpx.get(f"{server.url}/v1/audio/voices", headers=headers, timeout=10).json()["voices"]
     assert {"alloy", "nova"} <= {v["id"] for v in voices}
+    client = OpenAI(base_url=f"{server.url}/v1", api_key=KEY, max_retries=0, timeout=10)
+    assert client.models.retrieve("template:template-base").owned_by == "template"
+    assert client.models.retrieve("tts-1").id == "tts-1"
+    missing = httpx.get(f"{server.url}/v1/models/nope", headers=headers, timeout=10)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
     assert all(set(v) == {"id", "name", "engine", "languages", "clones"} for v in voices)
 
 

@@ -77,13 +77,24 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
 
     # -- models and voices ---------------------------------------------------------------------
-    @app.get("/v1/models", dependencies=[Depends(authorized)])
-    async def models() -> Any:
+    def model_cards() -> list[ModelCard]:
         cards = [ModelCard(id=name, owned_by="polyvox") for name in service.config_aliases()]
         for spec in kernel.engines():
             cards.append(ModelCard(id=spec.name, owned_by=spec.name))
             cards += [ModelCard(id=f"{spec.name}:{m}", owned_by=spec.name) for m in spec.models]
-        return {"object": "list", "data": [c.model_dump() for c in cards]}
+        return cards
+
+    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    async def models() -> Any:
+        return {"object": "list", "data": [c.model_dump() for c in model_cards()]}
+
+    @app.get("/v1/models/{model_id:path}", dependencies=[Depends(authorized)])
+    async def model(model_id: str) -> Any:
+        card = next((c for c in model_cards() if c.id == model_id), None)
+        if card is None:
+            raise ApiError(404, f"unknown model {model_id[:100]!r}: GET /v1/models lists them", param="model",
+                           code="model_not_found")
+        return card.model_dump()
 
     @app.get("/v1/audio/voices", dependencies=[Depends(authorized)])
     async def list_voices() -> Any:
