@@ -41,6 +41,12 @@ def test_a_number_before_a_full_stop_ends_its_sentence() -> None:
     assert sentences("Buy these.\n1. milk\n2. eggs") == ["Buy these.", "1. milk", "2. eggs"]
 
 
+def test_leading_whitespace_does_not_stop_the_split() -> None:
+    # pysbd drops it, and a text pysbd changed used to be taken whole, as one sentence
+    assert sentences("\n  Hello there. How are you?") == ["Hello there.", "How are you?"]
+    assert sentences("  1. Buy milk 2. Eggs") == ["1. Buy milk", "2. Eggs"]
+
+
 def test_multilingual_sentences() -> None:
     assert sentences("今日は晴れです。明日は雨です。", "ja") == ["今日は晴れです。", "明日は雨です。"]
     assert sentences("Das ist z.B. ein Satz. Noch einer!", "de") == ["Das ist z.B. ein Satz.", "Noch einer!"]

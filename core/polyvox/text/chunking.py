@@ -62,6 +62,7 @@ def split_text(text: str, max_chars: int, language: str | None = None) -> list[t
 def sentences(text: str, language: str | None = None) -> list[str]:
     """Sentences of `text` (pysbd; languages it lacks use its English rules). A boundary
     pysbd puts inside a word (no whitespace there) is not taken."""
+    text = text.lstrip()  # pysbd drops leading whitespace, which would read as a changed text
     found = _segmenter(_pysbd_language(language)).segment(text)
     if "".join(found) != text:  # pysbd changed the text: do not trust its boundaries
         return [text.strip()] if text.strip() else []
@@ -82,7 +83,7 @@ def _numbers_back(parts: list[str]) -> list[str]:
     for n in range(1, len(out)):
         marker = _LIST_MARKER.match(out[n])
         before = out[n - 1]
-        if marker is None or before.endswith("\n") or _LIST_MARKER.match(before.lstrip()):
+        if marker is None or not before.strip() or before.endswith("\n") or _LIST_MARKER.match(before.lstrip()):
             continue
         if before.rstrip().rstrip("\"'”’»)]")[-1:] in _SENTENCE_END:
             continue
