@@ -57,9 +57,9 @@ def test_a_batch_runs_side_by_side_on_half_the_cores_each_and_speaks_the_same(mo
     calls.clear()
     together = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
     assert len(calls) == 4 and {c[0] for c in calls} == {each}  # each on a session with half the cores
-    assert len({c[1] for c in calls}) == 2  # on two threads
-    overlapped = sorted(calls, key=lambda c: c[2])
-    assert any(b[2] < a[3] for a, b in zip(overlapped, overlapped[1:], strict=False))  # at the same time
+    first, second, third, fourth = sorted(calls, key=lambda c: c[2])  # two batches of two, in turn
+    for a, b in ((first, second), (third, fourth)):
+        assert a[1] != b[1] and b[2] < a[3]  # a batch's two on two threads, at the same time
     assert len(together) == len(alone)
     assert np.max(np.abs(together.samples - alone.samples)) < 1e-4  # summed in another order
     assert alone.rms > 0.02  # speech, not silence
