@@ -273,3 +273,29 @@ def test_malformed_json_big_body_keys_and_uploads(server):
     metrics = httpx.get(f"{url}/metrics", headers=auth, timeout=10).text
     assert 'polyvox_requests_total{route="/v1/audio/speech",status="401"}' in metrics
     assert "polyvox_segments_total" in metrics and "polyvox_queue_depth" in metrics
+
+
+def test_browsers_may_call_only_from_the_origins_given(server, tmp_path):
+    """CORS is off by default (no web page the user opens may use a server on their machine);
+    with --cors-origin, that origin's pages pass the preflight and read the audio and its rate."""
+    page, other = "https://reader.example", "https://evil.example"
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}
+    body = {"model": "template", "input": "Hi.", "response_format": "pcm"}
+    auth = {"Authorization": f"Bearer {KEY}"}
+    closed = httpx.options(f"{server.url}/v1/audio/speech", headers={"Origin": page, **preflight}, timeout=10)
+    assert "access-control-allow-origin" not in closed.headers
+    with running(server.kernel, tmp_path, api_keys=(KEY,), cors_origins=(page,)) as srv:
+        ok = httpx.options(f"{srv.url}/v1/audio/speech", headers={"Origin": page, **preflight}, timeout=10)
+        assert ok.status_code == 200 and ok.headers["access-control-allow-origin"] == page
+        assert "authorization" in ok.headers["access-control-allow-headers"].lower()
+        refused = httpx.options(f"{srv.url}/v1/audio/speech", headers={"Origin": other, **preflight}, timeout=10)
+        assert refused.status_code == 400 and "access-control-allow-origin" not in refused.headers
+        spoken = httpx.post(f"{srv.url}/v1/audio/speech", json=body, headers={"Origin": page, **auth}, timeout=30)
+        assert spoken.status_code == 200 and spoken.headers["access-control-allow-origin"] == page
+        assert "x-sample-rate" in spoken.headers["access-control-expose-headers"].lower()
+        assert len(spoken.content) > 1000
+        unauthorized = httpx.post(f"{srv.url}/v1/audio/speech", json=body, headers={"Origin": page}, timeout=10)
+        assert unauthorized.status_code == 401  # CORS lets the page ask; the key still decides
+    with pytest.raises(polyvox.PolyvoxError, match="not an origin"):
+        polyvox.serve.ServeConfig(cors_origins=("https://reader.example/app",))

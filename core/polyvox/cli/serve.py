@@ -38,6 +38,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--batch-size", default=None, type=click.IntRange(1, 1024),
               help="Segments per engine call for engines that batch, shared by concurrent requests of one "
                    "model and voice (1: none) [default: the size each engine declares for its device, else 1].")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="A web origin whose pages may call the server from a browser (repeatable; * for any).")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
@@ -45,7 +47,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
-          batch_size: int | None, wyoming: str | None, executor: str | None, ray_address: str | None, **_: Any) -> None:
+          batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
+          ray_address: str | None, **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
@@ -61,7 +64,7 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
     config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
                          model_aliases=_pairs(model_alias, "--model-alias"),
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
-                         batch_size=batch_size)
+                         batch_size=batch_size, cors_origins=cors_origins)
     if wyoming is not None:
         from polyvox.serve.wyoming import parse_uri
 

@@ -26,6 +26,9 @@ OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 #: A dated snapshot of a model name ("gpt-4o-mini-tts-2025-12-15") means what the name means.
 _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 
+#: A web origin: scheme, host and optional port, no path (what a browser sends in `Origin`).
+_ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:]+(:\d{1,5})?")
+
 
 def _mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType({str(k).lower(): str(v) for k, v in (value or {}).items()})
@@ -72,6 +75,9 @@ class ServeConfig:
     #: same model and voice (1: every segment on its own; None: the size each engine declares
     #: for its device, else 1). Engines that do not batch ignore it.
     batch_size: int | None = attrs.field(default=None, validator=attrs.validators.optional(_positive))
+    #: Web origins whose pages may call the server from a browser (CORS); none by default, so a
+    #: page the user visits cannot use a server on their machine. "*" allows every origin.
+    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):
@@ -80,6 +86,10 @@ class ServeConfig:
                 "give --api-key KEY, or --no-auth if that is what you want")
         if any(not key for key in self.api_keys):
             raise PolyvoxError("serve: an empty --api-key is not a key")
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise PolyvoxError(f"serve: --cors-origin {origin!r} is not an origin: give scheme://host[:port] "
+                                   "(such as https://reader.example or http://localhost:3000), or *")
 
     def model_target(self, name: str) -> str | None:
         """What an OpenAI model name stands for: its configured target, else "" for the
