@@ -79,32 +79,23 @@ def kernel_overhead(tmp: Path) -> dict:
 
 
 def piper_batches(tmp: Path) -> dict:
-    """A cold render of 30 lines with Piper's CPU batches (its declared size: one segment per
-    core, side by side) vs one segment at a time; median of the per-round ratios."""
+    """A cold render of 30 lines with Piper's CPU batches (its declared size: two segments side
+    by side, each on half the cores) vs one segment at a time, as the server bench measures:
+    six rounds in alternating order, the median of the per-round ratios."""
+    import itertools
+
     import polyvox
 
     kernel = polyvox.Kernel(cache_dir=tmp / "batches")
     kernel.synthesize("warm up", **QUIET)
-    size = kernel.engine("piper").capabilities.batch_size_for("auto")
-    rounds = []
-    for n in range(6):  # the same texts both ways; a seed of their own keeps each side's cache cold
-        text = script(30, offset=1000 * (n + 1))
+    text, seeds = script(30, offset=1000), itertools.count()  # a new seed per render keeps the cache cold
 
-        def one(t: str = text, seed: int = 2 * n) -> float:
-            return best_of(1, lambda: kernel.render(t, params=QUIET, batch_size=1, seed=seed))
+    def render(batch_size: int | None) -> float:
+        return best_of(1, lambda: kernel.render(text, params=QUIET, batch_size=batch_size, seed=next(seeds)))
 
-        def batched(t: str = text, seed: int = 2 * n + 1) -> float:
-            return best_of(1, lambda: kernel.render(t, params=QUIET, seed=seed))
-
-        if n % 2:
-            b = batched()
-            rounds.append((one(), b))
-        else:
-            rounds.append((one(), batched()))
-    ratios = sorted(one / batched for one, batched in rounds)
-    return {"size": size, "one_s": sorted(r[0] for r in rounds)[len(rounds) // 2],
-            "batched_s": sorted(r[1] for r in rounds)[len(rounds) // 2],
-            "speedup": (ratios[2] + ratios[3]) / 2, "low": ratios[0], "high": ratios[-1]}
+    r = serve_bench._summary(serve_bench._rounds(6, lambda: render(1), lambda: render(None)))
+    return {"size": kernel.engine("piper").capabilities.batch_size_for("auto"), "one_s": r["a_s"],
+            "batched_s": r["b_s"], "speedup": r["ratio"], "low": r["low"], "high": r["high"]}
 
 
 def warm_vs_cold(tmp: Path) -> dict:

@@ -194,7 +194,8 @@ class Piper(polyvox.Engine):
         from the start, so a memory budget is never overrun by the first batch)."""
         if not os.path.isfile(model.path):
             return None
-        return os.path.getsize(model.path) * (1 + (model.parallel if model.parallel > 1 else 0))
+        sessions = 1 + model.parallel if model.parallel > 1 else 1
+        return os.path.getsize(model.path) * sessions
 
 
 class LoadedVoice:

@@ -207,15 +207,14 @@ class Scheduler:
         return taken
 
     def _lookup(self, job: Job, use_cache: bool) -> Audio | None:
-        if not use_cache or self.cache is None or job.key is None:
-            return None
-        hit = self.cache.get(job.key)
+        hit = self._kept(job, use_cache)
         if hit is not None:
             self._finished(job, hit, cached=True, seconds=0.0)
         return hit
 
     def _kept(self, job: Job, use_cache: bool) -> Audio | None:
-        """A segment this render just made, back from the cache (no event: it was announced)."""
+        """The cached audio of `job`, without an event (`_lookup` announces a hit; a segment
+        this render just made was announced when it was made)."""
         if not use_cache or self.cache is None or job.key is None:
             return None
         return self.cache.get(job.key)
