@@ -148,6 +148,9 @@ def test_models_and_voices_list(server):
     models = httpx.get(f"{server.url}/v1/models", headers=headers, timeout=10).json()
     ids = {m["id"] for m in models["data"]}
     assert {"tts-1", "tts-1-hd", "gpt-4o-mini-tts", "template", "template:template-base"} <= ids
+    # Open WebUI's model menu reads {"models": [{"id", "name"}]} from /v1/audio/models
+    menu = httpx.get(f"{server.url}/v1/audio/models", headers=headers, timeout=10).json()["models"]
+    assert {m["id"] for m in menu} == ids and all(m["name"] for m in menu)
     voices = httpx.get(f"{server.url}/v1/audio/voices", headers=headers, timeout=10).json()["voices"]
     assert {"alloy", "nova"} <= {v["id"] for v in voices}
     client = OpenAI(base_url=f"{server.url}/v1", api_key=KEY, max_retries=0, timeout=10)

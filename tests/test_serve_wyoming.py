@@ -98,19 +98,72 @@ def test_streaming_synthesis_speaks_sentence_by_sentence(service):
     assert len(samples) == len(first) + len(second)  # each sentence once; the compatibility text not spoken
 
 
-def test_errors_are_wyoming_errors_and_bad_uris_refused(service):
-    got = asyncio.run(_session(service, free_port(), [Synthesize(text="Hi", voice=None), Synthesize(text=" ")],
-                               "audio-stop"))
-    assert AudioStop.is_type(got[-1].type)
+async def _exchange(port: int, events: list, stop_on: str | None = None) -> list:
+    """What the server answers to `events` on one connection: up to an event of type `stop_on`,
+    or (without one) until it hangs up."""
+    client = await _connect(port)
+    for event in events:
+        await client.write_event(event.event())
+    got: list = []
+    while (event := await asyncio.wait_for(client.read_event(), 20)) is not None:
+        got.append(event)
+        if event.type == stop_on:
+            break
+    await client.disconnect()
+    return got
+
+
+def test_errors_are_wyoming_errors_then_a_hang_up(service):
+    """Home Assistant reads until the audio stops or the connection ends: an error must end it."""
     from wyoming.tts import SynthesizeVoice
 
-    got = asyncio.run(_session(service, free_port(), [Synthesize(text="Hi", voice=SynthesizeVoice(name="zork"))],
-                               "error"))
-    assert Error.from_event(got[-1]).code == "voice_not_found"
+    async def run(port: int) -> tuple[list, list, list]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            unknown = await _exchange(port, [Synthesize(text="Hi", voice=SynthesizeVoice(name="zork"))])
+            blank = await _exchange(port, [Synthesize(text="Hi", voice=None), Synthesize(text=" ")])
+            later = await _exchange(port, [Synthesize(text="Still here.")], "audio-stop")
+            return unknown, blank, later
+        finally:
+            task.cancel()
+
+    unknown, blank, later = asyncio.run(run(free_port()))
+    assert [e.type for e in unknown] == ["error"] and Error.from_event(unknown[0]).code == "voice_not_found"
+    assert "zork" in Error.from_event(unknown[0]).text
+    kinds = [e.type for e in blank]
+    assert kinds[0] == "audio-start" and kinds[-2:] == ["audio-stop", "error"]  # the first answered, then refused
+    assert Error.from_event(blank[-1]).code == "empty_input"
+    assert AudioStop.is_type(later[-1].type) and len(_pcm(later)[1]) > 0  # and the server lives on
+
+
+def test_bad_uris_are_refused():
     for uri in ("tcp://0.0.0.0:10200", "unix:///tmp/x", "tcp://127.0.0.1:99999"):
         with pytest.raises(PolyvoxError):
             parse_uri(uri)
     assert parse_uri("tcp://0.0.0.0:10200", no_auth=True) == ("0.0.0.0", 10200)
+
+
+def test_describe_lists_a_voice_uploaded_while_serving(service, tmp_path):
+    import soundfile as sf
+
+    port = free_port()
+
+    async def run() -> tuple[Info, Info]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            before = Info.from_event((await _exchange(port, [Describe()], "info"))[-1])
+            tone = 0.3 * np.sin(np.arange(16000 * 2) / 16000 * 2 * np.pi * 220)
+            wav = tmp_path / "upload.wav"
+            sf.write(wav, tone, 16000)
+            service.store.add(wav.read_bytes(), "Kitchen", None)
+            after = Info.from_event((await _exchange(port, [Describe()], "info"))[-1])
+            return before, after
+        finally:
+            task.cancel()
+
+    before, after = asyncio.run(run())
+    names = lambda info: {v.description for v in info.tts[0].voices}  # noqa: E731
+    assert "Kitchen" not in names(before) and "Kitchen" in names(after)
 
 
 def test_streaming_speaks_a_complete_sentence_before_the_stop(service):

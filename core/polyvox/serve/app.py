@@ -103,6 +103,11 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
                            code="model_not_found")
         return card.model_dump()
 
+    @app.get("/v1/audio/models", dependencies=[Depends(authorized)])
+    async def speech_models() -> Any:
+        """The list Open WebUI reads for its model menu (`{"models": [{"id", "name"}]}`)."""
+        return {"models": [{"id": c.id, "name": c.id, "owned_by": c.owned_by} for c in model_cards()]}
+
     @app.get("/v1/audio/voices", dependencies=[Depends(authorized)])
     async def list_voices() -> Any:
         return {"voices": [c.model_dump() for c in await anyio.to_thread.run_sync(_voice_cards, service)]}

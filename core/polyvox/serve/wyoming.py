@@ -28,7 +28,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 import polyvox
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import OPENAI_VOICES, is_loopback
-from polyvox.serve.errors import ApiError, from_polyvox
+from polyvox.serve.errors import ApiError, bad_request, from_polyvox
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.speech import SpeechService
 from polyvox.text.chunking import sentences
@@ -69,10 +69,9 @@ def describe(service: SpeechService) -> Info:
 class Handler(AsyncEventHandler):
     """One Wyoming connection."""
 
-    def __init__(self, service: SpeechService, info: Info, *args: Any):
+    def __init__(self, service: SpeechService, *args: Any):
         super().__init__(*args)
         self.service = service
-        self.info = info
         self.streaming = False
         self.voice: Any = None
         self.pending = ""
@@ -81,16 +80,18 @@ class Handler(AsyncEventHandler):
     async def handle_event(self, event: Event) -> bool:
         try:
             return await self._handle(event)
-        except ApiError as exc:
-            await self.write_event(Error(text=exc.message, code=exc.code).event())
         except PolyvoxError as exc:
             error = from_polyvox(exc)
-            await self.write_event(Error(text=error.message, code=error.code).event())
-        return True
+        except ApiError as exc:
+            error = exc
+        # then hang up, as Wyoming's own servers do: Home Assistant reads until the audio stops
+        # or the connection ends, and would otherwise wait for audio that never comes
+        await self.write_event(Error(text=error.message, code=error.code).event())
+        return False
 
     async def _handle(self, event: Event) -> bool:
-        if Describe.is_type(event.type):
-            await self.write_event(self.info.event())
+        if Describe.is_type(event.type):  # described afresh: voices uploaded since start-up appear
+            await self.write_event((await anyio.to_thread.run_sync(describe, self.service)).event())
         elif SynthesizeStart.is_type(event.type):
             start = SynthesizeStart.from_event(event)
             self.streaming, self.voice, self.pending, self.rate = True, start.voice, "", None
@@ -111,6 +112,8 @@ class Handler(AsyncEventHandler):
         elif Synthesize.is_type(event.type) and not self.streaming:  # while streaming: sent for old servers
             synth = Synthesize.from_event(event)
             self.voice, self.rate = synth.voice, None
+            if not synth.text.strip():
+                raise bad_request("the text to synthesize is empty", "text", "empty_input")
             await self._speak(synth.text)
             if self.rate is not None:
                 await self.write_event(AudioStop().event())
@@ -144,8 +147,7 @@ async def serve_wyoming(uri: str, service: SpeechService, no_auth: bool = False,
                         ready: asyncio.Event | None = None) -> None:
     parse_uri(uri, no_auth)
     server = AsyncServer.from_uri(uri)
-    info = describe(service)
     log.info("Wyoming on %s", uri)
     if ready is not None:
         ready.set()
-    await server.run(partial(Handler, service, info))
+    await server.run(partial(Handler, service))
