@@ -37,6 +37,8 @@ log = logging.getLogger("polyvox.serve")
 _URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
 #: 16-bit samples in chunks of about 0.1 s at 22 kHz.
 _CHUNK_SAMPLES = 2048
+#: The OpenAI model name every Wyoming request stands for (`--model-alias tts-1=ENGINE`).
+_MODEL = "tts-1"
 
 
 def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
@@ -55,7 +57,12 @@ def describe(service: SpeechService) -> Info:
     codes = sorted(service.kernel.language_codes())
     voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
                        version=None, languages=codes) for voice_id, voice in service.store.all()]
+    # only the voices a request can use: with tts-1 mapped to one engine, another engine's
+    # voices would be offered in Home Assistant's menu and then refused
+    engine, _ = service.resolve_model(_MODEL, None)
     for spec in service.kernel.engines():
+        if engine is not None and spec.name != engine:
+            continue
         voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
                             version=None, languages=list(spec.languages)) for v in spec.voices]
     voices += [TtsVoice(name=v, attribution=about, installed=True, description="the engine's default voice",
@@ -101,7 +108,9 @@ class Handler(AsyncEventHandler):
             if len(done) > 1:  # all but the last are complete sentences
                 for sentence in done[:-1]:
                     await self._speak(sentence)
-                self.pending = done[-1]
+                # the splitter trims the last one; its trailing space ends a word the next chunk
+                # must not run into ("The " + "end." is "The end.", not "Theend.")
+                self.pending = done[-1] + self.pending[len(self.pending.rstrip()):]
         elif SynthesizeStop.is_type(event.type) and self.streaming:
             if self.pending.strip():
                 await self._speak(self.pending)
@@ -126,7 +135,7 @@ class Handler(AsyncEventHandler):
         if not text.strip():
             return
         name = getattr(self.voice, "name", None) or "alloy"
-        request = SpeechRequest(model="tts-1", input=text, voice=name, language=self._language(),
+        request = SpeechRequest(model=_MODEL, input=text, voice=name, language=self._language(),
                                 response_format="pcm")
         planned = await anyio.to_thread.run_sync(self.service.start, request)
         try:
