@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
-from polyvox.serve.auth import check_bearer
+from polyvox.serve.auth import check_bearer, check_origin
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
@@ -54,6 +54,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
     async def authorized(request: Request) -> None:
+        check_origin(request.headers.get("origin"), config.cors_origins)
         check_bearer(request.headers.get("authorization"), config.api_keys)
 
     _error_handlers(app, metrics)
