@@ -99,3 +99,31 @@ def test_nothing_to_say_in_wav_and_pcm_is_exactly_empty(server):
     assert wav.status_code == 200 and len(wav.content) == 44 and wav.content[:4] == b"RIFF"
     pcm = _speak(server, input="— ?!", response_format="pcm")
     assert pcm.status_code == 200 and pcm.content == b""
+
+
+@pytest.mark.parametrize(("content", "content_type", "says"), [
+    (b'{"model": "ctext", "input": "Hi."}', "application/x-www-form-urlencoded", "Content-Type: application/json"),
+    (b'{"model": "ctext", "input": "Hi."}', "text/plain", "Content-Type: application/json"),
+    (b"[1, 2]", "application/json", "JSON object"),
+    (b'{"model": "ctext", "input": "Hi \xff."}', "application/json", "JSON text"),
+])
+def test_a_body_that_is_not_a_json_object_says_how_to_send_one(server, content, content_type, says):
+    """`curl -d '{...}'` sends form data; the answer says what to send instead of a pydantic line."""
+    got = httpx.post(f"{server.url}/v1/audio/speech", content=content, headers={"content-type": content_type},
+                     timeout=30)
+    assert got.status_code == 400 and got.json()["error"]["code"] == "invalid_json", got.text
+    assert says in got.json()["error"]["message"]
+
+
+def test_voice_errors_name_the_field_not_pydantic_branches(server):
+    for voice in (None, 5, {"name": "x"}):
+        got = _speak(server, input="Hi.", voice=voice)
+        assert got.status_code == 400 and got.json()["error"]["param"] == "voice", got.text
+        assert got.json()["error"]["message"].startswith("voice: give a voice name")
+
+
+def test_wrong_methods_say_which_are_allowed_and_health_answers_head(server):
+    wrong = httpx.get(f"{server.url}/v1/audio/speech", timeout=10)
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
+    assert wrong.json()["error"]["code"] == "method_not_allowed"
+    assert httpx.head(f"{server.url}/health", timeout=10).status_code == 200
