@@ -204,8 +204,8 @@ def test_streaming_keeps_the_space_a_chunk_ends_with(service):
 
 
 def test_every_voice_described_can_be_spoken(tmp_path):
-    """Home Assistant offers the voices `describe` lists: with tts-1 mapped to one engine,
-    another engine's voices must not be offered (they would be refused as unknown)."""
+    """Home Assistant offers the voices and languages `describe` lists: with tts-1 mapped to one
+    engine, another engine's voices and languages must not be offered (they would be refused)."""
     import attrs
     from conftest import ToneEngine
 
@@ -217,13 +217,15 @@ def test_every_voice_described_can_be_spoken(tmp_path):
         task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
         try:
             (info,) = await _exchange(port, [Describe()], "info")
-            names = [v.name for v in Info.from_event(info).tts[0].voices]
+            offered = Info.from_event(info).tts[0].voices
+            # Home Assistant asks by voice name, or (no voice chosen) by a language the voices claim
+            asks = [SynthesizeVoice(name=v.name) for v in offered]
+            asks += [SynthesizeVoice(language=code) for code in sorted({c for v in offered for c in v.languages})]
             answers = {}
-            for name in names:
-                got = await _exchange(port, [Synthesize(text="Hi there.", voice=SynthesizeVoice(name=name))],
-                                      "audio-stop")
-                answers[name] = got[-1].type
-            return names, answers
+            for ask in asks:
+                got = await _exchange(port, [Synthesize(text="Hi there.", voice=ask)], "audio-stop")
+                answers[ask.name or ask.language] = got[-1].type
+            return [v.name for v in offered], answers
         finally:
             task.cancel()
 

@@ -54,15 +54,15 @@ def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
 
 def describe(service: SpeechService) -> Info:
     about = Attribution(name="polyvox", url="https://github.com/polyvox")
-    codes = sorted(service.kernel.language_codes())
+    # only the voices and languages a request can use: with tts-1 mapped to one engine, Home
+    # Assistant would otherwise offer another engine's voices, or languages the engine lacks,
+    # and each would then be refused
+    engine, _ = service.resolve_model(_MODEL, None)
+    specs = [s for s in service.kernel.engines() if engine is None or s.name == engine]
+    codes = sorted(service.kernel.language_codes()) if engine is None else list(specs[0].languages)
     voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
                        version=None, languages=codes) for voice_id, voice in service.store.all()]
-    # only the voices a request can use: with tts-1 mapped to one engine, another engine's
-    # voices would be offered in Home Assistant's menu and then refused
-    engine, _ = service.resolve_model(_MODEL, None)
-    for spec in service.kernel.engines():
-        if engine is not None and spec.name != engine:
-            continue
+    for spec in specs:
         voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
                             version=None, languages=list(spec.languages)) for v in spec.voices]
     voices += [TtsVoice(name=v, attribution=about, installed=True, description="the engine's default voice",
