@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from typing import Any
 
+import attrs
 import av
 import httpx
 import numpy as np
@@ -21,7 +22,10 @@ from polyvox import Audio
 
 class CText(ToneEngine):
     """Behaves like an engine on a C library (Piper on espeak-ng): a NUL in the text is an
-    error, and text without a letter or digit gives no samples at all."""
+    error, and text without a letter or digit gives no samples at all. It has one named voice."""
+
+    def spec(self) -> Any:
+        return attrs.evolve(super().spec(), voices=("clara",))
 
     def synthesize(self, model: Any, request: Any, conditioning: Any) -> Audio:
         if "\x00" in request.text:
@@ -127,3 +131,12 @@ def test_wrong_methods_say_which_are_allowed_and_health_answers_head(server):
     assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
     assert wrong.json()["error"]["code"] == "method_not_allowed"
     assert httpx.head(f"{server.url}/health", timeout=10).status_code == 200
+
+
+def test_a_voice_of_another_engine_is_named_as_such(server):
+    """Voice menus (Open WebUI's) list every engine's voices; a voice of another engine than the
+    model's is refused with a message that says whose voice it is and what to ask for."""
+    assert _speak(server, input="Hi.", voice="clara", response_format="pcm").status_code == 200
+    got = _speak(server, model="template", input="Hi.", voice="clara")
+    assert got.status_code == 404 and got.json()["error"]["code"] == "voice_not_found"
+    assert "engine 'ctext'" in got.json()["error"]["message"] and "model 'ctext'" in got.json()["error"]["message"]

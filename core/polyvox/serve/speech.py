@@ -109,6 +109,11 @@ class SpeechService:
             return self.resolve_voice(self.config.voice_map[key], engine, depth + 1)
         if key in OPENAI_VOICES:
             return None  # the engine's default voice
+        others = [e for e in specs if e != engine and any(v.lower() == key for v in specs[e].voices)]
+        if engine and others:
+            raise not_found(f"voice {name[:100]!r} is a voice of engine {others[0]!r}, and this request speaks with "
+                            f"{engine!r}: ask for model {others[0]!r}, or a voice GET /v1/audio/voices lists for "
+                            f"{engine!r}", "voice", "voice_not_found")
         raise not_found(f"unknown voice {name[:100]!r}: GET /v1/audio/voices lists the voices", "voice",
                         "voice_not_found")
 
