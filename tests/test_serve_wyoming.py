@@ -236,3 +236,19 @@ def test_every_voice_described_can_be_spoken(tmp_path):
         names, answers = asyncio.run(offered_and_answers(app.app.state.service, free_port()))
         assert ("bob" in names) is listed, names
         assert answers and set(answers.values()) == {"audio-stop"}, answers
+
+
+def test_a_long_answer_over_the_input_limit_is_spoken_whole(tmp_path):
+    """Home Assistant sends a long assistant answer in one synthesize and cannot split it:
+    it is spoken in pieces cut between sentences, not refused as too large."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"},
+                                 max_input_chars=100), kernel)
+    service = app.app.state.service
+    text = " ".join(f"Sentence number {n} of a long answer." for n in range(8))  # ~290 characters
+    got = asyncio.run(_session(service, free_port(), [Synthesize(text=text)], "audio-stop"))
+    kinds = [e.type for e in got]
+    assert kinds[0] == "audio-start" and kinds.count("audio-start") == 1 and kinds[-1] == "audio-stop", kinds
+    _, samples = _pcm(got)
+    one = service.kernel.synthesize("Sentence number 0 of a long answer.", engine="template")
+    assert len(samples) > 7 * len(one)  # every sentence spoken

@@ -123,10 +123,25 @@ class Handler(AsyncEventHandler):
             self.voice, self.rate = synth.voice, None
             if not synth.text.strip():
                 raise bad_request("the text to synthesize is empty", "text", "empty_input")
-            await self._speak(synth.text)
+            for piece in self._pieces(synth.text):
+                await self._speak(piece)
             if self.rate is not None:
                 await self.write_event(AudioStop().event())
         return True
+
+    def _pieces(self, text: str) -> list[str]:
+        """`text` as requests within the server's input limit, cut between sentences: a voice
+        assistant's long answer is spoken whole (over HTTP a client could split it; Home
+        Assistant cannot), and text under the limit stays one request, pauses and all."""
+        limit = self.service.config.max_input_chars
+        if len(text) <= limit:
+            return [text]
+        pieces = [""]
+        for sentence in sentences(text, self._language()):
+            if pieces[-1] and len(pieces[-1]) + 1 + len(sentence) > limit:
+                pieces.append("")
+            pieces[-1] = f"{pieces[-1]} {sentence}" if pieces[-1] else sentence
+        return pieces
 
     def _language(self) -> str | None:
         return getattr(self.voice, "language", None)
