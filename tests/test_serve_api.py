@@ -302,3 +302,28 @@ def test_browsers_may_call_only_from_the_origins_given(server, tmp_path):
         assert unauthorized.status_code == 401  # CORS lets the page ask; the key still decides
     with pytest.raises(polyvox.PolyvoxError, match="not an origin"):
         polyvox.serve.ServeConfig(cors_origins=("https://reader.example/app",))
+
+
+def test_a_web_page_cannot_act_through_a_request_that_skips_the_preflight(server, tmp_path):
+    """A page may post a multipart form to any address without a CORS preflight; on a server
+    without a key that stored a voice for any page the user opened. Requests from an origin not
+    given by --cors-origin are refused before anything happens; programs send no Origin."""
+    wav = io.BytesIO()
+    sf.write(wav, 0.3 * np.sin(np.arange(16000) * 2 * np.pi * 220 / 16000), 16000, format="WAV")
+    upload = {"files": {"file": ("v.wav", wav.getvalue(), "audio/wav")}, "data": {"name": "Planted"}, "timeout": 30}
+    page, evil = "https://reader.example", "https://evil.example"
+    with running(server.kernel, tmp_path, cors_origins=(page,)) as srv:  # no key: loopback
+        planted = httpx.post(f"{srv.url}/v1/audio/voices", headers={"Origin": evil}, **upload)
+        assert planted.status_code == 403 and planted.json()["error"]["code"] == "origin_not_allowed"
+        spoken = httpx.post(f"{srv.url}/v1/audio/speech", headers={"Origin": "null"}, timeout=30,
+                            json={"model": "template", "input": "Hi."})
+        assert spoken.status_code == 403
+        voices = httpx.get(f"{srv.url}/v1/audio/voices", timeout=10).json()["voices"]
+        assert "Planted" not in {v["name"] for v in voices}
+        assert not list((tmp_path / "server-voices").glob("*.wav"))
+        assert httpx.post(f"{srv.url}/v1/audio/voices", headers={"Origin": page}, **upload).status_code == 201
+        other = io.BytesIO()
+        sf.write(other, 0.3 * np.sin(np.arange(16000) * 2 * np.pi * 330 / 16000), 16000, format="WAV")
+        program = httpx.post(f"{srv.url}/v1/audio/voices", files={"file": ("w.wav", other.getvalue(), "audio/wav")},
+                             data={"name": "Scripted"}, timeout=30)  # a program sends no Origin
+        assert program.status_code == 201

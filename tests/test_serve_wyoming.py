@@ -12,12 +12,13 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
 from wyoming.info import Describe, Info
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped, SynthesizeVoice
 
 import polyvox
 from polyvox.errors import PolyvoxError
 from polyvox.serve import ServeConfig, create_app
 from polyvox.serve.wyoming import parse_uri, serve_wyoming
+from polyvox.text.chunking import sentences
 
 
 async def _connect(port: int) -> AsyncTcpClient:
@@ -115,7 +116,6 @@ async def _exchange(port: int, events: list, stop_on: str | None = None) -> list
 
 def test_errors_are_wyoming_errors_then_a_hang_up(service):
     """Home Assistant reads until the audio stops or the connection ends: an error must end it."""
-    from wyoming.tts import SynthesizeVoice
 
     async def run(port: int) -> tuple[list, list, list]:
         task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
@@ -188,3 +188,67 @@ def test_streaming_speaks_a_complete_sentence_before_the_stop(service):
 
     kinds = asyncio.run(run(free_port()))
     assert kinds[0] == "audio-start" and "audio-chunk" in kinds and kinds[-2:] == ["audio-stop", "synthesize-stopped"]
+
+
+def test_streaming_keeps_the_space_a_chunk_ends_with(service):
+    """A chunk that ends a sentence and then a word with its space ("... here. The ") is
+    followed by the next word: the words stay apart, as they were sent."""
+    events = [SynthesizeStart(), SynthesizeChunk(text="Sentence one is here. The "),
+              SynthesizeChunk(text="end is\n"), SynthesizeChunk(text="near. Mr. Smi"),
+              SynthesizeChunk(text="th waits."), SynthesizeStop()]
+    got = asyncio.run(_session(service, free_port(), events, "synthesize-stopped"))
+    _, samples = _pcm(got)
+    said = b"".join(service.kernel.synthesize(t, engine="template").to_bytes("pcm")
+                   for t in sentences("Sentence one is here. The end is\nnear. Mr. Smith waits."))
+    assert samples.tobytes() == said
+
+
+def test_every_voice_described_can_be_spoken(tmp_path):
+    """Home Assistant offers the voices and languages `describe` lists: with tts-1 mapped to one
+    engine, another engine's voices and languages must not be offered (they would be refused)."""
+    import attrs
+    from conftest import ToneEngine
+
+    class Voiced(ToneEngine):
+        def spec(self):
+            return attrs.evolve(super().spec(), voices=("bob", "ann"))
+
+    async def offered_and_answers(service, port: int) -> tuple[list[str], dict[str, str]]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            (info,) = await _exchange(port, [Describe()], "info")
+            offered = Info.from_event(info).tts[0].voices
+            # Home Assistant asks by voice name, or (no voice chosen) by a language the voices claim
+            asks = [SynthesizeVoice(name=v.name) for v in offered]
+            asks += [SynthesizeVoice(language=code) for code in sorted({c for v in offered for c in v.languages})]
+            answers = {}
+            for ask in asks:
+                got = await _exchange(port, [Synthesize(text="Hi there.", voice=ask)], "audio-stop")
+                answers[ask.name or ask.language] = got[-1].type
+            return [v.name for v in offered], answers
+        finally:
+            task.cancel()
+
+    for aliases, listed in (({"tts-1": "template"}, False), ({}, True)):
+        kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+        kernel.register(Voiced(name="voiced"))
+        app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases=aliases), kernel)
+        names, answers = asyncio.run(offered_and_answers(app.app.state.service, free_port()))
+        assert ("bob" in names) is listed, names
+        assert answers and set(answers.values()) == {"audio-stop"}, answers
+
+
+def test_a_long_answer_over_the_input_limit_is_spoken_whole(tmp_path):
+    """Home Assistant sends a long assistant answer in one synthesize and cannot split it:
+    it is spoken in pieces cut between sentences, not refused as too large."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"},
+                                 max_input_chars=100), kernel)
+    service = app.app.state.service
+    text = " ".join(f"Sentence number {n} of a long answer." for n in range(8))  # ~290 characters
+    got = asyncio.run(_session(service, free_port(), [Synthesize(text=text)], "audio-stop"))
+    kinds = [e.type for e in got]
+    assert kinds[0] == "audio-start" and kinds.count("audio-start") == 1 and kinds[-1] == "audio-stop", kinds
+    _, samples = _pcm(got)
+    one = service.kernel.synthesize("Sentence number 0 of a long answer.", engine="template")
+    assert len(samples) > 7 * len(one)  # every sentence spoken

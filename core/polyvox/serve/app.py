@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
-from polyvox.serve.auth import check_bearer
+from polyvox.serve.auth import check_bearer, check_origin
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
@@ -54,6 +54,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
     async def authorized(request: Request) -> None:
+        check_origin(request.headers.get("origin"), config.cors_origins)
         check_bearer(request.headers.get("authorization"), config.api_keys)
 
     _error_handlers(app, metrics)
@@ -125,7 +126,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return {"id": voice_id, "deleted": True}
 
     # -- operations ----------------------------------------------------------------------------
-    @app.get("/health")
+    @app.api_route("/health", methods=["GET", "HEAD"])  # monitors often probe with HEAD
     async def health() -> Any:
         return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count}
 
@@ -294,17 +295,30 @@ def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Any:
         problem = exc.errors()[0] if exc.errors() else {}
-        where = [str(p) for p in problem.get("loc", ()) if p != "body"]
+        loc = [str(p) for p in problem.get("loc", ())]
         if problem.get("type") == "json_invalid":
             return answer(bad_request("the request body is not valid JSON", None, "invalid_json"))
-        field = ".".join(where) or None
+        if loc == ["body"] and request.method == "POST" and "json" not in request.headers.get("content-type", ""):
+            # FastAPI reads JSON only when the client says it is JSON (curl -d says form data)
+            return answer(bad_request("the request body must be a JSON object sent with the header "
+                                      "'Content-Type: application/json'", None, "invalid_json"))
+        if loc == ["body"]:
+            return answer(bad_request("the request body must be a JSON object such as "
+                                      '{"model": "tts-1", "input": "Hello.", "voice": "alloy"}', None, "invalid_json"))
+        if loc[:2] == ["body", "voice"]:  # the union's branch names (str, VoiceId) mean nothing to a client
+            return answer(bad_request('voice: give a voice name or {"id": "VOICE"}', "voice"))
+        field = ".".join(p for p in loc if p != "body") or None
         message = f"{field or 'body'}: {problem.get('msg', 'invalid value')}"
         return answer(bad_request(message, field))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        return answer(ApiError(exc.status_code, str(exc.detail), code=code))
+        message = str(exc.detail)
+        if exc.status_code == 400:  # FastAPI could not read the body at all (bytes that are not UTF-8)
+            code, message = "invalid_json", f"the request body could not be read as JSON text: {message}"
+        # 405 carries Allow (the methods the route has), as HTTP requires
+        return answer(ApiError(exc.status_code, message, code=code, headers=dict(exc.headers or {})))
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> Any:

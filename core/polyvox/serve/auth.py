@@ -1,11 +1,11 @@
-"""Bearer keys, compared in constant time so a wrong key's timing says nothing about the
-right one."""
+"""Who may call: Bearer keys, compared in constant time so a wrong key's timing says nothing
+about the right one, and which web pages (origins) a browser may call from."""
 
 from __future__ import annotations
 
 import hmac
 
-from polyvox.serve.errors import unauthorized
+from polyvox.serve.errors import ApiError, unauthorized
 
 
 def check_bearer(header: str | None, keys: tuple[str, ...]) -> None:
@@ -22,3 +22,17 @@ def check_bearer(header: str | None, keys: tuple[str, ...]) -> None:
         matched |= hmac.compare_digest(given_bytes, key.encode())
     if not matched:
         raise unauthorized("incorrect API key")
+
+
+def check_origin(origin: str | None, allowed: tuple[str, ...]) -> None:
+    """Raise a 403 `ApiError` for a browser request from a web page whose origin was not allowed
+    (`--cors-origin`). CORS alone does not stop it: a page may send a multipart form or a
+    text/plain body without asking first (no preflight), and the server would act on it (store
+    an upload, render) even though the page never reads the answer. Browsers always send
+    `Origin` on such requests; programs (Open WebUI's and SillyTavern's backends, scripts) do
+    not, so they are not affected."""
+    if origin is None or "*" in allowed or origin in allowed:
+        return
+    raise ApiError(403, f"requests from the web page origin {origin[:100]!r} are not allowed: start the server "
+                        "with --cors-origin ORIGIN to let that page call it", type="permission_error",
+                   code="origin_not_allowed")

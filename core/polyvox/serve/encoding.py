@@ -7,6 +7,10 @@ flushed every 100 ms) and ``aac`` (ADTS) are encoded by FFmpeg's encoders throug
 buffer to their frame sizes and resample to the rates their codecs need (Opus: 48 kHz).
 ``flac`` is encoded whole at the end (by soundfile, through `AudioWriter`): a FLAC stream's
 header holds its length, and libsndfile-based readers refuse the "unknown length" form.
+
+Text with nothing to say (punctuation only, for Piper) gives no samples. WAV and PCM say so
+exactly (a header alone, an empty body), but an MP3, Ogg, ADTS or FLAC stream without one frame
+is no file at all and players refuse it: those get a few milliseconds of silence instead.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _AV = {
 }
 #: Muxer options: Ogg pages are flushed after 100 ms of audio instead of one second.
 _OPTIONS = {"ogg": {"page_duration": "100000"}}
+#: Seconds of silence that stand for "nothing to say" in formats that cannot be empty.
+_EMPTY_SECONDS = 0.02
 
 
 class _Sink:
@@ -60,6 +66,7 @@ class Encoder:
         self._container: Any = None
         self._stream: Any = None
         self._pts = 0
+        self._samples = 0
         if format in ("wav", "pcm", "flac"):
             self._writer = AudioWriter(self._sink, sample_rate, format)
             return
@@ -75,6 +82,7 @@ class Encoder:
         audio = audio.resample(self.sample_rate)
         if not len(audio):
             return b""
+        self._samples += len(audio)
         if self._writer is not None:
             self._writer.write(audio)
             return self._sink.take()
@@ -90,6 +98,8 @@ class Encoder:
         return self._sink.take()
 
     def finish(self) -> bytes:
+        if not self._samples and self.format not in ("wav", "pcm"):
+            self.feed(Audio(np.zeros(max(1, round(self.sample_rate * _EMPTY_SECONDS)), np.float32), self.sample_rate))
         if self._writer is not None:
             self._writer.close()
         else:

@@ -8,6 +8,8 @@ kernel per server process serves every request (one cache, one model pool, one s
 
 from __future__ import annotations
 
+import json
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,12 +109,19 @@ class SpeechService:
             return self.resolve_voice(self.config.voice_map[key], engine, depth + 1)
         if key in OPENAI_VOICES:
             return None  # the engine's default voice
+        others = [e for e in specs if e != engine and any(v.lower() == key for v in specs[e].voices)]
+        if engine and others:
+            raise not_found(f"voice {name[:100]!r} is a voice of engine {others[0]!r}, and this request speaks with "
+                            f"{engine!r}: ask for model {others[0]!r}, or a voice GET /v1/audio/voices lists for "
+                            f"{engine!r}", "voice", "voice_not_found")
         raise not_found(f"unknown voice {name[:100]!r}: GET /v1/audio/voices lists the voices", "voice",
                         "voice_not_found")
 
     # -- the request ---------------------------------------------------------------------------
     def start(self, req: SpeechRequest) -> Speech:
         """Plan the request (every input error raises here, before any audio) and start it."""
+        _refuse_lone_surrogates(req)
+        req = req.model_copy(update={"input": speakable(req.input)})
         if not req.input.strip():
             raise bad_request("input is empty: give the text to speak", "input", "empty_input")
         if len(req.input) > self.config.max_input_chars:
@@ -155,6 +164,26 @@ class SpeechService:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
         return Speech(stream, cancel, stretch, headers)
+
+
+def speakable(text: str) -> str:
+    """`text` without its control characters (NUL, escape, bell...): no engine can say them,
+    and engines that hand text to C libraries (Piper's espeak-ng) fail on a NUL. Line breaks
+    and tabs stay: they separate sentences and words."""
+    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+
+
+def _refuse_lone_surrogates(req: SpeechRequest) -> None:
+    """JSON may escape half of a UTF-16 pair (a string cut inside an emoji); that is not text,
+    and it can be neither hashed for the cache nor given to an engine: a 400 naming the field.
+    (A whole pair arrives as one character, so every surrogate left in a string is alone.)"""
+    for field, value in req.model_dump().items():
+        text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+        at = next((n for n, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None)
+        if at is not None:
+            where = f" at character {at}" if isinstance(value, str) else ""
+            raise bad_request(f"{field} contains a lone UTF-16 surrogate ({text[at]!r}{where}): send whole "
+                              "characters (was a string cut inside an emoji?)", field)
 
 
 def speed_params(speed: float, specs: list[polyvox.EngineSpec]) -> dict[str, float] | None:

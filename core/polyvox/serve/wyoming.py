@@ -37,6 +37,8 @@ log = logging.getLogger("polyvox.serve")
 _URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
 #: 16-bit samples in chunks of about 0.1 s at 22 kHz.
 _CHUNK_SAMPLES = 2048
+#: The OpenAI model name every Wyoming request stands for (`--model-alias tts-1=ENGINE`).
+_MODEL = "tts-1"
 
 
 def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
@@ -52,10 +54,15 @@ def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
 
 def describe(service: SpeechService) -> Info:
     about = Attribution(name="polyvox", url="https://github.com/polyvox")
-    codes = sorted(service.kernel.language_codes())
+    # only the voices and languages a request can use: with tts-1 mapped to one engine, Home
+    # Assistant would otherwise offer another engine's voices, or languages the engine lacks,
+    # and each would then be refused
+    engine, _ = service.resolve_model(_MODEL, None)
+    specs = [s for s in service.kernel.engines() if engine is None or s.name == engine]
+    codes = sorted(service.kernel.language_codes()) if engine is None else list(specs[0].languages)
     voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
                        version=None, languages=codes) for voice_id, voice in service.store.all()]
-    for spec in service.kernel.engines():
+    for spec in specs:
         voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
                             version=None, languages=list(spec.languages)) for v in spec.voices]
     voices += [TtsVoice(name=v, attribution=about, installed=True, description="the engine's default voice",
@@ -101,7 +108,9 @@ class Handler(AsyncEventHandler):
             if len(done) > 1:  # all but the last are complete sentences
                 for sentence in done[:-1]:
                     await self._speak(sentence)
-                self.pending = done[-1]
+                # the splitter trims the last one; its trailing space ends a word the next chunk
+                # must not run into ("The " + "end." is "The end.", not "Theend.")
+                self.pending = done[-1] + self.pending[len(self.pending.rstrip()):]
         elif SynthesizeStop.is_type(event.type) and self.streaming:
             if self.pending.strip():
                 await self._speak(self.pending)
@@ -114,10 +123,25 @@ class Handler(AsyncEventHandler):
             self.voice, self.rate = synth.voice, None
             if not synth.text.strip():
                 raise bad_request("the text to synthesize is empty", "text", "empty_input")
-            await self._speak(synth.text)
+            for piece in self._pieces(synth.text):
+                await self._speak(piece)
             if self.rate is not None:
                 await self.write_event(AudioStop().event())
         return True
+
+    def _pieces(self, text: str) -> list[str]:
+        """`text` as requests within the server's input limit, cut between sentences: a voice
+        assistant's long answer is spoken whole (over HTTP a client could split it; Home
+        Assistant cannot), and text under the limit stays one request, pauses and all."""
+        limit = self.service.config.max_input_chars
+        if len(text) <= limit:
+            return [text]
+        pieces = [""]
+        for sentence in sentences(text, self._language()):
+            if pieces[-1] and len(pieces[-1]) + 1 + len(sentence) > limit:
+                pieces.append("")
+            pieces[-1] = f"{pieces[-1]} {sentence}" if pieces[-1] else sentence
+        return pieces
 
     def _language(self) -> str | None:
         return getattr(self.voice, "language", None)
@@ -126,7 +150,7 @@ class Handler(AsyncEventHandler):
         if not text.strip():
             return
         name = getattr(self.voice, "name", None) or "alloy"
-        request = SpeechRequest(model="tts-1", input=text, voice=name, language=self._language(),
+        request = SpeechRequest(model=_MODEL, input=text, voice=name, language=self._language(),
                                 response_format="pcm")
         planned = await anyio.to_thread.run_sync(self.service.start, request)
         try:
