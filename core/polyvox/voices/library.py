@@ -3,7 +3,7 @@
     voices/
       Alice.wav                 reference audio; the file's stem is the character
       Alice.reference.txt       what Alice.wav says (or Alice.txt, also when this one is empty)
-      Dave.aac, Eve.m4a         AAC references are read through PyAV (`polyvox.decoding`)
+      Dave.aac, Eve.m4a         AAC, MP4 and WebM references are read through PyAV (`polyvox.decoding`)
       en/Bob.flac               sub-folders are fine
       Carol.onnx, Carol.onnx.json   a voice that is an engine's model (Piper); found by the
                                     engines' `find_voices` hook, never by name here
@@ -30,7 +30,10 @@ from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.voices.voice import Voice
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac")
+#: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
+#: video, so its voice folders may also hold Opus, AIFF, WebM and MP4 references.
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac",
+                    ".opus", ".aif", ".aiff", ".webm", ".mp4")
 ALIAS_FILE = "#character_alias_map.txt"
 #: The older JSON form, read when the text file is absent.
 LEGACY_ALIAS_FILE = "character_alias_map.json"
