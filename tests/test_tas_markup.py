@@ -187,6 +187,12 @@ def test_short_parameter_names_resolve_per_engine() -> None:
     assert chatterbox.param("temp").name == "temperature"
     assert chatterbox.param("exag").name == "exaggeration"
     assert chatterbox.param("topp").name == "top_p" and chatterbox.param("top-p").name == "top_p"
+    # TAS's other short names: cfgweight is its cfg, on every engine that has one.
+    assert chatterbox.param("cfgweight").name == "cfg_weight" and f5.param("cfgweight").name == "cfg_strength"
+    echo = _spec(ParamSpec("sequence_length", 640, type="int"), ParamSpec("guidance_scale", 3.0),
+                 ParamSpec("duration_seconds", 5.0), ParamSpec("inference_steps", 20, type="int"))
+    assert [echo.param(n).name for n in ("seq_len", "guidance", "seconds", "num_step")] == [
+        "sequence_length", "guidance_scale", "duration_seconds", "inference_steps"]
     # A common short name only applies where the engine has what it stands for.
     assert f5.param("temp") is None and f5.param("exag") is None
     final, unknown = f5.resolve_params({"cfg": 2.5, "temp": 0.3}, strict=False)
