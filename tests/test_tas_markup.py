@@ -122,6 +122,9 @@ def test_a_known_character_wins_over_a_language_of_the_same_name() -> None:
     ("[sad:+0.3] Hm", "relative adjustment", [(None, None, "Hm", 0.0)]),
     ("[calm:3] Hm", "out of range", [(None, None, "Hm", 0.0)]),
     ("[wait:soon] ok", "is not a duration", [(None, None, "ok", 0.0)]),
+    # TAS reads [lang:Name:emotion] with an unknown language as Name speaking (its engine gets the
+    # unknown code and falls back): the character still speaks, only the language is dropped.
+    ("[Klingon:Alice:angry_bob] Hi", "unknown language 'Klingon'", [("Alice", None, "Hi", 0.0)]),
 ])
 def test_lenient_problems_warn_and_the_render_goes_on(text: str, warning: str, expected: list[tuple]) -> None:
     said: list[tuple[str, str]] = []
@@ -130,6 +133,24 @@ def test_lenient_problems_warn_and_the_render_goes_on(text: str, warning: str, e
     assert [(s.character, s.language, s.text, s.pause) for s in segs] == expected
     with pytest.raises(ScriptError, match=r"^line 1, column 1: "):
         script.parse(text, strict=True)
+
+
+def test_a_character_is_one_character_whatever_the_case_of_its_tags() -> None:
+    # TAS lowercases every name; here the first spelling in the script stands for all of them,
+    # so [alice] and [ALICE] are never told apart (as "characters that sound the same").
+    segs = script.parse("[Alice] Hi.\n[alice] Hello.\n[de:ALICE] Hallo.\n[wizard] Ho.\n[Wizard] Ha.")
+    assert [s.character for s in segs] == ["Alice", "Alice", "Alice", "wizard", "wizard"]
+
+
+def test_commas_inside_a_name_are_dropped_as_tas_does() -> None:
+    # TAS deletes , and the full-width ，： from a name wherever they are, not only at its ends.
+    assert [s.character for s in script.parse("[Dr, Who] Hi.\n[小明，小红：] Yes.")] == ["Dr Who", "小明小红"]
+
+
+def test_a_seed_written_as_a_whole_float_is_that_integer() -> None:
+    # TAS reads integer parameters as int(float(value)): seed:42.0 is seed 42.
+    (seg,) = script.parse("[Alice|seed:42.0] Hi.", warn=lambda kind, msg: pytest.fail(msg))
+    assert seg.params == {"seed": 42}
 
 
 def test_strict_refuses_an_emotion_form_whose_speaker_is_no_known_character() -> None:
@@ -166,6 +187,12 @@ def test_short_parameter_names_resolve_per_engine() -> None:
     assert chatterbox.param("temp").name == "temperature"
     assert chatterbox.param("exag").name == "exaggeration"
     assert chatterbox.param("topp").name == "top_p" and chatterbox.param("top-p").name == "top_p"
+    # TAS's other short names: cfgweight is its cfg, on every engine that has one.
+    assert chatterbox.param("cfgweight").name == "cfg_weight" and f5.param("cfgweight").name == "cfg_strength"
+    echo = _spec(ParamSpec("sequence_length", 640, type="int"), ParamSpec("guidance_scale", 3.0),
+                 ParamSpec("duration_seconds", 5.0), ParamSpec("inference_steps", 20, type="int"))
+    assert [echo.param(n).name for n in ("seq_len", "guidance", "seconds", "num_step")] == [
+        "sequence_length", "guidance_scale", "duration_seconds", "inference_steps"]
     # A common short name only applies where the engine has what it stands for.
     assert f5.param("temp") is None and f5.param("exag") is None
     final, unknown = f5.resolve_params({"cfg": 2.5, "temp": 0.3}, strict=False)

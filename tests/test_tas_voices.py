@@ -107,9 +107,37 @@ def test_a_render_speaks_with_the_aac_voice(kernel: polyvox.Kernel, folder: Path
     assert pitch(narrated.audio) == pytest.approx(120.0, rel=0.05)
 
 
+def write_av(path: Path, fmt: str, codec: str, freq: float, rate: int = 48000) -> Path:
+    """A real compressed file (WebM/Opus, MP4/AAC) encoded by FFmpeg through PyAV."""
+    with av.open(str(path), "w", format=fmt) as container:
+        stream = container.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(tone(1.0, freq, rate)[None, :], format="flt", layout="mono")
+        frame.rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return path
+
+
+def test_references_in_the_other_formats_comfyui_lists_as_audio_or_video(kernel: polyvox.Kernel,
+                                                                           tmp_path: Path) -> None:
+    # Inside ComfyUI, TAS keeps every file whose MIME type is audio or video, so voice folders
+    # there also hold Opus, AIFF, WebM and MP4 references; each is a character here too.
+    root = tmp_path / "voices"
+    root.mkdir()
+    sf.write(root / "Olga.opus", tone(1.0, 150.0, 48000), 48000, format="OGG", subtype="OPUS")
+    sf.write(root / "Ada.aiff", tone(1.0, 170.0), 24000)
+    write_av(root / "Wes.webm", "webm", "libopus", 190.0)
+    write_av(root / "Max.mp4", "mp4", "aac", 210.0)
+    library = kernel.voice_library(root)
+    assert sorted(library) == ["Ada", "Max", "Olga", "Wes"]
+    for name, freq in (("Olga", 150.0), ("Ada", 170.0), ("Wes", 190.0), ("Max", 210.0)):
+        assert pitch(Audio.read(library[name].audio)) == pytest.approx(freq, rel=0.03), name
+
+
 def test_without_pyav_an_aac_reference_is_a_one_line_error(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "av", None)
-    with pytest.raises(VoiceError, match=r"Dave.aac.*AAC/M4A needs PyAV; install it with pip install 'polyvox\[aac\]'"):
+    with pytest.raises(VoiceError, match=r"Dave.aac.*needs PyAV; install it with pip install 'polyvox\[aac\]'"):
         Audio.read(folder / "Dave.aac")
 
 

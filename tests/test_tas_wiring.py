@@ -54,3 +54,13 @@ def test_strict_turns_markup_warnings_into_errors_in_the_cli(monkeypatch: pytest
     assert strict.exit_code == 1
     lines = [line for line in strict.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "45" in lines[0]
+
+
+def test_tags_that_differ_only_in_case_are_one_character_in_the_render(tone_only: polyvox.Kernel, tmp_path) -> None:
+    folder = tmp_path / "voices"
+    folder.mkdir()
+    reference_voice(folder, "Alice", 220.0)
+    result = tone_only.render("[Alice] Hi.\n[alice] Hello.\n[ALICE] Hey.", engine="tone", voices=folder)
+    assert not any("sound the same" in w for w in result.warnings), result.warnings
+    assert sum("reference audio 'Alice.wav' is not used" in w for w in result.warnings) == 1, result.warnings
+    assert {s.segment.character for s in result.segments} == {"Alice"}

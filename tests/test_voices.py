@@ -113,6 +113,26 @@ def test_an_alias_overrides_a_file_of_the_same_folder(kernel: polyvox.Kernel, fo
     assert kernel.voice_library(folder)["Alice"].audio.name == "Bob.flac"
 
 
+def test_an_alias_to_its_own_file_gives_that_character_a_language(kernel: polyvox.Kernel, folder: Path) -> None:
+    # TAS's way to set a file voice's language: the alias resolves to the file of that name.
+    (folder / ALIAS_FILE).write_text("Alice = Alice, de\nbob\tBob\tfr\n", encoding="utf-8")
+    lib = kernel.voice_library(folder)
+    assert (lib["Alice"].audio.name, lib["Alice"].language) == ("Alice.wav", "de")
+    assert (lib["Bob"].audio.name, lib["Bob"].language) == ("Bob.flac", "fr")
+    assert not lib.warnings
+
+
+def test_an_alias_target_is_the_voice_file_of_that_name(kernel: polyvox.Kernel, folder: Path) -> None:
+    # TAS resolves an alias in one step, to a voice file: Eve = Alice is Alice.wav even where
+    # Alice is re-pointed at Bob, in either order. Only a target with no file follows its alias.
+    for lines in ("Eve = Alice\nAlice = en/Bob.flac\n", "Alice = en/Bob.flac\nEve = Alice\n"):
+        (folder / ALIAS_FILE).write_text(lines + "Zed = Ghost\nGhost = Alice, fr\n", encoding="utf-8")
+        lib = kernel.voice_library(folder)
+        assert lib["Alice"].audio.name == "Bob.flac", lines
+        assert lib["Eve"].audio.name == "Alice.wav", lines
+        assert (lib["Zed"].audio.name, lib["Zed"].language) == ("Alice.wav", "fr"), lines
+
+
 @pytest.mark.parametrize("name", ["../Alice", "en/Bob", "/etc/passwd", "..", "a\\b"])
 def test_names_cannot_reach_outside(library: VoiceLibrary, name: str) -> None:
     with pytest.raises(VoiceError, match="not allowed"):

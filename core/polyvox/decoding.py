@@ -1,7 +1,7 @@
-"""Reading audio that libsndfile cannot: AAC (``.aac``, ``.m4a``, ``.mp4``), through PyAV.
+"""Reading audio that libsndfile cannot: AAC (``.aac``, ``.m4a``, ``.mp4``) and WebM, through PyAV.
 
-TTS Audio Suite's voice folders may hold ``.aac`` and ``.m4a`` references. soundfile (and
-pedalboard on Linux) cannot decode AAC, so these go through PyAV (FFmpeg's decoders,
+TTS Audio Suite's voice folders may hold ``.aac``, ``.m4a``, ``.mp4`` and ``.webm`` references.
+soundfile (and pedalboard on Linux) cannot decode them, so they go through PyAV (FFmpeg's decoders,
 shipped in its wheel). PyAV is optional: ``pip install 'polyvox[aac]'``; without it such a
 file is a one-line `VoiceError` that says so.
 """
@@ -15,7 +15,7 @@ import numpy as np
 from polyvox.errors import VoiceError
 
 #: Suffixes read through PyAV instead of soundfile.
-COMPRESSED = (".aac", ".m4a", ".mp4")
+COMPRESSED = (".aac", ".m4a", ".mp4", ".webm")
 
 
 def needs_av(source: object) -> bool:
@@ -27,7 +27,7 @@ def read(path: str | Path) -> tuple[np.ndarray, int]:
     try:
         import av
     except ImportError:
-        raise VoiceError(f"cannot read audio {str(path)!r}: AAC/M4A needs PyAV; install it with "
+        raise VoiceError(f"cannot read audio {str(path)!r}: AAC/M4A/MP4/WebM needs PyAV; install it with "
                          "pip install 'polyvox[aac]', or convert the file to .wav or .flac") from None
     try:
         with av.open(str(path)) as container:

@@ -36,6 +36,20 @@ COMMON_ALIASES = {
     "audio_temp": "audio_temperature",
     "negative": "negative_prompt",
     "neg": "negative_prompt",
+    # The rest of TTS Audio Suite's short names, for engines that have what they stand for.
+    "cfgweight": "cfg_weight",
+    "num_step": "inference_steps",
+    "guidance": "guidance_scale",
+    "speaker_guidance": "speaker_scale",
+    "cfg_text": "cfg_scale_text",
+    "cfg_speaker": "cfg_scale_speaker",
+    "truncation": "truncation_factor",
+    "seq_len": "sequence_length",
+    "audio_rep_penalty": "audio_repetition_penalty",
+    "tokens": "duration_tokens",
+    "max_audio_patches": "max_generate_length",
+    "n_vq": "n_vq_for_inference",
+    "seconds": "duration_seconds",
 }
 
 

@@ -75,6 +75,12 @@ class _Reader:
         self.characters = characters
         self.strict = strict
         self.warn = warn
+        #: lower-case name -> the first spelling in the script: names are case-insensitive (as
+        #: in TAS), so [alice] after [Alice] is the same character, not a second one.
+        self.spellings: dict[str, str] = {}
+
+    def spell(self, name: str | None) -> str | None:
+        return None if name is None else self.spellings.setdefault(name.lower(), name)
 
     def problem(self, kind: str, message: str, number: int, column: int, then: str) -> None:
         """A warning saying what happens `then` in lenient mode, a one-line `ScriptError` in strict."""
@@ -94,7 +100,7 @@ class _Reader:
         i = 0
         speaker = _SPEAKER_LINE.match(line)
         if speaker:
-            state.character = tags.speaker_name(speaker.group(1))
+            state.character = self.spell(tags.speaker_name(speaker.group(1)))
             i = speaker.end()
 
         def flush() -> None:
@@ -171,6 +177,6 @@ class _Reader:
             return state
         for problem in tag.problems:
             self.problem(problem.kind, f"{problem} in tag [{body}]", number, column, "ignored")
-        state.character, state.language, state.emotion = tag.character, tag.language, tag.emotion
+        state.character, state.language, state.emotion = self.spell(tag.character), tag.language, tag.emotion
         state.emotion_vector, state.params = tag.emotion_vector, tag.params
         return state

@@ -112,7 +112,7 @@ def read(body: str, codes: tuple[str, ...], characters: Collection[str], *, stri
         raise TagProblem("markup-tag", f"tag [{body}] names {len(names)} speakers ({', '.join(names)}): "
                          "write one name, e.g. [de:Alice|seed:4]")
     tag = _name_part(names[0], body, codes, characters, strict) if names else Tag()
-    return attrs.evolve(tag, emotion_vector=vector, params=params, problems=tuple(problems))
+    return attrs.evolve(tag, emotion_vector=vector, params=params, problems=(*tag.problems, *problems))
 
 
 def _name_part(text: str, body: str, codes: tuple[str, ...], characters: Collection[str], strict: bool) -> Tag:
@@ -141,17 +141,23 @@ def _name_part(text: str, body: str, codes: tuple[str, ...], characters: Collect
     if len(pieces) == 3:
         first, second, third = pieces
         language = languages.normalize(first, codes)
-        if language is None:
+        if language is None and strict:
             raise TagProblem("markup-tag", f"unknown language {first!r} in tag [{body}]: [language:Name:emotion] "
                              "starts with a language such as de or German")
-        return Tag(character=_character(second, body), language=language, emotion=_emotion_ref(third, body))
+        # Leniently, as in TAS, the character still speaks; only the unknown language is dropped.
+        problems = () if language is not None else (
+            TagProblem("markup-tag", f"unknown language {first!r}: expected a code such as de or pt-BR or a "
+                       "name such as German"),)
+        return Tag(character=_character(second, body), language=language, emotion=_emotion_ref(third, body),
+                   problems=problems)
     raise TagProblem("markup-tag", f"tag [{body}] has {len(pieces) - 1} ':'; write [Name], [lang:Name] or "
                      "[lang:Name:emotion]")
 
 
 def _character(name: str, body: str) -> str | None:
-    """The character a name part names: TAS strips stray colons and commas; narrator is None."""
-    name = " ".join(name.strip(" ,，：").split())
+    """The character a name part names; narrator is None. As in TAS, commas and full-width
+    colons are dropped wherever they are (``[Alice:]``, ``[Dr, Who]`` is "Dr Who")."""
+    name = " ".join(re.sub("[,，：]", "", name).split())
     if not name or name.lower() == "narrator":
         return None
     bad = sorted(c for c in set(name) if c in _FORBIDDEN_IN_NAME or not c.isprintable())
@@ -195,6 +201,8 @@ def _parameter(key: str, value: str, part: str, params: dict[str, Any], problems
                                    "(e.g. seed:42 or temperature:0.6)"))
         return
     converted = _value(value)
+    if key == "seed" and isinstance(converted, float) and converted.is_integer():
+        converted = int(converted)  # TAS reads seed:42.0 as 42, like every integer parameter
     if key == "seed" and not (isinstance(converted, int) and 0 <= converted < 2**32):
         problems.append(TagProblem("markup-parameter", f"seed {value!r} is not valid: expected an integer in "
                                    "0..4294967295"))

@@ -3,7 +3,7 @@
     voices/
       Alice.wav                 reference audio; the file's stem is the character
       Alice.reference.txt       what Alice.wav says (or Alice.txt, also when this one is empty)
-      Dave.aac, Eve.m4a         AAC references are read through PyAV (`polyvox.decoding`)
+      Dave.aac, Eve.m4a         AAC, MP4 and WebM references are read through PyAV (`polyvox.decoding`)
       en/Bob.flac               sub-folders are fine
       Carol.onnx, Carol.onnx.json   a voice that is an engine's model (Piper); found by the
                                     engines' `find_voices` hook, never by name here
@@ -30,7 +30,10 @@ from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.voices.voice import Voice
 
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac")
+#: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
+#: video, so its voice folders may also hold Opus, AIFF, WebM and MP4 references.
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac",
+                    ".opus", ".aif", ".aiff", ".webm", ".mp4")
 ALIAS_FILE = "#character_alias_map.txt"
 #: The older JSON form, read when the text file is absent.
 LEGACY_ALIAS_FILE = "character_alias_map.json"
@@ -117,14 +120,15 @@ class VoiceLibrary(Mapping[str, Voice]):
                     refused[name] = message
             aliases += _read_aliases(root, index, codes, warnings)
         library = {name: voice for name, (_, _, voice) in ranked.items()}
+        files = dict(library)  # what alias targets name first, whatever order the lines come in
+        by_name = {a.name.lower(): a for a in aliases}
         for alias in aliases:
             key = alias.name.lower()
             held = ranked.get(key)
             if held is not None and held[:2] > (alias.folder, 0):
                 continue
             try:
-                voice = _resolve_alias(alias, library, {a.name.lower(): a for a in aliases},
-                                       engine_voices or {}, find_voices)
+                voice = _resolve_alias(alias, files, by_name, engine_voices or {}, find_voices)
             except VoiceError as exc:
                 refused[key] = str(exc)
                 continue
@@ -302,15 +306,18 @@ def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str
     return _Alias(name, target, language, params, folder, root, where)
 
 
-def _resolve_alias(alias: _Alias, library: Mapping[str, Voice], aliases: Mapping[str, _Alias],
+def _resolve_alias(alias: _Alias, files: Mapping[str, Voice], aliases: Mapping[str, _Alias],
                    engine_voices: Mapping[str, str], find_voices: FindVoices | None) -> Voice | None:
+    """The voice an alias names. As in TAS, a target is first the voice *file* of that name,
+    even the alias's own (``Alice = Alice, de`` gives Alice.wav a language) and even when
+    another line re-points that name; only a target without a file follows that alias."""
     check_name(alias.name)
     target, depth = alias, 0
-    while target.target.lower() in aliases and target.target.lower() != target.name.lower() \
-            and depth < _MAX_ALIAS_DEPTH:
+    while target.target.lower() not in files and target.target.lower() in aliases \
+            and target.target.lower() != target.name.lower() and depth < _MAX_ALIAS_DEPTH:
         target = aliases[target.target.lower()]
         depth += 1
-    base = _target_voice(target, library, engine_voices, find_voices)
+    base = _target_voice(target, files, engine_voices, find_voices)
     if base is None:
         return None
     own_language = alias.language or target.language
@@ -319,11 +326,11 @@ def _resolve_alias(alias: _Alias, library: Mapping[str, Voice], aliases: Mapping
                         params={**base.params, **target.params, **alias.params})
 
 
-def _target_voice(alias: _Alias, library: Mapping[str, Voice], engine_voices: Mapping[str, str],
+def _target_voice(alias: _Alias, files: Mapping[str, Voice], engine_voices: Mapping[str, str],
                   find_voices: FindVoices | None) -> Voice | None:
     name = alias.target
-    if name.lower() in library and name.lower() != alias.name.lower():
-        return library[name.lower()]
+    if name.lower() in files:
+        return files[name.lower()]
     if name in engine_voices:
         return Voice(name=name, model=name, engine=engine_voices[name])
     looks_like_path = "/" in name or "\\" in name or Path(name).suffix.lower() in (*AUDIO_EXTENSIONS, ".onnx")
