@@ -143,6 +143,17 @@ def test_speed_halves_the_duration(server, client):
     assert 0.4 < ratio < 0.65, ratio  # letters at double speed; pauses between sentences stay
 
 
+@pytest.mark.parametrize("speed", [2.0, 0.5])
+def test_piper_speaks_at_the_speed_asked(server, client, speed):
+    """Piper has no rate parameter (its length_scale is not proportional: 1/2 of it gives
+    0.62 of the time), so the server stretches its audio to exactly the speed asked."""
+    text = "The quick brown fox jumps over the lazy dog. It runs away into the forest."
+    normal = client.audio.speech.create(model="piper", voice="alloy", input=text, response_format="pcm")
+    other = client.audio.speech.create(model="piper", voice="alloy", input=text, response_format="pcm", speed=speed)
+    ratio = len(other.content) / len(normal.content)
+    assert abs(ratio * speed - 1) < 0.03, ratio
+
+
 def test_models_and_voices_list(server):
     headers = {"Authorization": f"Bearer {KEY}"}
     models = httpx.get(f"{server.url}/v1/models", headers=headers, timeout=10).json()
