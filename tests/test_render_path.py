@@ -233,3 +233,21 @@ def test_the_cli_batch_size_reaches_engines_that_batch(tmp_path, monkeypatch) ->
     monkeypatch.setenv("POLYVOX_BATCH_SIZE", "8")
     before = calls()
     assert calls() - before == 1
+
+
+def test_control_characters_and_terminal_colours_are_not_text(tmp_path):
+    """Text pasted from a terminal or a C string (a NUL, colour codes, a bell) speaks like the
+    clean text on Piper, whose espeak-ng fails on a NUL, and the colour codes are no tags."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    quiet = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    pasted = "\x1b[1;32m[Alice]\x1b[0m Hello\x00 there.\x07 Goodbye\x1b]0;title\x07 now."
+    clean = "[Alice] Hello there. Goodbye now."
+    from polyvox.text.markup import parse
+
+    assert [(s.character, s.text) for s in parse(pasted)] == [(s.character, s.text) for s in parse(clean)]
+    got = kernel.render(pasted, engine="piper", params=quiet, seed=1)
+    expected = kernel.render(clean, engine="piper", params=quiet, seed=1)
+    assert got.audio.duration > 1.0 and expected.stats.synthesized == 0  # the same segments: cached
+    assert np.array_equal(got.audio.samples, expected.audio.samples)
+    spoken = polyvox.Segment(text="Hi\x00 there")  # also when a program builds the segments
+    assert spoken.text == "Hi there"

@@ -9,7 +9,6 @@ kernel per server process serves every request (one cache, one model pool, one s
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +22,7 @@ from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
 from polyvox.text.chunking import sentences
+from polyvox.text.segment import speakable
 
 
 @attrs.frozen
@@ -164,13 +164,6 @@ class SpeechService:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
         return Speech(stream, cancel, stretch, headers)
-
-
-def speakable(text: str) -> str:
-    """`text` without its control characters (NUL, escape, bell...): no engine can say them,
-    and engines that hand text to C libraries (Piper's espeak-ng) fail on a NUL. Line breaks
-    and tabs stay: they separate sentences and words."""
-    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
 
 
 def _refuse_lone_surrogates(req: SpeechRequest) -> None:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection, Iterable
 
 from polyvox.errors import ScriptError
 from polyvox.text import tags
-from polyvox.text.segment import Segment
+from polyvox.text.segment import Segment, speakable
 
 #: Longest pause a tag may ask for, in seconds; a longer one is cut to it (a warning).
 MAX_PAUSE = 30.0
@@ -53,7 +53,7 @@ def parse(text: str, known_languages: Iterable[str] = (), *, characters: Iterabl
         raise ScriptError(f"a script must be text, not {type(text).__name__}")
     reader = _Reader(tuple(known_languages), frozenset(c.lower() for c in characters), strict, warn)
     segments: list[Segment] = []
-    for number, line in enumerate(text.lstrip("\ufeff").splitlines(), 1):
+    for number, line in enumerate(speakable(text.lstrip("\ufeff")).splitlines(), 1):
         segments.extend(reader.line(line, number))
     return segments
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +15,20 @@ from polyvox.voices.voice import Voice, frozen_mapping
 #: How a segment joins the one before it: a sentence end, a clause split (crossfade),
 #: a word split, or none (first of its line, after a pause).
 JOINS = ("none", "sentence", "clause", "word")
+
+
+#: Terminal escape sequences (colours, cursor moves, window titles) pasted with the text.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def speakable(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (NUL, bell...): no
+    engine can say them, and an engine that hands text to a C library (Piper's espeak-ng)
+    fails on a NUL. Line breaks and tabs stay: they separate lines, sentences and words."""
+    if not isinstance(text, str):
+        return text  # attrs' validators name the bad type
+    text = _ESCAPES.sub("", text)
+    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
 
 
 def _check_pause(instance: Any, attribute: attrs.Attribute, value: float) -> None:
@@ -27,7 +43,7 @@ class Segment:
     A pause segment has `pause` > 0 and no text; it never reaches an engine.
     """
 
-    text: str = ""
+    text: str = attrs.field(default="", converter=speakable)
     #: The character speaking; None is the narrator.
     character: str | None = None
     language: str | None = None
@@ -56,7 +72,7 @@ class Request:
     Plain data only, so an engine can run in another process or on another machine.
     """
 
-    text: str
+    text: str = attrs.field(converter=speakable)
     language: str
     #: The model id (not the loaded object), e.g. ``en_US-joe-medium``.
     model: str
