@@ -252,3 +252,37 @@ def test_a_long_answer_over_the_input_limit_is_spoken_whole(tmp_path):
     _, samples = _pcm(got)
     one = service.kernel.synthesize("Sentence number 0 of a long answer.", engine="template")
     assert len(samples) > 7 * len(one)  # every sentence spoken
+
+
+def test_a_stream_that_never_ends_a_sentence_is_spoken_in_pieces(tmp_path):
+    """Streaming text without a sentence end (a run-on list, a model that never writes a full
+    stop) is spoken between words once it passes the input limit: audio comes before the stop
+    and the text the server holds stays bounded; every word is spoken once."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"},
+                                 max_input_chars=60), kernel)
+    service = app.app.state.service
+    words = [f"item{n}" for n in range(40)]  # ~260 characters, no sentence end
+
+    async def run(port: int) -> tuple[str, list]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            client = await _connect(port)
+            await client.write_event(SynthesizeStart().event())
+            for word in words:
+                await client.write_event(SynthesizeChunk(text=word + " ").event())
+            first = await asyncio.wait_for(client.read_event(), 20)  # before the stop
+            await client.write_event(SynthesizeStop().event())
+            got = [first]
+            while got[-1].type != "synthesize-stopped":
+                got.append(await asyncio.wait_for(client.read_event(), 20))
+            await client.disconnect()
+            return first.type, got
+        finally:
+            task.cancel()
+
+    first, got = asyncio.run(run(free_port()))
+    assert first == "audio-start"
+    _, samples = _pcm(got)
+    whole = sum(len(service.kernel.synthesize(w, engine="template")) for w in words)
+    assert 0.9 * whole < len(samples) < 1.3 * whole, len(samples) / whole  # each word once, spaces aside

@@ -111,9 +111,13 @@ class Handler(AsyncEventHandler):
                 # the splitter trims the last one; its trailing space ends a word the next chunk
                 # must not run into ("The " + "end." is "The end.", not "Theend.")
                 self.pending = done[-1] + self.pending[len(self.pending.rstrip()):]
+            limit = self.service.config.max_input_chars
+            while len(self.pending) > limit:  # a sentence that never ends: spoken in pieces, memory bounded
+                head, self.pending = _split_at_space(self.pending, limit)
+                await self._speak(head)
         elif SynthesizeStop.is_type(event.type) and self.streaming:
-            if self.pending.strip():
-                await self._speak(self.pending)
+            for piece in self._pieces(self.pending):
+                await self._speak(piece)
             if self.rate is not None:
                 await self.write_event(AudioStop().event())
             self.streaming, self.pending = False, ""
@@ -138,10 +142,13 @@ class Handler(AsyncEventHandler):
             return [text]
         pieces = [""]
         for sentence in sentences(text, self._language()):
+            while len(sentence) > limit:  # one sentence over the limit: cut between words
+                head, sentence = _split_at_space(sentence, limit)
+                pieces += [head, ""]
             if pieces[-1] and len(pieces[-1]) + 1 + len(sentence) > limit:
                 pieces.append("")
             pieces[-1] = f"{pieces[-1]} {sentence}" if pieces[-1] else sentence
-        return pieces
+        return [p for p in pieces if p]
 
     def _language(self) -> str | None:
         return getattr(self.voice, "language", None)
@@ -165,6 +172,13 @@ class Handler(AsyncEventHandler):
         finally:
             planned.cancel.cancel()
             await anyio.to_thread.run_sync(planned.stream.close)
+
+
+def _split_at_space(text: str, limit: int) -> tuple[str, str]:
+    """`text` cut at its last space within `limit` characters (at `limit` if it has none)."""
+    at = text.rfind(" ", 1, limit + 1)
+    at = at if at > 0 else limit
+    return text[:at], text[at:].lstrip()
 
 
 async def serve_wyoming(uri: str, service: SpeechService, no_auth: bool = False,
