@@ -111,6 +111,18 @@ def test_format_applies_to_stdout():
     assert result.stdout_bytes[:4] == b"fLaC"
 
 
+@pytest.mark.parametrize("fmt", ["flac", "ogg", "mp3"])
+def test_nothing_to_say_is_still_a_file_players_open(tmp_path, fmt):
+    """Punctuation only gives Piper no samples; libsndfile would write no bytes at all for
+    these formats, to a file or a pipe. A few milliseconds of silence stand in."""
+    to_file = run("say", "—", "-o", f"empty.{fmt}", "-q")
+    piped = CliRunner().invoke(cli, ["say", "—", "-o", "-", "--format", fmt, "-q"])
+    assert to_file.exit_code == 0 and piped.exit_code == 0, piped.stderr
+    for data in ((tmp_path / f"empty.{fmt}").read_bytes(), piped.stdout_bytes):
+        samples, rate = sf.read(io.BytesIO(data))
+        assert rate == 22050 and 0 < len(samples) <= 0.03 * rate and not np.abs(samples).max() > 1e-3
+
+
 def test_stream_to_stdout_is_a_playable_wav():
     result = CliRunner().invoke(cli, ["render", "-", "--stream", "-o", "-", "-q"], input="One.\n[pause:0.2]\nTwo.\n")
     assert result.exit_code == 0, result.stderr

@@ -19,6 +19,9 @@ from polyvox.names import AUDIO_FORMATS
 
 #: Formats that can be written to a stream sample by sample; others are encoded at the end.
 _STREAMABLE = ("wav", "pcm")
+#: Seconds of silence written for "nothing to say" in formats that cannot be empty: libsndfile
+#: writes no bytes at all for a FLAC, Ogg or MP3 without samples, which no player opens.
+EMPTY_SECONDS = 0.02
 
 
 def format_of(target: str | Path | BinaryIO, format: str | None = None) -> str:
@@ -92,6 +95,8 @@ class AudioWriter:
 
     def close(self, failed: bool = False) -> None:
         """Finish the output; with `failed`, throw away a partial file instead."""
+        if not failed and not self.frames and self.format not in _STREAMABLE:
+            self.write(Audio(np.zeros(max(1, round(self.sample_rate * EMPTY_SECONDS)), np.float32), self.sample_rate))
         if self._file is not None:
             try:
                 self._file.close()

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from polyvox import Audio, AudioWriter
+from polyvox.render.output import EMPTY_SECONDS
 
 #: response_format -> (container, codec, codec sample rate or None for the engine's).
 _AV = {
@@ -29,8 +30,6 @@ _AV = {
 }
 #: Muxer options: Ogg pages are flushed after 100 ms of audio instead of one second.
 _OPTIONS = {"ogg": {"page_duration": "100000"}}
-#: Seconds of silence that stand for "nothing to say" in formats that cannot be empty.
-_EMPTY_SECONDS = 0.02
 
 
 class _Sink:
@@ -98,8 +97,8 @@ class Encoder:
         return self._sink.take()
 
     def finish(self) -> bytes:
-        if not self._samples and self.format not in ("wav", "pcm"):
-            self.feed(Audio(np.zeros(max(1, round(self.sample_rate * _EMPTY_SECONDS)), np.float32), self.sample_rate))
+        if not self._samples and self._writer is None:  # (the writer does the same for FLAC)
+            self.feed(Audio(np.zeros(max(1, round(self.sample_rate * EMPTY_SECONDS)), np.float32), self.sample_rate))
         if self._writer is not None:
             self._writer.close()
         else:
