@@ -1,9 +1,10 @@
 """Reading SRT subtitles as they come in the wild, with the `srt` library.
 
-Tolerated: a UTF-8 BOM, UTF-16 with a BOM, Windows-1252 (or Latin-1) bytes, CRLF line ends,
-missing or wrong cue numbers, HTML tags (``<i>``, ``<font color=…>``), ASS override tags
-(``{\\an8}``) and line breaks (``\\N``), HTML entities, zero-length cues, cues out of order
-and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue,
+Tolerated: a UTF-8 BOM (also mid-file, as ``cat`` leaves it), UTF-16 with or without a BOM,
+Windows-1252 (or Latin-1) bytes, CRLF or CR line ends, tabs in the timing line, missing or
+wrong cue numbers, styling tags (``<i>``, ``<font color=…>``), ASS override tags (``{\\an8}``),
+line breaks (``\\N``, ``<br>``), HTML entities, zero-length cues, cues out of order and
+overlapping cues. What of a cue is spoken (no ``♪``, no ``(laughs)``) is `speech`'s concern. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue,
 and keeps its line breaks: as in a script (and in TTS Audio Suite), each line of a cue
 starts again as the narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the
 narrator. Write the tag again on the second line to keep Alice speaking.
@@ -27,7 +28,11 @@ import attrs
 
 from polyvox.errors import ScriptError
 
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+#: The styling tags subtitle files use (SRT's own, and WebVTT's ``<c.x>``, ``<v Bob>``), by name,
+#: so text such as ``a<b and c>d`` is not mistaken for one.
+_HTML_TAG = re.compile(r"</?(?:(?:i|b|u|s|em|strong|small|big|strike|tt|ruby|rt|rp|sub|sup)\s*"
+                       r"|(?:font|span|c|v|lang|p|div)(?:[\s.][^<>]*)?)/?>", re.IGNORECASE)
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")
 _ASS_BREAK = re.compile(r"\\N")
 _ASS_SPACE = re.compile(r"\\[nh]")
@@ -54,10 +59,14 @@ class Cue:
 
 
 def decode(data: bytes) -> str:
-    """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 (with a BOM, or without one
+    when its NUL bytes give it away), else Windows-1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # a file cut short (odd length, half a surrogate pair) keeps what can be read
         return data.decode("utf-16", errors="replace")
+    unmarked = _utf16_without_bom(data)
+    if unmarked:
+        return data.decode(unmarked, errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -70,8 +79,9 @@ def decode(data: bytes) -> str:
 
 def clean_text(text: str) -> str:
     """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
-    dropped, the lines kept (an ASS ``\\N`` is a line break too)."""
-    text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", _HTML_TAG.sub("", text))))
+    dropped, the lines kept (an ASS ``\\N`` and an HTML ``<br>`` are line breaks too)."""
+    text = _HTML_TAG.sub("", _HTML_BREAK.sub("\n", text))
+    text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", text)))
     lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -111,7 +121,10 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
         raise ScriptError(f"subtitles must be text, bytes or a Path, not {type(source).__name__}")
     import srt
 
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    # Every BOM goes, not just a leading one: files joined with `cat` carry one mid-text, which
+    # would hide the next cue's number from `srt` and read its timing line aloud. Tabs are
+    # spaces to `srt` (its timing line allows only spaces around the arrow).
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     where = _check_times(text, max_cue_start)
     try:
         with _collect_skipped() as lost:
@@ -167,6 +180,21 @@ def _collect_skipped() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 written without a BOM: mostly
+    ASCII, so one byte of each pair is NUL (text in UTF-8 or a one-byte code page has none)."""
+    head = data[:4000]
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    low, high = head[1::2].count(0), head[0::2].count(0)
+    if low >= pairs * 0.6 and high <= pairs * 0.05:
+        return "utf-16-le"
+    if high >= pairs * 0.6 and low <= pairs * 0.05:
+        return "utf-16-be"
+    return None
 
 
 def _seconds(value: timedelta) -> float:

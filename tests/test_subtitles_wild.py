@@ -1,0 +1,107 @@
+"""SRT files as people have them (joined with cat, saved by old tools, written for the hearing
+impaired), spoken by Piper: what is heard must be the words, the same as a clean file's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import QUIET
+
+import polyvox
+from polyvox.subtitles.srt import read_srt
+from test_subtitles import frames_db, onset, quiet
+
+ARROW = "-->"
+
+
+def srt(cues: list[tuple[float, float, str]], number: bool = True) -> str:
+    def stamp(s: float) -> str:
+        ms = round(s * 1000)
+        return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+    return "".join((f"{n}\n" if number else "") + f"{stamp(a)} {ARROW} {stamp(b)}\n{t}\n\n"
+                   for n, (a, b, t) in enumerate(cues, 1))
+
+
+@pytest.fixture(scope="module")
+def piper(tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
+    return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("wild-cache"))
+
+
+#: Each cue as the wild file has it, and the words a listener should hear.
+WILD = [
+    ("\u266a Singing in the rain \u266a", "Singing in the rain"),
+    ("# Just singing in the rain #", "Just singing in the rain"),
+    ("(laughs) Okay, fine.", "Okay, fine."),
+    ("<i>[THUNDER\nRUMBLING]</i>\n- Run!", "Run!"),
+    ("Where are you (SIGHS) going?", "Where are you going?"),
+]
+
+
+def test_music_marks_and_annotations_are_not_spoken(piper: polyvox.Kernel) -> None:
+    """The wild cues are heard exactly as their plain words: rendering the plain file after
+    the wild one synthesizes nothing (every clip is already cached under the same text)."""
+    times = [(i * 5.0 + 0.5, i * 5.0 + 4.5) for i in range(len(WILD))]
+    wild = piper.render(srt([(a, b, t) for (a, b), (t, _) in zip(times, WILD, strict=True)]),
+                        timing_mode="pad_with_silence", params=QUIET)
+    plain = piper.render(srt([(a, b, t) for (a, b), (_, t) in zip(times, WILD, strict=True)]),
+                         timing_mode="pad_with_silence", params=QUIET)
+    assert plain.stats.synthesized == 0, "the wild cues said more (or less) than their words"
+    assert [t.natural for t in wild.timing] == pytest.approx([t.natural for t in plain.timing], abs=1e-6)
+    for entry in wild.timing:  # and sound the same, at the same times
+        assert onset(wild.audio, entry.start) == onset(plain.audio, entry.start)
+    # Only the speech changes: the report and the adjusted SRT show the cues as written.
+    assert wild.timing[0].text == "\u266a Singing in the rain \u266a" and "(laughs)" in wild.srt
+
+
+@pytest.mark.parametrize("text", ["!", "?", "...", "\u266a\u266a", "- ?!", "(MUSIC PLAYING)", "[DOOR SLAMS]"])
+def test_cues_with_nothing_to_say_are_silent(piper: polyvox.Kernel, text: str) -> None:
+    """Piper reads a lone "!" as "exclamation" and a "♪" as "symbol two six six A": such cues
+    are empty, and their time is silence."""
+    result = piper.render(srt([(0.5, 2.0, "Hello there."), (3.0, 5.0, text)]),
+                          timing_mode="pad_with_silence", params=QUIET)
+    assert [t.action for t in result.timing] == ["padded", "empty"]
+    assert quiet(result.audio, 2.5, result.audio.duration)
+
+
+def test_files_joined_with_cat_keep_every_cue(piper: polyvox.Kernel, tmp_path: Path) -> None:
+    """A second file's BOM in mid-text hid its first cue number from `srt`, which then read that
+    cue's timing line aloud as part of the cue before."""
+    first = srt([(0.5, 2.0, "Hello there.")]).encode("utf-8-sig")
+    second = srt([(4.0, 6.0, "Goodbye now.")]).encode("utf-8-sig")
+    path = tmp_path / "joined.srt"
+    path.write_bytes(first + second)
+    result = piper.render(path, timing_mode="pad_with_silence", params=QUIET)
+    assert [(t.target_start, t.text) for t in result.timing] == [(0.5, "Hello there."), (4.0, "Goodbye now.")]
+    assert result.timing[0].natural < 1.5, "the first cue also said the second's timing line"
+    assert abs(onset(result.audio, 4.0, after=result.timing[0].end + 0.01) - 4.0) <= 0.03
+
+
+def test_html_line_breaks_do_not_glue_words(piper: polyvox.Kernel) -> None:
+    result = piper.render(srt([(0.5, 4.0, "Hello there,<br>how are you?<BR/>Fine.")]), params=QUIET)
+    assert result.timing[0].text == "Hello there,\nhow are you?\nFine."
+    again = piper.render(srt([(0.5, 4.0, "Hello there,\nhow are you?\nFine.")]), params=QUIET)
+    assert again.stats.synthesized == 0
+
+
+def test_utf16_without_bom_and_tabbed_timing_lines() -> None:
+    text = f"1\r\n00:00:01,000\t{ARROW}\t00:00:02,500\r\nCafé au lait\r\n\r\n2\r\n00:00:03,000 {ARROW} 00:00:04,000\r\nOui\r\n"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        cues = read_srt(text.encode(encoding))
+        assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.5, "Café au lait"), (3.0, 4.0, "Oui")]
+
+
+def test_only_styling_tags_are_taken_for_tags() -> None:
+    assert read_srt(f"1\n00:00:01,000 {ARROW} 00:00:02,000\nif a<b and c>d, <i>I</i> <3 you\n")[0].text == \
+        "if a<b and c>d, I <3 you"
+    assert read_srt(f"1\n00:00:01,000 {ARROW} 00:00:02,000\n<c.yellow><v Bob>Hi</v></c> <FONT color=red>x</FONT>\n"
+                    )[0].text == "Hi x"
+
+
+def test_a_speaker_dash_line_is_heard_as_its_words(piper: polyvox.Kernel) -> None:
+    """Two speakers in one cue, each line after a dash: both lines spoken, no dash read out."""
+    dashed = piper.render(srt([(0.5, 4.0, "- Hello there.\n- Goodbye now.")]), params=QUIET)
+    plain = piper.render(srt([(0.5, 4.0, "Hello there.\nGoodbye now.")]), params=QUIET)
+    assert dashed.timing[0].natural == pytest.approx(plain.timing[0].natural, abs=0.02)
+    assert frames_db(dashed.audio).max() > -20
