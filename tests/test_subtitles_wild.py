@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from conftest import QUIET
+from test_subtitles import frames_db, onset, quiet
 
 import polyvox
 from polyvox.subtitles.srt import read_srt
-from test_subtitles import frames_db, onset, quiet
 
 ARROW = "-->"
 
@@ -86,7 +86,8 @@ def test_html_line_breaks_do_not_glue_words(piper: polyvox.Kernel) -> None:
 
 
 def test_utf16_without_bom_and_tabbed_timing_lines() -> None:
-    text = f"1\r\n00:00:01,000\t{ARROW}\t00:00:02,500\r\nCafé au lait\r\n\r\n2\r\n00:00:03,000 {ARROW} 00:00:04,000\r\nOui\r\n"
+    text = (f"1\r\n00:00:01,000\t{ARROW}\t00:00:02,500\r\nCafé au lait\r\n\r\n"
+            f"2\r\n00:00:03,000 {ARROW} 00:00:04,000\r\nOui\r\n")
     for encoding in ("utf-16-le", "utf-16-be"):
         cues = read_srt(text.encode(encoding))
         assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.5, "Café au lait"), (3.0, 4.0, "Oui")]

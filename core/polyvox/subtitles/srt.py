@@ -4,10 +4,12 @@ Tolerated: a UTF-8 BOM (also mid-file, as ``cat`` leaves it), UTF-16 with or wit
 Windows-1252 (or Latin-1) bytes, CRLF or CR line ends, tabs in the timing line, missing or
 wrong cue numbers, styling tags (``<i>``, ``<font color=…>``), ASS override tags (``{\\an8}``),
 line breaks (``\\N``, ``<br>``), HTML entities, zero-length cues, cues out of order and
-overlapping cues. What of a cue is spoken (no ``♪``, no ``(laughs)``) is `speech`'s concern. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue,
-and keeps its line breaks: as in a script (and in TTS Audio Suite), each line of a cue
-starts again as the narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the
-narrator. Write the tag again on the second line to keep Alice speaking.
+overlapping cues. What of a cue is spoken (no ``♪``, no ``(laughs)``) is `speech`'s concern.
+
+Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue, and keeps its line
+breaks: as in a script (and in TTS Audio Suite), each line of a cue starts again as the
+narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the narrator. Write the tag
+again on the second line to keep Alice speaking.
 
 Checked: a time beyond `max_cue_start` (default 24 h) is a one-line `ScriptError` naming the
 cue and its line, before anything is sized by it; a cue that ends before it starts becomes a
