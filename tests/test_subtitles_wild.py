@@ -106,3 +106,16 @@ def test_a_speaker_dash_line_is_heard_as_its_words(piper: polyvox.Kernel) -> Non
     plain = piper.render(srt([(0.5, 4.0, "Hello there.\nGoodbye now.")]), params=QUIET)
     assert dashed.timing[0].natural == pytest.approx(plain.timing[0].natural, abs=0.02)
     assert frames_db(dashed.audio).max() > -20
+
+
+@pytest.mark.parametrize(("stamps", "times"), [
+    ("00:00:01,5 --> 00:00:02,25", (1.5, 2.25)),         # a fraction, not 5 and 25 ms
+    ("00:00:01.50 --> 00:00:02.75", (1.5, 2.75)),        # centiseconds, as converted from ASS
+    ("0:00:01,1234 --> 0:00:02,000", (1.123, 2.0)),      # not 1.234 s, which ended it before it began
+    ("00:00:01,000 --> 00:00:02,000 X1:10 Y1:20", (1.0, 2.0)),
+    ("00:00:01,000-->00:00:02,000", (1.0, 2.0)),
+])
+def test_fractions_of_a_second_are_decimal(stamps: str, times: tuple[float, float]) -> None:
+    cue, = read_srt(f"1\n{stamps}\nAt 10:30:15,5 we meet.\n")
+    assert (cue.start, cue.end, cue.note) == (*times, "")
+    assert cue.text == "At 10:30:15,5 we meet.", "only timing lines are touched"
