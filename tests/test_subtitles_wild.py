@@ -119,3 +119,13 @@ def test_fractions_of_a_second_are_decimal(stamps: str, times: tuple[float, floa
     cue, = read_srt(f"1\n{stamps}\nAt 10:30:15,5 we meet.\n")
     assert (cue.start, cue.end, cue.note) == (*times, "")
     assert cue.text == "At 10:30:15,5 we meet.", "only timing lines are touched"
+
+
+def test_a_time_before_zero_is_zero_and_keeps_its_cue() -> None:
+    """A file shifted too early: `srt` alone dropped the sign with the cue number (a warning
+    that a block was skipped) and started the cue at +0.5 s."""
+    lost: list[str] = []
+    cues = read_srt(f"1\n-00:00:00,500 {ARROW} 00:00:01,500\nHi there.\n\n"
+                    f"2\n00:00:02,000 {ARROW} 00:00:03,000\nBye.\n", lost)
+    assert [(c.start, c.end, c.text) for c in cues] == [(0.0, 1.5, "Hi there."), (2.0, 3.0, "Bye.")]
+    assert lost == []

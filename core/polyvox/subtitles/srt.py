@@ -42,6 +42,7 @@ _ASS_SPACE = re.compile(r"\\[nh]")
 MAX_CUE_START = 24 * 3600.0
 #: A timing line (``00:00:01,5 --> 00:00:02,25``), and a time's fraction of a second in it.
 _TIMING_LINE = re.compile(r"^[^\n]*\d *-[ -] *>[^\n]*$", re.MULTILINE)
+_NEGATIVE = re.compile(r"(^[ \t]*|> *)-[ \t]*\d+[:：]\d+[:：]\d+(?:[,.，．。：]\d*)?")
 _FRACTION = re.compile(r"(\d+[:：]\d+[:：]\d+[,.，．。：])(\d+)(?!\d)")
 _TIMESTAMP_LINE = re.compile(r"^\s*-?\d+:\d{1,2}:\d{1,2}(?:[,.:]\d+)?\s*-+>", re.MULTILINE)
 
@@ -130,7 +131,7 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
     # would hide the next cue's number from `srt` and read its timing line aloud. Tabs are
     # spaces to `srt` (its timing line allows only spaces around the arrow).
     text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
-    text = _TIMING_LINE.sub(_fraction_as_milliseconds, text)
+    text = _TIMING_LINE.sub(_tidy_timing_line, text)
     where = _check_times(text, max_cue_start)
     try:
         with _collect_skipped() as lost:
@@ -188,11 +189,13 @@ def _collect_skipped() -> Iterator[list[str]]:
         logger.propagate = propagate
 
 
-def _fraction_as_milliseconds(line: re.Match[str]) -> str:
-    """A timing line with each time's fraction written as three digits: ``,5`` is half a
-    second and ``,50`` (centiseconds, as ASS writes them) too, where `srt` would read 5 and 50
-    milliseconds; ``,1234`` is 123 ms, not 1.234 s."""
-    return _FRACTION.sub(lambda m: m.group(1) + m.group(2).ljust(3, "0")[:3], line.group(0))
+def _tidy_timing_line(line: re.Match[str]) -> str:
+    """A timing line as `srt` should read it. A time before zero (a file shifted too early)
+    is zero: `srt` would drop the sign, and the cue number with it. A fraction of a second is
+    decimal, written as three digits: ``,5`` and ``,50`` (ASS's centiseconds) are half a
+    second, where `srt` reads 5 and 50 ms, and ``,1234`` is 123 ms, not 1.234 s."""
+    text = _NEGATIVE.sub(r"\g<1>00:00:00,000", line.group(0))
+    return _FRACTION.sub(lambda m: m.group(1) + m.group(2).ljust(3, "0")[:3], text)
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
