@@ -129,3 +129,14 @@ def test_a_time_before_zero_is_zero_and_keeps_its_cue() -> None:
                     f"2\n00:00:02,000 {ARROW} 00:00:03,000\nBye.\n", lost)
     assert [(c.start, c.end, c.text) for c in cues] == [(0.0, 1.5, "Hi there."), (2.0, 3.0, "Bye.")]
     assert lost == []
+
+
+def test_a_file_in_two_encodings_is_heard_as_written(piper: polyvox.Kernel, tmp_path: Path) -> None:
+    """Edited in two editors: a UTF-8 note and a Windows-1252 é. Decoding it all as
+    Windows-1252 made the note "â™ª", which Piper read out."""
+    path = tmp_path / "mixed.srt"
+    path.write_bytes(f"1\r\n00:00:00,500 {ARROW} 00:00:03,000\r\n".encode()
+                     + "\u266a Café au lait \u266a\r\n".encode("utf-8").replace("é".encode(), b"\xe9"))
+    mixed = piper.render(path, params=QUIET)
+    assert mixed.timing[0].text == "\u266a Café au lait \u266a"
+    assert piper.render(srt([(0.5, 3.0, "Café au lait")]), params=QUIET).stats.synthesized == 0

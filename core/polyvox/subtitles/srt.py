@@ -18,6 +18,7 @@ zero-length cue with a `note` saying so (the timing report and the render's warn
 
 from __future__ import annotations
 
+import codecs
 import html
 import logging
 import re
@@ -65,23 +66,30 @@ class Cue:
 
 
 def decode(data: bytes) -> str:
-    """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 (with a BOM, or without one
-    when its NUL bytes give it away), else Windows-1252."""
+    """Subtitle bytes to text: UTF-16 (with a BOM, or without one when its NUL bytes give it
+    away), else UTF-8 (with or without BOM) in which any byte that is not UTF-8 is read as
+    Windows-1252 (Latin-1 for the five bytes it leaves undefined). So a Windows-1252 file reads
+    as itself, and so does a file edited in both encodings (``♪`` in UTF-8, ``é`` as one byte),
+    where decoding the whole of it as Windows-1252 turned ``♪`` into ``â™ª``."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # a file cut short (odd length, half a surrogate pair) keeps what can be read
         return data.decode("utf-16", errors="replace")
     unmarked = _utf16_without_bom(data)
     if unmarked:
         return data.decode(unmarked, errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    return data.decode("utf-8-sig", errors=_CP1252_FALLBACK)
 
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler behind `decode`: the bytes UTF-8 could not read, as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start:error.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
+
+
+_CP1252_FALLBACK = "polyvox-cp1252"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
 def clean_text(text: str) -> str:
     """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
