@@ -140,3 +140,10 @@ def test_a_file_in_two_encodings_is_heard_as_written(piper: polyvox.Kernel, tmp_
     mixed = piper.render(path, params=QUIET)
     assert mixed.timing[0].text == "\u266a Café au lait \u266a"
     assert piper.render(srt([(0.5, 3.0, "Café au lait")]), params=QUIET).stats.synthesized == 0
+
+
+def test_a_file_with_nothing_to_say_says_why(piper: polyvox.Kernel) -> None:
+    subs = srt([(1.0, 2.0, "\u266a\u266a"), (3.0, 4.0, "[MUSIC PLAYING]"), (5.0, 6.0, "(applause)")])
+    with pytest.raises(polyvox.EmptyTextError, match=r"^nothing to speak: none of the 3 subtitle cues has words "
+                                                     r"\(music notes, annotations"):
+        piper.render(subs)

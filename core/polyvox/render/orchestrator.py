@@ -182,6 +182,10 @@ class Renderer:
             units, labels = self._parse(given, library, options.strict)
             units = [self._chunk(unit, options, narrator, library) for unit in units]
             if not any(s.text.strip() for unit in units for s in unit):
+                if isinstance(given, sources.Subtitles):
+                    raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
+                                         "(music notes, annotations in brackets or parentheses and "
+                                         "punctuation are not spoken)")
                 raise EmptyTextError("nothing to speak: the text is empty")
             self.planner.forget_fingerprints()
             planned = self._plan(units, labels, options, narrator, library)
