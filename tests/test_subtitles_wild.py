@@ -88,9 +88,12 @@ def test_html_line_breaks_do_not_glue_words(piper: polyvox.Kernel) -> None:
 def test_utf16_without_bom_and_tabbed_timing_lines() -> None:
     text = (f"1\r\n00:00:01,000\t{ARROW}\t00:00:02,500\r\nCafé au lait\r\n\r\n"
             f"2\r\n00:00:03,000 {ARROW} 00:00:04,000\r\nOui\r\n")
+    words = "我们走吧，快点！今天天气很好，我们去公园散步吧。" * 2  # more Chinese than ASCII: few NUL bytes
+    chinese = f"1\r\n00:00:01,000 {ARROW} 00:00:02,500\r\n{words}\r\n"
     for encoding in ("utf-16-le", "utf-16-be"):
         cues = read_srt(text.encode(encoding))
         assert [(c.start, c.end, c.text) for c in cues] == [(1.0, 2.5, "Café au lait"), (3.0, 4.0, "Oui")]
+        assert read_srt(chinese.encode(encoding))[0].text == words
 
 
 def test_only_styling_tags_are_taken_for_tags() -> None:

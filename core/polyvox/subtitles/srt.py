@@ -91,6 +91,7 @@ def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
 _CP1252_FALLBACK = "polyvox-cp1252"
 codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
+
 def clean_text(text: str) -> str:
     """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
     dropped, the lines kept (an ASS ``\\N`` and an HTML ``<br>`` are line breaks too)."""
@@ -207,16 +208,17 @@ def _tidy_timing_line(line: re.Match[str]) -> str:
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 written without a BOM: mostly
-    ASCII, so one byte of each pair is NUL (text in UTF-8 or a one-byte code page has none)."""
+    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 written without a BOM: its
+    timing lines are ASCII, so one byte of many pairs is NUL, always the same one (text in
+    UTF-8 or a one-byte code page has none). A quarter is enough for a file in Chinese."""
     head = data[:4000]
     pairs = len(head) // 2
     if pairs < 8:
         return None
     low, high = head[1::2].count(0), head[0::2].count(0)
-    if low >= pairs * 0.6 and high <= pairs * 0.05:
+    if low >= pairs * 0.25 and high <= pairs * 0.02:
         return "utf-16-le"
-    if high >= pairs * 0.6 and low <= pairs * 0.05:
+    if high >= pairs * 0.25 and low <= pairs * 0.02:
         return "utf-16-be"
     return None
 
