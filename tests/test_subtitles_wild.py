@@ -150,3 +150,21 @@ def test_a_file_with_nothing_to_say_says_why(piper: polyvox.Kernel) -> None:
     with pytest.raises(polyvox.EmptyTextError, match=r"^nothing to speak: none of the 3 subtitle cues has words "
                                                      r"\(music notes, annotations"):
         piper.render(subs)
+
+
+@pytest.mark.parametrize("mode", ["pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate"])
+def test_the_adjusted_srt_still_shows_what_is_not_spoken(piper: polyvox.Kernel, mode: str) -> None:
+    """Annotation and music cues are silent, but a viewer of the adjusted SRT still needs to
+    read them: they keep their times (no time of their own when concatenating)."""
+    cues = [(0.5, 2.0, "Hello there."), (2.5, 4.0, "[DOOR SLAMS]"), (4.5, 6.0, "\u266a\u266a"),
+            (6.5, 8.0, "Goodbye now.")]
+    result = piper.render(srt(cues), timing_mode=mode, params=QUIET)
+    assert [t.action for t in result.timing][1:3] == ["empty", "empty"]
+    adjusted = {c.text: (c.start, c.end) for c in read_srt(result.srt)}
+    assert sorted(adjusted) == sorted(t for *_, t in cues), "every cue is in the adjusted SRT"
+    shown = [adjusted["[DOOR SLAMS]"], adjusted["\u266a\u266a"]]
+    if mode == "concatenate":  # where it falls: after the clip before it
+        assert shown == [(pytest.approx(result.timing[0].end, abs=0.001),) * 2] * 2
+    else:
+        assert shown == [(2.5, 4.0), (4.5, 6.0)]
+        assert quiet(result.audio, 2.3, 6.3)
