@@ -49,7 +49,7 @@ def test_an_absurd_time_is_a_one_line_error_naming_cue_and_line(kernel):
     assert peak < 20 * 1024**2  # nothing sized by the absurd time (it would be GiB)
 
 
-@pytest.mark.parametrize("stamp", ["999999999999999999999999999:00:00,000", "00:00:00,1000000000000000000000000"])
+@pytest.mark.parametrize("stamp", ["999999999999999999999999999:00:00,000", "00:00:1000000000000000000000000,000"])
 def test_times_with_too_many_digits_are_the_same_error(stamp):
     with pytest.raises(polyvox.ScriptError, match=r"subtitle cue 1 \(line 2\) starts at"):
         read_srt(f"1\n{stamp} --> 00:00:01,000\nHi.\n")

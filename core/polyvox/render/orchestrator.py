@@ -182,6 +182,10 @@ class Renderer:
             units, labels = self._parse(given, library, options.strict)
             units = [self._chunk(unit, options, narrator, library) for unit in units]
             if not any(s.text.strip() for unit in units for s in unit):
+                if isinstance(given, sources.Subtitles):
+                    raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
+                                         "(music notes, annotations in brackets or parentheses and "
+                                         "punctuation are not spoken)")
                 raise EmptyTextError("nothing to speak: the text is empty")
             self.planner.forget_fingerprints()
             planned = self._plan(units, labels, options, narrator, library)
@@ -211,11 +215,13 @@ class Renderer:
         if isinstance(given, sources.Script):
             segments = list(given.segments) if given.text is None else parse(given.text, None)
             return [segments], [None]
+        from polyvox.subtitles.speech import speakable, spoken
+
         units, labels = [], []
         for cue in given.cues:
             where = f"subtitle {cue.index} at {_stamp(cue.start)}"
-            segments = parse(cue.text, where)
-            units.append([attrs.evolve(s, line=None) for s in segments])
+            segments = parse(speakable(cue.text), where)  # no music notes or (annotations) read aloud
+            units.append([attrs.evolve(s, line=None, text=spoken(s.text)) for s in segments])
             labels.append(where)
         return units, labels
 

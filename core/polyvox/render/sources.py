@@ -45,7 +45,7 @@ def read_source(source: Any) -> Script | Subtitles:
         if source.suffix.lower() == ".srt":
             return _subtitles(source)
         try:
-            source = decode(source.read_bytes())  # UTF-8, else UTF-16 with BOM, else Windows-1252
+            source = decode(source.read_bytes())  # UTF-16, else UTF-8 with any other byte as Windows-1252
         except OSError as exc:
             raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
     if isinstance(source, str):

@@ -1,12 +1,15 @@
 """Reading SRT subtitles as they come in the wild, with the `srt` library.
 
-Tolerated: a UTF-8 BOM, UTF-16 with a BOM, Windows-1252 (or Latin-1) bytes, CRLF line ends,
-missing or wrong cue numbers, HTML tags (``<i>``, ``<font color=…>``), ASS override tags
-(``{\\an8}``) and line breaks (``\\N``), HTML entities, zero-length cues, cues out of order
-and overlapping cues. Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue,
-and keeps its line breaks: as in a script (and in TTS Audio Suite), each line of a cue
-starts again as the narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the
-narrator. Write the tag again on the second line to keep Alice speaking.
+Tolerated: a UTF-8 BOM (also mid-file, as ``cat`` leaves it), UTF-16 with or without a BOM,
+Windows-1252 (or Latin-1) bytes, CRLF or CR line ends, tabs in the timing line, missing or
+wrong cue numbers, styling tags (``<i>``, ``<font color=…>``), ASS override tags (``{\\an8}``),
+line breaks (``\\N``, ``<br>``), HTML entities, zero-length cues, cues out of order and
+overlapping cues. What of a cue is spoken (no ``♪``, no ``(laughs)``) is `speech`'s concern.
+
+Cue text keeps polyvox markup, so ``[Alice] Hi!`` works inside a cue, and keeps its line
+breaks: as in a script (and in TTS Audio Suite), each line of a cue starts again as the
+narrator, so ``[Alice] Wait for me,⏎please!`` gives "please!" to the narrator. Write the tag
+again on the second line to keep Alice speaking.
 
 Checked: a time beyond `max_cue_start` (default 24 h) is a one-line `ScriptError` naming the
 cue and its line, before anything is sized by it; a cue that ends before it starts becomes a
@@ -15,6 +18,7 @@ zero-length cue with a `note` saying so (the timing report and the render's warn
 
 from __future__ import annotations
 
+import codecs
 import html
 import logging
 import re
@@ -27,12 +31,20 @@ import attrs
 
 from polyvox.errors import ScriptError
 
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+#: The styling tags subtitle files use (SRT's own, and WebVTT's ``<c.x>``, ``<v Bob>``), by name,
+#: so text such as ``a<b and c>d`` is not mistaken for one.
+_HTML_TAG = re.compile(r"</?(?:(?:i|b|u|s|em|strong|small|big|strike|tt|ruby|rt|rp|sub|sup)\s*"
+                       r"|(?:font|span|c|v|lang|p|div)(?:[\s.][^<>]*)?)/?>", re.IGNORECASE)
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")
 _ASS_BREAK = re.compile(r"\\N")
 _ASS_SPACE = re.compile(r"\\[nh]")
 #: Latest time a cue may start or end, in seconds, unless `read_srt` is told otherwise.
 MAX_CUE_START = 24 * 3600.0
+#: A timing line (``00:00:01,5 --> 00:00:02,25``), and a time's fraction of a second in it.
+_TIMING_LINE = re.compile(r"^[^\n]*\d *-[ -] *>[^\n]*$", re.MULTILINE)
+_NEGATIVE = re.compile(r"(^[ \t]*|> *)-[ \t]*\d+[:：]\d+[:：]\d+(?:[,.，．。：]\d*)?")
+_FRACTION = re.compile(r"(\d+[:：]\d+[:：]\d+[,.，．。：])(\d+)(?!\d)")
 _TIMESTAMP_LINE = re.compile(r"^\s*-?\d+:\d{1,2}:\d{1,2}(?:[,.:]\d+)?\s*-+>", re.MULTILINE)
 
 
@@ -54,24 +66,37 @@ class Cue:
 
 
 def decode(data: bytes) -> str:
-    """Subtitle bytes to text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252."""
+    """Subtitle bytes to text: UTF-16 (with a BOM, or without one when its NUL bytes give it
+    away), else UTF-8 (with or without BOM) in which any byte that is not UTF-8 is read as
+    Windows-1252 (Latin-1 for the five bytes it leaves undefined). So a Windows-1252 file reads
+    as itself, and so does a file edited in both encodings (``♪`` in UTF-8, ``é`` as one byte),
+    where decoding the whole of it as Windows-1252 turned ``♪`` into ``â™ª``."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # a file cut short (odd length, half a surrogate pair) keeps what can be read
         return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    unmarked = _utf16_without_bom(data)
+    if unmarked:
+        return data.decode(unmarked, errors="replace")
+    return data.decode("utf-8-sig", errors=_CP1252_FALLBACK)
+
+
+def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler behind `decode`: the bytes UTF-8 could not read, as Windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start:error.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
+
+
+_CP1252_FALLBACK = "polyvox-cp1252"
+codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
 
 def clean_text(text: str) -> str:
     """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
-    dropped, the lines kept (an ASS ``\\N`` is a line break too)."""
-    text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", _HTML_TAG.sub("", text))))
+    dropped, the lines kept (an ASS ``\\N`` and an HTML ``<br>`` are line breaks too)."""
+    text = _HTML_TAG.sub("", _HTML_BREAK.sub("\n", text))
+    text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", text)))
     lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -111,7 +136,11 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
         raise ScriptError(f"subtitles must be text, bytes or a Path, not {type(source).__name__}")
     import srt
 
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    # Every BOM goes, not just a leading one: files joined with `cat` carry one mid-text, which
+    # would hide the next cue's number from `srt` and read its timing line aloud. Tabs are
+    # spaces to `srt` (its timing line allows only spaces around the arrow).
+    text = text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _TIMING_LINE.sub(_tidy_timing_line, text)
     where = _check_times(text, max_cue_start)
     try:
         with _collect_skipped() as lost:
@@ -167,6 +196,31 @@ def _collect_skipped() -> Iterator[list[str]]:
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+
+
+def _tidy_timing_line(line: re.Match[str]) -> str:
+    """A timing line as `srt` should read it. A time before zero (a file shifted too early)
+    is zero: `srt` would drop the sign, and the cue number with it. A fraction of a second is
+    decimal, written as three digits: ``,5`` and ``,50`` (ASS's centiseconds) are half a
+    second, where `srt` reads 5 and 50 ms, and ``,1234`` is 123 ms, not 1.234 s."""
+    text = _NEGATIVE.sub(r"\g<1>00:00:00,000", line.group(0))
+    return _FRACTION.sub(lambda m: m.group(1) + m.group(2).ljust(3, "0")[:3], text)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 written without a BOM: its
+    timing lines are ASCII, so one byte of many pairs is NUL, always the same one (text in
+    UTF-8 or a one-byte code page has none). A quarter is enough for a file in Chinese."""
+    head = data[:4000]
+    pairs = len(head) // 2
+    if pairs < 8:
+        return None
+    low, high = head[1::2].count(0), head[0::2].count(0)
+    if low >= pairs * 0.25 and high <= pairs * 0.02:
+        return "utf-16-le"
+    if high >= pairs * 0.25 and low <= pairs * 0.02:
+        return "utf-16-be"
+    return None
 
 
 def _seconds(value: timedelta) -> float:

@@ -59,9 +59,16 @@ class Timeline:
         self._buffer = np.zeros(0, np.float32)
 
     def adjusted(self) -> list[Cue]:
-        """The cues at the times their speech now has (for the adjusted SRT)."""
-        return [attrs.evolve(c, start=t.start, end=max(t.end, t.start))
-                for c, t in zip(self.cues, self.report, strict=True)]
+        """The cues at the times their speech now has (for the adjusted SRT). A cue with
+        nothing spoken (``[DOOR SLAMS]``, ``♪♪``) keeps its own times, so the file still shows
+        it, save when concatenating: then it has no time of its own, and sits where it falls."""
+        cues = []
+        for cue, timing in zip(self.cues, self.report, strict=True):
+            if timing.action == "empty" and not self.concatenate:
+                cues.append(cue)
+            else:
+                cues.append(attrs.evolve(cue, start=timing.start, end=max(timing.end, timing.start)))
+        return cues
 
     def _mix(self, at: int, samples: np.ndarray) -> None:
         if at < self._offset:  # cannot happen by the rule in `add`; never write into the past

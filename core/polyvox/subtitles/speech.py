@@ -1,0 +1,54 @@
+"""What of a subtitle is spoken: the words, not what the file shows around them.
+
+Subtitles written for the screen carry things a voice should not say. Piper's phonemizer
+reads ``♪`` as "symbol two six six A", ``#`` (older files' music marker) as "hash", and a lone
+``!`` as "exclamation"; hearing-impaired annotations such as ``(laughs)`` would be read as
+words. So, before a cue's markup is parsed:
+
+- music notes (``♪ ♫ ♬ ♩``) go, and a ``#`` standing alone at either end of a line; the lyrics
+  between them are spoken;
+- a speaker's dash goes (``- Hi. - Hello.``: two people in one cue);
+- text in parentheses goes (``(laughs)``, ``(DOOR CREAKS)``), as subtitle editors' "remove
+  text for the hearing impaired" does; square brackets are polyvox markup (``[Alice]``,
+  ``[pause:1s]``), and one that names no tag is read as a character, so ``[DOOR SLAMS]`` is
+  not spoken either; a bracket that runs over a line end, never markup, goes like a
+  parenthesis;
+
+and after it, a piece with no letter or digit (``...``, ``?!``, a leftover speaker dash) is
+not spoken. The cue's text itself is kept as it was (the timing report and the adjusted SRT
+show ``♪`` and ``(laughs)`` still): only what reaches the engine changes. Removed text is
+replaced by spaces, not cut, so the line and column of a markup problem still point into
+the cue as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MUSIC = re.compile(r"[\u2669\u266a\u266b\u266c]")
+_HASH_MARK = re.compile(r"^[ \t]*#+(?=\s|$)|(?<=\s)#+(?=[ \t]*$)", re.MULTILINE)
+#: A dash that starts a speaker's words: at a line's start, or after the end of a sentence.
+_SPEAKER_DASH = re.compile(r"^[ \t]*[-\u2013\u2014](?=[ \t]|[^\W\d_])"
+                           r"|(?<=[.!?\u2026][ \t])[ \t]*[-\u2013\u2014](?=[ \t])", re.MULTILINE)
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_BRACKET_OVER_LINES = re.compile(r"\[[^\[\]]*\n[^\[\]]*\]")
+
+
+def speakable(text: str) -> str:
+    """`text` (a cue's, markup kept) with music marks, speaker dashes and annotations blanked
+    out; annotations first, so a dash or ``#`` they stood before is at its line's start."""
+    for mark in (_BRACKET_OVER_LINES, _PARENTHESES, _MUSIC, _HASH_MARK, _SPEAKER_DASH):
+        text = mark.sub(_blank, text)
+    return text
+
+
+def spoken(text: str) -> str:
+    """A parsed piece's words, spacing tidied; "" when it has no letter or digit to say."""
+    if not any(ch.isalnum() for ch in text):
+        return ""
+    return " ".join(text.split())
+
+
+def _blank(match: re.Match[str]) -> str:
+    """Spaces in place of the match, its line ends kept (lines and columns stay where they were)."""
+    return re.sub(r"[^\n]", " ", match.group(0))
