@@ -126,7 +126,7 @@ class Scheduler:
         for key, group in groups.items():
             check_cancel()
             spec = self.plugins.specs[key[0]]
-            entry = self.models.get(*key)
+            entry = self.models.get(*key, fingerprint=group[0].model_fingerprint)
             size = batch_size or spec.capabilities.batch_size_for(key[2])
             units = self._units(entry, group, spec.capabilities.batch, size, use_cache, check_cancel)
             parallel = workers > 1 and spec.capabilities.thread_safe
@@ -167,7 +167,7 @@ class Scheduler:
                     if caps.batch and size > 1:
                         group += self._ahead(speech, n, min(window, size) - 1, use_cache, ready)
                         window = min(2 * window, size)
-                    entry = self.models.get(*job.model_key)
+                    entry = self.models.get(*job.model_key, fingerprint=job.model_fingerprint)
                     try:
                         made = self._unit(entry, [j for _, j in group], use_cache, check_cancel, size)()
                     except SegmentError as exc:
