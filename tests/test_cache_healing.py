@@ -241,3 +241,5 @@ def test_real_failing_writes_turn_caching_off(tmp_path, limit):
     assert synthesized == "2" and float(seconds) > 1.0
     (warning,) = warnings
     assert "caching is off for this render" in warning
+    # nothing half-written is left behind to fill the disk further, render after render
+    assert not list((tmp_path / "c").glob("*.tmp"))

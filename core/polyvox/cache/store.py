@@ -9,6 +9,7 @@ once through `warn(kind, message)`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -155,12 +156,16 @@ class ContentCache:
 
         with self._lock:
             self._off = None
+        name = None
         try:
             with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
+                name = fh.name
                 fh.write(json.dumps({"hits": hits, "misses": misses}))
-            os.replace(fh.name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
+            os.replace(name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
         except OSError:
-            pass
+            if name is not None:  # a full disk: leave no empty file behind, render after render
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
 
     def stats(self) -> CacheStats:
         dc = self._require()
