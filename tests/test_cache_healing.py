@@ -243,3 +243,44 @@ def test_real_failing_writes_turn_caching_off(tmp_path, limit):
     assert "caching is off for this render" in warning
     # nothing half-written is left behind to fill the disk further, render after render
     assert not list((tmp_path / "c").glob("*.tmp"))
+
+
+def test_a_write_cut_short_leaves_no_file_that_clear_or_repair_keeps(tmp_path, monkeypatch):
+    """A disk that fills up in the middle of a value file (simulated: root is not stopped by a
+    full tmpfs in every test machine; the real `_write` writes part of the file, then the
+    errno a full disk gives). diskcache writes a value's file before its row, so the file is
+    left with no row: nothing reads, counts or evicts it. `cache verify` lists it, `--repair`
+    and `cache clear` remove it."""
+    import diskcache
+
+    real = diskcache.Disk._write
+
+    def cut_short(self, full_path, iterator, mode, encoding=None):
+        real(self, full_path, iter([b"\0" * 4096]), mode, encoding)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(diskcache.Disk, "_write", cut_short)
+        result = render(tmp_path / "c")
+    assert result.stats.synthesized == 2 and "no space left" in cache_warnings(result)[0]
+    (stray,) = value_files(tmp_path / "c")
+    env = {"POLYVOX_CACHE_DIR": str(tmp_path / "c")}
+    runner = CliRunner()
+    fresh = runner.invoke(main, ["cache", "verify"], env=env)
+    assert fresh.exit_code == 0, fresh.output  # it may still be a write waiting for the lock
+    os.utime(stray, (stray.stat().st_atime - 600, stray.stat().st_mtime - 600))
+    checked = runner.invoke(main, ["cache", "verify", "--json"], env=env)
+    assert checked.exit_code == 1
+    (bad,) = json.loads(checked.stdout)["bad"]
+    assert bad["key"].startswith("file ") and "4096 bytes" in bad["reason"]
+    repaired = runner.invoke(main, ["cache", "verify", "--repair", "--json"], env=env)
+    assert repaired.exit_code == 0 and json.loads(repaired.stdout)["removed"] == 1
+    assert not stray.exists()
+
+
+def test_clear_removes_value_files_no_entry_refers_to(primed):
+    cache_dir, _ = primed
+    stray = value_files(cache_dir)[0].with_name("0123456789abcdef0123456789ab.val")
+    stray.write_bytes(b"\0" * 50_000)  # what a killed or refused write leaves
+    assert ContentCache(cache_dir).clear() == 2
+    assert not value_files(cache_dir)

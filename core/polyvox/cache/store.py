@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
-from polyvox.cache import entries
+from polyvox.cache import entries, leftovers
 from polyvox.cache.entries import AUDIO, DamagedEntry, ForeignKey
 from polyvox.errors import PolyvoxError
 
@@ -191,6 +191,7 @@ class ContentCache:
         count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
         (self.directory / _LAST_RENDER).unlink(missing_ok=True)
         dc.clear()
+        leftovers.remove(leftovers.unreferenced(dc, self.directory))
         return count
 
     def verify(self, repair: bool = False) -> VerifyReport:
@@ -203,10 +204,15 @@ class ContentCache:
             reason = _check(dc, key)
             if reason is not None:
                 bad.append((key, BadEntry(str(key), reason)))
+        stray = leftovers.unreferenced(dc, self.directory, settled=leftovers.SETTLED_SECONDS)
+        bad += [(None, BadEntry(f"file {p.relative_to(self.directory)}", "a value file no entry refers to "
+                                f"({size} bytes left by a write cut short)")) for p, size in stray.items()]
         removed = 0
         if repair:
             for key, _ in bad:
-                removed += bool(dc.delete(key))
+                if key is not None:
+                    removed += bool(dc.delete(key))
+            removed += leftovers.remove(stray)
         return VerifyReport(checked, tuple(b for _, b in bad), removed)
 
     def close(self) -> None:
