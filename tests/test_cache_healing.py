@@ -284,3 +284,40 @@ def test_clear_removes_value_files_no_entry_refers_to(primed):
     stray.write_bytes(b"\0" * 50_000)  # what a killed or refused write leaves
     assert ContentCache(cache_dir).clear() == 2
     assert not value_files(cache_dir)
+
+
+def damage_rows(cache_dir):
+    """Zeros over the table of entries and everything after it: the database still opens (its
+    schema and settings are intact) but every read of a row finds it malformed."""
+    db = cache_dir / "cache.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every row into cache.db, none left in the log
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'Cache'").fetchone()
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    with open(db, "r+b") as fh:
+        fh.seek((root - 1) * page)
+        fh.write(b"\0" * (db.stat().st_size - (root - 1) * page))
+
+
+@pytest.mark.parametrize("command", ["verify", "stats", "clear"])
+def test_cache_commands_move_aside_a_database_damaged_past_its_schema(primed, command):
+    """It opens, so nothing moved it aside on the way in; `stats` and `clear` stopped with an
+    internal error and `verify` too. Now each moves it aside and works on a fresh one, and
+    `verify` (which asks SQLite to check every page) lists it."""
+    cache_dir, _ = primed
+    damage_rows(cache_dir)
+    env = {"POLYVOX_CACHE_DIR": str(cache_dir)}
+    args = {"verify": ["cache", "verify", "--json"], "stats": ["cache", "stats", "--json"],
+            "clear": ["cache", "clear", "--yes", "--json"]}[command]
+    run = CliRunner().invoke(main, args, env=env)
+    assert "internal error" not in run.output
+    assert run.exit_code == (1 if command == "verify" else 0), run.output
+    assert "moved aside" in run.stderr and len(list(cache_dir.glob("damaged-*/cache.db"))) == 1
+    if command == "verify":
+        (bad,) = json.loads(run.stdout)["bad"]
+        assert bad["key"] == "cache.db" and "malformed" in bad["reason"] and "\n" not in bad["reason"]
+        again = CliRunner().invoke(main, ["cache", "verify"], env=env)
+        assert again.exit_code == 0 and "0 bad" in again.stdout
+    result = render(cache_dir)
+    assert result.stats.synthesized == 2 and not cache_warnings(result)

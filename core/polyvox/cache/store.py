@@ -23,8 +23,8 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
-from polyvox.cache import entries, leftovers
-from polyvox.cache.entries import AUDIO, DamagedEntry, ForeignKey
+from polyvox.cache import checks, entries, leftovers
+from polyvox.cache.entries import AUDIO, DamagedEntry
 from polyvox.errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
@@ -97,6 +97,8 @@ class ContentCache:
         self.size_limit = size_limit
         self.warn = warn
         self.problems: list[str] = []
+        #: Each damaged database moved aside: (the folder it went to, why).
+        self.moved_aside: list[tuple[Path, str]] = []
         self._dc: Any = None
         self._off: str | None = None  # why the cache is off until the render ends
         self._lock = threading.RLock()
@@ -168,16 +170,18 @@ class ContentCache:
                     os.unlink(name)
 
     def stats(self) -> CacheStats:
-        dc = self._require()
-        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
+        def count(dc: Any) -> tuple[int, int]:
+            return sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO)), int(dc.volume())
+
+        entries_, size = self._admin(count)
         last = {"hits": 0, "misses": 0}
         try:
             last = json.loads((self.directory / _LAST_RENDER).read_text())
         except (OSError, ValueError):
             pass
         return CacheStats(
-            entries=count,
-            size_bytes=int(dc.volume()),
+            entries=entries_,
+            size_bytes=size,
             limit_bytes=self.size_limit,
             directory=str(self.directory),
             last_hits=int(last.get("hits", 0)),
@@ -186,24 +190,37 @@ class ContentCache:
 
     def clear(self) -> int:
         """Remove everything; returns how many audio entries were removed (what `stats` counts;
-        the file-hash memo and unreadable entries go too, uncounted)."""
-        dc = self._require()
-        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
-        (self.directory / _LAST_RENDER).unlink(missing_ok=True)
-        dc.clear()
-        leftovers.remove(leftovers.unreferenced(dc, self.directory))
-        return count
+        the file-hash memo, unreadable entries and value files no entry refers to go too, uncounted)."""
+        def clear(dc: Any) -> int:
+            count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
+            (self.directory / _LAST_RENDER).unlink(missing_ok=True)
+            dc.clear()
+            leftovers.remove(leftovers.unreferenced(dc, self.directory))
+            return count
+
+        return self._admin(clear)
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Read back and check every entry; with `repair`, drop the bad ones."""
+        """Check the database file, then read back and check every entry; with `repair`, drop
+        the bad ones. A damaged database is moved aside (as on any use) and listed."""
+        first = len(self.moved_aside)
+
+        def check(dc: Any) -> tuple[int, list[tuple[Any, BadEntry]]]:
+            problem = checks.database_problem(dc)
+            if problem is not None:  # it opens, but SQLite finds it damaged: rows would be missed
+                raise sqlite3.DatabaseError(problem)
+            bad = []
+            keys = list(dc.iterkeys())
+            for key in keys:
+                reason = checks.check_row(dc, key)
+                if reason is not None:
+                    bad.append((key, BadEntry(str(key), reason)))
+            return len(keys), bad
+
+        checked, bad = self._admin(check)
+        bad[:0] = [(None, BadEntry("cache.db", f"the database is damaged ({why}): moved aside to {str(aside)!r} "
+                                               "and a fresh cache started")) for aside, why in self.moved_aside[first:]]
         dc = self._require()
-        bad: list[tuple[Any, BadEntry]] = []
-        checked = 0
-        for key in list(dc.iterkeys()):
-            checked += 1
-            reason = _check(dc, key)
-            if reason is not None:
-                bad.append((key, BadEntry(str(key), reason)))
         stray = leftovers.unreferenced(dc, self.directory, settled=leftovers.SETTLED_SECONDS)
         bad += [(None, BadEntry(f"file {p.relative_to(self.directory)}", "a value file no entry refers to "
                                 f"({size} bytes left by a write cut short)")) for p, size in stray.items()]
@@ -226,6 +243,19 @@ class ContentCache:
         self.problems.append(message)
         if self.warn is not None:
             self.warn("cache", message)
+
+    def _admin(self, action: Callable[[Any], Any]) -> Any:
+        """`action(dc)` for stats, clear and verify: a database found damaged on the way is moved
+        aside and the action runs again on a fresh one; an unusable directory is a one-line error."""
+        for _ in range(2):
+            try:
+                with self._using() as dc:
+                    return action(dc)
+            except CacheOff:
+                if self._off is not None:
+                    break
+        raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: "
+                           f"{self._off or 'its database is damaged again after a fresh start'}")
 
     def _require(self) -> Any:
         """The open database, or a one-line error (for stats, clear and verify)."""
@@ -267,6 +297,7 @@ class ContentCache:
                     os.replace(item, aside / item.name)
         except OSError as err:
             self._turn_off(err)
+        self.moved_aside.append((aside, str(exc)))
         self._report(f"the cache database in {str(self.directory)!r} could not be read ({exc}): "
                      f"moved aside to {str(aside)!r} and a fresh cache started")
 
@@ -360,27 +391,6 @@ class _Memo:
 
     def __iter__(self) -> Iterator[str]:
         return iter(())
-
-
-def _check(dc: Any, key: Any) -> str | None:
-    """Why the entry under `key` is bad, or None."""
-    if isinstance(key, ForeignKey):
-        return "its key is not text (written by an older polyvox or another program)"
-    try:
-        value = dc.get(key, default=_MISSING)
-        if value is _MISSING:
-            return "its value file is missing"
-        if key.startswith(AUDIO):
-            entries.decode_audio(key[len(AUDIO):], value)
-        elif key.startswith(entries.FILE_HASH):
-            entries.check_file_hash(value)
-        else:
-            return "its key is not one polyvox writes"
-    except DamagedEntry as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    return None
 
 
 def _unwritable(exc: sqlite3.DatabaseError) -> bool:
