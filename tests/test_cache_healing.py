@@ -121,7 +121,7 @@ def test_an_unwritable_cache_directory_turns_caching_off_for_the_render(tmp_path
     result = render(tmp_path / "c")
     assert result.stats.synthesized == 2 and result.audio.duration > 1.0
     (warning,) = cache_warnings(result)
-    assert "caching is off for this render" in warning and os.strerror(error).split()[0].lower() in warning.lower()
+    assert "nothing new is stored" in warning and os.strerror(error).split()[0].lower() in warning.lower()
 
 
 def test_a_full_database_turns_caching_off(tmp_path, monkeypatch):
@@ -143,7 +143,7 @@ def test_a_cache_directory_that_cannot_be_created_turns_caching_off(tmp_path):
     result = render(tmp_path / "blocker" / "c")
     assert result.stats.synthesized == 2
     (warning,) = cache_warnings(result)
-    assert "caching is off" in warning
+    assert "nothing new is stored" in warning
 
 
 def test_nothing_in_the_cache_is_pickled(primed):
@@ -240,7 +240,7 @@ def test_real_failing_writes_turn_caching_off(tmp_path, limit):
     synthesized, seconds, *warnings = run.stdout.splitlines()
     assert synthesized == "2" and float(seconds) > 1.0
     (warning,) = warnings
-    assert "caching is off for this render" in warning
+    assert "nothing new is stored" in warning
     # nothing half-written is left behind to fill the disk further, render after render
     assert not list((tmp_path / "c").glob("*.tmp"))
 
@@ -321,3 +321,42 @@ def test_cache_commands_move_aside_a_database_damaged_past_its_schema(primed, co
         assert again.exit_code == 0 and "0 bad" in again.stdout
     result = render(cache_dir)
     assert result.stats.synthesized == 2 and not cache_warnings(result)
+
+
+def test_a_cache_that_cannot_be_written_still_serves_what_it_holds(primed, monkeypatch):
+    """A cache on a read-only mount (a team cache, one baked into an image): diskcache cannot
+    open it (it writes on opening, and on every read for its LRU clock). Simulated, as root
+    is not stopped by permissions: opening fails as on a read-only file system. The segments
+    already there are read through a read-only connection; new ones are synthesized."""
+    import diskcache
+
+    cache_dir, audio = primed
+
+    def read_only(self, *args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", read_only)
+    result = render(cache_dir, TEXT + "\nA third line, not in the cache yet.")
+    assert (result.stats.cached, result.stats.synthesized) == (2, 1)
+    np.testing.assert_array_equal(result.audio.samples[: len(audio.samples)], audio.samples)
+    (warning,) = cache_warnings(result)
+    assert "readonly" in warning and "nothing new is stored" in warning
+
+
+def test_a_write_failing_mid_render_does_not_stop_the_hits_after_it(primed, monkeypatch):
+    """The disk fills up at the first new segment; the segments after it that the cache holds
+    are still served from it, not synthesized again."""
+    import diskcache
+
+    cache_dir, _ = primed
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(diskcache.Disk, "_write", full)
+    kernel = template_kernel(cache_dir)
+    result = kernel.render("A new first line, long enough to need a value file of its own.\n" + TEXT,
+                           engine="template")
+    assert (result.stats.synthesized, result.stats.cached) == (1, 2)
+    (warning,) = cache_warnings(result)
+    assert "no space left" in warning

@@ -16,16 +16,19 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from polyvox.audio import Audio
-from polyvox.cache import checks, entries, leftovers
+from polyvox.cache import checks, entries, leftovers, reading
 from polyvox.cache.entries import AUDIO, DamagedEntry
 from polyvox.errors import PolyvoxError
+
+if TYPE_CHECKING:
+    from polyvox.cache.memo import Memo
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
@@ -101,6 +104,7 @@ class ContentCache:
         self.moved_aside: list[tuple[Path, str]] = []
         self._dc: Any = None
         self._off: str | None = None  # why the cache is off until the render ends
+        self._reader: reading.Reader | None | bool = None  # while off: reads what it holds (False: cannot)
         self._lock = threading.RLock()
 
     # -- the entries ---------------------------------------------------------------------------
@@ -116,7 +120,7 @@ class ContentCache:
                     self._damaged(dc, db_key, exc)
                     return None
         except CacheOff:
-            return None
+            return self._read_only(key) if self._off is not None else None
 
     def put(self, key: str, audio: Audio) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
@@ -143,9 +147,11 @@ class ContentCache:
         return self.get(key) is not None
 
     @property
-    def store(self) -> _Memo:
+    def store(self) -> Memo:
         """A small text -> text memo in the same directory (file fingerprints)."""
-        return _Memo(self)
+        from polyvox.cache.memo import Memo
+
+        return Memo(self)
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
@@ -158,6 +164,9 @@ class ContentCache:
 
         with self._lock:
             self._off = None
+            if isinstance(self._reader, reading.Reader):
+                self._reader.close()
+            self._reader = None
         name = None
         try:
             with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
@@ -307,9 +316,33 @@ class ContentCache:
             first = self._off is None
             self._off = reason
         if first:
-            self._report(f"cache directory {str(self.directory)!r} cannot be used ({reason}): "
-                         "caching is off for this render")
+            self._report(f"cache directory {str(self.directory)!r} cannot be written ({reason}): nothing new "
+                         "is stored in it for this render (what it holds is still read)")
         raise CacheOff
+
+    def _read_only(self, key: str) -> Audio | None:
+        """The audio under `key` while the cache is off, read without writing (a miss if it
+        cannot be read at all)."""
+        try:
+            blob = self._read_raw(AUDIO + key)
+            return None if blob is reading.MISSING else entries.decode_audio(key, blob)
+        except DamagedEntry as exc:
+            self._report(f"cache entry {key[:12]!r}... {exc}: it is synthesized again")
+            return None
+
+    def _read_raw(self, db_key: str) -> Any:
+        """The value under `db_key` through a read-only connection, or `reading.MISSING`."""
+        with self._lock:
+            if self._reader is None:
+                try:
+                    self._reader = reading.Reader(self.directory)
+                except (OSError, sqlite3.Error):
+                    self._reader = False
+            reader = self._reader
+        try:
+            return reader.get(db_key) if reader else reading.MISSING
+        except (OSError, sqlite3.Error):
+            return reading.MISSING
 
     def _damaged(self, dc: Any, db_key: str, exc: BaseException) -> None:
         self._report(f"cache entry {db_key[len(AUDIO):][:12] or db_key!r}... {exc}: "
@@ -357,40 +390,6 @@ class _Using:
         if isinstance(exc, (OSError, sqlite3.DatabaseError, diskcache.Timeout)):
             cache._turn_off(exc)  # raises CacheOff
         return False
-
-
-class _Memo:
-    """Text keys to text values in the cache's directory; a failure is a miss, never an error."""
-
-    def __init__(self, cache: ContentCache):
-        self._cache = cache
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            with self._cache._using() as dc:
-                value = dc.get(key, default=_MISSING)
-        except (CacheOff, DamagedEntry):
-            return default
-        return default if value is _MISSING else value
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: str) -> None:
-        try:
-            with self._cache._using() as dc:
-                dc.set(key, value)
-        except CacheOff:
-            pass
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
 
 
 def _unwritable(exc: sqlite3.DatabaseError) -> bool:
