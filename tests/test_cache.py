@@ -216,3 +216,28 @@ def test_weights_replaced_while_a_kernel_runs_are_reloaded_before_they_are_cache
     again = reader.render("Some words to say.", engine="tone")
     assert again.stats.cached == 1
     np.testing.assert_array_equal(again.audio.samples, truth.audio.samples)
+
+
+def test_no_cache_synthesizes_again_and_stores_the_new_take(tmp_path):
+    """`--no-cache` (use_cache=False) reads nothing from the cache but still stores what it
+    makes, replacing the old entry: a render cut short keeps its finished segments, and the
+    next cached render plays the take just made, not the one before it."""
+
+    class Varying(ToneEngine):
+        """An engine whose output changes from call to call (as sampling engines do)."""
+
+        def synthesize(self, model, request, conditioning):
+            audio = super().synthesize(model, request, conditioning)
+            return polyvox.Audio(audio.samples * (1.0 - 0.1 * len(self.calls)), audio.sample_rate)
+
+    engine = Varying()
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+    first = kernel.render("One take.", engine="tone")
+    fresh = kernel.render("One take.", engine="tone", use_cache=False)
+    assert fresh.stats.synthesized == 1 and not np.array_equal(first.audio.samples, fresh.audio.samples)
+    again = kernel.render("One take.", engine="tone")
+    assert again.stats.cached == 1
+    np.testing.assert_array_equal(again.audio.samples, fresh.audio.samples)
+    kernel.render("A line never rendered before.", engine="tone", use_cache=False)
+    assert kernel.render("A line never rendered before.", engine="tone").stats.cached == 1

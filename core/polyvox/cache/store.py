@@ -122,16 +122,20 @@ class ContentCache:
         except CacheOff:
             return self._read_only(key) if self._off is not None else None
 
-    def put(self, key: str, audio: Audio) -> Audio:
+    def put(self, key: str, audio: Audio, replace: bool = False) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
 
         First writer wins, so processes rendering overlapping scripts at once agree on every
-        segment even with engines whose output varies from call to call. A damaged entry in the
-        way is replaced. Never raises: a cache that cannot be written is turned off.
+        segment even with engines whose output varies from call to call; `replace` (a render
+        that asked for a new take) overwrites instead. A damaged entry in the way is replaced.
+        Never raises: a cache that cannot be written is turned off.
         """
         blob = entries.encode_audio(key, audio)
         try:
             with self._using() as dc:
+                if replace:
+                    dc.set(AUDIO + key, blob)
+                    return audio
                 if dc.add(AUDIO + key, blob):
                     return audio
                 existing = self.get(key)

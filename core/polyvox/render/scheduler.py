@@ -311,8 +311,8 @@ class Scheduler:
         return out
 
     def _commit(self, job: Job, audio: Audio, use_cache: bool, seconds: float) -> tuple[Job, Audio]:
-        if use_cache and self.cache is not None and job.key is not None:
-            audio = self.cache.put(job.key, audio)  # committed before anything else can fail
+        if self.cache is not None and job.key is not None:  # committed before anything else can fail;
+            audio = self.cache.put(job.key, audio, replace=not use_cache)  # a new take asked for replaces
         self._finished(job, audio, cached=False, seconds=seconds)
         return job, audio
 
