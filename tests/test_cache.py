@@ -173,3 +173,71 @@ def test_same_size_file_replaced_with_its_mtime_kept_is_hashed_again(tmp_path):
     path.write_bytes(b"B" * 100)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # what cp -p / rsync -a do
     assert prints.file(path) != before
+
+
+def test_weights_replaced_while_a_kernel_runs_are_reloaded_before_they_are_cached(tmp_path):
+    """A long-running kernel (a server) keeps its models loaded. When a model's file is
+    replaced in place, the next render's keys change with the content; the audio stored under
+    those keys must come from the new weights, not from the model still in memory (else the
+    cache holds old audio under the new weights' keys, for every later process too)."""
+
+    class FileWeights(ToneEngine):
+        """Its pitch is the number written in the model file, read at load time."""
+
+        def files(self, model):
+            return [str(tmp_path / "weights.txt")]
+
+        def load(self, model, device):
+            super().load(model, device)
+            return {"pitch": float((tmp_path / "weights.txt").read_text())}
+
+        def prepare(self, model, voice, params):
+            return {"pitch": model["pitch"]}
+
+    weights = tmp_path / "weights.txt"
+    weights.write_text("300")
+    engine = FileWeights()
+    server = polyvox.Kernel(cache_dir=tmp_path / "c")
+    server.register(engine)
+    low = server.render("Some words to say.", engine="tone")
+    weights.write_text("900")  # new weights at the same path
+    high = server.render("Some words to say.", engine="tone")
+    assert high.stats.synthesized == 1 and engine.loads == 2
+
+    fresh = FileWeights()
+    later = polyvox.Kernel(cache_dir=tmp_path / "fresh")
+    later.register(fresh)
+    truth = later.render("Some words to say.", engine="tone")
+    np.testing.assert_array_equal(high.audio.samples, truth.audio.samples)
+    assert not np.array_equal(low.audio.samples, high.audio.samples)
+    # and the entry the server stored is what the new weights say
+    reader = polyvox.Kernel(cache_dir=tmp_path / "c")
+    reader.register(FileWeights())
+    again = reader.render("Some words to say.", engine="tone")
+    assert again.stats.cached == 1
+    np.testing.assert_array_equal(again.audio.samples, truth.audio.samples)
+
+
+def test_no_cache_synthesizes_again_and_stores_the_new_take(tmp_path):
+    """`--no-cache` (use_cache=False) reads nothing from the cache but still stores what it
+    makes, replacing the old entry: a render cut short keeps its finished segments, and the
+    next cached render plays the take just made, not the one before it."""
+
+    class Varying(ToneEngine):
+        """An engine whose output changes from call to call (as sampling engines do)."""
+
+        def synthesize(self, model, request, conditioning):
+            audio = super().synthesize(model, request, conditioning)
+            return polyvox.Audio(audio.samples * (1.0 - 0.1 * len(self.calls)), audio.sample_rate)
+
+    engine = Varying()
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "c")
+    kernel.register(engine)
+    first = kernel.render("One take.", engine="tone")
+    fresh = kernel.render("One take.", engine="tone", use_cache=False)
+    assert fresh.stats.synthesized == 1 and not np.array_equal(first.audio.samples, fresh.audio.samples)
+    again = kernel.render("One take.", engine="tone")
+    assert again.stats.cached == 1
+    np.testing.assert_array_equal(again.audio.samples, fresh.audio.samples)
+    kernel.render("A line never rendered before.", engine="tone", use_cache=False)
+    assert kernel.render("A line never rendered before.", engine="tone").stats.cached == 1

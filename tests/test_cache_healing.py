@@ -121,7 +121,7 @@ def test_an_unwritable_cache_directory_turns_caching_off_for_the_render(tmp_path
     result = render(tmp_path / "c")
     assert result.stats.synthesized == 2 and result.audio.duration > 1.0
     (warning,) = cache_warnings(result)
-    assert "caching is off for this render" in warning and os.strerror(error).split()[0].lower() in warning.lower()
+    assert "nothing new is stored" in warning and os.strerror(error).split()[0].lower() in warning.lower()
 
 
 def test_a_full_database_turns_caching_off(tmp_path, monkeypatch):
@@ -143,7 +143,7 @@ def test_a_cache_directory_that_cannot_be_created_turns_caching_off(tmp_path):
     result = render(tmp_path / "blocker" / "c")
     assert result.stats.synthesized == 2
     (warning,) = cache_warnings(result)
-    assert "caching is off" in warning
+    assert "nothing new is stored" in warning
 
 
 def test_nothing_in_the_cache_is_pickled(primed):
@@ -240,4 +240,123 @@ def test_real_failing_writes_turn_caching_off(tmp_path, limit):
     synthesized, seconds, *warnings = run.stdout.splitlines()
     assert synthesized == "2" and float(seconds) > 1.0
     (warning,) = warnings
-    assert "caching is off for this render" in warning
+    assert "nothing new is stored" in warning
+    # nothing half-written is left behind to fill the disk further, render after render
+    assert not list((tmp_path / "c").glob("*.tmp"))
+
+
+def test_a_write_cut_short_leaves_no_file_that_clear_or_repair_keeps(tmp_path, monkeypatch):
+    """A disk that fills up in the middle of a value file (simulated: root is not stopped by a
+    full tmpfs in every test machine; the real `_write` writes part of the file, then the
+    errno a full disk gives). diskcache writes a value's file before its row, so the file is
+    left with no row: nothing reads, counts or evicts it. `cache verify` lists it, `--repair`
+    and `cache clear` remove it."""
+    import diskcache
+
+    real = diskcache.Disk._write
+
+    def cut_short(self, full_path, iterator, mode, encoding=None):
+        real(self, full_path, iter([b"\0" * 4096]), mode, encoding)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(diskcache.Disk, "_write", cut_short)
+        result = render(tmp_path / "c")
+    assert result.stats.synthesized == 2 and "no space left" in cache_warnings(result)[0]
+    (stray,) = value_files(tmp_path / "c")
+    env = {"POLYVOX_CACHE_DIR": str(tmp_path / "c")}
+    runner = CliRunner()
+    fresh = runner.invoke(main, ["cache", "verify"], env=env)
+    assert fresh.exit_code == 0, fresh.output  # it may still be a write waiting for the lock
+    os.utime(stray, (stray.stat().st_atime - 600, stray.stat().st_mtime - 600))
+    checked = runner.invoke(main, ["cache", "verify", "--json"], env=env)
+    assert checked.exit_code == 1
+    (bad,) = json.loads(checked.stdout)["bad"]
+    assert bad["key"].startswith("file ") and "4096 bytes" in bad["reason"]
+    repaired = runner.invoke(main, ["cache", "verify", "--repair", "--json"], env=env)
+    assert repaired.exit_code == 0 and json.loads(repaired.stdout)["removed"] == 1
+    assert not stray.exists()
+
+
+def test_clear_removes_value_files_no_entry_refers_to(primed):
+    cache_dir, _ = primed
+    stray = value_files(cache_dir)[0].with_name("0123456789abcdef0123456789ab.val")
+    stray.write_bytes(b"\0" * 50_000)  # what a killed or refused write leaves
+    assert ContentCache(cache_dir).clear() == 2
+    assert not value_files(cache_dir)
+
+
+def damage_rows(cache_dir):
+    """Zeros over the table of entries and everything after it: the database still opens (its
+    schema and settings are intact) but every read of a row finds it malformed."""
+    db = cache_dir / "cache.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every row into cache.db, none left in the log
+    (root,) = con.execute("SELECT rootpage FROM sqlite_master WHERE name = 'Cache'").fetchone()
+    page = con.execute("PRAGMA page_size").fetchone()[0]
+    con.close()
+    with open(db, "r+b") as fh:
+        fh.seek((root - 1) * page)
+        fh.write(b"\0" * (db.stat().st_size - (root - 1) * page))
+
+
+@pytest.mark.parametrize("command", ["verify", "stats", "clear"])
+def test_cache_commands_move_aside_a_database_damaged_past_its_schema(primed, command):
+    """It opens, so nothing moved it aside on the way in; `stats` and `clear` stopped with an
+    internal error and `verify` too. Now each moves it aside and works on a fresh one, and
+    `verify` (which asks SQLite to check every page) lists it."""
+    cache_dir, _ = primed
+    damage_rows(cache_dir)
+    env = {"POLYVOX_CACHE_DIR": str(cache_dir)}
+    args = {"verify": ["cache", "verify", "--json"], "stats": ["cache", "stats", "--json"],
+            "clear": ["cache", "clear", "--yes", "--json"]}[command]
+    run = CliRunner().invoke(main, args, env=env)
+    assert "internal error" not in run.output
+    assert run.exit_code == (1 if command == "verify" else 0), run.output
+    assert "moved aside" in run.stderr and len(list(cache_dir.glob("damaged-*/cache.db"))) == 1
+    if command == "verify":
+        (bad,) = json.loads(run.stdout)["bad"]
+        assert bad["key"] == "cache.db" and "malformed" in bad["reason"] and "\n" not in bad["reason"]
+        again = CliRunner().invoke(main, ["cache", "verify"], env=env)
+        assert again.exit_code == 0 and "0 bad" in again.stdout
+    result = render(cache_dir)
+    assert result.stats.synthesized == 2 and not cache_warnings(result)
+
+
+def test_a_cache_that_cannot_be_written_still_serves_what_it_holds(primed, monkeypatch):
+    """A cache on a read-only mount (a team cache, one baked into an image): diskcache cannot
+    open it (it writes on opening, and on every read for its LRU clock). Simulated, as root
+    is not stopped by permissions: opening fails as on a read-only file system. The segments
+    already there are read through a read-only connection; new ones are synthesized."""
+    import diskcache
+
+    cache_dir, audio = primed
+
+    def read_only(self, *args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", read_only)
+    result = render(cache_dir, TEXT + "\nA third line, not in the cache yet.")
+    assert (result.stats.cached, result.stats.synthesized) == (2, 1)
+    np.testing.assert_array_equal(result.audio.samples[: len(audio.samples)], audio.samples)
+    (warning,) = cache_warnings(result)
+    assert "readonly" in warning and "nothing new is stored" in warning
+
+
+def test_a_write_failing_mid_render_does_not_stop_the_hits_after_it(primed, monkeypatch):
+    """The disk fills up at the first new segment; the segments after it that the cache holds
+    are still served from it, not synthesized again."""
+    import diskcache
+
+    cache_dir, _ = primed
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(diskcache.Disk, "_write", full)
+    kernel = template_kernel(cache_dir)
+    result = kernel.render("A new first line, long enough to need a value file of its own.\n" + TEXT,
+                           engine="template")
+    assert (result.stats.synthesized, result.stats.cached) == (1, 2)
+    (warning,) = cache_warnings(result)
+    assert "no space left" in warning

@@ -9,22 +9,26 @@ once through `warn(kind, message)`.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from polyvox.audio import Audio
-from polyvox.cache import entries
-from polyvox.cache.entries import AUDIO, DamagedEntry, ForeignKey
+from polyvox.cache import checks, entries, leftovers, reading
+from polyvox.cache.entries import AUDIO, DamagedEntry
 from polyvox.errors import PolyvoxError
+
+if TYPE_CHECKING:
+    from polyvox.cache.memo import Memo
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
@@ -96,8 +100,11 @@ class ContentCache:
         self.size_limit = size_limit
         self.warn = warn
         self.problems: list[str] = []
+        #: Each damaged database moved aside: (the folder it went to, why).
+        self.moved_aside: list[tuple[Path, str]] = []
         self._dc: Any = None
         self._off: str | None = None  # why the cache is off until the render ends
+        self._reader: reading.Reader | None | bool = None  # while off: reads what it holds (False: cannot)
         self._lock = threading.RLock()
 
     # -- the entries ---------------------------------------------------------------------------
@@ -113,18 +120,22 @@ class ContentCache:
                     self._damaged(dc, db_key, exc)
                     return None
         except CacheOff:
-            return None
+            return self._read_only(key) if self._off is not None else None
 
-    def put(self, key: str, audio: Audio) -> Audio:
+    def put(self, key: str, audio: Audio, replace: bool = False) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
 
         First writer wins, so processes rendering overlapping scripts at once agree on every
-        segment even with engines whose output varies from call to call. A damaged entry in the
-        way is replaced. Never raises: a cache that cannot be written is turned off.
+        segment even with engines whose output varies from call to call; `replace` (a render
+        that asked for a new take) overwrites instead. A damaged entry in the way is replaced.
+        Never raises: a cache that cannot be written is turned off.
         """
         blob = entries.encode_audio(key, audio)
         try:
             with self._using() as dc:
+                if replace:
+                    dc.set(AUDIO + key, blob)
+                    return audio
                 if dc.add(AUDIO + key, blob):
                     return audio
                 existing = self.get(key)
@@ -140,9 +151,11 @@ class ContentCache:
         return self.get(key) is not None
 
     @property
-    def store(self) -> _Memo:
+    def store(self) -> Memo:
         """A small text -> text memo in the same directory (file fingerprints)."""
-        return _Memo(self)
+        from polyvox.cache.memo import Memo
+
+        return Memo(self)
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
@@ -155,24 +168,33 @@ class ContentCache:
 
         with self._lock:
             self._off = None
+            if isinstance(self._reader, reading.Reader):
+                self._reader.close()
+            self._reader = None
+        name = None
         try:
             with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
+                name = fh.name
                 fh.write(json.dumps({"hits": hits, "misses": misses}))
-            os.replace(fh.name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
+            os.replace(name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
         except OSError:
-            pass
+            if name is not None:  # a full disk: leave no empty file behind, render after render
+                with contextlib.suppress(OSError):
+                    os.unlink(name)
 
     def stats(self) -> CacheStats:
-        dc = self._require()
-        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
+        def count(dc: Any) -> tuple[int, int]:
+            return sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO)), int(dc.volume())
+
+        entries_, size = self._admin(count)
         last = {"hits": 0, "misses": 0}
         try:
             last = json.loads((self.directory / _LAST_RENDER).read_text())
         except (OSError, ValueError):
             pass
         return CacheStats(
-            entries=count,
-            size_bytes=int(dc.volume()),
+            entries=entries_,
+            size_bytes=size,
             limit_bytes=self.size_limit,
             directory=str(self.directory),
             last_hits=int(last.get("hits", 0)),
@@ -181,27 +203,46 @@ class ContentCache:
 
     def clear(self) -> int:
         """Remove everything; returns how many audio entries were removed (what `stats` counts;
-        the file-hash memo and unreadable entries go too, uncounted)."""
-        dc = self._require()
-        count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
-        (self.directory / _LAST_RENDER).unlink(missing_ok=True)
-        dc.clear()
-        return count
+        the file-hash memo, unreadable entries and value files no entry refers to go too, uncounted)."""
+        def clear(dc: Any) -> int:
+            count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
+            (self.directory / _LAST_RENDER).unlink(missing_ok=True)
+            dc.clear()
+            leftovers.remove(leftovers.unreferenced(dc, self.directory))
+            return count
+
+        return self._admin(clear)
 
     def verify(self, repair: bool = False) -> VerifyReport:
-        """Read back and check every entry; with `repair`, drop the bad ones."""
+        """Check the database file, then read back and check every entry; with `repair`, drop
+        the bad ones. A damaged database is moved aside (as on any use) and listed."""
+        first = len(self.moved_aside)
+
+        def check(dc: Any) -> tuple[int, list[tuple[Any, BadEntry]]]:
+            problem = checks.database_problem(dc)
+            if problem is not None:  # it opens, but SQLite finds it damaged: rows would be missed
+                raise sqlite3.DatabaseError(problem)
+            bad = []
+            keys = list(dc.iterkeys())
+            for key in keys:
+                reason = checks.check_row(dc, key)
+                if reason is not None:
+                    bad.append((key, BadEntry(str(key), reason)))
+            return len(keys), bad
+
+        checked, bad = self._admin(check)
+        bad[:0] = [(None, BadEntry("cache.db", f"the database is damaged ({why}): moved aside to {str(aside)!r} "
+                                               "and a fresh cache started")) for aside, why in self.moved_aside[first:]]
         dc = self._require()
-        bad: list[tuple[Any, BadEntry]] = []
-        checked = 0
-        for key in list(dc.iterkeys()):
-            checked += 1
-            reason = _check(dc, key)
-            if reason is not None:
-                bad.append((key, BadEntry(str(key), reason)))
+        stray = leftovers.unreferenced(dc, self.directory, settled=leftovers.SETTLED_SECONDS)
+        bad += [(None, BadEntry(f"file {p.relative_to(self.directory)}", "a value file no entry refers to "
+                                f"({size} bytes left by a write cut short)")) for p, size in stray.items()]
         removed = 0
         if repair:
             for key, _ in bad:
-                removed += bool(dc.delete(key))
+                if key is not None:
+                    removed += bool(dc.delete(key))
+            removed += leftovers.remove(stray)
         return VerifyReport(checked, tuple(b for _, b in bad), removed)
 
     def close(self) -> None:
@@ -215,6 +256,19 @@ class ContentCache:
         self.problems.append(message)
         if self.warn is not None:
             self.warn("cache", message)
+
+    def _admin(self, action: Callable[[Any], Any]) -> Any:
+        """`action(dc)` for stats, clear and verify: a database found damaged on the way is moved
+        aside and the action runs again on a fresh one; an unusable directory is a one-line error."""
+        for _ in range(2):
+            try:
+                with self._using() as dc:
+                    return action(dc)
+            except CacheOff:
+                if self._off is not None:
+                    break
+        raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: "
+                           f"{self._off or 'its database is damaged again after a fresh start'}")
 
     def _require(self) -> Any:
         """The open database, or a one-line error (for stats, clear and verify)."""
@@ -256,6 +310,7 @@ class ContentCache:
                     os.replace(item, aside / item.name)
         except OSError as err:
             self._turn_off(err)
+        self.moved_aside.append((aside, str(exc)))
         self._report(f"the cache database in {str(self.directory)!r} could not be read ({exc}): "
                      f"moved aside to {str(aside)!r} and a fresh cache started")
 
@@ -265,9 +320,33 @@ class ContentCache:
             first = self._off is None
             self._off = reason
         if first:
-            self._report(f"cache directory {str(self.directory)!r} cannot be used ({reason}): "
-                         "caching is off for this render")
+            self._report(f"cache directory {str(self.directory)!r} cannot be written ({reason}): nothing new "
+                         "is stored in it for this render (what it holds is still read)")
         raise CacheOff
+
+    def _read_only(self, key: str) -> Audio | None:
+        """The audio under `key` while the cache is off, read without writing (a miss if it
+        cannot be read at all)."""
+        try:
+            blob = self._read_raw(AUDIO + key)
+            return None if blob is reading.MISSING else entries.decode_audio(key, blob)
+        except DamagedEntry as exc:
+            self._report(f"cache entry {key[:12]!r}... {exc}: it is synthesized again")
+            return None
+
+    def _read_raw(self, db_key: str) -> Any:
+        """The value under `db_key` through a read-only connection, or `reading.MISSING`."""
+        with self._lock:
+            if self._reader is None:
+                try:
+                    self._reader = reading.Reader(self.directory)
+                except (OSError, sqlite3.Error):
+                    self._reader = False
+            reader = self._reader
+        try:
+            return reader.get(db_key) if reader else reading.MISSING
+        except (OSError, sqlite3.Error):
+            return reading.MISSING
 
     def _damaged(self, dc: Any, db_key: str, exc: BaseException) -> None:
         self._report(f"cache entry {db_key[len(AUDIO):][:12] or db_key!r}... {exc}: "
@@ -315,61 +394,6 @@ class _Using:
         if isinstance(exc, (OSError, sqlite3.DatabaseError, diskcache.Timeout)):
             cache._turn_off(exc)  # raises CacheOff
         return False
-
-
-class _Memo:
-    """Text keys to text values in the cache's directory; a failure is a miss, never an error."""
-
-    def __init__(self, cache: ContentCache):
-        self._cache = cache
-
-    def get(self, key: str, default: Any = None) -> Any:
-        try:
-            with self._cache._using() as dc:
-                value = dc.get(key, default=_MISSING)
-        except (CacheOff, DamagedEntry):
-            return default
-        return default if value is _MISSING else value
-
-    def __getitem__(self, key: str) -> Any:
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
-            raise KeyError(key)
-        return value
-
-    def __setitem__(self, key: str, value: str) -> None:
-        try:
-            with self._cache._using() as dc:
-                dc.set(key, value)
-        except CacheOff:
-            pass
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-
-def _check(dc: Any, key: Any) -> str | None:
-    """Why the entry under `key` is bad, or None."""
-    if isinstance(key, ForeignKey):
-        return "its key is not text (written by an older polyvox or another program)"
-    try:
-        value = dc.get(key, default=_MISSING)
-        if value is _MISSING:
-            return "its value file is missing"
-        if key.startswith(AUDIO):
-            entries.decode_audio(key[len(AUDIO):], value)
-        elif key.startswith(entries.FILE_HASH):
-            entries.check_file_hash(value)
-        else:
-            return "its key is not one polyvox writes"
-    except DamagedEntry as exc:
-        return str(exc)
-    except OSError as exc:
-        return f"cannot be read: {exc.strerror or exc}"
-    return None
 
 
 def _unwritable(exc: sqlite3.DatabaseError) -> bool:

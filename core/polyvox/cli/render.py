@@ -20,7 +20,8 @@ from polyvox.names import TIMING_MODES
 def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """The options `render`, `say` and `demo` share (settings default through env and config)."""
     options = [
-        click.option("--no-cache", is_flag=True, help="Synthesize every segment again (the cache is not read)."),
+        click.option("--no-cache", is_flag=True, help="Synthesize every segment again (the cache is not read; "
+                     "the new takes replace its entries)."),
         click.option("--strict", is_flag=True, help="Markup problems (unknown tags, bad parameter values, "
                      "over-long pauses) stop the render instead of being warnings."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",

@@ -161,8 +161,8 @@ class RayExecutor:
         dispatch = _Dispatch(self, scheduler, plugin_names, units)
         try:
             for job, audio, seconds in dispatch.results(cancel, lambda: finished[0], len(speech)):
-                if use_cache and scheduler.cache is not None and job.key is not None:
-                    audio = scheduler.cache.put(job.key, audio)  # committed as it arrives
+                if scheduler.cache is not None and job.key is not None:  # committed as it arrives
+                    audio = scheduler.cache.put(job.key, audio, replace=not use_cache)
                 scheduler._finished(job, audio, cached=False, seconds=seconds)
                 ready[job.index] = (job, audio, False)
                 finished[0] += 1
@@ -172,10 +172,10 @@ class RayExecutor:
                     finished[0] += 1
                 yield from release()
         except PolyvoxError:  # a failed segment, a lost call or cancel: keep what is in flight
-            if use_cache and scheduler.cache is not None:
+            if scheduler.cache is not None:
                 for job, audio in dispatch.settle(self.options.settle_seconds):
                     if job.key is not None:
-                        scheduler.cache.put(job.key, audio)
+                        scheduler.cache.put(job.key, audio, replace=not use_cache)
             raise
         finally:
             dispatch.abandon()

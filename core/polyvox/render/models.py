@@ -1,5 +1,9 @@
 """The model manager: one loaded instance per (engine, model, device) in a process.
 
+A model whose files were replaced since it was loaded (its content fingerprint, as the render
+planned it, differs) is loaded again: a long-running host keys its segments by the new
+content, so the audio it caches under those keys must come from the new weights.
+
 Shared by every render, thread and API call; concurrent requests for one model load it
 once; least-recently-used models are unloaded past a count or memory budget. Voice
 conditioning is prepared once per (model, voice content, voice-relevant parameters) and
@@ -29,6 +33,8 @@ class LoadedModel:
     key: ModelKey
     model: Any
     size: int | None
+    #: The content of the model's files when it was loaded (None: not known).
+    fingerprint: str | None = None
     #: Serializes calls into engines that are not thread-safe, and seeding + synthesis; granted
     #: in arrival order, so a long render cannot starve a short one of the same model.
     lock: FairLock = attrs.field(factory=FairLock)
@@ -57,19 +63,21 @@ class ModelManager:
         self.loads = 0  # how many times a model was actually loaded in this process
         self.voice_preparations = 0
 
-    def get(self, engine: str, model: str, device: str) -> LoadedModel:
-        """The loaded model, loading it (once, even under concurrent calls) if needed."""
+    def get(self, engine: str, model: str, device: str, fingerprint: str | None = None) -> LoadedModel:
+        """The loaded model, loading it (once, even under concurrent calls) if needed, and again
+        if it was loaded from other content than `fingerprint` (its files were replaced)."""
         key = (engine, model, device)
         with self._lock:
-            if key in self._models:
-                self._models.move_to_end(key)
-                return self._models[key]
+            if (entry := self._current(key, fingerprint)) is not None:
+                return entry
             gate = self._loading.setdefault(key, threading.Lock())
         with gate:
             with self._lock:
-                if key in self._models:  # another thread loaded it while we waited
-                    self._models.move_to_end(key)
-                    return self._models[key]
+                if (entry := self._current(key, fingerprint)) is not None:  # loaded while we waited
+                    return entry
+                stale = key in self._models
+            if stale:  # renders already holding the old one finish with it: their keys are the old content's
+                self.unload(*key)
             files = self._weights.ensure(engine, model) if self._weights is not None else None
             self._emit(ModelLoading(engine, model, device))
             start = time.perf_counter()
@@ -85,7 +93,7 @@ class ModelManager:
                 size = self._hook.model_size(engine=engine, model=obj)
             except Exception:  # the size only serves the memory budget: unknown is fine
                 size = None
-            entry = LoadedModel(key, obj, size)
+            entry = LoadedModel(key, obj, size, fingerprint)
             with self._lock:
                 self._models[key] = entry
                 self._loading.pop(key, None)
@@ -93,6 +101,16 @@ class ModelManager:
             self._emit(ModelLoaded(engine, model, device, time.perf_counter() - start))
             self._evict(keep=key)
             return entry
+
+    def _current(self, key: ModelKey, fingerprint: str | None) -> LoadedModel | None:
+        """The loaded model under `key` if it was made from `fingerprint`'s content (call under the lock)."""
+        entry = self._models.get(key)
+        if entry is None or (None not in (fingerprint, entry.fingerprint) and entry.fingerprint != fingerprint):
+            return None
+        if entry.fingerprint is None:  # loaded by a caller that did not say: from now on, this content
+            entry.fingerprint = fingerprint
+        self._models.move_to_end(key)
+        return entry
 
     def conditioning(self, entry: LoadedModel, voice_key: str, prepare: Callable[[], Any]) -> Any:
         """The voice conditioning for `voice_key` on this model, prepared once."""

@@ -34,6 +34,9 @@ class Job:
     key: str | None = None
     #: Identifies the voice conditioning: voice content plus parameters that affect it.
     voice_key: str | None = None
+    #: The content of the model's files as this render planned them: a loaded model made from
+    #: other content is loaded again before it synthesizes under this job's key.
+    model_fingerprint: str | None = None
 
     @property
     def model_key(self) -> tuple[str, str, str]:
@@ -229,13 +232,14 @@ class Planner:
         request = Request(text=normalize_text(seg.text), language=lang, model=chosen, voice=voice,
                           params=final, seed=seed_value, emotion=emotion, emotion_vector=vector)
         voice_fp = self.fingerprints.voice(voice)
+        model_fp = self.model_fingerprint(name, chosen)
         key = segment_key(engine=name, engine_version=self.plugins.version_of(name),
-                          model_fingerprint=self.model_fingerprint(name, chosen), voice_fingerprint=voice_fp,
+                          model_fingerprint=model_fp, voice_fingerprint=voice_fp,
                           request=request,
                           emotion_fingerprint=self.fingerprints.voice(emotion) if emotion is not None else None)
         affecting = {p.name: final[p.name] for p in spec.params if p.affects_voice}
         voice_key = digest({"voice": voice_fp, "params": affecting})
-        return Job(index, seg, device, name, chosen, request, key, voice_key)
+        return Job(index, seg, device, name, chosen, request, key, voice_key, model_fp)
 
     def _emotion(self, seg: Segment, spec: EngineSpec, voices: Mapping[str, Voice]) -> Voice | None:
         """The voice an emotion reference (``[Alice:happy_sarah]``) names, for engines that take one."""

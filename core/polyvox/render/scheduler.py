@@ -126,7 +126,7 @@ class Scheduler:
         for key, group in groups.items():
             check_cancel()
             spec = self.plugins.specs[key[0]]
-            entry = self.models.get(*key)
+            entry = self.models.get(*key, fingerprint=group[0].model_fingerprint)
             size = batch_size or spec.capabilities.batch_size_for(key[2])
             units = self._units(entry, group, spec.capabilities.batch, size, use_cache, check_cancel)
             parallel = workers > 1 and spec.capabilities.thread_safe
@@ -167,7 +167,7 @@ class Scheduler:
                     if caps.batch and size > 1:
                         group += self._ahead(speech, n, min(window, size) - 1, use_cache, ready)
                         window = min(2 * window, size)
-                    entry = self.models.get(*job.model_key)
+                    entry = self.models.get(*job.model_key, fingerprint=job.model_fingerprint)
                     try:
                         made = self._unit(entry, [j for _, j in group], use_cache, check_cancel, size)()
                     except SegmentError as exc:
@@ -311,8 +311,8 @@ class Scheduler:
         return out
 
     def _commit(self, job: Job, audio: Audio, use_cache: bool, seconds: float) -> tuple[Job, Audio]:
-        if use_cache and self.cache is not None and job.key is not None:
-            audio = self.cache.put(job.key, audio)  # committed before anything else can fail
+        if self.cache is not None and job.key is not None:  # committed before anything else can fail;
+            audio = self.cache.put(job.key, audio, replace=not use_cache)  # a new take asked for replaces
         self._finished(job, audio, cached=False, seconds=seconds)
         return job, audio
 

@@ -1,0 +1,50 @@
+"""The cache directory's small text memo (file fingerprints: a checkpoint is hashed once, not on
+every run). A failure is a miss, never an error; a cache that cannot be written is still read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from polyvox.cache import reading
+from polyvox.cache.entries import DamagedEntry
+from polyvox.cache.store import CacheOff, ContentCache
+
+_MISSING = object()
+
+
+class Memo:
+    """Text keys to text values in `cache`'s directory, beside its audio."""
+
+    def __init__(self, cache: ContentCache):
+        self._cache = cache
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            try:
+                with self._cache._using() as dc:
+                    value = dc.get(key, default=_MISSING)
+            except CacheOff:  # a cache that cannot be written still remembers its hashes
+                value = self._cache._read_raw(key) if self._cache._off is not None else _MISSING
+        except DamagedEntry:
+            return default
+        return default if value is _MISSING or value is reading.MISSING else value
+
+    def __getitem__(self, key: str) -> Any:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: str, value: str) -> None:
+        try:
+            with self._cache._using() as dc:
+                dc.set(key, value)
+        except CacheOff:
+            pass
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
