@@ -110,7 +110,8 @@ LONG_SCRIPT = "\n".join(
 
 
 @pytest.mark.slow
-def test_ctrl_c_keeps_finished_segments(env, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])  # Ctrl-C; kill, docker stop, systemd
+def test_ctrl_c_keeps_finished_segments(env, tmp_path, stop):
     (tmp_path / "long.txt").write_text(LONG_SCRIPT, encoding="utf-8")
     proc = subprocess.Popen([*POLYVOX, "render", "long.txt", "-o", "long.wav"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -126,7 +127,7 @@ def test_ctrl_c_keeps_finished_segments(env, tmp_path):
             assert line is not None, f"polyvox exited after {len(seen)} segments, before it was interrupted"
             if line.startswith("[") and "/40]" in line:
                 seen.append(line)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         code = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:

@@ -272,20 +272,24 @@ def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None
 # -- helpers -----------------------------------------------------------------------------
 @contextlib.contextmanager
 def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
-    """First Ctrl-C: finish the current segment, then stop. Second Ctrl-C: stop now."""
+    """First Ctrl-C (or SIGTERM: `kill`, `docker stop`, systemd): finish the current segment,
+    then stop, so what is made is cached and no partial output is left. Second: stop now."""
 
     def handler(signum: int, frame: Any) -> None:
         if token.cancelled:
             raise KeyboardInterrupt
         token.cancel()
-        view.note("stopping after the current segment (Ctrl-C again to stop now)")
+        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        view.note(f"stopping after the current segment ({how} again to stop now)")
 
+    signals = (signal.SIGINT, signal.SIGTERM)
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = [signal.signal(s, handler) for s in signals]
     except ValueError:  # not the main thread (an embedding host): no handler
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for s, before in zip(signals, previous, strict=True):
+            signal.signal(s, before)
