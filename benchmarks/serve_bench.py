@@ -105,17 +105,18 @@ def measure(tmp: Path) -> dict:
     out: dict = {}
     seeds = itertools.count(1000)
     with server(tmp) as (url, kernel), httpx.Client(timeout=600) as client:
-        for _ in range(2):
-            _speak(client, url, "Warm up the model.", next(seeds))
-        # 1. one client: the server vs kernel.render of the same sentences
+        for _ in range(2):  # the model, and (four sentences) the sessions an engine's batches run on
+            _speak(client, url, "Warm up the model. " + " ".join(sentences(4, "warm")), next(seeds))
+        # 1. one client: the server vs kernel.render of the same sentences (12 rounds: this figure
+        # is a few per cent on a machine whose speed drifts by more between rounds)
         texts = sentences(12, "overhead")
         out["overhead"] = _summary(_rounds(
-            8, lambda: _timed(lambda: _speak(client, url, " ".join(texts), next(seeds))),
+            12, lambda: _timed(lambda: _speak(client, url, " ".join(texts), next(seeds))),
             lambda: _timed(lambda: kernel.render(_segments(texts), engine="piper", params=QUIET, seed=next(seeds)))))
         # ... and vs kernel.stream: a stream makes its first sentence alone (first audio early), a
         # render pairs sentences by length, so this row is what the server itself adds
         out["overhead_stream"] = _summary(_rounds(
-            8, lambda: _timed(lambda: _speak(client, url, " ".join(texts), next(seeds))),
+            12, lambda: _timed(lambda: _speak(client, url, " ".join(texts), next(seeds))),
             lambda: _timed(lambda: list(kernel.stream(_segments(texts), engine="piper", params=QUIET,
                                                       seed=next(seeds))))))
         # 2. time to the first byte streaming vs the first sentence synthesized alone
