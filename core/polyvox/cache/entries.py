@@ -35,6 +35,10 @@ class DamagedEntry(ValueError):
     """An entry that cannot be read back as what was written (its message says why)."""
 
 
+class CacheOff(Exception):
+    """The cache cannot be used right now (already reported through `warn`)."""
+
+
 @attrs.frozen
 class ForeignKey:
     """A database key that is not text (pickled by an older polyvox, or written by another

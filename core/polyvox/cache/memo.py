@@ -4,11 +4,13 @@ every run). A failure is a miss, never an error; a cache that cannot be written 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from polyvox.cache import reading
-from polyvox.cache.entries import DamagedEntry
-from polyvox.cache.store import CacheOff, ContentCache
+from polyvox.cache.entries import CacheOff, DamagedEntry
+
+if TYPE_CHECKING:
+    from polyvox.cache.store import ContentCache
 
 _MISSING = object()
 

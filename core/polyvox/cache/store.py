@@ -24,7 +24,7 @@ import attrs
 
 from polyvox.audio import Audio
 from polyvox.cache import checks, entries, leftovers, reading
-from polyvox.cache.entries import AUDIO, DamagedEntry
+from polyvox.cache.entries import AUDIO, CacheOff, DamagedEntry
 from polyvox.errors import PolyvoxError
 
 if TYPE_CHECKING:
@@ -78,10 +78,6 @@ class VerifyReport:
     checked: int
     bad: tuple[BadEntry, ...]
     removed: int
-
-
-class CacheOff(Exception):
-    """The cache cannot be used right now (already reported through `warn`)."""
 
 
 class ContentCache:
