@@ -215,12 +215,12 @@ class Renderer:
         if isinstance(given, sources.Script):
             segments = list(given.segments) if given.text is None else parse(given.text, None)
             return [segments], [None]
-        from polyvox.subtitles.speech import speakable, spoken
+        from polyvox.subtitles.speech import spoken, without_screen_marks
 
         units, labels = [], []
         for cue in given.cues:
             where = f"subtitle {cue.index} at {_stamp(cue.start)}"
-            segments = parse(speakable(cue.text), where)  # no music notes or (annotations) read aloud
+            segments = parse(without_screen_marks(cue.text), where)  # no ♪ or (annotations) read aloud
             units.append([attrs.evolve(s, line=None, text=spoken(s.text)) for s in segments])
             labels.append(where)
         return units, labels

@@ -34,7 +34,7 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 _BRACKET_OVER_LINES = re.compile(r"\[[^\[\]]*\n[^\[\]]*\]")
 
 
-def speakable(text: str) -> str:
+def without_screen_marks(text: str) -> str:
     """`text` (a cue's, markup kept) with music marks, speaker dashes and annotations blanked
     out; annotations first, so a dash or ``#`` they stood before is at its line's start."""
     for mark in (_BRACKET_OVER_LINES, _PARENTHESES, _MUSIC, _HASH_MARK, _SPEAKER_DASH):
