@@ -20,7 +20,8 @@ import attrs
 
 from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
-from polyvox.cache.store import DEFAULT_SIZE_LIMIT, CacheStats, ContentCache
+from polyvox.cache.reports import CacheStats
+from polyvox.cache.store import DEFAULT_SIZE_LIMIT, ContentCache
 from polyvox.distributed import executor_from
 from polyvox.events import CancelToken, Emitter, Listener
 from polyvox.names import check_device

@@ -20,11 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from polyvox.audio import Audio
 from polyvox.cache import checks, entries, leftovers, reading
 from polyvox.cache.entries import AUDIO, CacheOff, DamagedEntry
+from polyvox.cache.reports import BadEntry, CacheStats, VerifyReport
 from polyvox.errors import PolyvoxError
 
 if TYPE_CHECKING:
@@ -47,37 +46,6 @@ def default_cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("polyvox")) / "audio"
-
-
-@attrs.frozen
-class CacheStats:
-    entries: int
-    size_bytes: int
-    limit_bytes: int
-    directory: str
-    #: Hits and misses of the last render that used this directory (any process).
-    last_hits: int = 0
-    last_misses: int = 0
-
-    @property
-    def last_hit_rate(self) -> float | None:
-        total = self.last_hits + self.last_misses
-        return self.last_hits / total if total else None
-
-
-@attrs.frozen
-class BadEntry:
-    key: str
-    reason: str
-
-
-@attrs.frozen
-class VerifyReport:
-    """What `ContentCache.verify` found: entries checked, the bad ones, how many were dropped."""
-
-    checked: int
-    bad: tuple[BadEntry, ...]
-    removed: int
 
 
 class ContentCache:

@@ -35,8 +35,8 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
-from polyvox.voices.casting import Overlay, recast
-from polyvox.voices.library import VoiceLibrary, check_jobs
+from polyvox.voices.casting import Overlay, check_jobs, recast
+from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 _DEFAULT_JOIN = JoinConfig()

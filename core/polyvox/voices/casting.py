@@ -6,6 +6,8 @@ spare in the character's language, the character gets one of them instead, so a 
 several characters sounds like several voices wherever the installed engines can offer them.
 Voices a script already uses are never handed out twice. A voice's language is read from its
 id when the id starts with a language tag (``en_GB-alan-medium``); others are not guessed at.
+After planning, `check_jobs` refuses a voice its engine cannot use (no reference audio, no
+transcript) and says once when characters that should differ will sound the same.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.voices.voice import Voice
 
@@ -76,3 +79,54 @@ def voice_language(voice_id: str) -> str | None:
 def _speaks(voice_id: str, language: str) -> bool:
     tag = voice_language(voice_id)
     return tag is not None and tag.split("-")[0] == language.split("-")[0]
+
+
+def check_jobs(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, str], None]) -> None:
+    """After planning: refuse voices an engine cannot use, and say once when characters
+    that should sound different will sound the same."""
+    said: set[str] = set()
+
+    def once(kind: str, message: str) -> None:
+        if message not in said:
+            said.add(message)
+            warn(kind, message)
+
+    sounds: dict[tuple[Any, ...], list[str]] = {}
+    for job in jobs:
+        if job.request is None:
+            continue
+        spec = specs[job.engine]
+        voice: Voice = job.request.voice
+        who = job.segment.character or "the narrator"
+        caps = spec.capabilities
+        if caps.needs_reference_audio and voice.audio is None:
+            raise VoiceError(f"engine {job.engine!r} needs reference audio, but the voice of {who} "
+                             f"({voice.name!r}) has none: put {voice.name}.wav in a voices folder and "
+                             "name it (--voices DIR or POLYVOX_VOICES; voices= in Python)")
+        if caps.needs_reference_text and voice.audio is not None and not voice.reference_text:
+            raise VoiceError(f"engine {job.engine!r} needs the transcript of {str(voice.audio)!r} ({who}): "
+                             f"write it to {voice.audio.stem}.reference.txt or {voice.audio.stem}.txt beside it")
+        clones = caps.needs_reference_audio or (voice.audio is not None and not voice.model)
+        if voice.audio is not None and not caps.uses_reference_audio and not voice.model \
+                and voice.engine in (None, job.engine):
+            once("voice-not-cloned", f"engine {job.engine!r} does not clone voices: {who}'s reference audio "
+                 f"{voice.audio.name!r} is not used; give {who} one of the engine's own voices instead")
+            clones = False
+        identity = (job.engine, job.model, str(voice.audio) if clones else None,
+                    tuple(sorted((k, str(v)) for k, v in job.request.params.items())))
+        names = sounds.setdefault(identity, [])
+        character = job.segment.character or "narrator"
+        if character not in names:
+            names.append(character)
+    shared = [(identity, names) for identity, names in sounds.items() if len(names) > 1]
+    if shared:
+        groups = "; ".join(_listing(names) for _, names in shared)
+        engine = shared[0][0][0]
+        offered = ", ".join(specs[engine].voices) or "none"
+        once("same-voice", f"{groups} will sound the same: give each character its own voice (a voice file in "
+             f"the voices folder, or an alias line naming an engine voice; {engine!r} offers: {offered})")
+
+
+def _listing(names: list[str]) -> str:
+    shown = [n if n != "narrator" else "the narrator" for n in sorted(names, key=lambda n: n == "narrator")]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
