@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from polyvox import Audio, AudioWriter
-from polyvox.render.output import EMPTY_SECONDS
 
 #: response_format -> (container, codec, codec sample rate or None for the engine's).
 _AV = {
@@ -30,6 +29,9 @@ _AV = {
 }
 #: Muxer options: Ogg pages are flushed after 100 ms of audio instead of one second.
 _OPTIONS = {"ogg": {"page_duration": "100000"}}
+#: Seconds of silence that stand for "nothing to say" where a stream cannot be empty (the same
+#: stand-in `AudioWriter` writes for FLAC).
+_EMPTY_SECONDS = 0.02
 
 
 class _Sink:
@@ -98,7 +100,7 @@ class Encoder:
 
     def finish(self) -> bytes:
         if not self._samples and self._writer is None:  # (the writer does the same for FLAC)
-            self.feed(Audio(np.zeros(max(1, round(self.sample_rate * EMPTY_SECONDS)), np.float32), self.sample_rate))
+            self.feed(Audio(np.zeros(max(1, round(self.sample_rate * _EMPTY_SECONDS)), np.float32), self.sample_rate))
         if self._writer is not None:
             self._writer.close()
         else:
