@@ -52,7 +52,8 @@ _LAZY = {
     "Engine": "plugin.engine", "hookimpl": "plugin.hookspecs",
     "Capabilities": "plugin.spec", "EngineSpec": "plugin.spec", "ParamSpec": "plugin.spec",
     "RenderResult": "render.results", "RenderStats": "render.results", "SegmentResult": "render.results",
-    "Request": "text.segment", "Segment": "text.segment",
+    "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
+    "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
@@ -85,6 +86,6 @@ __all__ = [
     "Engine", "EngineSpec", "Files", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig", "Kernel",
     "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "PluginError", "PolyvoxError",
     "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
-    "SegmentError", "SegmentResult", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile",
-    "Voice", "VoiceError", "VoiceLibrary",
+    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
+    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
 ]

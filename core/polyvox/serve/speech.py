@@ -15,14 +15,12 @@ from typing import Any
 import attrs
 
 import polyvox
-from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice
+from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
-from polyvox.text.chunking import sentences
-from polyvox.text.segment import speakable
 
 
 @attrs.frozen

@@ -26,12 +26,12 @@ from wyoming.server import AsyncEventHandler, AsyncServer
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
 import polyvox
+from polyvox import sentences
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import OPENAI_VOICES, is_loopback
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.speech import SpeechService
-from polyvox.text.chunking import sentences
 
 log = logging.getLogger("polyvox.serve")
 _URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
@@ -60,8 +60,9 @@ def describe(service: SpeechService) -> Info:
     engine, _ = service.resolve_model(_MODEL, None)
     specs = [s for s in service.kernel.engines() if engine is None or s.name == engine]
     codes = sorted(service.kernel.language_codes()) if engine is None else list(specs[0].languages)
+    clones = any(s.capabilities.uses_reference_audio for s in specs)  # else an upload speaks as the default
     voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
-                       version=None, languages=codes) for voice_id, voice in service.store.all()]
+                       version=None, languages=codes) for voice_id, voice in service.store.all() if clones]
     for spec in specs:
         voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
                             version=None, languages=list(spec.languages)) for v in spec.voices]
