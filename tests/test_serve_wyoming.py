@@ -17,7 +17,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 import polyvox
 from polyvox.errors import PolyvoxError
 from polyvox.serve import ServeConfig, create_app
-from polyvox.serve.wyoming import parse_uri, serve_wyoming
+from polyvox.serve.wyoming import describe, parse_uri, serve_wyoming
 from polyvox.text.chunking import sentences
 
 
@@ -286,3 +286,20 @@ def test_a_stream_that_never_ends_a_sentence_is_spoken_in_pieces(tmp_path):
     _, samples = _pcm(got)
     whole = sum(len(service.kernel.synthesize(w, engine="template")) for w in words)
     assert 0.9 * whole < len(samples) < 1.3 * whole, len(samples) / whole  # each word once, spaces aside
+
+
+def test_uploads_are_offered_only_where_an_engine_clones(tmp_path):
+    """With tts-1 on Piper (no cloning) an uploaded voice would speak as Piper's default: it is
+    not offered to Home Assistant; on an engine that clones it is."""
+    import soundfile as sf
+
+    wav = tmp_path / "upload.wav"
+    sf.write(wav, 0.3 * np.sin(np.arange(32000) / 16000 * 2 * np.pi * 220), 16000)
+    offered = {}
+    for engine in ("piper", "template"):
+        app = create_app(ServeConfig(voices_dir=tmp_path / f"voices-{engine}", model_aliases={"tts-1": engine}),
+                         polyvox.Kernel(cache_dir=tmp_path / "cache"))
+        service = app.app.state.service
+        service.store.add(wav.read_bytes(), "Kitchen", None)
+        offered[engine] = {v.description for v in describe(service).tts[0].voices}
+    assert "Kitchen" not in offered["piper"] and "Kitchen" in offered["template"]
