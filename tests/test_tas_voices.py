@@ -70,6 +70,21 @@ def test_the_narrator_alias_gives_the_narrator_a_voice(library: VoiceLibrary) ->
     assert VoiceLibrary({}).narrator is None
 
 
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16"])
+def test_transcripts_and_alias_maps_written_on_windows_read_as_written(kernel: polyvox.Kernel, tmp_path: Path,
+                                                                       encoding: str) -> None:
+    """Notepad on a European Windows saves Windows-1252 (or "Unicode", UTF-16): a name or a
+    transcript with an accent must not become a replacement character."""
+    root = tmp_path / "voices"
+    root.mkdir()
+    sf.write(root / "Zoë.wav", tone(1.0, 200.0), 24000)
+    (root / "Zoë.reference.txt").write_bytes("Un café, s'il vous plaît.".encode(encoding))
+    (root / ALIAS_FILE).write_bytes("Renée = Zoë\n".encode(encoding))
+    library = kernel.voice_library(root)
+    assert library["Zoë"].reference_text == "Un café, s'il vous plaît."
+    assert library["Renée"].audio == library["Zoë"].audio and not library.warnings
+
+
 def test_aac_references_are_found_and_decoded(library: VoiceLibrary) -> None:
     dave = library["Dave"]
     assert dave.audio.suffix == ".aac" and dave.reference_text == "Dave's reference words."

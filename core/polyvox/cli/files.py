@@ -23,7 +23,7 @@ def read_input(file: str) -> str | Path:
     if file == "-":
         if sys.stdin.isatty():
             raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        from polyvox.subtitles.srt import decode
+        from polyvox.text.encoding import decode
 
         return decode(sys.stdin.buffer.read())
     path = Path(file)

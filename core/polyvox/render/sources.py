@@ -14,7 +14,8 @@ from typing import Any
 import attrs
 
 from polyvox.errors import ScriptError
-from polyvox.subtitles.srt import Cue, decode, looks_like_srt, read_srt
+from polyvox.subtitles.srt import Cue, looks_like_srt, read_srt
+from polyvox.text.encoding import decode
 from polyvox.text.segment import Segment
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.

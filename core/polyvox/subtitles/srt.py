@@ -18,7 +18,6 @@ zero-length cue with a `note` saying so (the timing report and the render's warn
 
 from __future__ import annotations
 
-import codecs
 import html
 import logging
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 import attrs
 
 from polyvox.errors import ScriptError
+from polyvox.text.encoding import decode
 
 #: The styling tags subtitle files use (SRT's own, and WebVTT's ``<c.x>``, ``<v Bob>``), by name,
 #: so text such as ``a<b and c>d`` is not mistaken for one.
@@ -63,33 +63,6 @@ class Cue:
     @property
     def duration(self) -> float:
         return max(0.0, self.end - self.start)
-
-
-def decode(data: bytes) -> str:
-    """Subtitle bytes to text: UTF-16 (with a BOM, or without one when its NUL bytes give it
-    away), else UTF-8 (with or without BOM) in which any byte that is not UTF-8 is read as
-    Windows-1252 (Latin-1 for the five bytes it leaves undefined). So a Windows-1252 file reads
-    as itself, and so does a file edited in both encodings (``♪`` in UTF-8, ``é`` as one byte),
-    where decoding the whole of it as Windows-1252 turned ``♪`` into ``â™ª``."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        # a file cut short (odd length, half a surrogate pair) keeps what can be read
-        return data.decode("utf-16", errors="replace")
-    unmarked = _utf16_without_bom(data)
-    if unmarked:
-        return data.decode(unmarked, errors="replace")
-    return data.decode("utf-8-sig", errors=_CP1252_FALLBACK)
-
-
-def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
-    """The codec error handler behind `decode`: the bytes UTF-8 could not read, as Windows-1252."""
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    bad = error.object[error.start:error.end]
-    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in bad), error.end
-
-
-_CP1252_FALLBACK = "polyvox-cp1252"
-codecs.register_error(_CP1252_FALLBACK, _cp1252_bytes)
 
 
 def clean_text(text: str) -> str:
@@ -205,22 +178,6 @@ def _tidy_timing_line(line: re.Match[str]) -> str:
     second, where `srt` reads 5 and 50 ms, and ``,1234`` is 123 ms, not 1.234 s."""
     text = _NEGATIVE.sub(r"\g<1>00:00:00,000", line.group(0))
     return _FRACTION.sub(lambda m: m.group(1) + m.group(2).ljust(3, "0")[:3], text)
-
-
-def _utf16_without_bom(data: bytes) -> str | None:
-    """"utf-16-le" or "utf-16-be" when `data` looks like UTF-16 written without a BOM: its
-    timing lines are ASCII, so one byte of many pairs is NUL, always the same one (text in
-    UTF-8 or a one-byte code page has none). A quarter is enough for a file in Chinese."""
-    head = data[:4000]
-    pairs = len(head) // 2
-    if pairs < 8:
-        return None
-    low, high = head[1::2].count(0), head[0::2].count(0)
-    if low >= pairs * 0.25 and high <= pairs * 0.02:
-        return "utf-16-le"
-    if high >= pairs * 0.25 and low <= pairs * 0.02:
-        return "utf-16-be"
-    return None
 
 
 def _seconds(value: timedelta) -> float:

@@ -28,6 +28,7 @@ import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
+from polyvox.text.encoding import decode
 from polyvox.voices.voice import Voice
 
 #: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
@@ -227,7 +228,7 @@ def _transcript(audio: Path, root: Path) -> str | None:
     """``X.reference.txt``, else ``X.txt`` (also when the first is empty, as TAS does)."""
     for candidate in (audio.with_name(f"{audio.stem}.reference.txt"), audio.with_suffix(".txt")):
         if candidate.is_file() and _inside(candidate, root):
-            text = " ".join(candidate.read_text(encoding="utf-8-sig", errors="replace").split())
+            text = " ".join(decode(candidate.read_bytes()).split())
             if text:
                 return text
     return None
@@ -241,7 +242,7 @@ def _read_aliases(root: Path, folder: int, codes: tuple[str, ...], warnings: lis
         warnings.append(_escape_message(path, root))
         return []
     out = []
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = decode(path.read_bytes())
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -261,7 +262,7 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
     if not path.is_file() or not _inside(path, root):
         return []
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        data = json.loads(decode(path.read_bytes()))
     except (ValueError, OSError) as exc:
         warnings.append(f"{path}: not readable JSON ({exc}); skipped")
         return []
