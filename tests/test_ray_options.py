@@ -138,3 +138,16 @@ def test_a_replica_limits_piper_to_the_cpus_it_was_given(monkeypatch):
     assert np.max(np.abs(got - expected.samples)) < 1e-4
     one_thread = polyvox.Kernel(cache=False).render("A limited replica speaks.", engine="piper", voice=quiet).audio
     assert np.array_equal(got, one_thread.samples)
+
+
+def test_a_replica_reloads_a_model_whose_files_changed_under_it():
+    """A replica outlives renders; when the driver plans with other model content (files
+    replaced at the same path), the replica loads the model again before it synthesizes, so
+    no old-weights audio is cached under the new content's keys."""
+    from polyvox.distributed.replica import Replica
+
+    replica = Replica(["template"], ("template", "template-base", "cpu"))
+    request = polyvox.Kernel(cache_dir=None).plan("Hello there.", engine="template")[0].request
+    for fingerprint, loads in (("content-a", 1), ("content-a", 0), ("content-b", 1)):
+        out = replica.synthesize(None, [request], fingerprint)
+        assert "fatal" not in out and out["loads"] == loads, (fingerprint, out)

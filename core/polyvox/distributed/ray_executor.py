@@ -301,7 +301,7 @@ class _Dispatch:
             for job in unit:
                 self.scheduler.emit(SegmentStarted(job.index, job.segment.character, job.request.language,
                                                    job.request.text, job.engine))
-            ref = actor.synthesize.remote(unit[0].voice_key, [j.request for j in unit])
+            ref = actor.synthesize.remote(unit[0].voice_key, [j.request for j in unit], unit[0].model_fingerprint)
             self.flight[ref] = (unit, attempts, actor)
             self.load[id(actor)] += 1
             self.executor.dispatched += len(unit)

@@ -80,8 +80,11 @@ class Replica:
             return {"fatal": type(exc).__name__, "message": str(exc)}
         return {**self.info(), "loads": self.models.loads - loads}
 
-    def synthesize(self, voice_key: str | None, requests: Sequence[Request]) -> dict[str, Any]:
+    def synthesize(self, voice_key: str | None, requests: Sequence[Request],
+                   fingerprint: str | None = None) -> dict[str, Any]:
         """Synthesize `requests` (one voice) as one call, a batch when there are several.
+        `fingerprint`: the model content the driver planned with (a replica that outlives a
+        change of the model's files loads it again, so no old audio is cached under new keys).
 
         Returns {"outcomes": [...], "seconds": per-segment seconds, "loads": models loaded,
         "voice_preparations": conditionings prepared} — the counts are this call's, so the
@@ -90,7 +93,7 @@ class Replica:
         loads, preps = self.models.loads, self.models.voice_preparations
         start = time.perf_counter()
         try:
-            entry = self.models.get(*self.key)
+            entry = self.models.get(*self.key, fingerprint=fingerprint)
         except PolyvoxError as exc:
             return {"fatal": type(exc).__name__, "message": str(exc)}
         outcomes = self._call(entry, voice_key, list(requests))
