@@ -10,7 +10,7 @@ from conftest import QUIET
 from test_subtitles import frames_db, onset, quiet
 
 import polyvox
-from polyvox.subtitles.srt import read_srt
+from polyvox.subtitles.srt import looks_like_srt, read_srt
 
 ARROW = "-->"
 
@@ -117,9 +117,13 @@ def test_a_speaker_dash_line_is_heard_as_its_words(piper: polyvox.Kernel) -> Non
     ("0:00:01,1234 --> 0:00:02,000", (1.123, 2.0)),      # not 1.234 s, which ended it before it began
     ("00:00:01,000 --> 00:00:02,000 X1:10 Y1:20", (1.0, 2.0)),
     ("00:00:01,000-->00:00:02,000", (1.0, 2.0)),
+    ("00:00:01,000\t-->\t00:00:02,000", (1.0, 2.0)),
+    ("00：00：01，000 --> 00：00：02，000", (1.0, 2.0)),      # full-width, as some Chinese files have
+    ("-00:00:00,500 --> 00:00:02,000", (0.0, 2.0)),      # a time before zero
 ])
 def test_fractions_of_a_second_are_decimal(stamps: str, times: tuple[float, float]) -> None:
     cue, = read_srt(f"1\n{stamps}\nAt 10:30:15,5 we meet.\n")
+    assert looks_like_srt(f"1\n{stamps}\nAt 10:30:15,5 we meet.\n")  # piped in, it is known as subtitles
     assert (cue.start, cue.end, cue.note) == (*times, "")
     assert cue.text == "At 10:30:15,5 we meet.", "only timing lines are touched"
 

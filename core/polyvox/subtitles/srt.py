@@ -45,7 +45,8 @@ MAX_CUE_START = 24 * 3600.0
 _TIMING_LINE = re.compile(r"^[^\n]*\d *-[ -] *>[^\n]*$", re.MULTILINE)
 _NEGATIVE = re.compile(r"(^[ \t]*|> *)-[ \t]*\d+[:：]\d+[:：]\d+(?:[,.，．。：]\d*)?")
 _FRACTION = re.compile(r"(\d+[:：]\d+[:：]\d+[,.，．。：])(\d+)(?!\d)")
-_TIMESTAMP_LINE = re.compile(r"^\s*-?\d+:\d{1,2}:\d{1,2}(?:[,.:]\d+)?\s*-+>", re.MULTILINE)
+#: The start of a timing line, in every form `read_srt` reads (so `looks_like_srt` knows the file).
+_TIMESTAMP_LINE = re.compile(r"^\s*-?[ \t]*\d+[:：]\d{1,2}[:：]\d{1,2}(?:[,.，．。：]\d*)?[ \t]*-[ -]*>", re.MULTILINE)
 
 
 @attrs.frozen
