@@ -111,6 +111,18 @@ def test_a_speaker_dash_line_is_heard_as_its_words(piper: polyvox.Kernel) -> Non
     assert frames_db(dashed.audio).max() > -20
 
 
+def test_speaker_labels_in_capitals_are_not_read_out(piper: polyvox.Kernel) -> None:
+    """SDH subtitles name the speaker (``JOHN: Hi.``); a dub says the words, not the label.
+    A colon in ordinary text, and ``Speaker 1:`` (markup), are left alone."""
+    labelled = piper.render(srt([(0.5, 4.0, "JOHN: Hello there.\n- MARY JANE: Goodbye now.")]), params=QUIET)
+    plain = piper.render(srt([(0.5, 4.0, "Hello there.\nGoodbye now.")]), params=QUIET)
+    assert [s.segment.text for s in labelled.segments if s.engine] == \
+        [s.segment.text for s in plain.segments if s.engine]
+    assert plain.stats.synthesized == 0  # the same sentences: from the cache
+    kept = piper.render(srt([(0.5, 4.0, "Note: we meet at 10:30.")]), params=QUIET)
+    assert [s.segment.text for s in kept.segments if s.engine] == ["Note: we meet at 10:30."]
+
+
 @pytest.mark.parametrize(("stamps", "times"), [
     ("00:00:01,5 --> 00:00:02,25", (1.5, 2.25)),         # a fraction, not 5 and 25 ms
     ("00:00:01.50 --> 00:00:02.75", (1.5, 2.75)),        # centiseconds, as converted from ASS

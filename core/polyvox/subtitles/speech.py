@@ -7,7 +7,9 @@ words. So, before a cue's markup is parsed:
 
 - music notes (``♪ ♫ ♬ ♩``) go, and a ``#`` standing alone at either end of a line; the lyrics
   between them are spoken;
-- a speaker's dash goes (``- Hi. - Hello.``: two people in one cue);
+- a speaker's dash goes (``- Hi. - Hello.``: two people in one cue), and so does a speaker's
+  label in capitals at a line's start (``JOHN: Hi.``, ``- MARY JANE: Hello.``), as subtitle
+  editors' hearing-impaired removal does; ``Speaker 1:`` is markup and stays;
 - text in parentheses goes (``(laughs)``, ``(DOOR CREAKS)``), as subtitle editors' "remove
   text for the hearing impaired" does; square brackets are polyvox markup (``[Alice]``,
   ``[pause:1s]``), and one that names no tag is read as a character, so ``[DOOR SLAMS]`` is
@@ -31,15 +33,18 @@ _HASH_MARK = re.compile(r"^[ \t]*#+(?=\s|$)|(?<=\s)#+(?=[ \t]*$)", re.MULTILINE)
 _SPEAKER_DASH = re.compile(r"^[ \t]*[-\u2013\u2014](?=[ \t]|[^\W\d_])"
                            r"|(?<=[.!?\u2026][ \t])[ \t]*[-\u2013\u2014](?=[ \t])", re.MULTILINE)
 _PARENTHESES = re.compile(r"\([^()]*\)")
+#: A line's first words before a colon: a speaker's label when they are all capitals.
+_LABEL = re.compile(r"^([ \t]*(?:[-\u2013\u2014][ \t]*)?)([^\n:\[\]()]{2,40}):(?=\s|$)", re.MULTILINE)
 _BRACKET_OVER_LINES = re.compile(r"\[[^\[\]]*\n[^\[\]]*\]")
 
 
 def without_screen_marks(text: str) -> str:
     """`text` (a cue's, markup kept) with music marks, speaker dashes and annotations blanked
     out; annotations first, so a dash or ``#`` they stood before is at its line's start."""
-    for mark in (_BRACKET_OVER_LINES, _PARENTHESES, _MUSIC, _HASH_MARK, _SPEAKER_DASH):
+    for mark in (_BRACKET_OVER_LINES, _PARENTHESES, _MUSIC, _HASH_MARK):
         text = mark.sub(_blank, text)
-    return text
+    text = _LABEL.sub(_blank_label, text)
+    return _SPEAKER_DASH.sub(_blank, text)
 
 
 def spoken(text: str) -> str:
@@ -47,6 +52,14 @@ def spoken(text: str) -> str:
     if not any(ch.isalnum() for ch in text):
         return ""
     return " ".join(text.split())
+
+
+def _blank_label(match: re.Match[str]) -> str:
+    """A speaker's label (``JOHN:``, ``DR. WHO 2:``) blanked with its colon; other text kept."""
+    label = match.group(2)
+    if not any(c.isalpha() for c in label) or label != label.upper() or label.strip() != label:
+        return match.group(0)
+    return match.group(1) + " " * (len(label) + 1)
 
 
 def _blank(match: re.Match[str]) -> str:
