@@ -5,10 +5,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from polyvox.cache import entries
+from polyvox.cache import entries, reading
 from polyvox.cache.entries import AUDIO, DamagedEntry, ForeignKey
-
-_MISSING = object()
 
 
 def database_problem(dc: Any) -> str | None:
@@ -30,8 +28,8 @@ def check_row(dc: Any, key: Any) -> str | None:
     if isinstance(key, ForeignKey):
         return "its key is not text (written by an older polyvox or another program)"
     try:
-        value = dc.get(key, default=_MISSING)
-        if value is _MISSING:
+        value = dc.get(key, default=reading.MISSING)
+        if value is reading.MISSING:
             return "its value file is missing"
         if key.startswith(AUDIO):
             entries.decode_audio(key[len(AUDIO):], value)

@@ -12,7 +12,6 @@ from polyvox.cache.entries import CacheOff, DamagedEntry
 if TYPE_CHECKING:
     from polyvox.cache.store import ContentCache
 
-_MISSING = object()
 
 
 class Memo:
@@ -25,16 +24,16 @@ class Memo:
         try:
             try:
                 with self._cache._using() as dc:
-                    value = dc.get(key, default=_MISSING)
+                    value = dc.get(key, default=reading.MISSING)
             except CacheOff:  # a cache that cannot be written still remembers its hashes
-                value = self._cache._read_raw(key) if self._cache._off is not None else _MISSING
+                value = self._cache._read_raw(key) if self._cache._off is not None else reading.MISSING
         except DamagedEntry:
             return default
-        return default if value is _MISSING or value is reading.MISSING else value
+        return default if value is reading.MISSING else value
 
     def __getitem__(self, key: str) -> Any:
-        value = self.get(key, _MISSING)
-        if value is _MISSING:
+        value = self.get(key, reading.MISSING)
+        if value is reading.MISSING:
             raise KeyError(key)
         return value
 
@@ -46,7 +45,7 @@ class Memo:
             pass
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self.get(key, _MISSING) is not _MISSING
+        return isinstance(key, str) and self.get(key, reading.MISSING) is not reading.MISSING
 
     def __iter__(self) -> Iterator[str]:
         return iter(())

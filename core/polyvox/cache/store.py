@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
 _LAST_RENDER = "last-render.json"
 _DB_FILES = ("cache.db", "cache.db-wal", "cache.db-shm")
-_MISSING = object()
 
 Warn = Callable[[str, str], None]
 
@@ -78,8 +77,8 @@ class ContentCache:
         try:
             with self._using() as dc:
                 try:
-                    blob = dc.get(db_key, default=_MISSING)
-                    return None if blob is _MISSING else entries.decode_audio(key, blob)
+                    blob = dc.get(db_key, default=reading.MISSING)
+                    return None if blob is reading.MISSING else entries.decode_audio(key, blob)
                 except DamagedEntry as exc:  # from the checks, or from the Disk refusing a pickle
                     self._damaged(dc, db_key, exc)
                     return None
