@@ -34,5 +34,4 @@ def check_origin(origin: str | None, allowed: tuple[str, ...]) -> None:
     if origin is None or "*" in allowed or origin in allowed:
         return
     raise ApiError(403, f"requests from the web page origin {origin[:100]!r} are not allowed: start the server "
-                        "with --cors-origin ORIGIN to let that page call it", type="permission_error",
-                   code="origin_not_allowed")
+                        "with --cors-origin ORIGIN to let that page call it", code="origin_not_allowed")
