@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
-from polyvox.serve.auth import check_bearer, check_origin
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
-from polyvox.serve.limits import BodyLimit, Queue
+from polyvox.serve.gate import Gate
+from polyvox.serve.limits import Queue
 from polyvox.serve.metrics import Metrics
 from polyvox.serve.schemas import FORMATS, ModelCard, SpeechRequest, VoiceCard
 from polyvox.serve.speech import Speech, SpeechService
@@ -42,7 +42,7 @@ def default_voices_dir() -> Path:
 
 
 def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
-    """The ASGI application (FastAPI wrapped in the body limit); `.state` holds the kernel,
+    """The ASGI application (FastAPI behind the gate); `.state` holds the kernel,
     the speech service, the queue and the metrics."""
     kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     metrics = Metrics()
@@ -52,10 +52,6 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     queue = Queue(config.max_queue, metrics.queue.set)
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
-
-    async def authorized(request: Request) -> None:
-        check_origin(request.headers.get("origin"), config.cors_origins)
-        check_bearer(request.headers.get("authorization"), config.api_keys)
 
     _error_handlers(app, metrics)
     if config.cors_origins:
@@ -67,7 +63,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
                            expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-instructions"])
 
     # -- speech ------------------------------------------------------------------------------
-    @app.post("/v1/audio/speech", dependencies=[Depends(authorized)])
+    @app.post("/v1/audio/speech")
     async def speech(body: SpeechRequest, request: Request) -> Any:
         queue.enter()
         try:
@@ -92,11 +88,11 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
             cards += [ModelCard(id=f"{spec.name}:{m}", owned_by=spec.name) for m in spec.models]
         return cards
 
-    @app.get("/v1/models", dependencies=[Depends(authorized)])
+    @app.get("/v1/models")
     async def models() -> Any:
         return {"object": "list", "data": [c.model_dump() for c in model_cards()]}
 
-    @app.get("/v1/models/{model_id:path}", dependencies=[Depends(authorized)])
+    @app.get("/v1/models/{model_id:path}")
     async def model(model_id: str) -> Any:
         card = next((c for c in model_cards() if c.id == model_id), None)
         if card is None:
@@ -104,23 +100,23 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
                            code="model_not_found")
         return card.model_dump()
 
-    @app.get("/v1/audio/models", dependencies=[Depends(authorized)])
+    @app.get("/v1/audio/models")
     async def speech_models() -> Any:
         """The list Open WebUI reads for its model menu (`{"models": [{"id", "name"}]}`)."""
         return {"models": [{"id": c.id, "name": c.id, "owned_by": c.owned_by} for c in model_cards()]}
 
-    @app.get("/v1/audio/voices", dependencies=[Depends(authorized)])
+    @app.get("/v1/audio/voices")
     async def list_voices() -> Any:
         return {"voices": [c.model_dump() for c in await anyio.to_thread.run_sync(_voice_cards, service)]}
 
-    @app.post("/v1/audio/voices", dependencies=[Depends(authorized)], status_code=201)
+    @app.post("/v1/audio/voices", status_code=201)
     async def upload_voice(file: UploadFile = File(...), name: str = Form(...),
                            transcript: str | None = Form(None)) -> Any:
         data = await file.read()
         voice_id, voice = await anyio.to_thread.run_sync(store.add, data, name, transcript)
         return VoiceCard(id=voice_id, name=voice.name, engine=None, languages=[], clones=True).model_dump()
 
-    @app.delete("/v1/audio/voices/{voice_id}", dependencies=[Depends(authorized)])
+    @app.delete("/v1/audio/voices/{voice_id}")
     async def delete_voice(voice_id: str) -> Any:
         await anyio.to_thread.run_sync(store.delete, voice_id)
         return {"id": voice_id, "deleted": True}
@@ -130,13 +126,13 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     async def health() -> Any:
         return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count}
 
-    @app.get("/metrics", dependencies=[Depends(authorized)])
+    @app.get("/metrics")
     async def prometheus() -> Any:
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    return BodyLimit(_Counted(app, metrics), config.max_body_bytes)
+    return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
 
 
 class _Counted:

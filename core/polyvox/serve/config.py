@@ -39,6 +39,11 @@ def _positive(instance: Any, attribute: attrs.Attribute, value: int) -> None:
         raise PolyvoxError(f"serve: {attribute.name}={value!r} is not valid: expected 1 or more")
 
 
+def _positive_seconds(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not value > 0:
+        raise PolyvoxError(f"serve: {attribute.name}={value!r} is not valid: expected a number of seconds above 0")
+
+
 def is_loopback(host: str) -> bool:
     """True for addresses only this machine can reach (``localhost``, 127.0.0.0/8, ``::1``)."""
     if host == "localhost":
@@ -78,6 +83,9 @@ class ServeConfig:
     #: Web origins whose pages may call the server from a browser (CORS); none by default, so a
     #: page the user visits cannot use a server on their machine. "*" allows every origin.
     cors_origins: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Seconds a request's whole body may take to arrive (a slow sender holds a connection and
+    #: its buffer); later, 408.
+    body_timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):
