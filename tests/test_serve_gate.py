@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import socket
 import time
 
@@ -21,6 +22,9 @@ import polyvox
 KEY = "gate-key-789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
+#: Routes anyone may call without a key; every other route of the app must answer 401.
+OPEN = {"/health"}
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
@@ -28,6 +32,37 @@ def server(tmp_path_factory):
     kernel = polyvox.Kernel(cache_dir=tmp / "cache")
     with running(kernel, tmp, api_keys=(KEY,), body_timeout=0.5) as srv:
         yield srv
+
+
+def _routes(server) -> list[tuple[str, str]]:
+    app = server.app
+    while not hasattr(app, "routes"):  # the wrappers around FastAPI
+        app = app.app
+    out = [(method, route.path) for route in app.routes for method in sorted(route.methods or ())]
+    assert len({path for _, path in out}) >= 7, out  # the table really is the app's routes
+    return out
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "0123456789abcdef", path)
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": KEY}],
+                         ids=["no key", "wrong key", "no scheme"])
+def test_every_route_but_the_open_ones_needs_the_key(server, headers):
+    seen_open = set()
+    for method, path in _routes(server):
+        r = httpx.request(method, f"{server.url}{_concrete(path)}", headers=headers, timeout=10)
+        if path in OPEN:
+            assert r.status_code == 200, (method, path, r.status_code)
+            seen_open.add(path)
+            continue
+        assert r.status_code == 401, (method, path, r.status_code, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+        error = r.json()["error"]
+        assert set(error) == {"message", "type", "param", "code"}, (method, path)
+        assert (error["type"], error["code"]) == ("authentication_error", "invalid_api_key"), (method, path)
+    assert seen_open == OPEN
 
 
 def test_an_upload_without_the_key_stores_nothing(server):
