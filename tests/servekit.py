@@ -14,6 +14,7 @@ import uvicorn
 
 import polyvox
 from polyvox.serve import ServeConfig, create_app
+from polyvox.serve.connections import uvicorn_config
 
 
 def free_port() -> int:
@@ -39,8 +40,7 @@ def running(kernel: polyvox.Kernel, tmp_path: Any, **settings: Any) -> Iterator[
     settings.setdefault("voices_dir", tmp_path / "server-voices")
     config = ServeConfig(host="127.0.0.1", port=port, **settings)
     app = create_app(config, kernel)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           timeout_graceful_shutdown=2))
+    server = uvicorn.Server(uvicorn_config(app, config, log_level="warning", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

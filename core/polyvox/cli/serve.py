@@ -40,6 +40,12 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
                    "model and voice (1: none) [default: the size each engine declares for its device, else 1].")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
               help="A web origin whose pages may call the server from a browser (repeatable; * for any).")
+@click.option("--max-connections", default=256, show_default=True, type=click.IntRange(1, 100_000),
+              help="Connections open at once; a request on one more gets 503.")
+@click.option("--timeout-keep-alive", "keep_alive_timeout", default=5.0, show_default=True,
+              type=click.FloatRange(min=0.1), help="Seconds an idle connection stays open after a response.")
+@click.option("--timeout-headers", "header_timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a request's headers may take to arrive (an idle new connection is closed then).")
 @click.option("--timeout-body", "body_timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds a request's whole body may take to arrive; then 408.")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
@@ -50,7 +56,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
           batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
-          ray_address: str | None, body_timeout: float, **_: Any) -> None:
+          ray_address: str | None, max_connections: int, keep_alive_timeout: float, header_timeout: float,
+          body_timeout: float, **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
@@ -66,7 +73,9 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
     config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
                          model_aliases=_pairs(model_alias, "--model-alias"),
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
-                         batch_size=batch_size, cors_origins=cors_origins, body_timeout=body_timeout)
+                         batch_size=batch_size, cors_origins=cors_origins, max_connections=max_connections,
+                         keep_alive_timeout=keep_alive_timeout, header_timeout=header_timeout,
+                         body_timeout=body_timeout)
     if wyoming is not None:
         from polyvox.serve.wyoming import parse_uri
 

@@ -37,11 +37,11 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
     import uvicorn
 
     from polyvox import Kernel
+    from polyvox.serve.connections import uvicorn_config
 
     kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     app = create_app(config, kernel)
-    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=config.port, log_level="info",
-                                           timeout_graceful_shutdown=5))
+    server = uvicorn.Server(uvicorn_config(app, config, log_level="info", timeout_graceful_shutdown=5))
     if wyoming is not None:  # its own thread and event loop: uvicorn keeps the main thread's signals
         import asyncio
         import threading

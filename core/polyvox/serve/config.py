@@ -86,6 +86,13 @@ class ServeConfig:
     #: Seconds a request's whole body may take to arrive (a slow sender holds a connection and
     #: its buffer); later, 408.
     body_timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
+    #: Seconds a request's headers may take, from the connection's start or the previous
+    #: response's end (an idle or trickling client is closed then).
+    header_timeout: float = attrs.field(default=10.0, validator=_positive_seconds)
+    #: Seconds an idle connection is kept open after a response, for the client's next request.
+    keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive_seconds)
+    #: Connections open at once; a request on one more gets 503.
+    max_connections: int = attrs.field(default=256, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):

@@ -60,7 +60,7 @@ class Gate:
             body = await _read(receive, headers, limit, self.config.body_timeout)
         except ApiError as error:
             scope["route"] = self._route(scope)  # the metrics count a refusal under its route
-            return await _refuse(send, error)
+            return await refuse(send, error)
         if body is None:  # the client left while sending
             return
         await self.app(scope, _replay(body, receive), send)
@@ -113,7 +113,7 @@ def _replay(body: bytes, receive: Any) -> Any:
     return replay
 
 
-async def _refuse(send: Any, error: ApiError) -> None:
+async def refuse(send: Any, error: ApiError) -> None:
     """Answer `error` and close the connection: the body was not read, so the connection cannot
     carry another request."""
     body = json.dumps(error.body()).encode()
