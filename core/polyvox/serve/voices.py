@@ -10,7 +10,6 @@ their content hash, so a client's file name, format or voice name never becomes 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
@@ -18,9 +17,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from polyvox import Audio, Voice
-from polyvox.errors import VoiceError
-from polyvox.serve.errors import bad_request, not_found, too_large
+from polyvox import Voice
+from polyvox.serve import uploads
+from polyvox.serve.errors import bad_request, not_found
 
 NAMES_FILE = "#server_voices.json"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -66,22 +65,13 @@ class VoiceStore:
 
     # -- writing ----------------------------------------------------------------------------
     def add(self, data: bytes, name: str, transcript: str | None) -> tuple[str, Voice]:
-        """Store an upload; refused with a 400/413 `ApiError` unless it decodes to speech-length audio."""
+        """Store an upload; refused with a 400/413 `ApiError` unless it decodes to speech-length
+        audio (checked from its header before decoding: `polyvox.serve.uploads`)."""
         name = name.strip()
         if not name or len(name) > 100 or any(c in name for c in "/\\\0\n\r"):
             raise bad_request(f"voice name {name[:100]!r} is not valid: 1 to 100 characters, no slashes or "
                               "line breaks", "name")
-        try:
-            audio = Audio.read(io.BytesIO(data))
-        except VoiceError:
-            raise bad_request("the uploaded file is not audio this server can decode (use WAV, FLAC, OGG or MP3)",
-                              "file", "invalid_audio") from None
-        if audio.duration < _MIN_SECONDS:
-            raise bad_request(f"the uploaded audio is {audio.duration:.2f} s long: a voice needs at least "
-                              f"{_MIN_SECONDS} s", "file", "invalid_audio")
-        if audio.duration > self.max_seconds:
-            raise too_large(f"the uploaded audio is {audio.duration:.1f} s long: the limit is "
-                            f"{self.max_seconds:g} s", "file")
+        audio = uploads.decode(data, self.max_seconds, _MIN_SECONDS)
         voice_id = hashlib.sha256(data).hexdigest()[:16]
         with self._lock:
             names = self.names()
