@@ -4,11 +4,14 @@ asks for the key: a table of the app's own routes, so a new route cannot be forg
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable
 
 import httpx
+import numpy as np
 import pytest
+import soundfile as sf
 from conftest import BatchTone, ToneEngine
 from servekit import running
 
@@ -52,6 +55,19 @@ def _queue_full(server) -> httpx.Response:
         holder.join(30)
 
 
+def _upload(server, name: str, freq: float = 200.0) -> httpx.Response:
+    t = np.arange(16000) / 16000
+    wav = io.BytesIO()
+    sf.write(wav, (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32), 16000, format="WAV")
+    return httpx.post(f"{server.url}/v1/audio/voices", headers=AUTH, timeout=30, data={"name": name},
+                      files={"file": ("v.wav", wav.getvalue(), "audio/wav")})
+
+
+def _uploaded_twice(server) -> httpx.Response:
+    assert _upload(server, "Once", 210).status_code == 201
+    return _upload(server, "Twice", 210)
+
+
 #: (status, type, code, how to cause it): each error the API gives, caused the way a client would.
 ERRORS: list[tuple[int, str, str, Callable[..., httpx.Response]]] = [
     (400, "invalid_request_error", "invalid_value", lambda s: _post(s, {"model": "template", "input": "Hi",
@@ -80,6 +96,8 @@ ERRORS: list[tuple[int, str, str, Callable[..., httpx.Response]]] = [
     (404, "invalid_request_error", "not_found", lambda s: httpx.get(f"{s.url}/v1/nothing", headers=AUTH, timeout=10)),
     (405, "invalid_request_error", "method_not_allowed",
      lambda s: httpx.get(f"{s.url}{SPEAK}", headers=AUTH, timeout=10)),
+    (409, "invalid_request_error", "voice_name_reserved", lambda s: _upload(s, "alloy")),
+    (409, "invalid_request_error", "voice_exists", _uploaded_twice),
     (413, "invalid_request_error", "too_large", lambda s: _post(s, {"model": "template", "input": "x" * 5000})),
     (413, "invalid_request_error", "too_large",
      lambda s: httpx.post(f"{s.url}{SPEAK}", content=b" " * (17 * 1024 * 1024), timeout=30,

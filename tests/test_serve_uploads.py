@@ -4,6 +4,7 @@ limit (too long, too short, too big, not audio, odd rate or channels) answers it
 
 from __future__ import annotations
 
+import functools
 import io
 from pathlib import Path
 
@@ -20,10 +21,13 @@ import polyvox
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("uploads")
     kernel = polyvox.Kernel(cache_dir=tmp / "cache")
-    with running(kernel, tmp) as srv:
+    (tmp / "server-voices").mkdir()
+    (tmp / "server-voices" / "Folded.wav").write_bytes(_wav(1, freq=300))  # a voice the operator put there
+    with running(kernel, tmp, voice_map={"robot": "alloy"}) as srv:
         yield srv
 
 
+@functools.cache
 def _silence_flac(seconds: int, rate: int = 96_000, channels: int = 8) -> bytes:
     """FLAC silence, written a second at a time: KB of file however long it says it is."""
     out = io.BytesIO()
@@ -130,3 +134,52 @@ def test_a_header_that_understates_the_length_is_caught_while_decoding(monkeypat
     assert (error.status, error.code) == (413, "too_large")
     assert "longer than its header says: the limit is 60 s" in error.message
     assert rise < 100 * 1024 * 1024, f"peak memory rose by {rise / 2**20:.0f} MiB"
+
+
+def _listed(server) -> list[str]:
+    voices = httpx.get(f"{server.url}/v1/audio/voices", timeout=10).json()["voices"]
+    return [v["name"].lower() for v in voices]
+
+
+def test_names_every_client_shares_cannot_be_taken_by_an_upload(server):
+    engine, engine_voice = next((s.name, v) for s in server.kernel.engines() for v in s.voices)  # Piper's joe
+    taken = {"alloy": "OpenAI's voice names", "ALLOY": "OpenAI's voice names", "Robot": "--voice-map",
+             "folded": "voices folder", engine_voice: f"a voice of the engine {engine!r}"}
+    for name, says in taken.items():
+        r = _upload(server, _wav(1, freq=400), name)
+        assert r.status_code == 409, (name, r.text)
+        error = r.json()["error"]
+        assert (error["type"], error["code"], error["param"]) == ("invalid_request_error", "voice_name_reserved",
+                                                                   "name")
+        assert says in error["message"] and repr(name) in error["message"], error
+    stored = {n.lower() for n in server.state.service.store.names().values()}
+    assert not stored & {n.lower() for n in taken}
+    listed = _listed(server)
+    assert listed.count("alloy") == 1 and listed.count(engine_voice.lower()) == 1
+
+
+def test_a_taken_name_or_a_file_stored_under_another_name_is_a_409(server):
+    base = server.url
+    first = _upload(server, _wav(1, freq=500), "Twin")
+    assert first.status_code == 201, first.text
+    twin_id = first.json()["id"]
+    # the same name, other audio: not replaced behind the first uploader's back
+    other = _upload(server, _wav(1, freq=600), "twin")
+    assert other.status_code == 409 and other.json()["error"]["code"] == "voice_exists"
+    assert other.json()["error"]["param"] == "name" and twin_id in other.json()["error"]["message"]
+    # the same file under a new name: not silently renamed
+    renamed = _upload(server, _wav(1, freq=500), "Triplet")
+    assert renamed.status_code == 409, renamed.text
+    error = renamed.json()["error"]
+    assert (error["code"], error["param"]) == ("voice_exists", "file")
+    assert twin_id in error["message"] and "'Twin'" in error["message"]
+    # a name that is another upload's id
+    assert _upload(server, _wav(1, freq=650), twin_id).status_code == 409
+    assert _listed(server).count("twin") == 1 and "triplet" not in _listed(server)
+    # the same file under its own name again: the same voice
+    again = _upload(server, _wav(1, freq=500), "Twin")
+    assert again.status_code == 201 and again.json()["id"] == twin_id
+    # deleted first, the name and the file are free
+    assert httpx.delete(f"{base}/v1/audio/voices/{twin_id}", timeout=10).status_code == 200
+    assert _upload(server, _wav(1, freq=500), "Triplet").status_code == 201
+    assert _upload(server, _wav(1, freq=600), "Twin").status_code == 201

@@ -113,7 +113,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     async def upload_voice(file: UploadFile = File(...), name: str = Form(...),
                            transcript: str | None = Form(None)) -> Any:
         data = await file.read()
-        voice_id, voice = await anyio.to_thread.run_sync(store.add, data, name, transcript)
+        voice_id, voice = await anyio.to_thread.run_sync(
+            lambda: store.add(data, name, transcript, service.reserved_voice_names()))
         return VoiceCard(id=voice_id, name=voice.name, engine=None, languages=[], clones=True).model_dump()
 
     @app.delete("/v1/audio/voices/{voice_id}")

@@ -53,6 +53,10 @@ def not_found(message: str, param: str | None, code: str) -> ApiError:
     return ApiError(404, message, param=param, code=code)
 
 
+def conflict(message: str, param: str | None, code: str) -> ApiError:
+    return ApiError(409, message, param=param, code=code)
+
+
 def too_large(message: str, param: str | None = None) -> ApiError:
     return ApiError(413, message, param=param, code="too_large")
 

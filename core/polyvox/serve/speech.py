@@ -91,6 +91,19 @@ class SpeechService:
                 voices[voice.name.lower()] = voice
         return voices
 
+    def reserved_voice_names(self) -> dict[str, str]:
+        """Names an upload may not take, lower-cased, each with what it names: every client
+        asks for these and expects that voice, so an upload must not shadow one."""
+        reserved = {name: "one of OpenAI's voice names" for name in OPENAI_VOICES}
+        reserved.update({name.lower(): "a name given by --voice-map" for name in self.config.voice_map})
+        uploaded = set(self.store.names()) if self.store is not None else set()
+        if self.store is not None:
+            reserved.update({name.lower(): "a voice in the server's voices folder"
+                             for name in self.kernel.voice_library(self.store.folder) if name.lower() not in uploaded})
+        for spec in self.kernel.engines():
+            reserved.update({voice.lower(): f"a voice of the engine {spec.name!r}" for voice in spec.voices})
+        return reserved
+
     def resolve_voice(self, name: str, engine: str | None, depth: int = 0) -> Voice | None:
         """A server voice, an engine's voice, or an OpenAI name (mapped, else the default voice)."""
         key = name.strip().lower()

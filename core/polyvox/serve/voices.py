@@ -14,12 +14,13 @@ import json
 import os
 import re
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from polyvox import Voice
 from polyvox.serve import uploads
-from polyvox.serve.errors import bad_request, not_found
+from polyvox.serve.errors import bad_request, conflict, not_found
 
 NAMES_FILE = "#server_voices.json"
 _ID = re.compile(r"^[0-9a-f]{16}$")
@@ -64,21 +65,32 @@ class VoiceStore:
         return Voice(name=display, audio=audio, reference_text=text or None)
 
     # -- writing ----------------------------------------------------------------------------
-    def add(self, data: bytes, name: str, transcript: str | None) -> tuple[str, Voice]:
+    def add(self, data: bytes, name: str, transcript: str | None,
+            reserved: Mapping[str, str] | None = None) -> tuple[str, Voice]:
         """Store an upload; refused with a 400/413 `ApiError` unless it decodes to speech-length
-        audio (checked from its header before decoding: `polyvox.serve.uploads`)."""
-        name = name.strip()
+        audio (checked from its header before decoding: `polyvox.serve.uploads`), and with a
+        409 when `name` is `reserved` (lower-case name -> what it names), another upload's name
+        or id, or when the same file is uploaded already under another name. The same file
+        under its own name again is stored again (its transcript replaced)."""
+        name, reserved = name.strip(), reserved or {}
         if not name or len(name) > 100 or any(c in name for c in "/\\\0\n\r"):
             raise bad_request(f"voice name {name[:100]!r} is not valid: 1 to 100 characters, no slashes or "
                               "line breaks", "name")
+        if name.lower() in reserved:
+            raise conflict(f"the voice name {name!r} is taken: it is {reserved[name.lower()]}, which every client "
+                           "shares; choose another name", "name", "voice_name_reserved")
         audio = uploads.decode(data, self.max_seconds, _MIN_SECONDS)
         voice_id = hashlib.sha256(data).hexdigest()[:16]
         with self._lock:
             names = self.names()
-            clash = [k for k, v in names.items() if v.lower() == name.lower() and k != voice_id]
+            if voice_id in names and names[voice_id].lower() != name.lower():
+                raise conflict(f"this file is uploaded already as the voice {names[voice_id]!r} (id {voice_id}): use "
+                               f"that voice, or delete it first (DELETE /v1/audio/voices/{voice_id}) to store it under "
+                               "another name", "file", "voice_exists")
+            clash = [k for k, v in names.items() if name.lower() in (v.lower(), k) and k != voice_id]
             if clash:
-                raise bad_request(f"a voice named {name!r} exists already (id {clash[0]}); delete it first",
-                                  "name", "voice_exists")
+                raise conflict(f"a voice named {name!r} exists already (id {clash[0]}): delete it first (DELETE "
+                               f"/v1/audio/voices/{clash[0]}) or choose another name", "name", "voice_exists")
             _atomic(self.folder / f"{voice_id}.wav", audio.to_bytes("wav"))
             reference = self.folder / f"{voice_id}.reference.txt"
             if transcript and transcript.strip():
