@@ -32,13 +32,14 @@ def server(tmp: Path) -> Iterator[tuple[str, Any]]:
 
     import polyvox
     from polyvox.serve import ServeConfig, create_app
+    from polyvox.serve.connections import uvicorn_config
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     kernel = polyvox.Kernel(cache_dir=tmp / "serve-cache")
-    app = create_app(ServeConfig(port=port, voices_dir=tmp / "voices", max_queue=64), kernel)
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = ServeConfig(port=port, voices_dir=tmp / "voices", max_queue=64)
+    srv = uvicorn.Server(uvicorn_config(create_app(config, kernel), config, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     while not srv.started:

@@ -70,7 +70,7 @@ class ServeConfig:
     voice_map: Mapping[str, str] = attrs.field(factory=dict, converter=_mapping)
     #: The longest `input` accepted, in characters (OpenAI's limit).
     max_input_chars: int = attrs.field(default=4096, validator=_positive)
-    #: The largest request body accepted, in bytes (JSON requests and voice uploads).
+    #: The largest voice upload accepted, in bytes (other routes take what they need: serve/gate.py).
     max_body_bytes: int = attrs.field(default=16 * 1024 * 1024, validator=_positive)
     #: The longest uploaded voice, in seconds.
     max_voice_seconds: float = 60.0
