@@ -10,7 +10,6 @@ load neither numpy nor any engine.
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from polyvox.errors import (
@@ -27,6 +26,7 @@ from polyvox.errors import (
     VoiceError,
 )
 from polyvox.plugin.compat import HOOK_API
+from polyvox.plugin.versions import kernel_version
 
 if TYPE_CHECKING:
     from polyvox.audio import Audio
@@ -76,10 +76,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-try:
-    __version__ = version("polyvox")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+__version__ = kernel_version()
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",

@@ -19,6 +19,7 @@ from polyvox.errors import PluginError
 from polyvox.plugin import compat, hookspecs
 from polyvox.plugin.fallbacks import Fallbacks
 from polyvox.plugin.spec import EngineSpec
+from polyvox.plugin.versions import kernel_version
 
 GROUP = "polyvox"
 #: Plugins shipped inside the kernel distribution (name -> "module:attribute"), loaded like
@@ -76,11 +77,9 @@ class Plugins:
 
     # -- registration -----------------------------------------------------------------
     def _load_installed(self, only: set[str] | None, isolated: set[str] = frozenset()) -> None:
-        from polyvox import __version__
-
         for name, target in BUILTINS.items():
             if only is None or name in only:
-                self._load(name, lambda t=target: _import_object(t), "polyvox", __version__,
+                self._load(name, lambda t=target: _import_object(t), "polyvox", kernel_version(),
                            target.partition(":")[0])
         for ep in entry_points(group=GROUP):
             if (only is not None and ep.name not in only) or ep.name in isolated:
