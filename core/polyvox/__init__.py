@@ -35,13 +35,13 @@ if TYPE_CHECKING:
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
-    from polyvox.render.assembly import JoinConfig
     from polyvox.render.orchestrator import RenderStream
     from polyvox.render.output import AudioWriter
     from polyvox.render.results import RenderResult, RenderStats, SegmentResult
     from polyvox.render.sources import is_subtitles, read_source
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
+    from polyvox.text.joins import JoinConfig
     from polyvox.text.segment import Request, Segment
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
@@ -56,7 +56,7 @@ _LAZY = {
     "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
-    "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
+    "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
