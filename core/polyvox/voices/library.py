@@ -29,6 +29,7 @@ import attrs
 from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.text.encoding import decode
+from polyvox.text.tags import parameter_value
 from polyvox.voices.voice import Voice
 
 #: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
@@ -275,8 +276,6 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
 
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
-    from polyvox.text.tags import _value
-
     head, *pairs = line.split("|")
     if "=" in head:
         name, _, rest = head.partition("=")
@@ -303,7 +302,7 @@ def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str
         if not ok or not key or not value.strip():
             warnings.append(f"{where}: parameter {pair.strip()!r} is not key:value; ignored")
             continue
-        params[key] = _value(value.strip())
+        params[key] = parameter_value(value.strip())
     return _Alias(name, target, language, params, folder, root, where)
 
 
