@@ -11,7 +11,9 @@ The public API is what ``__all__`` names: the classes and functions below, and t
 `events` (what listeners hear), `config` (settings), `names` (the values options take),
 `samples` (the demo), `decoding` (audio libsndfile cannot read), `weights` (where model files
 live), `installing` (installing and making plugins) and `serve` (the server). The CLI and the
-server use nothing else; every other module is the kernel's own and may change.
+server use nothing else. Two seams are public for those who extend the kernel:
+`polyvox.render.execution` (executors: where engine calls run, docs/executors.md) and
+`polyvox.testing` (the engine contract kit). Every other module is the kernel's own and may change.
 """
 
 from __future__ import annotations
