@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import polyvox
 from polyvox.cache.entries import AUDIO, FILE_HASH, DamagedEntry, decode_audio, encode_audio
+from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
 from polyvox.cli import cli as main
 
@@ -185,6 +186,25 @@ def test_file_hash_memo_uses_text(tmp_path):
         con.execute("UPDATE Cache SET value = 'not a digest'")
     again = polyvox.cache.keys.Fingerprints(cache.store)
     assert again.file(voice) == digest and again.files_hashed == 1  # a bad memo is recomputed
+
+
+def test_a_cache_that_cannot_be_written_still_remembers_its_file_hashes(tmp_path, monkeypatch):
+    """The memo of a read-only cache is read through the read-only connection: a voice file
+    hashed before is not hashed again."""
+    import diskcache
+
+    voice = tmp_path / "v.wav"
+    polyvox.Audio(np.zeros(1600, np.float32), 16000).write(voice)
+    digest = Fingerprints(ContentCache(tmp_path / "c").store).file(voice)
+
+    def read_only(self, *args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(diskcache.Cache, "__init__", read_only)
+    cache = ContentCache(tmp_path / "c")
+    again = Fingerprints(cache.store)
+    assert again.file(voice) == digest and again.files_hashed == 0
+    assert any("readonly" in problem for problem in cache.problems)  # it was off, and read all the same
 
 
 def test_verify_reports_and_repair_drops_bad_entries(primed):

@@ -144,3 +144,19 @@ def test_ctrl_c_keeps_finished_segments(env, tmp_path, stop):
     stats = json.loads(again.stdout)["stats"]
     assert stats["cached"] >= 2 and stats["cached"] + stats["synthesized"] == 40
     assert stats["synthesized"] > 0  # it really was stopped early
+
+
+def test_the_f5tts_module_alias_runs_the_polyvox_command(env, tmp_path):
+    """`python -m polyvox_f5tts download NAME` is `polyvox models pull f5tts:NAME`, run as the
+    command (the plugin never imports the CLI): here, where F5-TTS is not installed, the
+    command's own one-line answer comes back with its exit status."""
+    env = {**env, "PYTHONPATH": str(Path(__file__).parents[1] / "plugins" / "f5tts")}
+    alias = [sys.executable, "-m", "polyvox_f5tts"]
+    pull = subprocess.run([*alias, "download", "F5TTS_German"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert pull.returncode == 1
+    assert pull.stderr.strip().splitlines() == [
+        "Error: engine 'f5tts' is not installed (installed: piper); install it with `polyvox install f5tts` "
+        "(pip install polyvox-f5tts)"]
+    usage = subprocess.run([*alias, "upload"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage: python -m polyvox_f5tts")

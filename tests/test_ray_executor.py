@@ -179,8 +179,8 @@ def test_cli_render_with_the_ray_executor(tmp_path):
                                         "--engine", "template", "--executor", "ray"])
     finally:  # the CLI keeps its kernel (and so its replicas) for the process: stop them
         for kernel in render._KERNELS.values():
-            if kernel.scheduler.remote is not None:
-                kernel.scheduler.remote.shutdown()
+            if kernel.scheduler.executor is not None:
+                kernel.scheduler.executor.shutdown()
     assert run.exit_code == 0, run.output
     audio = polyvox.Audio.read(out)
     reference = _reference(LINES, engine="template")

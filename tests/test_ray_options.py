@@ -39,7 +39,7 @@ def test_cli_without_ray_prints_one_line(no_ray, tmp_path):
 def test_unknown_executor_names_the_allowed_ones(tmp_path):
     with pytest.raises(ParameterError, match=r"executor 'dask' is not known: expected one of sequential, ray"):
         polyvox.Kernel(cache_dir=tmp_path, executor="dask")
-    assert polyvox.Kernel(cache_dir=tmp_path, executor="sequential").scheduler.remote is None
+    assert polyvox.Kernel(cache_dir=tmp_path, executor="sequential").scheduler.executor is None
 
 
 def test_executor_setting_is_validated():

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 import polyvox
 from polyvox import Audio, ParameterError, PolyvoxError, ScriptError
 from polyvox.subtitles.srt import Cue, clean_text, looks_like_srt, read_srt, write_srt
-from polyvox.subtitles.timing import TimingConfig, place, time_stretch, trim
+from polyvox.subtitles.timeline import place
+from polyvox.subtitles.timing import TimingConfig, time_stretch, trim
 
 RATE = 22050
 #: Speech must start within this of where the report (and the cue) says.

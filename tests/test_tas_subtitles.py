@@ -13,7 +13,8 @@ import soundfile as sf
 import polyvox
 from polyvox import Audio
 from polyvox.subtitles.srt import Cue, read_srt, write_srt
-from polyvox.subtitles.timing import TimingConfig, place
+from polyvox.subtitles.timeline import place
+from polyvox.subtitles.timing import TimingConfig
 
 TEXTS = ["The quick brown fox jumps over the lazy dog near the river bank.",
          "A second sentence, not so long.",

@@ -5,12 +5,20 @@ content cache, a model manager, a segment scheduler, script markup and subtitles
 
 Names are imported on first use (PEP 562), so ``import polyvox.cli`` and ``polyvox --help``
 load neither numpy nor any engine.
+
+The public API is what ``__all__`` names: the classes and functions below, and these modules
+(``from polyvox import events`` or ``from polyvox.events import SegmentFinished``): `errors`,
+`events` (what listeners hear), `config` (settings), `names` (the values options take),
+`samples` (the demo), `decoding` (audio libsndfile cannot read), `weights` (where model files
+live), `installing` (installing and making plugins) and `serve` (the server). The CLI and the
+server use nothing else. Two seams are public for those who extend the kernel:
+`polyvox.render.execution` (executors: where engine calls run, docs/executors.md) and
+`polyvox.testing` (the engine contract kit). Every other module is the kernel's own and may change.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from polyvox.errors import (
@@ -26,23 +34,27 @@ from polyvox.errors import (
     UnsupportedLanguageError,
     VoiceError,
 )
-from polyvox.plugin.compat import HOOK_API
+from polyvox.plugin.compat import HOOK_API, hook_api_version
+from polyvox.plugin.versions import kernel_version
 
 if TYPE_CHECKING:
     from polyvox.audio import Audio
+    from polyvox.cache.store import ContentCache
     from polyvox.events import CancelToken
     from polyvox.kernel import Kernel
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
-    from polyvox.render.assembly import JoinConfig
     from polyvox.render.orchestrator import RenderStream
     from polyvox.render.output import AudioWriter
     from polyvox.render.results import RenderResult, RenderStats, SegmentResult
     from polyvox.render.sources import is_subtitles, read_source
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
+    from polyvox.text.encoding import decode_text
+    from polyvox.text.joins import JoinConfig
     from polyvox.text.segment import Request, Segment
+    from polyvox.voices.casting import voice_language
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
     from polyvox.weights.sources import Files, HubFiles, LocalFiles, ModelWeights, UrlFile
@@ -54,9 +66,10 @@ _LAZY = {
     "RenderResult": "render.results", "RenderStats": "render.results", "SegmentResult": "render.results",
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
-    "Voice": "voices.voice", "VoiceLibrary": "voices.library",
+    "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
+    "ContentCache": "cache.store", "decode_text": "text.encoding",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
-    "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
+    "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
@@ -76,16 +89,16 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-try:
-    __version__ = version("polyvox")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0"
+__version__ = kernel_version()
 
 __all__ = [
-    "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
-    "Engine", "EngineSpec", "Files", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig", "Kernel",
-    "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "PluginError", "PolyvoxError",
-    "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
-    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
+    "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
+    "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
+    "HubFiles", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
+    "ParameterError", "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult",
+    "RenderStats", "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
+    "sentences", "speakable", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice",
+    "VoiceError", "VoiceLibrary", "voice_language",
+    # modules, imported on first use like the names
+    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights",
 ]

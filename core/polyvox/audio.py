@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 import attrs
 import numpy as np
 
+from polyvox.audiofile import SampleWriter
 from polyvox.errors import PolyvoxError, VoiceError
 
 
@@ -114,10 +115,8 @@ class Audio:
     def write(self, target: str | Path | BinaryIO, format: str | None = None) -> None:
         """Write WAV, FLAC, OGG, MP3 or raw PCM; the format follows the extension unless given
         (a soundfile name such as ``WAV``, or an extension such as ``flac``)."""
-        from polyvox.render.output import AudioWriter
-
-        with AudioWriter(target, self.sample_rate, format) as out:
-            out.write(self)
+        with SampleWriter(target, self.sample_rate, format) as out:
+            out.write_samples(self.samples)
 
     def to_bytes(self, format: str = "WAV") -> bytes:
         buffer = io.BytesIO()

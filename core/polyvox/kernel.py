@@ -64,7 +64,8 @@ class Kernel:
         executor: Any = None,
     ):
         """`executor`: where engine calls run — None or "sequential" (this process), "ray"
-        (a local or joined Ray cluster), or a `polyvox.distributed.RayExecutor(...)`."""
+        (a local or joined Ray cluster), a `polyvox.distributed.RayExecutor(...)`, or any
+        `polyvox.render.execution.Executor` (docs/executors.md)."""
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
@@ -76,7 +77,7 @@ class Kernel:
         self.weights = Weights(self.plugins.hook, self.events.emit, downloads)  # "ask" | "yes" | "never"
         self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights)
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
-        self.scheduler.remote = executor_from(executor)
+        self.scheduler.executor = executor_from(executor)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them

@@ -10,7 +10,7 @@ TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concaten
 #: 16-bit little-endian mono samples with no header (for pipes and servers).
 AUDIO_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3", "pcm": "RAW"}
 
-#: How chunks of one long text are joined (see polyvox.render.assembly.JoinConfig).
+#: How chunks of one long text are joined (see polyvox.text.joins.JoinConfig).
 JOIN_METHODS = ("auto", "silence", "crossfade", "none")
 
 #: Devices a render may ask for (``cuda:N`` for any N); see `check_device`.

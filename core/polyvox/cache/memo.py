@@ -1,32 +1,36 @@
 """The cache directory's small text memo (file fingerprints: a checkpoint is hashed once, not on
-every run). A failure is a miss, never an error; a cache that cannot be written is still read."""
+every run). A failure is a miss, never an error; a cache that cannot be written is still read.
+
+The memo knows nothing of the store that holds it: `ContentCache.store` hands it the two ways
+in it needs (the open database, and what a cache that is off still reads)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
 
 from polyvox.cache import reading
 from polyvox.cache.entries import CacheOff, DamagedEntry
 
-if TYPE_CHECKING:
-    from polyvox.cache.store import ContentCache
-
-
 
 class Memo:
-    """Text keys to text values in `cache`'s directory, beside its audio."""
+    """Text keys to text values in a cache's directory, beside its audio.
 
-    def __init__(self, cache: ContentCache):
-        self._cache = cache
+    `using()` opens the cache's database (raising `CacheOff` when it cannot); `read_off(key)`
+    reads a key while the cache is off (`reading.MISSING` when it cannot)."""
+
+    def __init__(self, using: Callable[[], AbstractContextManager[Any]], read_off: Callable[[str], Any]):
+        self._using = using
+        self._read_off = read_off
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
             try:
-                with self._cache._using() as dc:
+                with self._using() as dc:
                     value = dc.get(key, default=reading.MISSING)
             except CacheOff:  # a cache that cannot be written still remembers its hashes
-                value = self._cache._read_raw(key) if self._cache._off is not None else reading.MISSING
+                value = self._read_off(key)
         except DamagedEntry:
             return default
         return default if value is reading.MISSING else value
@@ -39,7 +43,7 @@ class Memo:
 
     def __setitem__(self, key: str, value: str) -> None:
         try:
-            with self._cache._using() as dc:
+            with self._using() as dc:
                 dc.set(key, value)
         except CacheOff:
             pass

@@ -18,16 +18,14 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from polyvox.audio import Audio
 from polyvox.cache import checks, entries, leftovers, reading
 from polyvox.cache.entries import AUDIO, CacheOff, DamagedEntry
+from polyvox.cache.memo import Memo
 from polyvox.cache.reports import BadEntry, CacheStats, VerifyReport
 from polyvox.errors import PolyvoxError
-
-if TYPE_CHECKING:
-    from polyvox.cache.memo import Memo
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
@@ -116,9 +114,7 @@ class ContentCache:
     @property
     def store(self) -> Memo:
         """A small text -> text memo in the same directory (file fingerprints)."""
-        from polyvox.cache.memo import Memo
-
-        return Memo(self)
+        return Memo(self._using, lambda key: self._read_raw(key) if self._off is not None else reading.MISSING)
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:

@@ -16,11 +16,8 @@ from typing import Any
 import click
 
 from polyvox.cli import options
-from polyvox.cli.options import debug_option, error_line, state
+from polyvox.cli.options import EXIT_INTERRUPTED, debug_option, error_line, state
 from polyvox.errors import PolyvoxError
-
-#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
-EXIT_INTERRUPTED = 130
 
 
 class Group(click.Group):

@@ -17,7 +17,7 @@ def _size(n: int) -> str:
 
 
 def _open_cache() -> tuple[object, str]:
-    from polyvox.cache.store import ContentCache
+    from polyvox import ContentCache
 
     conf = settings()
     store = ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit"), warn=_warn)

@@ -23,9 +23,9 @@ def read_input(file: str) -> str | Path:
     if file == "-":
         if sys.stdin.isatty():
             raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        from polyvox.text.encoding import decode
+        from polyvox import decode_text
 
-        return decode(sys.stdin.buffer.read())
+        return decode_text(sys.stdin.buffer.read())
     path = Path(file)
     if not path.is_file():
         raise click.UsageError(f"no such file: {file!r}")

@@ -143,7 +143,7 @@ def plugins() -> None:
     were refused (written for another hook API)."""
     from rich.table import Table
 
-    from polyvox.plugin.compat import hook_api_version
+    from polyvox import hook_api_version
 
     kernel = _kernel(cache=False)
     infos = kernel.plugin_info()

@@ -28,7 +28,7 @@ def _models(kernel: Any, engine: str) -> dict[str, list[str]]:
 
 
 def _row(kernel: Any, engine: str, model: str, languages: list[str]) -> dict[str, Any]:
-    from polyvox.weights.service import human_size
+    from polyvox.weights import human_size
 
     try:
         declared = kernel.weights.declared(engine, model)
@@ -165,7 +165,7 @@ def rm(target: str, every: bool) -> None:
 @click.argument("target", metavar="ENGINE[:MODEL]", required=False)
 def path(target: str | None) -> None:
     """Where a model's files are (or will be); without ENGINE, the two folders weights live in."""
-    from polyvox.weights.store import hub_cache, models_dir
+    from polyvox.weights import hub_cache, models_dir
 
     if target is None:
         click.echo(f"hub cache: {hub_cache()}")

@@ -24,6 +24,9 @@ class State:
         self.cache_dir: str | None = None
 
 
+#: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
 #: The state of the latest invocation, for the error handler after its context is gone.
 LAST_STATE: State | None = None
 

@@ -253,7 +253,7 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
 
 def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None:
     """Ctrl-C: say what was kept, then exit 130."""
-    from polyvox.cli import EXIT_INTERRUPTED
+    from polyvox.cli.options import EXIT_INTERRUPTED
 
     stats = kernel.cache_stats()
     where = f" in {stats.directory}" if stats else ""

@@ -1,6 +1,7 @@
 """`polyvox new-plugin`, `polyvox install`, `polyvox uninstall`: the plugin author's commands.
 
-The work is in polyvox.scaffold and polyvox.installer; these only render it.
+The work is in `polyvox.installing` (the public face of the installer, the engine environments
+and the scaffold); these only render it.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ def new_plugin(name: str, directory: str | None, engine_name: str | None, author
     The result installs with `pip install -e` as it is, shows up in `polyvox engines` and passes
     its own tests; replace the parts marked "A real engine" with your model.
     """
-    from polyvox.plugin.scaffold import new_plugin as scaffold
+    from polyvox import installing
 
-    made = scaffold(name, directory, engine=engine_name, author=author)
+    made = installing.new_plugin(name, directory, engine=engine_name, author=author)
     n = made.names
     click.echo(f"Created {made.directory} ({len(made.files)} files): distribution {n.distribution}, "
                f"package {n.package}, engine {n.engine!r}.")
@@ -55,9 +56,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
     declares a ``polyvox.isolated`` entry point (heavy or conflicting requirements) gets its
     own environment, made with uv, and runs in a worker process: see docs/engines-isolation.md.
     """
-    from polyvox.isolation import envs
-    from polyvox.plugin.installer import install as run_install
-    from polyvox.plugin.installer import resolve
+    from polyvox.installing import envs, resolve
+    from polyvox.installing import install as run_install
 
     targets = [resolve(n) for n in names]
     apart = [t for t in targets if isolated or (isolated is None and t.is_path
@@ -82,9 +82,8 @@ def install(names: tuple[str, ...], editable: bool, upgrade: bool, no_build_isol
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 def uninstall(names: tuple[str, ...], yes: bool) -> None:
     """Uninstall plugins (NAME is short for polyvox-NAME); an isolated plugin's environment is deleted."""
-    from polyvox.isolation import envs
-    from polyvox.plugin.installer import distribution_name
-    from polyvox.plugin.installer import uninstall as run_uninstall
+    from polyvox.installing import distribution_name, envs
+    from polyvox.installing import uninstall as run_uninstall
 
     isolated = {r.name: r for r in envs.records()}
     apart = [n for n in names if envs.short_name(n) in isolated]

@@ -67,7 +67,7 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
 
     Needs the extra: pip install 'polyvox[serve]'. See docs/serving.md.
     """
-    from polyvox.serve import ServeConfig, run
+    from polyvox.serve import ServeConfig, parse_wyoming_uri, run
 
     keys = tuple(k for value in api_keys for k in value.split())
     config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
@@ -77,9 +77,7 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
                          keep_alive_timeout=keep_alive_timeout, header_timeout=header_timeout,
                          body_timeout=body_timeout)
     if wyoming is not None:
-        from polyvox.serve.wyoming import parse_uri
-
-        parse_uri(wyoming, no_auth)  # a bad URI fails before anything starts
+        parse_wyoming_uri(wyoming, no_auth)  # a bad URI fails before anything starts
     # the settings every command shares (cache, device, seed, executor); a request never waits on a
     # multi-GB download: a missing model is a 503 naming `polyvox models pull`
     kernel = settings(executor=executor, ray_address=ray_address).kernel(downloads="never")

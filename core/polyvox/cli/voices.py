@@ -75,7 +75,7 @@ def describe(kernel: Any, library: Any) -> list[dict[str, Any]]:
 def engine_voices(kernel: Any) -> list[dict[str, Any]]:
     """The voices installed engines speak with built in (Piper's voice files), and each engine
     that clones a voice from reference audio instead."""
-    from polyvox.voices.casting import voice_language
+    from polyvox import voice_language
 
     rows = []
     for spec in kernel.engines():

@@ -12,8 +12,9 @@ EXECUTORS = ("sequential", "ray")
 
 
 def executor_from(value: Any, **options: Any) -> Any:
-    """The scheduler's remote executor for a `Kernel(executor=...)` value: None or
-    "sequential" (in this process), "ray" (a `RayExecutor` with `options`), or an executor."""
+    """The scheduler's executor for a `Kernel(executor=...)` value: None or "sequential" (in
+    this process, one model at a time), "ray" (a `RayExecutor` with `options`), or an object
+    that implements `polyvox.render.execution.Executor`."""
     if value is None or value == "sequential":
         return None
     if value == "ray":
@@ -22,9 +23,9 @@ def executor_from(value: Any, **options: Any) -> Any:
         return RayExecutor(**options)
     if isinstance(value, str):
         raise ParameterError(f"executor {value!r} is not known: expected one of {', '.join(EXECUTORS)}")
-    if not callable(getattr(value, "run", None)):
+    if not callable(getattr(value, "run", None)) or not hasattr(value, "batch_size"):
         raise ParameterError(f"executor {value!r} is not valid: expected one of {', '.join(EXECUTORS)} "
-                             "or an object with run(scheduler, jobs, ...)")
+                             "or an Executor (run(calls, stopping) and batch_size; see docs/executors.md)")
     return value
 
 

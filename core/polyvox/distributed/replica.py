@@ -15,7 +15,6 @@ one; only the worker runs the engine's interpreter.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from polyvox.errors import PolyvoxError
+from polyvox.render.execution import engine_call
 from polyvox.render.models import LoadedModel, ModelKey, ModelManager
 from polyvox.text.segment import Request
 
@@ -102,28 +102,13 @@ class Replica:
                 "voice_preparations": self.models.voice_preparations - preps}
 
     def _call(self, entry: LoadedModel, voice_key: str | None, requests: list[Request]) -> list[Outcome]:
-        from polyvox.render.scheduler import _check_output
-
-        engine, hook = self.key[0], self.plugins.hook
-        caps = self.spec.capabilities
-        lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
+        """One engine call, made as the driver's scheduler makes it (`engine_call`); a batch
+        that fails is made again one request at a time, so only the failing segment fails."""
+        self.calls += 1
         try:
-            with lock:
-                first = requests[0]
-                conditioning = self.models.conditioning(
-                    entry, voice_key or "",
-                    lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=first.voice,
-                                               params=dict(first.params)))
-                self.calls += 1
-                if len(requests) == 1:
-                    out = [hook.synthesize_segment(engine=engine, model=entry.model, request=first,
-                                                   conditioning=conditioning)]
-                else:
-                    out = hook.synthesize_batch(engine=engine, model=entry.model, requests=requests,
-                                                conditioning=conditioning)
-            _check_output(engine, out, len(requests))
+            out = engine_call(self.plugins.hook, self.models, entry, self.spec.capabilities, voice_key, requests)
         except Exception as exc:
-            if len(requests) > 1:  # one at a time, so only the failing segment fails
+            if len(requests) > 1:
                 return [self._call(entry, voice_key, [r])[0] for r in requests]
             text = str(exc) if isinstance(exc, PolyvoxError) else f"{type(exc).__name__}: {exc}"
             return [("error", text)]

@@ -19,6 +19,7 @@ from polyvox.errors import PluginError
 from polyvox.plugin import compat, hookspecs
 from polyvox.plugin.fallbacks import Fallbacks
 from polyvox.plugin.spec import EngineSpec
+from polyvox.plugin.versions import kernel_version
 
 GROUP = "polyvox"
 #: Plugins shipped inside the kernel distribution (name -> "module:attribute"), loaded like
@@ -68,6 +69,7 @@ class Plugins:
         self._dist: dict[str, tuple[str | None, str | None]] = {}
         self.specs: dict[str, EngineSpec] = {}
         self.owner: dict[str, str] = {}  # engine name -> plugin name
+        self._named: list[str] = []  # plugins loaded by name, as another process can load them too
         only = set(plugins) if plugins is not None else selected_names()
         self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
         if load_entry_points:
@@ -76,11 +78,9 @@ class Plugins:
 
     # -- registration -----------------------------------------------------------------
     def _load_installed(self, only: set[str] | None, isolated: set[str] = frozenset()) -> None:
-        from polyvox import __version__
-
         for name, target in BUILTINS.items():
             if only is None or name in only:
-                self._load(name, lambda t=target: _import_object(t), "polyvox", __version__,
+                self._load(name, lambda t=target: _import_object(t), "polyvox", kernel_version(),
                            target.partition(":")[0])
         for ep in entry_points(group=GROUP):
             if (only is not None and ep.name not in only) or ep.name in isolated:
@@ -101,7 +101,7 @@ class Plugins:
             if reason is not None:
                 self.failures.append(PluginFailure(name, dist, reason, kind="incompatible"))
                 return
-            self.register(obj, name=name, distribution=dist, version=version)
+            self._named.append(self.register(obj, name=name, distribution=dist, version=version))
         except Exception as exc:  # a broken plugin must not break the kernel
             self._fail(name, dist, exc)
 
@@ -205,6 +205,12 @@ class Plugins:
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
         return self.owner.get(engine)
+
+    def loadable(self) -> tuple[str, ...]:
+        """The plugins another process loads by name to make the same calls (Ray replicas): those
+        loaded here built in, by entry point or from their own environment -- not objects
+        registered directly, which exist in this process only."""
+        return tuple(sorted(name for name in self._named if self.pm.has_plugin(name)))
 
     def version_of(self, engine: str) -> str:
         """The versions that make `engine`'s audio, for cache keys: its distribution and direct

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from polyvox.errors import ParameterError, PluginError
-
-if TYPE_CHECKING:  # the assembler imports numpy; declarations stay light
-    from polyvox.render.assembly import JoinConfig
+from polyvox.text.joins import JoinConfig
 
 _TYPES = {"float": float, "int": int, "bool": bool, "str": str}
 
@@ -203,8 +201,6 @@ class Capabilities:
 def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is None:
         return
-    from polyvox.render.assembly import JoinConfig
-
     if not isinstance(value, JoinConfig):
         raise PluginError(f"engine {instance.name!r} declares join={value!r}: expected a polyvox.JoinConfig or None")
 

@@ -16,6 +16,14 @@ from importlib import metadata
 _NAME = re.compile(r"[A-Za-z0-9._-]*")
 
 
+def kernel_version() -> str:
+    """The installed polyvox's version ("0.0.0" in a source tree that was never installed)."""
+    try:
+        return metadata.version("polyvox")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
 def package_versions(distribution: str | None) -> dict[str, str]:
     """`distribution` and its installed direct requirements, name -> version, sorted.
 

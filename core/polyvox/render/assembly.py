@@ -5,44 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import attrs
 import numpy as np
 
 from polyvox.audio import Audio
-from polyvox.errors import ParameterError
-from polyvox.names import JOIN_METHODS
+from polyvox.text.joins import JoinConfig
 
-
-@attrs.frozen
-class JoinConfig:
-    """How chunks of one long text are joined.
-
-    ``auto``: `sentence_gap_ms` of silence after a sentence end, a `crossfade_ms` crossfade
-    after a clause or word split. ``silence``/``crossfade``: always that. ``none``: butt-join.
-    """
-
-    method: str = attrs.field(default="auto")
-    sentence_gap_ms: float = attrs.field(default=150.0, converter=float)
-    crossfade_ms: float = attrs.field(default=20.0, converter=float)
-
-    @sentence_gap_ms.validator
-    @crossfade_ms.validator
-    def _milliseconds(self, attribute: attrs.Attribute, value: float) -> None:
-        if not 0 <= value <= 10_000:
-            raise ParameterError(f"{attribute.name}={value!r} is out of range: expected 0..10000 ms")
-
-    @method.validator
-    def _check(self, attribute: attrs.Attribute, value: str) -> None:
-        if value not in JOIN_METHODS:
-            raise ParameterError(f"join method {value!r} is not known: use one of {', '.join(JOIN_METHODS)}")
-
-    def action(self, join: str) -> str:
-        """'silence', 'crossfade' or 'none' for a segment joined to its predecessor by `join`."""
-        if join == "none" or self.method == "none":
-            return "none"
-        if self.method == "auto":
-            return "silence" if join == "sentence" else "crossfade"
-        return self.method
+__all__ = ["Assembler", "JoinConfig"]  # JoinConfig: declared with the chunks it joins (polyvox.text.joins)
 
 
 class Assembler:

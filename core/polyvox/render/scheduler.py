@@ -1,68 +1,60 @@
-"""The segment scheduler: look up the cache, run only the misses, commit each result the
+"""The segment scheduler: look up the cache, have only the misses made, commit each result the
 moment it exists.
 
-Sequential by default (parallel threads on one GPU were measured slower); threads only for
-engines that declare themselves thread-safe; a batch path for engines that declare batch
-synthesis. The executor is replaceable, so a process pool or a cluster can run the calls.
+Where the calls run is an executor's business (polyvox.render.execution); the cache is the
+scheduler's alone: it looks every segment up before anything runs and commits every segment an
+executor hands back, so no executor ever sees the cache. In this process, calls run one after
+another by default (parallel threads on one GPU were measured slower), in threads only for
+engines that declare themselves thread-safe, and in batches for engines that declare batch
+synthesis; a kernel given an executor (Ray) hands it every miss of a render at once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
-
-import numpy as np
 
 from polyvox.audio import Audio
 from polyvox.cache.store import ContentCache
-from polyvox.errors import Cancelled, PluginError, PolyvoxError, SegmentError
+from polyvox.errors import Cancelled, PolyvoxError
 from polyvox.events import CancelToken, Event, SegmentFinished, SegmentStarted
 from polyvox.plugin.registry import Plugins
 from polyvox.render.batching import SharedBatches
-from polyvox.render.fairlock import FairLock
+from polyvox.render.execution import (
+    Call,
+    Done,
+    Executor,
+    Failed,
+    Made,
+    Outcome,
+    SequentialExecutor,
+    ThreadExecutor,
+    engine_call,
+    guard,
+    segment_error,
+)
 from polyvox.render.models import LoadedModel, ModelManager
 from polyvox.render.planner import Job
 
-Work = Callable[[], list[tuple[Job, Audio]]]
-
-#: Engines that are seeded but not thread-safe usually seed a global generator (torch's):
-#: their calls run one at a time in the whole process, so two such engines rendering in two
-#: threads cannot reseed each other mid-call (in arrival order, like the per-model locks).
-_GLOBAL_RNG = FairLock()
+Results = Iterator[tuple[Job, Audio, bool]]
 
 
-class Executor(Protocol):
-    """Runs units of work and yields their results as they complete."""
+class _Progress:
+    """How far a render got, and its cancel token."""
 
-    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]: ...
+    def __init__(self, total: int, cancel: CancelToken | None):
+        self.total = total
+        self.done = 0
+        self.cancel = cancel
 
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.cancelled
 
-class SequentialExecutor:
-    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]:
-        for unit in work:
-            yield unit()
-
-
-class ThreadExecutor:
-    """Runs up to `workers` units at once, yielding in submission order."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-
-    def run(self, work: Iterable[Work]) -> Iterator[list[tuple[Job, Audio]]]:
-        with ThreadPoolExecutor(self.workers) as pool:
-            # each unit runs in the submitting render's context: its listeners and warnings
-            futures = [pool.submit(contextvars.copy_context().run, unit) for unit in work]
-            try:
-                for future in futures:
-                    yield future.result()
-            finally:
-                for future in futures:
-                    future.cancel()
+    def check(self) -> None:
+        if self.cancelled:
+            raise Cancelled(f"cancelled after {self.done} of {self.total} segments; finished segments are cached",
+                            finished=self.done, total=self.total)
 
 
 class Scheduler:
@@ -75,13 +67,14 @@ class Scheduler:
         self.calls = 0  # engine calls made (segments or batches), for tests and benchmarks
         #: Batches shared by concurrent renders (engines that batch, batch_size > 1).
         self.batches = SharedBatches()
-        #: Runs the misses somewhere else (polyvox.distributed, e.g. a Ray cluster); None: here.
-        self.remote: Any = None
+        #: Runs every render's misses (polyvox.distributed, e.g. a Ray cluster); None: this
+        #: process, one model at a time.
+        self.executor: Executor | None = None
 
     # -- public ------------------------------------------------------------------------
     def run(self, jobs: list[Job], *, ordered: bool, use_cache: bool = True, workers: int = 1,
             batch_size: int | None = 1, cancel: CancelToken | None = None,
-            warn: Callable[[str, str], None] | None = None) -> Iterator[tuple[Job, Audio, bool]]:
+            warn: Callable[[str, str], None] | None = None) -> Results:
         """Yield (job, audio, from_cache) for every speech job.
 
         `ordered`: script order, each job as soon as it is ready (streaming). Otherwise
@@ -89,71 +82,76 @@ class Scheduler:
         whose segments are all cached is never loaded. `batch_size` None: each engine's
         declared size for the device (`Capabilities.batch_size_for`).
         """
-        if self.remote is not None:  # cache lookups and commits stay here; the calls go there
-            yield from self.remote.run(self, jobs, ordered=ordered, use_cache=use_cache, batch_size=batch_size,
-                                       cancel=cancel)
-            return
         speech = [j for j in jobs if j.request is not None]
-        total = len(speech)
-        done = 0
+        progress = _Progress(len(speech), cancel)
+        if self.executor is not None:
+            results = self._elsewhere(speech, ordered, use_cache, batch_size, progress)
+        elif ordered:
+            results = self._in_order(speech, use_cache, batch_size, progress)
+        else:
+            results = self._by_model(speech, use_cache, workers, batch_size, progress, warn)
+        for job, audio, cached in results:
+            progress.done += 1
+            yield job, audio, cached
 
-        def check_cancel() -> None:
-            if cancel is not None and cancel.cancelled:
-                raise Cancelled(f"cancelled after {done} of {total} segments; finished segments are cached",
-                                finished=done, total=total)
-
-        if ordered:
-            for job, audio, cached in self._in_order(speech, use_cache, batch_size, check_cancel):
-                yield job, audio, cached
-                done += 1
-            return
-
-        misses: list[Job] = []
-        repeats: dict[str | None, list[Job]] = {}  # the same content again later in the script
-        for job in speech:
-            hit = self._lookup(job, use_cache)
-            if hit is not None:
-                done += 1
-                yield job, hit, True
-            elif job.key in repeats:
-                repeats[job.key].append(job)
-            else:
-                repeats[job.key] = []
-                misses.append(job)
+    # -- the three ways ------------------------------------------------------------------
+    def _by_model(self, speech: list[Job], use_cache: bool, workers: int, batch_size: int | None,
+                  progress: _Progress, warn: Callable[[str, str], None] | None) -> Results:
+        """Throughput order in this process: one model after another, threads for engines that
+        are thread-safe."""
+        hits, misses, repeats = self._hits(speech, use_cache)
+        for job, audio in hits:
+            yield job, audio, True
         groups: dict[tuple[str, str, str], list[Job]] = {}
         for job in misses:
             groups.setdefault(job.model_key, []).append(job)
         for key, group in groups.items():
-            check_cancel()
-            spec = self.plugins.specs[key[0]]
-            entry = self.models.get(*key, fingerprint=group[0].model_fingerprint)
-            size = batch_size or spec.capabilities.batch_size_for(key[2])
-            units = self._units(entry, group, spec.capabilities.batch, size, use_cache, check_cancel)
-            parallel = workers > 1 and spec.capabilities.thread_safe
-            if workers > 1 and not spec.capabilities.thread_safe and warn:
+            progress.check()
+            caps = self.plugins.specs[key[0]].capabilities
+            size = batch_size or caps.batch_size_for(key[2])
+            parallel = workers > 1 and caps.thread_safe
+            if workers > 1 and not caps.thread_safe and warn:
                 warn("workers", f"engine {key[0]!r} is not thread-safe: running its segments one at a time")
             executor: Executor = ThreadExecutor(workers) if parallel else SequentialExecutor()
-            for results in executor.run(units):
-                for job, audio in results:
-                    done += 1
-                    yield job, audio, False
-                    for again in repeats[job.key]:  # synthesized once, served to every repeat
-                        self._finished(again, audio, cached=True, seconds=0.0)
-                        done += 1
-                        yield again, audio, True
+            calls = self._group_calls(group, size, use_cache, progress)
+            yield from self._execute(executor, calls, use_cache, repeats, progress)
 
-    # -- internals ---------------------------------------------------------------------
-    def _in_order(self, speech: list[Job], use_cache: bool, batch_size: int | None,
-                  check_cancel: Callable[[], None]) -> Iterator[tuple[Job, Audio, bool]]:
-        """Script order, each job as soon as it is ready. For an engine that batches, the
-        next misses of the same model and voice are made together: the first alone (the
-        first audio waits for nobody), then twice as many each time up to the batch size, so
-        what is made ahead grows with what is already there to play."""
+    def _elsewhere(self, speech: list[Job], ordered: bool, use_cache: bool, batch_size: int | None,
+                   progress: _Progress) -> Results:
+        """The kernel's executor gets every miss at once (cache hits never leave this process);
+        in script order when `ordered`, else as they come back."""
+        assert self.executor is not None
+        ready: dict[int, tuple[Job, Audio, bool]] = {}
+        order = iter(speech)
+        upcoming = next(order, None)
+
+        def release() -> Results:
+            nonlocal upcoming
+            if not ordered:
+                yield from (ready.pop(i) for i in list(ready))
+                return
+            while upcoming is not None and upcoming.index in ready:
+                yield ready.pop(upcoming.index)
+                upcoming = next(order, None)
+
+        hits, misses, repeats = self._hits(speech, use_cache)
+        ready.update((job.index, (job, audio, True)) for job, audio in hits)
+        yield from release()
+        calls = self._script_calls(misses, self.executor.batch_size or batch_size, ordered, use_cache, progress)
+        for job, audio, cached in self._execute(self.executor, calls, use_cache, repeats, progress):
+            ready[job.index] = (job, audio, cached)
+            yield from release()
+
+    def _in_order(self, speech: list[Job], use_cache: bool, batch_size: int | None, progress: _Progress) -> Results:
+        """Script order in this process, each job as soon as it is ready. For an engine that
+        batches, the next misses of the same model and voice are made together: the first
+        alone (the first audio waits for nobody), then twice as many each time up to the batch
+        size, so what is made ahead grows with what is already there to play."""
         ready: dict[int, tuple[Audio, bool]] = {}  # position -> audio made ahead
-        failed: dict[int, SegmentError] = {}  # position -> why a segment made ahead failed
+        failed: dict[int, PolyvoxError] = {}  # position -> why a segment made ahead failed
         window = 1
         for n, job in enumerate(speech):
-            check_cancel()
+            progress.check()
             if n in failed:
                 raise failed[n]
             if n not in ready:
@@ -167,23 +165,42 @@ class Scheduler:
                     if caps.batch and size > 1:
                         group += self._ahead(speech, n, min(window, size) - 1, use_cache, ready)
                         window = min(2 * window, size)
-                    entry = self.models.get(*job.model_key, fingerprint=job.model_fingerprint)
-                    try:
-                        made = self._unit(entry, [j for _, j in group], use_cache, check_cancel, size)()
-                    except SegmentError as exc:
-                        if exc.index == job.index:
-                            raise
-                        # a segment made ahead failed: the rest of its batch is cached, and this
-                        # render meets the error at that segment's turn, after the audio before it
-                        failed.update({m: exc for m, j in group if j.index == exc.index})
-                        made = [(j, a) for _, j in group if (a := self._kept(j, use_cache)) is not None]
-                    by_index = {j.index: a for j, a in made}
-                    ready.update({m: (by_index[j.index], False) for m, j in group if j.index in by_index})
-                    if n not in ready:  # made beside a failure with no cache to keep it: again, alone
-                        ((_, audio),) = self._unit(entry, [job], use_cache, check_cancel)()
-                        ready[n] = (audio, False)
+                    position = {j.index: m for m, j in group}
+                    done = self._call([j for _, j in group], use_cache, progress, size).make()
+                    for outcome in done.outcomes:
+                        m = position[outcome.job.index]
+                        if isinstance(outcome, Failed):
+                            # a segment made ahead that failed: this render meets the error at that
+                            # segment's turn, after the audio before it
+                            failed[m] = outcome.error
+                        else:
+                            ready[m] = (self._commit(outcome, use_cache), False)
+                    if n in failed:
+                        raise failed[n]
+                    if n not in ready:  # not made: its render was cancelled while it waited
+                        progress.check()
             audio, cached = ready.pop(n)
             yield job, audio, cached
+
+    # -- lookups ---------------------------------------------------------------------------
+    def _hits(self, speech: list[Job], use_cache: bool) -> tuple[list[tuple[Job, Audio]], list[Job],
+                                                                  dict[str, list[Job]]]:
+        """The cache hits (announced), the misses, and the later jobs that repeat each miss's
+        content (made once, served to every repeat)."""
+        hits: list[tuple[Job, Audio]] = []
+        misses: list[Job] = []
+        repeats: dict[str, list[Job]] = {}
+        for job in speech:
+            hit = self._lookup(job, use_cache)
+            if hit is not None:
+                hits.append((job, hit))
+            elif job.key is not None and job.key in repeats:
+                repeats[job.key].append(job)
+            else:
+                if job.key is not None:
+                    repeats[job.key] = []
+                misses.append(job)
+        return hits, misses, repeats
 
     def _ahead(self, speech: list[Job], n: int, count: int, use_cache: bool,
                ready: dict[int, tuple[Audio, bool]]) -> list[tuple[int, Job]]:
@@ -207,144 +224,153 @@ class Scheduler:
         return taken
 
     def _lookup(self, job: Job, use_cache: bool) -> Audio | None:
-        hit = self._kept(job, use_cache)
+        if not use_cache or self.cache is None or job.key is None:
+            return None
+        hit = self.cache.get(job.key)
         if hit is not None:
             self._finished(job, hit, cached=True, seconds=0.0)
         return hit
 
-    def _kept(self, job: Job, use_cache: bool) -> Audio | None:
-        """The cached audio of `job`, without an event (`_lookup` announces a hit; a segment
-        this render just made was announced when it was made)."""
-        if not use_cache or self.cache is None or job.key is None:
-            return None
-        return self.cache.get(job.key)
-
-    def _units(self, entry: LoadedModel, group: list[Job], batch: bool, batch_size: int,
-               use_cache: bool, check_cancel: Callable[[], None]) -> list[Work]:
-        if not (batch and batch_size > 1):
-            return [self._unit(entry, [j], use_cache, check_cancel) for j in group]
+    # -- calls -------------------------------------------------------------------------------
+    def _group_calls(self, group: list[Job], batch_size: int, use_cache: bool, progress: _Progress) -> list[Call]:
+        """One model's misses as calls: one segment each, or batches of one voice (shortest
+        texts together, to limit padding) for an engine that batches."""
+        if not (self.plugins.specs[group[0].engine].capabilities.batch and batch_size > 1):
+            return [self._call([j], use_cache, progress) for j in group]
         by_voice: dict[str | None, list[Job]] = {}
         for job in group:
             by_voice.setdefault(job.voice_key, []).append(job)
-        units = []
+        calls = []
         for same_voice in by_voice.values():
-            same_voice.sort(key=lambda j: len(j.request.text))  # limit padding
+            same_voice.sort(key=lambda j: len(j.request.text))
             for i in range(0, len(same_voice), batch_size):
-                units.append(self._unit(entry, same_voice[i : i + batch_size], use_cache, check_cancel, batch_size))
-        return units
+                calls.append(self._call(same_voice[i : i + batch_size], use_cache, progress, batch_size))
+        return calls
 
-    def _unit(self, entry: LoadedModel, jobs: list[Job], use_cache: bool,
-              check_cancel: Callable[[], None] | None = None, batch_size: int = 1) -> Work:
-        """One engine call (a segment or a batch). It checks for cancellation first, so a
-        cancelled render stops after the calls in progress, with threads too. With a
-        `batch_size` above 1 on an engine that batches, the call is shared with concurrent
-        renders of the same model and voice (`polyvox.render.batching`)."""
+    def _script_calls(self, misses: list[Job], batch_size: int | None, ordered: bool, use_cache: bool,
+                      progress: _Progress) -> list[Call]:
+        """Every miss as calls for an executor that takes them all at once: in script order when
+        `ordered` (first audio first), else by model; same-model same-voice batches for engines
+        that batch."""
+        if not ordered:  # stable: script order within each model
+            rank = {key: i for i, key in enumerate(dict.fromkeys(m.model_key for m in misses))}
+            misses = sorted(misses, key=lambda j: rank[j.model_key])
+        units: list[list[Job]] = []
+        open_batch: dict[tuple[object, ...], list[Job]] = {}
+        for job in misses:
+            caps = self.plugins.specs[job.engine].capabilities
+            size = batch_size or caps.batch_size_for(job.device)
+            if not (caps.batch and size > 1):
+                units.append([job])
+                continue
+            group = (job.model_key, job.voice_key)
+            if group not in open_batch:
+                open_batch[group] = []
+                units.append(open_batch[group])
+            open_batch[group].append(job)
+            if len(open_batch[group]) == size:
+                del open_batch[group]
+        return [self._call(unit, use_cache, progress, len(unit)) for unit in units]
 
-        def work() -> list[tuple[Job, Audio]]:
-            if check_cancel is not None:
-                check_cancel()
+    def _call(self, jobs: list[Job], use_cache: bool, progress: _Progress, batch_size: int = 1) -> Call:
+        """`jobs` (one model and voice) as a `Call`. Made in this process with a `batch_size`
+        above 1 on an engine that batches, the call is shared with concurrent renders of the
+        same model and voice (`polyvox.render.batching`)."""
+        engine = jobs[0].engine
+        spec = self.plugins.specs[engine]
+
+        def started() -> None:
             for job in jobs:
                 self.emit(SegmentStarted(job.index, job.segment.character, job.request.language,
                                          job.request.text, job.engine))
-            if batch_size > 1 and self.plugins.specs[jobs[0].engine].capabilities.batch:
-                return self._shared(entry, jobs, batch_size, use_cache, check_cancel)
-            start = time.perf_counter()
-            try:
-                out = self._call(entry, jobs)
-            except Exception as exc:
-                if len(jobs) > 1:  # find the segment that fails, keeping (and caching) the others
-                    return [pair for job in jobs for pair in self._unit(entry, [job], use_cache)()]
-                raise _segment_error(jobs[0], exc) from exc
-            seconds = (time.perf_counter() - start) / len(jobs)
-            return [self._commit(job, audio, use_cache, seconds) for job, audio in zip(jobs, out, strict=True)]
 
-        return work
+        def make() -> Done:
+            entry = self.models.get(*jobs[0].model_key, fingerprint=jobs[0].model_fingerprint)
+            started()
+            if batch_size > 1 and spec.capabilities.batch:
+                return Done(tuple(self._shared(entry, jobs, batch_size, progress)))
+            return Done(tuple(self._outcomes(entry, jobs)))
 
-    def _shared(self, entry: LoadedModel, jobs: list[Job], batch_size: int, use_cache: bool,
-                check_cancel: Callable[[], None] | None) -> list[tuple[Job, Audio]]:
-        """`jobs` through the lane of their model and voice, each result committed here (in this
-        render's scope and order); a failed shared batch is retried item by item, so only the
-        render whose segment fails gets the error."""
+        return Call(tuple(jobs), spec, self.plugins.plugin_of(engine), self.plugins.loadable(), make, started)
+
+    def _outcomes(self, entry: LoadedModel, jobs: list[Job]) -> list[Outcome]:
+        """One engine call here; a batch that fails is made again one segment at a time, so
+        only the segments that fail are lost."""
+        start = time.perf_counter()
+        try:
+            out = self._engine(entry, jobs)
+        except Exception as exc:
+            if len(jobs) > 1:
+                return [outcome for job in jobs for outcome in self._outcomes(entry, [job])]
+            return [Failed(jobs[0], segment_error(jobs[0], exc))]
+        seconds = (time.perf_counter() - start) / len(jobs)
+        return [Made(job, audio, seconds) for job, audio in zip(jobs, out, strict=True)]
+
+    def _shared(self, entry: LoadedModel, jobs: list[Job], batch_size: int, progress: _Progress) -> list[Outcome]:
+        """`jobs` through the lane of their model and voice; a failed shared batch is made again
+        item by item, so only the render whose segment fails gets the error. A job its render
+        dropped (cancelled while it waited) has no outcome."""
         caps = self.plugins.specs[jobs[0].engine].capabilities
         items = self.batches.run((*entry.key, jobs[0].voice_key), jobs, batch_size,
-                                 guard=lambda: _guard(entry, caps), call=lambda batch: self._call(entry, batch),
-                                 check_cancel=check_cancel)
-        results: list[tuple[Job, Audio]] = []
-        failed: BaseException | None = None
+                                 guard=lambda: guard(entry, caps), call=lambda batch: self._engine(entry, batch),
+                                 check_cancel=progress.check)
+        outcomes: list[Outcome] = []
         for item in items:
-            if item.audio is not None:  # made: committed even if a neighbour failed
-                results.append(self._commit(item.job, item.audio, use_cache, item.seconds))
-            elif item.error is not None and failed is None:
-                failed = _segment_error(item.job, item.error)
-                failed.__cause__ = item.error
-            elif item.retry and failed is None:
-                try:
-                    results += self._unit(entry, [item.job], use_cache)()
-                except SegmentError as exc:
-                    failed = exc
-        if failed is not None:
-            raise failed
-        if any(item.dropped for item in items) and check_cancel is not None:
-            check_cancel()  # raises Cancelled: what was made is committed (cached)
-        return results
+            if item.audio is not None:
+                outcomes.append(Made(item.job, item.audio, item.seconds))
+            elif item.error is not None:
+                outcomes.append(Failed(item.job, segment_error(item.job, item.error)))
+            elif item.retry:
+                outcomes += self._outcomes(entry, [item.job])
+        return outcomes
 
-    def _call(self, entry: LoadedModel, jobs: list[Job]) -> list[Audio]:
-        """The engine call itself, under the model's lock when the engine needs one."""
-        engine = jobs[0].engine
-        caps = self.plugins.specs[engine].capabilities
-        hook = self.plugins.hook
-        # Engines that are not thread-safe get one call at a time per model (voice
-        # preparation included), even across renders running in different threads.
-        with _guard(entry, caps):
-            conditioning = self.models.conditioning(
-                entry, jobs[0].voice_key,
-                lambda: hook.prepare_voice(engine=engine, model=entry.model, voice=jobs[0].request.voice,
-                                           params=dict(jobs[0].request.params)))
-            self.calls += 1
-            if len(jobs) == 1:
-                out = [hook.synthesize_segment(engine=engine, model=entry.model, request=jobs[0].request,
-                                               conditioning=conditioning)]
-            else:
-                out = hook.synthesize_batch(engine=engine, model=entry.model, requests=[j.request for j in jobs],
-                                            conditioning=conditioning)
-        _check_output(engine, out, len(jobs))
-        return out
+    def _engine(self, entry: LoadedModel, jobs: list[Job]) -> list[Audio]:
+        self.calls += 1
+        return engine_call(self.plugins.hook, self.models, entry, self.plugins.specs[jobs[0].engine].capabilities,
+                           jobs[0].voice_key, [j.request for j in jobs])
 
-    def _commit(self, job: Job, audio: Audio, use_cache: bool, seconds: float) -> tuple[Job, Audio]:
-        if self.cache is not None and job.key is not None:  # committed before anything else can fail;
-            audio = self.cache.put(job.key, audio, replace=not use_cache)  # a new take asked for replaces
-        self._finished(job, audio, cached=False, seconds=seconds)
-        return job, audio
+    # -- results -------------------------------------------------------------------------------
+    def _execute(self, executor: Executor, calls: Iterable[Call], use_cache: bool, repeats: dict[str, list[Job]],
+                 progress: _Progress) -> Results:
+        """Run `calls` on `executor`, committing each segment as it comes back. After a failure
+        or a cancel no new call starts; those under way are committed, then the first failure
+        (or `Cancelled`) is raised."""
+        failure: PolyvoxError | None = None
+
+        def stopping() -> bool:
+            return failure is not None or progress.cancelled
+
+        def feed() -> Iterator[Call]:
+            for call in calls:
+                if stopping():
+                    return
+                yield call
+
+        for done in executor.run(feed(), stopping):
+            self.calls += done.engine_calls
+            self.models.loads += done.loads  # a replica's loads are this kernel's
+            self.models.voice_preparations += done.voice_preparations
+            for outcome in done.outcomes:
+                if isinstance(outcome, Failed):
+                    failure = failure or outcome.error
+                    continue
+                audio = self._commit(outcome, use_cache)
+                yield outcome.job, audio, False
+                for again in repeats.get(outcome.job.key or "", ()):  # made once, served to every repeat
+                    self._finished(again, audio, cached=True, seconds=0.0)
+                    yield again, audio, True
+        if failure is not None:
+            raise failure
+        progress.check()
+
+    def _commit(self, made: Made, use_cache: bool) -> Audio:
+        audio = made.audio
+        if self.cache is not None and made.job.key is not None:  # committed before anything else can fail;
+            audio = self.cache.put(made.job.key, audio, replace=not use_cache)  # a new take asked for replaces
+        self._finished(made.job, audio, cached=False, seconds=made.seconds)
+        return audio
 
     def _finished(self, job: Job, audio: Audio, *, cached: bool, seconds: float) -> None:
         self.emit(SegmentFinished(job.index, job.segment.character, job.request.language, job.request.text,
                                   job.engine, cached, seconds, audio.duration))
 
-
-@contextlib.contextmanager
-def _guard(entry: LoadedModel, caps: Any) -> Iterator[None]:
-    """One call at a time per model for engines that are not thread-safe; seeded ones also
-    one at a time in the process (see `_GLOBAL_RNG`). Both re-entrant, in arrival order."""
-    rng = _GLOBAL_RNG if caps.seeded and not caps.thread_safe else contextlib.nullcontext()
-    lock = contextlib.nullcontext() if caps.thread_safe else entry.lock
-    with rng, lock:
-        yield
-
-
-def _check_output(engine: str, out: Any, expected: int) -> None:
-    if not isinstance(out, list) or len(out) != expected:
-        raise PluginError(f"engine {engine!r} returned {type(out).__name__} instead of {expected} Audio")
-    for audio in out:
-        if not isinstance(audio, Audio):
-            raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio")
-        if not np.all(np.isfinite(audio.samples)):
-            raise PluginError(f"engine {engine!r} returned audio with NaN or infinite samples")
-
-
-def _segment_error(job: Job, exc: BaseException) -> SegmentError:
-    text = job.request.text
-    excerpt = text if len(text) <= 40 else text[:37] + "..."
-    who = job.segment.character or "narrator"
-    message = str(exc) if isinstance(exc, PolyvoxError) else f"{type(exc).__name__}: {exc}"
-    return SegmentError(f"segment {job.index} ({who}: {excerpt!r}) failed in engine {job.engine!r}: {message}",
-                        index=job.index, character=job.segment.character, text=text)

@@ -15,7 +15,7 @@ import attrs
 
 from polyvox.errors import ScriptError
 from polyvox.subtitles.srt import Cue, looks_like_srt, read_srt
-from polyvox.text.encoding import decode
+from polyvox.text.encoding import decode_text
 from polyvox.text.segment import Segment
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
@@ -46,7 +46,7 @@ def read_source(source: Any) -> Script | Subtitles:
         if source.suffix.lower() == ".srt":
             return _subtitles(source)
         try:
-            source = decode(source.read_bytes())  # UTF-16, else UTF-8 with any other byte as Windows-1252
+            source = decode_text(source.read_bytes())  # UTF-16, else UTF-8 with any other byte as Windows-1252
         except OSError as exc:
             raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
     if isinstance(source, str):

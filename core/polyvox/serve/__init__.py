@@ -11,7 +11,7 @@ from typing import Any
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import ServeConfig
 
-__all__ = ["ServeConfig", "create_app", "run"]
+__all__ = ["ServeConfig", "create_app", "parse_wyoming_uri", "run"]
 
 
 def _require() -> None:
@@ -28,6 +28,14 @@ def create_app(config: ServeConfig, kernel: Any = None) -> Any:
     from polyvox.serve.app import create_app as build
 
     return build(config, kernel)
+
+
+def parse_wyoming_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
+    """(host, port) of a Wyoming ``tcp://HOST:PORT``, or a one-line error (a host other than
+    loopback only with `no_auth`): checked before anything starts."""
+    from polyvox.serve.wyoming import parse_uri
+
+    return parse_uri(uri, no_auth)
 
 
 def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 import attrs
 
 from polyvox.errors import ScriptError
-from polyvox.text.encoding import decode
+from polyvox.text.encoding import decode_text
 
 #: The styling tags subtitle files use (SRT's own, and WebVTT's ``<c.x>``, ``<v Bob>``), by name,
 #: so text such as ``a<b and c>d`` is not mistaken for one.
@@ -105,7 +105,7 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
             source = source.read_bytes()
         except OSError as exc:
             raise ScriptError(f"cannot read subtitles {str(source)!r}: {exc.strerror or exc}") from None
-    text = decode(source) if isinstance(source, bytes) else source
+    text = decode_text(source) if isinstance(source, bytes) else source
     if not isinstance(text, str):
         raise ScriptError(f"subtitles must be text, bytes or a Path, not {type(source).__name__}")
     import srt

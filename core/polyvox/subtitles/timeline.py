@@ -1,6 +1,6 @@
 """The subtitle timeline: fitted clips (see `timing`) mixed into one output that is handed
 on as soon as no later clip can reach back into it, so memory does not grow with the length
-of the film."""
+of the film; `place` does the same for clips that are all there at once."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from polyvox.audio import Audio
 from polyvox.subtitles.srt import Cue
-from polyvox.subtitles.timing import CueTiming, TimingConfig
+from polyvox.subtitles.timing import CueTiming, TimingConfig, fit
 
 
 class Timeline:
@@ -85,3 +85,14 @@ class Timeline:
             self._buffer = self._buffer[n:].copy()
             self._offset += n
             yield Audio(out, self.rate)
+
+
+def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
+          config: TimingConfig = TimingConfig()) -> tuple[Audio, list[CueTiming], list[Cue], list[str]]:
+    """Fit trimmed `clips` (one per cue, None for a cue with nothing to say) to `cues`, all at
+    once. Returns the audio, the per-cue report, the adjusted cues and notes for the user."""
+    notes: list[str] = []
+    timeline = Timeline(cues, rate, config)
+    chunks = [chunk for timing, clip in fit(cues, clips, rate, config, notes) for chunk in timeline.add(timing, clip)]
+    chunks += list(timeline.finish())
+    return Audio.concatenate(chunks, rate), timeline.report, timeline.adjusted(), notes

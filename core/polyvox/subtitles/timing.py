@@ -16,7 +16,8 @@ rules and defaults.
 
 Every clip's leading and trailing silence is trimmed first (keeping `keep_ms`), so speech
 starts when its subtitle appears (TAS keeps it; see docs/subtitles.md). Each mode returns
-the audio, one `CueTiming` per cue and the cues as they now are (for the adjusted SRT).
+the audio, one `CueTiming` per cue and the cues as they now are (for the adjusted SRT);
+`timeline.place` mixes them into one output.
 """
 
 from __future__ import annotations
@@ -172,19 +173,6 @@ def fit(cues: Sequence[Cue], clips: Iterable[Audio | None], rate: int, config: T
         if mode != config.mode:
             timing = attrs.evolve(timing, note=_join(timing.note, "overlapping cues: padded instead of smart_natural"))
         yield timing, clip
-
-
-def place(cues: Sequence[Cue], clips: Sequence[Audio | None], rate: int,
-          config: TimingConfig = TimingConfig()) -> tuple[Audio, list[CueTiming], list[Cue], list[str]]:
-    """Fit trimmed `clips` (one per cue, None for a cue with nothing to say) to `cues`, all at
-    once. Returns the audio, the per-cue report, the adjusted cues and notes for the user."""
-    from polyvox.subtitles.timeline import Timeline
-
-    notes: list[str] = []
-    timeline = Timeline(cues, rate, config)
-    chunks = [chunk for timing, clip in fit(cues, clips, rate, config, notes) for chunk in timeline.add(timing, clip)]
-    chunks += list(timeline.finish())
-    return Audio.concatenate(chunks, rate), timeline.report, timeline.adjusted(), notes
 
 
 # -- modes ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ Sentence ends first (pysbd, a rule-based multilingual sentence splitter), then c
 punctuation (commas, semicolons, colons, dashes), then word boundaries; never inside a
 word. Sentences that fit together share a chunk, so short texts are never cut at all.
 Each chunk after the first records how it joins the previous one (`Segment.join`), and
-`assembly.JoinConfig` decides what that means: silence after a sentence, a crossfade
+`joins.JoinConfig` decides what that means: silence after a sentence, a crossfade
 after a clause or word split.
 """
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import codecs
 
 
-def decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
     """Bytes of a text file to text: UTF-16 (with a BOM, or without one when its NUL bytes give
     it away), else UTF-8 (with or without BOM) in which any byte that is not UTF-8 is read as
     Windows-1252 (Latin-1 for the five bytes it leaves undefined). So a Windows-1252 file reads
@@ -23,7 +23,7 @@ def decode(data: bytes) -> str:
 
 
 def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:
-    """The codec error handler behind `decode`: the bytes UTF-8 could not read, as Windows-1252."""
+    """The codec error handler behind `decode_text`: the bytes UTF-8 could not read, as Windows-1252."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
     bad = error.object[error.start:error.end]

@@ -200,7 +200,7 @@ def _parameter(key: str, value: str, part: str, params: dict[str, Any], problems
         problems.append(TagProblem("markup-parameter", f"parameter {part!r} is not key:value "
                                    "(e.g. seed:42 or temperature:0.6)"))
         return
-    converted = _value(value)
+    converted = parameter_value(value)
     if key == "seed" and isinstance(converted, float) and converted.is_integer():
         converted = int(converted)  # TAS reads seed:42.0 as 42, like every integer parameter
     if key == "seed" and not (isinstance(converted, int) and 0 <= converted < 2**32):
@@ -210,8 +210,9 @@ def _parameter(key: str, value: str, part: str, params: dict[str, Any], problems
     params[key] = converted
 
 
-def _value(text: str) -> Any:
-    """'42' -> 42, '0.6' -> 0.6, anything else stays text (the engine's spec validates it)."""
+def parameter_value(text: str) -> Any:
+    """A parameter's value as markup and alias maps write it: '42' -> 42, '0.6' -> 0.6, anything
+    else stays text (the engine's spec validates it)."""
     try:
         return int(text)
     except ValueError:

@@ -28,7 +28,8 @@ import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
-from polyvox.text.encoding import decode
+from polyvox.text.encoding import decode_text
+from polyvox.text.tags import parameter_value
 from polyvox.voices.voice import Voice
 
 #: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
@@ -228,7 +229,7 @@ def _transcript(audio: Path, root: Path) -> str | None:
     """``X.reference.txt``, else ``X.txt`` (also when the first is empty, as TAS does)."""
     for candidate in (audio.with_name(f"{audio.stem}.reference.txt"), audio.with_suffix(".txt")):
         if candidate.is_file() and _inside(candidate, root):
-            text = " ".join(decode(candidate.read_bytes()).split())
+            text = " ".join(decode_text(candidate.read_bytes()).split())
             if text:
                 return text
     return None
@@ -242,7 +243,7 @@ def _read_aliases(root: Path, folder: int, codes: tuple[str, ...], warnings: lis
         warnings.append(_escape_message(path, root))
         return []
     out = []
-    text = decode(path.read_bytes())
+    text = decode_text(path.read_bytes())
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
@@ -262,7 +263,7 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
     if not path.is_file() or not _inside(path, root):
         return []
     try:
-        data = json.loads(decode(path.read_bytes()))
+        data = json.loads(decode_text(path.read_bytes()))
     except (ValueError, OSError) as exc:
         warnings.append(f"{path}: not readable JSON ({exc}); skipped")
         return []
@@ -275,8 +276,6 @@ def _read_json_aliases(root: Path, folder: int, warnings: list[str]) -> list[_Al
 
 def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str, ...],
                 warnings: list[str]) -> _Alias | None:
-    from polyvox.text.tags import _value
-
     head, *pairs = line.split("|")
     if "=" in head:
         name, _, rest = head.partition("=")
@@ -303,7 +302,7 @@ def _alias_line(line: str, where: str, folder: int, root: Path, codes: tuple[str
         if not ok or not key or not value.strip():
             warnings.append(f"{where}: parameter {pair.strip()!r} is not key:value; ignored")
             continue
-        params[key] = _value(value.strip())
+        params[key] = parameter_value(value.strip())
     return _Alias(name, target, language, params, folder, root, where)
 
 

@@ -1,17 +1,18 @@
 """``python -m polyvox_f5tts``: the old spelling of ``polyvox models``, kept as an alias.
 
 ``models`` lists F5-TTS's models (``polyvox models --engine f5tts``); ``download NAME ...``
-fetches them (``polyvox models pull f5tts:NAME``). Vocos comes with every model now.
+fetches them (``polyvox models pull f5tts:NAME``). Vocos comes with every model now. Each runs
+the ``polyvox`` command itself (``python -m polyvox``, this Python): the command line is the
+CLI's public face, so the plugin never imports the CLI's modules.
 """
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
 
 def main(argv: list[str] | None = None) -> int:
-    from polyvox.cli import cli
-
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["models"]:
         commands = [["models", "--engine", "f5tts", *args[1:]]]
@@ -22,11 +23,9 @@ def main(argv: list[str] | None = None) -> int:
               "(now `polyvox models` and `polyvox models pull f5tts:NAME`)", file=sys.stderr)
         return 2
     for command in commands:
-        try:
-            cli.main(command, prog_name="polyvox")
-        except SystemExit as done:
-            if done.code:
-                return int(done.code)
+        status = subprocess.call([sys.executable, "-m", "polyvox", *command])
+        if status:
+            return status
     return 0
 
 

@@ -1,0 +1,193 @@
+"""Audio files and streams: samples at one rate written to a file (under a temporary name,
+renamed into place only when complete, so a failed write never leaves a truncated file under
+the real name) or to a binary stream such as stdout (WAV with a streaming header, or raw PCM,
+written as they come).
+
+The ground floor of writing: `Audio.write` and the render's `AudioWriter` (which resamples
+`Audio` chunks, polyvox.render.output) both write through `SampleWriter`."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+from pathlib import Path
+from typing import Any, BinaryIO, Self
+
+import numpy as np
+
+from polyvox.errors import PolyvoxError
+from polyvox.names import AUDIO_FORMATS
+
+#: Formats that can be written to a stream sample by sample; others are encoded at the end.
+_STREAMABLE = ("wav", "pcm")
+#: Seconds of silence written for "nothing to say" in formats that cannot be empty: libsndfile
+#: writes no bytes at all for a FLAC, Ogg or MP3 without samples, which no player opens.
+EMPTY_SECONDS = 0.02
+
+
+def format_of(target: str | Path | BinaryIO, format: str | None = None) -> str:
+    """The format name (``wav``, ``flac``, ...) for `target`: `format` if given, else the
+    file's extension, else WAV for streams."""
+    if format is None:
+        if not isinstance(target, (str, Path)):
+            return "wav"
+        format = Path(target).suffix or "wav"  # named with its dot in a message: '.xyz'
+    name = format.lower().lstrip(".")
+    if name not in AUDIO_FORMATS:
+        raise PolyvoxError(f"unknown audio format {format!r}; use one of {', '.join(AUDIO_FORMATS)}")
+    return name
+
+
+def wav_header(rate: int, frames: int | None = None) -> bytes:
+    """A 16-bit mono PCM WAV header; `frames` None writes the 'unknown length' sizes that
+    players reading a pipe accept."""
+    data = 0xFFFFFFFF if frames is None else frames * 2
+    riff = 0xFFFFFFFF if frames is None else 36 + data
+    fmt = struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
+    return b"RIFF" + struct.pack("<I", riff) + b"WAVEfmt " + fmt + b"data" + struct.pack("<I", data)
+
+
+def pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+
+
+class SampleWriter:
+    """Write float32 mono samples at one sample rate to a path or a binary stream.
+
+    A path is written as ``.NAME.partial.EXT`` and renamed over NAME when the `with` block
+    ends without an error; on an error the partial file is removed and NAME is untouched.
+    """
+
+    def __init__(self, target: str | Path | BinaryIO, sample_rate: int, format: str | None = None):
+        self.format = format_of(target, format)
+        self.sample_rate = int(sample_rate)
+        self.frames = 0
+        self._path: Path | None = None
+        self._partial: Path | None = None
+        self._stream: BinaryIO | None = None
+        self._file: Any = None  # soundfile.SoundFile for paths
+        self._held: list[np.ndarray] = []  # non-streamable formats to a stream: encoded at the end
+        if isinstance(target, (str, Path)):
+            self._open_path(Path(target))
+        else:
+            self._stream = target
+            if self.format == "wav":
+                self._stream_write(wav_header(self.sample_rate))
+
+    # -- public ---------------------------------------------------------------------------
+    def write_samples(self, samples: np.ndarray) -> None:
+        """Append `samples` (float32 mono, at this writer's rate)."""
+        if not len(samples):
+            return
+        self.frames += len(samples)
+        if self._file is not None:
+            try:
+                self._file.write(samples)
+            except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+                raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
+        elif self.format in _STREAMABLE:
+            self._stream_write(pcm16(samples))
+        else:
+            self._held.append(samples)
+
+    def close(self, failed: bool = False) -> None:
+        """Finish the output; with `failed`, throw away a partial file instead."""
+        if not failed and not self.frames and self.format not in _STREAMABLE:
+            self.write_samples(np.zeros(max(1, round(self.sample_rate * EMPTY_SECONDS)), np.float32))
+        if self._file is not None:
+            try:
+                self._file.close()
+            except (OSError, RuntimeError) as exc:
+                failed = True
+                error = PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}")
+            else:
+                error = None
+            self._file = None
+            assert self._partial is not None and self._path is not None
+            if failed:
+                _remove(self._partial)
+            else:
+                try:
+                    os.replace(self._partial, self._path)
+                except OSError as exc:
+                    _remove(self._partial)
+                    raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
+            if error is not None:
+                raise error
+        elif self._stream is not None and not failed:
+            if self._held:
+                self._stream_write(_encode(np.concatenate(self._held), self.sample_rate, self.format))
+                self._held.clear()
+            elif self.format == "wav":
+                self._patch_wav_sizes()
+            self._stream.flush()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        self.close(failed=kind is not None)
+
+    # -- internals ------------------------------------------------------------------------
+    def _open_path(self, path: Path) -> None:
+        import soundfile as sf
+
+        self._path = path
+        self._partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        sf_format, subtype = _soundfile_format(self.format)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            extra = {"endian": "LITTLE"} if sf_format == "RAW" else {}
+            self._file = sf.SoundFile(self._partial, "w", samplerate=self.sample_rate, channels=1, format=sf_format,
+                                      subtype=subtype, **extra)
+        except (OSError, RuntimeError) as exc:
+            _remove(self._partial)
+            raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc)}") from None
+
+    def _stream_write(self, data: bytes) -> None:
+        assert self._stream is not None
+        try:
+            self._stream.write(data)
+        except OSError as exc:
+            raise PolyvoxError(f"cannot write audio to the output stream: {_reason(exc)}") from None
+
+    def _patch_wav_sizes(self) -> None:
+        """A seekable stream (stdout redirected to a file) gets the real sizes in its header."""
+        assert self._stream is not None
+        try:
+            if not self._stream.seekable():
+                return
+            end = self._stream.tell()
+            start = end - self.frames * 2 - 44
+            if start < 0:
+                return
+            self._stream.seek(start)
+            self._stream.write(wav_header(self.sample_rate, self.frames))
+            self._stream.seek(end)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            return
+
+
+def _soundfile_format(name: str) -> tuple[str, str | None]:
+    sf_format = AUDIO_FORMATS[name]
+    return sf_format, {"WAV": "PCM_16", "FLAC": "PCM_16", "RAW": "PCM_16"}.get(sf_format)
+
+
+def _encode(samples: np.ndarray, rate: int, name: str) -> bytes:
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf_format, subtype = _soundfile_format(name)
+    sf.write(buffer, samples, rate, format=sf_format, subtype=subtype)
+    return buffer.getvalue()
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
