@@ -69,6 +69,25 @@ def test_a_worker_that_segfaults(isolated_kernel):
     assert "isotone: reading address zero" in _last_error(isolated_kernel, "A segfault here.")
 
 
+def test_an_engine_error_keeps_its_class_across_the_worker(isolated_kernel):
+    """polyvox's own errors raised in the worker arrive as themselves (a model that is not on the
+    machine is the server's 503, not a 400 for a bad request); any other exception as an
+    EngineFailure naming its type."""
+    from polyvox.isolation.host import EngineFailure
+    from polyvox.serve.errors import from_polyvox
+
+    with pytest.raises(polyvox.PolyvoxError) as caught:
+        isolated_kernel.synthesize("Hello there.", engine="isotone", model="unfetched")
+    assert type(caught.value) is polyvox.ModelError, repr(caught.value)
+    assert str(caught.value) == "isotone model 'unfetched' has no weights on this machine"
+    assert from_polyvox(caught.value).status == 503
+    with pytest.raises(polyvox.SegmentError) as caught:
+        isolated_kernel.render([Segment(text="Please fail here.")], engine="isotone")
+    assert type(caught.value.__cause__) is EngineFailure
+    assert str(caught.value).endswith("failed in engine 'isotone': ValueError: isotone cannot say that")
+    assert worker_of(isolated_kernel).starts == 1  # errors, not faults: the one worker served them all
+
+
 def test_a_hung_worker_is_stopped_at_the_deadline(isotone_env, tmp_path, monkeypatch, isolated_kernel):
     monkeypatch.setenv("POLYVOX_WORKER_TIMEOUT", "1.5")
     kernel = polyvox.Kernel(cache_dir=tmp_path / "hung")  # the setting is read when the kernel starts
