@@ -78,9 +78,9 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
 
 # -- plain data both ways -------------------------------------------------------------------
 def encode_voice(voice: Voice) -> dict[str, Any]:
-    return {"name": voice.name, "audio": None if voice.audio is None else str(voice.audio),
-            "reference_text": voice.reference_text, "model": voice.model, "engine": voice.engine,
-            "language": voice.language, "params": dict(voice.params)}
+    """Every field of `voice` (a path as text): a field added to `Voice` crosses without a change here."""
+    data = {field.name: getattr(voice, field.name) for field in attrs.fields(Voice)}
+    return {**data, "audio": None if voice.audio is None else str(voice.audio), "params": dict(voice.params)}
 
 
 def decode_voice(data: Mapping[str, Any]) -> Voice:
@@ -88,12 +88,19 @@ def decode_voice(data: Mapping[str, Any]) -> Voice:
 
 
 def encode_request(request: Request) -> dict[str, Any]:
-    return {"text": request.text, "language": request.language, "model": request.model,
-            "voice": encode_voice(request.voice), "params": dict(request.params), "seed": request.seed}
+    """Every field of `request`, its voices as `encode_voice` gives them (an engine that declares
+    an emotion reference or vector receives it as it would in process)."""
+    data = {field.name: getattr(request, field.name) for field in attrs.fields(Request)}
+    emotion = request.emotion
+    return {**data, "voice": encode_voice(request.voice), "params": dict(request.params),
+            "emotion": None if emotion is None else encode_voice(emotion),
+            "emotion_vector": dict(request.emotion_vector)}
 
 
 def decode_request(data: Mapping[str, Any]) -> Request:
-    return Request(**{**data, "voice": decode_voice(data["voice"])})
+    emotion = data.get("emotion")
+    return Request(**{**data, "voice": decode_voice(data["voice"]),
+                      "emotion": None if emotion is None else decode_voice(emotion)})
 
 
 def encode_audio(audio: Audio, blobs: list[bytes]) -> dict[str, Any]:
