@@ -99,6 +99,55 @@ def test_a_hung_worker_is_stopped_at_the_deadline(isotone_env, tmp_path, monkeyp
     assert time.monotonic() - start < 20
 
 
+STALLING = """
+import json, struct, sys, time
+from polyvox.isolation.protocol import read_frame, write_frame
+where, out = sys.argv[1], sys.stdout.buffer
+read_frame(sys.stdin.buffer)
+write_frame(out, {"ok": {"version": 1}})  # hello
+read_frame(sys.stdin.buffer)
+body = json.dumps({"ok": [{"sample_rate": 16000, "blob": 0}], "blobs": [64000]}).encode()
+frame = struct.pack(">I", len(body)) + body + bytes(64000)
+out.write(frame[:12] if where == "header" else frame[:len(frame) // 2])  # then nothing more
+out.flush()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("where", ["header", "audio"])
+def test_a_worker_that_stalls_in_the_middle_of_a_reply_is_stopped_at_the_deadline(tmp_path, where):
+    """The deadline is for the whole reply, not its first byte: a worker that stops writing
+    mid-frame (a deadlocked or paused process) fails the call instead of hanging the kernel."""
+    from polyvox.isolation.host import WorkerError, WorkerHost
+
+    script = tmp_path / "stalling.py"
+    script.write_text(STALLING)
+    host = WorkerHost([sys.executable, str(script), where], label="a stalling worker", timeout=1.0)
+    host.start()
+    pid = host.pid
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            host.call("synthesize", {})
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(20)  # far past the 1 s deadline: only a hang gets here
+    if thread.is_alive():
+        os.kill(pid, signal.SIGKILL)  # let the stuck call end, then fail
+        thread.join(10)
+        pytest.fail("the call still waits on a worker that stalled in the middle of its reply")
+    host.close()
+    (error,) = errors
+    assert isinstance(error, WorkerError), repr(error)
+    assert "stalled in its reply to synthesize, unfinished within 1 s (POLYVOX_WORKER_TIMEOUT) and was stopped" \
+        in str(error)
+    assert wait_gone(pid)
+
+
 def test_a_worker_killed_from_outside_mid_render(isolated_kernel):
     host = worker_of(isolated_kernel)
     errors: list[BaseException] = []

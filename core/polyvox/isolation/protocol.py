@@ -14,7 +14,10 @@ Requests: ``{"v": VERSION, "op": ..., "args": {...}}``. Replies: ``{"ok": result
 from __future__ import annotations
 
 import json
+import os
+import select
 import struct
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -46,7 +49,7 @@ def write_frame(stream: BinaryIO, header: Mapping[str, Any], blobs: tuple[bytes,
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes]] | None:
+def read_frame(stream: BinaryIO | DeadlineReader) -> tuple[dict[str, Any], list[bytes]] | None:
     """The next frame, or None at a clean end of stream (between frames)."""
     raw = stream.read(_HEADER.size)
     if not raw:
@@ -65,7 +68,37 @@ def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes]] | None:
     return header, blobs
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+class FrameTimeout(PolyvoxError):
+    """A frame that did not arrive whole by its deadline (a `DeadlineReader`'s)."""
+
+
+class DeadlineReader:
+    """A pipe read straight from its file descriptor, every read against one deadline, for
+    `read_frame`: a frame must arrive whole in time, not only its first byte. `read(n)` gives n
+    bytes, fewer only at the end of the stream, like a buffered stream's (whose buffer this
+    never fills, so nothing waits in it unseen)."""
+
+    def __init__(self, stream: Any, deadline: float):
+        self.fd = stream.fileno()
+        self.deadline = deadline  # on time.monotonic()
+        self.started = False  # some of the frame came
+
+    def read(self, size: int) -> bytes:
+        chunks: list[bytes] = []
+        while size > 0:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise FrameTimeout("no whole frame before the deadline")
+            chunk = os.read(self.fd, size)
+            if not chunk:
+                break
+            self.started = True
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def _read_exactly(stream: BinaryIO | DeadlineReader, size: int) -> bytes:
     chunks, left = [], size
     while left:
         chunk = stream.read(left)
