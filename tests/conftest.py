@@ -15,6 +15,17 @@ from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request
 #: Piper with its noise off is deterministic: use it where tests compare samples.
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 
+#: What `polyvox --help` must not import (each costs a tenth of a second to seconds): engines,
+#: audio, the server stack, the cache's database, clusters.
+HEAVY_MODULES = frozenset({"numpy", "onnxruntime", "piper", "soundfile", "scipy", "torch", "fastapi", "starlette",
+                           "uvicorn", "pydantic", "av", "ray", "diskcache", "httpx"})
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """The top-level modules a `python -X importtime` run imported, read from its stderr."""
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in importtime_stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

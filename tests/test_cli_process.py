@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from conftest import HEAVY_MODULES, imported_modules
 
 POLYVOX = [sys.executable, "-m", "polyvox"]
 
@@ -144,3 +145,15 @@ def test_ctrl_c_keeps_finished_segments(env, tmp_path, stop):
     stats = json.loads(again.stdout)["stats"]
     assert stats["cached"] >= 2 and stats["cached"] + stats["synthesized"] == 40
     assert stats["synthesized"] > 0  # it really was stopped early
+
+
+@pytest.mark.parametrize("command", [["--help"], ["render", "--help"], ["serve", "--help"]])
+def test_help_imports_nothing_heavy(env, command):
+    """--help stays instant by what it imports, not by a stopwatch: no engine, audio or server
+    module (a heavy import at a module's top level fails this on any machine, loaded or not)."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "polyvox", *command], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "Usage:" in run.stdout, run.stderr[-2000:]
+    modules = imported_modules(run.stderr)
+    assert {"polyvox", "click"} <= modules  # the import log was read
+    assert not modules & HEAVY_MODULES, sorted(modules & HEAVY_MODULES)
