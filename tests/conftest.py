@@ -17,8 +17,8 @@ QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 
 #: What `polyvox --help` must not import (each costs a tenth of a second to seconds): engines,
 #: audio, the server stack, the cache's database, clusters.
-HEAVY_MODULES = frozenset({"numpy", "onnxruntime", "piper", "soundfile", "scipy", "torch", "fastapi", "starlette",
-                           "uvicorn", "pydantic", "av", "ray", "diskcache", "httpx"})
+HEAVY_MODULES = frozenset({"numpy", "onnxruntime", "piper", "soundfile", "scipy", "torch", "pedalboard", "pysbd",
+                           "rich", "fastapi", "starlette", "uvicorn", "pydantic", "av", "ray", "diskcache", "httpx"})
 
 
 def imported_modules(importtime_stderr: str) -> set[str]:
