@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -25,6 +26,38 @@ def imported_modules(importtime_stderr: str) -> set[str]:
     """The top-level modules a `python -X importtime` run imported, read from its stderr."""
     return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in importtime_stderr.splitlines()
             if line.startswith("import time:") and "|" in line}
+
+
+def parked(ident: int | None, polls: int = 3, every: float = 0.005) -> bool:
+    """Whether the thread `ident` stands still (blocked, on a lock say) over a few polls, while
+    this thread sleeps and leaves it the interpreter: for tests that must line threads up."""
+    seen = None
+    for _ in range(polls):
+        frame = sys._current_frames().get(ident)  # noqa: SLF001 - the only way to see another thread's place
+        if frame is None:
+            return False
+        here = (frame.f_code, frame.f_lasti, _depth(frame))
+        if seen is not None and here != seen:
+            return False
+        seen = here
+        time.sleep(every)
+    return True
+
+
+def _depth(frame: Any) -> int:
+    depth = 0
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+def wait_parked(ident: int | None, timeout: float = 10) -> bool:
+    """Wait until the thread `ident` is `parked` (False if it was not within `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if parked(ident):
+            return True
+    return False
 
 
 @pytest.fixture(autouse=True)

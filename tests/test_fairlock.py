@@ -3,48 +3,18 @@ one on the same (not thread-safe) engine waits for the segment in progress, not 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from typing import Any
 
 import attrs
 import pytest
-from conftest import ToneEngine
+from conftest import ToneEngine, parked, wait_parked
 
 import polyvox
 from polyvox import Segment
 from polyvox.events import SegmentStarted
 from polyvox.render.fairlock import FairLock
-
-
-def parked(ident: int | None, polls: int = 3, every: float = 0.005) -> bool:
-    """Whether the thread `ident` stands still (blocked: on a lock, here) over a few polls,
-    while this thread sleeps and leaves it the interpreter."""
-    seen = None
-    for _ in range(polls):
-        frame = sys._current_frames().get(ident)  # noqa: SLF001 - the only way to see another thread's place
-        if frame is None:
-            return False
-        here = (frame.f_code, frame.f_lasti, _depth(frame))
-        if seen is not None and here != seen:
-            return False
-        seen = here
-        time.sleep(every)
-    return True
-
-
-def _depth(frame: Any) -> int:
-    depth = 0
-    while frame is not None:
-        depth, frame = depth + 1, frame.f_back
-    return depth
-
-
-def wait_parked(thread: threading.Thread) -> None:
-    deadline = time.monotonic() + 10
-    while not parked(thread.ident) and time.monotonic() < deadline:
-        pass
 
 
 def test_waiters_are_served_in_arrival_order():
@@ -61,7 +31,7 @@ def test_waiters_are_served_in_arrival_order():
         t = threading.Thread(target=take, args=(n,))
         t.start()
         threads.append(t)
-        wait_parked(t)  # each thread is queued before the next arrives
+        assert wait_parked(t.ident)  # each thread is queued before the next arrives
     lock.release()
     for t in threads:
         t.join(5)
@@ -84,7 +54,7 @@ def _turns_before_waiter(lock: FairLock) -> int:
 
     t = threading.Thread(target=waiter)
     t.start()
-    wait_parked(t)
+    assert wait_parked(t.ident)
     for turn in range(200):  # a render going from one segment to the next
         lock.release()
         lock.acquire()
