@@ -3,6 +3,7 @@ one on the same (not thread-safe) engine waits for the segment in progress, not 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -91,6 +92,8 @@ class Turns:
     So the releasing render always finds the other one waiting: a lock granted in arrival order
     alternates their calls exactly; a lock that lets the releasing thread straight back in (as
     `threading.RLock` does when the waiter wakes a moment late) serves "Long" twice in a row.
+    Both renders run on one processor, so the woken waiter is late whenever the releasing render
+    goes on without blocking (with a processor of its own it often was not, on an idle machine).
     """
 
     def __init__(self) -> None:
@@ -129,6 +132,8 @@ class Turns:
 
     def render(self, kernel: polyvox.Kernel, who: str, count: int, engine: str) -> threading.Thread:
         def run() -> None:
+            if hasattr(os, "sched_setaffinity"):  # Linux: both renders on one processor (see `Turns`)
+                os.sched_setaffinity(threading.get_native_id(), {min(os.sched_getaffinity(0))})
             if who == "Short":
                 assert self.short_may_start.wait(10)
             try:
