@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from typing import Any
@@ -14,6 +15,49 @@ from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request
 
 #: Piper with its noise off is deterministic: use it where tests compare samples.
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+
+#: What `polyvox --help` must not import (each costs a tenth of a second to seconds): engines,
+#: audio, the server stack, the cache's database, clusters.
+HEAVY_MODULES = frozenset({"numpy", "onnxruntime", "piper", "soundfile", "scipy", "torch", "pedalboard", "pysbd",
+                           "rich", "fastapi", "starlette", "uvicorn", "pydantic", "av", "ray", "diskcache", "httpx"})
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """The top-level modules a `python -X importtime` run imported, read from its stderr."""
+    return {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in importtime_stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def parked(ident: int | None, polls: int = 3, every: float = 0.005) -> bool:
+    """Whether the thread `ident` stands still (blocked, on a lock say) over a few polls, while
+    this thread sleeps and leaves it the interpreter: for tests that must line threads up."""
+    seen = None
+    for _ in range(polls):
+        frame = sys._current_frames().get(ident)  # noqa: SLF001 - the only way to see another thread's place
+        if frame is None:
+            return False
+        here = (frame.f_code, frame.f_lasti, _depth(frame))
+        if seen is not None and here != seen:
+            return False
+        seen = here
+        time.sleep(every)
+    return True
+
+
+def _depth(frame: Any) -> int:
+    depth = 0
+    while frame is not None:
+        depth, frame = depth + 1, frame.f_back
+    return depth
+
+
+def wait_parked(ident: int | None, timeout: float = 10) -> bool:
+    """Wait until the thread `ident` is `parked` (False if it was not within `timeout` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if parked(ident):
+            return True
+    return False
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,8 @@
 ``isotone``, built as a real plugin package (entry point group ``polyvox.isolated``) and
 installed with uv into an environment that sees the kernel's packages, offline.
 
-Some texts are faults, so tests can break a worker mid-render the ways real engines do.
+Some texts are faults, so tests can break a worker mid-render the ways real engines do, and
+one model ("unfetched") fails to load with polyvox's own `ModelError`.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import sys
 import time
 
 import attrs
+from polyvox.errors import ModelError
 from polyvox_template import Template
 
 
@@ -47,10 +49,18 @@ class Isotone(Template):
     name = "isotone"
 
     def spec(self):
-        return attrs.evolve(super().spec(), name=self.name, description="template, isolated")
+        spec = super().spec()
+        # "unfetched": a model whose weights are not on this machine (its load raises ModelError)
+        return attrs.evolve(spec, name=self.name, description="template, isolated",
+                            models=(*spec.models, "unfetched"))
+
+    def files(self, model):
+        return [] if model == "unfetched" else super().files(model)  # not downloaded: no files yet
 
     def load(self, model, device):
         print("isotone: loading", model, "(an upstream print on stdout)")
+        if model == "unfetched":
+            raise ModelError("isotone model 'unfetched' has no weights on this machine")
         return super().load(model, device)
 
     def synthesize(self, model, request, conditioning):

@@ -58,6 +58,32 @@ class Recording(ToneEngine):
             self.flight.leave(key)
 
 
+class Meeting(Recording):
+    """Recording, with a rendezvous: the first call of each model (`per_model`), or the first
+    `parties` calls, wait inside the engine until all of them are in it at once (10 s at most).
+    They meet only if they may run at the same time: proof by an event, not by timing."""
+
+    def __init__(self, flight: InFlight, *, parties: int = 2, per_model: bool = False, **kwargs: Any):
+        super().__init__(flight, **kwargs)
+        self.barrier = threading.Barrier(parties, timeout=10)
+        self.per_model = per_model
+        self.joined: list[str] = []
+        self.met: list[bool] = []
+
+    def synthesize(self, model: Any, request: polyvox.Request, conditioning: Any) -> polyvox.Audio:
+        with self._lock:
+            joins = len(self.joined) < self.barrier.parties and not (self.per_model and model["model"] in self.joined)
+            if joins:
+                self.joined.append(model["model"])
+        if joins:
+            try:
+                self.barrier.wait()
+                self.met.append(True)
+            except threading.BrokenBarrierError:
+                self.met.append(False)
+        return super().synthesize(model, request, conditioning)
+
+
 SCRIPT = [polyvox.Segment(f"line number {i}", model="large" if i % 2 else "base") for i in range(8)]
 
 
@@ -93,10 +119,10 @@ def in_threads(count: int, target: Any) -> dict[int, Any]:
 
 def test_workers_run_a_thread_safe_engine_in_parallel():
     flight = InFlight()
-    kernel = kernel_with(Recording(flight, thread_safe=True))
+    engine = Meeting(flight, thread_safe=True)
+    kernel = kernel_with(engine)
     parallel = kernel.render(SCRIPT, engine="tone", workers=4)
-    assert flight.most_overall >= 2, "workers=4 never had two calls in flight"
-    assert max(flight.most.values()) >= 2, "no model ever had two calls in flight"
+    assert engine.met == [True, True], "workers=4 never had two calls in the engine at once"
     sequential = kernel_with(Recording(InFlight(), thread_safe=True)).render(SCRIPT, engine="tone")
     assert parallel.audio == sequential.audio
 
@@ -108,11 +134,20 @@ def test_an_engine_that_is_not_thread_safe_gets_one_call_per_model(seeded):
     # four renders at once on one kernel, each asking for workers it must not get
     results = in_threads(4, lambda i: kernel.render(SCRIPT, engine="tone", workers=4, seed=i))
     assert flight.most == Counter({("tone", "base"): 1, ("tone", "large"): 1}), dict(flight.most)
-    if not seeded:  # the lock is per model: the two models did run at once
-        assert flight.most_overall == 2
     for i, result in results.items():
         alone = kernel_with(Recording(InFlight(), seeded=seeded)).render(SCRIPT, engine="tone", seed=i)
         assert result.audio == alone.audio, f"render {i} differs from the same render alone"
+
+
+def test_the_lock_of_an_engine_that_is_not_thread_safe_is_per_model():
+    """Two renders, one per model, of an engine that is neither thread-safe nor seeded: the
+    models' first calls meet in the engine (with one lock for the engine they never could)."""
+    engine = Meeting(InFlight(), seeded=False, per_model=True)
+    kernel = kernel_with(engine)
+    scripts = {"base": SCRIPT[0::2], "large": SCRIPT[1::2]}
+    in_threads(2, lambda i: kernel.render(scripts[("base", "large")[i]], engine="tone"))
+    assert sorted(engine.joined) == ["base", "large"]
+    assert engine.met == [True, True], "the two models' calls never ran at once"
 
 
 def test_seeded_engines_that_are_not_thread_safe_run_one_call_in_the_process():

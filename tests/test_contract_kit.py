@@ -40,6 +40,8 @@ class Broken(Template):
             request = attrs.evolve(request, seed=seed)
         if self.fault == "seed-ignored":  # declares seeded, but one fixed seed
             request = attrs.evolve(request, seed=0)
+        if self.fault == "length-only":  # reads the text's length, not its words
+            request = attrs.evolve(request, text="a" * len(request.text))
         if self.fault == "textless":  # the same second of seeded noise for every sentence
             rng = np.random.default_rng(request.seed)
             return polyvox.Audio((0.3 * rng.standard_normal(16000)).astype(np.float32), 16000)
@@ -94,6 +96,7 @@ def run_check(check: str, fault: str, voices: list[polyvox.Voice], tmp_path) -> 
     ("test_errors_are_polyvox_errors", "raw-error"),
     ("test_text_changes_audio", "textless"),
     ("test_text_changes_audio", "capped"),
+    ("test_text_changes_audio", "length-only"),
     ("test_languages_change_speech", "monolingual"),
     ("test_same_seed_same_audio", "seed-ignored"),
     ("test_thread_safety_as_declared", "racy"),

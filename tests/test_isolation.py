@@ -13,13 +13,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from isolation_kit import load_in_process, uv_env, write_plugin
 
 import polyvox
-from polyvox import Segment
+from polyvox import Segment, Voice
 from polyvox.isolation import envs, protocol
 from polyvox.isolation.host import WorkerHost
 from polyvox.isolation.hosted import HostedPlugin
@@ -61,6 +63,33 @@ def test_specs_requests_and_voices_cross_as_plain_data(tmp_path):
     voice = reference_voice(tmp_path, "v", 150.0, reference_text="hello")
     request = polyvox.Request(text="hi", language="en", model="m", voice=voice, params={"pitch": 1.5}, seed=7)
     again = protocol.decode_request(json.loads(json.dumps(protocol.encode_request(request))))
+    assert again == request
+
+
+def test_every_field_of_a_request_and_its_voices_crosses(tmp_path):
+    """Each field set to something other than its default; a field added to Request or Voice must
+    be given a value here (the first asserts), and then fails the round trip until it crosses."""
+    def every_field(cls: type, **values: Any) -> Any:
+        names = {field.name for field in attrs.fields(cls)}
+        assert set(values) == names, f"give the new fields of {cls.__name__} a value: {names - set(values)}"
+        made = cls(**values)
+        for field in attrs.fields(cls):
+            default = field.default.factory() if isinstance(field.default, attrs.Factory) else field.default
+            assert getattr(made, field.name) != default, f"{cls.__name__}.{field.name} is left at its default"
+        return made
+
+    def voice(name: str, freq: float) -> Voice:
+        audio = reference_voice(tmp_path, name, freq).audio
+        return every_field(Voice, name=name, audio=audio, reference_text=f"I am {name}.", model=f"{name}.onnx",
+                           engine="isotone", language="de", language_wins=True, params={"pitch": 2.0})
+
+    request = every_field(
+        polyvox.Request, text="Guten Tag.", language="de", model="template-base", voice=voice("speaker", 150.0),
+        params={"pitch": 1.5, "style": "calm"}, seed=7, emotion=voice("angry", 300.0),
+        emotion_vector={"angry": 0.75, "calm": 0.25})
+    again = protocol.decode_request(json.loads(json.dumps(protocol.encode_request(request))))
+    for field in attrs.fields(polyvox.Request):
+        assert getattr(again, field.name) == getattr(request, field.name), field.name
     assert again == request
 
 

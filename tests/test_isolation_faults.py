@@ -69,6 +69,25 @@ def test_a_worker_that_segfaults(isolated_kernel):
     assert "isotone: reading address zero" in _last_error(isolated_kernel, "A segfault here.")
 
 
+def test_an_engine_error_keeps_its_class_across_the_worker(isolated_kernel):
+    """polyvox's own errors raised in the worker arrive as themselves (a model that is not on the
+    machine is the server's 503, not a 400 for a bad request); any other exception as an
+    EngineFailure naming its type."""
+    from polyvox.isolation.host import EngineFailure
+    from polyvox.serve.errors import from_polyvox
+
+    with pytest.raises(polyvox.PolyvoxError) as caught:
+        isolated_kernel.synthesize("Hello there.", engine="isotone", model="unfetched")
+    assert type(caught.value) is polyvox.ModelError, repr(caught.value)
+    assert str(caught.value) == "isotone model 'unfetched' has no weights on this machine"
+    assert from_polyvox(caught.value).status == 503
+    with pytest.raises(polyvox.SegmentError) as caught:
+        isolated_kernel.render([Segment(text="Please fail here.")], engine="isotone")
+    assert type(caught.value.__cause__) is EngineFailure
+    assert str(caught.value).endswith("failed in engine 'isotone': ValueError: isotone cannot say that")
+    assert worker_of(isolated_kernel).starts == 1  # errors, not faults: the one worker served them all
+
+
 def test_a_hung_worker_is_stopped_at_the_deadline(isotone_env, tmp_path, monkeypatch, isolated_kernel):
     monkeypatch.setenv("POLYVOX_WORKER_TIMEOUT", "1.5")
     kernel = polyvox.Kernel(cache_dir=tmp_path / "hung")  # the setting is read when the kernel starts
@@ -78,6 +97,55 @@ def test_a_hung_worker_is_stopped_at_the_deadline(isotone_env, tmp_path, monkeyp
                                                    "(POLYVOX_WORKER_TIMEOUT) and was stopped")
     assert "isotone: waiting forever" in _last_error(kernel, "Wait, I hang here.")
     assert time.monotonic() - start < 20
+
+
+STALLING = """
+import json, struct, sys, time
+from polyvox.isolation.protocol import read_frame, write_frame
+where, out = sys.argv[1], sys.stdout.buffer
+read_frame(sys.stdin.buffer)
+write_frame(out, {"ok": {"version": 1}})  # hello
+read_frame(sys.stdin.buffer)
+body = json.dumps({"ok": [{"sample_rate": 16000, "blob": 0}], "blobs": [64000]}).encode()
+frame = struct.pack(">I", len(body)) + body + bytes(64000)
+out.write(frame[:12] if where == "header" else frame[:len(frame) // 2])  # then nothing more
+out.flush()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("where", ["header", "audio"])
+def test_a_worker_that_stalls_in_the_middle_of_a_reply_is_stopped_at_the_deadline(tmp_path, where):
+    """The deadline is for the whole reply, not its first byte: a worker that stops writing
+    mid-frame (a deadlocked or paused process) fails the call instead of hanging the kernel."""
+    from polyvox.isolation.host import WorkerError, WorkerHost
+
+    script = tmp_path / "stalling.py"
+    script.write_text(STALLING)
+    host = WorkerHost([sys.executable, str(script), where], label="a stalling worker", timeout=1.0)
+    host.start()
+    pid = host.pid
+    errors: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            host.call("synthesize", {})
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(20)  # far past the 1 s deadline: only a hang gets here
+    if thread.is_alive():
+        os.kill(pid, signal.SIGKILL)  # let the stuck call end, then fail
+        thread.join(10)
+        pytest.fail("the call still waits on a worker that stalled in the middle of its reply")
+    host.close()
+    (error,) = errors
+    assert isinstance(error, WorkerError), repr(error)
+    assert "stalled in its reply to synthesize, unfinished within 1 s (POLYVOX_WORKER_TIMEOUT) and was stopped" \
+        in str(error)
+    assert wait_gone(pid)
 
 
 def test_a_worker_killed_from_outside_mid_render(isolated_kernel):

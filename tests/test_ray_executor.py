@@ -5,6 +5,9 @@ named, cancellation keeps what finished."""
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -59,6 +62,24 @@ def test_two_engines_on_replicas_equal_the_local_render_and_load_each_model_once
     # a second render reuses the loaded replicas: no load at all
     again = kernel.render(script, voices=voices, voice=narrator)
     assert again.stats.model_loads == 0
+
+
+def test_a_checkpoint_replaced_between_renders_is_loaded_again_on_the_replica(tmp_path, executors):
+    """The driver sends the content it planned with: a replica outlives renders, and with
+    the model's name alone it would speak the old checkpoint's audio under the new one's keys."""
+    checkpoint = tmp_path / "voice.json"
+    base = json.loads(resources.files("polyvox_template").joinpath("base.json").read_text())
+    checkpoint.write_text(json.dumps(base))
+    kernel = _kernel(tmp_path, executors(replicas=1))
+    line = "One checkpoint, then another at the same path."
+    first = kernel.render(line, engine="template", model=str(checkpoint))
+    assert first.stats.model_loads == 1
+    checkpoint.write_text(json.dumps({**base, "f0": 185.25}))  # another voice, another size
+    second = kernel.render(line, engine="template", model=str(checkpoint))
+    assert second.stats.synthesized == 1
+    assert not np.array_equal(first.audio.samples, second.audio.samples)
+    _same(second.audio, _reference(line, engine="template", model=str(checkpoint)))
+    assert second.stats.model_loads == 1
 
 
 def test_cache_hits_never_leave_the_driver_and_results_are_cached(tmp_path, executors):

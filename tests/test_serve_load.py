@@ -9,10 +9,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from conftest import BatchTone, ToneEngine
+from conftest import BatchTone, ToneEngine, wait_parked
 from servekit import running
 
 import polyvox
+import polyvox.events
 
 SPEAK = "/v1/audio/speech"
 
@@ -104,32 +105,60 @@ def test_a_dropped_client_stops_its_render_and_the_server_keeps_serving(tmp_path
         assert [t for t in slow.calls if t.startswith("Dropped")] == spoken
 
 
-def test_a_short_request_during_a_long_one_is_answered_promptly(tmp_path):
-    kernel, slow = _kernel(tmp_path, "fair", delay=0.05)  # not thread-safe: one call at a time
-    long_text = " ".join(f"Long sentence {n} is here." for n in range(60))  # about 3 s of engine time
-    with running(kernel, tmp_path) as srv:
-        ended: list[float] = []
+class Paced(ToneEngine):
+    """The slow tone engine, paced by the test instead of the clock: the long render's third
+    call waits until the short request's segment is queued at the model's lock, and its last
+    call until the short request was answered (or 20 s)."""
 
+    def __init__(self, last: str):
+        super().__init__(delay=0.01, name="slowtone")  # not thread-safe: one call at a time
+        self.last = last
+        self.short_thread: int | None = None
+        self.at_third = threading.Event()  # the long render's third call has begun
+        self.short_started = threading.Event()
+        self.answered = threading.Event()
+        self.answered_in_time: bool | None = None
+
+    def listen(self, event: object) -> None:
+        if isinstance(event, polyvox.events.SegmentStarted) and event.text == "Short one.":
+            self.short_thread = threading.get_ident()  # the server's thread rendering it
+            self.short_started.set()
+
+    def synthesize(self, model, request, conditioning):
+        if request.text == "Long sentence 2 is here.":
+            self.at_third.set()
+            assert self.short_started.wait(20), "the short request never started"
+            assert wait_parked(self.short_thread), "the short request never queued for the engine"
+        if request.text == self.last:
+            self.answered_in_time = self.answered.wait(20)
+        return super().synthesize(model, request, conditioning)
+
+
+def test_a_short_request_during_a_long_one_is_answered_promptly(tmp_path):
+    """By order, not by the clock: the short request's segment is made right after the long
+    render's segment in progress, and its answer arrives while the long render still runs."""
+    long_texts = [f"Long sentence {n} is here." for n in range(60)]
+    slow = Paced(last=long_texts[-1])
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache-fair")
+    kernel.register(slow)
+    kernel.subscribe(slow.listen)
+    with running(kernel, tmp_path) as srv:
         def long_request() -> None:
-            r = httpx.post(f"{srv.url}{SPEAK}", json={"model": "slowtone", "input": long_text,
-                                                      "response_format": "pcm"}, timeout=60)
+            r = httpx.post(f"{srv.url}{SPEAK}", json={"model": "slowtone", "input": " ".join(long_texts),
+                                                      "response_format": "pcm"}, timeout=90)
             assert r.status_code == 200
-            ended.append(time.perf_counter())
 
         t = threading.Thread(target=long_request)
         t.start()
-        deadline = time.monotonic() + 10
-        while len(slow.calls) < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        began = time.perf_counter()
+        assert slow.at_third.wait(20)
         short = httpx.post(f"{srv.url}{SPEAK}", json={"model": "slowtone", "input": "Short one.",
-                                                      "response_format": "pcm"}, timeout=30)
-        answered = time.perf_counter()
-        t.join(60)
-        assert short.status_code == 200 and short.content
-        assert answered - began < 1.0, answered - began  # not the ~3 s of the long render
-        assert ended and ended[0] > answered + 1.0  # the long render was still going
-        assert slow.calls.index("Short one.") < 20
+                                                      "response_format": "pcm"}, timeout=60)
+        slow.answered.set()
+        t.join(90)
+    assert short.status_code == 200 and short.content
+    assert slow.calls.index("Short one.") == 3, slow.calls[:8]  # after the one in progress, not the 57 left
+    assert slow.answered_in_time, "the short request was answered only after the long render"
+    assert slow.calls[-1] == long_texts[-1] and len(slow.calls) == 61
 
 
 def test_a_client_gone_before_the_headers_frees_its_slot(tmp_path):

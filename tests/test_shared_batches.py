@@ -67,17 +67,31 @@ def test_concurrent_renders_share_batches_and_each_gets_its_own_audio(tmp_path, 
         np.testing.assert_array_equal(mine, reference)
 
 
-def test_an_idle_engine_starts_at_once_and_a_render_asking_for_one_never_joins(tmp_path) -> None:
-    """No window: a lone stream's segment is called the moment it is asked for; a render with
-    batch_size 1 keeps its segments to itself even while others batch."""
+def test_an_idle_engine_starts_at_once_and_a_render_asking_for_one_never_joins(tmp_path, monkeypatch) -> None:
+    """No window: a lone stream's segment is called the moment it is asked for, without waiting
+    (on a condition, an event or a sleep) for others to join; a render with batch_size 1 keeps
+    its segments to itself even while others batch."""
     kernel, tone = _kernel(tmp_path, "idle")
     kernel.synthesize("Warm up.", engine="tone")  # the model loaded, the voice prepared
-    called: list[float] = []
-    tone._record = lambda texts: called.append(time.perf_counter())  # type: ignore[method-assign]
+    waits: list[tuple[int, str]] = []  # (thread, what) of every wait and sleep from here on
+    wait, sleep = threading.Condition.wait, time.sleep
+
+    def counted_wait(self: threading.Condition, timeout: float | None = None) -> bool:
+        waits.append((threading.get_ident(), f"wait({timeout})"))
+        return wait(self, timeout)
+
+    def counted_sleep(seconds: float) -> None:
+        waits.append((threading.get_ident(), f"sleep({seconds})"))
+        sleep(seconds)
+
+    monkeypatch.setattr(threading.Condition, "wait", counted_wait)
+    monkeypatch.setattr(time, "sleep", counted_sleep)
+    called: list[list[str]] = []  # at each engine call: what its thread had waited for before it
+    tone._record = lambda texts: called.append([w for t, w in waits if t == threading.get_ident()])  # type: ignore[method-assign]
     stream = iter(kernel.stream(_script(0, 3), engine="tone", batch_size=8))
-    began = time.perf_counter()
     next(stream)
-    assert len(called) == 1 and called[0] - began < 0.25, called[0] - began  # no window to fill a batch
+    monkeypatch.undo()
+    assert called == [[]]  # one call, made with no wait before it: no window to fill a batch
 
     kernel, tone = _kernel(tmp_path, "single", delay=0.05)
     scripts = [_script(r, 4) for r in range(3)]

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 import polyvox
 from polyvox.cli import cli
+from polyvox.events import Emitter, RenderStarted, SegmentStarted
 from polyvox.subtitles.srt import MAX_CUE_START, Cue, read_srt
 
 REVERSED = "1\n00:00:00,500 --> 00:00:02,000\nFirst words.\n\n2\n00:00:04,000 --> 00:00:03,000\nBackwards cue.\n"
@@ -35,7 +36,24 @@ def test_a_reversed_cue_is_zero_length_with_a_warning_and_a_note(kernel, mode):
     assert result.audio.duration >= 4.0
 
 
-def test_an_absurd_time_is_a_one_line_error_naming_cue_and_line(kernel):
+@pytest.fixture
+def refused_before_rendering(monkeypatch):
+    """A render that gets as far as starting fails the test at once: an absurd time must be
+    refused while the script is read. (Without the bound, the render would go on to size the
+    timeline by the time: 21.6 GiB for 99:99:99,999.)"""
+    emit = Emitter.emit
+
+    def guard(self: Emitter, event: object) -> None:
+        if isinstance(event, (RenderStarted, SegmentStarted)):
+            raise AssertionError(f"the render went on to {type(event).__name__}: the absurd time was not refused")
+        emit(self, event)
+
+    monkeypatch.setattr(Emitter, "emit", guard)
+
+
+def test_an_absurd_time_is_a_one_line_error_naming_cue_and_line(kernel, refused_before_rendering):
+    with pytest.raises(AssertionError, match="went on to RenderStarted"):  # the guard is armed
+        kernel.render(REVERSED, engine="template")
     tracemalloc.start()
     try:
         with pytest.raises(polyvox.ScriptError) as err:
@@ -75,7 +93,7 @@ def test_lines_count_crlf_and_bom_files_like_an_editor():
         read_srt(data)
 
 
-def test_cli_prints_the_error_on_one_line(tmp_path, monkeypatch):
+def test_cli_prints_the_error_on_one_line(tmp_path, monkeypatch, refused_before_rendering):
     monkeypatch.setenv("POLYVOX_PLUGINS", "template")
     (tmp_path / "absurd.srt").write_text(ABSURD)
     result = CliRunner().invoke(cli, ["render", str(tmp_path / "absurd.srt"), "-o", str(tmp_path / "x.wav")])

@@ -90,6 +90,23 @@ def test_alias_lines(library: VoiceLibrary) -> None:
     assert any("not an alias" in w for w in library.warnings)
 
 
+def test_an_alias_line_s_own_settings_win_over_its_target_s(kernel: polyvox.Kernel, folder: Path) -> None:
+    with open(folder / ALIAS_FILE, "a", encoding="utf-8") as fh:
+        fh.write("Slow = Dave | length_scale:1.8\n"  # Dave: length_scale 1.4, noise off
+                 "Slower = Slow | noise_scale:0.3\n"  # through Slow to Dave: each line over the next
+                 "Pierre = Eve, fr\n"  # Eve = Alice, de
+                 "Paul = Pierre\n")
+    library = kernel.voice_library(folder)
+    assert dict(library["Slow"].params) == {"length_scale": 1.8, "noise_scale": 0, "noise_w_scale": 0}
+    assert dict(library["Slower"].params) == {"length_scale": 1.8, "noise_scale": 0.3, "noise_w_scale": 0}
+    assert (library["Pierre"].language, library["Paul"].language) == ("fr", "fr")
+    dave = kernel.render("[Dave] Hello there.", voices=folder)
+    slow = kernel.render("[Slow] Hello there.", voices=folder)
+    assert slow.audio.duration > dave.audio.duration  # heard: Slow's own length, not Dave's
+    retimed = kernel.render("[Slow|length_scale:1.4] Hello there.", voices=folder)  # a tag's own over the line's
+    assert retimed.audio == dave.audio
+
+
 def test_later_folders_override_earlier_ones(kernel: polyvox.Kernel, folder: Path, tmp_path: Path) -> None:
     second = tmp_path / "more"
     tone_file(second / "Alice.flac", freq=440)

@@ -263,7 +263,7 @@ class ContentCache:
         """Move the damaged database and its value files into ``damaged-<time>/``."""
         aside = self.directory / time.strftime("damaged-%Y%m%d-%H%M%S")
         try:
-            aside.mkdir(exist_ok=True)
+            aside = _new_folder(aside)  # a second damage within the second gets a folder of its own
             for item in list(self.directory.iterdir()):
                 if item.name in _DB_FILES or (item.is_dir() and len(item.name) == 2):
                     os.replace(item, aside / item.name)
@@ -353,6 +353,18 @@ class _Using:
         if isinstance(exc, (OSError, sqlite3.DatabaseError, diskcache.Timeout)):
             cache._turn_off(exc)  # raises CacheOff
         return False
+
+
+def _new_folder(path: Path) -> Path:
+    """Make `path`, or ``path-2``, ``path-3``... when that name is taken; the folder made."""
+    made, n = path, 1
+    while True:
+        try:
+            made.mkdir()
+            return made
+        except FileExistsError:
+            n += 1
+            made = path.with_name(f"{path.name}-{n}")
 
 
 def _unwritable(exc: sqlite3.DatabaseError) -> bool:

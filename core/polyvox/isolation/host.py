@@ -211,13 +211,16 @@ class WorkerHost:
         except (BrokenPipeError, OSError):
             raise self._fault("closed its input") from None
         # The reply is read in the calling thread (no reader thread to hand it over: one
-        # wake-up less per call, which is most of the boundary's cost on a busy machine).
-        if not _readable(proc.stdout, timeout):
+        # wake-up less per call, which is most of the boundary's cost on a busy machine), all of
+        # it against one deadline: a worker that stalls in the middle of a frame is stopped too.
+        reader = protocol.DeadlineReader(proc.stdout, time.monotonic() + timeout)
+        try:
+            reply = protocol.read_frame(reader)
+        except protocol.FrameTimeout:
             self._kill()
             setting = "its start-up deadline" if op == "hello" else "POLYVOX_WORKER_TIMEOUT"
-            raise self._fault(f"did not answer {op} within {timeout:g} s ({setting}) and was stopped") from None
-        try:
-            reply = protocol.read_frame(proc.stdout)
+            what = f"stalled in its reply to {op}, unfinished" if reader.started else f"did not answer {op}"
+            raise self._fault(f"{what} within {timeout:g} s ({setting}) and was stopped") from None
         except (protocol.ProtocolError, OSError, ValueError):
             reply = None
         if reply is None:

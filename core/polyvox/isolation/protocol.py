@@ -14,7 +14,10 @@ Requests: ``{"v": VERSION, "op": ..., "args": {...}}``. Replies: ``{"ok": result
 from __future__ import annotations
 
 import json
+import os
+import select
 import struct
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -46,7 +49,7 @@ def write_frame(stream: BinaryIO, header: Mapping[str, Any], blobs: tuple[bytes,
     stream.flush()
 
 
-def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes]] | None:
+def read_frame(stream: BinaryIO | DeadlineReader) -> tuple[dict[str, Any], list[bytes]] | None:
     """The next frame, or None at a clean end of stream (between frames)."""
     raw = stream.read(_HEADER.size)
     if not raw:
@@ -65,7 +68,37 @@ def read_frame(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes]] | None:
     return header, blobs
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
+class FrameTimeout(PolyvoxError):
+    """A frame that did not arrive whole by its deadline (a `DeadlineReader`'s)."""
+
+
+class DeadlineReader:
+    """A pipe read straight from its file descriptor, every read against one deadline, for
+    `read_frame`: a frame must arrive whole in time, not only its first byte. `read(n)` gives n
+    bytes, fewer only at the end of the stream, like a buffered stream's (whose buffer this
+    never fills, so nothing waits in it unseen)."""
+
+    def __init__(self, stream: Any, deadline: float):
+        self.fd = stream.fileno()
+        self.deadline = deadline  # on time.monotonic()
+        self.started = False  # some of the frame came
+
+    def read(self, size: int) -> bytes:
+        chunks: list[bytes] = []
+        while size > 0:
+            left = self.deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise FrameTimeout("no whole frame before the deadline")
+            chunk = os.read(self.fd, size)
+            if not chunk:
+                break
+            self.started = True
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def _read_exactly(stream: BinaryIO | DeadlineReader, size: int) -> bytes:
     chunks, left = [], size
     while left:
         chunk = stream.read(left)
@@ -78,9 +111,9 @@ def _read_exactly(stream: BinaryIO, size: int) -> bytes:
 
 # -- plain data both ways -------------------------------------------------------------------
 def encode_voice(voice: Voice) -> dict[str, Any]:
-    return {"name": voice.name, "audio": None if voice.audio is None else str(voice.audio),
-            "reference_text": voice.reference_text, "model": voice.model, "engine": voice.engine,
-            "language": voice.language, "params": dict(voice.params)}
+    """Every field of `voice` (a path as text): a field added to `Voice` crosses without a change here."""
+    data = {field.name: getattr(voice, field.name) for field in attrs.fields(Voice)}
+    return {**data, "audio": None if voice.audio is None else str(voice.audio), "params": dict(voice.params)}
 
 
 def decode_voice(data: Mapping[str, Any]) -> Voice:
@@ -88,12 +121,19 @@ def decode_voice(data: Mapping[str, Any]) -> Voice:
 
 
 def encode_request(request: Request) -> dict[str, Any]:
-    return {"text": request.text, "language": request.language, "model": request.model,
-            "voice": encode_voice(request.voice), "params": dict(request.params), "seed": request.seed}
+    """Every field of `request`, its voices as `encode_voice` gives them (an engine that declares
+    an emotion reference or vector receives it as it would in process)."""
+    data = {field.name: getattr(request, field.name) for field in attrs.fields(Request)}
+    emotion = request.emotion
+    return {**data, "voice": encode_voice(request.voice), "params": dict(request.params),
+            "emotion": None if emotion is None else encode_voice(emotion),
+            "emotion_vector": dict(request.emotion_vector)}
 
 
 def decode_request(data: Mapping[str, Any]) -> Request:
-    return Request(**{**data, "voice": decode_voice(data["voice"])})
+    emotion = data.get("emotion")
+    return Request(**{**data, "voice": decode_voice(data["voice"]),
+                      "emotion": None if emotion is None else decode_voice(emotion)})
 
 
 def encode_audio(audio: Audio, blobs: list[bytes]) -> dict[str, Any]:

@@ -225,13 +225,15 @@ class EngineContract:
 
     def test_text_changes_audio(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
                                 speak_language: str) -> None:
-        """Other words, other audio; three times the words, clearly longer audio."""
+        """Other words of the same length, other audio (so an engine that reads only the text's
+        length fails); three times the words, clearly longer audio."""
         params = self.repeatable(spec)
-        short, other = self.texts[0], self.texts[1]
+        other = _reordered(self.text)
         longer = " ".join([self.text] * 3)
-        a, b, one, three = call_engine(kernel, self.jobs(kernel, speak_language, [short, other, self.text, longer],
-                                                         voices[0], params=params))
-        assert differ(a, b, self.tolerance), f"{short!r} and {other!r} give the same audio: is the text ignored?"
+        one, b, three = call_engine(kernel, self.jobs(kernel, speak_language, [self.text, other, longer],
+                                                      voices[0], params=params))
+        assert differ(one, b, self.tolerance), (
+            f"{self.text!r} and {other!r} (as long) give the same audio: is the text ignored, or only its length read?")
         if self.longer_text_factor:
             assert three.duration >= self.longer_text_factor * one.duration, (
                 f"a text three times as long gave {three.duration:.2f} s against {one.duration:.2f} s "
@@ -347,3 +349,14 @@ class EngineContract:
                 refuses(lambda: call_engine(kernel, self.jobs(kernel, speak_language, [self.text], bare)),
                          "a voice without reference text")
 
+
+
+def _reordered(text: str) -> str:
+    """`text` with its first word moved to the end (its first half, when it is one word): other
+    words in another order, of exactly the same length."""
+    words = text.split()
+    other = " ".join([*words[1:], words[0]]) if len(words) > 1 else text[len(text) // 2:] + text[: len(text) // 2]
+    if other == text or len(other) != len(text):
+        raise ValueError(f"the contract's text {text!r} cannot be reordered into another of its length: "
+                         "give it two words or more")
+    return other

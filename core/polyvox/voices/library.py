@@ -312,18 +312,20 @@ def _resolve_alias(alias: _Alias, files: Mapping[str, Voice], aliases: Mapping[s
     even the alias's own (``Alice = Alice, de`` gives Alice.wav a language) and even when
     another line re-points that name; only a target without a file follows that alias."""
     check_name(alias.name)
-    target, depth = alias, 0
-    while target.target.lower() not in files and target.target.lower() in aliases \
-            and target.target.lower() != target.name.lower() and depth < _MAX_ALIAS_DEPTH:
-        target = aliases[target.target.lower()]
-        depth += 1
-    base = _target_voice(target, files, engine_voices, find_voices)
+    chain = [alias]  # this line, then each alias line it points through
+    while chain[-1].target.lower() not in files and chain[-1].target.lower() in aliases \
+            and chain[-1].target.lower() != chain[-1].name.lower() and len(chain) <= _MAX_ALIAS_DEPTH:
+        chain.append(aliases[chain[-1].target.lower()])
+    base = _target_voice(chain[-1], files, engine_voices, find_voices)
     if base is None:
         return None
-    own_language = alias.language or target.language
+    # the nearest line says: its own parameters over its target's, and so on down to the voice's
+    own_language = next((link.language for link in chain if link.language), None)
+    params = dict(base.params)
+    for link in reversed(chain):
+        params.update(link.params)
     return attrs.evolve(base, name=alias.name, language=own_language or base.language,
-                        language_wins=own_language is not None or base.language_wins,
-                        params={**base.params, **target.params, **alias.params})
+                        language_wins=own_language is not None or base.language_wins, params=params)
 
 
 def _target_voice(alias: _Alias, files: Mapping[str, Voice], engine_voices: Mapping[str, str],
