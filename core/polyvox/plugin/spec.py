@@ -200,6 +200,16 @@ class Capabilities:
         return dict(self.batch_sizes).get(device.split(":")[0], 1)
 
 
+def _voice_languages(value: Any) -> tuple[tuple[str, str], ...]:
+    """A mapping (or pairs, as it crosses the worker protocol) as sorted (voice, language) pairs."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(voice), str(language).lower()) for voice, language in pairs))
+    except (TypeError, ValueError):
+        raise PluginError(f"voice_languages={value!r} is not valid: expected a mapping of voice to language tag, "
+                          "e.g. {'heart': 'en-us'}") from None
+
+
 def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is None:
         return
@@ -226,6 +236,10 @@ class EngineSpec:
     priority: int = 0
     #: Voices the engine speaks with built in (Piper's voice files), by name.
     voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: The language of built-in voices whose id does not start with a language tag
+    #: (``{"heart": "en-us"}``), so casting and `polyvox voices` know what each speaks. Plain
+    #: data, stored as sorted (voice, language) pairs.
+    voice_languages: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_voice_languages)
     #: How this engine's chunks of one long text are best joined, where the caller gives no
     #: join of its own (F5-TTS: upstream's 0.15 s crossfade everywhere). None: the kernel's default.
     join: JoinConfig | None = attrs.field(default=None, validator=_check_join)
@@ -250,6 +264,10 @@ class EngineSpec:
         if common is not None and common != name:
             return self.param(common)
         return None
+
+    def voice_language(self, voice: str) -> str | None:
+        """The language tag `voice` speaks, as declared in `voice_languages` (None: not declared)."""
+        return dict(self.voice_languages).get(voice)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -150,9 +150,9 @@ class Renderer:
             self.warn("voice-library", message)
         return voices
 
-    @staticmethod
-    def narrator(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
-        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
+    def narrator(self, voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
+        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id
+        (spoken by the engine that has it, unless the render names another)."""
         if isinstance(voice, Voice):
             return voice
         if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
@@ -164,7 +164,8 @@ class Renderer:
             return Voice(name=path.stem, model=str(path))
         if path.is_file():
             return Voice(name=path.stem, audio=path)
-        return Voice(name=voice, model=voice)
+        owner = next((spec.name for spec in self.plugins.ranked() if voice in spec.voices), None)
+        return Voice(name=voice, model=voice, engine=owner)
 
     # -- the steps before synthesis ---------------------------------------------------------------
     def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:
