@@ -35,7 +35,7 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
-from polyvox.voices.casting import Overlay, check_jobs, recast
+from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, recast, unvoiced
 from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
@@ -76,6 +76,9 @@ class RenderOptions:
     #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
     #: instead of warnings (TTS Audio Suite is lenient; so is the default).
     strict: bool = False
+    #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
+    #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
+    cast: str = attrs.field(default="narrator", converter=check_cast)
 
 
 class RenderScope:
@@ -181,7 +184,11 @@ class Renderer:
             library = self.voices(options.voices)
             narrator = self.narrator(options.voice, library)
             units, labels = self._parse(given, library, options.strict)
-            units = [self._chunk(unit, options, narrator, library) for unit in units]
+            casting = unvoiced((s.character for unit in units for s in unit if s.text.strip()), library or {}) \
+                if options.cast == "auto" and options.model is None else []
+            # cast characters speak as the narrator until they are cast (and are not unknown)
+            first = Overlay(library, {name: narrator for name in casting}) if casting else library
+            units = [self._chunk(unit, options, narrator, first) for unit in units]
             if not any(s.text.strip() for unit in units for s in unit):
                 if isinstance(given, sources.Subtitles):
                     raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
@@ -189,10 +196,12 @@ class Renderer:
                                          "punctuation are not spoken)")
                 raise EmptyTextError("nothing to speak: the text is empty")
             self.planner.forget_fingerprints()
-            planned = self._plan(units, labels, options, narrator, library)
-            extra = recast([j for jobs in planned for j in jobs], self.plugins.specs, self.warn) \
-                if options.model is None else {}
-            if extra:  # characters the engine cannot clone get its own spare voices
+            planned = self._plan(units, labels, options, narrator, first)
+            flat = [j for jobs in planned for j in jobs]
+            extra = recast(flat, self.plugins.specs, self.warn) if options.model is None else {}
+            if casting:  # characters with no voice get distinct installed voices of their own
+                extra.update(cast_auto(flat, casting, self.plugins.ranked(), options.engine, self.warn))
+            if extra:  # and characters the engine cannot clone get its own spare voices
                 planned = self._plan(units, labels, options, narrator, Overlay(library, extra))
             jobs = [job for unit_jobs in planned for job in unit_jobs]
             check_jobs(jobs, self.plugins.specs, self.warn)
