@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from voicekit import median_pitch
 
 import polyvox
 from polyvox import Audio, Capabilities, EngineSpec, Request
 from polyvox.errors import VoiceError
+from polyvox.testing.measures import median_pitch
 
 VOICES = tuple(f"v{n}" for n in range(1, 7))
 SCRIPT = """\

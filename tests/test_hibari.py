@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from voicekit import assert_speech, median_pitch
 
 import polyvox
 from polyvox.builtins import hibari
 from polyvox.errors import ModelError
 from polyvox.testing import EngineContract
+from polyvox.testing.measures import assert_speech, median_pitch
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 TEXT = "The quick brown fox jumps over the lazy dog near the river bank."

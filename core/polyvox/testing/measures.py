@@ -1,4 +1,4 @@
-"""Measures of real speech for the voice tests: is it speech of a plausible length and level,
+"""Measures of real speech for engine tests: is it speech of a plausible length and level,
 and do two voices sound different (their pitch and the brightness of their spectrum)."""
 
 from __future__ import annotations
