@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
     from polyvox.text.segment import Request, Segment
+    from polyvox.voices.blending import parse_blend, resolve_voice
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
     from polyvox.weights.sources import Files, HubFiles, LocalFiles, ModelWeights, UrlFile
@@ -54,7 +55,8 @@ _LAZY = {
     "RenderResult": "render.results", "RenderStats": "render.results", "SegmentResult": "render.results",
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
-    "Voice": "voices.voice", "VoiceLibrary": "voices.library",
+    "Voice": "voices.voice", "VoiceLibrary": "voices.library", "parse_blend": "voices.blending",
+    "resolve_voice": "voices.blending",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "render.assembly",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
@@ -84,8 +86,8 @@ except PackageNotFoundError:  # running from a source tree without installing
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
     "Engine", "EngineSpec", "Files", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig", "Kernel",
-    "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "PluginError", "PolyvoxError",
-    "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
-    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
+    "LocalFiles", "ModelError", "ModelWeights", "parse_blend", "ParameterError", "ParamSpec", "PluginError",
+    "PolyvoxError", "read_source", "read_srt", "resolve_voice", "RenderResult", "RenderStats", "RenderStream",
+    "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig",
+    "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
 ]

@@ -177,6 +177,10 @@ class Capabilities:
     emotion_reference: bool = False
     #: Uses `Request.emotion_vector`, emotion weights by name (``[sad:0.7|calm:0.2]``).
     emotion_vector: bool = False
+    #: Its voices are vectors that mix: a voice may be a weighted blend of them
+    #: (``jf_alpha:0.7+jm_kumo:0.3``), which reaches the engine as a model id in its canonical
+    #: spelling; `polyvox.parse_blend` reads the weights back (`polyvox.voices.blending`).
+    blends: bool = False
     #: Resource hints for one loaded model, used where a cluster places replicas (Ray's
     #: `num_cpus` / `num_gpus`): CPU cores one synthesis call keeps busy, and GPUs (a
     #: fraction shares one) the model needs when it runs on a GPU device.

@@ -35,6 +35,7 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
+from polyvox.voices.blending import EngineVoices, resolve_voice
 from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, recast, unvoiced
 from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
@@ -137,7 +138,7 @@ class Renderer:
 
     # -- voices -------------------------------------------------------------------------------
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:
-        engine_voices = {v: spec.name for spec in reversed(self.plugins.ranked()) for v in spec.voices}
+        engine_voices = EngineVoices(self.plugins.ranked())  # and blends of them
 
         def find(directory: str) -> list[Voice]:
             return [v for found in self.plugins.hook.find_voices(directory=directory) for v in (found or [])]
@@ -167,8 +168,10 @@ class Renderer:
             return Voice(name=path.stem, model=str(path))
         if path.is_file():
             return Voice(name=path.stem, audio=path)
-        owner = next((spec.name for spec in self.plugins.ranked() if voice in spec.voices), None)
-        return Voice(name=voice, model=voice, engine=owner)
+        found = resolve_voice(voice, self.plugins.ranked())  # an engine voice, or a blend of them
+        if found is None:
+            return Voice(name=voice, model=voice)
+        return Voice(name=voice, model=found[1], engine=found[0])
 
     # -- the steps before synthesis ---------------------------------------------------------------
     def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:

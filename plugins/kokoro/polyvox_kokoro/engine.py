@@ -94,18 +94,22 @@ class Kokoro(polyvox.Engine):
             models=(*offline, *official), voices=present,
             voice_languages={v: catalogue.voice_language(v) for v in (*offline, *official)},
             params=PARAMS, max_chars=400,
-            capabilities=Capabilities(thread_safe=False, seeded=False),
+            capabilities=Capabilities(thread_safe=False, seeded=False, blends=True),
             priority=30,  # below Piper and hibari: Kokoro speaks when asked for
             description="Kokoro-82M (ONNX): every Kokoro voice and blends of them; English and Japanese",
         )
 
     # -- models = voices ----------------------------------------------------------------------
     def _parts(self, model: str) -> dict[str, float]:
-        if model in catalogue.OFFICIAL_VOICES or model in catalogue.offline_voices():
-            return {model: 1.0}
-        raise ModelError(f"kokoro has no voice {model!r}: `polyvox voices` lists the voices here; every Kokoro "
-                         f"v1.0 voice ({', '.join(catalogue.OFFICIAL_VOICES[:4])}, …) can be fetched with "
-                         "`polyvox models pull kokoro:VOICE`")
+        """The voices `model` mixes and their weights (one voice: weight 1), as the kernel parses them."""
+        parts = polyvox.parse_blend(model)
+        for voice in parts:
+            if voice not in catalogue.OFFICIAL_VOICES and voice not in catalogue.offline_voices():
+                where = "" if voice == model else f" (in {model!r})"
+                raise ModelError(f"kokoro has no voice {voice!r}{where}: `polyvox voices` lists the voices here; "
+                                 f"every Kokoro v1.0 voice ({', '.join(catalogue.OFFICIAL_VOICES[:4])}, …) can be "
+                                 "fetched with `polyvox models pull kokoro:VOICE`")
+        return parts
 
     @staticmethod
     def _official(parts: dict[str, float]) -> list[str]:

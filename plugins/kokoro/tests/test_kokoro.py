@@ -9,7 +9,7 @@ from polyvox_kokoro import catalogue, engine, phonemes
 
 import polyvox
 from polyvox.errors import ModelError
-from polyvox.testing import EngineContract
+from polyvox.testing import EngineContract, differ
 from polyvox.testing.measures import assert_speech, median_pitch
 
 JAPANESE = "こんにちは。今日はいい天気ですね。"
@@ -45,12 +45,32 @@ def test_japanese_text_speaks_with_a_japanese_voice(kernel, alpha_ja):
     assert_speech(alpha_ja, "a b c d e f g h", 24000)  # eight morae-ish words' worth
 
 
-def test_english_speaks_and_two_voices_are_clearly_different(kernel):
-    woman = kernel.synthesize(ENGLISH, voice="jf_alpha")
-    man = kernel.synthesize(ENGLISH, voice="jm_kumo")
+@pytest.fixture(scope="module")
+def woman(kernel) -> polyvox.Audio:
+    return kernel.synthesize(ENGLISH, voice="jf_alpha")
+
+
+@pytest.fixture(scope="module")
+def man(kernel) -> polyvox.Audio:
+    return kernel.synthesize(ENGLISH, voice="jm_kumo")
+
+
+def test_english_speaks_and_two_voices_are_clearly_different(woman, man):
     assert_speech(woman, ENGLISH, 24000)
     assert_speech(man, ENGLISH, 24000)
     assert median_pitch(woman) > 1.3 * median_pitch(man)
+
+
+def test_a_blend_differs_from_its_parts_and_equals_itself(kernel, woman, man):
+    assert kernel.engine("kokoro").capabilities.blends
+    blend = kernel.synthesize(ENGLISH, voice="jf_alpha:0.5+jm_kumo:0.5")
+    assert_speech(blend, ENGLISH, 24000)
+    assert differ(blend, woman) and differ(blend, man)
+    again = kernel.synthesize(ENGLISH, voice="jm_kumo:1+jf_alpha:1", use_cache=False)  # the same mix
+    np.testing.assert_array_equal(again.samples, blend.samples)
+    assert median_pitch(man) < median_pitch(blend) < median_pitch(woman)
+    with pytest.raises(polyvox.VoiceError, match="'kokoro' has no voice 'af_nobody'"):
+        kernel.synthesize(ENGLISH, voice="jf_alpha:0.5+af_nobody:0.5")
 
 
 def test_the_same_request_gives_the_same_samples_and_speed_changes_the_pace(kernel, alpha_ja):
