@@ -136,3 +136,28 @@ class TestKokoroContract(EngineContract):
     def voices(cls) -> list[polyvox.Voice]:
         return [polyvox.Voice(name="jf_alpha", model="jf_alpha", engine="kokoro"),
                 polyvox.Voice(name="jm_kumo", model="jm_kumo", engine="kokoro")]
+
+
+def test_the_server_lists_the_voices_and_speaks_a_blend(kernel, tmp_path):
+    pytest.importorskip("fastapi")
+    import io
+
+    import soundfile as sf
+    from starlette.testclient import TestClient
+
+    from polyvox.serve.app import create_app
+    from polyvox.serve.config import ServeConfig
+
+    with TestClient(create_app(ServeConfig(voices_dir=tmp_path / "voices"), kernel)) as client:
+        cards = client.get("/v1/audio/voices").json()["voices"]
+        assert {c["id"] for c in cards if c["engine"] == "kokoro"} == set(catalogue.OFFLINE_VOICES)
+        spoken = client.post("/v1/audio/speech", json={"model": "kokoro", "voice": "jm_kumo:1+jf_alpha:1",
+                                                       "input": "こんにちは。", "language": "ja",
+                                                       "response_format": "wav"}, timeout=120)
+        assert spoken.status_code == 200, spoken.text
+        samples, rate = sf.read(io.BytesIO(spoken.content))
+        assert rate == 24000 and 0.3 < len(samples) / rate < 5
+        bad = client.post("/v1/audio/speech", json={"model": "kokoro", "voice": "jf_alpha:1+ghost:1",
+                                                    "input": "こんにちは。", "language": "ja"}, timeout=30)
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "voice"
+        assert "has no voice 'ghost'" in bad.json()["error"]["message"]
