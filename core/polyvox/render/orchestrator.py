@@ -35,10 +35,10 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
-from polyvox.voices.blending import EngineVoices, resolve_voice
-from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, recast, unvoiced
+from polyvox.voices.blending import EngineVoices
+from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, narrator_voice, recast, unvoiced
 from polyvox.voices.library import VoiceLibrary
-from polyvox.voices.voice import DEFAULT_VOICE, Voice
+from polyvox.voices.voice import Voice
 
 _DEFAULT_JOIN = JoinConfig()
 
@@ -155,23 +155,8 @@ class Renderer:
         return voices
 
     def narrator(self, voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
-        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id
-        (spoken by the engine that has it, unless the render names another)."""
-        if isinstance(voice, Voice):
-            return voice
-        if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
-            return getattr(voices, "narrator", None) or DEFAULT_VOICE
-        if voices and voice in voices:
-            return voices[voice]
-        path = Path(voice)
-        if path.suffix.lower() == ".onnx":
-            return Voice(name=path.stem, model=str(path))
-        if path.is_file():
-            return Voice(name=path.stem, audio=path)
-        found = resolve_voice(voice, self.plugins.ranked())  # an engine voice, or a blend of them
-        if found is None:
-            return Voice(name=voice, model=voice)
-        return Voice(name=voice, model=found[1], engine=found[0])
+        """The narrator (`polyvox.voices.casting.narrator_voice`) among this kernel's engines."""
+        return narrator_voice(voice, voices, self.plugins.ranked())
 
     # -- the steps before synthesis ---------------------------------------------------------------
     def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:

@@ -8,6 +8,10 @@ Voices a script already uses are never handed out twice. A voice's language is r
 id when the id starts with a language tag (``en_GB-alan-medium``); others are not guessed at.
 After planning, `check_jobs` refuses a voice its engine cannot use (no reference audio, no
 transcript) and says once when characters that should differ will sound the same.
+
+A character no voice names speaks with the narrator's voice, unless the render asks for
+``cast="auto"``: then `cast_auto` gives each one a distinct installed voice of its language,
+the same on every run (a SHA-256 of its name picks among the voices not yet taken).
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
-from polyvox.voices.voice import Voice
+from polyvox.voices.blending import resolve_voice
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 
 class Overlay(Mapping[str, Voice]):
@@ -46,6 +52,27 @@ class Overlay(Mapping[str, Voice]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
+
+
+def narrator_voice(voice: str | Voice | None, voices: Mapping[str, Voice] | None, specs: Sequence[Any]) -> Voice:
+    """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or a voice of one of
+    the engines `specs` (in rank order) or a blend of them, spoken by the engine that has it
+    unless the render names another."""
+    if isinstance(voice, Voice):
+        return voice
+    if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
+        return getattr(voices, "narrator", None) or DEFAULT_VOICE
+    if voices and voice in voices:
+        return voices[voice]
+    path = Path(voice)
+    if path.suffix.lower() == ".onnx":
+        return Voice(name=path.stem, model=str(path))
+    if path.is_file():
+        return Voice(name=path.stem, audio=path)
+    found = resolve_voice(voice, specs)  # an engine voice, or a blend of them
+    if found is None:
+        return Voice(name=voice, model=voice)
+    return Voice(name=voice, model=found[1], engine=found[0])
 
 
 def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, str], None]) -> dict[str, Voice]:
