@@ -37,8 +37,11 @@ def test_hibari_is_built_in_with_its_licence(kernel):
     assert kernel.plan("Hello.")[0].engine == "piper"
 
 
-def test_heart_speaks_a_sentence(heart):
+def test_heart_speaks_a_sentence_at_pipers_level(kernel, heart):
     assert_speech(heart, TEXT, 24000)
+    joe = kernel.synthesize(TEXT, voice="en_US-joe-medium", **QUIET)
+    assert float(np.abs(heart.samples).max()) == pytest.approx(1.0, abs=1e-3)  # peak-normalized, as Piper is
+    assert heart.rms > 0.5 * joe.rms  # within 6 dB of joe (unnormalized: 10 dB below)
 
 
 def test_a_voice_name_alone_picks_the_engine_that_has_it(kernel):
