@@ -3,10 +3,10 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Kernel-side plugins: light, installed into .venv. Each GPU engine lives in .venv-<name>, built
+# Kernel-side plugins: light, installed into .venv (Kokoro too: onnxruntime, no torch). Each GPU engine lives in .venv-<name>, built
 # from plugins/<name>/requirements.lock by scripts/engine-env.
-# Piper is built into the kernel (core/polyvox/builtins), so it is no plugin folder here.
-LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
+# Piper and hibari are built into the kernel (core/polyvox/builtins), so they are no plugin folders here.
+LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/kokoro)
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 

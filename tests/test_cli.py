@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from polyvox.cli import cli
 
 RENDER_KEYS = {"schema", "input", "outputs", "sample_rate", "duration", "cancelled", "stats", "warnings",
-               "timing_actions", "segments"}
+               "timing_actions", "segments", "cast"}
 STATS_KEYS = {"segments", "speech_segments", "synthesized", "cached", "audio_seconds", "wall_seconds",
               "model_loads", "voice_preparations", "real_time_factor"}
 

@@ -31,9 +31,11 @@ import polyvox
 ROOT = Path(__file__).resolve().parents[1]
 #: Each distribution's folder -> files its wheel must ship besides Python modules.
 DISTRIBUTIONS = {
-    ".": ["polyvox/builtins/piper.py", "polyvox/samples/__init__.py", "polyvox/plugin/compat.py"],
+    ".": ["polyvox/builtins/piper.py", "polyvox/builtins/hibari.py", "polyvox/samples/__init__.py",
+          "polyvox/plugin/compat.py"],
     "plugins/template": ["polyvox_template/base.json"],
     "plugins/langpack-welsh": ["polyvox_langpack_welsh/cy.json"],
+    "plugins/kokoro": [],
     "plugins/chatterbox": [],
     "plugins/f5tts": ["polyvox_f5tts/finetunes.toml"],
 }

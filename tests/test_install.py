@@ -74,13 +74,13 @@ class FakePip:
 
 def test_install_reports_new_engines_and_named_conflicts() -> None:
     fake = FakePip('{"engines": {"piper": "piper"}, "failures": []}',
-                   '{"engines": {"piper": "piper", "kokoro": "kokoro"}, "failures": []}',
-                   check=(1, "polyvox-kokoro 1.0 has requirement torch>=2.5, but you have torch 2.1.\n"
+                   '{"engines": {"piper": "piper", "styletts": "styletts"}, "failures": []}',
+                   check=(1, "polyvox-styletts 1.0 has requirement torch>=2.5, but you have torch 2.1.\n"
                              "piper-tts 1.8.0 requires onnxruntime, which is not installed.\n"))
-    outcome = installer.install(["kokoro"], runner=fake)
-    assert fake.commands[1][-2:] == ["install", "polyvox-kokoro"]
-    assert outcome.added == {"kokoro": "kokoro"} and outcome.removed == {}
-    assert [c.package for c in outcome.conflicts] == ["polyvox-kokoro", "piper-tts"]
+    outcome = installer.install(["styletts"], runner=fake)
+    assert fake.commands[1][-2:] == ["install", "polyvox-styletts"]
+    assert outcome.added == {"styletts": "styletts"} and outcome.removed == {}
+    assert [c.package for c in outcome.conflicts] == ["polyvox-styletts", "piper-tts"]
 
 
 def test_pip_failure_is_one_polyvox_error() -> None:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from polyvox.text.encoding import decode_text
     from polyvox.text.joins import JoinConfig
     from polyvox.text.segment import Request, Segment
+    from polyvox.voices.blending import parse_blend, resolve_voice
     from polyvox.voices.casting import voice_language
     from polyvox.voices.library import VoiceLibrary
     from polyvox.voices.voice import Voice
@@ -67,7 +68,8 @@ _LAZY = {
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
-    "ContentCache": "cache.store", "decode_text": "text.encoding",
+    "ContentCache": "cache.store", "decode_text": "text.encoding", "parse_blend": "voices.blending",
+    "resolve_voice": "voices.blending",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
@@ -95,10 +97,10 @@ __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
     "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
     "HubFiles", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
-    "ParameterError", "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult",
-    "RenderStats", "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
-    "sentences", "speakable", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice",
-    "VoiceError", "VoiceLibrary", "voice_language",
+    "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_source", "read_srt",
+    "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
+    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
+    "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError", "VoiceLibrary",
     # modules, imported on first use like the names
     "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights",
 ]

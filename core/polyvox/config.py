@@ -81,6 +81,13 @@ def _device(value: Any) -> str:
         raise ValueError(value) from None
 
 
+def _cast(value: Any) -> str:
+    text = _text(value).strip().lower()
+    if text not in ("narrator", "auto"):
+        raise ValueError(value)
+    return text
+
+
 def _text(value: Any) -> str:
     if not isinstance(value, str):  # a TOML list, number or boolean where text belongs
         raise ValueError(value)
@@ -115,6 +122,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("voices", _path, None, "voices folder (TTS Audio Suite layout)", "a folder"),
     Option("narrator", _text, None, "the narrator's voice (a character of the voices folder, a file or an id)"),
     Option("language", _text, None, "language of lines without a language tag (default: en)"),
+    Option("cast", _cast, "narrator", "characters with no voice: the narrator's voice, or auto (a distinct "
+           "installed voice each, the same on every run)", "narrator or auto"),
     Option("device", _device, "auto", "cpu, cuda, cuda:1, mps or auto", "one of " + ", ".join(DEVICES)),
     Option("seed", _int, 42, "seed for engines that use one", "an integer"),
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",

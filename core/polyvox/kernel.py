@@ -150,10 +150,11 @@ class Kernel:
 
     def plan(self, source: Source, *, engine: str | None = None, model: str | None = None,
              voice: str | Voice | None = None, voices: Voices = None, language: str | None = None,
-             seed: int | None = None, params: Mapping[str, Any] | None = None, strict: bool = False) -> list[Job]:
+             seed: int | None = None, params: Mapping[str, Any] | None = None, strict: bool = False,
+             cast: str | None = None) -> list[Job]:
         """Resolve a script (or subtitles) into jobs without synthesizing anything."""
         options = RenderOptions(engine=engine, model=model, voice=voice, voices=voices, language=language,
-                                seed=seed, params=params, strict=strict)
+                                seed=seed, params=params, strict=strict, cast=cast)
         return self.renderer.prepare(source, options, self.renderer.scope()).jobs
 
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
@@ -162,8 +163,8 @@ class Kernel:
                use_cache: bool = True, workers: int = 1, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
-               timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
-               ) -> RenderResult:
+               timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False,
+               cast: str | None = None) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
@@ -172,13 +173,15 @@ class Kernel:
         `timing_mode` (or `timing`, a `TimingConfig`); `result.timing` holds the per-cue
         report and `result.srt` the adjusted subtitles. Markup problems are warnings
         (`result.warnings`) unless `strict`, which makes them one-line `ScriptError`s.
+        `cast`: characters the voices do not name speak with the narrator's voice (None,
+        "narrator"), or with "auto" each with a distinct installed voice, the same on every run.
         `batch_size`: segments of one voice per call for engines that batch; None (the default)
         takes each engine's declared size for the device (`Capabilities.batch_sizes`), else 1.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict)
+                               timing=timing, strict=strict, cast=cast)
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
@@ -195,7 +198,7 @@ class Kernel:
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
-               timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
+               timing: TimingConfig | None = None, strict: bool = False, cast: str | None = None) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         A stream asks for one segment at a time; on an engine that batches, its segments share
@@ -209,7 +212,7 @@ class Kernel:
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict)
+                               timing=timing, strict=strict, cast=cast)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

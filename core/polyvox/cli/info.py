@@ -15,7 +15,7 @@ def _kernel(**kwargs: Any) -> Any:
 
 def _caps(spec: Any) -> str:
     caps = spec.capabilities
-    flags = ("needs_reference_audio", "needs_reference_text", "clones", "thread_safe", "batch", "seeded")
+    flags = ("needs_reference_audio", "needs_reference_text", "clones", "thread_safe", "batch", "seeded", "blends")
     names = [name.replace("_", "-") for name in flags if getattr(caps, name)]
     return ", ".join(names) or "–"
 

@@ -31,6 +31,9 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--narrator", metavar="VOICE",
                      help="Narrator voice: a character of --voices, an audio file or an engine voice id."),
         click.option("--voices", metavar="DIR", help="Voices folder (TTS Audio Suite layout) [env POLYVOX_VOICES]."),
+        click.option("--cast", type=click.Choice(("narrator", "auto"), case_sensitive=False),
+                     help="Characters with no voice: the narrator's (one warning each), or auto: a distinct "
+                          "installed voice each, the same on every run [env POLYVOX_CAST; default narrator]."),
         click.option("--model", help="Model of the engine [default: the engine's model for the language]."),
         click.option("--engine", help="Engine [default: the best installed for the language]."),
     ]
@@ -147,7 +150,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                stdout_format: str | None = None,
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
-               sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
+               cast: str | None = None, sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
                executor: str | None = None, ray_address: str | None = None) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
@@ -163,12 +166,12 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
                                "or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
-                    timing_mode=timing_mode, workers=workers, batch_size=batch_size, executor=executor,
+                    cast=cast, timing_mode=timing_mode, workers=workers, batch_size=batch_size, executor=executor,
                     ray_address=ray_address)
     kwargs: dict[str, Any] = {
         "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
-        "use_cache": not no_cache, "strict": strict,
+        "use_cache": not no_cache, "strict": strict, "cast": conf.value("cast"),
     }
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")

@@ -57,6 +57,9 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.add_row("Wall time", _seconds(stats["wall_seconds"]))
     table.add_row("Real-time factor", rtf_text(stats["real_time_factor"]))
     table.add_row("Model loads", str(stats["model_loads"]))
+    cast = summary.get("cast") or {}
+    if len(cast) > 1:  # who spoke with which voice, where there was more than one speaker
+        table.add_row("Voices", escape(", ".join(f"{who} → {v['model']} ({v['engine']})" for who, v in cast.items())))
     actions = summary.get("timing_actions") or {}
     if actions:
         table.add_row("Subtitle cues", ", ".join(f"{n} {action}" for action, n in sorted(actions.items())))
@@ -77,6 +80,21 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
     return out
 
 
+def cast_of(result: Any) -> dict[str, dict[str, str | None]]:
+    """Speaker -> the model it spoke with (an engine's voice id; a model file by its name), its
+    voice's name and its engine, from its first spoken segment, in order of first appearance;
+    "narrator" for lines without a character."""
+    from pathlib import PurePath
+
+    out: dict[str, dict[str, str | None]] = {}
+    for seg in result.segments:
+        who = seg.segment.character or "narrator"
+        if seg.engine and who not in out:
+            model = PurePath(seg.model).stem if seg.model and seg.model.endswith(".onnx") else seg.model
+            out[who] = {"model": model, "voice": seg.voice, "engine": seg.engine}
+    return out
+
+
 def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
     """The `--json` object of a finished render (streamed or not)."""
     stats = result.stats.to_dict()
@@ -84,5 +102,6 @@ def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> 
         "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": result.sample_rate,
         "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
+        "cast": cast_of(result),
         "segments": segment_dicts(result),
     }

@@ -82,7 +82,8 @@ def engine_voices(kernel: Any) -> list[dict[str, Any]]:
         clones = spec.capabilities.uses_reference_audio
         single = spec.languages[0] if len(spec.languages) == 1 else None
         for voice in spec.voices:
-            rows.append({"voice": voice, "engine": spec.name, "language": voice_language(voice) or single,
+            language = spec.voice_language(voice) or voice_language(voice) or single
+            rows.append({"voice": voice, "engine": spec.name, "language": language,
                          "clones": clones})
         if clones:
             rows.append({"voice": None, "engine": spec.name, "language": ", ".join(spec.languages),

@@ -24,7 +24,7 @@ from polyvox.plugin.versions import kernel_version
 GROUP = "polyvox"
 #: Plugins shipped inside the kernel distribution (name -> "module:attribute"), loaded like
 #: entry points (and selected by POLYVOX_PLUGINS the same way), so `pip install polyvox` speaks.
-BUILTINS = {"piper": "polyvox.builtins.piper:plugin"}
+BUILTINS = {"piper": "polyvox.builtins.piper:plugin", "hibari": "polyvox.builtins.hibari:plugin"}
 
 
 @attrs.frozen

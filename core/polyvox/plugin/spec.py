@@ -175,6 +175,10 @@ class Capabilities:
     emotion_reference: bool = False
     #: Uses `Request.emotion_vector`, emotion weights by name (``[sad:0.7|calm:0.2]``).
     emotion_vector: bool = False
+    #: Its voices are vectors that mix: a voice may be a weighted blend of them
+    #: (``jf_alpha:0.7+jm_kumo:0.3``), which reaches the engine as a model id in its canonical
+    #: spelling; `polyvox.parse_blend` reads the weights back (`polyvox.voices.blending`).
+    blends: bool = False
     #: Resource hints for one loaded model, used where a cluster places replicas (Ray's
     #: `num_cpus` / `num_gpus`): CPU cores one synthesis call keeps busy, and GPUs (a
     #: fraction shares one) the model needs when it runs on a GPU device.
@@ -196,6 +200,16 @@ class Capabilities:
         if not self.batch:
             return 1
         return dict(self.batch_sizes).get(device.split(":")[0], 1)
+
+
+def _voice_languages(value: Any) -> tuple[tuple[str, str], ...]:
+    """A mapping (or pairs, as it crosses the worker protocol) as sorted (voice, language) pairs."""
+    pairs = value.items() if isinstance(value, Mapping) else value
+    try:
+        return tuple(sorted((str(voice), str(language).lower()) for voice, language in pairs))
+    except (TypeError, ValueError):
+        raise PluginError(f"voice_languages={value!r} is not valid: expected a mapping of voice to language tag, "
+                          "e.g. {'heart': 'en-us'}") from None
 
 
 def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -222,6 +236,10 @@ class EngineSpec:
     priority: int = 0
     #: Voices the engine speaks with built in (Piper's voice files), by name.
     voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: The language of built-in voices whose id does not start with a language tag
+    #: (``{"heart": "en-us"}``), so casting and `polyvox voices` know what each speaks. Plain
+    #: data, stored as sorted (voice, language) pairs.
+    voice_languages: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_voice_languages)
     #: How this engine's chunks of one long text are best joined, where the caller gives no
     #: join of its own (F5-TTS: upstream's 0.15 s crossfade everywhere). None: the kernel's default.
     join: JoinConfig | None = attrs.field(default=None, validator=_check_join)
@@ -246,6 +264,10 @@ class EngineSpec:
         if common is not None and common != name:
             return self.param(common)
         return None
+
+    def voice_language(self, voice: str) -> str | None:
+        """The language tag `voice` speaks, as declared in `voice_languages` (None: not declared)."""
+        return dict(self.voice_languages).get(voice)
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

@@ -35,9 +35,10 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
-from polyvox.voices.casting import Overlay, check_jobs, recast
+from polyvox.voices.blending import EngineVoices
+from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, narrator_voice, recast, unvoiced
 from polyvox.voices.library import VoiceLibrary
-from polyvox.voices.voice import DEFAULT_VOICE, Voice
+from polyvox.voices.voice import Voice
 
 _DEFAULT_JOIN = JoinConfig()
 
@@ -76,6 +77,9 @@ class RenderOptions:
     #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
     #: instead of warnings (TTS Audio Suite is lenient; so is the default).
     strict: bool = False
+    #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
+    #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
+    cast: str = attrs.field(default="narrator", converter=check_cast)
 
 
 class RenderScope:
@@ -134,7 +138,7 @@ class Renderer:
 
     # -- voices -------------------------------------------------------------------------------
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:
-        engine_voices = {v: spec.name for spec in reversed(self.plugins.ranked()) for v in spec.voices}
+        engine_voices = EngineVoices(self.plugins.ranked())  # and blends of them
 
         def find(directory: str) -> list[Voice]:
             return [v for found in self.plugins.hook.find_voices(directory=directory) for v in (found or [])]
@@ -150,21 +154,9 @@ class Renderer:
             self.warn("voice-library", message)
         return voices
 
-    @staticmethod
-    def narrator(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
-        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
-        if isinstance(voice, Voice):
-            return voice
-        if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
-            return getattr(voices, "narrator", None) or DEFAULT_VOICE
-        if voices and voice in voices:
-            return voices[voice]
-        path = Path(voice)
-        if path.suffix.lower() == ".onnx":
-            return Voice(name=path.stem, model=str(path))
-        if path.is_file():
-            return Voice(name=path.stem, audio=path)
-        return Voice(name=voice, model=voice)
+    def narrator(self, voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
+        """The narrator (`polyvox.voices.casting.narrator_voice`) among this kernel's engines."""
+        return narrator_voice(voice, voices, self.plugins.ranked())
 
     # -- the steps before synthesis ---------------------------------------------------------------
     def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:
@@ -180,7 +172,11 @@ class Renderer:
             library = self.voices(options.voices)
             narrator = self.narrator(options.voice, library)
             units, labels = self._parse(given, library, options.strict)
-            units = [self._chunk(unit, options, narrator, library) for unit in units]
+            casting = unvoiced((s.character for unit in units for s in unit if s.text.strip()), library or {}) \
+                if options.cast == "auto" and options.model is None else []
+            # cast characters speak as the narrator until they are cast (and are not unknown)
+            first = Overlay(library, {name: narrator for name in casting}) if casting else library
+            units = [self._chunk(unit, options, narrator, first) for unit in units]
             if not any(s.text.strip() for unit in units for s in unit):
                 if isinstance(given, sources.Subtitles):
                     raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
@@ -188,10 +184,12 @@ class Renderer:
                                          "punctuation are not spoken)")
                 raise EmptyTextError("nothing to speak: the text is empty")
             self.planner.forget_fingerprints()
-            planned = self._plan(units, labels, options, narrator, library)
-            extra = recast([j for jobs in planned for j in jobs], self.plugins.specs, self.warn) \
-                if options.model is None else {}
-            if extra:  # characters the engine cannot clone get its own spare voices
+            planned = self._plan(units, labels, options, narrator, first)
+            flat = [j for jobs in planned for j in jobs]
+            extra = recast(flat, self.plugins.specs, self.warn) if options.model is None else {}
+            if casting:  # characters with no voice get distinct installed voices of their own
+                extra.update(cast_auto(flat, casting, self.plugins.ranked(), options.engine, self.warn))
+            if extra:  # and characters the engine cannot clone get its own spare voices
                 planned = self._plan(units, labels, options, narrator, Overlay(library, extra))
             jobs = [job for unit_jobs in planned for job in unit_jobs]
             check_jobs(jobs, self.plugins.specs, self.warn)

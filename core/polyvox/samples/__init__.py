@@ -39,8 +39,10 @@ Subtitles keep their timing.
 And the timing report says what was done.
 """
 
-#: With only Piper's bundled voice installed, the characters differ by pace and expressiveness.
+#: Piper's bundled voice (a man) and hibari's (a woman), both in the default install. Without
+#: hibari, the characters differ by Piper's pace and expressiveness alone.
 _PIPER_VOICE = "en_US-joe-medium"
+_HIBARI_VOICE = "heart"
 _PIPER_CHARACTERS = {
     "Alice": {"length_scale": 0.85, "noise_scale": 0.8, "noise_w_scale": 1.0},
     "Bob": {"length_scale": 1.2, "noise_scale": 0.5, "noise_w_scale": 0.4},
@@ -48,16 +50,20 @@ _PIPER_CHARACTERS = {
 
 
 def demo_voices(kernel: Any) -> dict[str, Any] | None:
-    """Voices for the demo's characters when the installed engines offer nothing better than
-    Piper's bundled voice: that voice with per-character parameters. None otherwise (the
-    kernel then picks, and says when characters will sound the same)."""
+    """Voices for the demo's characters from the default install: Alice speaks with hibari's
+    ``heart``, Bob with Piper's ``joe`` at his own pace (the narrator keeps ``joe``'s own). With
+    only Piper, both are ``joe`` with per-character parameters. None when Piper is not installed
+    (the kernel then picks, and says when characters will sound the same)."""
     from polyvox.voices.voice import Voice
 
     owners = {voice: spec.name for spec in kernel.engines() for voice in spec.voices}
     if _PIPER_VOICE not in owners:
         return None
-    return {name: Voice(name=name, model=_PIPER_VOICE, engine=owners[_PIPER_VOICE], params=params)
+    cast = {name: Voice(name=name, model=_PIPER_VOICE, engine=owners[_PIPER_VOICE], params=params)
             for name, params in _PIPER_CHARACTERS.items()}
+    if _HIBARI_VOICE in owners:
+        cast["Alice"] = Voice(name="Alice", model=_HIBARI_VOICE, engine=owners[_HIBARI_VOICE])
+    return cast
 
 
 __all__ = ["DEMO_SCRIPT", "DEMO_SRT", "demo_voices"]

@@ -112,6 +112,13 @@ class SpeechService:
             return server[key]
         specs = self.engine_names()
         owners = [engine] if engine else list(specs)
+        if "+" in name or ":" in name:  # a blend of an engine's voices (jf_alpha:0.7+jm_kumo:0.3)
+            try:
+                found = polyvox.resolve_voice(name.strip(), [specs[o] for o in owners])
+            except PolyvoxError as exc:
+                raise bad_request(str(exc), "voice", "invalid_voice") from None
+            if found is not None:
+                return Voice(name=name.strip(), model=found[1], engine=found[0])
         for owner in owners:
             for voice in specs[owner].voices:
                 if voice.lower() == key:

@@ -15,7 +15,8 @@ the seed, or that keeps a request's seed or voice on the shared model while it w
 Every check calls the engine for real (the cache is bypassed). Engines that declare
 ``Capabilities(seeded=True)`` must give the same samples for the same seed; an engine that is
 only deterministic with some settings (Piper with its noise off) names them in
-`deterministic_params`; an engine with neither skips the checks that compare two renders.
+`deterministic_params`, one that always is (hibari) sets `deterministic`; an engine with none of
+these skips the checks that compare two renders.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class EngineContract:
     params: ClassVar[dict[str, Any]] = {}
     #: Parameters added for checks that compare two renders (for engines that are not seeded).
     deterministic_params: ClassVar[dict[str, Any]] = {}
+    #: True for an engine that is not seeded (its seed gives no other take) yet gives the same
+    #: samples for the same request at every setting: the comparing checks run as they are.
+    deterministic: ClassVar[bool] = False
     #: Language the checks speak (None: English if the engine speaks it, else its first language).
     language: ClassVar[str | None] = None
     #: A sentence to speak, and a few of different lengths for batch and thread checks.
@@ -111,7 +115,7 @@ class EngineContract:
     # -- helpers ----------------------------------------------------------------------------
     def repeatable(self, spec: EngineSpec) -> dict[str, Any]:
         """Params under which two renders must be equal; skips the check if there are none."""
-        if not spec.capabilities.seeded and not self.deterministic_params:
+        if not spec.capabilities.seeded and not self.deterministic_params and not self.deterministic:
             pytest.skip(f"engine {spec.name!r} is not seeded and the test names no deterministic_params")
         return {**self.params, **self.deterministic_params}
 

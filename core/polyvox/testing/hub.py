@@ -26,8 +26,12 @@ _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<revision>[^/]+)/(?P<
 
 class FakeHub:
     def __init__(self, files: Mapping[tuple[str, str], bytes] | None = None, *,
-                 urls: Mapping[str, bytes] | None = None, cut: tuple[str, ...] = (), max_requests: int = 200):
+                 urls: Mapping[str, bytes] | None = None, cut: tuple[str, ...] = (), max_requests: int = 200,
+                 etags: Mapping[str, str] | None = None):
         self.files = dict(files or {})
+        #: ETags to send instead of the content's SHA-256, by file name (a hub whose file was
+        #: tampered with, or damaged on the way: its LFS checksum no longer matches).
+        self.etags = dict(etags or {})
         self.urls = dict(urls or {})
         self.cut = set(cut)
         self.max_requests = max_requests
@@ -116,7 +120,8 @@ class FakeHub:
         h.send_response(206 if start else 200)
         if commit is not None:
             h.send_header("X-Repo-Commit", commit)
-        h.send_header("ETag", f'"{hashlib.sha256(content).hexdigest()}"')
+        etag = self.etags.get(path.rsplit("/", 1)[-1]) or hashlib.sha256(content).hexdigest()
+        h.send_header("ETag", f'"{etag}"')
         h.send_header("Accept-Ranges", "bytes")
         h.send_header("Content-Length", str(len(part)))
         if start:

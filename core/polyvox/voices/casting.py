@@ -8,19 +8,26 @@ Voices a script already uses are never handed out twice. A voice's language is r
 id when the id starts with a language tag (``en_GB-alan-medium``); others are not guessed at.
 After planning, `check_jobs` refuses a voice its engine cannot use (no reference audio, no
 transcript) and says once when characters that should differ will sound the same.
+
+A character no voice names speaks with the narrator's voice, unless the render asks for
+``cast="auto"``: then `cast_auto` gives each one a distinct installed voice of its language,
+the same on every run (a SHA-256 of its name picks among the voices not yet taken).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
-from polyvox.voices.voice import Voice
+from polyvox.voices.blending import resolve_voice
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 
 class Overlay(Mapping[str, Voice]):
@@ -47,6 +54,27 @@ class Overlay(Mapping[str, Voice]):
         return sum(1 for _ in self)
 
 
+def narrator_voice(voice: str | Voice | None, voices: Mapping[str, Voice] | None, specs: Sequence[Any]) -> Voice:
+    """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or a voice of one of
+    the engines `specs` (in rank order) or a blend of them, spoken by the engine that has it
+    unless the render names another."""
+    if isinstance(voice, Voice):
+        return voice
+    if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
+        return getattr(voices, "narrator", None) or DEFAULT_VOICE
+    if voices and voice in voices:
+        return voices[voice]
+    path = Path(voice)
+    if path.suffix.lower() == ".onnx":
+        return Voice(name=path.stem, model=str(path))
+    if path.is_file():
+        return Voice(name=path.stem, audio=path)
+    found = resolve_voice(voice, specs)  # an engine voice, or a blend of them
+    if found is None:
+        return Voice(name=voice, model=voice)
+    return Voice(name=voice, model=found[1], engine=found[0])
+
+
 def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, str], None]) -> dict[str, Voice]:
     """Character -> a built-in voice of its engine, for characters whose reference audio
     that engine cannot use. Empty when nothing needs (or can get) another voice."""
@@ -69,6 +97,80 @@ def recast(jobs: Sequence[Any], specs: Mapping[str, Any], warn: Callable[[str, s
         warn("auto-voice", f"these characters have reference audio that engine "
              f"{waiting[next(iter(out))].engine!r} cannot clone, so they speak with its own voices: {given}")
     return out
+
+
+#: What a character the voices do not name speaks with: the narrator's voice (one warning per
+#: character, TTS Audio Suite's meaning), or a distinct installed voice of its own.
+CAST_MODES = ("narrator", "auto")
+
+
+def check_cast(value: str | None) -> str:
+    """`value` as a casting mode (None: "narrator"); else a one-line `VoiceError`."""
+    mode = "narrator" if value is None else str(value).strip().lower()
+    if mode not in CAST_MODES:
+        raise VoiceError(f"cast {value!r} is not allowed: expected one of {', '.join(CAST_MODES)}")
+    return mode
+
+
+def unvoiced(characters: Iterable[str | None], voices: Mapping[str, Voice]) -> list[str]:
+    """The characters `voices` has no voice for, once each, in order of first appearance."""
+    out: dict[str, str] = {}
+    for name in characters:
+        if name and name.lower() not in out and name not in voices and name.lower() not in voices:
+            out[name.lower()] = name
+    return list(out.values())
+
+
+def cast_auto(jobs: Sequence[Any], names: Sequence[str], specs: Sequence[Any], engine: str | None,
+              warn: Callable[[str, str], None]) -> dict[str, Voice]:
+    """Character -> a distinct built-in voice, for each of `names` (characters with no voice).
+
+    Jobs come from a plan where those characters spoke with the narrator's voice; the voices
+    that plan uses for anyone else are taken. Each character, in order of first appearance,
+    gets one of the installed voices (`specs` in rank order; only `engine`'s when the render
+    names one) that speak its language and are not taken, picked by a stable hash of its name:
+    the same name and the same installed voices give the same voice on every run. When the
+    voices run out, characters share them, and a warning says so."""
+    wanted = {n.lower() for n in names}
+    taken: set[tuple[str, str]] = set()
+    language: dict[str, str] = {}
+    for job in jobs:
+        if job.request is None:
+            continue
+        who = (job.segment.character or "").lower()
+        if who in wanted:
+            language.setdefault(who, job.request.language)
+        else:
+            taken.add((job.engine, job.model))
+    offered = [(spec.name, v, spec.voice_language(v) or voice_language(v)) for spec in specs
+               if engine in (None, spec.name) for v in spec.voices]
+    out: dict[str, Voice] = {}
+    short: list[str] = []
+    for name in names:
+        lang = language.get(name.lower())
+        if lang is None:  # spoke no words
+            continue
+        fits = [(e, v) for e, v, tag in offered if tag is not None and tag.split("-")[0] == lang.split("-")[0]]
+        if not fits:  # no installed voice speaks its language: the narrator's
+            short.append(name)
+            continue
+        free = [pick for pick in fits if pick not in taken]
+        if not free:  # all taken: share one
+            short.append(name)
+            free = fits
+        owner, voice = free[_stable_hash(name) % len(free)]
+        taken.add((owner, voice))
+        out[name.lower()] = Voice(name=name, model=voice, engine=owner, language=lang)
+    if short:
+        warn("cast", f"not enough installed voices for every character to sound different: "
+             f"{_listing(short)} share a voice (or keep the narrator's, where no installed voice speaks "
+             "their language); install more voices, or name them in a voices folder")
+    return out
+
+
+def _stable_hash(name: str) -> int:
+    """The same number for the same name in every process (Python's hash() is salted)."""
+    return int.from_bytes(hashlib.sha256(name.lower().encode("utf-8")).digest()[:8], "big")
 
 
 def voice_language(voice_id: str) -> str | None:

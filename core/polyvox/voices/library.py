@@ -30,6 +30,7 @@ from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.text.encoding import decode_text
 from polyvox.text.tags import parameter_value
+from polyvox.voices.blending import model_id
 from polyvox.voices.voice import Voice
 
 #: TAS documents the first six; inside ComfyUI it keeps any file whose MIME type is audio or
@@ -333,8 +334,8 @@ def _target_voice(alias: _Alias, files: Mapping[str, Voice], engine_voices: Mapp
     name = alias.target
     if name.lower() in files:
         return files[name.lower()]
-    if name in engine_voices:
-        return Voice(name=name, model=name, engine=engine_voices[name])
+    if name in engine_voices:  # an engine's voice, or a blend of them (a bad blend raises here)
+        return Voice(name=name, model=model_id(name), engine=engine_voices[name])
     looks_like_path = "/" in name or "\\" in name or Path(name).suffix.lower() in (*AUDIO_EXTENSIONS, ".onnx")
     if not looks_like_path:
         return None

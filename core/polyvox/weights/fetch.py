@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from polyvox.weights.sources import HubFiles, UrlFile
 from polyvox.weights.store import hub_cache, part_path
 
 Report = Callable[[str, int, "int | None"], None]
+_LFS_NAME = re.compile(r"[0-9a-f]{64}")
 
 
 def _progress_class(name: str, report: Report) -> type:
@@ -62,7 +64,23 @@ def hub_file(source: HubFiles, name: str, report: Report) -> Path | None:
         raise ModelError(f"{source.repo}@{source.revision} has no file {name!r}") from None
     except Exception as exc:  # network, authentication, disk: huggingface_hub raises many kinds
         raise ModelError(f"downloading {name!r} from {source.repo} failed: {_first_line(exc)}") from exc
+    _check_lfs(Path(path), name, source)
     return Path(path)
+
+
+def _check_lfs(path: Path, name: str, source: HubFiles) -> None:
+    """A hub file kept in git LFS is stored under its SHA-256 (the checksum the repository's
+    commit records, so a pinned `revision` pins it): its content must hash to that name, else
+    it is removed and refused. (Files kept in git itself are named by a git hash: not checked.)"""
+    blob = path.resolve()
+    if not _LFS_NAME.fullmatch(blob.name):
+        return
+    got = sha256_of(blob)
+    if got != blob.name:
+        blob.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        raise ModelError(f"{name!r} from {source.repo}@{source.revision} does not match its checksum: sha256 "
+                         f"{got}, expected {blob.name}; the download was removed")
 
 
 def hub_size(source: HubFiles, names: list[str]) -> int | None:

