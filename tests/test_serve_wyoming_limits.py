@@ -20,7 +20,7 @@ import pytest
 from conftest import BatchTone
 from servekit import free_port, running
 from wyoming.event import Event, read_event, write_event
-from wyoming.tts import Synthesize
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 import polyvox
 from polyvox.serve import ServeConfig, create_app
@@ -217,7 +217,13 @@ def test_wyoming_and_http_share_one_queue_and_the_metrics(tmp_path):
         (events, _), = heard
         assert [e.type for e in events][-1] == "audio-stop"
         assert srv.state.queue.count == 0
+        streamed, _ = _exchange(port, b"".join(_send(e.event()) for e in (
+            SynthesizeStart(), SynthesizeChunk(text="A streamed answer."), SynthesizeStop())), "synthesize-stopped")
+        garbage, _ = _exchange(port, b"not an event\n")
         metrics = httpx.get(f"{srv.url}/metrics", timeout=10).text
+    assert streamed[-1].type == "synthesize-stopped" and garbage[-1].type == "error"
+    assert 'polyvox_requests_total{protocol="wyoming",route="synthesize-stream",status="200"} 1.0' in metrics
+    assert 'polyvox_requests_total{protocol="wyoming",route="invalid",status="400"} 1.0' in metrics
     assert 'polyvox_requests_total{protocol="wyoming",route="synthesize",status="429"} 1.0' in metrics
     assert 'polyvox_requests_total{protocol="wyoming",route="synthesize",status="200"} 1.0' in metrics
     assert 'polyvox_requests_total{protocol="http",route="/v1/audio/speech",status="429"} 1.0' in metrics

@@ -55,8 +55,10 @@ _MODEL = "tts-1"
 IDLE_SECONDS = 60.0
 #: Connections open at once; one more is answered with an error and closed.
 MAX_CONNECTIONS = 64
-#: The requests counted in /metrics, by event type (a streaming synthesis counts at its stop).
-_COUNTED = ("describe", "synthesize", "synthesize-stop")
+#: The route a request is counted under in /metrics, by event type (a streaming synthesis counts
+#: once, at its stop or its error); anything else that fails counts as "invalid".
+_ROUTES = {"describe": "describe", "synthesize": "synthesize", "synthesize-start": "synthesize-stream",
+           "synthesize-chunk": "synthesize-stream", "synthesize-stop": "synthesize-stream"}
 
 
 def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
@@ -147,7 +149,7 @@ class Handler(AsyncEventHandler):
         except Exception:
             log.exception("internal error on a Wyoming %r event", event.type[:40])
             error = ApiError(500, "internal error", type="server_error", code="internal_error")
-        self._count(event.type if event.type in _COUNTED else "invalid", error.status)
+        self._count(_ROUTES.get(event.type, "invalid"), error.status)
         # then hang up, as Wyoming's own servers do: Home Assistant reads until the audio stops
         # or the connection ends, and would otherwise wait for audio that never comes
         await self.write_event(Error(text=error.message, code=error.code).event())
@@ -189,7 +191,7 @@ class Handler(AsyncEventHandler):
                     await self.write_event(AudioStop().event())
                 self.streaming, self.pending = False, ""
                 await self.write_event(SynthesizeStopped().event())
-                self._count(event.type, 200)
+                self._count("synthesize-stream", 200)
         elif Synthesize.is_type(event.type):
             check_text(event)
             check_voice(event)
