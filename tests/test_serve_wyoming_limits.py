@@ -228,3 +228,28 @@ def test_wyoming_and_http_share_one_queue_and_the_metrics(tmp_path):
     assert 'polyvox_requests_total{protocol="wyoming",route="synthesize",status="200"} 1.0' in metrics
     assert 'polyvox_requests_total{protocol="http",route="/v1/audio/speech",status="429"} 1.0' in metrics
     assert 'polyvox_requests_total{protocol="http",route="/v1/audio/speech",status="200"} 1.0' in metrics
+
+
+def test_polyvox_serve_gives_wyoming_the_http_servers_queue_and_metrics(tmp_path, monkeypatch):
+    """`polyvox serve --wyoming` (serve.run) hands its own queue and metrics to the Wyoming server."""
+    import uvicorn
+
+    import polyvox.serve.wyoming as wyoming_module
+    from polyvox.serve import run
+
+    handed: dict[str, Any] = {}
+    called = threading.Event()
+
+    async def fake(uri: str, service: Any, no_auth: bool = False, **shared: Any) -> None:
+        handed.update(shared, service=service)
+        called.set()
+
+    monkeypatch.setattr(wyoming_module, "serve_wyoming", fake)
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self: called.wait(10))
+    config = ServeConfig(port=free_port(), voices_dir=tmp_path / "voices", max_queue=3)
+    run(config, polyvox.Kernel(cache_dir=tmp_path / "cache"), wyoming=f"tcp://127.0.0.1:{free_port()}")
+    assert called.is_set()
+    queue, metrics, service = handed.get("queue"), handed.get("metrics"), handed["service"]
+    assert queue is not None and metrics is not None and queue.depth == 3 and service.config is config
+    queue.enter()  # the queue the HTTP server's metrics report
+    assert b"polyvox_queue_depth 1.0" in metrics.render()
