@@ -75,10 +75,12 @@ def _client(s: Server, kinds: list[str], seed: int, until: float, rate: float, t
 
 
 def _mix(s: Server, kinds: list[str], threads: int, rate: float, seed: int, seconds: float,
-         tally: Tally) -> dict[str, float]:
-    """`threads` clients for `seconds`; the server's peak threads, descriptors and memory."""
+         tally: Tally) -> tuple[dict[str, float], list[float]]:
+    """`threads` clients for `seconds`; the server's peak threads, descriptors and memory, and
+    its memory (MB) each second."""
     until = time.monotonic() + seconds
     peak = s.sample()
+    memory = [peak["rss_mb"]]
     workers = [threading.Thread(target=_client, args=(s, kinds, seed + n, until, rate, tally), daemon=True)
                for n in range(threads)]
     for worker in workers:
@@ -86,10 +88,12 @@ def _mix(s: Server, kinds: list[str], threads: int, rate: float, seed: int, seco
     while any(w.is_alive() for w in workers) and s.alive():
         time.sleep(1)
         if s.alive():
-            peak = {k: max(v, s.sample()[k]) for k, v in peak.items()}
+            now = s.sample()
+            peak = {k: max(v, now[k]) for k, v in peak.items()}
+            memory.append(now["rss_mb"])
     for worker in workers:
         worker.join(180)
-    return peak
+    return peak, memory
 
 
 def _settle(s: Server) -> dict[str, float]:
@@ -143,7 +147,7 @@ def _run(s: Server, kinds: list[str], minutes: float, threads: int, rate: float,
     print(f"warmed up: {base['threads']} threads, {base['fds']} descriptors (and {base['sqlite_fds']} on the "
           f"cache's database), {base['rss_mb']:.0f} MB", flush=True)
     tally = Tally()
-    peak = _mix(s, kinds, threads, rate, seed, minutes * 60, tally)
+    peak, memory = _mix(s, kinds, threads, rate, seed, minutes * 60, tally)
 
     failures = []
     end = {k: float("nan") for k in base}
@@ -169,6 +173,9 @@ def _run(s: Server, kinds: list[str], minutes: float, threads: int, rate: float,
     for key, unit in (("threads", ""), ("fds", ""), ("sqlite_fds", ""), ("rss_mb", " MB")):
         print(f"  {key:10} after warm-up {base[key]:6.0f}{unit}  peak {peak[key]:6.0f}{unit}  "
               f"end {end[key]:6.0f}{unit}")
+    # a leak climbs all along; caches and allocator arenas level off
+    print("  memory (MB) in tenths of the run:", " ".join(f"{memory[len(memory) * n // 10]:.0f}" for n in range(10)),
+          f"{memory[-1]:.0f}")
     return failures
 
 
