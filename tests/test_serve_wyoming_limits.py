@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import io
 import json
 import logging
 import socket
@@ -73,27 +74,9 @@ def _exchange(port: int, raw: bytes, stop_on: str | None = None, deadline: float
 
 
 def _send(event: Event) -> bytes:
-    with contextlib.closing(_Sink()) as sink:
-        write_event(event, sink)
-        return bytes(sink.data)
-
-
-class _Sink:
-    def __init__(self) -> None:
-        self.data = bytearray()
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.data += line
-
-    def write(self, data: bytes) -> None:
-        self.data += data
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    out = io.BytesIO()
+    write_event(event, out)
+    return out.getvalue()
 
 
 def _rss_mb() -> float:
