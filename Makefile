@@ -10,7 +10,7 @@ LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/koko
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz clean
+.PHONY: demo test test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz soak clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -47,6 +47,13 @@ test: lint test-kernel test-engines
 # `make test` runs a few hundred of them (tests/test_fuzz.py).
 fuzz: $(STAMP)
 	POLYVOX_FUZZ=1 $(BIN)/pytest -q -s -p no:cacheprovider tests/test_fuzz.py
+
+# One `polyvox serve --wyoming` on loopback against mixed well-formed and hostile clients for
+# 10 minutes (scripts/soak.py; not part of `make test`, which runs it for 20 s): fails if the
+# server dies, answers wrongly, keeps threads or file descriptors, or ends more than 100 MB above
+# its memory after the warm-up. SOAK_ARGS="--minutes 2 --threads 8" changes the run.
+soak: $(STAMP)
+	$(BIN)/python scripts/soak.py $(SOAK_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --write docs/benchmarks.md

@@ -285,7 +285,7 @@ def test_malformed_json_big_body_keys_and_uploads(server):
     health = httpx.get(f"{url}/health", timeout=10)
     assert health.status_code == 200 and health.json()["status"] == "ok"
     metrics = httpx.get(f"{url}/metrics", headers=auth, timeout=10).text
-    assert 'polyvox_requests_total{route="/v1/audio/speech",status="401"}' in metrics
+    assert 'polyvox_requests_total{protocol="http",route="/v1/audio/speech",status="401"}' in metrics
     assert "polyvox_segments_total" in metrics and "polyvox_queue_depth" in metrics
 
 

@@ -278,3 +278,17 @@ def test_characters_the_engine_cannot_clone_get_its_spare_voices(tmp_path: Path)
 def test_a_narrator_with_reference_audio_on_piper_is_reported(kernel: polyvox.Kernel, folder: Path) -> None:
     result = kernel.render("Hello.", voices=folder, voice="Alice", params=QUIET)
     assert any("does not clone voices: the narrator's reference audio 'Alice.wav'" in w for w in result.warnings)
+
+
+def test_a_file_deleted_while_the_folder_is_read_is_no_voice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server reads its voices folder on every request while another request deletes an
+    upload: the file listed a moment ago and gone now is skipped, not an error for a request
+    that never asked for it."""
+    import polyvox.voices.library as library
+
+    folder = tmp_path / "voices"
+    tone_file(folder / "Kept.wav")
+    listed = list(os.walk(folder))
+    monkeypatch.setattr(library.os, "walk", lambda *a, **k: [(d, n, [*f, "Gone.wav"]) for d, n, f in listed])
+    voices = VoiceLibrary.scan([folder])
+    assert set(voices) == {"Kept"}

@@ -56,8 +56,9 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
 
         from polyvox.serve.wyoming import serve_wyoming
 
-        service = app.app.state.service
-        threading.Thread(target=lambda: asyncio.run(serve_wyoming(wyoming, service, config.no_auth)),
+        state = app.app.state  # one queue and one set of metrics for both protocols
+        threading.Thread(target=lambda: asyncio.run(serve_wyoming(wyoming, state.service, config.no_auth,
+                                                                  queue=state.queue, metrics=state.metrics)),
                          name="polyvox-wyoming", daemon=True).start()
     try:
         server.run()

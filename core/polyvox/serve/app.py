@@ -152,7 +152,7 @@ class _Counted:
         async def counting(message: Any) -> None:
             if message["type"] == "http.response.start":
                 route = getattr(scope.get("route"), "path", "other")
-                self.metrics.requests.labels(route, str(message["status"])).inc()
+                self.metrics.requests.labels("http", route, str(message["status"])).inc()
             await send(message)
 
         await self.app(scope, receive, counting)

@@ -13,9 +13,12 @@ from polyvox.events import ModelLoaded, SegmentFinished
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("polyvox_requests", "HTTP requests by route and status",
-                                ["route", "status"], registry=self.registry)
-        self.queue = Gauge("polyvox_queue_depth", "speech requests rendering or waiting", registry=self.registry)
+        # Wyoming's requests count here too: the route is the event type, the status the HTTP
+        # status the same outcome gets (200 answered, 400 a bad event, 429 a full queue, ...)
+        self.requests = Counter("polyvox_requests", "requests by protocol (http, wyoming), route and status",
+                                ["protocol", "route", "status"], registry=self.registry)
+        self.queue = Gauge("polyvox_queue_depth", "speech requests rendering or waiting (HTTP and Wyoming)",
+                           registry=self.registry)
         self.segments = Counter("polyvox_segments", "speech segments delivered, by source",
                                 ["source"], registry=self.registry)
         self.model_loads = Counter("polyvox_model_loads", "models loaded", ["engine"], registry=self.registry)

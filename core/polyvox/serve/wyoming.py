@@ -6,15 +6,22 @@
 soon as it is complete, then answers ``synthesize-stopped``. Requests resolve exactly like
 ``POST /v1/audio/speech`` with model ``tts-1`` (map it with ``--model-alias tts-1=ENGINE``).
 
+The HTTP server's limits hold here too: each synthesize takes a slot of the same queue
+(``--max-queue``; a full queue is an ``error`` event with code ``queue_full``), requests are
+counted in ``/metrics`` with ``protocol="wyoming"``, and events are read within the bounds of
+`polyvox.serve.wyoming_events`. Whatever a client sends, it gets an ``error`` event and the
+connection is closed; the server logs one line and serves on.
+
 Wyoming has no authentication, so it listens on loopback unless ``--no-auth`` is given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from functools import partial
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -22,7 +29,8 @@ from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
-from wyoming.server import AsyncEventHandler, AsyncServer
+from wyoming.ping import Ping, Pong
+from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
 import polyvox
@@ -30,8 +38,11 @@ from polyvox import sentences
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import OPENAI_VOICES, is_loopback
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
+from polyvox.serve.limits import Queue
+from polyvox.serve.metrics import Metrics
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.speech import SpeechService
+from polyvox.serve.wyoming_events import HEADER_LIMIT, BadEvent, check_text, check_voice, read_event
 
 log = logging.getLogger("polyvox.serve")
 _URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
@@ -39,6 +50,15 @@ _URI = re.compile(r"^tcp://(?P<host>\[[^\]]+\]|[^:/]+):(?P<port>\d{1,5})$")
 _CHUNK_SAMPLES = 2048
 #: The OpenAI model name every Wyoming request stands for (`--model-alias tts-1=ENGINE`).
 _MODEL = "tts-1"
+#: Seconds a client may take to send its next event (Home Assistant opens a connection per
+#: request and sends at once; a language model streaming an answer pauses far less).
+IDLE_SECONDS = 60.0
+#: Connections open at once; one more is answered with an error and closed.
+MAX_CONNECTIONS = 64
+#: The route a request is counted under in /metrics, by event type (a streaming synthesis counts
+#: once, at its stop or its error); anything else that fails counts as "invalid".
+_ROUTES = {"describe": "describe", "synthesize": "synthesize", "synthesize-start": "synthesize-stream",
+           "synthesize-chunk": "synthesize-stream", "synthesize-stop": "synthesize-stream"}
 
 
 def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
@@ -77,13 +97,41 @@ def describe(service: SpeechService) -> Info:
 class Handler(AsyncEventHandler):
     """One Wyoming connection."""
 
-    def __init__(self, service: SpeechService, *args: Any):
+    def __init__(self, service: SpeechService, queue: Queue, metrics: Metrics | None, *args: Any):
         super().__init__(*args)
         self.service = service
+        self.queue = queue
+        self.metrics = metrics
         self.streaming = False
         self.voice: Any = None
         self.pending = ""
         self.rate: int | None = None
+        self.peer = self.writer.get_extra_info("peername")
+
+    async def run(self) -> None:
+        """Events until the client hangs up or an error ends the connection; never raises but
+        for cancellation (the `wyoming` package's loop lets a bad event escape its task)."""
+        peer = self.peer
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(read_event(self.reader), IDLE_SECONDS)
+                except BadEvent as exc:
+                    log.info("Wyoming client %s sent a bad event (%s); closing its connection", peer, exc)
+                    self._count("invalid", exc.status)
+                    await self.write_event(Error(text=exc.message, code=exc.code).event())
+                    break
+                except TimeoutError:
+                    await self.write_event(Error(text=f"no event for {IDLE_SECONDS:g} s", code="timeout").event())
+                    break
+                if event is None or not await self.handle_event(event):
+                    break
+        except (ConnectionError, OSError) as exc:  # the client left while we wrote; nothing to answer
+            log.debug("Wyoming client %s went away: %s", peer, exc)
+        finally:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.writer.wait_closed(), 5)
 
     async def handle_event(self, event: Event) -> bool:
         try:
@@ -92,47 +140,95 @@ class Handler(AsyncEventHandler):
             error = from_polyvox(exc)
         except ApiError as exc:
             error = exc
+        except BadEvent as exc:
+            log.info("Wyoming client %s sent a bad %r event (%s); closing its connection", self.peer,
+                     event.type[:40], exc)
+            error = ApiError(exc.status, exc.message, code=exc.code)
+        except OSError:  # the client went away: run() ends the connection quietly
+            raise
+        except Exception:
+            log.exception("internal error on a Wyoming %r event", event.type[:40])
+            error = ApiError(500, "internal error", type="server_error", code="internal_error")
+        self._count(_ROUTES.get(event.type, "invalid"), error.status)
         # then hang up, as Wyoming's own servers do: Home Assistant reads until the audio stops
         # or the connection ends, and would otherwise wait for audio that never comes
         await self.write_event(Error(text=error.message, code=error.code).event())
         return False
 
+    def _count(self, route: str, status: int) -> None:
+        if self.metrics is not None:
+            self.metrics.requests.labels("wyoming", route, str(status)).inc()
+
+    @contextlib.contextmanager
+    def _slot(self) -> Iterator[None]:
+        """A place in the server's queue (shared with HTTP) while this connection renders."""
+        self.queue.enter()
+        try:
+            yield
+        finally:
+            self.queue.leave()
+
     async def _handle(self, event: Event) -> bool:
         if Describe.is_type(event.type):  # described afresh: voices uploaded since start-up appear
             await self.write_event((await anyio.to_thread.run_sync(describe, self.service)).event())
+            self._count(event.type, 200)
+        elif Ping.is_type(event.type):
+            await self.write_event(Pong(text=Ping.from_event(event).text).event())
         elif SynthesizeStart.is_type(event.type):
+            check_voice(event)
             start = SynthesizeStart.from_event(event)
             self.streaming, self.voice, self.pending, self.rate = True, start.voice, "", None
-        elif SynthesizeChunk.is_type(event.type) and self.streaming:
-            self.pending += SynthesizeChunk.from_event(event).text
-            done = sentences(self.pending, self._language())
+        elif SynthesizeChunk.is_type(event.type):
+            text = check_text(event)
+            if self.streaming:
+                await self._chunk(text)
+        elif SynthesizeStop.is_type(event.type):
+            if self.streaming:
+                with self._slot():
+                    for piece in self._pieces(self.pending):
+                        await self._speak(piece)
+                if self.rate is not None:
+                    await self.write_event(AudioStop().event())
+                self.streaming, self.pending = False, ""
+                await self.write_event(SynthesizeStopped().event())
+                self._count("synthesize-stream", 200)
+        elif Synthesize.is_type(event.type):
+            check_text(event)
+            check_voice(event)
+            if not self.streaming:  # while streaming: sent for old servers, and not spoken
+                await self._synthesize(Synthesize.from_event(event))
+                self._count(event.type, 200)
+        else:
+            raise BadEvent(f"unknown event type {event.type[:40]!r}: this server takes describe, synthesize, "
+                           "synthesize-start, synthesize-chunk, synthesize-stop and ping", "unknown_event")
+        return True
+
+    async def _synthesize(self, synth: Synthesize) -> None:
+        self.voice, self.rate = synth.voice, None
+        if not synth.text.strip():
+            raise bad_request("the text to synthesize is empty", "text", "empty_input")
+        with self._slot():  # one slot for the whole answer: its pieces are not refused halfway
+            for piece in self._pieces(synth.text):
+                await self._speak(piece)
+        if self.rate is not None:
+            await self.write_event(AudioStop().event())
+
+    async def _chunk(self, text: str) -> None:
+        self.pending += text
+        done = sentences(self.pending, self._language())
+        limit = self.service.config.max_input_chars
+        if len(done) < 2 and len(self.pending) <= limit:
+            return
+        with self._slot():
             if len(done) > 1:  # all but the last are complete sentences
                 for sentence in done[:-1]:
                     await self._speak(sentence)
                 # the splitter trims the last one; its trailing space ends a word the next chunk
                 # must not run into ("The " + "end." is "The end.", not "Theend.")
                 self.pending = done[-1] + self.pending[len(self.pending.rstrip()):]
-            limit = self.service.config.max_input_chars
             while len(self.pending) > limit:  # a sentence that never ends: spoken in pieces, memory bounded
                 head, self.pending = _split_at_space(self.pending, limit)
                 await self._speak(head)
-        elif SynthesizeStop.is_type(event.type) and self.streaming:
-            for piece in self._pieces(self.pending):
-                await self._speak(piece)
-            if self.rate is not None:
-                await self.write_event(AudioStop().event())
-            self.streaming, self.pending = False, ""
-            await self.write_event(SynthesizeStopped().event())
-        elif Synthesize.is_type(event.type) and not self.streaming:  # while streaming: sent for old servers
-            synth = Synthesize.from_event(event)
-            self.voice, self.rate = synth.voice, None
-            if not synth.text.strip():
-                raise bad_request("the text to synthesize is empty", "text", "empty_input")
-            for piece in self._pieces(synth.text):
-                await self._speak(piece)
-            if self.rate is not None:
-                await self.write_event(AudioStop().event())
-        return True
 
     def _pieces(self, text: str) -> list[str]:
         """`text` as requests within the server's input limit, cut between sentences: a voice
@@ -183,10 +279,41 @@ def _split_at_space(text: str, limit: int) -> tuple[str, str]:
 
 
 async def serve_wyoming(uri: str, service: SpeechService, no_auth: bool = False,
-                        ready: asyncio.Event | None = None) -> None:
-    parse_uri(uri, no_auth)
-    server = AsyncServer.from_uri(uri)
+                        ready: asyncio.Event | None = None, queue: Queue | None = None,
+                        metrics: Metrics | None = None) -> None:
+    """Serve Wyoming on `uri` until cancelled. `queue` and `metrics` are the HTTP server's, so
+    both protocols share one queue (without one, Wyoming gets its own of ``--max-queue``)."""
+    host, port = parse_uri(uri, no_auth)
+    queue = queue if queue is not None else Queue(service.config.max_queue)
+    handlers: set[asyncio.Task[Any]] = set()
+
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handler = Handler(service, queue, metrics, reader, writer)
+        if len(handlers) >= MAX_CONNECTIONS:
+            log.info("Wyoming: %d connections are open; refusing another", len(handlers))
+            with contextlib.suppress(OSError):
+                await handler.write_event(Error(text=f"the server has {MAX_CONNECTIONS} Wyoming connections open; "
+                                                     "retry shortly", code="too_many_connections").event())
+            writer.close()
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await handler.run()
+        finally:
+            handlers.discard(task)
+
+    # the reader's limit bounds a header line: a longer one is refused without being kept
+    server = await asyncio.start_server(connected, host, port, limit=HEADER_LIMIT)
     log.info("Wyoming on %s", uri)
     if ready is not None:
         ready.set()
-    await server.run(partial(Handler, service))
+    try:
+        async with server:
+            await server.serve_forever()
+    finally:  # connections end with the server (their renders stop after the segment in progress)
+        for task in list(handlers):
+            task.cancel()
+        if handlers:
+            await asyncio.wait(list(handlers), timeout=10)

@@ -201,7 +201,10 @@ def _scan_folder(root: Path, find_voices: FindVoices | None,
                 warnings.append(f"voice {name!r} is in {str(root)!r} twice; using "
                                 f"{str(voices[name.lower()].audio)!r}, not {str(path)!r}")
                 continue
-            voices[name.lower()] = Voice(name=name, audio=path, reference_text=_transcript(path, root))
+            try:
+                voices[name.lower()] = Voice(name=name, audio=path, reference_text=_transcript(path, root))
+            except (VoiceError, FileNotFoundError):  # deleted since the folder was listed: no voice
+                continue
         for model_voice in _model_voices(here, find_voices, warnings):
             key = model_voice.name.lower()
             model = Path(model_voice.model) if model_voice.model else None
