@@ -71,7 +71,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         # browsers ask first (preflight) and read only the headers exposed here
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-instructions"])
+                           expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
+                                           "x-polyvox-instructions"])
 
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech", dependencies=[Depends(authorized)])
