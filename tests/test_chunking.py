@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import numpy as np
 import pytest
 from conftest import QUIET
@@ -68,12 +70,32 @@ def test_split_prefers_sentences_then_clauses_then_words() -> None:
             assert before[-1] in ",;:—–"
 
 
-def test_word_splits_never_cut_a_word() -> None:
+def test_word_splits_cut_only_a_word_over_the_limit() -> None:
     text = "word " * 50 + "supercalifragilisticexpialidocious end"
     chunks = split_text(text, 12)
-    assert all(len(c) <= 12 or " " not in c for c, _ in chunks)
-    assert "supercalifragilisticexpialidocious" in [c for c, _ in chunks]
+    assert all(len(c) <= 12 for c, _ in chunks)
+    # the words that fit stay whole; the one that does not is cut at the limit, in order
+    assert [c for c, _ in chunks if " " not in c and "word" not in c and c != "end"] == [
+        "supercalifra", "gilisticexpi", "alidocious"]
     assert {j for _, j in chunks[1:]} <= {"word", "sentence", "clause"}
+
+
+def test_a_huge_word_or_unpunctuated_text_is_cut_under_the_limit_in_one_pass() -> None:
+    word = "abcdefghij" * 400  # 4,000 characters, no space
+    assert [c for c, _ in split_text(word, 500)] == [word[n:n + 500] for n in range(0, 4000, 500)]
+    text = " ".join(f"word{n}" for n in range(3000))  # 25,889 characters, no punctuation
+    chunks = split_text(text, 300)
+    assert all(len(c) <= 300 for c, _ in chunks) and len(chunks) < 25_889 / 250
+    assert " ".join(c for c, _ in chunks) == text
+
+
+def test_a_cut_never_separates_a_letter_from_its_marks() -> None:
+    decomposed = "e\u0301" * 10  # é as e + combining acute, 20 code points
+    chunks = [c for c, _ in split_text(decomposed, 5)]
+    assert "".join(chunks) == decomposed and all(len(c) <= 5 for c in chunks)
+    assert not any(unicodedata.category(c[0]) == "Mn" for c in chunks)
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # one emoji of 5 code points
+    assert [c for c, _ in split_text("x" * 3 + family, 4)][0] == "xxx"
 
 
 @settings(max_examples=200, deadline=None)
@@ -82,10 +104,13 @@ def test_word_splits_never_cut_a_word() -> None:
 def test_chunks_keep_every_word_in_order_under_the_limit(parts: list[str], limit: int) -> None:
     text = " ".join(parts)
     chunks = split_text(text, limit)
-    assert " ".join(c for c, _ in chunks).split() == text.split()
+    assert "".join(c.replace(" ", "") for c, _ in chunks) == "".join(text.split())
+    words = [w for c, _ in chunks for w in c.split()]
     for chunk, join in chunks:
-        assert len(chunk) <= limit or " " not in chunk
+        assert len(chunk) <= limit
         assert join in ("none", "sentence", "clause", "word")
+    for word in text.split():  # a word that fits is never cut
+        assert len(word) > limit or word in words
 
 
 def test_chunk_segments_keeps_segment_fields_and_marks_joins() -> None:

@@ -23,6 +23,11 @@ class UnsupportedLanguageError(PolyvoxError):
     """A language no installed engine (or not the chosen engine) can speak."""
 
 
+class UnsupportedScriptError(UnsupportedLanguageError):
+    """Text written in a script (Hebrew, Cyrillic, Han...) that the language it would be
+    spoken in is not written in: an engine would read it letter by letter, if at all."""
+
+
 class ParameterError(PolyvoxError):
     """An unknown parameter, or a value of the wrong type or out of range."""
 

@@ -36,6 +36,11 @@ from polyvox.errors import ModelError, ParameterError
 
 #: Every voice is resampled to this rate, so the engine has one declared rate.
 SAMPLE_RATE = 22050
+#: The longest text one call takes. Piper makes a sentence (as espeak-ng finds them) in one
+#: VITS pass, whose time and memory grow with the audio: 300 characters without a full stop
+#: are some 15-20 s of speech and ~500 MB at the peak (500 were twice that), and one call is
+#: what a short request waiting behind a long one waits for.
+MAX_CHARS = 300
 BUNDLED = "en_US-joe-medium"
 
 PARAMS = (
@@ -95,7 +100,7 @@ class Piper(polyvox.Engine):
             languages += [c for c in codes if c not in languages]
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=languages, default_model=BUNDLED,
-            models=tuple(self.voices), params=PARAMS, max_chars=500,
+            models=tuple(self.voices), params=PARAMS, max_chars=MAX_CHARS,
             capabilities=_capabilities(_parallel_sessions()), priority=50,
             voices=tuple(self.voices),
             description="Piper (VITS, ONNX): fast offline neural speech on a CPU",
@@ -152,19 +157,13 @@ class Piper(polyvox.Engine):
         if device == "mps":
             raise ModelError("piper cannot run on device 'mps': use 'cpu' or 'auto' (POLYVOX_DEVICE)")
         use_cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
-        voice = PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
-        threads = _thread_limit()
-        if threads is not None and not use_cuda:
-            # ONNX Runtime ignores OMP_NUM_THREADS and takes every core; where a limit is set
-            # (a Ray replica given one CPU sets it) the session is made again within it, so
-            # replicas side by side do not fight over the same cores.
-            import onnxruntime
+        if use_cuda:
+            voice = PiperVoice.load(path, f"{path}.json", use_cuda=True)
+        else:
+            from piper import PiperConfig
 
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
-                                                         providers=["CPUExecutionProvider"])
+            voice = PiperVoice(session=_cpu_session(str(path), _thread_limit()),
+                               config=PiperConfig.from_dict(_read_config(Path(path))), download_dir=Path.cwd())
         return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores())
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
@@ -213,17 +212,29 @@ class LoadedVoice:
     def narrow(self) -> list[Any]:
         with self._lock:
             if not self._narrow:
-                import onnxruntime
-
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = max(1, self.cores // self.parallel)
-                options.inter_op_num_threads = 1
                 for _ in range(self.parallel):
                     twin = copy.copy(self.voice)  # the same voice and config, its own session
-                    twin.session = onnxruntime.InferenceSession(self.path, sess_options=options,
-                                                                providers=["CPUExecutionProvider"])
+                    twin.session = _cpu_session(self.path, max(1, self.cores // self.parallel))
                     self._narrow.append(twin)
             return list(self._narrow)
+
+
+def _cpu_session(path: str, threads: int | None) -> Any:
+    """An ONNX Runtime session on the CPU, on `threads` cores (None: every core).
+
+    ONNX Runtime ignores OMP_NUM_THREADS and takes every core, so a limit is set here (a Ray
+    replica given one CPU sets one; batch sessions share the cores). Its memory arena is off: a
+    VITS pass needs memory in proportion to the audio it makes (about 30 MB a second of
+    speech), and the arena kept the largest pass's for good (a server that once read a long
+    unpunctuated text held gigabytes); without it, each call's memory is freed when it ends."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def _speak(voice: Any, request: Request) -> Audio:

@@ -9,10 +9,17 @@ from typing import Any
 import attrs
 
 from polyvox.cache.keys import Fingerprints, digest, normalize_text, segment_key
-from polyvox.errors import ParameterError, PluginError, PolyvoxError, UnknownEngineError, UnsupportedLanguageError
+from polyvox.errors import (
+    ParameterError,
+    PluginError,
+    PolyvoxError,
+    UnknownEngineError,
+    UnsupportedLanguageError,
+    UnsupportedScriptError,
+)
 from polyvox.plugin.registry import Plugins
 from polyvox.plugin.spec import EngineSpec
-from polyvox.text import languages
+from polyvox.text import languages, scripts
 from polyvox.text.segment import Request, Segment
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
@@ -170,15 +177,52 @@ class Planner:
         segment's, else the call's, else the voice's, else the best installed for the language.
         """
         own = voice.language if voice.language_wins else None
-        lang = self.language(seg.language or own or language or voice.language or "en")
+        named = seg.language or own or language or voice.language
+        chosen = seg.engine or engine or voice.engine
+        if named is None:  # English, unless the text is in a script English is not written in
+            named = "en" if voice.model else self._language_for_script(seg.text, chosen)
+        lang = self.language(named)
         try:
-            return seg.engine or engine or voice.engine or self.best_engine(lang), lang
+            return chosen or self.best_engine(lang), lang
         except UnsupportedLanguageError as exc:
             if seg.language or not own:
                 raise
             # The script never named this language: say where it came from.
             raise UnsupportedLanguageError(f"{seg.character}'s language {own!r} comes from the alias map of "
                                            f"the voices folder; {exc}") from None
+
+    def _language_for_script(self, text: str, engine: str | None) -> str:
+        """English for text in Latin script (or with no letters); for text mostly in another
+        script, the first language written in it that `engine` (or, with none chosen, the
+        installed engines in order of priority) speaks; English if none does (refused later,
+        naming the script)."""
+        script = scripts.main_script(text)
+        if scripts.writes("en", script):
+            return "en"
+        for name in [engine] if engine else [spec.name for spec in self.plugins.ranked()]:
+            code = self._speaks_script(name, script)
+            if code is not None:
+                return code
+        return "en"
+
+    def _speaks_script(self, engine: str, script: str | None) -> str | None:
+        """A language written in `script` that `engine` speaks (its own or a language pack's)."""
+        codes = dict.fromkeys((*self.spec(engine).languages, *languages.known_codes()))
+        return next((c for c in codes if script in scripts.written_in(c) and self.model_for(engine, c)), None)
+
+    def _check_script(self, text: str, engine: str, language: str) -> None:
+        script = scripts.main_script(text)
+        if scripts.writes(language, script):
+            return
+        spec = self.spec(engine)
+        others = [(s.name, code) for s in self.plugins.ranked() if (code := self._speaks_script(s.name, script))]
+        hint = (f"engine {others[0][0]!r} speaks {languages.name(others[0][1])} ({others[0][1]}): ask for that "
+                f"engine, or for language {others[0][1]!r}" if others else
+                f"no installed engine speaks a language written in {script} (`polyvox engines` lists what each speaks)")
+        raise UnsupportedScriptError(
+            f"the text is in {script} script (most of its letters), and {languages.name(language)} ({language}) is "
+            f"written in {' or '.join(scripts.written_in(language))}: engine {engine!r} speaks "
+            f"{', '.join(spec.languages)}; {hint}")
 
     def voice_for(self, seg: Segment, narrator: Voice, voices: Mapping[str, Voice]) -> Voice:
         if seg.character is None:
@@ -195,6 +239,7 @@ class Planner:
                  params: Mapping[str, Any], seed: int, strict: bool, strict_markup: bool) -> Job:
         voice = self.voice_for(seg, narrator, voices)
         name, lang = self.engine_for(seg, voice, engine, language)
+        self._check_script(seg.text, name, lang)
         spec = self.spec(name)
         chosen = seg.model or model
         if chosen is None and voice.model and voice.engine in (None, name):

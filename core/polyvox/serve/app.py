@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,6 +27,7 @@ from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
 from polyvox.serve.gate import Gate
 from polyvox.serve.limits import Queue
+from polyvox.serve.memory import Releaser
 from polyvox.serve.metrics import Metrics
 from polyvox.serve.schemas import FORMATS, ModelCard, SpeechRequest, VoiceCard
 from polyvox.serve.speech import Speech, SpeechService
@@ -49,7 +50,13 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     kernel.subscribe(metrics.on_event)
     store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
     service = SpeechService(kernel, config, store)
-    queue = Queue(config.max_queue, metrics.queue.set)
+    releaser = Releaser()  # what requests freed goes back to the system once the server is idle
+
+    def in_flight(count: int) -> None:
+        metrics.queue.set(count)
+        releaser.count(count)
+
+    queue = Queue(config.max_queue, in_flight)
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
@@ -60,7 +67,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         # browsers ask first (preflight) and read only the headers exposed here
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-instructions"])
+                           expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
+                                           "x-polyvox-instructions"])
 
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech")
@@ -69,13 +77,15 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         try:
             began = time.perf_counter()
             planned = await anyio.to_thread.run_sync(service.start, body)
-            encoder = Encoder(body.response_format, planned.stream.sample_rate)
-            # the first segment before the headers: a failure there is still a proper status
-            first = await anyio.to_thread.run_sync(_step, planned, encoder)
+            job = _Job(planned, Encoder(body.response_format, planned.stream.sample_rate), queue)
         except BaseException:
             queue.leave()
             raise
-        job = _Job(planned, encoder, queue)
+        try:  # the first segment before the headers: a failure there is still a proper status
+            first = await anyio.to_thread.run_sync(job.step)
+        except BaseException:
+            await job.close()
+            raise
         frames = _frames(job, first, body.stream_format, metrics, began, request)
         media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
         return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
@@ -158,35 +168,58 @@ class _Counted:
         await self.app(scope, receive, counting)
 
 
-def _step(planned: Speech, encoder: Encoder) -> bytes | None:
-    """One segment's worth of encoded bytes (possibly empty), or None at the end."""
-    chunk = planned.next_chunk()
-    if chunk is None:
-        return None
-    return encoder.feed(chunk)
-
-
 class _Job:
     """A speech response's render, encoder and queue slot, released exactly once: when the body
-    ends, or when the response never started (the client left before the headers)."""
+    ends, or when the response never started (the client left before the headers).
+
+    The render stream and the encoder are used from worker threads, one step at a time, and a
+    client may leave at any moment: the task awaiting a step is then cancelled, but its thread
+    runs on. Every use of the two therefore holds the job's lock, and `close` takes it too (in
+    a thread, shielded) before it closes them: the segment in progress finishes (and is cached),
+    later steps find the job closed, and nothing is freed under a thread still using it (an
+    encoder closed during `feed` crashes FFmpeg; a stream closed during `next` is a
+    "generator already executing")."""
 
     def __init__(self, planned: Speech, encoder: Encoder, queue: Queue):
         self.planned = planned
         self.encoder = encoder
         self.queue = queue
-        self.finished = False
-        self._closed = False
+        self._lock = threading.Lock()
+        self._finished = False  # the encoder's tail was taken: nothing to abort
+        self._shut = False  # encoder and stream are closed: steps end the body
+        self._closing = False
+
+    def step(self) -> bytes | None:
+        """One segment's worth of encoded bytes (possibly empty), or None at the end. In a worker thread."""
+        with self._lock:
+            if self._shut:
+                return None
+            chunk = self.planned.next_chunk()
+            return None if chunk is None else self.encoder.feed(chunk)
+
+    def finish(self) -> bytes:
+        """The encoder's last bytes, after the last step. In a worker thread."""
+        with self._lock:
+            if self._shut:
+                return b""
+            self._finished = True
+            return self.encoder.finish()
+
+    def _shut_down(self) -> None:
+        with self._lock:  # waits for the step in progress, if any
+            self._shut = True
+            if not self._finished:
+                self.encoder.abort()
+            self.planned.stream.close()
 
     async def close(self) -> None:
-        if self._closed:
+        if self._closing:
             return
-        self._closed = True
-        self.planned.cancel.cancel()
-        if not self.finished:
-            self.encoder.abort()
+        self._closing = True
+        self.planned.cancel.cancel()  # the render stops after the segment in progress
         try:
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self.planned.stream.close)
+                await anyio.to_thread.run_sync(self._shut_down)
         finally:
             self.queue.leave()
 
@@ -211,24 +244,25 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
     """The response body: encoded audio as each segment is ready (or SSE events of it). When
     the client goes away, the render is cancelled after the segment in progress."""
     sse = stream_format == "sse"
-    planned, encoder = job.planned, job.encoder
+    planned = job.planned
     ahead: asyncio.Future[bytes | None] | None = None
     try:
         data = first
         while data is not None:
             # the next segment is made while this one goes out: the engine never waits for the
-            # client, the event loop or a thread hand-off between two segments of one request
-            ahead = asyncio.ensure_future(anyio.to_thread.run_sync(_step, planned, encoder))
+            # client, the event loop or a thread hand-off between two segments of one request.
+            # (Shielded: a client leaving cancels this wait, never the step; the job's lock
+            # keeps its close from touching what the step uses.)
+            ahead = asyncio.ensure_future(anyio.to_thread.run_sync(job.step))
             if data:
                 yield _delta(data) if sse else data
             if await request.is_disconnected():
                 log.info("client went away: its render stops after the segment in progress")
                 return
-            data, ahead = await ahead, None
-        tail = await anyio.to_thread.run_sync(encoder.finish)
+            data, ahead = await asyncio.shield(ahead), None
+        tail = await anyio.to_thread.run_sync(job.finish)
         if tail:
             yield _delta(tail) if sse else tail
-        job.finished = True
         result = planned.stream.result
         if result is not None and result.stats.audio_seconds > 0:
             metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
@@ -241,11 +275,14 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
         if sse:
             yield _event({"type": "error", **from_polyvox(exc).body()})
     finally:
-        if ahead is not None:  # the client left: let the segment in progress finish (and be cached)
-            planned.cancel.cancel()
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await ahead
+        if ahead is not None:  # the client left: the step runs on; its outcome is nobody's now
+            ahead.add_done_callback(_unawaited)
         await job.close()
+
+
+def _unawaited(step: asyncio.Future[bytes | None]) -> None:
+    if not step.cancelled() and step.exception() is not None:
+        log.info("a segment made after its client left failed: %s", step.exception())
 
 
 def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:

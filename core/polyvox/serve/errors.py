@@ -79,6 +79,8 @@ def from_polyvox(exc: errors.PolyvoxError) -> ApiError:
         return not_found(message, "model", "model_not_found")
     if isinstance(exc, errors.VoiceError):
         return bad_request(message, "voice")
+    if isinstance(exc, errors.UnsupportedScriptError):  # the text is what the engine cannot speak
+        return bad_request(message, "input", "unsupported_language")
     if isinstance(exc, errors.UnsupportedLanguageError):
         return bad_request(message, "language", "unsupported_language")
     if isinstance(exc, errors.EmptyTextError):

@@ -175,9 +175,12 @@ class SpeechService:
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
                                         **options)
             engines = {j.engine for j in stream.jobs if j.engine}
+            spoken = {j.request.language for j in stream.jobs if j.request is not None}
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
-        headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
+        # the language spoken says when text in another script went to an engine that speaks it
+        headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines)),
+                   "X-Polyvox-Language": ",".join(sorted(spoken))}
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"

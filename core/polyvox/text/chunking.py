@@ -1,8 +1,12 @@
 """Splitting long text under an engine's max characters.
 
 Sentence ends first (pysbd, a rule-based multilingual sentence splitter), then clause
-punctuation (commas, semicolons, colons, dashes), then word boundaries; never inside a
-word. Sentences that fit together share a chunk, so short texts are never cut at all.
+punctuation (commas, semicolons, colons, dashes), then word boundaries; inside a word only
+where the word alone is over the limit (a URL, a hash, a 4,000-letter "word", a script written
+without spaces), at the limit. So no text ever reaches an engine longer than it declared: an
+engine's memory and time grow with the audio one call makes (Piper's with every second of it),
+and one call is what a short request waiting behind a long one waits for.
+Sentences that fit together share a chunk, so short texts are never cut at all.
 Each chunk after the first records how it joins the previous one (`Segment.join`), and
 `joins.JoinConfig` decides what that means: silence after a sentence, a crossfade
 after a clause or word split.
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -53,10 +58,31 @@ def split_text(text: str, max_chars: int, language: str | None = None) -> list[t
     out: list[tuple[str, str]] = []
     for sentence in _pack(sentences(text, language), max_chars):
         for clause_no, clause in enumerate(_pack(_clauses(sentence), max_chars)):
-            for word_no, piece in enumerate(_pack(clause.split(" "), max_chars)):
+            pieces = (cut for packed in _pack(clause.split(" "), max_chars) for cut in _cut(packed, max_chars))
+            for word_no, piece in enumerate(pieces):
                 join = "word" if word_no else "clause" if clause_no else "sentence"
                 out.append((piece, join if out else "none"))
     return out
+
+
+def _cut(word: str, max_chars: int) -> list[str]:
+    """`word` in pieces of at most `max_chars` characters (one piece if it fits), never between
+    a character and a mark or joiner that belongs to it."""
+    pieces = []
+    start = 0
+    while len(word) - start > max_chars:
+        end = start + max_chars
+        while end > start + 1 and (_attached(word[end]) or word[end - 1] == "\u200d"):
+            end -= 1
+        pieces.append(word[start:end])
+        start = end
+    pieces.append(word[start:])
+    return pieces
+
+
+def _attached(char: str) -> bool:
+    """A combining mark, variation selector or zero-width joiner: part of the character before it."""
+    return unicodedata.category(char) in ("Mn", "Mc", "Me") or char == "\u200d"
 
 
 def sentences(text: str, language: str | None = None) -> list[str]:
