@@ -73,7 +73,7 @@ _LAZY = {
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
-    "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
+    "ModelWeights": "weights.sources", "UrlFile": "weights.sources", "WordTime": "words.timing",
 }
 
 
@@ -98,7 +98,7 @@ __all__ = [
     "ParameterError", "ParamSpec", "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult",
     "RenderStats", "RenderStream", "Request", "ScriptError", "Segment", "SegmentError", "SegmentResult",
     "sentences", "speakable", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice",
-    "VoiceError", "VoiceLibrary", "voice_language",
+    "VoiceError", "VoiceLibrary", "voice_language", "WordTime",
     # modules, imported on first use like the names
-    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights",
+    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]
