@@ -95,7 +95,7 @@ def encode_audio(key: str, audio: Audio) -> bytes:
     payload = np.ascontiguousarray(audio.samples, dtype="<f4").tobytes()
     count = len(payload) // 4
     if audio.words:  # the alignment travels with the audio, in the same checksummed entry
-        payload += json.dumps([w.to_dict() for w in audio.words], separators=(",", ":")).encode()
+        payload += json.dumps([w.to_dict(None) for w in audio.words], separators=(",", ":")).encode()
     version = WORDS_VERSION if audio.words else FORMAT_VERSION
     head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), count, b"")[:-32]
     return head + _checksum(key, head, payload) + payload

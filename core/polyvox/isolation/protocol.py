@@ -140,7 +140,7 @@ def decode_request(data: Mapping[str, Any]) -> Request:
 def encode_audio(audio: Audio, blobs: list[bytes]) -> dict[str, Any]:
     """Append the samples to `blobs`; return the header part that points at them."""
     blobs.append(np.ascontiguousarray(audio.samples, dtype="<f4").tobytes())
-    return {"sample_rate": audio.sample_rate, "blob": len(blobs) - 1, "words": [w.to_dict() for w in audio.words]}
+    return {"sample_rate": audio.sample_rate, "blob": len(blobs) - 1, "words": [w.to_dict(None) for w in audio.words]}
 
 
 def decode_audio(data: Mapping[str, Any], blobs: list[bytes]) -> Audio:

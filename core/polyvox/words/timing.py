@@ -40,8 +40,10 @@ class WordTime:
         start, end = min(max(start, lo), top), min(max(end, lo), top)
         return attrs.evolve(self, start=start, end=max(start, end))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"word": self.word, "start": round(self.start, 4), "end": round(self.end, 4), "source": self.source}
+    def to_dict(self, digits: int | None = 4) -> dict[str, Any]:
+        """As JSON gives it: seconds rounded to `digits` (None: exact, for the cache)."""
+        start, end = (self.start, self.end) if digits is None else (round(self.start, digits), round(self.end, digits))
+        return {"word": self.word, "start": start, "end": end, "source": self.source}
 
     @classmethod
     def from_dict(cls, data: Any) -> WordTime:
