@@ -162,3 +162,34 @@ def test_captions_parse_and_cover_every_word_in_order(kernel, tmp_path, karaoke)
 def test_a_captions_file_without_a_caption_extension_is_refused():
     with pytest.raises(polyvox.ParameterError, match=r"'out\.txt'.*\.vtt, \.srt or \.json"):
         captions.caption_format("out.txt")
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+def test_cli_writes_captions_beside_the_audio_and_words_in_json(tmp_path, monkeypatch):
+    import json
+
+    import webvtt
+    from click.testing import CliRunner
+
+    from polyvox.cli import cli
+
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()
+    monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("POLYVOX_PLUGINS", "template")
+    monkeypatch.chdir(tmp_path)
+    text = "One two three four. [pause:1s] Five six seven eight nine ten eleven twelve."
+    out = CliRunner().invoke(cli, ["say", text, "--engine", "template", "-o", "a.wav", "--captions", "a.vtt",
+                                   "--caption-words", "3", "--caption-karaoke", "--json"])
+    assert out.exit_code == 0, out.output
+    summary = json.loads(out.stdout)
+    words = summary["words"]
+    assert [w["word"] for w in words] == text.replace("[pause:1s] ", "").split()
+    assert [w for s in summary["segments"] for w in s["words"]] == words
+    assert summary["outputs"]["captions"] == "a.vtt"
+    cues = webvtt.read(tmp_path / "a.vtt")
+    assert [c.text for c in cues] == ["One two three", "four.", "Five six seven", "eight nine ten", "eleven twelve."]
+    assert cues[2].start_in_seconds == 2 and "<c>" in cues[2].raw_text  # after the pause; words timed
+    bad = CliRunner().invoke(cli, ["say", "Hi.", "--engine", "template", "-o", "b.wav", "--captions", "b.txt"])
+    assert bad.exit_code != 0 and "b.txt" in bad.output and ".vtt, .srt or .json" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "b.wav").exists()
