@@ -83,12 +83,8 @@ def estimate(words: Sequence[str], samples: np.ndarray, rate: int) -> tuple[Word
 
 
 def _gaps(loud: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
-    out, start = [], None
-    for i in range(first, last):
-        if not loud[i] and start is None:
-            start = i
-        elif loud[i] and start is not None:
-            if (i - start) * FRAME_S >= MIN_GAP_S:
-                out.append((start, i))
-            start = None
-    return out
+    """(first quiet frame, next loud frame) of each silence of `MIN_GAP_S` or more in first..last."""
+    edges = np.diff(loud[first:last].astype(np.int8))
+    starts, ends = np.flatnonzero(edges == -1) + 1 + first, np.flatnonzero(edges == 1) + 1 + first
+    # the span starts and ends loud, so each silence that starts also ends
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if (b - a) * FRAME_S >= MIN_GAP_S - 1e-9]

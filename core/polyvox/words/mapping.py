@@ -20,10 +20,16 @@ def for_script(text: str, timed: Sequence[WordTime], clip: Any = None) -> tuple[
     if not words:
         return ()
     if timed:
-        if len(timed) == len(words) and all(t.source == "engine" for t in timed):
+        if len(timed) == len(words) and all(t.source in ("engine", "estimated") for t in timed):
             # the engine spoke the script's words (normalized text splits the same): one for one
             return tuple(attrs.evolve(t, word=w) for w, t in zip(words, timed, strict=True))
         return align(words, timed)
     if clip is None or not len(clip):
         return ()
     return estimate(words, clip.samples, clip.sample_rate)
+
+
+def estimated(text: str, clip: Any) -> tuple[WordTime, ...]:
+    """The words of `text` laid over `clip`'s speech (see `polyvox.words.energy`)."""
+    words = script_words(text)
+    return estimate(words, clip.samples, clip.sample_rate) if words and len(clip) else ()
