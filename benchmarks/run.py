@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside t
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
+import words  # noqa: E402 - word times: their error and cost (words.py)
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 SENTENCES = [
@@ -302,6 +303,9 @@ def write(path: Path, results: dict) -> None:
     if all(k in results for k in ISOLATION):
         report.write_section(path, "isolation", stamp + report.table(isolation_rows(results)),
                              "Engines in their own environments")
+    if "words" in results:
+        report.write_section(path, "words", stamp + report.table(words.rows(results["words"])),
+                             "Word times (docs/words.md)")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -318,7 +322,8 @@ def main() -> None:
         benches = (("overhead", kernel_overhead), ("batches", piper_batches), ("warm", warm_vs_cold),
                    ("loads", model_loads), ("first", first_audio), ("peak", peak_memory),
                    ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
-                   ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines))
+                   ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines),
+                   ("words", words.measure))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue
