@@ -57,7 +57,7 @@ SRT = ("1\n00:00:00,500 --> 00:00:01,500\nOne two three four five six.\n\n"
        "3\n00:00:07,000 --> 00:00:08,000\nNine ten eleven twelve.\n")
 
 
-@pytest.mark.parametrize("mode", ["pad_with_silence", "stretch_to_fit", "smart_natural"])
+@pytest.mark.parametrize("mode", ["pad_with_silence", "stretch_to_fit", "smart_natural", "concatenate"])
 def test_template_words_are_true_through_subtitle_placement_and_stretch(kernel, mode):
     result = kernel.render(SRT, engine="template", timing_mode=mode)
     words = result.words
@@ -65,19 +65,23 @@ def test_template_words_are_true_through_subtitle_placement_and_stretch(kernel, 
     cues = (words[:6], words[6:8], words[8:])
     for cue, t in zip(result.timing, cues, strict=True):
         assert cue.start - 0.005 - 1e-6 <= t[0].start and t[-1].end <= cue.end + 1e-6  # 5 ms kept before speech
-    if mode != "stretch_to_fit":  # unstretched: exact silence before every word, its true start
+    if mode in ("pad_with_silence", "smart_natural"):  # exact silence before every word: its true start
         audio = result.audio
         errors = [abs(onset(audio.samples, audio.sample_rate, w.start, 0.015) - w.start) for w in words]
         assert max(errors) < 0.002, max(errors)
         return
-    # Rubber Band smears the silences: the truth is the unstretched placement (checked exactly
-    # above), each word's offset in its cue scaled by the cue's stretch
+    # Rubber Band smears the silences, and concatenated cues overlap a crossfade: the truth is
+    # the padded placement (checked exactly above), each word's offset in its cue scaled by the
+    # cue's stretch and moved to where the cue's clip now lies
     plain = kernel.render(SRT, engine="template", timing_mode="pad_with_silence")
-    assert {round(c.stretch, 2) for c in result.timing} == {0.72, 5.31, 0.89}  # sped up and slowed down
+    if mode == "stretch_to_fit":
+        assert {round(c.stretch, 2) for c in result.timing} == {0.72, 5.31, 0.89}  # sped up and slowed down
+    else:
+        assert [c.action for c in result.timing] == ["concatenated"] * 3 and result.timing[1].start < 3.0
     for cue, fitted, before, after in zip(plain.timing, result.timing, (plain.words[:6], plain.words[6:8],
                                                                         plain.words[8:]), cues, strict=True):
         for b, a in zip(before, after, strict=True):
-            expected = fitted.start - 0.005 + (b.start - (cue.start - 0.005)) * fitted.stretch
+            expected = max(0.0, fitted.start - 0.005) + (b.start - (cue.start - 0.005)) * fitted.stretch
             assert abs(a.start - expected) < 1e-6 and abs((a.end - a.start) - (b.end - b.start) * fitted.stretch) < 1e-6
 
 
@@ -91,6 +95,10 @@ def test_the_cache_keeps_the_words_with_the_audio(tmp_path):
     assert entries.decode_audio("k", blob).words == audio.words
     with pytest.raises(entries.DamagedEntry, match="checksum"):
         entries.decode_audio("k", blob[:-2] + b"9}")  # the words are under the checksum too
+    from polyvox.isolation import protocol
+
+    blobs: list[bytes] = []
+    assert protocol.decode_audio(protocol.encode_audio(audio, blobs), blobs).words == audio.words  # across processes
     plain = polyvox.Audio(np.zeros(160, np.float32), 16000)
     assert entries.encode_audio("k", plain)[4:6] == (1).to_bytes(2, "little")  # no words: format 1 as before
 
