@@ -22,6 +22,7 @@ import isolation  # noqa: E402 - the process boundary of isolated engines (isola
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
 import voices_bench  # noqa: E402 - hibari and Kokoro vs their bare libraries (voices_bench.py)
+import words  # noqa: E402 - word times: their error and cost (words.py)
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 SENTENCES = [
@@ -306,6 +307,9 @@ def write(path: Path, results: dict) -> None:
     if "voices" in results:
         report.write_section(path, "voices", stamp + report.table(voices_bench.rows(results["voices"])),
                              "Built-in and light voices: hibari, Kokoro")
+    if "words" in results:
+        report.write_section(path, "words", stamp + report.table(words.rows(results["words"])),
+                             "Word times (docs/words.md)")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -323,7 +327,8 @@ def main() -> None:
                    ("loads", model_loads), ("first", first_audio), ("peak", peak_memory),
                    ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines),
-                   ("voices", voices_bench.measure))
+                   ("voices", voices_bench.measure),
+                   ("words", words.measure))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue

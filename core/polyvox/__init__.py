@@ -75,7 +75,7 @@ _LAZY = {
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
-    "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
+    "ModelWeights": "weights.sources", "UrlFile": "weights.sources", "WordTime": "words.timing",
 }
 
 
@@ -100,7 +100,7 @@ __all__ = [
     "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_source", "read_srt",
     "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
     "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError", "VoiceLibrary",
+    "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError", "VoiceLibrary", "WordTime",
     # modules, imported on first use like the names
-    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights",
+    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]

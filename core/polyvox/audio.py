@@ -12,6 +12,7 @@ import numpy as np
 
 from polyvox.audiofile import SampleWriter
 from polyvox.errors import PolyvoxError, VoiceError
+from polyvox.words.timing import WordTime
 
 
 def _as_samples(value: Any) -> np.ndarray:
@@ -34,6 +35,8 @@ class Audio:
 
     samples: np.ndarray = attrs.field(converter=_as_samples)
     sample_rate: int = attrs.field(converter=int, validator=_positive_rate)
+    #: When each word is spoken, in this clip's seconds, where the engine knows (see docs/words.md).
+    words: tuple[WordTime, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         self.samples.flags.writeable = False
@@ -68,7 +71,12 @@ class Audio:
             raise PolyvoxError("cannot concatenate no audio without a sample rate")
         rate = sample_rate or parts[0].sample_rate
         arrays = [p.resample(rate).samples for p in parts]
-        return cls(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), rate)
+        words: list[WordTime] = []
+        at = 0
+        for p, a in zip(parts, arrays, strict=True):
+            words += [w.moved(at / rate) for w in p.words]
+            at += len(a)
+        return cls(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), rate, words=words)
 
     # -- properties -----------------------------------------------------------------
     @property
@@ -104,12 +112,22 @@ class Audio:
             return self
         import soxr
 
-        return Audio(soxr.resample(self.samples, self.sample_rate, sample_rate, "HQ"), sample_rate)
+        return Audio(soxr.resample(self.samples, self.sample_rate, sample_rate, "HQ"), sample_rate, words=self.words)
 
     def slice(self, start: float = 0.0, end: float | None = None) -> Audio:
         a = max(0, round(start * self.sample_rate))
         b = len(self.samples) if end is None else max(a, round(end * self.sample_rate))
-        return Audio(self.samples[a:b], self.sample_rate)
+        return self.cut(a, b)
+
+    def cut(self, first: int, last: int) -> Audio:
+        """Samples `first` to `last`, the words in them kept (moved and clipped to the cut)."""
+        rate = self.sample_rate
+        words = [w.moved(-first / rate, lo=0.0, hi=(last - first) / rate) for w in self.words
+                 if w.end * rate > first and w.start * rate < last] if self.words else ()
+        return Audio(self.samples[first:last], rate, words=words)
+
+    def with_words(self, words: tuple[WordTime, ...]) -> Audio:
+        return Audio(self.samples, self.sample_rate, words=words)
 
     # -- files ----------------------------------------------------------------------
     def write(self, target: str | Path | BinaryIO, format: str | None = None) -> None:

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -101,6 +101,15 @@ class DownloadFinished:
 
 
 @attrs.frozen
+class WordsTimed:
+    """A segment placed in the output: its words as written, timed in seconds of the output
+    (`polyvox.WordTime`s; see docs/words.md). Comes once the segment's audio is placed."""
+
+    index: int
+    words: tuple[Any, ...]
+
+
+@attrs.frozen
 class Warning:
     message: str
     #: A short machine-readable kind: unknown-character, dropped-parameter, workers, ...
@@ -109,7 +118,7 @@ class Warning:
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
     RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, DownloadProgress,
-    DownloadAsking, DownloadAnswered, DownloadFinished, Warning,
+    DownloadAsking, DownloadAnswered, DownloadFinished, WordsTimed, Warning,
 ]
 Listener = Callable[[Event], None]
 

@@ -9,6 +9,7 @@ wrong audio at worst, which the checksum catches, and never code.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sqlite3
 import struct
@@ -18,6 +19,8 @@ import attrs
 import numpy as np
 
 from polyvox.audio import Audio
+from polyvox.errors import PolyvoxError
+from polyvox.words.timing import WordTime
 
 #: Key prefixes: segment audio, and the file-hash memo of `keys.Fingerprints`.
 AUDIO = "audio:"
@@ -27,6 +30,8 @@ FILE_HASH = "file-sha256:"
 _HEADER = struct.Struct("<4sHIQ32s")
 _MAGIC = b"PVXA"
 FORMAT_VERSION = 1
+#: Format 2: format 1 followed by the clip's word times as UTF-8 JSON (the checksum covers them).
+WORDS_VERSION = 2
 _MAX_RATE = 1_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -88,7 +93,11 @@ def encode_audio(key: str, audio: Audio) -> bytes:
     """`audio` as header + little-endian float32 samples; the checksum covers the key too,
     so an entry copied under another key is caught as well."""
     payload = np.ascontiguousarray(audio.samples, dtype="<f4").tobytes()
-    head = _HEADER.pack(_MAGIC, FORMAT_VERSION, int(audio.sample_rate), len(payload) // 4, b"")[:-32]
+    count = len(payload) // 4
+    if audio.words:  # the alignment travels with the audio, in the same checksummed entry
+        payload += json.dumps([w.to_dict(None) for w in audio.words], separators=(",", ":")).encode()
+    version = WORDS_VERSION if audio.words else FORMAT_VERSION
+    head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), count, b"")[:-32]
     return head + _checksum(key, head, payload) + payload
 
 
@@ -101,16 +110,23 @@ def decode_audio(key: str, blob: Any) -> Audio:
     magic, version, rate, count, checksum = _HEADER.unpack_from(blob)
     if magic != _MAGIC:
         raise DamagedEntry("does not start with a polyvox audio header")
-    if version != FORMAT_VERSION:
-        raise DamagedEntry(f"has format version {version}; this polyvox reads {FORMAT_VERSION}")
+    if version not in (FORMAT_VERSION, WORDS_VERSION):
+        raise DamagedEntry(f"has format version {version}; this polyvox reads {FORMAT_VERSION} and {WORDS_VERSION}")
     payload = memoryview(blob)[_HEADER.size :]
-    if len(payload) != 4 * count:
+    if len(payload) != 4 * count and (version == FORMAT_VERSION or len(payload) < 4 * count):
         raise DamagedEntry(f"holds {len(payload)} bytes of audio where its header says {4 * count}")
     if not 0 < rate <= _MAX_RATE:
         raise DamagedEntry(f"has sample rate {rate}")
     if _checksum(key, blob[: _HEADER.size - 32], payload) != checksum:
         raise DamagedEntry("fails its checksum (the audio or its header changed after it was written)")
-    return Audio(np.frombuffer(payload, dtype="<f4").astype(np.float32), rate)
+    samples = np.frombuffer(payload[: 4 * count], dtype="<f4").astype(np.float32)
+    if version == FORMAT_VERSION:
+        return Audio(samples, rate)
+    try:
+        words = [WordTime.from_dict(w) for w in json.loads(bytes(payload[4 * count :]))]
+    except (ValueError, PolyvoxError) as exc:
+        raise DamagedEntry(f"holds word times that cannot be read ({exc})") from None
+    return Audio(samples, rate, words=words)
 
 
 def is_file_hash(value: Any) -> bool:

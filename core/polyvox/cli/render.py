@@ -36,6 +36,12 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "installed voice each, the same on every run [env POLYVOX_CAST; default narrator]."),
         click.option("--model", help="Model of the engine [default: the engine's model for the language]."),
         click.option("--engine", help="Engine [default: the best installed for the language]."),
+        click.option("--caption-karaoke", is_flag=True,
+                     help="Time every word inside its caption (WebVTT <00:00:01.000><c>word</c> tags)."),
+        click.option("--caption-words", type=click.IntRange(min=1), default=7, show_default=True,
+                     help="Most words in one caption (a caption is also at most one 42-character line)."),
+        click.option("--captions", metavar="FILE",
+                     help="Write word-timed captions beside the audio: .vtt, .srt or .json (docs/words.md)."),
     ]
     for option in options:
         f = option(f)
@@ -151,7 +157,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                engine: str | None = None, model: str | None = None, voices: str | None = None,
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                cast: str | None = None, sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
-               executor: str | None = None, ray_address: str | None = None) -> dict[str, Any]:
+               executor: str | None = None, ray_address: str | None = None, captions: str | None = None,
+               caption_words: int = 7, caption_karaoke: bool = False) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
@@ -162,6 +169,10 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     if output is None and st.json:
         raise click.UsageError("--json prints the summary on stdout, so the audio cannot go there: use -o FILE")
     stdout_format = (stdout_format or "wav").lower()
+    if captions:
+        from polyvox.words import caption_format
+
+        caption_format(captions)  # a bad extension fails before the render, not after
     if output is None and stream and stdout_format not in ("wav", "pcm"):
         raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
                                "or write to a file")
@@ -196,6 +207,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                                   stdout_format=stdout_format)
     except Cancelled as exc:
         _cancelled(exc, kernel, console, view.warnings)
+    if captions:
+        outputs["captions"] = _captions(captions, summary["words"], caption_words, caption_karaoke)
     if console is not None and not st.json:
         console.print(summaries.summary_table(summary))
     if emit:
@@ -206,6 +219,14 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                 if path:
                     click.echo(path)
     return summary
+
+
+def _captions(path: str, words: list[dict[str, Any]], max_words: int, karaoke: bool) -> str:
+    """Write the render's words (its --json `words`) as captions to `path`."""
+    from polyvox.words import CaptionOptions, WordTime, write_captions
+
+    options = CaptionOptions(max_words=max_words, karaoke=karaoke)
+    return str(write_captions(path, [WordTime.from_dict(w) for w in words], options))
 
 
 #: One kernel per settings in this process, so `demo --srt` loads each model once.

@@ -76,6 +76,7 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
             "engine": seg.engine, "model": seg.model, "voice": seg.voice, "cached": seg.cached,
             "start": round(seg.start, 4), "duration": round(seg.duration or 0.0, 4),
             "pause": seg.engine is None, "text": seg.segment.text,
+            "words": [w.to_dict() for w in seg.words],
         })
     return out
 
@@ -104,4 +105,5 @@ def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> 
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
         "cast": cast_of(result),
         "segments": segment_dicts(result),
+        "words": [w.to_dict() for w in result.words],
     }

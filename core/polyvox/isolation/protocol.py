@@ -30,6 +30,7 @@ from polyvox.errors import PolyvoxError
 from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
+from polyvox.words.timing import WordTime
 
 #: Bumped on any incompatible change; the worker refuses a kernel speaking another version.
 VERSION = 1
@@ -139,11 +140,12 @@ def decode_request(data: Mapping[str, Any]) -> Request:
 def encode_audio(audio: Audio, blobs: list[bytes]) -> dict[str, Any]:
     """Append the samples to `blobs`; return the header part that points at them."""
     blobs.append(np.ascontiguousarray(audio.samples, dtype="<f4").tobytes())
-    return {"sample_rate": audio.sample_rate, "blob": len(blobs) - 1}
+    return {"sample_rate": audio.sample_rate, "blob": len(blobs) - 1, "words": [w.to_dict(None) for w in audio.words]}
 
 
 def decode_audio(data: Mapping[str, Any], blobs: list[bytes]) -> Audio:
-    return Audio(np.frombuffer(blobs[data["blob"]], dtype="<f4"), data["sample_rate"])
+    return Audio(np.frombuffer(blobs[data["blob"]], dtype="<f4"), data["sample_rate"],
+                 words=[WordTime.from_dict(w) for w in data.get("words", ())])
 
 
 def encode_spec(spec: EngineSpec) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
 from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
-from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning
+from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning, WordsTimed
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
 from polyvox.render.assembly import JoinConfig
@@ -290,11 +290,12 @@ class Render:
             r.events.emit(RenderStarted(len(self.jobs), len(speech_jobs),
                                         sum(len(j.request.text) for j in speech_jobs)))
             placement = self._placement()
-        seconds = 0.0
+        seconds, timed = 0.0, 0
         chunks = placement.place(self._speech(streaming))
         while True:
             with self.scope.active():
                 chunk = next(chunks, None)
+                timed = self._words_timed(placement.results, timed)
             if chunk is None:
                 break
             seconds += chunk.duration
@@ -303,6 +304,13 @@ class Render:
             self.result = self._finish(placement, began, loads, preps, seconds, output)
 
     # -- steps ------------------------------------------------------------------------------
+    def _words_timed(self, results: list[SegmentResult], done: int) -> int:
+        """Announce the words of each segment placed since `done`; return how many are placed."""
+        for s in results[done:]:
+            if s.words:
+                self.renderer.events.emit(WordsTimed(s.index, s.words))
+        return len(results)
+
     def _placement(self) -> Any:
         opts = self.options
         if not self.is_subtitles:

@@ -10,6 +10,8 @@ from polyvox.audio import Audio
 from polyvox.render.assembly import Assembler, JoinConfig
 from polyvox.render.planner import Job
 from polyvox.render.results import SegmentResult
+from polyvox.words.mapping import for_script
+from polyvox.words.timing import moved
 
 #: What the run step hands the place step: each speech job with its audio and whether it
 #: came from the cache, in script order.
@@ -38,9 +40,11 @@ class ScriptPlacement:
             done, clip, cached = next(spoken)
             assert done is job, "the run step hands speech over in script order"
             yield from assembler.add(clip, job.segment.join, self.join(job))
+            words = moved(for_script(job.segment.text, clip.words, clip), assembler.start,
+                          hi=assembler.start + clip.duration)
             self.results.append(SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
                                               job.request.voice.name, cached, assembler.start, clip.duration,
-                                              job.key))
+                                              job.key, words))
         yield from assembler.finish()
 
 

@@ -9,6 +9,7 @@ import attrs
 
 from polyvox.audio import Audio
 from polyvox.text.segment import Segment
+from polyvox.words.timing import WordTime
 
 
 @attrs.frozen
@@ -23,6 +24,8 @@ class SegmentResult:
     start: float  # seconds into the output
     duration: float  # seconds of audio this segment contributed
     key: str | None = None
+    #: Each word of the segment's text as written, in seconds of the output (docs/words.md).
+    words: tuple[WordTime, ...] = ()
 
 
 @attrs.frozen
@@ -61,3 +64,8 @@ class RenderResult:
     srt: str | None = None
     #: The sample rate of the output (of `audio`, or of the file written).
     sample_rate: int | None = None
+
+    @property
+    def words(self) -> tuple[WordTime, ...]:
+        """Every word of the script, in order, timed in the output (see docs/words.md)."""
+        return tuple(w for s in self.segments for w in s.words)

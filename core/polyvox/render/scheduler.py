@@ -35,6 +35,7 @@ from polyvox.render.execution import (
 )
 from polyvox.render.models import LoadedModel, ModelManager
 from polyvox.render.planner import Job
+from polyvox.words.mapping import estimated
 
 Results = Iterator[tuple[Job, Audio, bool]]
 
@@ -365,6 +366,8 @@ class Scheduler:
 
     def _commit(self, made: Made, use_cache: bool) -> Audio:
         audio = made.audio
+        if not audio.words:  # estimated once, then cached with the audio (docs/words.md)
+            audio = audio.with_words(estimated(made.job.request.text, audio))
         if self.cache is not None and made.job.key is not None:  # committed before anything else can fail;
             audio = self.cache.put(made.job.key, audio, replace=not use_cache)  # a new take asked for replaces
         self._finished(made.job, audio, cached=False, seconds=made.seconds)

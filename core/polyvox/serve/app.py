@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
+from polyvox.serve import captioned
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox
@@ -73,6 +74,9 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech")
     async def speech(body: SpeechRequest, request: Request) -> Any:
+        if body.timestamps and body.stream_format != "sse":  # JSON: audio and words (serve/captioned.py)
+            data, done = await captioned.whole(service, queue, body)
+            return JSONResponse(captioned.speech_json(data, done, body), headers=dict(done.headers))
         queue.enter()
         try:
             began = time.perf_counter()
@@ -89,6 +93,14 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         frames = _frames(job, first, body.stream_format, metrics, began, request)
         media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
         return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
+
+    @app.post("/dev/captioned_speech")  # Kokoro-FastAPI's route, for its clients (serve/captioned.py)
+    async def captioned_speech(body: captioned.CaptionedSpeechRequest) -> Any:
+        data, done = await captioned.whole(service, queue, body)
+        answer = captioned.captioned_json(data, done, body)
+        if body.stream:  # one JSON object per line, as Kokoro streams them: here all in one
+            return Response(json.dumps(answer) + "\n", media_type="application/json", headers=dict(done.headers))
+        return JSONResponse(answer, headers=dict(done.headers))
 
     # -- models and voices ---------------------------------------------------------------------
     def model_cards() -> list[ModelCard]:
@@ -256,6 +268,8 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
             ahead = asyncio.ensure_future(anyio.to_thread.run_sync(job.step))
             if data:
                 yield _delta(data) if sse else data
+            for event in captioned.word_events(planned):
+                yield event
             if await request.is_disconnected():
                 log.info("client went away: its render stops after the segment in progress")
                 return
@@ -266,6 +280,8 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
         result = planned.stream.result
         if result is not None and result.stats.audio_seconds > 0:
             metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
+        for event in captioned.word_events(planned):
+            yield event
         if sse:
             yield _event({"type": "speech.audio.done",
                           "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},

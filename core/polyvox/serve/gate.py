@@ -33,6 +33,7 @@ def body_limits(config: ServeConfig) -> dict[tuple[str, str], int]:
     fields and `input`, whose characters JSON may escape as up to 12 bytes each (a UTF-16
     pair, ``\\ud83d\\ude00``); a voice upload is an audio file."""
     return {("POST", "/v1/audio/speech"): SMALL_BODY + 12 * config.max_input_chars,
+            ("POST", "/dev/captioned_speech"): SMALL_BODY + 12 * config.max_input_chars,
             ("POST", "/v1/audio/voices"): config.max_body_bytes}
 
 

@@ -39,6 +39,8 @@ class SpeechRequest(BaseModel):
     seed: int | None = Field(default=None, ge=0, lt=2**32)
     params: dict[str, Any] = Field(default_factory=dict)
     markup: bool = False
+    #: Answer JSON with base64 audio and word times (or, with stream_format "sse", word events).
+    timestamps: bool = False
 
     @property
     def voice_name(self) -> str:

@@ -17,6 +17,7 @@ import attrs
 import polyvox
 from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
 from polyvox.errors import PolyvoxError
+from polyvox.events import WordsTimed
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
@@ -31,6 +32,8 @@ class Speech:
     cancel: CancelToken
     stretch: float  # time-stretch factor applied to each chunk (1.0: none)
     headers: Mapping[str, str]
+    #: Each segment's words as it is placed (`WordsTimed`), for the SSE stream to send on.
+    words: list[Any] = attrs.field(factory=list)
 
     def next_chunk(self) -> Audio | None:
         chunk = next(self.stream, None)
@@ -172,8 +175,10 @@ class SpeechService:
                 else:
                     stretch = req.speed
             cancel = CancelToken()
+            words: list[Any] = []  # only an SSE stream that asked for timestamps sends them on the way
+            listen = _words_into(words) if req.timestamps and req.stream_format == "sse" else None
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        **options)
+                                        on_event=listen, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
             spoken = {j.request.language for j in stream.jobs if j.request is not None}
         except PolyvoxError as exc:
@@ -184,7 +189,15 @@ class SpeechService:
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
-        return Speech(stream, cancel, stretch, headers)
+        return Speech(stream, cancel, stretch, headers, words)
+
+
+def _words_into(words: list[Any]) -> Any:
+    def listen(event: Any) -> None:
+        if isinstance(event, WordsTimed):
+            words.append(event)  # list.append is atomic: the render's thread appends, the loop pops
+
+    return listen
 
 
 def _refuse_lone_surrogates(req: SpeechRequest) -> None:

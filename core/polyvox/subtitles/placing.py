@@ -14,6 +14,11 @@ from polyvox.render.results import SegmentResult
 from polyvox.subtitles.srt import Cue, write_srt
 from polyvox.subtitles.timeline import Timeline
 from polyvox.subtitles.timing import CueTiming, TimingConfig, fit, trim
+from polyvox.words.mapping import for_script
+from polyvox.words.timing import WordTime, moved
+
+#: Where each job starts in its cue's clip, how long it lasts, and its words in the clip's seconds.
+Where = dict[int, tuple[float, float, tuple[WordTime, ...]]]
 
 
 class CuePlacement:
@@ -33,7 +38,7 @@ class CuePlacement:
 
     def place(self, speech: Iterable[tuple[Job, Audio, bool]]) -> Iterator[Audio]:
         spoken = iter(speech)
-        offsets: list[dict[int, tuple[float, float]]] = []
+        offsets: list[Where] = []
         heard: list[dict[int, bool]] = []
 
         def clips() -> Iterator[Audio | None]:
@@ -56,7 +61,7 @@ class CuePlacement:
         self.srt = write_srt(timeline.adjusted())
 
     def _cue_clip(self, jobs: list[Job], spoken: Iterator[tuple[Job, Audio, bool]]
-                  ) -> tuple[Audio | None, dict[int, tuple[float, float]], dict[int, bool]]:
+                  ) -> tuple[Audio | None, Where, dict[int, bool]]:
         """One cue's audio with its outer silence trimmed (pauses the cue asks for are kept),
         where each job starts in it and lasts (seconds), and which came from the cache."""
         speech = [j for j in jobs if j.request is not None]
@@ -64,29 +69,32 @@ class CuePlacement:
             return None, {}, {}
         assembler = assembler_for(jobs, self.rate, self.join)
         chunks: list[Audio] = []
-        where: dict[int, tuple[float, float]] = {}
+        where: Where = {}
         cached: dict[int, bool] = {}
         for job in jobs:
             if job.request is None:
                 if job.segment.pause:
-                    where[job.index] = (assembler.seconds, job.segment.pause)
+                    where[job.index] = (assembler.seconds, job.segment.pause, ())
                     chunks.extend(assembler.add_silence(job.segment.pause))
                 continue
             done, clip, cached[job.index] = next(spoken)
             assert done is job, "the run step hands speech over in script order"
-            clip = trim(clip.resample(self.rate), self.timing.keep_ms, self.timing.silence_db,
-                        lead=job is speech[0], tail=job is speech[-1])
+            clip = clip.resample(self.rate)
+            clip = clip.with_words(for_script(job.segment.text, clip.words, clip))  # before trim moves them
+            clip = trim(clip, self.timing.keep_ms, self.timing.silence_db, lead=job is speech[0],
+                        tail=job is speech[-1])
             chunks.extend(assembler.add(clip, job.segment.join, self.join(job)))
-            where[job.index] = (assembler.start, clip.duration)
+            where[job.index] = (assembler.start, clip.duration, moved(clip.words, assembler.start))
         chunks.extend(assembler.finish())
         return Audio.concatenate(chunks, self.rate), where, cached
 
-    def _results(self, jobs: list[Job], where: dict[int, tuple[float, float]], cached: dict[int, bool],
-                 entry: CueTiming) -> None:
+    def _results(self, jobs: list[Job], where: Where, cached: dict[int, bool], entry: CueTiming) -> None:
+        clip_at = max(0.0, entry.start - self.timing.keep_ms / 1000)  # the timeline's place for the clip
         for job in jobs:
-            offset, length = where.get(job.index, (0.0, 0.0))
+            offset, length, words = where.get(job.index, (0.0, 0.0, ()))
             request = job.request
             self.results.append(SegmentResult(
                 job.index, job.segment, job.engine, job.model, request.language if request else None,
                 request.voice.name if request else None, cached.get(job.index, False),
-                entry.start + offset * entry.stretch, length * entry.stretch, job.key))
+                entry.start + offset * entry.stretch, length * entry.stretch, job.key,
+                moved(words, clip_at, entry.stretch, hi=max(clip_at, entry.end))))

@@ -138,7 +138,7 @@ def trim(audio: Audio, keep_ms: float = 5.0, silence_db: float = -40.0, *, lead:
     keep = round(keep_ms * audio.sample_rate / 1000)
     first = max(0, int(loud[0]) - keep) if lead else 0
     last = min(len(samples), int(loud[-1]) + 1 + keep) if tail else len(samples)
-    return Audio(samples[first:last], audio.sample_rate)
+    return audio.cut(first, last)
 
 
 def time_stretch(audio: Audio, ratio: float) -> Audio:

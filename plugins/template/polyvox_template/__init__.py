@@ -116,8 +116,12 @@ class Template(polyvox.Engine):
         p = request.params
         f0 = conditioning.f0 * 2.0 ** (p["pitch"] / 12.0)
         rng = np.random.default_rng([request.seed, zlib.crc32(request.text.encode())])
-        samples = _speak(model, request.text, f0, p["speed"], p["breathiness"], rng)
-        return Audio(samples, SAMPLE_RATE)
+        samples, words = _speak(model, request.text, f0, p["speed"], p["breathiness"], rng)
+        # An engine that knows when each word is spoken hands the times over with the audio
+        # (polyvox.WordTime, in this clip's seconds, one per word of request.text); the kernel
+        # maps them onto the script's words through pauses, joins and time-stretch. A real
+        # engine: its duration predictor's frames per phoneme or token, summed per word.
+        return Audio(samples, SAMPLE_RATE, words=words)
 
     def synthesize_many(self, model: Model, requests: list[Request], conditioning: Conditioning) -> list[Audio]:
         # The batch path, used because the spec declares batch=True. A real model tokenizes every
@@ -150,13 +154,18 @@ def _pitch_of(audio: Audio, where: str) -> float:
 
 
 def _speak(model: Model, text: str, f0: float, speed: float, breathiness: float,
-           rng: np.random.Generator) -> np.ndarray:
+           rng: np.random.Generator) -> tuple[np.ndarray, list[polyvox.WordTime]]:
+    """The samples, and each word's true span in them (its first sound's start to its last's end)."""
     n = max(16, round(model.letter_seconds / speed * SAMPLE_RATE))
     t = np.arange(n) / SAMPLE_RATE
     envelope = np.hanning(n)
     harmonics = f0 * np.arange(1, max(2, int(4000 / f0)))
     pieces: list[np.ndarray] = []
+    spans: list[tuple[int, int]] = []  # (first, last) sample of each letter
+    at = 0
     for ch in text.lower():
+        spans.append((at, at + (n if ch in model.vowels or not (ch.isalnum() or ch.isspace()) else n // 2)))
+        at = spans[-1][1]
         if ch in model.vowels:
             f1, f2 = model.vowels[ch]
             # A glottal source (falling 6 dB an octave) shaped by two formant resonances.
@@ -170,7 +179,15 @@ def _speak(model: Model, text: str, f0: float, speed: float, breathiness: float,
         else:
             pieces.append(np.zeros(n // 2 if ch.isspace() else n))
     samples = np.concatenate(pieces) if pieces else np.zeros(n)
-    return (0.8 * samples / (np.max(np.abs(samples)) or 1.0)).astype(np.float32)
+    words, pos = [], 0
+    for word in text.lower().split(" "):
+        sounding = [pos + i for i, ch in enumerate(word) if ch.isalnum() or ch in model.vowels]
+        if word:
+            letters = sounding or [pos, pos + len(word) - 1]  # punctuation is silence: not the word's span
+            first, last = spans[letters[0]][0], spans[letters[-1]][1]
+            words.append(polyvox.WordTime(word, first / SAMPLE_RATE, last / SAMPLE_RATE, "engine"))
+        pos += len(word) + 1
+    return (0.8 * samples / (np.max(np.abs(samples)) or 1.0)).astype(np.float32), words
 
 
 def _resonance(freqs: np.ndarray, formant: float, bandwidth: float = 120.0) -> np.ndarray:

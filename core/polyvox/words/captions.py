@@ -1,0 +1,110 @@
+"""Captions from word times: WebVTT (webvtt-py), SRT (srt) or JSON, cues of at most N words or
+one line, with each word's time inside the cue (WebVTT karaoke: ``<00:00:01.200><c>word</c>``)
+on request."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from polyvox.errors import ParameterError
+from polyvox.words.timing import WordTime
+
+FORMATS = ("vtt", "srt", "json")
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int) -> None:
+    if value < 1:
+        raise ParameterError(f"{attribute.name.replace('_', '-')} of {value!r} is out of range: expected 1 or more")
+
+
+@attrs.frozen
+class CaptionOptions:
+    #: A cue holds at most this many words ...
+    max_words: int = attrs.field(default=7, converter=int, validator=_at_least_one)
+    #: ... and at most one line of this many characters (a longer single word gets a cue of its own).
+    max_chars: int = attrs.field(default=42, converter=int, validator=_at_least_one)
+    #: A silence this long (seconds) between two words starts a new cue.
+    max_gap: float = 1.0
+    #: Time each word inside its cue (WebVTT timestamp tags; JSON always has them).
+    karaoke: bool = False
+
+
+def cues(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> list[tuple[WordTime, ...]]:
+    """`words` in order, grouped into cues."""
+    out: list[list[WordTime]] = []
+    for w in words:
+        cue = out[-1] if out else None
+        if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end > options.max_gap
+                or len(" ".join(x.word for x in cue)) + 1 + len(w.word) > options.max_chars):
+            out.append([w])
+        else:
+            cue.append(w)
+    return [tuple(c) for c in out]
+
+
+def vtt(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> str:
+    import webvtt
+
+    captions = []
+    for cue in cues(words, options):
+        if options.karaoke:  # the first word starts with the cue; each later one at its own time
+            text = " ".join(f"<c>{_escape(w.word)}</c>" if i == 0
+                            else f"<{_clock(w.start, '.')}><c>{_escape(w.word)}</c>" for i, w in enumerate(cue))
+        else:
+            text = " ".join(_escape(w.word) for w in cue)
+        captions.append(webvtt.Caption(_clock(cue[0].start, "."), _clock(_end(cue), "."), text))
+    return webvtt.WebVTT(captions=captions).content
+
+
+def srt(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> str:
+    import srt as srt_lib
+
+    subs = [srt_lib.Subtitle(i + 1, timedelta(seconds=cue[0].start), timedelta(seconds=_end(cue)),
+                             " ".join(w.word for w in cue)) for i, cue in enumerate(cues(words, options))]
+    return srt_lib.compose(subs)
+
+
+def as_json(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> str:
+    return json.dumps({
+        "words": [w.to_dict() for w in words],
+        "cues": [{"start": round(c[0].start, 4), "end": round(_end(c), 4), "text": " ".join(w.word for w in c),
+                  "words": [w.to_dict() for w in c]} for c in cues(words, options)],
+    }, ensure_ascii=False, indent=1) + "\n"
+
+
+def caption_format(path: str | Path) -> str:
+    """The caption format of `path` by its extension, or `ParameterError` naming what is allowed."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ParameterError(f"captions file {str(path)!r} has no caption extension: use .vtt, .srt or .json")
+    return suffix
+
+
+def write(path: str | Path, words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> Path:
+    """Write `words` as captions to `path` (.vtt, .srt or .json)."""
+    writer = {"vtt": vtt, "srt": srt, "json": as_json}[caption_format(path)]
+    path = Path(path)
+    path.write_text(writer(words, options), encoding="utf-8")
+    return path
+
+
+def _end(cue: Sequence[WordTime]) -> float:
+    return max(cue[-1].end, cue[0].start + 0.001)  # a cue lasts, even if its words were squeezed to nothing
+
+
+def _clock(seconds: float, dot: str) -> str:
+    ms = max(0, round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{dot}{ms:03d}"
+
+
+def _escape(word: str) -> str:
+    return word.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,90 @@
+"""Word times estimated from the audio alone, for engines that give none: a simple voice
+activity detector on RMS frames finds the speech and the silent gaps in it, and the words are
+laid over the speech in proportion to their length, each boundary moved to a silent gap when
+one lies near where it is expected. Labelled ``estimated``: good at pauses, rough inside runs
+of words said without a gap."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from polyvox.words.align import weight
+from polyvox.words.timing import WordTime
+
+FRAME_S = 0.01
+#: Frames quieter than this (dB below the clip's loudest frame) are silence.
+SILENCE_DB = -35.0
+#: A gap between words is at least this long.
+MIN_GAP_S = 0.06
+
+
+def voiced(samples: np.ndarray, rate: int) -> np.ndarray:
+    """One bool per 10 ms frame: whether it is louder than `SILENCE_DB` below the loudest."""
+    hop = max(1, round(FRAME_S * rate))
+    n = len(samples) // hop
+    if not n:
+        return np.zeros(0, bool)
+    frames = samples[: n * hop].astype(np.float64).reshape(n, hop)
+    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    top = float(rms.max())
+    return rms > max(top * 10 ** (SILENCE_DB / 20), 1e-5) if top > 0 else np.zeros(n, bool)
+
+
+def onsets(samples: np.ndarray, rate: int) -> list[float]:
+    """Seconds where the audio's energy rises out of a silence of at least `MIN_GAP_S` (and its start)."""
+    loud = voiced(samples, rate)
+    out, quiet = [], MIN_GAP_S / FRAME_S  # the clip's start counts as after silence
+    for i, on in enumerate(loud):
+        if on and quiet >= MIN_GAP_S / FRAME_S:
+            out.append(i * FRAME_S)
+        quiet = 0 if on else quiet + 1
+    return out
+
+
+def estimate(words: Sequence[str], samples: np.ndarray, rate: int) -> tuple[WordTime, ...]:
+    """`words` laid over the speech in `samples` (see the module's docstring)."""
+    loud = voiced(samples, rate)
+    where = np.flatnonzero(loud)
+    if not len(words):
+        return ()
+    if not len(where):
+        end = len(samples) / rate
+        return tuple(WordTime(w, 0.0, end, "estimated") for w in words)
+    first, last = int(where[0]), int(where[-1]) + 1
+    gaps = _gaps(loud, first, last)  # (start frame, end frame) of each silence inside the speech
+    speech = np.cumsum(loud[first:last])  # voiced frames so far: a clock that stops in silences
+    total = float(speech[-1])
+    weights = np.array([weight(w) for w in words])
+    expected = np.cumsum(weights)[:-1] / weights.sum() * total  # voiced frames before each boundary
+    bounds: list[tuple[int, int]] = []
+    used = -1
+    for target in expected:
+        frame = first + int(np.searchsorted(speech, target))
+        best = None
+        for g, (a, _) in enumerate(gaps):  # the nearest unused gap within half a word's length
+            if g > used and abs(a - frame) <= max(10, 0.5 * total / len(words)) and (
+                    best is None or abs(a - frame) < abs(gaps[best][0] - frame)):
+                best = g
+        floor = bounds[-1][1] if bounds else first
+        if best is not None:
+            used = best
+            bounds.append(gaps[best])
+        else:
+            bounds.append((max(frame, floor), max(frame, floor)))
+    starts = [first] + [b for _, b in bounds]
+    ends = [a for a, _ in bounds] + [last]
+    out = []
+    for w, s, e in zip(words, starts, ends, strict=True):
+        e = max(s, e)
+        out.append(WordTime(w, s * FRAME_S, e * FRAME_S, "estimated"))
+    return tuple(out)
+
+
+def _gaps(loud: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
+    """(first quiet frame, next loud frame) of each silence of `MIN_GAP_S` or more in first..last."""
+    edges = np.diff(loud[first:last].astype(np.int8))
+    starts, ends = np.flatnonzero(edges == -1) + 1 + first, np.flatnonzero(edges == 1) + 1 + first
+    # the span starts and ends loud, so each silence that starts also ends
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if (b - a) * FRAME_S >= MIN_GAP_S - 1e-9]

@@ -1,0 +1,63 @@
+"""`WordTime`: one word of the script and when it is spoken."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from polyvox.errors import PolyvoxError
+
+#: Who timed a word: the engine itself (it knows its alignment), a listener that heard the
+#: audio (speech recognition aligned back to the script), or an estimate from the audio's energy.
+SOURCES = ("engine", "heard", "estimated")
+
+
+def _check_source(instance: Any, attribute: attrs.Attribute, value: str) -> None:
+    if value not in SOURCES:
+        raise PolyvoxError(f"word time source {value!r} is unknown: expected one of {', '.join(SOURCES)}")
+
+
+def _check_span(instance: WordTime, attribute: attrs.Attribute, value: float) -> None:
+    if not instance.start <= value:
+        raise PolyvoxError(f"word {instance.word!r} ends at {value!r} s, before its start {instance.start!r} s")
+
+
+@attrs.frozen
+class WordTime:
+    """One word and when it is spoken, in seconds (of a clip, or of the output)."""
+
+    word: str
+    start: float = attrs.field(converter=float)
+    end: float = attrs.field(converter=float, validator=_check_span)
+    source: str = attrs.field(default="engine", validator=_check_source)
+
+    def moved(self, offset: float, scale: float = 1.0, lo: float = 0.0, hi: float | None = None) -> WordTime:
+        """This word `scale` times as long, `offset` later, kept within [lo, hi]."""
+        start, end = offset + self.start * scale, offset + self.end * scale
+        top = float("inf") if hi is None else hi
+        start, end = min(max(start, lo), top), min(max(end, lo), top)
+        return attrs.evolve(self, start=start, end=max(start, end))
+
+    def to_dict(self, digits: int | None = 4) -> dict[str, Any]:
+        """As JSON gives it: seconds rounded to `digits` (None: exact, for the cache)."""
+        start, end = (self.start, self.end) if digits is None else (round(self.start, digits), round(self.end, digits))
+        return {"word": self.word, "start": start, "end": end, "source": self.source}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> WordTime:
+        try:
+            return cls(str(data["word"]), data["start"], data["end"], str(data.get("source", "engine")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PolyvoxError(f"not a word time: {data!r} ({exc})") from None
+
+
+def script_words(text: str) -> list[str]:
+    """The words of `text` as written: runs of non-space ("$42.50" is one word)."""
+    return text.split()
+
+
+def moved(words: Iterable[WordTime], offset: float, scale: float = 1.0, lo: float = 0.0,
+          hi: float | None = None) -> tuple[WordTime, ...]:
+    return tuple(w.moved(offset, scale, lo, hi) for w in words)

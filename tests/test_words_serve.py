@@ -1,0 +1,90 @@
+"""Word times over HTTP (docs/words.md): the server's words equal the library's for the same
+request, in the speech route's JSON, its SSE word events and Kokoro's captioned shape."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from servekit import running
+
+import polyvox
+from polyvox import Segment
+from polyvox.text.chunking import sentences
+
+TEXT = "It costs $42.50, said Ann. Then the quick brown fox ran off! Nobody saw it."
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    with running(polyvox.Kernel(cache_dir=tmp / "cache", plugins=["template"]), tmp) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def library(server):
+    """What the library gives for the server's plan of TEXT: its sentences, joined as sentences."""
+    segments = [Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(sentences(TEXT))]
+    return server.kernel.render(segments, engine="template")
+
+
+def post(server, path: str, body: dict) -> httpx.Response:
+    with httpx.Client(timeout=30) as client:
+        return client.post(server.url + path, json={"model": "template", "input": TEXT, **body})
+
+
+def test_speech_with_timestamps_gives_the_librarys_audio_and_words(server, library):
+    response = post(server, "/v1/audio/speech", {"timestamps": True, "response_format": "wav"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    samples, rate = sf.read(io.BytesIO(base64.b64decode(body["audio"])), dtype="float32")
+    assert rate == body["sample_rate"] == library.sample_rate
+    assert np.max(np.abs(samples - library.audio.samples)) < 1e-4
+    assert body["words"] == [w.to_dict() for w in library.words]
+    assert [w["word"] for w in body["words"]] == TEXT.split()
+
+
+def test_speed_given_to_the_engine_gives_its_faster_words(server, library):
+    body = post(server, "/v1/audio/speech", {"timestamps": True, "response_format": "wav", "speed": 2.0}).json()
+    segments = [Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(sentences(TEXT))]
+    fast = server.kernel.render(segments, engine="template", params={"speed": 2.0})
+    assert body["words"] == [w.to_dict() for w in fast.words]
+    assert body["words"][-1]["end"] < 0.6 * library.words[-1].end
+
+
+def test_the_sse_stream_sends_each_segments_words(server, library):
+    with httpx.Client(timeout=30) as client, client.stream(
+            "POST", server.url + "/v1/audio/speech",
+            json={"model": "template", "input": TEXT, "stream_format": "sse", "timestamps": True}) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    kinds = [e["type"] for e in events]
+    assert kinds[-1] == "speech.audio.done" and kinds.index("speech.audio.words") > kinds.index("speech.audio.delta")
+    words = [w for e in events if e["type"] == "speech.audio.words" for w in e["words"]]
+    assert words == [w.to_dict() for w in library.words]
+    plain = post(server, "/v1/audio/speech", {"stream_format": "sse"}).text  # not asked: none sent
+    assert "speech.audio.done" in plain and "speech.audio.words" not in plain
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_kokoros_captioned_speech_shape(server, library, stream):
+    response = post(server, "/dev/captioned_speech", {"stream": stream, "response_format": "wav"})
+    assert response.status_code == 200, response.text
+    lines = response.text.splitlines() if stream else [response.text]
+    answer = json.loads(lines[0])
+    assert set(answer) == {"audio", "audio_format", "timestamps"} and answer["audio_format"] == "audio/wav"
+    assert answer["timestamps"] == [{"word": w.word, "start_time": round(w.start, 4), "end_time": round(w.end, 4)}
+                                    for w in library.words]
+    samples, _ = sf.read(io.BytesIO(base64.b64decode(answer["audio"])), dtype="float32")
+    assert len(samples) == len(library.audio)
+
+
+def test_a_bad_captioned_request_is_an_openai_error(server):
+    response = post(server, "/dev/captioned_speech", {"input": "   "})
+    assert response.status_code == 400
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
