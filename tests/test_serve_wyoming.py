@@ -223,7 +223,10 @@ def test_every_voice_described_can_be_spoken(tmp_path):
             asks += [SynthesizeVoice(language=code) for code in sorted({c for v in offered for c in v.languages})]
             answers = {}
             for ask in asks:
-                got = await _exchange(port, [Synthesize(text="Hi there.", voice=ask)], "audio-stop")
+                # a language asked for is spoken in its own script (Latin text asked as Japanese is
+                # refused by design: the text is not written the way the language is)
+                text = {"ja": "こんにちは。"}.get(ask.language or "", "Hi there.")
+                got = await _exchange(port, [Synthesize(text=text, voice=ask)], "audio-stop")
                 answers[ask.name or ask.language] = got[-1].type
             return [v.name for v in offered], answers
         finally:
