@@ -66,6 +66,7 @@ class Expander:
             (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
             (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?", flags), self._time),
+            (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)"), self._money_before),
             (re.compile(rf"(?<![\w.,])({num})\s?({money})(?!\w)"), self._money_after),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
@@ -78,14 +79,14 @@ class Expander:
             (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVXLCDM]{2,}|V|X)\b"), self._regnal),
             (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?:(?<=\s)|(?<=^)|(?<=\())([{_DASHES}])?({num})(?!\w)|(?<![\w.,])({num})(?!\w)"),
+            (re.compile(rf"(?:(?<=\s)|(?<=^)|(?<=\())([{_DASHES}])?({num})(?!\w)|(?<!\w)({num})(?!\w)"),
              self._number),
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         #: A text with none of these needs no pass at all (most prose).
-        triggers = set("0123456789@½⅓⅔¼¾⅛") | set("".join(r.symbols)) | {a[0] for a in abbrevs}
-        triggers |= {"w", "h"}  # www., http
-        self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + "]")
+        triggers = set("0123456789@½⅓⅔¼¾⅛") | set("".join(r.symbols))
+        self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
+                                r"|\b[IVXLCDM]+\b" + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
 
     def __call__(self, text: str) -> str:
         if not self.quick.search(text):
@@ -211,7 +212,8 @@ class Expander:
     def _money(self, symbol: str, written: str) -> str:
         one, many, cent, cents = self.rules.currencies[symbol]
         whole, fraction = self.value(written)
-        out = f"{n.cardinal(int(whole or '0'), self.rules)} {one if whole.lstrip('0') == '1' else many}"
+        count = self._counted(whole) if whole.lstrip("0") == "1" else n.cardinal(int(whole or "0"), self.rules)
+        out = f"{count} {one if whole.lstrip('0') == '1' else many}"
         if fraction and len(fraction) <= 2 and int(fraction):
             hundredths = int(fraction.ljust(2, "0"))
             name = cent if hundredths == 1 else cents
@@ -229,9 +231,15 @@ class Expander:
     def _percent(self, m: re.Match[str]) -> str:
         return f"{self.number(m.group(2), negative=bool(m.group(1)))} {self.rules.word('percent')}"
 
+    def _counted(self, written: str) -> str:
+        """A number before a noun: German "ein Euro", not "eins Euro"."""
+        if self._is_one(written) and self.rules.words.get("one"):
+            return self.rules.words["one"]
+        return self.number(written)
+
     def _unit(self, m: re.Match[str]) -> str:
         one, many = self.rules.units[m.group(2)]
-        return f"{self.number(m.group(1))} {one if self._is_one(m.group(1)) else many}"
+        return f"{self._counted(m.group(1))} {one if self._is_one(m.group(1)) else many}"
 
     def _range(self, m: re.Match[str]) -> str:
         a, b = m.group(1), m.group(2)

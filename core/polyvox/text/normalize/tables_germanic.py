@@ -58,7 +58,7 @@ DE = Rules(
             "November", "Dezember"),
     words={"point": "Komma", "minus": "minus", "percent": "Prozent", "to": "bis", "and": "und", "dot": "Punkt",
            "at": "at", "slash": "Schrägstrich", "am": "", "pm": "", "oclock": "Uhr", "over": "durch",
-           "plus": "plus", "half": "halb", "dash": "Strich", "of": ""},
+           "plus": "plus", "half": "halb", "dash": "Strich", "of": "", "one": "ein"},
     abbreviations={"Dr.": "Doktor", "Prof.": "Professor", "Hr.": "Herr", "Fr.": "Frau", "z.B.": "zum Beispiel",
                    "z. B.": "zum Beispiel", "d.h.": "das heißt", "d. h.": "das heißt", "usw.": "und so weiter",
                    "bzw.": "beziehungsweise", "ca.": "circa", "Nr.": "Nummer", "Str.": "Straße", "vgl.": "vergleiche",
