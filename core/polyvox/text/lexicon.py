@@ -2,7 +2,7 @@
 
     # lexicon.txt (config key `lexicon`) or #pronunciations.txt in a voices folder
     Nguyen = Win                 every language, any case: nguyen, NGUYEN
-    SQL = sequel                 written with capitals: only "SQL", not "sql"
+    SQL = sequel                 capitals after the first letter: only "SQL", not "sql"
     Siobhan = /ʃɪˈvɔːn/          phonemes, for engines that take them (Piper: espeak's)
     [de]
     Chatbot = Tschättbott        German lines only
@@ -36,7 +36,9 @@ class Entry:
 
     @property
     def case_sensitive(self) -> bool:
-        return self.word != self.word.lower()
+        """Capitals after the first letter (SQL, iOS) make an entry match only as written; a
+        capital first letter alone (Nguyen) does not: a name is matched in any case."""
+        return self.word[1:] != self.word[1:].lower()
 
 
 def read_entries(text: str, where: str = "lexicon") -> list[Entry]:
@@ -96,8 +98,8 @@ class Lexicon:
     def apply(self, text: str, language: str, phonemes: str = "") -> tuple[str, list[str], list[str]]:
         """(`text` with entries applied, phoneme blocks, words whose phonemes were skipped).
 
-        Phoneme entries become placeholders ``\\ue000N\\ue001`` (N: the index into the blocks),
-        so normalization never touches them; `phonemes` is the engine's template (e.g.
+        Phoneme entries become placeholders, private-use characters with no digits in them, so
+        normalization never touches them; `phonemes` is the engine's template (e.g.
         ``[[ {} ]]``), empty when the engine takes none (those entries are skipped)."""
         pattern, exact, folded = self._for(language)
         blocks: list[str] = []
@@ -116,14 +118,14 @@ class Lexicon:
                 skipped.append(word)
                 return word
             blocks.append(phonemes.format(entry.say))
-            return f"\ue000{len(blocks) - 1}\ue001"
+            return f"\ue000{chr(0xE100 + len(blocks) - 1)}\ue001"
 
         return pattern.sub(replace, text), blocks, skipped
 
 
-_BLOCK = re.compile("\ue000(\\d+)\ue001")
+_BLOCK = re.compile("\ue000([\ue100-\uefff])\ue001")
 
 
 def restore(text: str, blocks: list[str]) -> str:
     """Placeholders back to the engine's phoneme blocks."""
-    return _BLOCK.sub(lambda m: blocks[int(m.group(1))], text) if blocks else text
+    return _BLOCK.sub(lambda m: blocks[ord(m.group(1)) - 0xE100], text) if blocks else text
