@@ -34,7 +34,7 @@ from polyvox.render.results import RenderResult, RenderStats, SegmentResult
 from polyvox.render.scheduler import Scheduler
 from polyvox.render.speaking import Lexicon, Speaking, check_mode
 from polyvox.subtitles.timing import TimingConfig
-from polyvox.text import markup
+from polyvox.text import markup, ssml
 from polyvox.text.segment import Segment
 from polyvox.voices.casting import Overlay, check_jobs, recast
 from polyvox.voices.library import VoiceLibrary
@@ -213,6 +213,8 @@ class Renderer:
                 self.warn(kind, f"{where}: {message}" if where else message)
 
             try:
+                if ssml.is_ssml(text):  # a <speak> document: the same segments and pauses
+                    return ssml.parse(text, warn=warn, normalizers=self.speaking.speech.normalizers)
                 return markup.parse(text, codes, characters=characters, strict=strict, warn=warn)
             except ScriptError as exc:
                 raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None

@@ -74,7 +74,7 @@ def speaker(planner: Planner, speech: Speech, *, mode: Mode, lexicon: lex.Lexico
         except PolyvoxError:
             return None  # the plan step reports the real problem
         normalize = wants_normalizing(mode, lang, caps.normalizes)
-        if not normalize and not lexicon:
+        if not normalize and not lexicon and "\ue002" not in seg.text:  # no SSML <phoneme> either
             return None
         return lambda text: speech.spoken(text, lang, normalize=normalize, lexicon=lexicon,
                                           phonemes=caps.phonemes, engine=name)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from polyvox.errors import ParameterError
 from polyvox.text import lexicon as lex
+from polyvox.text import ssml
 from polyvox.text.normalize import Normalizers
 
 #: `normalize` settings: None (auto: for engines that do not normalize the language themselves),
@@ -53,4 +54,4 @@ class Speech:
                           key=f"lexicon-phonemes:{engine}:{skipped[0].lower()}")
         if normalize:
             text = self.normalizers(text, language)
-        return lex.restore(text, blocks)
+        return ssml.phoneme_text(lex.restore(text, blocks), phonemes)
