@@ -18,6 +18,10 @@ _ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
 _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
 _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
 _DASHES = "-–—−"
+#: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
+_NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
+          "_time": (":",), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
+          "_fraction": ("/", *_FRACTIONS)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 #: German ordinals take -n after these (am dritten März, vom ersten Mai).
 _DATIVE = re.compile(r"(?:\b(?:am|vom|zum|im|dem|den|ab|seit)\s*)$", re.IGNORECASE)
@@ -79,8 +83,8 @@ class Expander:
             (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVXLCDM]{2,}|V|X)\b"), self._regnal),
             (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?:(?<=\s)|(?<=^)|(?<=\())([{_DASHES}])?({num})(?!\w)|(?<!\w)({num})(?!\w)"),
-             self._number),
+            (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
+            (re.compile(rf"(?<!\w)({num})(?!\w)"), self._number),
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         #: A text with none of these needs no pass at all (most prose).
@@ -92,7 +96,9 @@ class Expander:
         if not self.quick.search(text):
             return text
         for pattern, replace in self.passes:
-            text = pattern.sub(replace, text)
+            needs = _NEEDS.get(replace.__name__)
+            if needs is None or any(c in text for c in needs):
+                text = pattern.sub(replace, text)
         return _SPACE_BEFORE.sub(r"\1", " ".join(text.split()))
 
     # -- numbers -------------------------------------------------------------------------------
@@ -106,9 +112,10 @@ class Expander:
         return n.decimal(whole, fraction, self.rules, negative)
 
     def _number(self, m: re.Match[str]) -> str:
-        if m.group(3) is not None:
-            return self.number(m.group(3))
-        return self.number(m.group(2), negative=bool(m.group(1)))
+        return self.number(m.group(1))
+
+    def _negative(self, m: re.Match[str]) -> str:
+        return self.number(m.group(1), negative=True)
 
     def _is_one(self, written: str) -> bool:
         whole, fraction = self.value(written)
