@@ -82,3 +82,23 @@ def test_the_kernel_reads_ssml_and_phonemes_reach_a_phoneme_engine(tmp_path):
     result = _kernel(tmp_path / "b", plain).render(doc, engine="tone")
     assert plain.calls == ["I paid five dollars to Siobhan.", "Bye."]
     assert result.audio.duration > 1.0  # the break is in the audio
+
+
+def test_the_server_reads_an_ssml_input(tmp_path):
+    import httpx
+    from servekit import running
+
+    import polyvox
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[])
+    engine = Reader()
+    kernel.register(engine)
+    doc = '<speak>It costs $5.<break time="300ms"/><sub alias="okay">OK</sub></speak>'
+    with running(kernel, tmp_path) as server:
+        ok = httpx.post(f"{server.url}/v1/audio/speech", timeout=30,
+                        json={"model": "tone", "input": doc, "voice": "alloy", "response_format": "wav"})
+        bad = httpx.post(f"{server.url}/v1/audio/speech", timeout=30,
+                         json={"model": "tone", "input": "<speak>x <break></speak>", "voice": "alloy"})
+    assert ok.status_code == 200, ok.text
+    assert engine.calls == ["It costs five dollars.", "okay"]
+    assert bad.status_code == 400 and "malformed SSML at line 1" in bad.json()["error"]["message"]
