@@ -310,3 +310,17 @@ def test_ordinary_text_costs_well_under_the_budget() -> None:
         normalizers(line, "en")
     per_segment = (time.perf_counter() - start) / len(lines)
     assert per_segment < 0.001
+
+
+def test_spoken_words_map_back_to_the_written_words():
+    from polyvox.text.normalize.align import align
+
+    written = "It costs $42.50 on 3 March 2025, said Dr. Smith."
+    spoken = normalize(written, "en")
+    a, b = written.split(), spoken.split()
+    mapped = {" ".join(a[i1:i2]): " ".join(b[j1:j2]) for i1, i2, j1, j2 in align(written, spoken)}
+    assert mapped["$42.50"] == "forty-two dollars and fifty cents"
+    assert (mapped["3"], mapped["March"], mapped["2025,"]) == ("the third of", "March", "twenty twenty-five,")
+    assert mapped["Dr."] == "doctor" and mapped["costs"] == "costs" and mapped["Smith."] == "Smith."
+    spans = align(written, spoken)
+    assert spans[0][:3:2] == (0, 0) and spans[-1][1] == len(a) and spans[-1][3] == len(b)
