@@ -97,6 +97,11 @@ EN = [
     ("I think", "I think"),
     ("Part I", "Part one"),
     ("MIX", "MIX"),
+    ("a New CD", "a New CD"),
+    ("Big MC", "Big MC"),
+    ("Pope Benedict XVI", "Pope Benedict the sixteenth"),
+    ("COVID-19", "COVID-nineteen"),
+    ("an MP3 file", "an MP3 file"),
     # addresses
     ("see https://example.com/docs", "see example dot com slash docs"),
     ("www.example.org.", "www dot example dot org."),

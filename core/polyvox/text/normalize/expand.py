@@ -80,7 +80,7 @@ class Expander:
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
             (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
                         else "(?!)", flags), self._roman_cardinal),
-            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVXLCDM]{2,}|V|X)\b"), self._regnal),
+            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b"), self._regnal),  # rulers: not "New CD"
             (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
