@@ -40,6 +40,8 @@ EN = [
     ("10 USD", "ten dollars"),
     ("$1,000", "one thousand dollars"),
     ("¥500", "five hundred yen"),
+    ("$1.5 million", "one point five million dollars"),
+    ("-3°C", "minus three degrees Celsius"),
     # dates
     ("3 March 2025", "the third of March twenty twenty-five"),
     ("March 3, 2025", "March third, twenty twenty-five"),
@@ -134,6 +136,8 @@ DE = [
     ("€ 10", "zehn Euro"),
     ("EUR 10", "zehn Euro"),
     ("1 €", "ein Euro"),
+    ("2,5 Millionen €", "zwei Komma fünf Millionen Euro"),
+    ("-3 °C", "minus drei Grad Celsius"),
     ("25 %", "fünfundzwanzig Prozent"),
     ("am 12.03.2025", "am zwölften März zweitausendfünfundzwanzig"),
     ("der 3. Mai", "der dritte Mai"),

@@ -56,6 +56,7 @@ class Expander:
         abbrevs = {**r.abbreviations, **{k: v[0] for k, v in r.name_abbreviations.items()}}
         money = _alternatives(r.currencies) if r.currencies else "(?!)"
         units = _alternatives(r.units) if r.units else "(?!)"
+        scales = _alternatives(r.scales) if r.scales else "(?!)"
         suffixes = _alternatives(r.ordinal_suffixes) if r.ordinal_suffixes else "(?!)"
         flags = re.IGNORECASE
         self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
@@ -71,10 +72,10 @@ class Expander:
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
             (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?", flags), self._time),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)"), self._money_before),
-            (re.compile(rf"(?<![\w.,])({num})\s?({money})(?!\w)"), self._money_after),
+            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b)?"), self._money_before),
+            (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
-            (re.compile(rf"(?<![\w.,])({num})\s?({units})(?![\w/])"), self._unit),
+            (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
             (re.compile(rf"(?<![\w.,])({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
             (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
@@ -216,8 +217,10 @@ class Expander:
             out = f"{out} {suffix}" if suffix else out
         return out
 
-    def _money(self, symbol: str, written: str) -> str:
+    def _money(self, symbol: str, written: str, scale: str | None = None) -> str:
         one, many, cent, cents = self.rules.currencies[symbol]
+        if scale:  # $1.5 million: one point five million dollars
+            return f"{self.number(written)} {scale} {many}"
         whole, fraction = self.value(written)
         count = self._counted(whole) if whole.lstrip("0") == "1" else n.cardinal(int(whole or "0"), self.rules)
         out = f"{count} {one if whole.lstrip('0') == '1' else many}"
@@ -230,10 +233,10 @@ class Expander:
         return out
 
     def _money_before(self, m: re.Match[str]) -> str:
-        return self._money(m.group(1), m.group(2))
+        return self._money(m.group(1), m.group(2), m.group(3))
 
     def _money_after(self, m: re.Match[str]) -> str:
-        return self._money(m.group(2), m.group(1))
+        return self._money(m.group(3), m.group(1), m.group(2))
 
     def _percent(self, m: re.Match[str]) -> str:
         return f"{self.number(m.group(2), negative=bool(m.group(1)))} {self.rules.word('percent')}"
@@ -245,8 +248,9 @@ class Expander:
         return self.number(written)
 
     def _unit(self, m: re.Match[str]) -> str:
-        one, many = self.rules.units[m.group(2)]
-        return f"{self._counted(m.group(1))} {one if self._is_one(m.group(1)) else many}"
+        one, many = self.rules.units[m.group(3)]
+        count = self.number(m.group(2), negative=True) if m.group(1) else self._counted(m.group(2))
+        return f"{count} {one if self._is_one(m.group(2)) and not m.group(1) else many}"
 
     def _range(self, m: re.Match[str]) -> str:
         a, b = m.group(1), m.group(2)

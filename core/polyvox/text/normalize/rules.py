@@ -52,6 +52,8 @@ class Rules:
     currencies: Mapping[str, tuple[str, str, str, str]] = attrs.field(factory=dict, converter=frozen_mapping)
     #: True where the symbol goes after the amount (``42,50 €``); both forms are read anyway.
     currency_after: bool = False
+    #: Words of scale read between an amount and its currency: "$1.5 million".
+    scales: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     #: ``"km"`` -> (one, many).
     units: Mapping[str, tuple[str, str]] = attrs.field(factory=dict, converter=frozen_mapping)
     #: ``"&"`` -> ``"and"``.
