@@ -162,3 +162,7 @@ def test_dry_run_lists_what_each_engine_receives(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()  # nothing synthesized, nothing written
     plain = CliRunner().invoke(cli, ["render", str(script), "--dry-run", "--no-normalize"])
     assert "It costs $42.50." in plain.stdout
+    (tmp_path / "lexicon.txt").write_text("Smith = Smythe\n", encoding="utf-8")
+    monkeypatch.setenv("POLYVOX_LEXICON", str(tmp_path / "lexicon.txt"))  # the config key `lexicon`
+    respelled = CliRunner().invoke(cli, ["render", str(script), "--dry-run"])
+    assert "doctor Smythe lives on saint John street." in respelled.stdout, respelled.output
