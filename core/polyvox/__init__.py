@@ -74,6 +74,7 @@ _LAZY = {
     "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
+    "is_ssml": "text.ssml",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
     "ModelWeights": "weights.sources", "UrlFile": "weights.sources", "WordTime": "words.timing",
 }
@@ -96,7 +97,7 @@ __version__ = kernel_version()
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
     "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
-    "HubFiles", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
+    "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
     "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_source", "read_srt",
     "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
     "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",

@@ -94,6 +94,15 @@ def _text(value: Any) -> str:
     return value
 
 
+def _normalize(value: Any) -> bool | None:
+    from polyvox.text.speech import check_mode
+
+    try:
+        return check_mode(value)
+    except PolyvoxError:
+        raise ValueError(value) from None
+
+
 def _path(value: Any) -> str:
     return str(Path(_text(value)).expanduser())
 
@@ -137,6 +146,10 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("ray_address", _text, None, "the Ray cluster for --executor ray: auto, host:port or "
            "ray://host:10001 (default: a Ray started in this process)"),
     Option("ray_replicas", _workers, 1, "Ray replicas (actors) per engine model", "an integer of 1 or more"),
+    Option("normalize", _normalize, None, "numbers, dates, abbreviations in words: auto (for engines that do not "
+           "read them themselves), true or false", "auto, true or false"),
+    Option("lexicon", _path, None, "a pronunciation lexicon file: `word = respelling` lines (docs/text.md)",
+           "a file"),
     Option("cache_dir", _path, None, "the content cache directory", "a folder"),
     Option("cache_size_limit", _size, 4 * 1024**3, "size limit of the cache (bytes, or 500MB, 8GB)",
            "a size such as 4GB"),
@@ -196,6 +209,8 @@ class Settings(Mapping[str, Setting]):
             "cache_dir": self.value("cache_dir"), "cache_size_limit": self.value("cache_size_limit"),
             "device": self.value("device"), "seed": self.value("seed"),
         }
+        if self.value("lexicon"):
+            kwargs["lexicon"] = self.value("lexicon")
         if self.value("executor") == "ray":
             from polyvox.distributed import executor_from
 

@@ -62,10 +62,12 @@ class Kernel:
         on_event: Listener | None = None,
         downloads: str | None = None,
         executor: Any = None,
+        lexicon: str | Path | None = None,
     ):
         """`executor`: where engine calls run — None or "sequential" (this process), "ray"
         (a local or joined Ray cluster), a `polyvox.distributed.RayExecutor(...)`, or any
-        `polyvox.render.execution.Executor` (docs/executors.md)."""
+        `polyvox.render.execution.Executor` (docs/executors.md). `lexicon`: a pronunciation
+        lexicon file (docs/text.md)."""
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
@@ -80,6 +82,10 @@ class Kernel:
         self.scheduler.executor = executor_from(executor)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
+        if lexicon is not None:
+            from polyvox.text.lexicon import Lexicon, read_file
+
+            self.renderer.lexicon = Lexicon(read_file(lexicon))
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them
             self.cache.warn = self.renderer.warn
 
@@ -151,10 +157,11 @@ class Kernel:
     def plan(self, source: Source, *, engine: str | None = None, model: str | None = None,
              voice: str | Voice | None = None, voices: Voices = None, language: str | None = None,
              seed: int | None = None, params: Mapping[str, Any] | None = None, strict: bool = False,
-             cast: str | None = None) -> list[Job]:
-        """Resolve a script (or subtitles) into jobs without synthesizing anything."""
+             cast: str | None = None, normalize: bool | None = None) -> list[Job]:
+        """Resolve a script (or subtitles) into jobs without synthesizing anything; each job's
+        `request.text` is what its engine would receive."""
         options = RenderOptions(engine=engine, model=model, voice=voice, voices=voices, language=language,
-                                seed=seed, params=params, strict=strict, cast=cast)
+                                seed=seed, params=params, strict=strict, cast=cast, normalize=normalize)
         return self.renderer.prepare(source, options, self.renderer.scope()).jobs
 
     def render(self, source: Source, *, engine: str | None = None, model: str | None = None,
@@ -164,7 +171,7 @@ class Kernel:
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False,
-               cast: str | None = None) -> RenderResult:
+               cast: str | None = None, normalize: bool | None = None) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
@@ -175,13 +182,16 @@ class Kernel:
         (`result.warnings`) unless `strict`, which makes them one-line `ScriptError`s.
         `cast`: characters the voices do not name speak with the narrator's voice (None,
         "narrator"), or with "auto" each with a distinct installed voice, the same on every run.
+        `normalize`: numbers, dates and abbreviations in words (docs/text.md): None for engines
+        that do not read them themselves, True always, False never.
         `batch_size`: segments of one voice per call for engines that batch; None (the default)
         takes each engine's declared size for the device (`Capabilities.batch_sizes`), else 1.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict, cast=cast)
+                               timing=timing, strict=strict, cast=cast,
+                               normalize=normalize)
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
@@ -198,7 +208,8 @@ class Kernel:
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
-               timing: TimingConfig | None = None, strict: bool = False, cast: str | None = None) -> RenderStream:
+               timing: TimingConfig | None = None, strict: bool = False, cast: str | None = None,
+               normalize: bool | None = None) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         A stream asks for one segment at a time; on an engine that batches, its segments share
@@ -212,7 +223,8 @@ class Kernel:
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict, cast=cast)
+                               timing=timing, strict=strict, cast=cast,
+                               normalize=normalize)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

@@ -269,10 +269,16 @@ def _parallel_sessions() -> int:
     return 2 if _cores() >= 2 else 1
 
 
+#: Raw espeak phonemes inline (piper's ``[[ … ]]``), for `word = /phonemes/` lexicon entries. No
+#: `normalizes`: espeak reads "$42.50" as "dollar forty-two point five zero" and 12/03/2025 as
+#: "twelve slash zero three slash…", so the kernel normalizes for Piper (docs/text.md).
+_PHONEMES = "[[ {} ]]"
+
+
 def _capabilities(parallel: int) -> Capabilities:
     if parallel == 1:
-        return Capabilities(thread_safe=False, seeded=False)
-    return Capabilities(thread_safe=False, seeded=False, batch=True,
+        return Capabilities(thread_safe=False, seeded=False, phonemes=_PHONEMES)
+    return Capabilities(thread_safe=False, seeded=False, batch=True, phonemes=_PHONEMES,
                         batch_sizes={"cpu": parallel, "auto": parallel})
 
 

@@ -24,6 +24,8 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      "the new takes replace its entries)."),
         click.option("--strict", is_flag=True, help="Markup problems (unknown tags, bad parameter values, "
                      "over-long pauses) stop the render instead of being warnings."),
+        click.option("--normalize/--no-normalize", default=None, help="Numbers, dates and abbreviations in words "
+                     "for every engine / for none [default: for engines that do not read them themselves]."),
         click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
                      help="Engine parameter for every segment, e.g. --set length_scale=1.2 (repeatable)."),
         click.option("--seed", type=int, help="Seed for engines that use one [env POLYVOX_SEED; default 42]."),
@@ -72,10 +74,12 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
                    "[env POLYVOX_EXECUTOR; default sequential].")
 @click.option("--ray-address", metavar="ADDRESS",
               help="Ray cluster for --executor ray: auto, or ray://host:10001 [default: a local Ray].")
+@click.option("--dry-run", is_flag=True, help="List every segment as its engine would receive it (text after the "
+              "lexicon and normalization, engine, voice, language); synthesize nothing.")
 @output_options
 def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
            workers: int | None, batch_size: int | None, executor: str | None, ray_address: str | None,
-           **opts: Any) -> None:
+           dry_run: bool = False, **opts: Any) -> None:
     """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
@@ -85,6 +89,10 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     import polyvox
 
     source = polyvox.read_source(files.read_input(file))  # read once; the kernel takes it as it is
+    if dry_run:
+        from polyvox.cli.dryrun import dry_run as plan_only
+
+        return plan_only(source, **opts)
     stem = "stdin" if file == "-" else Path(file).stem
     srt = polyvox.is_subtitles(source)
     out = files.output_path(output, fmt, stem)
@@ -158,7 +166,8 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                cast: str | None = None, sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
                executor: str | None = None, ray_address: str | None = None, captions: str | None = None,
-               caption_words: int = 7, caption_karaoke: bool = False) -> dict[str, Any]:
+               caption_words: int = 7, caption_karaoke: bool = False,
+               normalize: bool | None = None) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
@@ -178,11 +187,12 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                                "or write to a file")
     conf = settings(engine=engine, model=model, voices=voices, narrator=narrator, language=language, seed=seed,
                     cast=cast, timing_mode=timing_mode, workers=workers, batch_size=batch_size, executor=executor,
-                    ray_address=ray_address)
+                    ray_address=ray_address, normalize=normalize)
     kwargs: dict[str, Any] = {
         "engine": conf.value("engine"), "model": conf.value("model"), "voice": conf.value("narrator"),
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
         "use_cache": not no_cache, "strict": strict, "cast": conf.value("cast"),
+        "normalize": conf.value("normalize"),
     }
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
@@ -235,7 +245,7 @@ _KERNELS: dict[tuple[Any, ...], Any] = {}
 
 def _kernel(conf: Any) -> Any:
     key = tuple(conf.value(name) for name in ("cache_dir", "cache_size_limit", "device", "seed", "executor",
-                                              "ray_address", "ray_replicas"))
+                                              "ray_address", "ray_replicas", "lexicon"))
     if key not in _KERNELS:
         _KERNELS.clear()
         _KERNELS[key] = conf.kernel()

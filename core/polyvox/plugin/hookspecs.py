@@ -128,3 +128,14 @@ def synthesize_batch(
     per request, in order; each must equal (up to numerical noise) what
     `synthesize_segment` returns for the same request.
     """
+
+
+@hookspec
+def normalization_rules(language: str) -> Any:
+    """Return normalization rules for `language` (a code such as ``de`` or ``en-us``), or None.
+
+    A mapping of `polyvox.text.normalize.Rules` fields (``{"abbreviations": {"Bsp.": "Beispiel"}}``)
+    is laid over the built-in table, entry by entry; a whole `Rules` adds a language polyvox
+    has no table for (``Rules(language="cy", number_language="cy", ...)``). Every plugin's
+    answer counts, in load order. Called once per language and kernel; keep it cheap.
+    """

@@ -189,6 +189,14 @@ class Capabilities:
     #: setting always wins. Plain data, stored as sorted (device, size) pairs.
     batch_sizes: tuple[tuple[str, int], ...] = attrs.field(default=(), converter=_batch_sizes,
                                                            validator=_check_batch_sizes)
+    #: Languages the engine reads written numbers, dates and abbreviations in by itself
+    #: (``("en",)``; ``("*",)``: every language): the kernel does not normalize text for them
+    #: unless asked to (``normalize=True``). Empty: the kernel normalizes for the engine.
+    normalizes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: How the engine takes phonemes inline, as a template for `str.format` (Piper:
+    #: ``"[[ {} ]]"``, espeak phonemes); lexicon entries ``word = /phonemes/`` reach it so.
+    #: Empty: the engine takes no phonemes.
+    phonemes: str = ""
 
     @property
     def uses_reference_audio(self) -> bool:

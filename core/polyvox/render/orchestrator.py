@@ -32,8 +32,9 @@ from polyvox.render.placing import ScriptPlacement
 from polyvox.render.planner import Job, Planner
 from polyvox.render.results import RenderResult, RenderStats, SegmentResult
 from polyvox.render.scheduler import Scheduler
+from polyvox.render.speaking import Lexicon, Speaking, check_mode
 from polyvox.subtitles.timing import TimingConfig
-from polyvox.text import chunking, markup
+from polyvox.text import markup, ssml
 from polyvox.text.segment import Segment
 from polyvox.voices.blending import EngineVoices
 from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, narrator_voice, recast, unvoiced
@@ -80,6 +81,8 @@ class RenderOptions:
     #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
     #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
     cast: str = attrs.field(default="narrator", converter=check_cast)
+    #: Numbers, dates... in words: None for engines that do not (`Capabilities.normalizes`); True, False.
+    normalize: bool | None = attrs.field(default=None, converter=check_mode)
 
 
 class RenderScope:
@@ -116,12 +119,14 @@ class Renderer:
         self.device = device
         self.seed = seed
         self.sample_rate = sample_rate
+        self.lexicon: Lexicon | None = None  # the kernel's (config key `lexicon`); voices folders add theirs
         self._current: ContextVar[RenderScope | None] = ContextVar(f"polyvox-render-{id(self)}", default=None)
         self.replan()
 
     def replan(self) -> None:
         """A fresh planner after the set of plugins changed."""
         self.planner = Planner(self.plugins, self.fingerprints, self.warn)
+        self.speaking = Speaking(self.planner, self.plugins, self.warn)
 
     def scope(self, on_event: Listener | None = None) -> RenderScope:
         return RenderScope(self, on_event)
@@ -206,6 +211,8 @@ class Renderer:
                 self.warn(kind, f"{where}: {message}" if where else message)
 
             try:
+                if ssml.is_ssml(text):  # a <speak> document: the same segments and pauses
+                    return ssml.parse(text, warn=warn, normalizers=self.speaking.speech.normalizers)
                 return markup.parse(text, codes, characters=characters, strict=strict, warn=warn)
             except ScriptError as exc:
                 raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None
@@ -225,16 +232,8 @@ class Renderer:
 
     def _chunk(self, segments: list[Segment], options: RenderOptions, narrator: Voice,
                voices: Mapping[str, Voice] | None) -> list[Segment]:
-        """Long segments split under the `max_chars` of the engine that will speak them."""
-        def max_chars(seg: Segment) -> int:
-            try:
-                voice = self.planner.voice_for(seg, narrator, voices or {})
-                name, _ = self.planner.engine_for(seg, voice, options.engine, options.language)
-                return self.planner.spec(name).max_chars
-            except PolyvoxError:
-                return 10_000  # the plan step reports the real problem
-
-        return chunking.chunk_segments(segments, max_chars)
+        return self.speaking.chunk(segments, engine=options.engine, language=options.language, narrator=narrator,
+                                   mode=options.normalize, voices=voices, lexicon=self.lexicon)
 
     def _plan(self, units: list[list[Segment]], labels: list[str | None], options: RenderOptions,
               narrator: Voice, voices: Mapping[str, Voice] | None) -> list[list[Job]]:

@@ -150,7 +150,7 @@ class Planner:
         seed = check_seed(seed)
         segments = list(segments)
         for index, seg in enumerate(segments, first_index):
-            if seg.is_pause or not normalize_text(seg.text):
+            if seg.is_pause or not normalize_text(seg.text if seg.spoken is None else seg.spoken):
                 jobs.append(Job(index, seg, device))
                 continue
             try:
@@ -274,7 +274,8 @@ class Planner:
         if seg.emotion_vector and not vector:
             self.warn("emotion", f"engine {name!r} takes no emotion weights: {dict(seg.emotion_vector)} ignored",
                       key=f"emotion-vector:{name}")
-        request = Request(text=normalize_text(seg.text), language=lang, model=chosen, voice=voice,
+        sent = seg.text if seg.spoken is None else seg.spoken  # after the lexicon and normalization
+        request = Request(text=normalize_text(sent), language=lang, model=chosen, voice=voice,
                           params=final, seed=seed_value, emotion=emotion, emotion_vector=vector)
         voice_fp = self.fingerprints.voice(voice)
         model_fp = self.model_fingerprint(name, chosen)

@@ -153,7 +153,7 @@ class SpeechService:
         params = dict(req.params)
         if "seed" in params:
             raise bad_request("give the seed as the top-level field 'seed', not in params", "params")
-        if req.markup:
+        if req.markup or polyvox.is_ssml(req.input):  # a <speak> document is always read as SSML
             source: Any = req.input
             voices: Mapping[str, Voice] | None = self.server_voices()
         else:

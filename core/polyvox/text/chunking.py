@@ -36,17 +36,30 @@ _LIST_MARKER = re.compile(r"\d{1,3}\.(?=\s)")
 _SENTENCE_END = set(".!?…:;") | _WIDE_TERMINATORS
 
 
-def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int]) -> list[Segment]:
-    """Each segment whose text exceeds `max_chars(segment)` becomes several, in order."""
+def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int],
+                   speak: Callable[[Segment], Callable[[str], str] | None] | None = None) -> list[Segment]:
+    """Each segment whose text exceeds `max_chars(segment)` becomes several, in order.
+
+    `speak(segment)`: how the engine's text is made from the written one (lexicon and
+    normalization), or None. The spoken text is what must fit: a segment whose spoken form is
+    too long is split as written, under a limit shrunk by how much speaking lengthens it, and
+    each piece is spoken on its own, so every chunk keeps its own written text."""
     out: list[Segment] = []
     for seg in segments:
         if seg.is_pause or not seg.text:
             out.append(seg)
             continue
         limit = max(1, int(max_chars(seg)))
+        say = speak(seg) if speak is not None else None
+        if say is not None:
+            whole = say(" ".join(seg.text.split()))
+            if len(whole) > len(seg.text):
+                limit = max(1, limit * len(seg.text) // len(whole))
         pieces = split_text(seg.text, limit, seg.language)
         for n, (text, join) in enumerate(pieces):
-            out.append(attrs.evolve(seg, text=text, join=seg.join if n == 0 else join))
+            spoken = None if say is None else say(text)
+            out.append(attrs.evolve(seg, text=text, join=seg.join if n == 0 else join,
+                                    spoken=spoken if spoken != text else None))
     return out
 
 

@@ -59,6 +59,9 @@ class Segment:
     emotion: str | None = None
     #: Emotion weights 0..1 by name (``[sad:0.7|calm:0.2]``), for engines that take them.
     emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=frozen_mapping)
+    #: What the engine is sent when it differs from `text` (the lexicon applied and the text
+    #: normalized: "forty-two dollars" for "$42"); `text` stays as written. None: `text`.
+    spoken: str | None = None
 
     @property
     def is_pause(self) -> bool:

@@ -14,7 +14,7 @@ import polyvox
 
 #: The hook API versions this plugin was written for; the kernel refuses to load it outside
 #: them (see docs/publishing.md). Raise the lower bound when you use a newer hook.
-polyvox_hook_api = ">=1.0,<2"
+polyvox_hook_api = ">=1.1,<2"  # 1.1: normalization_rules
 
 ENGINE = "template"
 LANGUAGE = "cy"
@@ -31,3 +31,22 @@ def map_language(engine: str, language: str) -> str | None:
     if engine == ENGINE and language == LANGUAGE:
         return checkpoint()
     return None
+
+
+#: How Welsh is normalized (numbers through num2words' ``cy``): the kernel has no Welsh table,
+#: so this is a whole one; a pack for a language the kernel knows returns only the entries it
+#: adds, e.g. ``{"abbreviations": {"Bsp.": "Beispiel"}}`` for German.
+RULES = {
+    "number_language": "cy",
+    "decimal": ",",
+    "thousands": ",",
+    "words": {"point": "pwynt", "minus": "minws", "percent": "y cant", "to": "i", "and": "a", "dot": "dot"},
+    "abbreviations": {"e.e.": "er enghraifft", "Dr.": "Doctor", "Mr.": "Mister"},
+    "symbols": {"&": "a", "+": "adio", "%": "y cant"},
+}
+
+
+@polyvox.hookimpl
+def normalization_rules(language: str) -> dict | None:
+    """Welsh rules for ``cy``; None for every other language."""
+    return RULES if language == LANGUAGE else None

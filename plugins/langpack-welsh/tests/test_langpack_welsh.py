@@ -19,7 +19,7 @@ def kernel(tmp_path) -> polyvox.Kernel:
 
 def test_the_pack_is_a_plugin_without_an_engine(kernel):
     (info,) = [p for p in kernel.plugin_info() if p.name == "langpack-welsh"]
-    assert info.hooks == ("map_language",) and info.engines == ()
+    assert info.hooks == ("map_language", "normalization_rules") and info.engines == ()
     assert info.distribution == "polyvox-langpack-welsh"
 
 
@@ -55,3 +55,9 @@ class TestTemplateSpeaksWelshContract(EngineContract):
     @classmethod
     def kernel(cls, tmp_path_factory: pytest.TempPathFactory) -> polyvox.Kernel:
         return polyvox.Kernel(cache_dir=tmp_path_factory.mktemp("cache"), plugins=BOTH)
+
+
+def test_the_pack_normalizes_welsh(kernel):
+    (job,) = kernel.plan("Mae 3 & 4, e.e. 25%.", language="welsh")
+    assert job.request.text == "Mae tri a pedwar, er enghraifft pump ar hugain y cant."
+    assert job.segment.text == "Mae 3 & 4, e.e. 25%."

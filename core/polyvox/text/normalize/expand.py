@@ -1,0 +1,297 @@
+"""`Expander`: one language's `Rules` compiled into regular expressions, applied in order.
+
+The order matters and is fixed: addresses (URLs, e-mail) and abbreviations first, since
+they hold dots and digits; then phone numbers, dates and times, money, percentages and
+units (a number with what it counts); ranges, ordinals, roman numerals, fractions, years;
+then every number left; symbols last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from polyvox.text.normalize import numbers as n
+from polyvox.text.normalize.rules import Rules
+
+_ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
+_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
+_DASHES = "-–—−"
+#: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
+_NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
+          "_time": (":",), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
+          "_fraction": ("/", *_FRACTIONS)}
+_SPACE_BEFORE = re.compile(r" ([,.;:!?])")
+#: German ordinals take -n after these (am dritten März, vom ersten Mai).
+_DATIVE = re.compile(r"(?:\b(?:am|vom|zum|im|dem|den|ab|seit)\s*)$", re.IGNORECASE)
+
+
+def roman(text: str) -> int | None:
+    if not text or not _ROMAN.fullmatch(text):
+        return None
+    values = [_ROMAN_VALUES[c] for c in text]
+    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
+
+
+def _alternatives(words: object) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[arg-type]
+
+
+def _tail(word: str) -> str:
+    """What must follow `word` for it to be whole: nothing word-like after a letter."""
+    return r"(?!\w)" if word[-1:].isalnum() else ""
+
+
+class Expander:
+    """Written text to spoken words for one language."""
+
+    def __init__(self, rules: Rules):
+        self.rules = r = rules
+        t = "".join(re.escape(c) for c in r.thousands)
+        d = re.escape(r.decimal)
+        num = rf"\d{{1,3}}(?:[{t}]\d{{3}})+(?:{d}\d+)?|\d+(?:{d}\d+)?" if t else rf"\d+(?:{d}\d+)?"
+        self.num = num
+        months = _alternatives(r.months) if r.months else "(?!)"
+        abbrevs = {**r.abbreviations, **{k: v[0] for k, v in r.name_abbreviations.items()}}
+        money = _alternatives(r.currencies) if r.currencies else "(?!)"
+        units = _alternatives(r.units) if r.units else "(?!)"
+        scales = _alternatives(r.scales) if r.scales else "(?!)"
+        suffixes = _alternatives(r.ordinal_suffixes) if r.ordinal_suffixes else "(?!)"
+        flags = re.IGNORECASE
+        self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+            (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
+            (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
+            (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
+                        if abbrevs else "(?!)"), self._abbreviation),
+            (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
+                        r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"), self._phone),
+            (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
+            (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
+            (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
+            (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
+            (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?", flags), self._time),
+            (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
+            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b)?"), self._money_before),
+            (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
+            (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
+            (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
+            (re.compile(rf"(?<![\w.,])({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
+            (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
+                        else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
+            (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
+                        else "(?!)", flags), self._roman_cardinal),
+            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b"), self._regnal),  # rulers: not "New CD"
+            (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
+            (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
+            (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
+            (re.compile(rf"(?<!\w)({num})(?!\w)"), self._number),
+            (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
+        ]
+        #: A text with none of these needs no pass at all (most prose).
+        triggers = set("0123456789@½⅓⅔¼¾⅛") | set("".join(r.symbols))
+        self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
+                                r"|\b[IVXLCDM]+\b" + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
+
+    def __call__(self, text: str) -> str:
+        if not self.quick.search(text):
+            return text
+        for pattern, replace in self.passes:
+            needs = _NEEDS.get(replace.__name__)
+            if needs is None or any(c in text for c in needs):
+                text = pattern.sub(replace, text)
+        return _SPACE_BEFORE.sub(r"\1", " ".join(text.split()))
+
+    # -- numbers -------------------------------------------------------------------------------
+    def value(self, written: str) -> tuple[str, str]:
+        """(whole digits, fraction digits) of a number as this language writes it."""
+        whole, _, fraction = written.partition(self.rules.decimal)
+        return "".join(c for c in whole if c.isdigit()), fraction
+
+    def number(self, written: str, negative: bool = False) -> str:
+        whole, fraction = self.value(written)
+        return n.decimal(whole, fraction, self.rules, negative)
+
+    def _number(self, m: re.Match[str]) -> str:
+        return self.number(m.group(1))
+
+    def _negative(self, m: re.Match[str]) -> str:
+        return self.number(m.group(1), negative=True)
+
+    def _is_one(self, written: str) -> bool:
+        whole, fraction = self.value(written)
+        return whole.lstrip("0") == "1" and not fraction.strip("0")
+
+    # -- passes --------------------------------------------------------------------------------
+    def _url(self, m: re.Match[str]) -> str:
+        url = re.sub(r"^https?://", "", m.group(), flags=re.IGNORECASE)
+        return " " + self._spell_address(url) + " "
+
+    def _email(self, m: re.Match[str]) -> str:
+        local, _, domain = m.group().partition("@")
+        return f" {self._spell_address(local)} {self.rules.word('at')} {self._spell_address(domain)} "
+
+    def _spell_address(self, text: str) -> str:
+        words = {".": "dot", "/": "slash", "-": "dash"}
+        parts = re.split(r"([./-])", text.rstrip("/"))
+        return " ".join(self.rules.word(words[p]) if p in words else (n.digits(p, self.rules) if p.isdigit() else p)
+                        for p in parts if p)
+
+    def _abbreviation(self, m: re.Match[str]) -> str:
+        word = m.group()
+        pair = self.rules.name_abbreviations.get(word)
+        if pair is None:
+            spoken = self.rules.abbreviations[word]
+        else:
+            before = m.string[: m.start()].rstrip().rsplit(" ", 1)[-1:]
+            after = m.string[m.end():].lstrip()[:1]
+            named_before = bool(before and before[0][:1].isupper() and before[0][-1:].isalpha())
+            spoken = pair[1] if named_before or not after.isupper() else pair[0]
+        at_end = not m.string[m.end():].strip()
+        return spoken + ("." if at_end and word.endswith(".") else "")
+
+    def _phone(self, m: re.Match[str]) -> str:
+        groups = [g for g in re.split(r"[\s.()-]+", m.group()) if g]
+        plus = self.rules.word("plus")
+        out = [(f"{plus} " if g.startswith("+") else "") + n.digits(g, self.rules) for g in groups]
+        return ", ".join(out)
+
+    def _inflect(self, m: re.Match[str], ordinal: str) -> str:
+        """German: "am 3. Mai" is "am dritten Mai"."""
+        if self.rules.language == "de" and _DATIVE.search(m.string[: m.start()]):
+            return ordinal + "n"
+        return ordinal
+
+    def _date(self, day: int, month: int, year: int | None, m: re.Match[str] | None = None) -> str | None:
+        r = self.rules
+        if not (1 <= month <= 12 and 1 <= day <= 31) or not r.months:
+            return None
+        day_words = n.ordinal(day, r) if r.date_day == "ordinal" else n.cardinal(day, r)
+        if m is not None and r.date_day == "ordinal":
+            day_words = self._inflect(m, day_words)
+        if r.language == "fr" and day == 1:
+            day_words = n.ordinal(1, r)
+        out = r.date.format(day=day_words, month=r.months[month - 1], year="{year}")
+        if year is None:
+            return out.split("{year}")[0].rstrip(" ,de").rstrip() if "{year}" in out else out
+        return out.format(year=n.year(year, r))
+
+    def _iso_date(self, m: re.Match[str]) -> str:
+        return self._date(int(m.group(3)), int(m.group(2)), int(m.group(1)), m) or m.group()
+
+    def _numeric_date(self, m: re.Match[str]) -> str:
+        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+        day, month = (second, first) if self.rules.date_order == "mdy" else (first, second)
+        return self._date(day, month, year, m) or m.group()
+
+    def _month_number(self, name: str) -> int:
+        return [x.lower() for x in self.rules.months].index(name.lower()) + 1
+
+    def _day_month(self, m: re.Match[str]) -> str:
+        year = int(m.group(3)) if m.group(3) else None
+        return self._date(int(m.group(1)), self._month_number(m.group(2)), year, m) or m.group()
+
+    def _month_day(self, m: re.Match[str]) -> str:
+        year = int(m.group(3)) if m.group(3) else None
+        day, month = int(m.group(2)), self._month_number(m.group(1))
+        if not 1 <= day <= 31:
+            return m.group()
+        if self.rules.language == "en":
+            spoken = f"{self.rules.months[month - 1]} {n.ordinal(day, self.rules)}"
+            return spoken + (f", {n.year(year, self.rules)}" if year else "")
+        return self._date(day, month, year) or m.group()
+
+    def _time(self, m: re.Match[str]) -> str:
+        r = self.rules
+        hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
+        hour_words = n.cardinal(hour, r)
+        if minute == 0:
+            out = r.time_full.format(hour=hour_words) if not half or r.language != "en" else hour_words
+        else:
+            minute_words = n.cardinal(minute, r)
+            if r.language == "en" and minute < 10:
+                minute_words = f"oh {minute_words}"
+            out = r.time.format(hour=hour_words, minute=minute_words)
+        if half:
+            suffix = r.word("am" if half == "a" else "pm")
+            out = f"{out} {suffix}" if suffix else out
+        return out
+
+    def _money(self, symbol: str, written: str, scale: str | None = None) -> str:
+        one, many, cent, cents = self.rules.currencies[symbol]
+        if scale:  # $1.5 million: one point five million dollars
+            return f"{self.number(written)} {scale} {many}"
+        whole, fraction = self.value(written)
+        count = self._counted(whole) if whole.lstrip("0") == "1" else n.cardinal(int(whole or "0"), self.rules)
+        out = f"{count} {one if whole.lstrip('0') == '1' else many}"
+        if fraction and len(fraction) <= 2 and int(fraction):
+            hundredths = int(fraction.ljust(2, "0"))
+            name = cent if hundredths == 1 else cents
+            out += f" {self.rules.word('and')} {n.cardinal(hundredths, self.rules)} {name}"
+        elif fraction and int(fraction):
+            out = f"{self.number(written)} {many}"
+        return out
+
+    def _money_before(self, m: re.Match[str]) -> str:
+        return self._money(m.group(1), m.group(2), m.group(3))
+
+    def _money_after(self, m: re.Match[str]) -> str:
+        return self._money(m.group(3), m.group(1), m.group(2))
+
+    def _percent(self, m: re.Match[str]) -> str:
+        return f"{self.number(m.group(2), negative=bool(m.group(1)))} {self.rules.word('percent')}"
+
+    def _counted(self, written: str) -> str:
+        """A number before a noun: German "ein Euro", not "eins Euro"."""
+        if self._is_one(written) and self.rules.words.get("one"):
+            return self.rules.words["one"]
+        return self.number(written)
+
+    def _unit(self, m: re.Match[str]) -> str:
+        one, many = self.rules.units[m.group(3)]
+        count = self.number(m.group(2), negative=True) if m.group(1) else self._counted(m.group(2))
+        return f"{count} {one if self._is_one(m.group(2)) and not m.group(1) else many}"
+
+    def _range(self, m: re.Match[str]) -> str:
+        a, b = m.group(1), m.group(2)
+        def say(x: str) -> str:
+            if self.rules.years and re.fullmatch(r"1[1-9]\d\d|20\d\d", x):
+                return n.year(int(x), self.rules)
+            return self.number(x)
+        return f"{say(a)} {self.rules.word('to')} {say(b)}"
+
+    def _ordinal(self, m: re.Match[str]) -> str:
+        feminine = m.group(2) in ("ª", "a", ".ª", "re")
+        return self._inflect(m, n.ordinal(int(m.group(1)), self.rules, feminine))
+
+    def _roman_cardinal(self, m: re.Match[str]) -> str:
+        value = roman(m.group(2).upper()) if m.group(2).isupper() else None
+        return f"{m.group(1)} {n.cardinal(value, self.rules)}" if value else m.group()
+
+    def _regnal(self, m: re.Match[str]) -> str:
+        value = roman(m.group(2))
+        if not value or m.group(1).lower() in {w.lower() for w in self.rules.roman_cardinal_after}:
+            return m.group()
+        spoken = self.rules.regnal.format(ordinal=n.ordinal(value, self.rules), cardinal=n.cardinal(value, self.rules))
+        return f"{m.group(1)} {spoken}"
+
+    def _fraction(self, m: re.Match[str]) -> str:
+        top, bottom = _FRACTIONS[m.group(3)] if m.group(3) else (int(m.group(1)), int(m.group(2)))
+        r = self.rules
+        if bottom == 0:
+            return m.group()
+        if r.language == "en":
+            name = {2: ("half", "halves"), 4: ("quarter", "quarters")}.get(bottom)
+            if name is None:
+                name = (n.ordinal(bottom, r), n.ordinal(bottom, r) + "s")
+            return f" {n.cardinal(top, r)} {name[0] if top == 1 else name[1]} "
+        return f" {n.cardinal(top, r)} {r.word('over')} {n.cardinal(bottom, r)} "
+
+    def _year(self, m: re.Match[str]) -> str:
+        spoken = n.year(int(m.group(1)), self.rules)
+        if m.group(2):  # the 1990s
+            spoken = spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
+        return spoken
+
+    def _symbol(self, m: re.Match[str]) -> str:
+        return f" {self.rules.symbols[m.group()]} "

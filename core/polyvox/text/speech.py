@@ -1,0 +1,57 @@
+"""What an engine is sent for a written text: the lexicon applied, then normalization,
+for engines that do not normalize the language themselves (or always, or never)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from polyvox.errors import ParameterError
+from polyvox.text import lexicon as lex
+from polyvox.text import ssml
+from polyvox.text.normalize import Normalizers
+
+#: `normalize` settings: None (auto: for engines that do not normalize the language themselves),
+#: True (always), False (never).
+Mode = bool | None
+
+
+def check_mode(value: object) -> Mode:
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("auto", ""):
+        return None
+    if text in ("1", "true", "yes", "on", "always"):
+        return True
+    if text in ("0", "false", "no", "off", "never"):
+        return False
+    raise ParameterError(f"normalize={value!r} is not valid: expected auto, true or false")
+
+
+def wants_normalizing(mode: Mode, language: str, normalizes: tuple[str, ...]) -> bool:
+    """True when the kernel normalizes `language` for an engine that normalizes `normalizes`."""
+    if mode is not None:
+        return mode
+    base = language.split("-")[0]
+    return language not in normalizes and base not in normalizes and "*" not in normalizes
+
+
+class Speech:
+    """Written text to the text an engine receives."""
+
+    def __init__(self, normalizers: Normalizers, warn: Callable[..., None] | None = None):
+        self.normalizers = normalizers
+        self.warn = warn
+
+    def spoken(self, text: str, language: str, *, normalize: bool, lexicon: lex.Lexicon | None = None,
+               phonemes: str = "", engine: str = "") -> str:
+        blocks: list[str] = []
+        if lexicon:
+            text, blocks, skipped = lexicon.apply(text, language, phonemes)
+            if skipped and self.warn is not None:
+                self.warn("lexicon", f"engine {engine!r} takes no phonemes: the lexicon's phonemes for "
+                          f"{skipped[0]!r} are not used (give a respelling: `word = respelling`)",
+                          key=f"lexicon-phonemes:{engine}:{skipped[0].lower()}")
+        if normalize:
+            text = self.normalizers(text, language)
+        return ssml.phoneme_text(lex.restore(text, blocks), phonemes)

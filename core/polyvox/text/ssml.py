@@ -1,0 +1,189 @@
+"""SSML input: a ``<speak>`` document to the same segments and pauses script markup makes.
+
+    <speak xml:lang="en">Hello <break time="500ms"/>
+      <voice name="Alice"><prosody rate="slow">Take it slow.</prosody></voice>
+      <say-as interpret-as="characters">SSML</say-as> <sub alias="World Wide Web">WWW</sub>
+      <lang xml:lang="de">Guten Tag.</lang> <phoneme ph="ʃɪˈvɔːn">Siobhan</phoneme>
+    </speak>
+
+Parsed with defusedxml: entity declarations (billion laughs) and external entities are
+refused. Malformed SSML is a one-line `ScriptError` with line and column. Elements polyvox
+does not implement keep their text, with one warning per element name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+from polyvox.errors import ScriptError
+from polyvox.text.normalize import Normalizers
+from polyvox.text.segment import Segment, speakable
+
+Warn = Callable[[str, str], None]
+
+#: A ``<phoneme>``: its phonemes and its written word, resolved per engine (`phoneme_text`).
+PHONEME = re.compile("\ue002([^\ue003]*)\ue003([^\ue004]*)\ue004")
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+_STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
+_RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
+_TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
+_HEAD = re.compile(r"\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>\s*)?<speak\b", re.DOTALL)
+_SUPPORTED = ("speak", "break", "prosody", "say-as", "sub", "phoneme", "lang", "voice", "p", "s")
+
+
+def is_ssml(text: str) -> bool:
+    """True for a document whose first element is ``<speak>`` (after an XML declaration or a
+    DOCTYPE, which `parse` then refuses if it declares entities)."""
+    return _HEAD.match(text) is not None
+
+
+def phoneme_text(text: str, template: str) -> str:
+    """``<phoneme>`` marks as the engine takes them: `template` (``[[ {} ]]``) around the
+    phonemes, or the written word for an engine that takes no phonemes."""
+    return PHONEME.sub(lambda m: template.format(m.group(1)) if template else m.group(2), text)
+
+
+def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | None = None) -> list[Segment]:
+    """The segments of an SSML document; see the module docstring."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    try:
+        root = fromstring(text.lstrip("\ufeff"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except ParseError as exc:
+        line, column = getattr(exc, "position", (0, 0))
+        reason = str(exc).split(":")[0]
+        raise ScriptError(f"malformed SSML at line {line}, column {column + 1}: {reason}") from None
+    except DefusedXmlException as exc:
+        raise ScriptError(f"SSML refused: {type(exc).__name__} ({exc}); entity declarations and external "
+                          "references are not allowed") from None
+    if _name(root) != "speak":
+        raise ScriptError(f"SSML must be one <speak> element, not <{_name(root)}>")
+    reader = _Reader(warn, normalizers or Normalizers())
+    reader.walk(root, {"language": root.get(_XML_LANG), "character": None, "params": {}})
+    reader.flush()
+    return reader.out
+
+
+def _name(element: Element) -> str:
+    return str(element.tag).rsplit("}", 1)[-1]
+
+
+class _Reader:
+    def __init__(self, warn: Warn | None, normalizers: Normalizers):
+        self.warn = warn
+        self.normalizers = normalizers
+        self.out: list[Segment] = []
+        self.buffer: list[str] = []
+        self.state: dict[str, Any] = {}
+        self.warned: set[str] = set()
+
+    def problem(self, key: str, message: str) -> None:
+        if key in self.warned:
+            return
+        self.warned.add(key)
+        if self.warn is not None:
+            self.warn("markup-ssml", message)
+        else:
+            import warnings
+
+            warnings.warn(message, stacklevel=4)
+
+    def flush(self) -> None:
+        spoken = " ".join(speakable("".join(self.buffer)).split())
+        self.buffer.clear()
+        if spoken:
+            self.out.append(Segment(text=spoken, language=self.state.get("language"),
+                                    character=self.state.get("character"), params=self.state.get("params", {})))
+
+    def enter(self, state: dict[str, Any]) -> None:
+        if state != self.state:
+            self.flush()
+            self.state = state
+
+    def text(self, value: str | None, state: dict[str, Any]) -> None:
+        if value and value.strip():
+            self.enter(state)
+        if value:
+            self.buffer.append(value)
+
+    def walk(self, element: Element, state: dict[str, Any]) -> None:
+        name = _name(element)
+        inner = dict(state)
+        if name == "lang" or (name != "speak" and element.get(_XML_LANG)):
+            inner["language"] = element.get(_XML_LANG) or state["language"]
+        if name == "voice":
+            inner["character"] = element.get("name") or state["character"]
+        if name == "prosody" and element.get("rate"):
+            inner["params"] = {**state["params"], "speed": self.rate(element.get("rate", ""))}
+        if name == "break":
+            self.pause(element, state)
+        elif name in ("say-as", "sub", "phoneme"):
+            self.text(self.replacement(name, element, inner), inner)
+        else:
+            if name not in _SUPPORTED:
+                self.problem(f"tag:{name}", f"SSML <{name}> is not supported: its text is spoken as it is")
+            if name in ("p", "s"):
+                self.flush()
+            self.text(element.text, inner)
+            for child in element:
+                self.walk(child, inner)
+                self.text(child.tail, inner)
+            if name in ("p", "s"):
+                self.flush()
+
+    def pause(self, element: Element, state: dict[str, Any]) -> None:
+        self.flush()
+        given = element.get("time")
+        if given is not None:
+            match = _TIME.match(given)
+            if not match:
+                self.problem(f"break:{given}", f"SSML <break time={given!r}> is no duration (write 500ms or 1.5s): "
+                                               "skipped")
+                return
+            seconds = float(match.group(1)) / (1000.0 if match.group(2) == "ms" else 1.0)
+        else:
+            seconds = _STRENGTH.get(element.get("strength", "medium"), 0.4)
+        if seconds > 0:
+            self.out.append(Segment(pause=min(seconds, 30.0), language=state["language"],
+                                    character=state["character"]))
+
+    def rate(self, value: str) -> float:
+        value = value.strip().lower()
+        if value in _RATES:
+            return _RATES[value]
+        try:
+            return float(value[:-1]) / 100.0 if value.endswith("%") else float(value)
+        except ValueError:
+            self.problem(f"rate:{value}", f"SSML prosody rate={value!r} is not valid (x-slow..x-fast, 80% or "
+                                          "0.8): speaking at the normal rate")
+            return 1.0
+
+    def replacement(self, name: str, element: Element, state: dict[str, Any]) -> str:
+        content = "".join(element.itertext())
+        if name == "sub":
+            return element.get("alias", content)
+        if name == "phoneme":
+            return f"\ue002{element.get('ph', '')}\ue003{content}\ue004" if element.get("ph") else content
+        kind = (element.get("interpret-as") or "").lower()
+        language = state["language"] or "en"
+        if kind in ("characters", "spell-out", "verbatim"):
+            return " ".join(c for c in content if not c.isspace())
+        from polyvox.text.normalize import numbers, rules_for
+
+        rules = rules_for(language) or rules_for("en")
+        assert rules is not None
+        digits = content.strip()
+        if kind in ("cardinal", "number") and re.fullmatch(r"-?\d+", digits):
+            return numbers.cardinal(int(digits), rules)
+        if kind == "ordinal" and digits.isdigit():
+            return numbers.ordinal(int(digits), rules)
+        if kind == "telephone":
+            return ", ".join(numbers.digits(g, rules) for g in re.split(r"[^\d]+", content) if g)
+        if kind in ("date", "time", "currency", "measure", "fraction"):
+            return self.normalizers(content, language)
+        self.problem(f"say-as:{kind}", f"SSML say-as interpret-as={kind!r} is not supported: spoken as written")
+        return content

@@ -1,0 +1,104 @@
+"""SSML input to segments, pauses and parameters; malformed and hostile documents (issue #35)."""
+
+from __future__ import annotations
+
+import pytest
+from test_text_engines import Reader, _kernel
+
+from polyvox.errors import ScriptError
+from polyvox.text import ssml
+
+DOC = """<speak xml:lang="en">Hello <break time="500ms"/>
+<voice name="Alice"><prosody rate="slow">Take it slow.</prosody></voice>
+<p>A <say-as interpret-as="characters">BBC</say-as> show, <sub alias="World Wide Web">WWW</sub>.</p>
+<say-as interpret-as="ordinal">3</say-as> <say-as interpret-as="cardinal">42</say-as>
+<say-as interpret-as="telephone">555-1234</say-as> <say-as interpret-as="date">12/03/2025</say-as>
+<lang xml:lang="de">Guten Tag.</lang><break strength="strong"/><s>End.</s></speak>"""
+
+
+def test_a_document_becomes_segments_pauses_and_parameters():
+    warnings: list[str] = []
+    segments = ssml.parse(DOC, warn=lambda kind, message: warnings.append(message))
+    got = [(s.text, s.pause, s.character, s.language, dict(s.params)) for s in segments]
+    assert got == [
+        ("Hello", 0.0, None, "en", {}),
+        ("", 0.5, None, "en", {}),
+        ("Take it slow.", 0.0, "Alice", "en", {"speed": 0.8}),
+        ("A B B C show, World Wide Web.", 0.0, None, "en", {}),
+        ("third forty-two five five five, one two three four the twelfth of March twenty twenty-five",
+         0.0, None, "en", {}),
+        ("Guten Tag.", 0.0, None, "de", {}),
+        ("", 0.7, None, "en", {}),
+        ("End.", 0.0, None, "en", {}),
+    ]
+    assert warnings == []
+
+
+def test_unsupported_elements_keep_their_text_with_one_warning_each():
+    warnings: list[str] = []
+    doc = "<speak><emphasis>very</emphasis> <emphasis>much</emphasis> <audio src='x.wav'>so</audio></speak>"
+    (segment,) = ssml.parse(doc, warn=lambda kind, message: warnings.append(message))
+    assert segment.text == "very much so"
+    assert len(warnings) == 2 and "<emphasis>" in warnings[0] and "<audio>" in warnings[1]
+
+
+@pytest.mark.parametrize(("doc", "where"), [
+    ("<speak>Hello <break time='1s'></speak>", "line 1, column 33"),
+    ("<speak>\n  Hello\n  <voice name='A'>x</speak>", "line 3, column 22"),
+    ("<speak>Tom & Jerry</speak>", "line 1, column 13"),
+])
+def test_malformed_ssml_is_one_line_with_line_and_column(doc, where):
+    with pytest.raises(ScriptError) as info:
+        ssml.parse(doc)
+    assert where in str(info.value) and "\n" not in str(info.value)
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<speak>&lol3;</speak>"""
+EXTERNAL = """<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><speak>&e;</speak>"""
+
+
+@pytest.mark.parametrize("doc", [BILLION_LAUGHS, EXTERNAL])
+def test_entity_expansion_is_refused(doc):
+    assert ssml.is_ssml(doc)
+    with pytest.raises(ScriptError, match="SSML refused: EntitiesForbidden"):
+        ssml.parse(doc)
+
+
+def test_not_a_speak_document():
+    assert not ssml.is_ssml("Hello <b>there</b>")
+    with pytest.raises(ScriptError, match="one <speak> element"):
+        ssml.parse("<voice>x</voice>")
+
+
+def test_the_kernel_reads_ssml_and_phonemes_reach_a_phoneme_engine(tmp_path):
+    doc = '<speak>I paid $5 to <phoneme ph="ʃɪˈvɔːn">Siobhan</phoneme>.<break time="1s"/>Bye.</speak>'
+    phonemes = Reader(phonemes="[[ {} ]]")
+    _kernel(tmp_path / "a", phonemes).render(doc, engine="tone")
+    assert phonemes.calls == ["I paid five dollars to [[ ʃɪˈvɔːn ]].", "Bye."]
+    plain = Reader()
+    result = _kernel(tmp_path / "b", plain).render(doc, engine="tone")
+    assert plain.calls == ["I paid five dollars to Siobhan.", "Bye."]
+    assert result.audio.duration > 1.0  # the break is in the audio
+
+
+def test_the_server_reads_an_ssml_input(tmp_path):
+    import httpx
+    from servekit import running
+
+    import polyvox
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[])
+    engine = Reader()
+    kernel.register(engine)
+    doc = '<speak>It costs $5.<break time="300ms"/><sub alias="okay">OK</sub></speak>'
+    with running(kernel, tmp_path) as server:
+        ok = httpx.post(f"{server.url}/v1/audio/speech", timeout=30,
+                        json={"model": "tone", "input": doc, "voice": "alloy", "response_format": "wav"})
+        bad = httpx.post(f"{server.url}/v1/audio/speech", timeout=30,
+                         json={"model": "tone", "input": "<speak>x <break></speak>", "voice": "alloy"})
+    assert ok.status_code == 200, ok.text
+    assert engine.calls == ["It costs five dollars.", "okay"]
+    assert bad.status_code == 400 and "malformed SSML at line 1" in bad.json()["error"]["message"]

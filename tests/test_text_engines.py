@@ -1,0 +1,168 @@
+"""What an engine receives: normalization by engine and language, the lexicon, the content key
+(issue #35)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ToneEngine
+
+import polyvox
+from polyvox.errors import PolyvoxError
+from polyvox.text.lexicon import Lexicon, read_entries
+
+
+class Reader(ToneEngine):
+    """A tone engine that declares what it reads itself and how it takes phonemes."""
+
+    def __init__(self, *, normalizes: tuple[str, ...] = (), phonemes: str = "", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.normalizes = normalizes
+        self.phonemes = phonemes
+
+    def spec(self) -> polyvox.EngineSpec:
+        spec = super().spec()
+        caps = polyvox.Capabilities(seeded=True, normalizes=self.normalizes, phonemes=self.phonemes)
+        return polyvox.EngineSpec(name=spec.name, sample_rate=spec.sample_rate, languages=spec.languages,
+                                  default_model=spec.default_model, params=spec.params, max_chars=spec.max_chars,
+                                  capabilities=caps, priority=spec.priority)
+
+
+def _kernel(tmp_path: Path, engine: Reader, **kwargs: Any) -> polyvox.Kernel:
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[], **kwargs)
+    kernel.register(engine)
+    return kernel
+
+
+SCRIPT = "It costs $42.50.\n[de] Am 3. Mai um 10:30.\nHello there."
+
+
+def test_an_engine_that_reads_nothing_itself_receives_words(tmp_path):
+    engine = Reader()
+    _kernel(tmp_path, engine).render(SCRIPT, engine="tone")
+    assert engine.calls == ["It costs forty-two dollars and fifty cents.",
+                            "Am dritten Mai um zehn Uhr dreißig.", "Hello there."]
+
+
+def test_an_engine_that_normalizes_english_receives_english_as_written(tmp_path):
+    engine = Reader(normalizes=("en",))
+    _kernel(tmp_path, engine).render(SCRIPT, engine="tone")
+    assert engine.calls == ["It costs $42.50.", "Am dritten Mai um zehn Uhr dreißig.", "Hello there."]
+
+
+def test_normalize_true_and_false_override_the_engine(tmp_path):
+    engine = Reader(normalizes=("en",))
+    kernel = _kernel(tmp_path, engine)
+    kernel.render("It costs $5.", engine="tone", normalize=True)
+    kernel.render("It costs $6.", engine="tone", normalize=False, use_cache=False)
+    assert engine.calls == ["It costs five dollars.", "It costs $6."]
+    with pytest.raises(PolyvoxError, match="normalize='sometimes'"):
+        kernel.render("x", engine="tone", normalize="sometimes")
+
+
+def test_the_segment_keeps_the_written_text_and_the_key_follows_the_spoken(tmp_path):
+    kernel = _kernel(tmp_path, Reader())
+    said = kernel.plan("It costs $5. Hello there.\nHello there.", engine="tone")
+    kept = kernel.plan("It costs $5. Hello there.\nHello there.", engine="tone", normalize=False)
+    assert [j.segment.text for j in said] == ["It costs $5. Hello there.", "Hello there."]
+    assert said[0].segment.spoken == "It costs five dollars. Hello there." and said[1].segment.spoken is None
+    assert said[0].key != kept[0].key  # the key hashes what the engine is sent
+    assert said[1].key == kept[1].key  # a segment normalization leaves alone keeps its audio
+
+
+def test_a_long_segment_is_chunked_by_its_spoken_length(tmp_path):
+    """Each chunk of a segment whose words grow must fit the engine's max_chars spoken, and
+    keeps its own written text."""
+    kernel = _kernel(tmp_path, Reader())
+    text = " ".join(f"Item {n} costs ${n}.{n:02d} on {n}/03/2025." for n in range(1, 9))
+    jobs = kernel.plan(text, engine="tone")
+    assert len(jobs) > 1
+    assert all(len(j.request.text) <= 200 for j in jobs)
+    assert " ".join(j.segment.text for j in jobs) == text
+    assert all("$" not in j.request.text for j in jobs)
+
+
+LEXICON = """\
+# names the engines get wrong
+Nguyen = Win
+SQL = sequel
+Siobhan = /ʃɪˈvɔːn/
+[de]
+Chatbot = Tschättbott
+"""
+
+
+def test_lexicon_entries_are_whole_words_per_language_and_case(tmp_path):
+    lexicon = Lexicon(read_entries(LEXICON))
+    text, blocks, skipped = lexicon.apply("NGUYEN and Nguyens; SQL, sql. Chatbot", "en", "")
+    assert text == "Win and Nguyens; sequel, sql. Chatbot"
+    assert lexicon.apply("Der Chatbot", "de")[0] == "Der Tschättbott"
+    with pytest.raises(PolyvoxError, match="line 2"):
+        read_entries("ok = fine\nnot an entry\n", "lex.txt")
+
+
+def test_lexicon_phonemes_reach_a_phoneme_engine_as_phonemes(tmp_path):
+    (tmp_path / "lexicon.txt").write_text(LEXICON, encoding="utf-8")
+    engine = Reader(phonemes="[[ {} ]]")
+    _kernel(tmp_path, engine, lexicon=tmp_path / "lexicon.txt").render("Siobhan paid $5 to Nguyen.", engine="tone")
+    assert engine.calls == ["[[ ʃɪˈvɔːn ]] paid five dollars to Win."]
+
+
+def test_lexicon_phonemes_are_skipped_with_a_warning_for_other_engines(tmp_path):
+    (tmp_path / "lexicon.txt").write_text(LEXICON, encoding="utf-8")
+    engine = Reader()
+    result = _kernel(tmp_path, engine, lexicon=tmp_path / "lexicon.txt").render("Siobhan and Nguyen.", engine="tone")
+    assert engine.calls == ["Siobhan and Win."]
+    assert any("takes no phonemes" in w and "Siobhan" in w for w in result.warnings)
+
+
+def test_a_voices_folder_lexicon_changes_only_segments_with_the_word(tmp_path):
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    engine = Reader()
+    kernel = _kernel(tmp_path, engine)
+    script = "Nguyen is here.\nNobody else."
+    kernel.render(script, engine="tone", voices=voices)
+    (voices / "#pronunciations.txt").write_text("Nguyen = Win\n", encoding="utf-8")
+    kernel.render(script, engine="tone", voices=voices)
+    assert engine.calls == ["Nguyen is here.", "Nobody else.", "Win is here."]  # "Nobody else." from the cache
+
+
+def test_piper_takes_lexicon_phonemes_and_speaks_them(tmp_path):
+    """Piper (espeak) declares `[[ ]]` phonemes: the entry reaches it as phonemes, and it speaks."""
+    (tmp_path / "lexicon.txt").write_text("Zork = /zˈɔːɹk/\n", encoding="utf-8")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"], lexicon=tmp_path / "lexicon.txt")
+    (job,) = kernel.plan("Zork costs $3.", engine="piper")
+    assert job.request.text == "[[ zˈɔːɹk ]] costs three dollars."
+    assert not kernel.engine("piper").capabilities.normalizes
+    audio = kernel.render("Zork costs $3.", engine="piper").audio
+    assert audio.duration > 0.5 and audio.rms > 0.01
+
+
+def test_dry_run_lists_what_each_engine_receives(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from polyvox.cli import cli
+
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("POLYVOX_PLUGINS", "piper")
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
+    script = tmp_path / "s.txt"
+    script.write_text("It costs $42.50.\n[pause:0.5s] Dr. Smith lives on St. John St.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["render", str(script), "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["segments"]
+    assert [r["text"] for r in rows] == ["It costs forty-two dollars and fifty cents.", "",
+                                         "doctor Smith lives on saint John street."]
+    assert rows[0]["written"] == "It costs $42.50." and rows[0]["engine"] == "piper" and rows[1]["pause"] == 0.5
+    assert not (tmp_path / "out").exists()  # nothing synthesized, nothing written
+    plain = CliRunner().invoke(cli, ["render", str(script), "--dry-run", "--no-normalize"])
+    assert "It costs $42.50." in plain.stdout
+    (tmp_path / "lexicon.txt").write_text("Smith = Smythe\n", encoding="utf-8")
+    monkeypatch.setenv("POLYVOX_LEXICON", str(tmp_path / "lexicon.txt"))  # the config key `lexicon`
+    respelled = CliRunner().invoke(cli, ["render", str(script), "--dry-run"])
+    assert "doctor Smythe lives on saint John street." in respelled.stdout, respelled.output
