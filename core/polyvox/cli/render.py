@@ -100,7 +100,9 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
 @render_options
 @output_options
 def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
-    """Speak TEXT (one line; markup such as [Alice] works as in `render`)."""
+    """Speak TEXT (one line; markup such as [Alice] works as in `render`). TEXT '-' reads stdin."""
+    if text == "-":
+        text = files.read_stdin("TEXT", "echo 'Hello' | polyvox say -")
     run_render(text, source="say", output=files.output_path(output, fmt, "say"), stdout_format=fmt, **opts)
 
 
@@ -245,6 +247,7 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
             out.write(chunk)
             if output is None:
                 sys.stdout.buffer.flush()
+        stream.result.check_spoken()  # no silent file for text with nothing to say
     if srt and output is not None:
         outputs.update(files.subtitle_files(stream.result, output))
     view.stop()

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
+from polyvox.errors import EmptyTextError
 from polyvox.text.segment import Segment
 
 
@@ -61,3 +62,17 @@ class RenderResult:
     srt: str | None = None
     #: The sample rate of the output (of `audio`, or of the file written).
     sample_rate: int | None = None
+
+    def check_spoken(self) -> None:
+        """`EmptyTextError` when there was speech to make and every engine gave back no sound
+        for it (Piper for ``?!``: punctuation alone is not read out). A render writes no file
+        then: a silent one is not what anyone asked for (a stream, which has sent its first
+        bytes by now, is the caller's to judge)."""
+        speech = [s for s in self.segments if s.engine]
+        if not speech or any(s.duration > 0 for s in speech):
+            return
+        text = " ".join(s.segment.text.strip() for s in speech)
+        excerpt = text if len(text) <= 40 else text[:37] + "..."
+        engines = ", ".join(sorted({s.engine for s in speech if s.engine}))
+        raise EmptyTextError(f"nothing to speak: {engines} made no sound for {excerpt!r} (punctuation alone is "
+                             "not read out); give it words")

@@ -1,0 +1,136 @@
+"""A newcomer's first hour (issue 30): what a first session with the CLI pokes at, answered
+in one line or done as asked, never a silent file or a traceback."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+import polyvox
+from polyvox.cli import cli
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").touch()
+    monkeypatch.setenv("POLYVOX_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("POLYVOX_PLUGINS", "piper")
+    for name in ("POLYVOX_ENGINE", "POLYVOX_VOICES", "POLYVOX_DEBUG", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def run(*args: str, input: str | bytes | None = None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def one_error_line(result, start: str) -> str:
+    """The result failed with exit status 1 and one `Error:` line starting with `start`."""
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"Error: {start}"), result.stderr
+    assert "Traceback" not in result.output
+    return lines[-1]
+
+
+def test_polyvox_alone_prints_the_help_and_exits_0() -> None:
+    alone, helped = run(), run("--help")
+    assert alone.exit_code == 0, alone.output
+    assert alone.stdout == helped.stdout and "  render " in alone.stdout
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    """`polyvox config | head -1`: the pipe closes under polyvox; nothing on stderr."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("POLYVOX_", "PATH", "HOME"))}
+    proc = subprocess.Popen([sys.executable, "-m", "polyvox", "config"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    proc.wait(timeout=120)
+    assert err == b""
+
+
+def test_say_dash_reads_standard_input(tmp_path: Path) -> None:
+    said = run("say", "-", "-o", "piped.wav", "-q", input="Hello from a pipe.\n")
+    assert said.exit_code == 0, said.output
+    samples, rate = sf.read(tmp_path / "piped.wav")
+    assert rate == 22050 and len(samples) > rate // 2 and np.sqrt(np.mean(samples**2)) > 0.005
+
+
+@pytest.mark.parametrize("text", ["?!", "—", "...  ?"])
+def test_text_with_nothing_to_say_is_one_error_everywhere(tmp_path: Path, text: str) -> None:
+    """Piper makes no sound for punctuation alone: say, render, render --stream and the Python
+    API all give the same one-line error, and no 0-second file is left behind."""
+    (tmp_path / "quiet.txt").write_text(text + "\n")
+    for args in (["say", text, "-o", "a.wav"], ["render", "quiet.txt", "-o", "b.flac"],
+                 ["render", "quiet.txt", "--stream", "-o", "c.wav"], ["say", "-", "-o", "d.wav"]):
+        one_error_line(run(*args, input=text), "nothing to speak: piper made no sound for")
+    assert not [p.name for p in tmp_path.glob("*.*") if p.suffix in (".wav", ".flac")]
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    for call in (lambda: kernel.synthesize(text), lambda: kernel.render(text, output=tmp_path / "e.wav")):
+        with pytest.raises(polyvox.EmptyTextError, match="nothing to speak: piper made no sound"):
+            call()
+    assert not (tmp_path / "e.wav").exists()
+    # words next to the punctuation are spoken as before
+    assert kernel.synthesize(f"Yes {text}").duration > 0.2
+
+
+def _png() -> bytes:
+    return b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("story.txt", "Hello there.\n" * 50)
+    return buffer.getvalue()
+
+
+def _wav() -> bytes:
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(2205, np.float32), 22050, format="WAV")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("name", "make", "kind"), [("voice.wav", _wav, "WAV audio"), ("shot.png", _png, "a PNG image"),
+                                                     ("story.zip", _zip, "a zip archive"),
+                                                     ("blob.bin", lambda: b"ab\x00\x01\x02cd" * 300, "binary data")])
+def test_a_file_that_is_not_text_is_one_line_naming_it(tmp_path: Path, name: str, make, kind: str) -> None:
+    (tmp_path / name).write_bytes(make())
+    line = one_error_line(run("render", name), f"{name!r} is not a text file (it looks like {kind})")
+    assert "script (.txt) or subtitles (.srt)" in line
+    piped = one_error_line(run("render", "-", input=make()), "'stdin' is not a text file")
+    assert kind in piped
+    assert not (tmp_path / "out").exists() and not any((tmp_path / "cache").rglob("*.val"))
+    with pytest.raises(polyvox.ScriptError, match="is not a text file"):
+        polyvox.Kernel(cache=False, plugins=["piper"]).render(tmp_path / name)
+
+
+def test_utf16_text_is_still_text(tmp_path: Path) -> None:
+    (tmp_path / "notepad.txt").write_bytes("Hello from Notepad.\n".encode("utf-16-le"))
+    assert run("render", "notepad.txt", "-o", "n.wav", "-q").exit_code == 0
+
+
+def test_a_directory_given_as_a_file_says_it_is_a_directory(tmp_path: Path) -> None:
+    (tmp_path / "voices").mkdir()
+    result = run("render", "voices")
+    assert result.exit_code == 2 and "'voices' is a directory" in result.stderr
+    with pytest.raises(polyvox.ScriptError, match="'voices' is a directory"):
+        polyvox.Kernel(cache=False, plugins=["piper"]).render(Path("voices"))
+    with pytest.raises(polyvox.ScriptError, match="is a directory"):
+        polyvox.subtitles.srt.read_srt(tmp_path / "voices")
+
+
+def test_an_empty_srt_names_its_file(tmp_path: Path) -> None:
+    (tmp_path / "film.srt").write_text("")
+    one_error_line(run("render", "film.srt"), "no subtitles found in 'film.srt' (the file is empty)")
