@@ -4,6 +4,7 @@ in one line or done as asked, never a silent file or a traceback."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -134,3 +135,24 @@ def test_a_directory_given_as_a_file_says_it_is_a_directory(tmp_path: Path) -> N
 def test_an_empty_srt_names_its_file(tmp_path: Path) -> None:
     (tmp_path / "film.srt").write_text("")
     one_error_line(run("render", "film.srt"), "no subtitles found in 'film.srt' (the file is empty)")
+
+
+def test_tables_are_never_cut_short_off_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Piped or logged, every value of every table is whole and on one line (a terminal wraps)."""
+    deep = tmp_path / ("a-long-folder-name-" * 8) / "cache"
+    monkeypatch.setenv("POLYVOX_CACHE_DIR", str(deep))
+    monkeypatch.setenv("POLYVOX_PLUGINS", "piper,template")
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    character = "Bartholomew-the-very-long-named-character-of-the-second-act-" * 2
+    polyvox.testing.reference_voice(voices, character, 150.0)
+    hooks = "find_voices, load_model, map_language, model_files, model_size, model_weights, prepare_voice"
+    bundled = next(row["path"] for row in json.loads(run("models", "--json").stdout) if row["engine"] == "piper")
+    expected = {("config",): str(deep), ("plugins",): hooks, ("cache", "stats"): str(deep),
+                ("models",): bundled, ("voices", "--voices", str(voices)): character,
+                ("engines", "piper"): "en_US-joe-medium (default)"}
+    for args, whole in expected.items():
+        result = run(*args)
+        assert result.exit_code == 0, result.output
+        assert any(whole in line for line in result.stdout.splitlines()), (args, result.stdout)
+        assert "…" not in result.stdout, args

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console, table
 
 
 def _size(n: int) -> str:
@@ -48,18 +48,15 @@ def stats() -> None:
         return
     if st.quiet:
         return
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None, title="Cache", title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
-    table.add_row("Entries", str(s.entries))
-    table.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
+    listing = table("", "", title="Cache", show_header=False, box=None)
+    listing.columns[0].style = "bold"
+    listing.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
+    listing.add_row("Entries", str(s.entries))
+    listing.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
     total = s.last_hits + s.last_misses
     rate = "no render yet" if not total else f"{s.last_hit_rate:.0%} ({s.last_hits} of {total} segments)"
-    table.add_row("Last render hits", rate)
-    stdout_console().print(table)
+    listing.add_row("Last render hits", rate)
+    stdout_console().print(listing)
 
 
 @cache.command()

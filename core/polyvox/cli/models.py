@@ -10,7 +10,16 @@ from typing import Any
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stderr_console, stdout_console
+from polyvox.cli.options import (
+    emit_json,
+    escape,
+    output_options,
+    settings,
+    state,
+    stderr_console,
+    stdout_console,
+    table,
+)
 from polyvox.errors import PolyvoxError
 
 
@@ -87,8 +96,6 @@ def models(ctx: click.Context, engine: str | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     kernel = _kernel()
     data = rows(kernel, engine)
     st = state()
@@ -97,16 +104,12 @@ def models(ctx: click.Context, engine: str | None) -> None:
         return
     if st.quiet:
         return
-    table = Table(title="Models", title_justify="left")
-    for column in ("engine", "model", "languages", "size", "state", "path"):
-        table.add_column(column)
+    listing = table("engine", "model", "languages", "size", "state", "path", title="Models")
     for row in data:
-        langs = ", ".join(row["languages"][:6]) + (f" (+{len(row['languages']) - 6})" if len(row["languages"]) > 6
-                                                    else "")
         style = _STYLE.get(row["state"], "dim")
-        table.add_row(row["engine"], escape(row["model"]), langs or "–", row["size"],
-                      f"[{style}]{row['state']}[/]", escape(row["path"] or "–"))
-    stdout_console().print(table)
+        listing.add_row(row["engine"], escape(row["model"]), ", ".join(row["languages"]) or "–", row["size"],
+                        f"[{style}]{row['state']}[/]", escape(row["path"] or "–"))
+    stdout_console().print(listing)
 
 
 @models.command()

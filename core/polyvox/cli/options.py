@@ -72,10 +72,30 @@ def stderr_console() -> Any:
     return Console(stderr=True, no_color=no_color(), highlight=False, soft_wrap=True)
 
 
+#: Columns of stdout off a terminal: wide enough that no value is ever wrapped or cut.
+UNLIMITED_WIDTH = 100_000
+
+
 def stdout_console() -> Any:
+    """The console for listings and tables on stdout: on a terminal long values wrap to its
+    width; off one (a pipe, a log file, CI) lines are as long as their values, so `grep` and
+    `cut` see every value whole."""
+    import sys
+
     from rich.console import Console
 
-    return Console(no_color=no_color(), highlight=False)
+    width = None if sys.stdout.isatty() else UNLIMITED_WIDTH
+    return Console(no_color=no_color(), highlight=False, width=width)
+
+
+def table(*columns: str, title: str | None = None, **options: Any) -> Any:
+    """A rich table whose cells wrap (never end in '…') when the terminal is narrow."""
+    from rich.table import Table
+
+    made = Table(title=title, title_justify="left", **options)
+    for column in columns:
+        made.add_column(column, overflow="fold")
+    return made
 
 
 def error_line(message: str) -> None:
