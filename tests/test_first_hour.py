@@ -156,3 +156,46 @@ def test_tables_are_never_cut_short_off_a_terminal(tmp_path: Path, monkeypatch: 
         assert result.exit_code == 0, result.output
         assert any(whole in line for line in result.stdout.splitlines()), (args, result.stdout)
         assert "…" not in result.stdout, args
+
+
+def test_every_destructive_command_refuses_without_a_terminal_unless_yes(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """cache clear, models rm and uninstall: one rule. --yes goes ahead; a terminal is asked;
+    without one (a script, CI) a one-line refusal naming --yes, and nothing is deleted."""
+    import polyvox.plugin.installer as installer
+    from polyvox.cli import options
+
+    uninstalled: list = []
+    monkeypatch.setattr(installer, "uninstall", lambda names: uninstalled.append(names))
+    removed: list = []
+    from polyvox.weights.service import Weights
+
+    monkeypatch.setattr(Weights, "remove", lambda self, e, m, others: removed.append(m) or [])
+    assert run("say", "Keep me.", "-o", "k.wav", "-q").exit_code == 0
+
+    def entries() -> int:
+        return json.loads(run("cache", "stats", "--json").stdout)["entries"]
+
+    commands = (["cache", "clear"], ["models", "rm", "piper"], ["uninstall", "kokoro"])
+    for args in commands:
+        line = one_error_line(run(*args), f"polyvox {' '.join(args[:-1] if args[0] != 'cache' else args)} deletes")
+        assert line.endswith("add --yes to go ahead")
+    assert entries() == 1 and not removed and not uninstalled
+    monkeypatch.setattr(options, "interactive", lambda: True)
+    for args in commands:
+        asked = run(*args, input="n\n")
+        assert asked.exit_code == 0 and "Delete " in asked.stderr and "nothing removed" in asked.stderr, args
+    assert entries() == 1 and not removed and not uninstalled
+    monkeypatch.setattr(options, "interactive", lambda: False)
+    monkeypatch.setattr(installer, "uninstall", lambda names: uninstalled.append(names) or _NoChange())
+    for args in commands:
+        assert run(*args, "--yes").exit_code == 0, args
+    assert entries() == 0 and removed == ["en_US-joe-medium"] and uninstalled == [["kokoro"]]
+
+
+class _NoChange:
+    added: dict = {}
+    removed: dict = {}
+    engines = ("piper",)
+    failures: list = []
+    conflicts: list = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console, table
+from polyvox.cli.options import confirm, emit_json, escape, output_options, settings, state, stdout_console, table
 
 
 def _size(n: int) -> str:
@@ -66,10 +66,9 @@ def clear(yes: bool) -> None:
     """Remove every cached segment (the next render synthesizes everything again)."""
     store, _ = _open_cache()
     st = state()
-    if not yes and not st.json and _interactive():
-        if not click.confirm(f"Remove every entry from {store.directory}?", err=True):
-            click.echo("nothing removed", err=True)
-            return
+    if not confirm(f"every entry of the cache in {store.directory}", yes, "polyvox cache clear"):
+        click.echo("nothing removed", err=True)
+        return
     removed = store.clear()
     if st.json:
         emit_json({"directory": str(store.directory), "removed": removed})
@@ -102,10 +101,3 @@ def verify(repair: bool) -> None:
 def path() -> None:
     """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`)."""
     click.echo(settings().value("cache_dir"))
-
-
-def _interactive() -> bool:
-    """Whether a person can answer a prompt (stdin is a terminal)."""
-    import sys
-
-    return sys.stdin.isatty()

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from polyvox.cli.options import (
+    confirm,
     emit_json,
     escape,
     output_options,
@@ -146,11 +147,16 @@ def pull(target: str, every: bool) -> None:
 @models.command()
 @click.argument("target", metavar="ENGINE[:MODEL]")
 @click.option("--all", "every", is_flag=True, help="Every model of ENGINE.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @output_options
-def rm(target: str, every: bool) -> None:
+def rm(target: str, every: bool, yes: bool) -> None:
     """Delete a model's downloaded files (files another model still uses are kept)."""
     kernel = _kernel()
     pairs = _target(kernel, target, every)
+    named = ", ".join(f"{engine}:{model}" for engine, model in pairs)
+    if not confirm(f"the downloaded files of {named}", yes, "polyvox models rm"):
+        click.echo("nothing removed", err=True)
+        return
     everything = [(e, m) for e in (s.name for s in kernel.engines()) for m in _models(kernel, e)]
     removed = []
     for engine, model in pairs:

@@ -117,6 +117,26 @@ def settings(**explicit: Any) -> Any:
     return load_settings(explicit)
 
 
+def interactive() -> bool:
+    """Whether a person can answer a prompt (stdin is a terminal)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool, command: str) -> bool:
+    """The one rule of every command that deletes (`cache clear`, `models rm`, `uninstall`):
+    `--yes` goes ahead; on a terminal the person is asked (False: they said no); without one
+    the command refuses in one line, since nobody can answer and a script must not delete by
+    accident."""
+    if yes:
+        return True
+    if not interactive():
+        raise click.ClickException(f"{command} deletes {question}: there is no terminal to ask, so nothing was "
+                                   "removed; add --yes to go ahead")
+    return click.confirm(f"Delete {question}?", err=True)
+
+
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:
     """``--set key=value`` pairs; the engine validates names and values."""
     out: dict[str, str] = {}
