@@ -157,7 +157,7 @@ def plugins() -> None:
                         ", ".join(i.hooks))
     console.print(listing)
     for failure in kernel.failures:
-        label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED"}.get(failure.kind, "FAILED")
+        label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED", "empty": "EMPTY"}.get(failure.kind, "FAILED")
         console.print(f"[red]{label} {escape(failure.name)}[/] ({failure.distribution or 'not packaged'}): "
                       + escape(failure.error))
         if st.debug and failure.detail:
