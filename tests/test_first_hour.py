@@ -199,3 +199,17 @@ class _NoChange:
     engines = ("piper",)
     failures: list = []
     conflicts: list = []
+
+
+def test_errors_name_the_right_thing(tmp_path: Path) -> None:
+    one_error_line(run("say", "Hi.", "--narrator", "missing.wav"),
+                   "narrator 'missing.wav': the audio file does not exist")
+    (tmp_path / "takes.wav").mkdir()
+    one_error_line(run("say", "Hi.", "--narrator", "takes.wav"), "narrator 'takes.wav': the audio file is a directory")
+    line = one_error_line(run("say", "Hi.", "--engine", "Piper"), "engine 'Piper' is not installed: did you mean piper?")
+    assert "polyvox install" not in line  # not a plugin to install: a spelling
+    assert "did you mean piper?" in one_error_line(run("engines", "pipr"), "engine 'pipr' is not installed")
+    assert "polyvox install kokoro" in one_error_line(run("say", "Hi.", "--engine", "kokoro"), "engine 'kokoro'")
+    for name in ("gap", "tolerance", "crossfade_ms"):
+        with pytest.raises(polyvox.ParameterError, match=rf"^{name}='soon' is not valid: expected a number$"):
+            polyvox.subtitles.timing.TimingConfig(**{name: "soon"})

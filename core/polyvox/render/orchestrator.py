@@ -22,7 +22,7 @@ import attrs
 from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
-from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
+from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError, VoiceError
 from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
@@ -36,7 +36,7 @@ from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
 from polyvox.voices.casting import Overlay, check_jobs, recast
-from polyvox.voices.library import VoiceLibrary
+from polyvox.voices.library import AUDIO_EXTENSIONS, VoiceLibrary
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 _DEFAULT_JOIN = JoinConfig()
@@ -164,6 +164,10 @@ class Renderer:
             return Voice(name=path.stem, model=str(path))
         if path.is_file():
             return Voice(name=path.stem, audio=path)
+        if path.suffix.lower() in AUDIO_EXTENSIONS:  # meant as a reference recording
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise VoiceError(f"narrator {voice!r}: the audio file {what}; give an audio file, a character of the "
+                             "voices folder or an engine voice id")
         return Voice(name=voice, model=voice)
 
     # -- the steps before synthesis ---------------------------------------------------------------
