@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -206,10 +207,50 @@ def test_errors_name_the_right_thing(tmp_path: Path) -> None:
                    "narrator 'missing.wav': the audio file does not exist")
     (tmp_path / "takes.wav").mkdir()
     one_error_line(run("say", "Hi.", "--narrator", "takes.wav"), "narrator 'takes.wav': the audio file is a directory")
-    line = one_error_line(run("say", "Hi.", "--engine", "Piper"), "engine 'Piper' is not installed: did you mean piper?")
+    line = one_error_line(run("say", "Hi.", "--engine", "Piper"),
+                          "engine 'Piper' is not installed: did you mean piper?")
     assert "polyvox install" not in line  # not a plugin to install: a spelling
     assert "did you mean piper?" in one_error_line(run("engines", "pipr"), "engine 'pipr' is not installed")
     assert "polyvox install kokoro" in one_error_line(run("say", "Hi.", "--engine", "kokoro"), "engine 'kokoro'")
     for name in ("gap", "tolerance", "crossfade_ms"):
         with pytest.raises(polyvox.ParameterError, match=rf"^{name}='soon' is not valid: expected a number$"):
             polyvox.subtitles.timing.TimingConfig(**{name: "soon"})
+
+
+def test_progress_and_summary_say_what_happened(tmp_path: Path) -> None:
+    """The device the engine chose (never "auto"), the model load apart from synthesis, "1 pause"."""
+    said = run("say", "Hello [pause:0.3s] there.", "-o", "hi.wav")
+    assert said.exit_code == 0, said.output
+    assert "loaded piper model en_US-joe-medium on cpu in" in said.stderr and "auto" not in said.stderr
+    assert re.search(r"from cache; 1 pause\b(?!s)", said.stderr) and "loading models" in said.stderr
+    assert "model loads not counted" in said.stderr
+    again = json.loads(run("say", "Hello again [pause:0.3s] there.", "-o", "x.wav", "--json", "--no-cache").stdout)
+    assert again["stats"]["model_load_seconds"] == 0 and again["stats"]["model_loads"] == 0  # loaded already
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    first = kernel.render("Warming up.")
+    assert first.stats.model_loads == 1 and 0 < first.stats.model_load_seconds < first.stats.wall_seconds
+    assert first.stats.synthesis_real_time_factor < first.stats.real_time_factor
+
+
+def test_an_output_name_without_a_suffix_gets_the_formats(tmp_path: Path) -> None:
+    said = run("say", "Named.", "-o", "story", "-q")
+    assert said.exit_code == 0 and (tmp_path / "story.wav").is_file() and not (tmp_path / "story").exists()
+    assert run("say", "Named.", "-o", "story2").stdout.strip() == "story2.wav"
+    flac = run("say", "Named.", "-o", "story3", "--format", "flac")
+    assert flac.stdout.strip() == "story3.flac" and sf.info(tmp_path / "story3.flac").format == "FLAC"
+    bad = run("say", "Named.", "-o", "story.aiff")
+    assert bad.exit_code == 2 and "unknown audio format '.aiff'" in bad.stderr and ".wav, .flac" in bad.stderr
+
+
+@pytest.mark.parametrize(("device", "runs_on"), [("auto", None), ("cpu", "cpu")])
+def test_an_engine_that_does_not_say_where_it_runs_is_never_shown_as_auto(tmp_path: Path, device: str,
+                                                                         runs_on: str | None) -> None:
+    from conftest import ToneEngine
+
+    from polyvox.events import ModelLoaded
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False, device=device)
+    kernel.register(ToneEngine())
+    loaded: list = []
+    kernel.render("A tone.", on_event=lambda e: loaded.append(e) if isinstance(e, ModelLoaded) else None)
+    assert [e.runs_on for e in loaded] == [runs_on] and loaded[0].device == device

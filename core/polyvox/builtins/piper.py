@@ -165,7 +165,8 @@ class Piper(polyvox.Engine):
             options.inter_op_num_threads = 1
             voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
                                                          providers=["CPUExecutionProvider"])
-        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores())
+        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores(),
+                           "cuda" if use_cuda else "cpu")
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
         return _speak(model.voice, request)
@@ -202,9 +203,11 @@ class LoadedVoice:
     """A loaded Piper voice: its session on every core (lone segments), and for batches
     `parallel` sessions sharing the cores between them, made on the first batch."""
 
-    def __init__(self, voice: Any, path: str, parallel: int, cores: int):
+    def __init__(self, voice: Any, path: str, parallel: int, cores: int, device: str = "cpu"):
         self.voice = voice
         self.path = path
+        #: Where it runs ("cpu" or "cuda"), for the kernel's progress.
+        self.device = device
         self.parallel = parallel
         self.cores = cores
         self._narrow: list[Any] = []

@@ -291,7 +291,7 @@ class Render:
         r = self.renderer
         with self.scope.active():
             began = time.perf_counter()
-            loads, preps = r.models.loads, r.models.voice_preparations
+            loads, preps, loading = r.models.loads, r.models.voice_preparations, r.models.load_seconds
             speech_jobs = [j for j in self.jobs if j.request is not None]
             r.events.emit(RenderStarted(len(self.jobs), len(speech_jobs),
                                         sum(len(j.request.text) for j in speech_jobs)))
@@ -306,7 +306,7 @@ class Render:
             seconds += chunk.duration
             yield chunk
         with self.scope.active():
-            self.result = self._finish(placement, began, loads, preps, seconds, output)
+            self.result = self._finish(placement, began, (loads, preps, loading), seconds, output)
 
     # -- steps ------------------------------------------------------------------------------
     def _placement(self) -> Any:
@@ -351,9 +351,10 @@ class Render:
             return 1
         return self.options.batch_size or caps.batch_size_for(key[2])
 
-    def _finish(self, placement: Any, began: float, loads: int, preps: int, seconds: float,
+    def _finish(self, placement: Any, began: float, before: tuple[int, int, float], seconds: float,
                 output: Path | None) -> RenderResult:
         r = self.renderer
+        loads, preps, loading = before
         results: list[SegmentResult] = placement.results
         speech = [s for s in results if s.engine]
         cached = sum(s.cached for s in speech)
@@ -362,7 +363,8 @@ class Render:
         stats = RenderStats(
             segments=len(results), speech_segments=len(speech), synthesized=len(speech) - cached, cached=cached,
             audio_seconds=seconds, wall_seconds=time.perf_counter() - began,
-            model_loads=r.models.loads - loads, voice_preparations=r.models.voice_preparations - preps)
+            model_loads=r.models.loads - loads, voice_preparations=r.models.voice_preparations - preps,
+            model_load_seconds=r.models.load_seconds - loading)
         return RenderResult(None, tuple(results), stats, tuple(self.scope.warnings), output,
                             timing=tuple(getattr(placement, "report", ())), srt=getattr(placement, "srt", None),
                             sample_rate=self.sample_rate)

@@ -36,15 +36,24 @@ class RenderStats:
     wall_seconds: float
     model_loads: int
     voice_preparations: int
+    #: Of `wall_seconds`, the time spent loading models (once per process, not per render).
+    model_load_seconds: float = 0.0
 
     @property
     def real_time_factor(self) -> float | None:
         """Wall seconds per second of audio (below 1 is faster than real time)."""
         return self.wall_seconds / self.audio_seconds if self.audio_seconds else None
 
+    @property
+    def synthesis_real_time_factor(self) -> float | None:
+        """`real_time_factor` without the model loads: what the next render of a warm process costs."""
+        busy = max(0.0, self.wall_seconds - self.model_load_seconds)
+        return busy / self.audio_seconds if self.audio_seconds else None
+
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self)
         out["real_time_factor"] = self.real_time_factor
+        out["synthesis_real_time_factor"] = self.synthesis_real_time_factor
         return out
 
 
