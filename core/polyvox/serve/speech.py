@@ -17,10 +17,14 @@ import attrs
 import polyvox
 from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
 from polyvox.errors import PolyvoxError
+from polyvox.events import Warning as RenderWarning
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
+
+#: Render warnings that mean the voice a request asked for is not the voice it is spoken in.
+_VOICE_NOT_USED = frozenset({"voice-not-cloned", "auto-voice"})
 
 
 @attrs.frozen
@@ -152,12 +156,20 @@ class SpeechService:
                 else:
                     stretch = req.speed
             cancel = CancelToken()
+            unusable: list[str] = []  # the voice asked for, which the engine cannot speak with
+
+            def note(event: Any) -> None:
+                if isinstance(event, RenderWarning) and event.kind in _VOICE_NOT_USED and event.message not in unusable:
+                    unusable.append(event.message)
+
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        **options)
+                                        on_event=note, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
         headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
+        if unusable:  # spoken anyway, in the engine's voice: say so rather than pass it off as asked
+            headers["X-Polyvox-Warning"] = "; ".join(unusable).encode("ascii", "replace").decode()
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
