@@ -275,3 +275,24 @@ def test_the_bundled_voice_licence_is_stated_as_its_package_states_it() -> None:
     for name, line in mentions:
         voice_part = line[line.lower().find("joe") if "joe" in line.lower() else line.lower().find("bundled"):]
         assert stated in line and "CC0" not in voice_part, (name, line)
+
+
+def test_the_sample_config_in_the_docs_works_copied_as_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ```toml block of docs/cli.md, pasted into the user's config file: renders work."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    sample = re.search(r"```toml\n(.*?)```", doc.split("The config file is TOML", 1)[1], re.S).group(1)
+    (tmp_path / "xdg" / "polyvox").mkdir(parents=True)
+    (tmp_path / "xdg" / "polyvox" / "config.toml").write_text(sample, encoding="utf-8")
+    monkeypatch.delenv("POLYVOX_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    shown = json.loads(run("config", "--json").stdout)
+    assert shown["config_file"] == str(tmp_path / "xdg" / "polyvox" / "config.toml") and shown["config_file_exists"]
+    assert {k: v["source"] for k, v in shown["settings"].items()}["timing_mode"].startswith("config")
+    from polyvox.samples import FILM_SRT
+
+    (tmp_path / "film.srt").write_text(FILM_SRT)
+    for args in (["say", "Configured.", "-o", "c.wav"], ["render", "film.srt", "-o", "f.wav", "--json"]):
+        result = run(*args)
+        assert result.exit_code == 0, (args, result.output)
+    assert set(json.loads(result.stdout)["timing_actions"]) <= {"padded", "fits"}  # pad_with_silence
