@@ -296,3 +296,15 @@ def test_the_sample_config_in_the_docs_works_copied_as_is(tmp_path: Path, monkey
         result = run(*args)
         assert result.exit_code == 0, (args, result.output)
     assert set(json.loads(result.stdout)["timing_actions"]) <= {"padded", "fits"}  # pad_with_silence
+
+
+@pytest.mark.parametrize("command", ["say", "demo"])
+def test_the_option_lists_in_docs_cli_are_the_commands_options(command: str) -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = doc.split(f"## `polyvox {command}", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"`(?:-\w/)?(--[a-z-]+)", section.split("Options:", 1)[1].split("\nNot for", 1)[0]))
+    refused = set(re.findall(r"`(--[a-z-]+)`", section.split("\nNot for", 1)[1]))
+    has = {o for p in cli.commands[command].params for o in p.opts if o.startswith("--")}
+    assert listed == has, (listed ^ has)
+    render = {o for p in cli.commands["render"].params for o in p.opts if o.startswith("--")}
+    assert refused and not refused & has and refused <= render
