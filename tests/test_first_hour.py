@@ -308,3 +308,14 @@ def test_the_option_lists_in_docs_cli_are_the_commands_options(command: str) -> 
     assert listed == has, (listed ^ has)
     render = {o for p in cli.commands["render"].params for o in p.opts if o.startswith("--")}
     assert refused and not refused & has and refused <= render
+
+
+@pytest.mark.parametrize(("tag", "problem"), [("length_scale:banana", "parameter length_scale='banana' is not valid"),
+                                              ("length_scale:99", "parameter length_scale=99 is out of range"),
+                                              ("nosuch:3", "engine 'piper' has no parameter 'nosuch'")])
+def test_strict_names_line_and_column_of_a_bad_parameter_value(tmp_path: Path, tag: str, problem: str) -> None:
+    (tmp_path / "s.txt").write_text(f"Hello.\n  Then [Alice|{tag}] hi there.\n")
+    one_error_line(run("render", "s.txt", "--strict", "-o", "s.wav"), f"segment 2 (line 2, column 8): {problem}")
+    lenient = run("render", "s.txt", "-o", "s.wav", "--json", "-q")
+    assert any(w.startswith(f"line 2, column 8: {problem}") and w.endswith("(dropped)")
+               for w in json.loads(lenient.stdout)["warnings"]), lenient.stdout

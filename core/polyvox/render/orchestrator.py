@@ -225,7 +225,7 @@ class Renderer:
         for cue in given.cues:
             where = f"subtitle {cue.index} at {_stamp(cue.start)}"
             segments = parse(without_screen_marks(cue.text), where)  # no ♪ or (annotations) read aloud
-            units.append([attrs.evolve(s, line=None, text=spoken(s.text)) for s in segments])
+            units.append([attrs.evolve(s, line=None, column=None, text=spoken(s.text)) for s in segments])
             labels.append(where)
         return units, labels
 

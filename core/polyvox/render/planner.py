@@ -158,7 +158,8 @@ class Planner:
                     raise type(exc)(f"{where}: {exc}") from exc
                 if len(segments) == 1:
                     raise
-                line = f" (line {seg.line})" if seg.line else ""
+                column = f", column {seg.column}" if seg.column else ""
+                line = f" (line {seg.line}{column})" if seg.line else ""
                 raise type(exc)(f"segment {index}{line}: {exc}") from exc
         return jobs
 
@@ -226,7 +227,9 @@ class Planner:
                 except ParameterError as exc:
                     if layer_strict:
                         raise
-                    self.warn("dropped-parameter", f"{exc} (dropped)")
+                    where = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
+                        and seg.column else ""
+                    self.warn("dropped-parameter", f"{where}{exc} (dropped)")
         final, _ = spec.resolve_params(combined)
         emotion = self._emotion(seg, spec, voices)
         vector = seg.emotion_vector if seg.emotion_vector and spec.capabilities.emotion_vector else {}

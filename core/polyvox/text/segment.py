@@ -59,6 +59,8 @@ class Segment:
     emotion: str | None = None
     #: Emotion weights 0..1 by name (``[sad:0.7|calm:0.2]``), for engines that take them.
     emotion_vector: Mapping[str, float] = attrs.field(factory=dict, converter=frozen_mapping)
+    #: The column of the tag that set its character and parameters (1-based), for messages.
+    column: int | None = None
 
     @property
     def is_pause(self) -> bool:
