@@ -319,3 +319,20 @@ def test_strict_names_line_and_column_of_a_bad_parameter_value(tmp_path: Path, t
     lenient = run("render", "s.txt", "-o", "s.wav", "--json", "-q")
     assert any(w.startswith(f"line 2, column 8: {problem}") and w.endswith("(dropped)")
                for w in json.loads(lenient.stdout)["warnings"]), lenient.stdout
+
+
+def test_the_readme_engine_table_states_the_locked_versions() -> None:
+    """Every `package X.Y.Z` in the README's "tested combination" of a GPU engine is what that
+    engine's requirements.lock pins (the table once said f5-tts 1.1.20 and pyarrow<26)."""
+    root = Path(__file__).resolve().parents[1]
+    rows = {line.split("`")[1]: line for line in (root / "README.md").read_text(encoding="utf-8").splitlines()
+            if line.startswith("| `chatterbox`") or line.startswith("| `f5tts`")}
+    assert set(rows) == {"chatterbox", "f5tts"}
+    for engine, row in rows.items():
+        lock = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", (root / "plugins" / engine / "requirements.lock")
+                               .read_text(encoding="utf-8"), re.M))
+        stated = re.findall(r"([a-z][a-z0-9_-]*) (\d+\.\d+(?:\.\d+)?)\b", row.rsplit("|", 2)[-2])
+        assert len(stated) >= 4, row
+        for package, version in stated:
+            assert lock.get(package) == version, (engine, package, version, lock.get(package))
+        assert "<" not in row.rsplit("|", 2)[-2], row  # pins, not ranges someone has to resolve
