@@ -86,6 +86,7 @@ def cli(ctx: click.Context, cache_dir: str | None, allow_downloads: bool, offlin
     \b
     Quick start:
       polyvox demo                       render the built-in sample script
+      polyvox demo --write-samples .     the sample files the docs use (story.txt, voices/, ...)
       polyvox render story.txt -o story.wav
       polyvox say "Hello there"
       polyvox engines                    what is installed

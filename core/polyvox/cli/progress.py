@@ -153,7 +153,8 @@ class RenderView:
         task = self._loading.pop((event.engine, event.model, event.device), None)
         if self._activity is not None and task is not None:
             self._activity.remove_task(task)
-        where = f" on {event.runs_on}" if event.runs_on else ""
+        runs_on = event.runs_on or (event.device if event.device != "auto" else None)
+        where = f" on {runs_on}" if runs_on else ""
         self.note(f"loaded {event.engine} model {event.model}{where} in {event.seconds:.2f} s", style="dim")
 
     def _on_DownloadAsking(self, event: Any) -> None:
