@@ -22,7 +22,7 @@ import attrs
 from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
-from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError, VoiceError
+from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
 from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
@@ -35,9 +35,9 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import chunking, markup
 from polyvox.text.segment import Segment
-from polyvox.voices.casting import Overlay, check_jobs, recast
-from polyvox.voices.library import AUDIO_EXTENSIONS, VoiceLibrary
-from polyvox.voices.voice import DEFAULT_VOICE, Voice
+from polyvox.voices.casting import Overlay, check_jobs, narrator_voice, recast
+from polyvox.voices.library import VoiceLibrary
+from polyvox.voices.voice import Voice
 
 _DEFAULT_JOIN = JoinConfig()
 
@@ -150,25 +150,8 @@ class Renderer:
             self.warn("voice-library", message)
         return voices
 
-    @staticmethod
-    def narrator(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
-        """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
-        if isinstance(voice, Voice):
-            return voice
-        if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
-            return getattr(voices, "narrator", None) or DEFAULT_VOICE
-        if voices and voice in voices:
-            return voices[voice]
-        path = Path(voice)
-        if path.suffix.lower() == ".onnx":
-            return Voice(name=path.stem, model=str(path))
-        if path.is_file():
-            return Voice(name=path.stem, audio=path)
-        if path.suffix.lower() in AUDIO_EXTENSIONS:  # meant as a reference recording
-            what = "is a directory" if path.is_dir() else "does not exist"
-            raise VoiceError(f"narrator {voice!r}: the audio file {what}; give an audio file, a character of the "
-                             "voices folder or an engine voice id")
-        return Voice(name=voice, model=voice)
+    #: The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id.
+    narrator = staticmethod(narrator_voice)
 
     # -- the steps before synthesis ---------------------------------------------------------------
     def prepare(self, source: Any, options: RenderOptions, scope: RenderScope) -> Render:

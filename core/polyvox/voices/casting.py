@@ -14,13 +14,35 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
-from polyvox.voices.voice import Voice
+from polyvox.voices.library import AUDIO_EXTENSIONS
+from polyvox.voices.voice import DEFAULT_VOICE, Voice
+
+
+def narrator_voice(voice: str | Voice | None, voices: Mapping[str, Voice] | None) -> Voice:
+    """The narrator: a Voice, a character of `voices`, an .onnx or audio file, or an engine voice id."""
+    if isinstance(voice, Voice):
+        return voice
+    if voice is None:  # the voices folder's `Narrator = X` line, else the engine's own voice
+        return getattr(voices, "narrator", None) or DEFAULT_VOICE
+    if voices and voice in voices:
+        return voices[voice]
+    path = Path(voice)
+    if path.suffix.lower() == ".onnx":
+        return Voice(name=path.stem, model=str(path))
+    if path.is_file():
+        return Voice(name=path.stem, audio=path)
+    if path.suffix.lower() in AUDIO_EXTENSIONS:  # meant as a reference recording
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise VoiceError(f"narrator {voice!r}: the audio file {what}; give an audio file, a character of the "
+                         "voices folder or an engine voice id")
+    return Voice(name=voice, model=voice)
 
 
 class Overlay(Mapping[str, Voice]):
