@@ -32,9 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = {
     ".": ["polyvox/builtins/piper.py", "polyvox/samples/__init__.py", "polyvox/plugin/compat.py",
           # the template `polyvox new-plugin` copies (a link to plugins/template in the source)
-          "polyvox/plugin/template/pyproject.toml", "polyvox/plugin/template/polyvox_template/__init__.py",
-          "polyvox/plugin/template/polyvox_template/base.json",
-          "polyvox/plugin/template/tests/test_template_engine.py"],
+          "polyvox/plugin/plugin-template/pyproject.toml",
+          "polyvox/plugin/plugin-template/polyvox_template/__init__.py",
+          "polyvox/plugin/plugin-template/polyvox_template/base.json",
+          "polyvox/plugin/plugin-template/tests/test_template_engine.py"],
     "plugins/template": ["polyvox_template/base.json"],
     "plugins/langpack-welsh": ["polyvox_langpack_welsh/cy.json"],
     "plugins/chatterbox": [],

@@ -91,16 +91,16 @@ class Scaffold:
 
 def template_dir() -> Path:
     """The plugin template: POLYVOX_TEMPLATE, else the copy installed with polyvox (package data,
-    ``polyvox/plugin/template``; in a source checkout a link to plugins/template), else the
+    ``polyvox/plugin/plugin-template``; in a source checkout a link to plugins/template), else the
     checkout's plugins/template."""
     configured = os.environ.get("POLYVOX_TEMPLATE")
     candidates = [Path(configured)] if configured else []
     here = Path(__file__).resolve().parent
-    candidates += [here / "template", here.parents[2] / "plugins" / "template"]
+    candidates += [here / "plugin-template", here.parents[2] / "plugins" / "template"]
     for path in candidates:
         if (path / "pyproject.toml").is_file() and (path / "polyvox_template").is_dir():
             return path
-    raise ScaffoldError(f"the plugin template was not found in {here / 'template'}: reinstall polyvox, or set "
+    raise ScaffoldError(f"the plugin template was not found in {here / 'plugin-template'}: reinstall polyvox, or set "
                         "POLYVOX_TEMPLATE to a copy of plugins/template from its source")
 
 
