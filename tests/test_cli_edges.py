@@ -58,9 +58,9 @@ def test_unreadable_cue_is_a_warning_not_silence(tmp_path):
 
 
 def test_declining_cache_clear_is_not_an_interrupt(monkeypatch):
-    from polyvox.cli import cache as cache_cmd
+    from polyvox.cli import options
 
-    monkeypatch.setattr(cache_cmd, "_interactive", lambda: True)
+    monkeypatch.setattr(options, "interactive", lambda: True)
     result = run("cache", "clear", input="n\n")
     assert result.exit_code == 0 and "nothing removed" in result.stderr
 

@@ -31,8 +31,12 @@ import polyvox
 ROOT = Path(__file__).resolve().parents[1]
 #: Each distribution's folder -> files its wheel must ship besides Python modules.
 DISTRIBUTIONS = {
-    ".": ["polyvox/builtins/piper.py", "polyvox/builtins/hibari.py", "polyvox/samples/__init__.py",
-          "polyvox/plugin/compat.py"],
+    ".": ["polyvox/builtins/piper.py", "polyvox/builtins/hibari.py", "polyvox/samples/__init__.py", "polyvox/plugin/compat.py",
+          # the template `polyvox new-plugin` copies (a link to plugins/template in the source)
+          "polyvox/plugin/plugin-template/pyproject.toml",
+          "polyvox/plugin/plugin-template/polyvox_template/__init__.py",
+          "polyvox/plugin/plugin-template/polyvox_template/base.json",
+          "polyvox/plugin/plugin-template/tests/test_template_engine.py"],
     "plugins/template": ["polyvox_template/base.json"],
     "plugins/langpack-welsh": ["polyvox_langpack_welsh/cy.json"],
     "plugins/kokoro": [],
@@ -127,6 +131,25 @@ def test_each_wheel_declares_itself_and_ships_its_data(built, folder: str) -> No
         package = next(n.split("/")[0] for n in names if n.endswith("/__init__.py"))
         init = zipfile.ZipFile(wheel).read(f"{package}/__init__.py").decode()
         assert 'polyvox_hook_api = ">=1.' in init and ',<2"' in init  # hook API 1, from the minor it needs
+
+
+@pytest.mark.slow
+def test_new_plugin_works_from_the_kernel_wheel_alone(built, tmp_path: Path) -> None:
+    """`pip install polyvox`, then `polyvox new-plugin`: the template comes from the wheel, not
+    from a checkout (the wheel's files are imported first, from a folder no checkout is near)."""
+    site = tmp_path / "site"
+    with zipfile.ZipFile(built["."][1]) as zf:
+        zf.extractall(site)
+    env = {k: v for k, v in os.environ.items() if k != "POLYVOX_TEMPLATE"}
+    env["PYTHONPATH"] = str(site)
+    code = ("import polyvox; print(polyvox.__file__)\nfrom polyvox.cli import cli\n"
+            "cli(['new-plugin', 'kokoro', '--dir', 'kokoro'])")
+    made = _run([sys.executable, "-c", code], timeout=120, env=env, cwd=tmp_path)
+    assert made.stdout.startswith(str(site / "polyvox")), made.stdout
+    assert "Created kokoro" in made.stdout and "engine 'kokoro'" in made.stdout
+    pyproject = (tmp_path / "kokoro" / "pyproject.toml").read_text()
+    assert 'kokoro = "polyvox_kokoro:plugin"' in pyproject and "template" not in pyproject.lower()
+    assert (tmp_path / "kokoro" / "polyvox_kokoro" / "base.json").is_file()
 
 
 @pytest.fixture(scope="session")

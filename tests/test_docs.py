@@ -13,9 +13,10 @@ Each document runs in its own temporary directory, top to bottom, sharing one na
   network, ``make`` targets that would run this suite again).
 
 HOME, the XDG folders and the cache point into the directory, never at the user's; only the
-built-in Piper, the template engine and the Welsh language pack are loaded. The inputs most
-examples assume (story.txt, script.txt, voices/, talk.srt, film.srt) are made before a document
-runs; a document that needs others makes them in an invisible block.
+built-in Piper, the template engine and the Welsh language pack are loaded. Nothing a newcomer
+would lack is made for a document: the inputs its examples read (story.txt, talk.srt, voices/,
+...) come from the document itself (`polyvox demo --write-samples .`) or from docs/examples/,
+which is copied into the directory as a checkout has it. The plugins' READMEs run too.
 """
 
 from __future__ import annotations
@@ -38,26 +39,17 @@ from sybil import Sybil  # noqa: E402
 from sybil.parsers.markdown import CodeBlockParser, PythonCodeBlockParser, SkipParser  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "plugins").glob("*/README.md"))]
+#: Documents whose commands a newcomer runs first: some example of each must run.
+MUST_RUN = {"README.md", "docs/cli.md", "docs/markup.md", "docs/subtitles.md", "docs/embedding.md",
+            "plugins/template/README.md", "plugins/langpack-welsh/README.md", "plugins/chatterbox/README.md"}
+#: The sample inputs a checkout has (and `polyvox demo --write-samples` writes).
+EXAMPLES = ROOT / "docs" / "examples"
 BIN = Path(sys.executable).parent
 PLUGINS = "piper,template,langpack-welsh"
 #: Every command of a document gets this long; none should come near it.
 COMMAND_TIMEOUT = 120
 
-STORY = """\
-Once upon a time, said the narrator.
-[Alice] Hello Bob! [pause:0.5s] How are you?
-[Bob] Fine, thank you.
-"""
-SRT = """\
-1
-00:00:00,000 --> 00:00:01,500
-Hello there.
-
-2
-00:00:02,000 --> 00:00:03,500
-[Alice] How are you?
-"""
 
 
 def environment(home: Path, cache: Path | None = None) -> dict[str, str]:
@@ -73,17 +65,8 @@ def environment(home: Path, cache: Path | None = None) -> dict[str, str]:
 
 
 def make_inputs(directory: Path) -> None:
-    """The files the docs' examples name without showing how to make them."""
-    from polyvox.testing import reference_voice
-
-    (directory / "story.txt").write_text(STORY, encoding="utf-8")
-    (directory / "script.txt").write_text(STORY, encoding="utf-8")
-    (directory / "talk.srt").write_text(SRT, encoding="utf-8")
-    (directory / "film.srt").write_text(SRT, encoding="utf-8")
-    voices = directory / "voices"
-    voices.mkdir()
-    reference_voice(voices, "Alice", 200.0)
-    reference_voice(voices, "Bob", 110.0)
+    """What a checkout has beside the docs: .venv and docs/examples (the sample inputs)."""
+    shutil.copytree(EXAMPLES, directory / "docs" / "examples")
     (directory / ".venv").symlink_to(BIN.parent, target_is_directory=True)
     stubs = directory / "stub-bin"
     stubs.mkdir()
@@ -129,6 +112,17 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("docs-cache")
 
 
+def test_docs_examples_are_what_write_samples_writes(tmp_path: Path) -> None:
+    """docs/examples/ (what a checkout shows) and `polyvox demo --write-samples` (what a
+    pip install makes) are the same files."""
+    from polyvox.samples import SAMPLE_FILES
+
+    for name, text in SAMPLE_FILES.items():
+        assert (EXAMPLES / name).read_text(encoding="utf-8") == text, name
+    voices = sorted(p.name for p in (EXAMPLES / "voices").iterdir())
+    assert voices == ["Alice.reference.txt", "Alice.wav", "Bob.reference.txt", "Bob.wav"]
+
+
 @pytest.mark.parametrize("path", DOCS, ids=[str(p.relative_to(ROOT)) for p in DOCS])
 def test_document_examples_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                shared_cache: Path) -> None:
@@ -154,8 +148,8 @@ def test_document_examples_run(path: Path, tmp_path: Path, monkeypatch: pytest.M
         except Exception as exc:
             raise AssertionError(f"{path.relative_to(ROOT)}, line {example.line}: the example fails:\n{exc}") from exc
         ran += 1
-    if path.name in ("README.md", "cli.md", "markup.md", "subtitles.md", "embedding.md"):
-        assert ran, f"{path.name}: no example ran"
+    if str(path.relative_to(ROOT)) in MUST_RUN:
+        assert ran, f"{path.relative_to(ROOT)}: no example ran"
     print(f"{path.name}: {ran} examples ran, {skipped} skipped, {time.perf_counter() - started:.1f} s")
 
 

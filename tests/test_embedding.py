@@ -80,3 +80,18 @@ def test_client_hanging_up_stops_the_render_and_keeps_finished_segments(monkeypa
         assert example.KERNEL.cache_stats().entries == len(made)  # every finished segment is kept
     finally:
         server.shutdown()
+
+
+def test_the_excerpt_in_the_docs_is_in_the_example() -> None:
+    """docs/embedding.md shows lines of speech_handler.py: each is there, in that order ("..."
+    stands for lines left out), so the excerpt cannot drift from the code that runs."""
+    doc = (EXAMPLE.parent.parent / "embedding.md").read_text(encoding="utf-8")
+    excerpt = doc.split("an excerpt of examples/speech_handler.py", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    source = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    at = 0
+    for line in excerpt.splitlines():
+        if line.strip() in ("", "..."):
+            continue
+        found = next((n for n in range(at, len(source)) if source[n] == line), None)
+        assert found is not None, f"not in {EXAMPLE.name} (after line {at}): {line!r}"
+        at = found + 1

@@ -76,7 +76,8 @@ INCOMPATIBLE = """
 def incompatible_plugins(tmp_path, monkeypatch):
     make_distribution(tmp_path, "polyvox-future", "future_plugin", INCOMPATIBLE)
     make_distribution(tmp_path, "polyvox-garbled", "garbled_plugin", "polyvox_hook_api = 'one'\n")
-    make_distribution(tmp_path, "polyvox-current", "current_plugin", "polyvox_hook_api = '>=1.0,<2'\n")
+    make_distribution(tmp_path, "polyvox-current", "current_plugin", "polyvox_hook_api = '>=1.0,<2'\n"
+                      "import polyvox\n\n@polyvox.hookimpl\ndef map_language(engine, language):\n    return None\n")
     make_distribution(tmp_path, "polyvox-piper", "old_piper", "raise RuntimeError('never imported')\n",
                       entry="piper")
     monkeypatch.syspath_prepend(str(tmp_path))

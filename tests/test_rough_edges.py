@@ -73,9 +73,11 @@ def test_a_missing_config_file_named_by_polyvox_config_is_an_error(tmp_path: Pat
 
 def test_uninstall_answered_no_removes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     import polyvox.plugin.installer as installer
+    from polyvox.cli import options
 
     called = []
     monkeypatch.setattr(installer, "uninstall", lambda *a, **k: called.append(a))
+    monkeypatch.setattr(options, "interactive", lambda: True)  # a terminal, answered "n"
     result = CliRunner().invoke(cli, ["uninstall", "kokoro"], input="n\n")
     assert result.exit_code == 0, result.output
     assert "nothing removed" in result.output and not called

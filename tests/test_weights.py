@@ -319,14 +319,14 @@ def test_models_lists_present_partial_and_missing_then_rm(tmp_path, hub, cli):
     table = cli("models")
     assert "present" in table.stdout and "partial" in table.stdout
     blobs = tmp_path / "hf" / "hub" / "models--acme--tiny-tts" / "blobs"
-    removed = cli("models", "rm", "fetcher:base")
+    removed = cli("models", "rm", "fetcher:base", "--yes")
     assert removed.exit_code == 0 and "removed" in removed.stdout
     after = states(cli)
     assert (after["base"], after["plain"]) == ("partial", "present")  # model.bin stays: plain uses it
     assert [p.read_bytes() for p in blobs.iterdir()] == [MODEL_BIN]
-    assert cli("models", "rm", "fetcher:plain").exit_code == 0  # base still holds model.bin: kept
+    assert cli("models", "rm", "fetcher:plain", "--yes").exit_code == 0  # base still holds model.bin: kept
     assert states(cli)["plain"] == "present"
-    assert cli("models", "rm", "fetcher", "--all").exit_code == 0  # both at once: the shared file goes
+    assert cli("models", "rm", "fetcher", "--all", "--yes").exit_code == 0  # both at once: the shared file goes
     after = states(cli)
     assert (after["base"], after["plain"]) == ("missing", "missing") and not list(blobs.iterdir())
 

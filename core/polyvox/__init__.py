@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from polyvox.render.sources import is_subtitles, read_source
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
-    from polyvox.text.encoding import decode_text
+    from polyvox.text.encoding import decode_script, decode_text
     from polyvox.text.joins import JoinConfig
     from polyvox.text.segment import Request, Segment
     from polyvox.voices.blending import parse_blend, resolve_voice
@@ -68,7 +68,7 @@ _LAZY = {
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
-    "ContentCache": "cache.store", "decode_text": "text.encoding", "parse_blend": "voices.blending",
+    "ContentCache": "cache.store", "decode_text": "text.encoding", "decode_script": "text.encoding", "parse_blend": "voices.blending",
     "resolve_voice": "voices.blending",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
@@ -96,7 +96,7 @@ __version__ = kernel_version()
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
-    "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
+    "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
     "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
     "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_source", "read_srt",
     "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",

@@ -55,8 +55,11 @@ class ModelLoading:
 class ModelLoaded:
     engine: str
     model: str
-    device: str
+    device: str  # as asked for: "auto" lets the engine choose
     seconds: float
+    #: The device the engine chose, where it says (its loaded model's ``device`` attribute), else
+    #: the device asked for unless that was "auto"; None: not known.
+    runs_on: str | None = None
 
 
 @attrs.frozen

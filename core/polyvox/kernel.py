@@ -195,12 +195,14 @@ class Kernel:
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
+            render.result.check_spoken()
             return attrs.evolve(render.result, audio=Audio.concatenate(chunks, render.sample_rate))
         path = Path(output) if isinstance(output, (str, Path)) else None
         with AudioWriter(output, render.sample_rate, format) as out:
             for chunk in render.audio(output=path):
                 out.write(chunk)
-        assert render.result is not None
+            assert render.result is not None
+            render.result.check_spoken()  # before the writer keeps the file
         return render.result
 
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,

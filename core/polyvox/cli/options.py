@@ -75,10 +75,30 @@ def stderr_console() -> Any:
     return Console(stderr=True, no_color=no_color(), highlight=False, soft_wrap=True)
 
 
+#: Columns of stdout off a terminal: wide enough that no value is ever wrapped or cut.
+UNLIMITED_WIDTH = 100_000
+
+
 def stdout_console() -> Any:
+    """The console for listings and tables on stdout: on a terminal long values wrap to its
+    width; off one (a pipe, a log file, CI) lines are as long as their values, so `grep` and
+    `cut` see every value whole."""
+    import sys
+
     from rich.console import Console
 
-    return Console(no_color=no_color(), highlight=False)
+    width = None if sys.stdout.isatty() else UNLIMITED_WIDTH
+    return Console(no_color=no_color(), highlight=False, width=width)
+
+
+def table(*columns: str, title: str | None = None, **options: Any) -> Any:
+    """A rich table whose cells wrap (never end in '…') when the terminal is narrow."""
+    from rich.table import Table
+
+    made = Table(title=title, title_justify="left", **options)
+    for column in columns:
+        made.add_column(column, overflow="fold")
+    return made
 
 
 def error_line(message: str) -> None:
@@ -98,6 +118,26 @@ def settings(**explicit: Any) -> Any:
     if st.cache_dir and explicit.get("cache_dir") is None:
         explicit["cache_dir"] = st.cache_dir
     return load_settings(explicit)
+
+
+def interactive() -> bool:
+    """Whether a person can answer a prompt (stdin is a terminal)."""
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def confirm(question: str, yes: bool, command: str) -> bool:
+    """The one rule of every command that deletes (`cache clear`, `models rm`, `uninstall`):
+    `--yes` goes ahead; on a terminal the person is asked (False: they said no); without one
+    the command refuses in one line, since nobody can answer and a script must not delete by
+    accident."""
+    if yes:
+        return True
+    if not interactive():
+        raise click.ClickException(f"{command} deletes {question}: there is no terminal to ask, so nothing was "
+                                   "removed; add --yes to go ahead")
+    return click.confirm(f"Delete {question}?", err=True)
 
 
 def parse_sets(values: tuple[str, ...]) -> dict[str, str]:

@@ -140,19 +140,22 @@ class RenderView:
 
     def _on_ModelLoading(self, event: ModelLoading) -> None:
         key = (event.engine, event.model, event.device)
+        # "auto" is a request, not a device: the engine chooses while loading, and says once loaded
+        where = "" if event.device == "auto" else f" on {event.device}"
         if self._activity is not None:
             self._loading[key] = self._activity.add_task(
-                f"loading [bold]{escape(event.engine)}[/] model {escape(event.model)} on {event.device}", total=None)
+                f"loading [bold]{escape(event.engine)}[/] model {escape(event.model)}{where}", total=None)
         else:
-            self.note(f"loading {event.engine} model {event.model} on {event.device}", style="dim")
+            self.note(f"loading {event.engine} model {event.model}{where}", style="dim")
 
     def _on_ModelLoaded(self, event: ModelLoaded) -> None:
         self.model_loads += 1
         task = self._loading.pop((event.engine, event.model, event.device), None)
         if self._activity is not None and task is not None:
             self._activity.remove_task(task)
-        self.note(f"loaded {event.engine} model {event.model} on {event.device} in {event.seconds:.2f} s",
-                  style="dim")
+        runs_on = event.runs_on or (event.device if event.device != "auto" else None)
+        where = f" on {runs_on}" if runs_on else ""
+        self.note(f"loaded {event.engine} model {event.model}{where} in {event.seconds:.2f} s", style="dim")
 
     def _on_DownloadAsking(self, event: Any) -> None:
         """The kernel asks on the terminal: a live display redrawing over the question would hide it."""

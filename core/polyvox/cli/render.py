@@ -117,7 +117,9 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
 @render_options
 @output_options
 def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
-    """Speak TEXT (one line; markup such as [Alice] works as in `render`)."""
+    """Speak TEXT (one line; markup such as [Alice] works as in `render`). TEXT '-' reads stdin."""
+    if text == "-":
+        text = files.read_stdin("TEXT", "echo 'Hello' | polyvox say -")
     run_render(text, source="say", output=files.output_path(output, fmt, "say"), stdout_format=fmt, **opts)
 
 
@@ -127,14 +129,20 @@ def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
 @click.option("--srt", is_flag=True, help="Also render the built-in subtitle sample (OUT-subtitles.wav).")
 @render_options
 @click.option("--timing-mode", type=click.Choice(TIMING_MODES), help="Timing mode for --srt.")
+@click.option("--write-samples", metavar="DIR", help="Render nothing: write the files the docs' examples read "
+              "(story.txt, script.txt, talk.srt, film.srt, voices/) into DIR.")
 @output_options
-def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
+def demo(output: str, srt: bool, timing_mode: str | None, write_samples: str | None, **opts: Any) -> None:
     """Render the built-in multi-character sample with the installed engines.
 
-    Run it twice: the second run comes from the cache.
+    Run it twice: the second run comes from the cache. --write-samples DIR writes the
+    sample inputs the documentation uses instead (a checkout has them in docs/examples/).
     """
     from polyvox.samples import DEMO_SCRIPT, DEMO_SRT
 
+    if write_samples is not None:
+        _write_samples(write_samples)
+        return
     out = files.output_path(output, None, "demo")
     if out is None:
         raise click.UsageError("demo writes files: give -o FILE, not '-'")
@@ -155,6 +163,23 @@ def demo(output: str, srt: bool, timing_mode: str | None, **opts: Any) -> None:
         hint = ("every segment came from the cache" if cached
                 else "run `polyvox demo` again: every segment will come from the cache")
         stderr_console().print(f"[dim]{escape(hint)}[/]")
+
+
+def _write_samples(directory: str) -> None:
+    from polyvox.samples import write_samples
+
+    written, kept = write_samples(directory, _kernel(settings()))
+    st = state()
+    if st.json:
+        emit_json({"written": [str(p) for p in written], "kept": [str(p) for p in kept]})
+        return
+    if st.quiet:
+        return
+    for path in written:
+        click.echo(path)
+    if kept:
+        stderr_console().print(f"[yellow]kept {len(kept)} files that were already there: "
+                               f"{escape(', '.join(p.name for p in kept))}[/]")
 
 
 # -- the shared path ---------------------------------------------------------------------
@@ -279,6 +304,7 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
             out.write(chunk)
             if output is None:
                 sys.stdout.buffer.flush()
+        stream.result.check_spoken()  # no silent file for text with nothing to say
     if srt and output is not None:
         outputs.update(files.subtitle_files(stream.result, output))
     view.stop()

@@ -89,10 +89,11 @@ def uninstall(names: tuple[str, ...], yes: bool) -> None:
     apart = [n for n in names if envs.short_name(n) in isolated]
     rest = [n for n in names if n not in apart]
     dists = ", ".join([*(isolated[envs.short_name(n)].path for n in apart), *map(distribution_name, rest)])
-    if not yes:
-        if not click.confirm(f"Uninstall {dists}?", err=True):
-            click.echo("nothing removed", err=True)  # a "no" is an answer, not an interruption
-            return
+    from polyvox.cli.options import confirm
+
+    if not confirm(dists, yes, "polyvox uninstall"):
+        click.echo("nothing removed", err=True)  # a "no" is an answer, not an interruption
+        return
     for name in apart:
         record = envs.remove(envs.short_name(name))
         if record is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console, table
 
 
 @click.command(short_help="Effective settings and where each came from.")
@@ -26,15 +26,11 @@ def config() -> None:
         return
     if st.quiet:
         return
-    from rich.table import Table
-
     exists = "" if conf.path.is_file() else " [dim](not present)[/]"
     console = stdout_console()
     console.print(f"Config file: {escape(str(conf.path))}{exists}")
-    table = Table()
-    for column in ("setting", "value", "source", "environment variable"):
-        table.add_column(column)
+    listing = table("setting", "value", "source", "environment variable")
     for name, setting in conf.items():
         value = "–" if setting.value is None else str(setting.value)
-        table.add_row(name, escape(value), escape(setting.source), OPTIONS[name].env)
-    console.print(table)
+        listing.add_row(name, escape(value), escape(setting.source), OPTIONS[name].env)
+    console.print(listing)

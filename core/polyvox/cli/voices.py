@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console
+from polyvox.cli.options import emit_json, escape, output_options, settings, state, stdout_console, table
 from polyvox.errors import PolyvoxError
 
 
@@ -110,12 +110,8 @@ def voices(voices: str | None) -> None:
         return
     if st.quiet:
         return
-    from rich.table import Table
-
     console = stdout_console()
-    own = Table(title="Engine voices", title_justify="left")
-    for column in ("voice", "engine", "language", "clones"):
-        own.add_column(column)
+    own = table("voice", "engine", "language", "clones", title="Engine voices")
     for row in builtin:
         own.add_row(escape(row["voice"] or "(any reference audio)"), escape(row["engine"]),
                     escape(row["language"] or "–"), "yes" if row["clones"] else "no")
@@ -123,9 +119,8 @@ def voices(voices: str | None) -> None:
     if library is None:
         console.print("[dim]give --voices DIR (or set POLYVOX_VOICES) to list a voices folder's characters[/]")
         return
-    table = Table(title=f"Voices in {folder}", title_justify="left")
-    for column in ("character", "voice", "transcript", "duration", "rate", "language", "status"):
-        table.add_column(column)
+    listing = table("character", "voice", "transcript", "duration", "rate", "language", "status",
+                    title=f"Voices in {folder}")
     for row in rows:
         if row["alias_of"]:
             source = escape(f"→ {row['alias_of']}")
@@ -135,10 +130,10 @@ def voices(voices: str | None) -> None:
             source += " " + escape(" ".join(f"{k}:{v}" for k, v in row["params"].items()))
         transcript = ("yes" if row["reference_text"] else "[yellow]missing[/]") if row["reference_audio"] else "–"
         status = "[red]problem[/]" if row["problems"] else "[green]ok[/]"
-        table.add_row(escape(row["character"]), source, transcript,
+        listing.add_row(escape(row["character"]), source, transcript,
                       f"{row['duration']:.1f} s" if row["duration"] is not None else "–",
                       f"{row['sample_rate']} Hz" if row["sample_rate"] else "–", row["language"] or "–", status)
-    console.print(table if rows else f"[yellow]no voices found in {escape(str(folder))}[/]")
+    console.print(listing if rows else f"[yellow]no voices found in {escape(str(folder))}[/]")
     for row in rows:
         for problem in row["problems"]:
             console.print(f"[red]{escape(row['character'])}: {escape(problem)}[/]")

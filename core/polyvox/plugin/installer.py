@@ -1,9 +1,13 @@
 """Installing and removing plugins in the environment polyvox runs in, with pip.
 
 A short name means the distribution ``polyvox-NAME``; when polyvox runs from a source checkout
-that has ``plugins/NAME``, that folder is installed instead. Afterwards the engines are listed
-in a fresh process (entry points of a new install are not visible to this one) and ``pip check``
-is run, so a plugin whose dependencies break another package is reported by name.
+that has ``plugins/NAME``, that folder is installed instead. Before anything is installed, pip
+resolves the install without doing it (``pip install --dry-run --report``): a plugin whose
+requirements would change a package this environment already has (``numpy<2`` beside numpy 2)
+is refused with `KernelChangeError`, naming each package and `--isolated`, and nothing is
+changed. Afterwards the engines are listed in a fresh process (entry points of a new install
+are not visible to this one) and ``pip check`` is run, so a plugin whose dependencies break
+another package is reported by name.
 """
 
 from __future__ import annotations
@@ -46,6 +50,26 @@ class Target:
     @property
     def is_path(self) -> bool:
         return Path(self.requirement).is_dir()
+
+
+class KernelChangeError(InstallError):
+    """Installing the plugin beside polyvox would up- or downgrade packages it already has."""
+
+    def __init__(self, message: str, changes: Sequence[Change]):
+        super().__init__(message)
+        self.changes = tuple(changes)
+
+
+@attrs.frozen
+class Change:
+    """A package the environment has that an install would replace with another version."""
+
+    name: str
+    installed: str
+    wanted: str
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.installed} -> {self.wanted}"
 
 
 @attrs.frozen
@@ -154,13 +178,64 @@ def pip_check(python: str | None = None, runner: Runner = run_command) -> list[C
 def install(names: Sequence[str], *, editable: bool = False, upgrade: bool = False,
             no_build_isolation: bool = False, python: str | None = None,
             runner: Runner = run_command) -> Outcome:
-    """``pip install`` the plugins in `names` (short names, requirements or paths)."""
+    """``pip install`` the plugins in `names` (short names, requirements or paths), after a dry
+    run that shows it changes no package the environment already has (`KernelChangeError`)."""
     if not names:
         raise InstallError("nothing to install: give a plugin name or path")
     targets = [resolve(n) for n in names]
     command = pip_command(targets, editable=editable, upgrade=upgrade, no_build_isolation=no_build_isolation,
                           python=python)
+    changes = planned_changes(command, python, runner)
+    if changes:
+        given = " ".join(t.given for t in targets)
+        raise KernelChangeError(
+            f"installing {given} beside polyvox would change packages it runs on ({'; '.join(map(str, changes))}), "
+            f"so nothing was installed: give it an environment of its own with `polyvox install {given} "
+            "--isolated`", changes)
     return _change(targets, command, python, runner, "install")
+
+
+def planned_changes(command: Sequence[str], python: str | None = None,
+                    runner: Runner = run_command) -> list[Change]:
+    """The installed packages that the pip install `command` would replace with another
+    version, found by pip resolving it without installing anything (``--dry-run --report``).
+    The plugins asked for are not counted (upgrading a plugin is what was asked)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="polyvox-dry-run-") as folder:
+        report = Path(folder) / "report.json"
+        at = list(command).index("install") + 1
+        status, output = runner([*command[:at], "--dry-run", "--quiet", "--report", str(report), *command[at:]])
+        if status != 0:
+            raise InstallError(f"pip cannot resolve the install, so nothing was installed: {_first_error(output)}")
+        planned = json.loads(report.read_text(encoding="utf-8")).get("install", [])
+    if not planned:
+        return []
+    installed = installed_versions(python, runner)
+    changes = []
+    for item in planned:
+        meta = item.get("metadata", {})
+        key = _normalized(meta.get("name", ""))
+        if item.get("requested") or key not in installed or installed[key][1] == meta.get("version"):
+            continue
+        changes.append(Change(installed[key][0], installed[key][1], str(meta.get("version"))))
+    return changes
+
+
+def installed_versions(python: str | None = None, runner: Runner = run_command) -> dict[str, tuple[str, str]]:
+    """Normalized name -> (name, version) of every distribution in `python`'s environment."""
+    script = ("import json, importlib.metadata as m; "
+              "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))")
+    status, output = runner([python or sys.executable, "-c", script])
+    if status != 0:
+        raise InstallError(f"cannot list the packages of {python or sys.executable}: {_last_line(output)}")
+    return {_normalized(name): (name, version) for name, version in json.loads(output.strip().splitlines()[-1])
+            if name}
+
+
+def _normalized(name: str) -> str:
+    """A distribution name as packaging compares them (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def uninstall(names: Sequence[str], *, python: str | None = None, runner: Runner = run_command) -> Outcome:
@@ -189,6 +264,12 @@ def _change(targets: list[Target], command: list[str], python: str | None, runne
     removed = {e: p for e, p in before.items() if e not in after}
     return Outcome(tuple(targets), output, added, removed, after, tuple(tuple(f) for f in failures),
                    tuple(pip_check(python, runner)))
+
+
+def _first_error(output: str) -> str:
+    """pip's first ERROR line (a resolution failure's "Cannot install A and B ..."), else the last line."""
+    errors = [line.strip() for line in output.splitlines() if line.strip().lower().startswith("error")]
+    return errors[0] if errors else _last_line(output)
 
 
 def _last_line(output: str) -> str:

@@ -35,8 +35,9 @@ class PluginFailure:
     distribution: str | None
     error: str
     detail: str = ""  # the traceback, for --debug
-    #: "failed" (import or hook raised), "incompatible" (hook API range) or "shadowed" (a
-    #: distribution's entry point with a built-in's name).
+    #: "failed" (import or hook raised), "incompatible" (hook API range), "shadowed" (a
+    #: distribution's entry point with a built-in's name) or "empty" (it implements no hook and
+    #: declares no engine: an entry point naming the wrong object, or hooks without @hookimpl).
     kind: str = "failed"
 
 
@@ -72,9 +73,11 @@ class Plugins:
         self._named: list[str] = []  # plugins loaded by name, as another process can load them too
         only = set(plugins) if plugins is not None else selected_names()
         self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
+        self._from_entry_points: set[str] = set()
         if load_entry_points:
             self._load_installed(only, self._load_isolated(only))
         self.refresh()
+        self._drop_empty()
 
     # -- registration -----------------------------------------------------------------
     def _load_installed(self, only: set[str] | None, isolated: set[str] = frozenset()) -> None:
@@ -101,9 +104,25 @@ class Plugins:
             if reason is not None:
                 self.failures.append(PluginFailure(name, dist, reason, kind="incompatible"))
                 return
-            self._named.append(self.register(obj, name=name, distribution=dist, version=version))
+            self._from_entry_points.add(self.register(obj, name=name, distribution=dist, version=version))
         except Exception as exc:  # a broken plugin must not break the kernel
             self._fail(name, dist, exc)
+
+    def _drop_empty(self) -> None:
+        """An installed plugin that implements no hook (or only `register_engines`, declaring
+        nothing) does nothing at all: say so instead of listing it as if it worked."""
+        for name in sorted(self._from_entry_points):
+            plugin = self.pm.get_plugin(name)
+            if plugin is None:
+                continue
+            hooks = {c.name for c in self.pm.get_hookcallers(plugin) or ()} - {"register_engines"}
+            if hooks or name in self.owner.values():
+                continue
+            dist, _ = self._dist.get(name, (None, None))
+            self.pm.unregister(name=name)
+            self.failures.append(PluginFailure(
+                name, dist, f"{_described(plugin)} implements no polyvox hook and declares no engine: check that "
+                "its entry point names the plugin object, and that its hooks carry @hookimpl", kind="empty"))
 
     def _load_isolated(self, only: set[str] | None) -> set[str]:
         """Register the plugins installed in their own environments (polyvox.isolation); no
@@ -242,6 +261,17 @@ class Plugins:
             dist, version = self._dist.get(name, (None, None))
             out.append(PluginInfo(name, dist, version, hooks, engines))
         return sorted(out, key=lambda p: p.name)
+
+
+def _described(obj: Any) -> str:
+    """A plugin object as its entry point names it: ``module 'x.y'``, ``class 'x.Engine'``, ..."""
+    import inspect
+
+    if inspect.ismodule(obj):
+        return f"module {obj.__name__!r}"
+    if inspect.isclass(obj):
+        return f"class {obj.__module__}.{obj.__qualname__!r}"
+    return f"{type(obj).__name__} object {getattr(obj, '__name__', '')!r}".replace(" ''", "")
 
 
 def _import_object(target: str) -> Any:

@@ -90,15 +90,18 @@ class Scaffold:
 
 
 def template_dir() -> Path:
-    """plugins/template of the polyvox source tree this polyvox runs from (or POLYVOX_TEMPLATE)."""
+    """The plugin template: POLYVOX_TEMPLATE, else the copy installed with polyvox (package data,
+    ``polyvox/plugin/plugin-template``; in a source checkout a link to plugins/template), else the
+    checkout's plugins/template."""
     configured = os.environ.get("POLYVOX_TEMPLATE")
     candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).resolve().parents[3] / "plugins" / "template")
+    here = Path(__file__).resolve().parent
+    candidates += [here / "plugin-template", here.parents[2] / "plugins" / "template"]
     for path in candidates:
         if (path / "pyproject.toml").is_file() and (path / "polyvox_template").is_dir():
             return path
-    raise ScaffoldError("the plugin template was not found: run polyvox from a source checkout (it has "
-                        "plugins/template) or set POLYVOX_TEMPLATE to a copy of that folder")
+    raise ScaffoldError(f"the plugin template was not found in {here / 'plugin-template'}: reinstall polyvox, or set "
+                        "POLYVOX_TEMPLATE to a copy of plugins/template from its source")
 
 
 def new_plugin(name: str, directory: str | Path | None = None, *, engine: str | None = None,

@@ -61,6 +61,7 @@ class ModelManager:
         self._loading: dict[ModelKey, threading.Lock] = {}
         self._lock = threading.Lock()
         self.loads = 0  # how many times a model was actually loaded in this process
+        self.load_seconds = 0.0  # and the wall seconds those loads took
         self.voice_preparations = 0
 
     def get(self, engine: str, model: str, device: str, fingerprint: str | None = None) -> LoadedModel:
@@ -94,11 +95,13 @@ class ModelManager:
             except Exception:  # the size only serves the memory budget: unknown is fine
                 size = None
             entry = LoadedModel(key, obj, size, fingerprint)
+            took = time.perf_counter() - start
             with self._lock:
                 self._models[key] = entry
                 self._loading.pop(key, None)
                 self.loads += 1
-            self._emit(ModelLoaded(engine, model, device, time.perf_counter() - start))
+                self.load_seconds += took
+            self._emit(ModelLoaded(engine, model, device, took, _runs_on(obj, device)))
             self._evict(keep=key)
             return entry
 
@@ -149,3 +152,12 @@ class ModelManager:
                     return
                 victim = keys[0]  # least recently used
             self.unload(*victim)
+
+
+def _runs_on(model: Any, asked: str) -> str | None:
+    """The device a loaded model runs on: its ``device`` attribute (a name or a torch device),
+    else `asked` unless that is "auto" (the engine chose, and did not say)."""
+    chosen = getattr(model, "device", None)
+    if chosen is not None and str(chosen) and str(chosen) != "auto":
+        return str(chosen)
+    return None if asked == "auto" else asked

@@ -226,7 +226,7 @@ class Renderer:
         for cue in given.cues:
             where = f"subtitle {cue.index} at {_stamp(cue.start)}"
             segments = parse(without_screen_marks(cue.text), where)  # no ♪ or (annotations) read aloud
-            units.append([attrs.evolve(s, line=None, text=spoken(s.text)) for s in segments])
+            units.append([attrs.evolve(s, line=None, column=None, text=spoken(s.text)) for s in segments])
             labels.append(where)
         return units, labels
 
@@ -284,7 +284,7 @@ class Render:
         r = self.renderer
         with self.scope.active():
             began = time.perf_counter()
-            loads, preps = r.models.loads, r.models.voice_preparations
+            loads, preps, loading = r.models.loads, r.models.voice_preparations, r.models.load_seconds
             speech_jobs = [j for j in self.jobs if j.request is not None]
             r.events.emit(RenderStarted(len(self.jobs), len(speech_jobs),
                                         sum(len(j.request.text) for j in speech_jobs)))
@@ -300,7 +300,7 @@ class Render:
             seconds += chunk.duration
             yield chunk
         with self.scope.active():
-            self.result = self._finish(placement, began, loads, preps, seconds, output)
+            self.result = self._finish(placement, began, (loads, preps, loading), seconds, output)
 
     # -- steps ------------------------------------------------------------------------------
     def _words_timed(self, results: list[SegmentResult], done: int) -> int:
@@ -352,9 +352,10 @@ class Render:
             return 1
         return self.options.batch_size or caps.batch_size_for(key[2])
 
-    def _finish(self, placement: Any, began: float, loads: int, preps: int, seconds: float,
+    def _finish(self, placement: Any, began: float, before: tuple[int, int, float], seconds: float,
                 output: Path | None) -> RenderResult:
         r = self.renderer
+        loads, preps, loading = before
         results: list[SegmentResult] = placement.results
         speech = [s for s in results if s.engine]
         cached = sum(s.cached for s in speech)
@@ -363,7 +364,8 @@ class Render:
         stats = RenderStats(
             segments=len(results), speech_segments=len(speech), synthesized=len(speech) - cached, cached=cached,
             audio_seconds=seconds, wall_seconds=time.perf_counter() - began,
-            model_loads=r.models.loads - loads, voice_preparations=r.models.voice_preparations - preps)
+            model_loads=r.models.loads - loads, voice_preparations=r.models.voice_preparations - preps,
+            model_load_seconds=r.models.load_seconds - loading)
         return RenderResult(None, tuple(results), stats, tuple(self.scope.warnings), output,
                             timing=tuple(getattr(placement, "report", ())), srt=getattr(placement, "srt", None),
                             sample_rate=self.sample_rate)

@@ -66,6 +66,10 @@ class Planner:
             return self.plugins.specs[engine]
         except KeyError:
             known = ", ".join(sorted(self.plugins.specs)) or "none installed"
+            near = _near(engine, self.plugins.specs)
+            if near:
+                raise UnknownEngineError(f"engine {engine!r} is not installed: did you mean {near}? "
+                                         f"(installed: {known})") from None
             raise UnknownEngineError(f"engine {engine!r} is not installed (installed: {known}); install it with "
                                      f"`polyvox install {engine}` (pip install polyvox-{engine})") from None
 
@@ -161,7 +165,8 @@ class Planner:
                     raise type(exc)(f"{where}: {exc}") from exc
                 if len(segments) == 1:
                     raise
-                line = f" (line {seg.line})" if seg.line else ""
+                column = f", column {seg.column}" if seg.column else ""
+                line = f" (line {seg.line}{column})" if seg.line else ""
                 raise type(exc)(f"segment {index}{line}: {exc}") from exc
         return jobs
 
@@ -267,7 +272,9 @@ class Planner:
                 except ParameterError as exc:
                     if layer_strict:
                         raise
-                    self.warn("dropped-parameter", f"{exc} (dropped)")
+                    where = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
+                        and seg.column else ""
+                    self.warn("dropped-parameter", f"{where}{exc} (dropped)")
         final, _ = spec.resolve_params(combined)
         emotion = self._emotion(seg, spec, voices)
         vector = seg.emotion_vector if seg.emotion_vector and spec.capabilities.emotion_vector else {}
@@ -335,3 +342,15 @@ def check_seed(value: Any) -> int:
     except (TypeError, ValueError):
         pass
     raise ParameterError(f"seed {value!r} is not valid: expected an integer in 0..4294967295")
+
+
+def _near(name: str, names: Any) -> str | None:
+    """The installed engine `name` was meant to be: the same name in another case (``Piper``),
+    else the closest spelling (``pipr``), else None."""
+    import difflib
+
+    by_case = {n.lower(): n for n in names}
+    if name.lower() in by_case:
+        return by_case[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_case), n=1, cutoff=0.75)
+    return by_case[close[0]] if close else None

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
+from polyvox.errors import EmptyTextError
 from polyvox.text.segment import Segment
 from polyvox.words.timing import WordTime
 
@@ -38,15 +39,24 @@ class RenderStats:
     wall_seconds: float
     model_loads: int
     voice_preparations: int
+    #: Of `wall_seconds`, the time spent loading models (once per process, not per render).
+    model_load_seconds: float = 0.0
 
     @property
     def real_time_factor(self) -> float | None:
         """Wall seconds per second of audio (below 1 is faster than real time)."""
         return self.wall_seconds / self.audio_seconds if self.audio_seconds else None
 
+    @property
+    def synthesis_real_time_factor(self) -> float | None:
+        """`real_time_factor` without the model loads: what the next render of a warm process costs."""
+        busy = max(0.0, self.wall_seconds - self.model_load_seconds)
+        return busy / self.audio_seconds if self.audio_seconds else None
+
     def to_dict(self) -> dict[str, Any]:
         out = attrs.asdict(self)
         out["real_time_factor"] = self.real_time_factor
+        out["synthesis_real_time_factor"] = self.synthesis_real_time_factor
         return out
 
 
@@ -69,3 +79,17 @@ class RenderResult:
     def words(self) -> tuple[WordTime, ...]:
         """Every word of the script, in order, timed in the output (see docs/words.md)."""
         return tuple(w for s in self.segments for w in s.words)
+
+    def check_spoken(self) -> None:
+        """`EmptyTextError` when there was speech to make and every engine gave back no sound
+        for it (Piper for ``?!``: punctuation alone is not read out). A render writes no file
+        then: a silent one is not what anyone asked for (a stream, which has sent its first
+        bytes by now, is the caller's to judge)."""
+        speech = [s for s in self.segments if s.engine]
+        if not speech or any(s.duration > 0 for s in speech):
+            return
+        text = " ".join(s.segment.text.strip() for s in speech)
+        excerpt = text if len(text) <= 40 else text[:37] + "..."
+        engines = ", ".join(sorted({s.engine for s in speech if s.engine}))
+        raise EmptyTextError(f"nothing to speak: {engines} made no sound for {excerpt!r} (punctuation alone is "
+                             "not read out); give it words")

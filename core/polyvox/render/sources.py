@@ -15,7 +15,7 @@ import attrs
 
 from polyvox.errors import ScriptError
 from polyvox.subtitles.srt import Cue, looks_like_srt, read_srt
-from polyvox.text.encoding import decode_text
+from polyvox.text.encoding import decode_script
 from polyvox.text.segment import Segment
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
@@ -45,10 +45,13 @@ def read_source(source: Any) -> Script | Subtitles:
     if isinstance(source, Path):
         if source.suffix.lower() == ".srt":
             return _subtitles(source)
+        if source.is_dir():
+            raise ScriptError(f"{str(source)!r} is a directory: give a script (.txt) or subtitles (.srt) file")
         try:
-            source = decode_text(source.read_bytes())  # UTF-16, else UTF-8 with any other byte as Windows-1252
+            data = source.read_bytes()
         except OSError as exc:
             raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
+        source = decode_script(data, str(source))  # UTF-16, else UTF-8 with any other byte as Windows-1252
     if isinstance(source, str):
         return _subtitles(source) if looks_like_srt(source) else Script(text=source)
     if isinstance(source, Sequence) and source and all(isinstance(c, Cue) for c in source):

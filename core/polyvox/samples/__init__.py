@@ -3,10 +3,14 @@ subtitle file. Kept as Python strings so they ship with the package without pack
 
     from polyvox.samples import DEMO_SCRIPT
     kernel.render(DEMO_SCRIPT, voices=demo_voices(kernel), output="demo.wav")
+
+`write_samples(directory, kernel)` writes the files the documentation's examples read
+(`polyvox demo --write-samples DIR`; a checkout has them in docs/examples/).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: Several characters, a language tag, per-segment parameters and pauses of every spelling.
@@ -39,6 +43,73 @@ Subtitles keep their timing.
 And the timing report says what was done.
 """
 
+#: The short story of the README and docs/markup.md (story.txt).
+STORY = """\
+Once upon a time, said the narrator.
+[Alice] Hello Bob! [pause:0.5s] How are you?
+[Bob] Fine, thank you.
+[Alice|seed:42|temperature:0.6] A segment with its own parameters.
+"""
+
+#: Two cues, the second spoken by Alice (film.srt in docs/subtitles.md).
+FILM_SRT = """\
+1
+00:00:00,000 --> 00:00:01,500
+Hello there.
+
+2
+00:00:02,000 --> 00:00:03,500
+[Alice] How are you?
+"""
+
+#: The characters of the voices folder: what each reference says, Piper's pace for it, and the
+#: pitch it is moved by (semitones) so that an engine that clones hears two people.
+_REFERENCES = {
+    "Alice": ("Hello, I am Alice. I speak a little faster than Bob does.", 0.9, 3.0),
+    "Bob": ("And I am Bob. I like to take my time when I speak.", 1.15, -3.0),
+}
+
+#: What `write_samples` writes: file name -> text (the voices folder is made by synthesis).
+SAMPLE_FILES = {"story.txt": STORY, "script.txt": DEMO_SCRIPT, "talk.srt": DEMO_SRT, "film.srt": FILM_SRT}
+
+
+def write_samples(directory: str | Path, kernel: Any) -> tuple[list[Path], list[Path]]:
+    """Write the sample inputs the docs use into `directory`: story.txt, script.txt, talk.srt,
+    film.srt and voices/ (Alice and Bob: reference audio spoken by Piper's bundled voice at two
+    paces and pitches, with transcripts, in TTS Audio Suite's layout). Files that exist are
+    kept as they are. Returns (written, kept)."""
+    import pedalboard
+
+    from polyvox.audio import Audio
+
+    root = Path(directory).expanduser()
+    (root / "voices").mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    kept: list[Path] = []
+
+    def make(path: Path, write: Any) -> None:
+        if path.exists():
+            kept.append(path)
+            return
+        write(path)
+        written.append(path)
+
+    for name, text in SAMPLE_FILES.items():
+        make(root / name, lambda path, text=text: path.write_text(text, encoding="utf-8"))
+    for name, (text, pace, semitones) in _REFERENCES.items():
+        def speak(path: Path, text: str = text, pace: float = pace, semitones: float = semitones) -> None:
+            audio = kernel.synthesize(text, engine="piper", voice=_PIPER_VOICE, length_scale=pace,
+                                      noise_scale=0.5, noise_w_scale=0.6)
+            moved = pedalboard.PitchShift(semitones=semitones)(audio.samples[None, :], float(audio.sample_rate))[0]
+            peak = float(abs(moved).max()) or 1.0
+            Audio(moved * min(1.0, 0.9 / peak), audio.sample_rate).write(path)  # no clipping
+
+        make(root / "voices" / f"{name}.wav", speak)
+        make(root / "voices" / f"{name}.reference.txt",
+             lambda path, text=text: path.write_text(text + "\n", encoding="utf-8"))
+    return written, kept
+
+
 #: Piper's bundled voice (a man) and hibari's (a woman), both in the default install. Without
 #: hibari, the characters differ by Piper's pace and expressiveness alone.
 _PIPER_VOICE = "en_US-joe-medium"
@@ -66,4 +137,4 @@ def demo_voices(kernel: Any) -> dict[str, Any] | None:
     return cast
 
 
-__all__ = ["DEMO_SCRIPT", "DEMO_SRT", "demo_voices"]
+__all__ = ["DEMO_SCRIPT", "DEMO_SRT", "FILM_SRT", "SAMPLE_FILES", "STORY", "demo_voices", "write_samples"]

@@ -17,11 +17,15 @@ import attrs
 import polyvox
 from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
 from polyvox.errors import PolyvoxError
+from polyvox.events import Warning as RenderWarning
 from polyvox.events import WordsTimed
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
+
+#: Render warnings that mean the voice a request asked for is not the voice it is spoken in.
+_VOICE_NOT_USED = frozenset({"voice-not-cloned", "auto-voice"})
 
 
 @attrs.frozen
@@ -177,8 +181,16 @@ class SpeechService:
             cancel = CancelToken()
             words: list[Any] = []  # only an SSE stream that asked for timestamps sends them on the way
             listen = _words_into(words) if req.timestamps and req.stream_format == "sse" else None
+            unusable: list[str] = []  # the voice asked for, which the engine cannot speak with
+
+            def note(event: Any) -> None:
+                if isinstance(event, RenderWarning) and event.kind in _VOICE_NOT_USED and event.message not in unusable:
+                    unusable.append(event.message)
+                if listen is not None:
+                    listen(event)
+
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        on_event=listen, **options)
+                                        on_event=note, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
             spoken = {j.request.language for j in stream.jobs if j.request is not None}
         except PolyvoxError as exc:
@@ -186,6 +198,8 @@ class SpeechService:
         # the language spoken says when text in another script went to an engine that speaks it
         headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines)),
                    "X-Polyvox-Language": ",".join(sorted(spoken))}
+        if unusable:  # spoken anyway, in the engine's voice: say so rather than pass it off as asked
+            headers["X-Polyvox-Warning"] = "; ".join(unusable).encode("ascii", "replace").decode()
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"

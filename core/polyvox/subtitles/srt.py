@@ -29,7 +29,7 @@ from pathlib import Path
 import attrs
 
 from polyvox.errors import ScriptError
-from polyvox.text.encoding import decode_text
+from polyvox.text.encoding import decode_script, decode_text
 
 #: The styling tags subtitle files use (SRT's own, and WebVTT's ``<c.x>``, ``<v Bob>``), by name,
 #: so text such as ``a<b and c>d`` is not mistaken for one.
@@ -100,11 +100,15 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
     if isinstance(source, str) and "\n" not in source and source.strip().lower().endswith(".srt"):
         # One line naming a .srt file is never SRT text (a cue needs a timing line): a path.
         source = Path(source.strip())
+    name = None
     if isinstance(source, Path):
+        name = str(source)
+        if source.is_dir():
+            raise ScriptError(f"{name!r} is a directory: give a subtitle (.srt) file")
         try:
-            source = source.read_bytes()
+            source = decode_script(source.read_bytes(), name)
         except OSError as exc:
-            raise ScriptError(f"cannot read subtitles {str(source)!r}: {exc.strerror or exc}") from None
+            raise ScriptError(f"cannot read subtitles {name!r}: {exc.strerror or exc}") from None
     text = decode_text(source) if isinstance(source, bytes) else source
     if not isinstance(text, str):
         raise ScriptError(f"subtitles must be text, bytes or a Path, not {type(source).__name__}")
@@ -125,7 +129,8 @@ def read_srt(source: str | bytes | Path, skipped: list[str] | None = None, *,
         skipped.extend(" ".join(block.split()) for block in lost if block.strip())
     if not parsed:
         excerpt = " ".join(text.split())[:40]
-        raise ScriptError(f"no subtitles found in {excerpt!r}: expected SRT cues such as "
+        what = (f"{name!r}" + (" (the file is empty)" if not excerpt else "")) if name else repr(excerpt)
+        raise ScriptError(f"no subtitles found in {what}: expected SRT cues such as "
                           "'1' / '00:00:01,000 --> 00:00:02,500' / 'text'")
     rows = []
     for n, sub in enumerate(parsed):

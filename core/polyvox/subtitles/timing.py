@@ -45,15 +45,19 @@ def _check_mode(instance: Any, attribute: attrs.Attribute, value: str) -> None:
         raise ParameterError(f"timing mode {value!r} is not known: use one of {', '.join(TIMING_MODES)}")
 
 
-def _number(value: Any) -> float:
-    """A setting as a float; anything else is a `ParameterError`, not a bare `ValueError`."""
+def _to_number(value: Any, field: attrs.Attribute) -> float:
+    """A setting as a float; anything else is a `ParameterError` naming the setting, not a bare
+    `ValueError`."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"timing setting {value!r} is not a number") from None
+        raise ParameterError(f"{field.name}={value!r} is not valid: expected a number") from None
     if not math.isfinite(number):
-        raise ParameterError(f"timing setting {value!r} is not a finite number")
+        raise ParameterError(f"{field.name}={value!r} is not valid: expected a finite number")
     return number
+
+
+_number = attrs.Converter(_to_number, takes_field=True)  # type: ignore[call-overload]
 
 
 def _non_negative(instance: Any, attribute: attrs.Attribute, value: float) -> None:

@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import codecs
 
+from polyvox.errors import ScriptError
+
+#: How files people give by mistake begin (a reference WAV, a screenshot, a zipped script).
+_SIGNATURES = ((b"fLaC", "FLAC audio"), (b"OggS", "Ogg audio"), (b"ID3", "MP3 audio"), (b"\xff\xfb", "MP3 audio"),
+               (b"\xff\xf3", "MP3 audio"), (b"\xff\xf2", "MP3 audio"), (b"\x89PNG", "a PNG image"),
+               (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"), (b"PK\x03\x04", "a zip archive"),
+               (b"%PDF", "a PDF document"), (b"\x1f\x8b", "gzip data"), (b"\x7fELF", "a program"))
+
 
 def decode_text(data: bytes) -> str:
     """Bytes of a text file to text: UTF-16 (with a BOM, or without one when its NUL bytes give
@@ -20,6 +28,33 @@ def decode_text(data: bytes) -> str:
     if unmarked:
         return data.decode(unmarked, errors="replace")
     return data.decode("utf-8-sig", errors=_CP1252_FALLBACK)
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What `data` is when it is not text ("WAV audio", "a PNG image", "binary data"); None for
+    text in any encoding `decode_text` reads (UTF-16 has NUL bytes, and is text)."""
+    if data.startswith(b"RIFF"):
+        return "WAV audio" if data[8:12] == b"WAVE" else "a RIFF file"
+    if data[4:8] == b"ftyp":
+        return "MP4 media"
+    for magic, kind in _SIGNATURES:
+        if data.startswith(magic):
+            return kind
+    head = data[:4096]
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_without_bom(head) is None:
+        return "binary data"
+    return None
+
+
+def decode_script(data: bytes, name: str) -> str:
+    """`decode_text` for a file (or stdin) that should be a script or subtitles: a one-line
+    `ScriptError` naming it when it is audio, an image, an archive or other binary data,
+    instead of reading its bytes as Windows-1252 and speaking them."""
+    kind = binary_kind(data)
+    if kind is not None:
+        raise ScriptError(f"{name!r} is not a text file (it looks like {kind}): give a script (.txt) or "
+                          "subtitles (.srt)")
+    return decode_text(data)
 
 
 def _cp1252_bytes(error: UnicodeError) -> tuple[str, int]:

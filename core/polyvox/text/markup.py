@@ -67,6 +67,8 @@ class _State:
         self.emotion: str | None = None
         self.emotion_vector: dict[str, float] = {}
         self.params: dict = {}
+        #: Where the tag that set this state begins (None: the start of a line).
+        self.column: int | None = None
 
 
 class _Reader:
@@ -109,7 +111,7 @@ class _Reader:
             if spoken:
                 out.append(Segment(text=spoken, character=state.character, language=state.language,
                                    params=state.params, emotion=state.emotion,
-                                   emotion_vector=state.emotion_vector, line=number))
+                                   emotion_vector=state.emotion_vector, line=number, column=state.column))
 
         while i < len(line):
             ch = line[i]
@@ -170,6 +172,7 @@ class _Reader:
 
     def _tag(self, body: str, number: int, column: int) -> _State:
         state = _State()
+        state.column = column
         try:
             tag = tags.read(body, self.codes, self.characters, strict=self.strict)
         except tags.TagProblem as exc:

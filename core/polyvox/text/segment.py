@@ -62,6 +62,8 @@ class Segment:
     #: What the engine is sent when it differs from `text` (the lexicon applied and the text
     #: normalized: "forty-two dollars" for "$42"); `text` stays as written. None: `text`.
     spoken: str | None = None
+    #: The column of the tag that set its character and parameters (1-based), for messages.
+    column: int | None = None
 
     @property
     def is_pause(self) -> bool:

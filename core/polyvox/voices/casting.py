@@ -27,6 +27,7 @@ import attrs
 from polyvox.errors import VoiceError
 from polyvox.text import languages
 from polyvox.voices.blending import resolve_voice
+from polyvox.voices.library import AUDIO_EXTENSIONS
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 
@@ -69,6 +70,10 @@ def narrator_voice(voice: str | Voice | None, voices: Mapping[str, Voice] | None
         return Voice(name=path.stem, model=str(path))
     if path.is_file():
         return Voice(name=path.stem, audio=path)
+    if path.suffix.lower() in AUDIO_EXTENSIONS:  # meant as a reference recording
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise VoiceError(f"narrator {voice!r}: the audio file {what}; give an audio file, a character of the "
+                         "voices folder or an engine voice id")
     found = resolve_voice(voice, specs)  # an engine voice, or a blend of them
     if found is None:
         return Voice(name=voice, model=voice)
