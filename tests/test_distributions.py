@@ -31,7 +31,8 @@ import polyvox
 ROOT = Path(__file__).resolve().parents[1]
 #: Each distribution's folder -> files its wheel must ship besides Python modules.
 DISTRIBUTIONS = {
-    ".": ["polyvox/builtins/piper.py", "polyvox/builtins/hibari.py", "polyvox/samples/__init__.py", "polyvox/plugin/compat.py",
+    ".": ["polyvox/builtins/piper.py", "polyvox/builtins/hibari.py", "polyvox/samples/__init__.py",
+          "polyvox/plugin/compat.py",
           # the template `polyvox new-plugin` copies (a link to plugins/template in the source)
           "polyvox/plugin/plugin-template/pyproject.toml",
           "polyvox/plugin/plugin-template/polyvox_template/__init__.py",

@@ -68,7 +68,8 @@ _LAZY = {
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
-    "ContentCache": "cache.store", "decode_text": "text.encoding", "decode_script": "text.encoding", "parse_blend": "voices.blending",
+    "ContentCache": "cache.store", "decode_text": "text.encoding", "decode_script": "text.encoding",
+    "parse_blend": "voices.blending",
     "resolve_voice": "voices.blending",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
     "TimingConfig": "subtitles.timing", "JoinConfig": "text.joins",
@@ -96,12 +97,13 @@ __version__ = kernel_version()
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
-    "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API", "hook_api_version", "hookimpl",
-    "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles", "ModelError", "ModelWeights",
-    "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_source", "read_srt",
-    "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
-    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError", "VoiceLibrary", "WordTime",
+    "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API",
+    "hook_api_version", "hookimpl", "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles",
+    "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError",
+    "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice",
+    "ScriptError", "Segment", "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig",
+    "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError",
+    "VoiceLibrary", "WordTime",
     # modules, imported on first use like the names
     "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]

@@ -133,8 +133,6 @@ def _languages(codes: tuple[str, ...]) -> str:
 def plugins() -> None:
     """List plugins, the hooks they implement, their engines, and plugins that failed to load or
     were refused (written for another hook API)."""
-    from rich.table import Table
-
     from polyvox import hook_api_version
 
     kernel = _kernel(cache=False)
