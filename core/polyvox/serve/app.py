@@ -57,6 +57,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         releaser.count(count)
 
     queue = Queue(config.max_queue, in_flight)
+    cache = _cache_state(kernel)
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
@@ -138,7 +139,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     # -- operations ----------------------------------------------------------------------------
     @app.api_route("/health", methods=["GET", "HEAD"])  # monitors often probe with HEAD
     async def health() -> Any:
-        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count}
+        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count, "cache": cache}
 
     @app.get("/metrics", dependencies=[Depends(authorized)])
     async def prometheus() -> Any:
@@ -147,6 +148,19 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return BodyLimit(_Counted(app, metrics), config.max_body_bytes)
+
+
+def _cache_state(kernel: Kernel) -> str:
+    """The cache as the server starts: "ok", "off" (a kernel without one), or "read-only" (a
+    read-only mount, a full disk: what it holds is served, nothing new is stored), said once."""
+    if kernel.cache is None:
+        return "off"
+    problem = kernel.cache.unwritable()
+    if problem is None:
+        return "ok"
+    log.warning("the cache %s cannot be written (%s): the server serves what it holds and stores nothing new",
+                kernel.cache.directory, problem)
+    return "read-only"
 
 
 class _Counted:
