@@ -23,7 +23,7 @@ from polyvox import Segment
 from polyvox.text.chunking import sentences
 
 TEXT = "The quick brown fox jumps over the lazy dog. It was not amused. Then it slept."
-KEY = "test-key-123"
+KEY = "test-key-123-0123456789"
 
 
 @pytest.fixture(scope="module")

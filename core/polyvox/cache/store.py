@@ -141,6 +141,24 @@ class ContentCache:
                 with contextlib.suppress(OSError):
                     os.unlink(name)
 
+    def unwritable(self) -> str | None:
+        """Why nothing new can be stored in the directory ("read-only file system", "attempt to
+        write a readonly database", ...), or None when it can: the database is opened and a
+        file written beside it, now. Renders find out by themselves (and say so, once each); a
+        host that runs for long, such as a server, asks at start."""
+        import tempfile
+
+        try:
+            self._open()
+        except CacheOff:
+            return self._off
+        try:
+            with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".tmp"):
+                pass
+        except OSError as exc:
+            return _reason(exc)
+        return None
+
     def stats(self) -> CacheStats:
         def count(dc: Any) -> tuple[int, int]:
             return sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO)), int(dc.volume())

@@ -24,7 +24,10 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="HTTP port.")
 @click.option("--api-key", "api_keys", multiple=True, metavar="KEY", envvar="POLYVOX_API_KEYS",
-              help="A Bearer key clients must send (repeatable; env POLYVOX_API_KEYS, space-separated).")
+              help="A Bearer key clients must send, 16 characters or more (repeatable; env POLYVOX_API_KEYS, "
+                   "space-separated). On the command line every user of the machine sees it: prefer the "
+                   "variable or --api-key-file.")
+@click.option("--api-key-file", "api_key_file", metavar="PATH", help="Read the API keys from a file, one a line.")
 @click.option("--no-auth", is_flag=True, help="Allow a non-loopback --host without an API key.")
 @click.option("--voices", "voices_dir", metavar="DIR", help="Server voices folder (uploads are stored here).")
 @click.option("--model-alias", multiple=True, metavar="NAME=ENGINE[:MODEL]",
@@ -53,7 +56,8 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
 @click.option("--ray-address", metavar="ADDRESS", help="Ray cluster for --executor ray: auto, or ray://host:10001.")
 @debug_option
-def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices_dir: str | None,
+def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | None, no_auth: bool,
+          voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
           batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
           ray_address: str | None, max_connections: int, keep_alive_timeout: float, header_timeout: float,
@@ -61,15 +65,17 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], no_auth: bool, voices
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
-      polyvox serve                                  http://127.0.0.1:8000/v1
-      polyvox serve --host 0.0.0.0 --api-key SECRET  reachable from the network
-      polyvox serve --wyoming tcp://127.0.0.1:10200  also for Home Assistant
+      polyvox serve                                         http://127.0.0.1:8000/v1
+      polyvox serve --host 0.0.0.0 --api-key-file keys.txt  reachable from the network
+      polyvox serve --wyoming tcp://127.0.0.1:10200         also for Home Assistant
 
     Needs the extra: pip install 'polyvox[serve]'. See docs/serving.md.
     """
-    from polyvox.serve import ServeConfig, parse_wyoming_uri, run
+    from polyvox.serve import ServeConfig, parse_wyoming_uri, read_keys, run
 
     keys = tuple(k for value in api_keys for k in value.split())
+    if api_key_file is not None:
+        keys += read_keys(api_key_file)
     config = ServeConfig(host=host, port=port, api_keys=keys, no_auth=no_auth, voices_dir=voices_dir,
                          model_aliases=_pairs(model_alias, "--model-alias"),
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,

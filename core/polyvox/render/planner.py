@@ -178,8 +178,10 @@ class Planner:
         """The one engine resolution, used by chunking and planning alike: (engine, language).
 
         Language: the segment's tag, else an alias line's language (it wins over the call's
-        default, as in TTS Audio Suite), else the call's, else the voice's, else English. Engine: the
-        segment's, else the call's, else the voice's, else the best installed for the language.
+        default, as in TTS Audio Suite), else the call's, else the voice's, else English (for text
+        mostly in another script than Latin, and no voice model chosen: a language written in that
+        script that the engine, or an installed one, speaks). Engine: the segment's, else the call's,
+        else the voice's, else the best installed for the language.
         """
         own = voice.language if voice.language_wins else None
         named = seg.language or own or language or voice.language

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from polyvox.errors import PolyvoxError
-from polyvox.serve.config import ServeConfig
+from polyvox.serve.config import ServeConfig, read_keys
 
-__all__ = ["ServeConfig", "create_app", "parse_wyoming_uri", "run"]
+__all__ = ["ServeConfig", "create_app", "parse_wyoming_uri", "read_keys", "run"]
 
 
 def _require() -> None:

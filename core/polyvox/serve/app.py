@@ -58,6 +58,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         releaser.count(count)
 
     queue = Queue(config.max_queue, in_flight)
+    cache = _cache_state(kernel)
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
@@ -147,7 +148,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     # -- operations ----------------------------------------------------------------------------
     @app.api_route("/health", methods=["GET", "HEAD"])  # monitors often probe with HEAD
     async def health() -> Any:
-        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count}
+        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count, "cache": cache}
 
     @app.get("/metrics")
     async def prometheus() -> Any:
@@ -156,6 +157,19 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
+
+
+def _cache_state(kernel: Kernel) -> str:
+    """The cache as the server starts: "ok", "off" (a kernel without one), or "read-only" (a
+    read-only mount, a full disk: what it holds is served, nothing new is stored), said once."""
+    if kernel.cache is None:
+        return "off"
+    problem = kernel.cache.unwritable()
+    if problem is None:
+        return "ok"
+    log.warning("the cache %s cannot be written (%s): the server serves what it holds and stores nothing new",
+                kernel.cache.directory, problem)
+    return "read-only"
 
 
 class _Counted:

@@ -30,6 +30,24 @@ _SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
 _ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/\s:]+(:\d{1,5})?")
 
 
+#: The shortest API key accepted: anything shorter can be guessed by trying.
+MIN_KEY_CHARS = 16
+
+
+def read_keys(path: str | Path) -> tuple[str, ...]:
+    """The API keys in a file, one a line (blank lines and lines starting with # skipped), so
+    that no key need be on a command line, where every user of the machine sees it (`ps`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PolyvoxError(f"serve: cannot read the API key file {str(path)!r}: {reason}") from None
+    keys = tuple(line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+    if not keys:
+        raise PolyvoxError(f"serve: the API key file {str(path)!r} holds no key: write one key a line")
+    return keys
+
+
 def _mapping(value: Mapping[str, str] | None) -> Mapping[str, str]:
     return MappingProxyType({str(k).lower(): str(v) for k, v in (value or {}).items()})
 
@@ -99,8 +117,10 @@ class ServeConfig:
             raise PolyvoxError(
                 f"refusing to listen on {self.host!r} without an API key: anyone on the network could use it; "
                 "give --api-key KEY, or --no-auth if that is what you want")
-        if any(not key for key in self.api_keys):
-            raise PolyvoxError("serve: an empty --api-key is not a key")
+        for number, key in enumerate(self.api_keys, 1):
+            if len(key) < MIN_KEY_CHARS:  # (the key itself is never shown: it may be a real one, mistyped)
+                raise PolyvoxError(f"serve: API key {number} has {len(key)} characters: a key needs "
+                                   f"{MIN_KEY_CHARS} or more, or it can be guessed (`openssl rand -hex 16` makes one)")
         for origin in self.cors_origins:
             if origin != "*" and not _ORIGIN.fullmatch(origin):
                 raise PolyvoxError(f"serve: --cors-origin {origin!r} is not an origin: give scheme://host[:port] "

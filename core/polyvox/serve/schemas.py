@@ -4,9 +4,11 @@ markup). Unknown fields are ignored, as OpenAI's clients add new ones over time.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 #: response_format -> (media type, encoder name).
 FORMATS = {
@@ -30,7 +32,7 @@ class SpeechRequest(BaseModel):
     input: str
     voice: str | VoiceId = "alloy"
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
-    speed: float = Field(default=1.0, ge=0.25, le=4.0)
+    speed: float = 1.0  # 0.25 to 4.0 (`_speed`)
     instructions: str | None = Field(default=None, max_length=4096)
     stream_format: Literal["audio", "sse"] = "audio"
     # polyvox extensions
@@ -41,6 +43,16 @@ class SpeechRequest(BaseModel):
     markup: bool = False
     #: Answer JSON with base64 audio and word times (or, with stream_format "sse", word events).
     timestamps: bool = False
+
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _speed(cls, value: Any) -> Any:
+        """A number from 0.25 to 4.0: not a string or a boolean (which pydantic would read as
+        one: "2" as 2, true as 1), not NaN or infinity."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.25 <= value <= 4.0:
+            raise PydanticCustomError("speed", "a number from 0.25 to 4.0 is allowed (1.0 is normal speed), "
+                                      "not {given}", {"given": json.dumps(value, default=repr)})
+        return value
 
     @property
     def voice_name(self) -> str:
