@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Kernel-side plugins: light, installed into .venv. Each GPU engine lives in .venv-<name>, built
 # from plugins/<name>/requirements.lock by scripts/engine-env.
 # Piper is built into the kernel (core/polyvox/builtins), so it is no plugin folder here.
-LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh)
+LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/whisper)
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 

@@ -158,7 +158,7 @@ def test_pip_install_polyvox_speaks_out_of_the_box(fresh_env: Path, tmp_path) ->
 
     plugins = json.loads(_fresh_run(fresh_env, tmp_path, "plugins", "--json").stdout)
     assert {(p["name"], p["distribution"]) for p in plugins["plugins"]} >= {("piper", "polyvox")}, plugins
-    assert plugins["failures"] == [] and plugins["hook_api"] == "1.0"
+    assert plugins["failures"] == [] and plugins["hook_api"] == "1.1"
 
     out = tmp_path / "demo.wav"
     _fresh_run(fresh_env, tmp_path, "demo", "-o", out, timeout=600)

@@ -111,7 +111,7 @@ def test_plugins_command_lists_the_incompatible_plugin_with_its_reason(incompati
     lines = [line for line in out.splitlines() if "future_plugin" in line]
     assert len(lines) == 1 and lines[0].startswith("INCOMPATIBLE future_plugin (polyvox-future): written for "
                                                    "hook API >=2,<3"), out
-    assert "Plugins (hook API 1.0)" in out and "SKIPPED piper (polyvox-piper)" in out
+    assert "Plugins (hook API 1.1)" in out and "SKIPPED piper (polyvox-piper)" in out
 
 
 def test_a_host_object_for_another_hook_api_is_refused():
@@ -120,7 +120,7 @@ def test_a_host_object_for_another_hook_api_is_refused():
 
     with pytest.raises(polyvox.PluginError, match="written for hook API >=2"):
         polyvox.Kernel(cache=False, plugins=[]).register(Future())
-    assert polyvox.HOOK_API == (1, 0)
+    assert polyvox.HOOK_API == (1, 1)
 
 
 def test_no_engine_for_a_language_says_what_to_install(kernel):

@@ -107,7 +107,7 @@ def test_the_scaffold_declares_the_hook_api_and_what_publishing_needs(tmp_path) 
         if line.startswith("polyvox_hook_api"):
             exec(line, namespace)
     declared = namespace["polyvox_hook_api"]
-    assert declared == ">=1.0,<2" and hook_api_version() in SpecifierSet(declared)
+    assert declared == ">=1.1,<2" and hook_api_version() in SpecifierSet(declared)
     module = type(sys)("polyvox_kokoro_probe")
     module.polyvox_hook_api = declared
     assert declared_range(module) == declared and incompatibility(module) is None

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from polyvox.audio import Audio
     from polyvox.events import CancelToken
     from polyvox.kernel import Kernel
+    from polyvox.listen.heard import Heard, ListenerSpec, Word
+    from polyvox.listen.listener import Listener
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
@@ -61,6 +63,7 @@ _LAZY = {
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
     "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
+    "Heard": "listen.heard", "ListenerSpec": "listen.heard", "Word": "listen.heard", "Listener": "listen.listener",
 }
 
 
@@ -83,9 +86,11 @@ except PackageNotFoundError:  # running from a source tree without installing
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "Cue", "CueTiming", "EmptyTextError",
-    "Engine", "EngineSpec", "Files", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig", "Kernel",
-    "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "PluginError", "PolyvoxError",
+    "Engine", "EngineSpec", "Files", "Heard", "HOOK_API", "hookimpl", "HubFiles", "is_subtitles", "JoinConfig",
+    "Kernel", "Listener", "ListenerSpec", "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec",
+    "PluginError", "PolyvoxError",
     "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
     "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError", "VoiceLibrary",
+    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError",
+    "VoiceLibrary", "Word",
 ]

@@ -7,6 +7,7 @@
     stream = kernel.stream(script_text)                  # Audio chunks in script order ...
     for chunk in stream: ...
     stream.result                                        # ... then the same RenderResult
+    kernel.listen(audio)                                 # -> Heard: timed words, language
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from polyvox.cache.reports import CacheStats
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT, ContentCache
 from polyvox.distributed import executor_from
 from polyvox.events import CancelToken, Emitter, Listener
+from polyvox.listen.heard import Heard, ListenerSpec
+from polyvox.listen.hearing import Hearing
 from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
@@ -79,6 +82,7 @@ class Kernel:
         self.scheduler.remote = executor_from(executor)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
+        self.hearing = Hearing(self.plugins, self.models, self.device)
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them
             self.cache.warn = self.renderer.warn
 
@@ -95,6 +99,18 @@ class Kernel:
 
     def engine(self, name: str) -> EngineSpec:
         return self.renderer.planner.spec(name)
+
+    def listeners(self) -> list[ListenerSpec]:
+        """Installed listeners (speech recognition for `verify` and `listen`), the default first."""
+        return self.hearing.ranked()
+
+    def listen(self, audio: Audio | str | Path, language: str | None = None, listener: str | None = None) -> Heard:
+        """Hear `audio` (an `Audio` or an audio file): its words with their times, the text, and
+        the language where the listener tells. `language` is a hint; `listener` is ``NAME`` or
+        ``NAME:MODEL`` (None: the best installed, its default model)."""
+        clip = audio if isinstance(audio, Audio) else Audio.read(audio)
+        code = languages.require(language) if language is not None else None
+        return self.hearing.hear(clip, code, listener)
 
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
