@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from polyvox.kernel import Kernel
     from polyvox.listen.heard import Heard, ListenerSpec, Word
     from polyvox.listen.listener import Listener
+    from polyvox.listen.report import VerifyOptions, VerifyReport
+    from polyvox.listen.verdict import Verdict
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
@@ -64,6 +66,7 @@ _LAZY = {
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
     "ModelWeights": "weights.sources", "UrlFile": "weights.sources",
     "Heard": "listen.heard", "ListenerSpec": "listen.heard", "Word": "listen.heard", "Listener": "listen.listener",
+    "VerifyOptions": "listen.report", "VerifyReport": "listen.report", "Verdict": "listen.verdict",
 }
 
 
@@ -91,6 +94,6 @@ __all__ = [
     "PluginError", "PolyvoxError",
     "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "ScriptError", "Segment",
     "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
-    "UnsupportedLanguageError", "UrlFile", "Voice", "VoiceError",
+    "UnsupportedLanguageError", "UrlFile", "Verdict", "VerifyOptions", "VerifyReport", "Voice", "VoiceError",
     "VoiceLibrary", "Word",
 ]

@@ -7,6 +7,7 @@
     stream = kernel.stream(script_text)                  # Audio chunks in script order ...
     for chunk in stream: ...
     stream.result                                        # ... then the same RenderResult
+    kernel.render(script_text, verify=True)              # every take heard, failures retaken
     kernel.listen(audio)                                 # -> Heard: timed words, language
 """
 
@@ -83,6 +84,7 @@ class Kernel:
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
                                  self.events, self.device, seed, sample_rate)
         self.hearing = Hearing(self.plugins, self.models, self.device)
+        self.renderer.hearing = self.hearing
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them
             self.cache.warn = self.renderer.warn
 
@@ -103,6 +105,10 @@ class Kernel:
     def listeners(self) -> list[ListenerSpec]:
         """Installed listeners (speech recognition for `verify` and `listen`), the default first."""
         return self.hearing.ranked()
+
+    def listener(self, name: str) -> ListenerSpec:
+        """The installed listener `name` (a one-line error naming the installed ones otherwise)."""
+        return self.hearing.resolve(name.partition(":")[0] or None)[0]
 
     def listen(self, audio: Audio | str | Path, language: str | None = None, listener: str | None = None) -> Heard:
         """Hear `audio` (an `Audio` or an audio file): its words with their times, the text, and
@@ -177,8 +183,8 @@ class Kernel:
                use_cache: bool = True, workers: int = 1, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
-               timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False
-               ) -> RenderResult:
+               timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False,
+               verify: Any = None) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
@@ -189,11 +195,14 @@ class Kernel:
         (`result.warnings`) unless `strict`, which makes them one-line `ScriptError`s.
         `batch_size`: segments of one voice per call for engines that batch; None (the default)
         takes each engine's declared size for the device (`Capabilities.batch_sizes`), else 1.
+        `verify`: True, a listener (``"whisper:small"``) or `VerifyOptions`: every take is heard
+        beside synthesis, a failing one retaken with another seed, the verdicts cached and
+        reported in `result.verification`; with `strict`, a segment that still fails raises.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict)
+                               timing=timing, strict=strict, verify=verify)
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
@@ -210,7 +219,7 @@ class Kernel:
                language: str | None = None, seed: int | None = None, params: Mapping[str, Any] | None = None,
                use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
-               timing: TimingConfig | None = None, strict: bool = False) -> RenderStream:
+               timing: TimingConfig | None = None, strict: bool = False, verify: Any = None) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         A stream asks for one segment at a time; on an engine that batches, its segments share
@@ -220,11 +229,12 @@ class Kernel:
 
         The script is read and planned before this returns, so bad input raises here, before
         any audio; iterate the stream for chunks, then `stream.result` is the `RenderResult`.
+        `verify` as in `render`: each chunk comes once its take is heard (and retaken if need be).
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
-                               timing=timing, strict=strict)
+                               timing=timing, strict=strict, verify=verify)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

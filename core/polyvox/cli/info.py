@@ -136,11 +136,11 @@ def _languages(codes: tuple[str, ...], limit: int = 8) -> str:
     return shown + (f" (+{len(codes) - limit})" if len(codes) > limit else "")
 
 
-@click.command(short_help="Plugins, their hooks and engines, and failures.")
+@click.command(short_help="Plugins, their hooks, engines and listeners, and failures.")
 @output_options
 def plugins() -> None:
-    """List plugins, the hooks they implement, their engines, and plugins that failed to load or
-    were refused (written for another hook API)."""
+    """List plugins, the hooks they implement, their engines and listeners, and plugins that failed
+    to load or were refused (written for another hook API)."""
     from rich.table import Table
 
     from polyvox.plugin.compat import hook_api_version
@@ -151,7 +151,8 @@ def plugins() -> None:
     if st.json:
         emit_json({
             "plugins": [{"name": i.name, "distribution": i.distribution, "version": i.version,
-                         "hooks": list(i.hooks), "engines": list(i.engines)} for i in infos],
+                         "hooks": list(i.hooks), "engines": list(i.engines), "listeners": list(i.listeners)}
+                        for i in infos],
             "hook_api": hook_api_version(),
             "failures": [{"name": f.name, "distribution": f.distribution, "error": f.error, "kind": f.kind}
                          for f in kernel.failures],
@@ -164,7 +165,8 @@ def plugins() -> None:
     for column in ("plugin", "distribution", "version", "engines", "hooks"):
         table.add_column(column)
     for i in infos:
-        table.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–", ", ".join(i.hooks))
+        provides = ", ".join([*i.engines, *(f"{name} (listener)" for name in i.listeners)]) or "–"
+        table.add_row(i.name, i.distribution or "–", i.version or "–", provides, ", ".join(i.hooks))
     console.print(table)
     for failure in kernel.failures:
         label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED"}.get(failure.kind, "FAILED")

@@ -57,12 +57,28 @@ def summary_table(summary: dict[str, Any]) -> Table:
     table.add_row("Wall time", _seconds(stats["wall_seconds"]))
     table.add_row("Real-time factor", rtf_text(stats["real_time_factor"]))
     table.add_row("Model loads", str(stats["model_loads"]))
+    heard = summary.get("verification")
+    if heard:
+        worst = "–" if heard["worst_wer"] is None else f"{heard['worst_wer']:.2f}"
+        failing = heard["still_failing"]
+        table.add_row("Heard", f"{heard['segments_heard']} takes by {escape(heard['listener'])}; "
+                      f"{heard['retaken']} segments retaken; worst word error rate {worst}")
+        table.add_row("Still failing", "[red]" + escape(_failing(heard)) + "[/]" if failing else "none")
     actions = summary.get("timing_actions") or {}
     if actions:
         table.add_row("Subtitle cues", ", ".join(f"{n} {action}" for action, n in sorted(actions.items())))
     warnings = summary["warnings"]
     table.add_row("Warnings", "[yellow]" + escape("\n".join(warnings)) + "[/]" if warnings else "none")
     return table
+
+
+def _failing(heard: dict[str, Any]) -> str:
+    lines = []
+    for seg in heard["segments"]:
+        if not seg["passed"]:
+            verdict = seg["verdict"]
+            lines.append(f"{seg['index']}: {', '.join(verdict['flags'])} (heard {verdict['heard'].strip()!r})")
+    return "\n".join(lines[:5]) + (f"\n... {len(lines) - 5} more" if len(lines) > 5 else "")
 
 
 def segment_dicts(result: Any) -> list[dict[str, Any]]:
@@ -85,4 +101,5 @@ def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> 
         "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
         "segments": segment_dicts(result),
+        "verification": result.verification.to_dict() if getattr(result, "verification", None) else None,
     }
