@@ -118,6 +118,20 @@ class Kernel:
         code = languages.require(language) if language is not None else None
         return self.hearing.hear(clip, code, listener)
 
+    def check(self, audio: Audio | str | Path, source: Source, *, listener: str | None = None,
+              language: str | None = None, max_wer: float | None = None) -> Any:
+        """Hear a finished render (or any audio) against its script or subtitles (`source`, as
+        `render` takes it): a `CheckReport` with each segment's (each cue's) words expected and
+        heard, word error rate, language and flags. `language`: of lines without a tag (default en)."""
+        from polyvox.listen.check import check
+        from polyvox.listen.verdict import MAX_WER, check_max_wer
+
+        clip = audio if isinstance(audio, Audio) else Audio.read(audio)
+        code = languages.require(language, self.language_codes()) if language else "en"
+        return check(self.hearing, clip, source, listener=listener, language=code,
+                     max_wer=MAX_WER if max_wer is None else check_max_wer(max_wer),
+                     known_languages=self.language_codes())
+
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
         return self.plugins.plugin_of(engine)

@@ -96,10 +96,10 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
 def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
     """The `--json` object of a finished render (streamed or not)."""
     stats = result.stats.to_dict()
+    heard = {"verification": result.verification.to_dict()} if getattr(result, "verification", None) else {}
     return {
         "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": result.sample_rate,
         "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
-        "segments": segment_dicts(result),
-        "verification": result.verification.to_dict() if getattr(result, "verification", None) else None,
+        "segments": segment_dicts(result), **heard,
     }

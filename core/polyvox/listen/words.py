@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import attrs
 
@@ -45,19 +46,23 @@ def _spell(number: str, ordinal: bool, language: str | None) -> list[str]:
 
 
 def _compounds(ref: list[str], hyp: list[str]) -> list[str]:
-    """`hyp` with compounds written the way `ref` writes them: "seashells" heard for "sea
-    shells" is split, "sea shells" heard for "seashells" joined (a listener's spelling, not a
-    wrong word)."""
+    return [word for word, _ in compounds(ref, [(w, None) for w in hyp])]
+
+
+def compounds(ref: list[str], hyp: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """`hyp` (word, anything: its times) with compounds written the way `ref` writes them:
+    "seashells" heard for "sea shells" is split, "sea shells" heard for "seashells" joined (a
+    listener's spelling, not a wrong word)."""
     pairs = {a + b: (a, b) for a, b in zip(ref, ref[1:], strict=False)}
-    split: list[str] = []
-    for word in hyp:
-        split += pairs[word] if word in pairs and word not in ref else [word]
-    joined: list[str] = []
     known = set(ref)
+    split: list[tuple[str, Any]] = []
+    for word, extra in hyp:
+        split += [(part, extra) for part in pairs[word]] if word in pairs and word not in known else [(word, extra)]
+    joined: list[tuple[str, Any]] = []
     i = 0
     while i < len(split):
-        if i + 1 < len(split) and split[i] + split[i + 1] in known and split[i] not in known:
-            joined.append(split[i] + split[i + 1])
+        if i + 1 < len(split) and split[i][0] + split[i + 1][0] in known and split[i][0] not in known:
+            joined.append((split[i][0] + split[i + 1][0], split[i][1]))
             i += 2
         else:
             joined.append(split[i])
