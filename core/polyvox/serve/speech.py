@@ -166,11 +166,13 @@ class SpeechService:
                     stretch = req.speed
             cancel = CancelToken()
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        **options)
+                                        verify=self.config.verify, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
         headers = {"X-Sample-Rate": str(stream.sample_rate), "X-Polyvox-Engine": ",".join(sorted(engines))}
+        if self.config.verify is not None:  # the verdicts come in the SSE done event
+            headers["X-Polyvox-Verify"] = self.config.verify.listener or "default"
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
