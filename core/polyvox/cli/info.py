@@ -162,7 +162,9 @@ def plugins() -> None:
         return
     console = stdout_console()
     table = Table(title=f"Plugins (hook API {hook_api_version()})", title_justify="left")
-    for column in ("plugin", "distribution", "version", "engines", "hooks"):
+    for column in ("plugin", "distribution", "version"):
+        table.add_column(column, no_wrap=True)  # names whole; the lists below wrap to make room
+    for column in ("engines", "hooks"):
         table.add_column(column)
     for i in infos:
         provides = ", ".join([*i.engines, *(f"{name} (listener)" for name in i.listeners)]) or "–"
