@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
+import listen_bench  # noqa: E402 - render --verify: overlap and the listener's accuracy (listen_bench.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
 
@@ -302,6 +303,9 @@ def write(path: Path, results: dict) -> None:
     if all(k in results for k in ISOLATION):
         report.write_section(path, "isolation", stamp + report.table(isolation_rows(results)),
                              "Engines in their own environments")
+    if "listen" in results:
+        report.write_section(path, "listen", stamp + report.table(listen_bench.rows(results["listen"])),
+                             "Listening (`render --verify`)")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -317,7 +321,8 @@ def main() -> None:
         tmp = Path(tmp_dir)
         benches = (("overhead", kernel_overhead), ("batches", piper_batches), ("warm", warm_vs_cold),
                    ("loads", model_loads), ("first", first_audio), ("peak", peak_memory),
-                   ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
+                   ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("listen", listen_bench.measure),
+                   ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
