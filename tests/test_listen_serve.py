@@ -43,3 +43,17 @@ def test_a_server_without_verify_says_nothing_of_it(tmp_path) -> None:
         assert "x-polyvox-verify" not in response.headers
         done = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")][-1]
         assert done["type"] == "speech.audio.done" and "verification" not in done
+
+
+def test_a_segment_that_still_fails_is_sent_with_its_verdict(tmp_path) -> None:
+    """The server reads a client's markup strictly, but a failing take is no reason to cut the
+    response short: the audio is sent and the done event says which segment failed."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    body = {"model": "piper", "input": "Zyzzyva quorble flimbat snargle.", "voice": "en_US-joe-medium",
+            "response_format": "pcm", "stream_format": "sse"}
+    with running(kernel, tmp_path, verify=VerifyOptions(retakes=0)) as server, httpx.Client(timeout=120) as client:
+        response = client.post(f"{server.url}/v1/audio/speech", json=body)
+    events = [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+    assert [e["type"] for e in events][-1] == "speech.audio.done", events[-1]
+    assert any(e["type"] == "speech.audio.delta" for e in events)
+    assert events[-1]["verification"]["still_failing"] == [0]

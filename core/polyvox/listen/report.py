@@ -25,12 +25,14 @@ class VerifyOptions:
     model). `retakes`: new takes (each with another seed) a failing segment may get. `max_wer`:
     the word error rate above which a take's words count as wrong. `retake_failed`: segments
     that still failed in an earlier run get `retakes` more tries; the others are taken as chosen.
+    `strict`: a segment that still fails is an error (None: as the render's own `strict`).
     """
 
     listener: str | None = None
     retakes: int = attrs.field(default=2, validator=_retakes)
     max_wer: float = attrs.field(default=MAX_WER, converter=check_max_wer)
     retake_failed: bool = False
+    strict: bool | None = None
 
 
 def verify_options(value: Any) -> VerifyOptions | None:

@@ -264,7 +264,8 @@ def for_render(renderer: Any, options: Any, jobs: list[Job],
                         renderer.events.emit, renderer.warn,
                         seeded=lambda engine: renderer.plugins.specs[engine].capabilities.seeded)
     skip = verifier.settle([j for j in jobs if j.request is not None])
-    return verifier, verifier.run(made([j for j in jobs if j.index not in skip]), strict=options.strict)
+    strict = options.strict if options.verify.strict is None else options.verify.strict
+    return verifier, verifier.run(made([j for j in jobs if j.index not in skip]), strict=strict)
 
 
 __all__ = ["VerifyError", "Verifier", "for_render", "retake_job"]
