@@ -75,7 +75,10 @@ def test_a_dropped_word_fails_where_a_misheard_one_passes(kernel, take) -> None:
     heard = polyvox.Heard(words=(), text=TEXT.replace("slowly ", ""))
     dropped = judge(TEXT, heard, take, language="en")
     misheard = judge(TEXT, polyvox.Heard(words=(), text=TEXT.replace("bank", "banks")), take, language="en")
+    repeated = judge(TEXT, polyvox.Heard(words=(), text=TEXT.replace("slowly", "slowly slowly")), take,
+                     language="en")
     assert dropped.flags == ("words",) and dropped.missing == ("slowly",)
+    assert repeated.flags == ("words",) and repeated.extra == ("slowly",) and repeated.insertions == 1
     assert misheard.passed and misheard.wer == dropped.wer  # one error each; only the skip fails
 
 
