@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Kernel-side plugins: light, installed into .venv (Kokoro too: onnxruntime, no torch). Each GPU engine lives in .venv-<name>, built
 # from plugins/<name>/requirements.lock by scripts/engine-env.
 # Piper and hibari are built into the kernel (core/polyvox/builtins), so they are no plugin folders here.
-LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/kokoro)
+LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/kokoro plugins/whisper)
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 

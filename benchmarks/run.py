@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
+import listen_bench  # noqa: E402 - render --verify: overlap and the listener's accuracy (listen_bench.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
 import voices_bench  # noqa: E402 - hibari and Kokoro vs their bare libraries (voices_bench.py)
@@ -310,6 +311,9 @@ def write(path: Path, results: dict) -> None:
     if "words" in results:
         report.write_section(path, "words", stamp + report.table(words.rows(results["words"])),
                              "Word times (docs/words.md)")
+    if "listen" in results:
+        report.write_section(path, "listen", stamp + report.table(listen_bench.rows(results["listen"])),
+                             "Listening (`render --verify`)")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -328,7 +332,7 @@ def main() -> None:
                    ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines),
                    ("voices", voices_bench.measure),
-                   ("words", words.measure))
+                   ("words", words.measure), ("listen", listen_bench.measure))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue

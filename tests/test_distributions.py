@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,10 @@ import numpy as np
 import pytest
 from conftest import HEAVY_MODULES, imported_modules
 from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 
 import polyvox
+from polyvox.plugin.compat import hook_api_version
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Each distribution's folder -> files its wheel must ship besides Python modules.
@@ -43,6 +46,7 @@ DISTRIBUTIONS = {
     "plugins/kokoro": [],
     "plugins/chatterbox": [],
     "plugins/f5tts": ["polyvox_f5tts/finetunes.toml"],
+    "plugins/whisper": [],
 }
 
 
@@ -131,7 +135,10 @@ def test_each_wheel_declares_itself_and_ships_its_data(built, folder: str) -> No
         assert not kernel.specifier.contains("1.0"), kernel  # the next kernel major may change the hooks
         package = next(n.split("/")[0] for n in names if n.endswith("/__init__.py"))
         init = zipfile.ZipFile(wheel).read(f"{package}/__init__.py").decode()
-        assert 'polyvox_hook_api = ">=1.' in init and ',<2"' in init  # hook API 1, from the minor it needs
+        declared = re.search(r'^polyvox_hook_api = "(.+)"$', init, re.MULTILINE)
+        assert declared is not None, f"{package} declares no hook API range"
+        hook_range = SpecifierSet(declared.group(1))  # this kernel's hook API, never the next major
+        assert hook_range.contains(hook_api_version()) and not hook_range.contains("2.0"), hook_range
 
 
 @pytest.mark.slow

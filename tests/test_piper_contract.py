@@ -16,6 +16,8 @@ class TestPiperContract(EngineContract):
     # A batch runs on one-thread sessions, a lone segment on all cores: ONNX Runtime sums in
     # another order, so the same audio to float rounding (measured: under 1e-5).
     batch_tolerance = 1e-4
+    # Real speech: polyvox-whisper hears it say the contract's sentence.
+    listener = "whisper:tiny.en"
 
     @pytest.fixture(scope="class")
     @classmethod

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
     from polyvox.cache.store import ContentCache
     from polyvox.events import CancelToken
     from polyvox.kernel import Kernel
+    from polyvox.listen.heard import Heard, ListenerSpec, Word
+    from polyvox.listen.listener import Listener
+    from polyvox.listen.report import VerifyOptions, VerifyReport
+    from polyvox.listen.verdict import Verdict
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
@@ -78,6 +82,8 @@ _LAZY = {
     "is_ssml": "text.ssml",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
     "ModelWeights": "weights.sources", "UrlFile": "weights.sources", "WordTime": "words.timing",
+    "Heard": "listen.heard", "ListenerSpec": "listen.heard", "Word": "listen.heard", "Listener": "listen.listener",
+    "VerifyOptions": "listen.report", "VerifyReport": "listen.report", "Verdict": "listen.verdict",
 }
 
 
@@ -97,13 +103,13 @@ __version__ = kernel_version()
 
 __all__ = [
     "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
-    "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "HOOK_API",
-    "hook_api_version", "hookimpl", "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "LocalFiles",
-    "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "parse_blend", "PluginError", "PolyvoxError",
-    "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice",
-    "ScriptError", "Segment", "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig",
-    "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Voice", "voice_language", "VoiceError",
-    "VoiceLibrary", "WordTime",
+    "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "Heard", "HOOK_API",
+    "hook_api_version", "hookimpl", "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "Listener",
+    "ListenerSpec", "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "parse_blend",
+    "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream",
+    "Request", "resolve_voice", "ScriptError", "Segment", "SegmentError", "SegmentResult", "sentences",
+    "speakable", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Verdict",
+    "VerifyOptions", "VerifyReport", "Voice", "voice_language", "VoiceError", "VoiceLibrary", "Word", "WordTime",
     # modules, imported on first use like the names
     "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]

@@ -45,6 +45,32 @@ class SegmentFinished:
 
 
 @attrs.frozen
+class SegmentHeard:
+    """A take of a segment was heard (`render --verify`): what was heard and whether it passed."""
+
+    index: int
+    text: str
+    heard: str
+    wer: float
+    flags: tuple[str, ...]
+    passed: bool
+    take: int  # 0: the first take, 1: the first retake, ...
+    seed: int
+    listener: str
+
+
+@attrs.frozen
+class SegmentRetaken:
+    """A segment's take failed and it is being made again with another seed."""
+
+    index: int
+    text: str
+    take: int  # the number of the take being made
+    seed: int
+    flags: tuple[str, ...]  # why the take before it failed
+
+
+@attrs.frozen
 class ModelLoading:
     engine: str
     model: str
@@ -120,8 +146,8 @@ class Warning:
 
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
-    RenderStarted, SegmentStarted, SegmentFinished, ModelLoading, ModelLoaded, ModelUnloaded, DownloadProgress,
-    DownloadAsking, DownloadAnswered, DownloadFinished, WordsTimed, Warning,
+    RenderStarted, SegmentStarted, SegmentFinished, SegmentHeard, SegmentRetaken, ModelLoading, ModelLoaded,
+    ModelUnloaded, DownloadProgress, DownloadAsking, DownloadAnswered, DownloadFinished, WordsTimed, Warning,
 ]
 Listener = Callable[[Event], None]
 

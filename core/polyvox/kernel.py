@@ -7,6 +7,8 @@
     stream = kernel.stream(script_text)                  # Audio chunks in script order ...
     for chunk in stream: ...
     stream.result                                        # ... then the same RenderResult
+    kernel.render(script_text, verify=True)              # every take heard, failures retaken
+    kernel.listen(audio)                                 # -> Heard: timed words, language
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from polyvox.cache.reports import CacheStats
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT, ContentCache
 from polyvox.distributed import executor_from
 from polyvox.events import CancelToken, Emitter, Listener
+from polyvox.listen.heard import Heard, ListenerSpec
+from polyvox.listen.hearing import Hearing
 from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
@@ -86,6 +90,8 @@ class Kernel:
             from polyvox.text.lexicon import Lexicon, read_file
 
             self.renderer.lexicon = Lexicon(read_file(lexicon))
+        self.hearing = Hearing(self.plugins, self.models, self.device)
+        self.renderer.hearing = self.hearing
         if self.cache is not None:  # the cache's problems are warnings of the render that meets them
             self.cache.warn = self.renderer.warn
 
@@ -102,6 +108,36 @@ class Kernel:
 
     def engine(self, name: str) -> EngineSpec:
         return self.renderer.planner.spec(name)
+
+    def listeners(self) -> list[ListenerSpec]:
+        """Installed listeners (speech recognition for `verify` and `listen`), the default first."""
+        return self.hearing.ranked()
+
+    def listener(self, name: str) -> ListenerSpec:
+        """The installed listener `name` (a one-line error naming the installed ones otherwise)."""
+        return self.hearing.resolve(name.partition(":")[0] or None)[0]
+
+    def listen(self, audio: Audio | str | Path, language: str | None = None, listener: str | None = None) -> Heard:
+        """Hear `audio` (an `Audio` or an audio file): its words with their times, the text, and
+        the language where the listener tells. `language` is a hint; `listener` is ``NAME`` or
+        ``NAME:MODEL`` (None: the best installed, its default model)."""
+        clip = audio if isinstance(audio, Audio) else Audio.read(audio)
+        code = languages.require(language) if language is not None else None
+        return self.hearing.hear(clip, code, listener)
+
+    def check(self, audio: Audio | str | Path, source: Source, *, listener: str | None = None,
+              language: str | None = None, max_wer: float | None = None) -> Any:
+        """Hear a finished render (or any audio) against its script or subtitles (`source`, as
+        `render` takes it): a `CheckReport` with each segment's (each cue's) words expected and
+        heard, word error rate, language and flags. `language`: of lines without a tag (default en)."""
+        from polyvox.listen.check import check
+        from polyvox.listen.verdict import MAX_WER, check_max_wer
+
+        clip = audio if isinstance(audio, Audio) else Audio.read(audio)
+        code = languages.require(language, self.language_codes()) if language else "en"
+        return check(self.hearing, clip, source, listener=listener, language=code,
+                     max_wer=MAX_WER if max_wer is None else check_max_wer(max_wer),
+                     known_languages=self.language_codes())
 
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
@@ -171,7 +207,8 @@ class Kernel:
                cancel: CancelToken | None = None, on_event: Listener | None = None,
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False,
-               cast: str | None = None, normalize: bool | None = None) -> RenderResult:
+               cast: str | None = None, normalize: bool | None = None,
+               verify: Any = None) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
@@ -186,12 +223,15 @@ class Kernel:
         that do not read them themselves, True always, False never.
         `batch_size`: segments of one voice per call for engines that batch; None (the default)
         takes each engine's declared size for the device (`Capabilities.batch_sizes`), else 1.
+        `verify`: True, a listener (``"whisper:small"``) or `VerifyOptions`: every take is heard
+        beside synthesis, a failing one retaken with another seed, the verdicts cached and
+        reported in `result.verification`; with `strict`, a segment that still fails raises.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
-                               normalize=normalize)
+                               normalize=normalize, verify=verify)
         if output is None:
             chunks = list(render.audio())
             assert render.result is not None
@@ -211,7 +251,7 @@ class Kernel:
                use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False, cast: str | None = None,
-               normalize: bool | None = None) -> RenderStream:
+               normalize: bool | None = None, verify: Any = None) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         A stream asks for one segment at a time; on an engine that batches, its segments share
@@ -221,12 +261,13 @@ class Kernel:
 
         The script is read and planned before this returns, so bad input raises here, before
         any audio; iterate the stream for chunks, then `stream.result` is the `RenderResult`.
+        `verify` as in `render`: each chunk comes once its take is heard (and retaken if need be).
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
-                               normalize=normalize)
+                               normalize=normalize, verify=verify)
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,

@@ -35,6 +35,8 @@ def check_row(dc: Any, key: Any) -> str | None:
             entries.decode_audio(key[len(AUDIO):], value)
         elif key.startswith(entries.FILE_HASH):
             entries.check_file_hash(value)
+        elif key.startswith(entries.TAKES):
+            entries.check_takes(value)
         else:
             return "its key is not one polyvox writes"
     except DamagedEntry as exc:

@@ -22,9 +22,11 @@ from polyvox.audio import Audio
 from polyvox.errors import PolyvoxError
 from polyvox.words.timing import WordTime
 
-#: Key prefixes: segment audio, and the file-hash memo of `keys.Fingerprints`.
+#: Key prefixes: segment audio, the file-hash memo of `keys.Fingerprints`, and the takes of a
+#: segment with their verdicts (`polyvox.listen.takes`, JSON text).
 AUDIO = "audio:"
 FILE_HASH = "file-sha256:"
+TAKES = "takes:"
 
 #: magic, format version, sample rate, sample count, blake2b-256 of key + header + audio.
 _HEADER = struct.Struct("<4sHIQ32s")
@@ -138,6 +140,19 @@ def check_file_hash(value: Any) -> str:
     """A memoized file hash, or `DamagedEntry`."""
     if not is_file_hash(value):
         raise DamagedEntry("is not a SHA-256 hex digest")
+    return value
+
+
+def check_takes(value: Any) -> str:
+    """A stored takes record (JSON text of an object with a list of takes), or `DamagedEntry`."""
+    import json
+
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("takes"), list):
+        raise DamagedEntry("is not a takes record (JSON with a list of takes)")
     return value
 
 

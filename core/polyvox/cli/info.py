@@ -128,11 +128,11 @@ def _languages(codes: tuple[str, ...]) -> str:
     return ", ".join(codes) or "–"
 
 
-@click.command(short_help="Plugins, their hooks and engines, and failures.")
+@click.command(short_help="Plugins, their hooks, engines and listeners, and failures.")
 @output_options
 def plugins() -> None:
-    """List plugins, the hooks they implement, their engines, and plugins that failed to load or
-    were refused (written for another hook API)."""
+    """List plugins, the hooks they implement, their engines and listeners, and plugins that failed
+    to load or were refused (written for another hook API)."""
     from polyvox import hook_api_version
 
     kernel = _kernel(cache=False)
@@ -141,7 +141,8 @@ def plugins() -> None:
     if st.json:
         emit_json({
             "plugins": [{"name": i.name, "distribution": i.distribution, "version": i.version,
-                         "hooks": list(i.hooks), "engines": list(i.engines)} for i in infos],
+                         "hooks": list(i.hooks), "engines": list(i.engines), "listeners": list(i.listeners)}
+                        for i in infos],
             "hook_api": hook_api_version(),
             "failures": [{"name": f.name, "distribution": f.distribution, "error": f.error, "kind": f.kind}
                          for f in kernel.failures],
@@ -153,8 +154,8 @@ def plugins() -> None:
     listing = table("plugin", "distribution", "version", "engines", "hooks",
                     title=f"Plugins (hook API {hook_api_version()})")
     for i in infos:
-        listing.add_row(i.name, i.distribution or "–", i.version or "–", ", ".join(i.engines) or "–",
-                        ", ".join(i.hooks))
+        provides = ", ".join([*i.engines, *(f"{name} (listener)" for name in i.listeners)]) or "–"
+        listing.add_row(i.name, i.distribution or "–", i.version or "–", provides, ", ".join(i.hooks))
     console.print(listing)
     for failure in kernel.failures:
         label = {"incompatible": "INCOMPATIBLE", "shadowed": "SKIPPED", "empty": "EMPTY"}.get(failure.kind, "FAILED")

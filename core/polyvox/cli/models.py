@@ -28,8 +28,24 @@ def _kernel() -> Any:
     return settings().kernel(cache=False)
 
 
+def _names(kernel: Any) -> list[str]:
+    """Every engine, then every listener (their models are managed the same way)."""
+    return [s.name for s in kernel.engines()] + [s.name for s in kernel.listeners()]
+
+
+def _is_listener(kernel: Any, name: str) -> bool:
+    return name in {s.name for s in kernel.listeners()}
+
+
+def _default(kernel: Any, name: str) -> str:
+    return (kernel.listener(name) if _is_listener(kernel, name) else kernel.engine(name)).default_model
+
+
 def _models(kernel: Any, engine: str) -> dict[str, list[str]]:
-    """Model -> languages it speaks, for every model `engine` declares or maps a language to."""
+    """Model -> languages it speaks, for every model `engine` declares or maps a language to
+    (a listener: every model it declares, with the languages it hears)."""
+    if _is_listener(kernel, engine):
+        return {model: list(langs) for model, langs in kernel.listener(engine).models}
     spec = kernel.engine(engine)
     out: dict[str, list[str]] = {m: [] for m in (spec.models or (spec.default_model,))}
     for code, model in kernel.models_for(engine).items():
@@ -58,19 +74,20 @@ def _row(kernel: Any, engine: str, model: str, languages: list[str]) -> dict[str
 
 
 def rows(kernel: Any, engine: str | None = None) -> list[dict[str, Any]]:
-    engines = [engine] if engine else [s.name for s in kernel.engines()]
+    engines = [engine] if engine else _names(kernel)
     return [_row(kernel, e, m, langs) for e in engines for m, langs in _models(kernel, e).items()]
 
 
 def _target(kernel: Any, value: str, every: bool = False) -> list[tuple[str, str]]:
     """ENGINE[:MODEL] as (engine, model) pairs: the default model, or every model with `every`."""
     engine, _, model = value.partition(":")
-    spec = kernel.engine(engine)  # an unknown engine is a one-line error naming the installed ones
+    # an unknown engine is a one-line error naming the installed ones
+    default = _default(kernel, engine)
     if model and every:
         raise click.UsageError(f"--all fetches every model of an engine: give {engine}, not {value}")
     if every:
         return [(engine, m) for m in _models(kernel, engine)]
-    model = model or spec.default_model
+    model = model or default
     if kernel.weights.declared(engine, model) is None:
         known = [m for m in _models(kernel, engine) if kernel.weights.declared(engine, m) is not None]
         raise PolyvoxError(f"{engine} model {model!r} has no weights polyvox manages; models with weights: "
@@ -86,12 +103,13 @@ _STYLE = {"present": "green", "partial": "yellow", "missing": "red"}
 @output_options
 @click.pass_context
 def models(ctx: click.Context, engine: str | None) -> None:
-    """List every engine's models: languages, size, present / partial / missing, and where.
+    """List every engine's (and listener's) models: languages, size, present / partial / missing, and where.
 
     \b
       polyvox models                     every engine's models
       polyvox models pull chatterbox     fetch the default model (resumes a broken download)
       polyvox models pull f5tts --all    every model of an engine
+      polyvox models pull whisper:small  a listener's model (render --verify)
       polyvox models rm chatterbox:turbo
       polyvox models path f5tts:F5TTS_German
     """
@@ -157,7 +175,7 @@ def rm(target: str, every: bool, yes: bool) -> None:
     if not confirm(f"the downloaded files of {named}", yes, "polyvox models rm"):
         click.echo("nothing removed", err=True)
         return
-    everything = [(e, m) for e in (s.name for s in kernel.engines()) for m in _models(kernel, e)]
+    everything = [(e, m) for e in _names(kernel) for m in _models(kernel, e)]
     removed = []
     for engine, model in pairs:
         if kernel.weights.declared(engine, model) is None:

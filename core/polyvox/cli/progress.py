@@ -188,6 +188,13 @@ class RenderView:
     def _on_ModelUnloaded(self, event: ModelUnloaded) -> None:
         self.note(f"unloaded {event.engine} model {event.model}", style="dim")
 
+    def _on_SegmentRetaken(self, event: Any) -> None:
+        """A retake is made again: its segment is not done until then (its next `SegmentFinished`)."""
+        self.finished -= 1
+        self.done_chars -= len(event.text)
+        self.note(f"retaking segment {event.index} (take {event.take + 1}, seed {event.seed}): "
+                  f"{', '.join(event.flags)}: {excerpt(event.text)}", style="dim")
+
     def _on_Warning(self, event: Warning) -> None:
         self.warnings.append(event.message)  # shown in the summary (or after a stop)
 

@@ -44,6 +44,17 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
                      help="Most words in one caption (a caption is also at most one 42-character line)."),
         click.option("--captions", metavar="FILE",
                      help="Write word-timed captions beside the audio: .vtt, .srt or .json (docs/words.md)."),
+        click.option("--retake-failed", is_flag=True, help="With --verify: retake only the segments that still "
+                     "failed in an earlier run (the others come from the cache, unheard)."),
+        click.option("--max-wer", type=click.FloatRange(0.0, 1.0), help="With --verify: the word error rate a "
+                     "take may have (a dropped or repeated word weighs 4 misheard ones) [default: 0.2]."),
+        click.option("--retakes", type=click.IntRange(0, 100), help="With --verify: new takes, each with another "
+                     "seed, a failing segment may get [default: 2]."),
+        click.option("--listener", metavar="NAME[:MODEL]", help="With --verify: the listener that hears the takes "
+                     "[default: the best installed, e.g. whisper:tiny.en]."),
+        click.option("--verify", is_flag=True, help="Hear every take (a listener such as polyvox-whisper), retake "
+                     "the ones whose words, language or audio are wrong, keep the best; with --strict a segment "
+                     "that still fails is an error (docs/listening.md)."),
     ]
     for option in options:
         f = option(f)
@@ -192,7 +203,9 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                cast: str | None = None, sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
                executor: str | None = None, ray_address: str | None = None, captions: str | None = None,
                caption_words: int = 7, caption_karaoke: bool = False,
-               normalize: bool | None = None) -> dict[str, Any]:
+               normalize: bool | None = None, verify: bool = False,
+               listener: str | None = None, retakes: int | None = None, max_wer: float | None = None,
+               retake_failed: bool = False) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
     from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
@@ -218,6 +231,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
         "use_cache": not no_cache, "strict": strict, "cast": conf.value("cast"),
         "normalize": conf.value("normalize"),
+        "verify": _verify_options(verify, listener, retakes, max_wer, retake_failed),
     }
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
@@ -330,6 +344,26 @@ def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None
 
 
 # -- helpers -----------------------------------------------------------------------------
+def _verify_options(verify: bool, listener: str | None, retakes: int | None, max_wer: float | None,
+                    retake_failed: bool) -> Any:
+    """--verify and its options as `VerifyOptions` (None without --verify)."""
+    if not verify:
+        given = [name for name, value in (("--listener", listener), ("--retakes", retakes),
+                                          ("--max-wer", max_wer), ("--retake-failed", retake_failed or None))
+                 if value is not None]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} only work with --verify")
+        return None
+    from polyvox import VerifyOptions
+
+    fields: dict[str, Any] = {"listener": listener, "retake_failed": retake_failed}
+    if retakes is not None:
+        fields["retakes"] = retakes
+    if max_wer is not None:
+        fields["max_wer"] = max_wer
+    return VerifyOptions(**fields)
+
+
 @contextlib.contextmanager
 def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
     """First Ctrl-C (or SIGTERM: `kill`, `docker stop`, systemd): finish the current segment,

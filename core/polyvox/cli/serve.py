@@ -20,6 +20,16 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return out
 
 
+def _verify(verify: bool, listener: str | None, retakes: int | None) -> Any:
+    if not verify:
+        if listener is not None or retakes is not None:
+            raise click.UsageError("--listener and --retakes only work with --verify")
+        return None
+    from polyvox import VerifyOptions
+
+    return VerifyOptions(listener=listener, **({} if retakes is None else {"retakes": retakes}))
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="HTTP port.")
@@ -55,13 +65,18 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
 @click.option("--ray-address", metavar="ADDRESS", help="Ray cluster for --executor ray: auto, or ray://host:10001.")
+@click.option("--verify", is_flag=True, help="Hear every segment before sending it and retake the failures; "
+              "the verdicts are in the SSE done event (docs/listening.md).")
+@click.option("--listener", metavar="NAME[:MODEL]", help="With --verify: the listener [default: the best installed].")
+@click.option("--retakes", type=click.IntRange(0, 100), help="With --verify: retakes per failing segment [default: 2].")
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | None, no_auth: bool,
           voices_dir: str | None,
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
           batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
           ray_address: str | None, max_connections: int, keep_alive_timeout: float, header_timeout: float,
-          body_timeout: float, **_: Any) -> None:
+          body_timeout: float, verify: bool = False, listener: str | None = None, retakes: int | None = None,
+          **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
     \b
@@ -81,7 +96,7 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
                          batch_size=batch_size, cors_origins=cors_origins, max_connections=max_connections,
                          keep_alive_timeout=keep_alive_timeout, header_timeout=header_timeout,
-                         body_timeout=body_timeout)
+                         body_timeout=body_timeout, verify=_verify(verify, listener, retakes))
     if wyoming is not None:
         parse_wyoming_uri(wyoming, no_auth)  # a bad URI fails before anything starts
     # the settings every command shares (cache, device, seed, executor); a request never waits on a

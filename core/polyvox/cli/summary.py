@@ -71,12 +71,28 @@ def summary_table(summary: dict[str, Any]) -> Table:
     cast = summary.get("cast") or {}
     if len(cast) > 1:  # who spoke with which voice, where there was more than one speaker
         table.add_row("Voices", escape(", ".join(f"{who} → {v['model']} ({v['engine']})" for who, v in cast.items())))
+    heard = summary.get("verification")
+    if heard:
+        worst = "–" if heard["worst_wer"] is None else f"{heard['worst_wer']:.2f}"
+        failing = heard["still_failing"]
+        table.add_row("Heard", f"{heard['segments_heard']} takes by {escape(heard['listener'])}; "
+                      f"{heard['retaken']} segments retaken; worst word error rate {worst}")
+        table.add_row("Still failing", "[red]" + escape(_failing(heard)) + "[/]" if failing else "none")
     actions = summary.get("timing_actions") or {}
     if actions:
         table.add_row("Subtitle cues", ", ".join(f"{n} {action}" for action, n in sorted(actions.items())))
     warnings = summary["warnings"]
     table.add_row("Warnings", "[yellow]" + escape("\n".join(warnings)) + "[/]" if warnings else "none")
     return table
+
+
+def _failing(heard: dict[str, Any]) -> str:
+    lines = []
+    for seg in heard["segments"]:
+        if not seg["passed"]:
+            verdict = seg["verdict"]
+            lines.append(f"{seg['index']}: {', '.join(verdict['flags'])} (heard {verdict['heard'].strip()!r})")
+    return "\n".join(lines[:5]) + (f"\n... {len(lines) - 5} more" if len(lines) > 5 else "")
 
 
 def segment_dicts(result: Any) -> list[dict[str, Any]]:
@@ -110,11 +126,12 @@ def cast_of(result: Any) -> dict[str, dict[str, str | None]]:
 def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> dict[str, Any]:
     """The `--json` object of a finished render (streamed or not)."""
     stats = result.stats.to_dict()
+    heard = {"verification": result.verification.to_dict()} if getattr(result, "verification", None) else {}
     return {
         "schema": JSON_SCHEMA_VERSION, "input": source, "outputs": outputs, "sample_rate": result.sample_rate,
         "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
         "cast": cast_of(result),
-        "segments": segment_dicts(result),
+        "segments": segment_dicts(result), **heard,
         "words": [w.to_dict() for w in result.words],
     }

@@ -19,7 +19,8 @@ import sys
 from typing import Any
 
 #: (major, minor) of the hook API this kernel implements. See docs/publishing.md.
-HOOK_API: tuple[int, int] = (1, 1)  # 1.1: normalization_rules, Capabilities.normalizes/phonemes
+HOOK_API: tuple[int, int] = (1, 1)  # 1.1: normalization_rules, Capabilities.normalizes/phonemes;
+#: listeners: register_listeners, hear
 #: The name a plugin module (or plugin object) gives its supported range under.
 ATTRIBUTE = "polyvox_hook_api"
 

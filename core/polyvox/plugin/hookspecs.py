@@ -17,6 +17,7 @@ from typing import Any
 import pluggy
 
 from polyvox.audio import Audio
+from polyvox.listen.heard import Heard, ListenerSpec
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
@@ -138,4 +139,32 @@ def normalization_rules(language: str) -> Any:
     is laid over the built-in table, entry by entry; a whole `Rules` adds a language polyvox
     has no table for (``Rules(language="cy", number_language="cy", ...)``). Every plugin's
     answer counts, in load order. Called once per language and kernel; keep it cheap.
+    """
+
+
+# -- listeners (hook API 1.1) ------------------------------------------------------------------
+# A listener turns audio into timed words (speech recognition), so the kernel can hear what an
+# engine said (`render --verify`, `polyvox check`). It is declared like an engine and shares the
+# model hooks above under its own name: `model_weights`, `load_model`, `model_size` and
+# `model_files` are called with ``engine=<listener name>``. `polyvox.Listener` writes all of them.
+
+
+@hookspec
+def register_listeners(register: Callable[[ListenerSpec], None]) -> None:
+    """Declare listeners by calling ``register(ListenerSpec(...))`` once for each.
+
+    Called once when the kernel starts. Must be cheap: import no model code here. A listener's
+    name must differ from every engine's (the model hooks are shared).
+    """
+
+
+@hookspec(firstresult=True)
+def hear(listener: str, model: Any, audio: Audio, language: str | None) -> Heard | None:
+    """Hear mono `audio` (at the listener's declared `sample_rate`) with a loaded `model` and
+    return what was said as `Heard`: each word with its start and end in seconds, the text, and
+    the language heard with its probability where the model can tell.
+
+    `language`: the language the audio should be in (a hint; None: the model tells, where it can).
+    Silence gives no words. A call must leave no state on the shared model. Return None when
+    `listener` is not yours.
     """

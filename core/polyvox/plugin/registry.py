@@ -16,6 +16,7 @@ import attrs
 import pluggy
 
 from polyvox.errors import PluginError
+from polyvox.listen.heard import ListenerSpec
 from polyvox.plugin import compat, hookspecs
 from polyvox.plugin.fallbacks import Fallbacks
 from polyvox.plugin.spec import EngineSpec
@@ -50,6 +51,7 @@ class PluginInfo:
     version: str | None
     hooks: tuple[str, ...]
     engines: tuple[str, ...]
+    listeners: tuple[str, ...] = ()
 
 
 def selected_names(env: str | None = None) -> set[str] | None:
@@ -71,6 +73,8 @@ class Plugins:
         self.specs: dict[str, EngineSpec] = {}
         self.owner: dict[str, str] = {}  # engine name -> plugin name
         self._named: list[str] = []  # plugins loaded by name, as another process can load them too
+        self.listeners: dict[str, ListenerSpec] = {}
+        self.listener_owner: dict[str, str] = {}  # listener name -> plugin name
         only = set(plugins) if plugins is not None else selected_names()
         self.register(Fallbacks(self.specs), name="builtin", distribution="polyvox")
         self._from_entry_points: set[str] = set()
@@ -194,6 +198,37 @@ class Plugins:
             for spec in found:
                 self.specs[spec.name] = spec
                 self.owner[spec.name] = impl.plugin_name
+        self._refresh_listeners()
+
+    def _refresh_listeners(self) -> None:
+        """Ask every plugin to declare its listeners (as `refresh` does for engines)."""
+        self.listeners.clear()
+        self.listener_owner.clear()
+        for impl in reversed(self.pm.hook.register_listeners.get_hookimpls()):
+            found: list[ListenerSpec] = []
+
+            def register(spec: ListenerSpec, _found: list[ListenerSpec] = found) -> None:
+                if not isinstance(spec, ListenerSpec):
+                    raise PluginError(f"register() takes a ListenerSpec, got {type(spec).__name__}")
+                _found.append(spec)
+
+            try:
+                impl.function(register=register)
+                for spec in found:
+                    if spec.name in self.listeners or spec.name in self.specs:
+                        owner = self.listener_owner.get(spec.name) or self.owner.get(spec.name)
+                        raise PluginError(f"listener {spec.name!r}: the name is already declared by plugin "
+                                          f"{owner!r}")
+            except Exception as exc:
+                dist, _ = self._dist.get(impl.plugin_name, (None, None))
+                self._fail(impl.plugin_name, dist, exc)
+                self.pm.unregister(name=impl.plugin_name)
+                for name in [n for n, o in self.owner.items() if o == impl.plugin_name]:
+                    del self.specs[name], self.owner[name]
+                continue
+            for spec in found:
+                self.listeners[spec.name] = spec
+                self.listener_owner[spec.name] = impl.plugin_name
 
     def drop_failing(self, hook: str, exc: BaseException, **kwargs: Any) -> str | None:
         """After `hook(**kwargs)` raised: find the plugin whose implementation raises, record it
@@ -258,8 +293,9 @@ class Plugins:
         for name, plugin in self.pm.list_name_plugin():
             hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()))
             engines = tuple(e for e, owner in self.owner.items() if owner == name)
+            listeners = tuple(n for n, owner in self.listener_owner.items() if owner == name)
             dist, version = self._dist.get(name, (None, None))
-            out.append(PluginInfo(name, dist, version, hooks, engines))
+            out.append(PluginInfo(name, dist, version, hooks, engines, listeners))
         return sorted(out, key=lambda p: p.name)
 
 

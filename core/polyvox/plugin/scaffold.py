@@ -9,7 +9,7 @@ the plugin itself, so the rename is exact:
 
 and a scaffold that still contains the word is refused (the test suite checks it never is).
 The plugin's ``polyvox_hook_api`` range is set to the hook API of the kernel that runs
-``new-plugin`` (``>=1.0,<2`` for hook API 1.0), whatever the template's copy says.
+``new-plugin`` (``>=1.1,<2`` for hook API 1.1), whatever the template's copy says.
 """
 
 from __future__ import annotations

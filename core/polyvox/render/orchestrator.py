@@ -24,6 +24,7 @@ from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
 from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
 from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning, WordsTimed
+from polyvox.listen.report import VerifyOptions, verify_options
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
 from polyvox.render.assembly import JoinConfig
@@ -76,13 +77,16 @@ class RenderOptions:
     timing: TimingConfig | None = None
     cancel: CancelToken | None = None
     #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
-    #: instead of warnings (TTS Audio Suite is lenient; so is the default).
+    #: instead of warnings (TTS Audio Suite is lenient; so is the default); with `verify`, a
+    #: segment that still fails after its retakes is an error too.
     strict: bool = False
     #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
     #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
     cast: str = attrs.field(default="narrator", converter=check_cast)
     #: Numbers, dates... in words: None for engines that do not (`Capabilities.normalizes`); True, False.
     normalize: bool | None = attrs.field(default=None, converter=check_mode)
+    #: Hear every take and retake the failures (`polyvox.listen.verify`).
+    verify: VerifyOptions | None = attrs.field(default=None, converter=verify_options)
 
 
 class RenderScope:
@@ -121,6 +125,8 @@ class Renderer:
         self.sample_rate = sample_rate
         self.lexicon: Lexicon | None = None  # the kernel's (config key `lexicon`); voices folders add theirs
         self._current: ContextVar[RenderScope | None] = ContextVar(f"polyvox-render-{id(self)}", default=None)
+        #: The kernel's ears (`polyvox.listen.hearing.Hearing`), for renders that verify.
+        self.hearing: Any = None
         self.replan()
 
     def replan(self) -> None:
@@ -273,6 +279,7 @@ class Render:
         self.scope = scope
         self.sample_rate = rate
         self.result: RenderResult | None = None
+        self.verifier: Any = None
 
     @property
     def is_subtitles(self) -> bool:
@@ -326,16 +333,28 @@ class Render:
         return self.options.join or declared or _DEFAULT_JOIN
 
     def _speech(self, streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
-        """The run step: every speech job's (job, audio, from_cache), in script order."""
+        """The run step: every speech job's (job, audio, from_cache), in script order; with
+        `verify`, each take heard beside synthesis and the failures retaken (`polyvox.listen.verify`)."""
+        if self.options.verify is None:
+            yield from self._made(self.jobs, streaming)
+            return
+        from polyvox.listen.verify import for_render
+
+        self.verifier, verified = for_render(self.renderer, self.options, self.jobs,
+                                             lambda jobs: self._made(jobs, streaming))
+        yield from verified
+
+    def _made(self, jobs: list[Job], streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
+        """`jobs` through the scheduler: (job, audio, from_cache) of each speech job, in script order."""
         scheduler, opts = self.renderer.scheduler, self.options
-        speech = [j for j in self.jobs if j.request is not None]
+        speech = [j for j in jobs if j.request is not None]
         models = {j.model_key for j in speech}
         batching = any(self._batch_size(key) > 1 for key in models)
         if streaming or (opts.workers == 1 and not batching and len(models) <= 1):
-            yield from scheduler.run(self.jobs, ordered=True, use_cache=opts.use_cache, batch_size=opts.batch_size,
+            yield from scheduler.run(jobs, ordered=True, use_cache=opts.use_cache, batch_size=opts.batch_size,
                                      cancel=opts.cancel)
             return
-        results = scheduler.run(self.jobs, ordered=False, use_cache=opts.use_cache, workers=opts.workers,
+        results = scheduler.run(jobs, ordered=False, use_cache=opts.use_cache, workers=opts.workers,
                                 batch_size=opts.batch_size, cancel=opts.cancel, warn=self.renderer.warn)
         pending: dict[int, tuple[Job, Audio, bool]] = {}
         for job in speech:
@@ -368,7 +387,8 @@ class Render:
             model_load_seconds=r.models.load_seconds - loading)
         return RenderResult(None, tuple(results), stats, tuple(self.scope.warnings), output,
                             timing=tuple(getattr(placement, "report", ())), srt=getattr(placement, "srt", None),
-                            sample_rate=self.sample_rate)
+                            sample_rate=self.sample_rate,
+                            verification=self.verifier.report() if self.verifier is not None else None)
 
 
 class RenderStream:

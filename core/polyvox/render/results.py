@@ -74,6 +74,8 @@ class RenderResult:
     srt: str | None = None
     #: The sample rate of the output (of `audio`, or of the file written).
     sample_rate: int | None = None
+    #: What hearing the takes found (`polyvox.listen.report.VerifyReport`), for renders with `verify`.
+    verification: Any = None
 
     @property
     def words(self) -> tuple[WordTime, ...]:

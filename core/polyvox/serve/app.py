@@ -70,7 +70,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
                            expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
-                                           "x-polyvox-instructions"])
+                                           "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning"])
 
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech")
@@ -297,9 +297,11 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
         for event in captioned.word_events(planned):
             yield event
         if sse:
+            heard = getattr(result, "verification", None)
             yield _event({"type": "speech.audio.done",
                           "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
-                          "segments": _segment_times(result, planned.stretch)})
+                          "segments": _segment_times(result, planned.stretch),
+                          **({"verification": _verdicts(heard)} if heard is not None else {})})
     except PolyvoxError as exc:  # after the headers: the status is sent; end the body early
         log.warning("render failed mid-stream: %s", exc)
         if sse:
@@ -322,6 +324,16 @@ def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:
         return []
     return [{"text": s.segment.text, "start": round(s.start / stretch, 3),
              "end": round((s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
+
+
+def _verdicts(report: Any) -> dict[str, Any]:
+    """The verdicts of a verified response (polyvox's extension to the done event): the counts,
+    and each segment's text, words heard, word error rate, flags and takes."""
+    out = report.summary()
+    out["segments"] = [{"index": s.index, "text": s.text, "heard": s.verdict.heard, "wer": round(s.verdict.wer, 4),
+                        "flags": list(s.verdict.flags), "passed": s.passed, "takes": len(s.takes)}
+                       for s in report.segments]
+    return out
 
 
 def _delta(data: bytes) -> bytes:

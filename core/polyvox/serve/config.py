@@ -111,6 +111,9 @@ class ServeConfig:
     keep_alive_timeout: float = attrs.field(default=5.0, validator=_positive_seconds)
     #: Connections open at once; a request on one more gets 503.
     max_connections: int = attrs.field(default=256, validator=_positive)
+    #: Hear every segment before it is sent and retake the failures (`polyvox.VerifyOptions`,
+    #: None: off); the verdicts go into the SSE done event (docs/listening.md).
+    verify: Any = None
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):

@@ -189,8 +189,11 @@ class SpeechService:
                 if listen is not None:
                     listen(event)
 
+            # a segment that still fails is sent all the same, its verdict in the done event: the
+            # server's strict (for a client's markup) is not verification's
+            verify = attrs.evolve(self.config.verify, strict=False) if self.config.verify is not None else None
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        on_event=note, **options)
+                                        on_event=note, verify=verify, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
             spoken = {j.request.language for j in stream.jobs if j.request is not None}
         except PolyvoxError as exc:
@@ -200,6 +203,8 @@ class SpeechService:
                    "X-Polyvox-Language": ",".join(sorted(spoken))}
         if unusable:  # spoken anyway, in the engine's voice: say so rather than pass it off as asked
             headers["X-Polyvox-Warning"] = "; ".join(unusable).encode("ascii", "replace").decode()
+        if self.config.verify is not None:  # the verdicts come in the SSE done event
+            headers["X-Polyvox-Verify"] = self.config.verify.listener or "default"
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"

@@ -83,6 +83,10 @@ class EngineContract:
     #: The parameter the batch check varies between items (None: the first one with another valid
     #: value that does not change the voice conditioning).
     varied_param: ClassVar[str | None] = None
+    #: A listener (``"whisper:tiny.en"``) that must hear the engine say `text` within
+    #: `heard_max_wer` (None: not checked; a formant synthesizer says no words to hear).
+    listener: ClassVar[str | None] = None
+    heard_max_wer: ClassVar[float] = 0.25
 
     # -- fixtures a subclass may override -------------------------------------------------
     @pytest.fixture(scope="class")
@@ -226,6 +230,19 @@ class EngineContract:
                                                      params=params))
             assert differ(a, other, self.tolerance), (
                 "seeds 7 and 8 give the same audio: an engine that declares seeded=True must use request.seed")
+
+    def test_is_heard_saying_what_it_was_given(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
+                                               speak_language: str) -> None:
+        """A listener (`listener`, e.g. ``"whisper:tiny.en"``) hears `text` in the engine's speech."""
+        if self.listener is None:
+            pytest.skip("no `listener` named: engines that speak real words set one (docs/listening.md)")
+        from polyvox.listen.words import compare
+
+        (audio,) = call_engine(kernel, self.jobs(kernel, speak_language, [self.text], voices[0],
+                                                 params={**self.params, **self.deterministic_params}))
+        heard = kernel.listen(audio, language=speak_language, listener=self.listener)
+        wer = compare(self.text, heard.text, speak_language).wer
+        assert wer <= self.heard_max_wer, f"{self.listener} heard {heard.text!r} for {self.text!r} (WER {wer:.2f})"
 
     def test_text_changes_audio(self, kernel: Kernel, spec: EngineSpec, voices: list[Voice],
                                 speak_language: str) -> None:
