@@ -33,7 +33,8 @@ from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
 from polyvox.render.assembly import JoinConfig
 from polyvox.render.models import ModelManager
-from polyvox.render.orchestrator import Render, Renderer, RenderOptions, RenderStream, Voices
+from polyvox.render.options import RenderOptions
+from polyvox.render.orchestrator import Render, Renderer, RenderStream, Voices
 from polyvox.render.output import AudioWriter
 from polyvox.render.planner import DEFAULT_SEED, Job
 from polyvox.render.results import RenderResult

@@ -22,23 +22,23 @@ import attrs
 from polyvox.audio import Audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
-from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError, ScriptError
-from polyvox.events import CancelToken, Emitter, Listener, RenderStarted, Warning, WordsTimed
-from polyvox.listen.report import VerifyOptions, verify_options
+from polyvox.errors import EmptyTextError, PolyvoxError, ScriptError
+from polyvox.events import Emitter, Listener, RenderStarted, Warning, WordsTimed
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
 from polyvox.render.assembly import JoinConfig
 from polyvox.render.models import ModelManager
+from polyvox.render.options import RenderOptions
 from polyvox.render.placing import ScriptPlacement
 from polyvox.render.planner import Job, Planner
 from polyvox.render.results import RenderResult, RenderStats, SegmentResult
 from polyvox.render.scheduler import Scheduler
-from polyvox.render.speaking import Lexicon, Speaking, check_mode
+from polyvox.render.speaking import Lexicon, Speaking
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import markup, ssml
 from polyvox.text.segment import Segment
 from polyvox.voices.blending import EngineVoices
-from polyvox.voices.casting import Overlay, cast_auto, check_cast, check_jobs, narrator_voice, recast, unvoiced
+from polyvox.voices.casting import Overlay, cast_auto, check_jobs, narrator_voice, recast, unvoiced
 from polyvox.voices.library import VoiceLibrary
 from polyvox.voices.voice import Voice
 
@@ -46,47 +46,6 @@ _DEFAULT_JOIN = JoinConfig()
 
 #: A voices folder, several (later override earlier), a `VoiceLibrary` or any name -> Voice mapping.
 Voices = Mapping[str, Voice] | str | Path | Sequence[str | Path] | None
-
-
-def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
-    if value is None and attribute.name == "batch_size":  # not set: each engine's declared size
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ParameterError(f"{attribute.name}={value!r} is not valid: expected 1 or more")
-
-
-@attrs.frozen
-class RenderOptions:
-    """Everything a caller can ask of one render besides its source."""
-
-    engine: str | None = None
-    model: str | None = None
-    voice: str | Voice | None = None
-    voices: Any = None
-    language: str | None = None
-    seed: int | None = None
-    params: Mapping[str, Any] | None = None
-    use_cache: bool = True
-    workers: int = attrs.field(default=1, validator=_at_least_one)
-    #: Segments per call for engines that batch; None: each engine's declared size for the
-    #: device (`Capabilities.batch_sizes`), else 1.
-    batch_size: int | None = attrs.field(default=None, validator=_at_least_one)
-    #: How chunks of one long text join; None: each engine's declared join, else the default.
-    join: JoinConfig | None = None
-    #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
-    timing: TimingConfig | None = None
-    cancel: CancelToken | None = None
-    #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
-    #: instead of warnings (TTS Audio Suite is lenient; so is the default); with `verify`, a
-    #: segment that still fails after its retakes is an error too.
-    strict: bool = False
-    #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
-    #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
-    cast: str = attrs.field(default="narrator", converter=check_cast)
-    #: Numbers, dates... in words: None for engines that do not (`Capabilities.normalizes`); True, False.
-    normalize: bool | None = attrs.field(default=None, converter=check_mode)
-    #: Hear every take and retake the failures (`polyvox.listen.verify`).
-    verify: VerifyOptions | None = attrs.field(default=None, converter=verify_options)
 
 
 class RenderScope:

@@ -1,0 +1,59 @@
+"""What a caller can ask of one render besides its source: `RenderOptions`, validated on
+construction (a bad value is a one-line error before anything is planned)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from polyvox.errors import ParameterError
+from polyvox.events import CancelToken
+from polyvox.listen.report import VerifyOptions, verify_options
+from polyvox.render.assembly import JoinConfig
+from polyvox.render.speaking import check_mode
+from polyvox.subtitles.timing import TimingConfig
+from polyvox.voices.casting import check_cast
+from polyvox.voices.voice import Voice
+
+
+def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
+    if value is None and attribute.name == "batch_size":  # not set: each engine's declared size
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ParameterError(f"{attribute.name}={value!r} is not valid: expected 1 or more")
+
+
+@attrs.frozen
+class RenderOptions:
+    """Everything a caller can ask of one render besides its source."""
+
+    engine: str | None = None
+    model: str | None = None
+    voice: str | Voice | None = None
+    voices: Any = None
+    language: str | None = None
+    seed: int | None = None
+    params: Mapping[str, Any] | None = None
+    use_cache: bool = True
+    workers: int = attrs.field(default=1, validator=_at_least_one)
+    #: Segments per call for engines that batch; None: each engine's declared size for the
+    #: device (`Capabilities.batch_sizes`), else 1.
+    batch_size: int | None = attrs.field(default=None, validator=_at_least_one)
+    #: How chunks of one long text join; None: each engine's declared join, else the default.
+    join: JoinConfig | None = None
+    #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
+    timing: TimingConfig | None = None
+    cancel: CancelToken | None = None
+    #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
+    #: instead of warnings (TTS Audio Suite is lenient; so is the default); with `verify`, a
+    #: segment that still fails after its retakes is an error too.
+    strict: bool = False
+    #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
+    #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
+    cast: str = attrs.field(default="narrator", converter=check_cast)
+    #: Numbers, dates... in words: None for engines that do not (`Capabilities.normalizes`); True, False.
+    normalize: bool | None = attrs.field(default=None, converter=check_mode)
+    #: Hear every take and retake the failures (`polyvox.listen.verify`).
+    verify: VerifyOptions | None = attrs.field(default=None, converter=verify_options)
