@@ -50,7 +50,7 @@ def test_mappings_to_what_is_there_pass_and_the_banner_says_what_is_served(tmp_p
     voices.mkdir()
     polyvox.testing.reference_voice(voices, "Alice", 200.0)
     kernel = polyvox.Kernel(cache=False, plugins=["piper"])
-    config = ServeConfig(port=8123, voices_dir=voices, api_keys=("k1", "k2"),
+    config = ServeConfig(port=8123, voices_dir=voices, api_keys=("first-key-0123456789", "second-key-0123456789"),
                          model_aliases={"tts-1": "piper", "tts-1-hd": "piper:en_US-joe-medium"},
                          voice_map={"alloy": "Alice", "echo": "en_US-joe-medium", "nova": "alloy"})
     service = create_app(config, kernel).app.state.service

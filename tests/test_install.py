@@ -107,6 +107,7 @@ def test_cli_shows_the_checkout_folder_and_warns_on_conflicts(monkeypatch) -> No
     outcome = installer.Outcome((), "", {"template": "template"}, {}, {"template": "template"}, (),
                                 (Conflict("numba", "numba 0.60 has requirement numpy<2.1, but you have numpy 2.4."),))
     monkeypatch.setattr(installer, "install", lambda names, **kw: outcome)
+    monkeypatch.setattr("polyvox.installing.install", installer.install)  # the CLI's face
     result = CliRunner().invoke(cli, ["install", "template"])
     assert result.exit_code == 0, result.output
     folder = CHECKOUT_PLUGINS / "template"

@@ -25,7 +25,8 @@ def test_sse_done_event_carries_the_verdicts(tmp_path) -> None:
             done = events[-1]
             assert done["type"] == "speech.audio.done"
             heard = done["verification"]
-            assert heard["listener"] == "whisper:tiny.en" and len(heard["segments"]) == 2 == heard["heard"]
+            # every segment heard at least once (a take tiny.en mishears is retaken and heard again)
+            assert heard["listener"] == "whisper:tiny.en" and len(heard["segments"]) == 2 <= heard["heard"]
             assert [s["text"] for s in heard["segments"]] == ["Hello there.",
                                                              "The quick brown fox jumps over the lazy dog."]
             assert all(s["wer"] <= 0.2 and s["takes"] >= 1 for s in heard["segments"])

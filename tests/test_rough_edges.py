@@ -77,6 +77,7 @@ def test_uninstall_answered_no_removes_nothing(monkeypatch: pytest.MonkeyPatch) 
 
     called = []
     monkeypatch.setattr(installer, "uninstall", lambda *a, **k: called.append(a))
+    monkeypatch.setattr("polyvox.installing.uninstall", installer.uninstall)  # the CLI's face
     monkeypatch.setattr(options, "interactive", lambda: True)  # a terminal, answered "n"
     result = CliRunner().invoke(cli, ["uninstall", "kokoro"], input="n\n")
     assert result.exit_code == 0, result.output
@@ -91,6 +92,7 @@ def test_install_e_echoes_the_pip_command_with_e(tmp_path: Path, monkeypatch: py
     (folder / "pyproject.toml").write_text("[project]\nname = 'polyvox-kokoro'\n")
     outcome = attrs.make_class("Outcome", ["added", "removed", "engines", "failures", "conflicts"])
     monkeypatch.setattr(installer, "install", lambda *a, **k: outcome({}, {}, ["piper"], [], []))
+    monkeypatch.setattr("polyvox.installing.install", installer.install)  # the CLI's face
     result = CliRunner().invoke(cli, ["install", str(folder), "-e"])
     assert result.exit_code == 0, result.output
     assert f"pip install -e {folder}" in result.output

@@ -18,7 +18,7 @@ from servekit import running
 import polyvox
 from polyvox.serve.errors import ApiError, error_type
 
-KEY = "errors-key-456"
+KEY = "errors-key-4567890123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 SPEAK = "/v1/audio/speech"
 

@@ -19,7 +19,7 @@ from servekit import running
 
 import polyvox
 
-KEY = "gate-key-789"
+KEY = "gate-key-7890123456"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
 #: Routes anyone may call without a key; every other route of the app must answer 401.

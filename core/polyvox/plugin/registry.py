@@ -108,7 +108,9 @@ class Plugins:
             if reason is not None:
                 self.failures.append(PluginFailure(name, dist, reason, kind="incompatible"))
                 return
-            self._from_entry_points.add(self.register(obj, name=name, distribution=dist, version=version))
+            registered = self.register(obj, name=name, distribution=dist, version=version)
+            self._named.append(registered)
+            self._from_entry_points.add(registered)
         except Exception as exc:  # a broken plugin must not break the kernel
             self._fail(name, dist, exc)
 

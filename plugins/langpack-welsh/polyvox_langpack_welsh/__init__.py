@@ -14,7 +14,8 @@ import polyvox
 
 #: The hook API versions this plugin was written for; the kernel refuses to load it outside
 #: them (see docs/publishing.md). Raise the lower bound when you use a newer hook.
-polyvox_hook_api = ">=1.1,<2"  # 1.1: normalization_rules
+#: 1.1: the normalization_rules hook.
+polyvox_hook_api = ">=1.1,<2"
 
 ENGINE = "template"
 LANGUAGE = "cy"
