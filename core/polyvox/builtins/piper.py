@@ -14,7 +14,10 @@ the session on every core: two one-thread sessions in parallel made about 1.3× 
 two-thread session here (VITS's small operators do not scale across intra-op threads), and a
 lone segment is fastest on all cores. So concurrent server requests and long renders speak
 faster, and a first sentence does not wait. Each extra session holds its own copy of the voice
-(~120 MB for a medium one), so there are two, made on the first batch only.
+(~120 MB for a medium one) and costs about as much to make as a voice load (0.3 s each here),
+which only long work wins back: they are built in the background once a voice has been asked
+for `BUILD_AFTER` segments in batches, and batches run one segment after the other on the
+all-core session until then. A `say`, a chat reply or a short scene makes one session.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from polyvox.errors import ModelError, ParameterError
 #: Every voice is resampled to this rate, so the engine has one declared rate.
 SAMPLE_RATE = 22050
 BUNDLED = "en_US-joe-medium"
+#: Segments of one voice asked for in batches before its batch sessions are built (see
+#: `LoadedVoice`): about what pays for them, so a `say`, a reply or a short scene never builds them.
+BUILD_AFTER = 32
 
 PARAMS = (
     ParamSpec("length_scale", 1.0, min=0.25, max=4.0, aliases=("length",),
@@ -152,31 +158,37 @@ class Piper(polyvox.Engine):
         if device == "mps":
             raise ModelError("piper cannot run on device 'mps': use 'cpu' or 'auto' (POLYVOX_DEVICE)")
         use_cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
-        voice = PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
         threads = _thread_limit()
         if threads is not None and not use_cuda:
             # ONNX Runtime ignores OMP_NUM_THREADS and takes every core; where a limit is set
-            # (a Ray replica given one CPU sets it) the session is made again within it, so
+            # (a Ray replica given one CPU sets it) the one session is made within it, so
             # replicas side by side do not fight over the same cores.
             import onnxruntime
+            from piper import PiperConfig
 
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
-            voice.session = onnxruntime.InferenceSession(str(path), sess_options=options,
-                                                         providers=["CPUExecutionProvider"])
+            voice = PiperVoice(config=PiperConfig.from_dict(_read_config(Path(path))),
+                               session=onnxruntime.InferenceSession(str(path), sess_options=options,
+                                                                    providers=["CPUExecutionProvider"]))
+        else:
+            voice = PiperVoice.load(path, f"{path}.json", use_cuda=use_cuda)
         return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores())
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
         return _speak(model.voice, request)
 
     def synthesize_many(self, model: LoadedVoice, requests: list[Request], conditioning: Any) -> list[Audio]:
-        """Several segments side by side, each on a session of its own (Piper's
-        phonemizer takes its own lock; ONNX Runtime lets go of the GIL while it runs)."""
-        if len(requests) == 1 or model.parallel == 1:
+        """Several segments side by side, each on a session of its own (Piper's phonemizer
+        takes its own lock; ONNX Runtime lets go of the GIL while it runs), once the voice has
+        been asked for enough batch work to pay for those sessions; until they are built (in
+        the background), one after another on the session on every core."""
+        sessions = model.batch_sessions(len(requests)) if len(requests) > 1 else []
+        if not sessions:
             return [_speak(model.voice, r) for r in requests]
         free: SimpleQueue[Any] = SimpleQueue()
-        for voice in model.narrow():
+        for voice in sessions:
             free.put(voice)
 
         def one(request: Request) -> Audio:
@@ -186,7 +198,7 @@ class Piper(polyvox.Engine):
             finally:
                 free.put(voice)
 
-        with ThreadPoolExecutor(min(model.parallel, len(requests)), thread_name_prefix="piper") as pool:
+        with ThreadPoolExecutor(min(len(sessions), len(requests)), thread_name_prefix="piper") as pool:
             return list(pool.map(one, requests))
 
     def size(self, model: LoadedVoice) -> int | None:
@@ -199,8 +211,10 @@ class Piper(polyvox.Engine):
 
 
 class LoadedVoice:
-    """A loaded Piper voice: its session on every core (lone segments), and for batches
-    `parallel` sessions sharing the cores between them, made on the first batch."""
+    """A loaded Piper voice: its session on every core (lone segments, and every segment until
+    the batch sessions exist), and for batches `parallel` sessions sharing the cores between
+    them, built in the background once the voice has been asked for `BUILD_AFTER` segments in
+    batches."""
 
     def __init__(self, voice: Any, path: str, parallel: int, cores: int):
         self.voice = voice
@@ -208,22 +222,52 @@ class LoadedVoice:
         self.parallel = parallel
         self.cores = cores
         self._narrow: list[Any] = []
+        self._asked = 0
+        self._builder: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def narrow(self) -> list[Any]:
+    @property
+    def batch_ready(self) -> bool:
+        """Whether the batch sessions are built (batches run side by side from now on)."""
         with self._lock:
-            if not self._narrow:
-                import onnxruntime
+            return bool(self._narrow)
 
-                options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = max(1, self.cores // self.parallel)
-                options.inter_op_num_threads = 1
-                for _ in range(self.parallel):
-                    twin = copy.copy(self.voice)  # the same voice and config, its own session
-                    twin.session = onnxruntime.InferenceSession(self.path, sess_options=options,
-                                                                providers=["CPUExecutionProvider"])
-                    self._narrow.append(twin)
-            return list(self._narrow)
+    def batch_sessions(self, count: int) -> list[Any]:
+        """The sessions a batch of `count` segments runs on side by side: the half-core ones
+        once built, else none (the batch runs on the session on every core). Counts the batch
+        work asked for, and starts building them once it reaches `BUILD_AFTER`."""
+        if self.parallel == 1:
+            return []
+        with self._lock:
+            if self._narrow:
+                return list(self._narrow)
+            self._asked += count
+            if self._builder is None and self._asked >= BUILD_AFTER:
+                # Not a daemon: interpreter exit waits for a session in the making rather than
+                # unwind a thread inside ONNX Runtime.
+                self._builder = threading.Thread(target=self._build, name="piper-batch-sessions")
+                self._builder.start()
+            return []
+
+    def _build(self) -> None:
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = max(1, self.cores // self.parallel)
+        options.inter_op_num_threads = 1
+        twins = []
+        try:
+            for _ in range(self.parallel):
+                if not threading.main_thread().is_alive():
+                    return  # the process is exiting: it waits for no more sessions
+                twin = copy.copy(self.voice)  # the same voice and config, its own session
+                twin.session = onnxruntime.InferenceSession(self.path, sess_options=options,
+                                                            providers=["CPUExecutionProvider"])
+                twins.append(twin)
+        except Exception:  # noqa: BLE001 - no memory for another copy, say: batches stay on the one session
+            return
+        with self._lock:
+            self._narrow = twins
 
 
 def _speak(voice: Any, request: Request) -> Audio:
