@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import xxhash
 
 from polyvox.audio import Audio
 
@@ -23,10 +24,16 @@ from polyvox.audio import Audio
 AUDIO = "audio:"
 FILE_HASH = "file-sha256:"
 
-#: magic, format version, sample rate, sample count, blake2b-256 of key + header + audio.
-_HEADER = struct.Struct("<4sHIQ32s")
+#: magic, format version: what every version of the header starts with.
+_START = struct.Struct("<4sH")
+#: Version 2 (written): magic, version, two spare bytes, sample rate, sample count, XXH3-128
+#: of key + header + audio. 36 bytes, so the float32 samples after it stay 4-byte aligned and
+#: are read in place.
+_HEADER = struct.Struct("<4sH2xIQ16s")
+#: Version 1 (read): the same with a BLAKE2b-256 checksum, 50 bytes.
+_HEADER_V1 = struct.Struct("<4sHIQ32s")
 _MAGIC = b"PVXA"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _MAX_RATE = 1_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -88,29 +95,36 @@ def encode_audio(key: str, audio: Audio) -> bytes:
     """`audio` as header + little-endian float32 samples; the checksum covers the key too,
     so an entry copied under another key is caught as well."""
     payload = np.ascontiguousarray(audio.samples, dtype="<f4").tobytes()
-    head = _HEADER.pack(_MAGIC, FORMAT_VERSION, int(audio.sample_rate), len(payload) // 4, b"")[:-32]
+    head = _HEADER.pack(_MAGIC, FORMAT_VERSION, int(audio.sample_rate), len(payload) // 4, b"")[:-16]
     return head + _checksum(key, head, payload) + payload
 
 
 def decode_audio(key: str, blob: Any) -> Audio:
-    """The `Audio` of an entry, or `DamagedEntry` saying what is wrong with it."""
+    """The `Audio` of an entry (its samples a read-only view of `blob`), or `DamagedEntry`
+    saying what is wrong with it. Reads the entries of polyvox versions that wrote format 1."""
     if not isinstance(blob, bytes):
         raise DamagedEntry(f"holds {type(blob).__name__}, not audio bytes")
-    if len(blob) < _HEADER.size:
+    if len(blob) < _HEADER.size:  # the shorter header of the two
         raise DamagedEntry(f"is {len(blob)} bytes, shorter than its {_HEADER.size}-byte header")
-    magic, version, rate, count, checksum = _HEADER.unpack_from(blob)
+    magic, version = _START.unpack_from(blob)
     if magic != _MAGIC:
         raise DamagedEntry("does not start with a polyvox audio header")
-    if version != FORMAT_VERSION:
-        raise DamagedEntry(f"has format version {version}; this polyvox reads {FORMAT_VERSION}")
-    payload = memoryview(blob)[_HEADER.size :]
+    header = {FORMAT_VERSION: _HEADER, 1: _HEADER_V1}.get(version)
+    if header is None:
+        raise DamagedEntry(f"has format version {version}; this polyvox reads 1 and {FORMAT_VERSION}")
+    if len(blob) < header.size:
+        raise DamagedEntry(f"is {len(blob)} bytes, shorter than its {header.size}-byte header")
+    _, _, rate, count, checksum = header.unpack_from(blob)
+    payload = memoryview(blob)[header.size :]
     if len(payload) != 4 * count:
         raise DamagedEntry(f"holds {len(payload)} bytes of audio where its header says {4 * count}")
     if not 0 < rate <= _MAX_RATE:
         raise DamagedEntry(f"has sample rate {rate}")
-    if _checksum(key, blob[: _HEADER.size - 32], payload) != checksum:
+    check = _checksum if version == FORMAT_VERSION else _checksum_v1
+    if check(key, blob[: header.size - len(checksum)], payload) != checksum:
         raise DamagedEntry("fails its checksum (the audio or its header changed after it was written)")
-    return Audio(np.frombuffer(payload, dtype="<f4").astype(np.float32), rate)
+    samples = np.frombuffer(payload, dtype="<f4")  # no copy: the blob is this entry's alone
+    return Audio(samples if samples.flags.aligned else samples.copy(), rate)  # format 1 is not aligned
 
 
 def is_file_hash(value: Any) -> bool:
@@ -126,6 +140,18 @@ def check_file_hash(value: Any) -> str:
 
 
 def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
+    """XXH3-128: catches what goes wrong by accident (a flipped bit, a torn or truncated write,
+    an entry under another key) at memory speed. It is no defence against someone writing the
+    cache on purpose, and neither was BLAKE2b: whoever can write an entry can write its checksum."""
+    h = xxhash.xxh3_128()
+    h.update(key.encode())
+    h.update(b"\0")
+    h.update(head)
+    h.update(payload)
+    return h.digest()
+
+
+def _checksum_v1(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
     h = hashlib.blake2b(digest_size=32)
     h.update(key.encode())
     h.update(b"\0")
