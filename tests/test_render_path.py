@@ -251,3 +251,16 @@ def test_control_characters_and_terminal_colours_are_not_text(tmp_path):
     assert np.array_equal(got.audio.samples, expected.audio.samples)
     spoken = polyvox.Segment(text="Hi\x00 there")  # also when a program builds the segments
     assert spoken.text == "Hi there"
+
+
+def test_concatenate_joins_clips_as_they_come_through_its_growing_buffer() -> None:
+    rng = np.random.default_rng(5)
+    lengths = [0, 1, 300_000, 5, 70_000, 600_001, 3]  # across the buffer's first sizes and doublings
+    clips = [Audio(rng.uniform(-1, 1, n).astype(np.float32), 16000) for n in lengths]
+    clips.append(Audio(rng.uniform(-1, 1, 8000).astype(np.float32), 8000))  # resampled on the way
+    expected = np.concatenate([c.resample(16000).samples for c in clips])
+    joined = Audio.concatenate(iter(clips))  # an iterator, read once
+    assert joined.sample_rate == 16000 and np.array_equal(joined.samples, expected)
+    assert Audio.concatenate([], 22050) == Audio(np.zeros(0, np.float32), 22050)
+    with pytest.raises(polyvox.PolyvoxError, match="without a sample rate"):
+        Audio.concatenate([])

@@ -61,13 +61,29 @@ class Audio:
 
     @classmethod
     def concatenate(cls, parts: Iterable[Audio], sample_rate: int | None = None) -> Audio:
-        """Join clips end to end, resampling each to `sample_rate` (default: the first's)."""
-        parts = list(parts)
-        if not parts and sample_rate is None:
+        """Join clips end to end, resampling each to `sample_rate` (default: the first's).
+
+        Each clip is copied once, as it comes, into one buffer that doubles when full: an
+        iterator of clips (a render's) is never held in memory twice, and the memory a clip
+        leaves is used again for the next one rather than new pages asked of the system.
+        """
+        rate = sample_rate
+        buffer = np.empty(0, np.float32)
+        used = 0
+        for part in parts:
+            rate = rate or part.sample_rate
+            samples = part.resample(rate).samples
+            if used + len(samples) > len(buffer):
+                # a new buffer, not a resize: numpy asks large ones of the system in huge pages
+                grown = np.empty(max(2 * len(buffer), used + len(samples), 1 << 18), np.float32)
+                grown[:used] = buffer[:used]
+                buffer = grown
+            buffer[used : used + len(samples)] = samples
+            used += len(samples)
+        if rate is None:
             raise PolyvoxError("cannot concatenate no audio without a sample rate")
-        rate = sample_rate or parts[0].sample_rate
-        arrays = [p.resample(rate).samples for p in parts]
-        return cls(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), rate)
+        buffer.resize(used, refcheck=False)  # gives back the unused end; no view of the buffer exists
+        return cls(buffer, rate)
 
     # -- properties -----------------------------------------------------------------
     @property

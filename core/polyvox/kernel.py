@@ -179,9 +179,9 @@ class Kernel:
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict)
         if output is None:
-            chunks = list(render.audio())
+            audio = Audio.concatenate(render.audio(), render.sample_rate)  # each chunk kept only once
             assert render.result is not None
-            return attrs.evolve(render.result, audio=Audio.concatenate(chunks, render.sample_rate))
+            return attrs.evolve(render.result, audio=audio)
         path = Path(output) if isinstance(output, (str, Path)) else None
         with AudioWriter(output, render.sample_rate, format) as out:
             for chunk in render.audio(output=path):
