@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
+import fast_paths  # noqa: E402 - cold and warm renders and `say` against bare Piper (fast_paths.py)
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
@@ -88,7 +89,7 @@ def piper_batches(tmp: Path) -> dict:
 
     kernel = polyvox.Kernel(cache_dir=tmp / "batches")
     text, seeds = script(30, offset=1000), itertools.count()  # a new seed per render keeps the cache cold
-    kernel.render(script(4, offset=5000), params=QUIET)  # warms the model and the sessions batches run on
+    fast_paths.ready_batch_sessions(kernel)  # the model, and the sessions batches run on (built after 32)
 
     def render(batch_size: int | None) -> float:
         return best_of(1, lambda: kernel.render(text, params=QUIET, batch_size=batch_size, seed=next(seeds)))
@@ -258,6 +259,7 @@ def isolation_rows(results: dict) -> list[tuple[str, str, str, str]]:
 
 KERNEL = ("overhead", "batches", "warm", "loads", "first", "peak", "subtitles")
 ISOLATION = ("boundary", "startup", "disk", "engines")
+FAST = ("cold", "warm_segments", "say")
 
 
 def kernel_rows(results: dict) -> list[tuple[str, str, str, str]]:
@@ -302,6 +304,11 @@ def write(path: Path, results: dict) -> None:
     if all(k in results for k in ISOLATION):
         report.write_section(path, "isolation", stamp + report.table(isolation_rows(results)),
                              "Engines in their own environments")
+    if all(k in results for k in FAST):
+        report.write_section(path, "fast", stamp + report.table(fast_paths.rows(results)),
+                             "Short and warm paths against bare Piper")
+    else:
+        print(f"{path}: fast-path section kept (it needs all of {', '.join(FAST)})")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -317,7 +324,9 @@ def main() -> None:
         tmp = Path(tmp_dir)
         benches = (("overhead", kernel_overhead), ("batches", piper_batches), ("warm", warm_vs_cold),
                    ("loads", model_loads), ("first", first_audio), ("peak", peak_memory),
-                   ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
+                   ("subtitles", subtitle_memory), ("cold", fast_paths.cold_renders),
+                   ("warm_segments", fast_paths.warm_segments), ("say", fast_paths.say_first_byte),
+                   ("serve", serve_bench.measure), ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
