@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
+import fast_paths  # noqa: E402 - cold and warm renders and `say` against bare Piper (fast_paths.py)
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
 import listen_bench  # noqa: E402 - render --verify: overlap and the listener's accuracy (listen_bench.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
@@ -91,7 +92,7 @@ def piper_batches(tmp: Path) -> dict:
 
     kernel = polyvox.Kernel(cache_dir=tmp / "batches")
     text, seeds = script(30, offset=1000), itertools.count()  # a new seed per render keeps the cache cold
-    kernel.render(script(4, offset=5000), params=QUIET)  # warms the model and the sessions batches run on
+    fast_paths.ready_batch_sessions(kernel)  # the model, and the sessions batches run on (built after 32)
 
     def render(batch_size: int | None) -> float:
         return best_of(1, lambda: kernel.render(text, params=QUIET, batch_size=batch_size, seed=next(seeds)))
@@ -261,6 +262,7 @@ def isolation_rows(results: dict) -> list[tuple[str, str, str, str]]:
 
 KERNEL = ("overhead", "batches", "warm", "loads", "first", "peak", "subtitles")
 ISOLATION = ("boundary", "startup", "disk", "engines")
+FAST = ("cold", "warm_segments", "say")
 
 
 def kernel_rows(results: dict) -> list[tuple[str, str, str, str]]:
@@ -314,6 +316,11 @@ def write(path: Path, results: dict) -> None:
     if "listen" in results:
         report.write_section(path, "listen", stamp + report.table(listen_bench.rows(results["listen"])),
                              "Listening (`render --verify`)")
+    if all(k in results for k in FAST):
+        report.write_section(path, "fast", stamp + report.table(fast_paths.rows(results)),
+                             "Short and warm paths against bare Piper")
+    else:
+        print(f"{path}: fast-path section kept (it needs all of {', '.join(FAST)})")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
@@ -329,10 +336,11 @@ def main() -> None:
         tmp = Path(tmp_dir)
         benches = (("overhead", kernel_overhead), ("batches", piper_batches), ("warm", warm_vs_cold),
                    ("loads", model_loads), ("first", first_audio), ("peak", peak_memory),
-                   ("subtitles", subtitle_memory), ("serve", serve_bench.measure), ("boundary", isolation.boundary),
+                   ("subtitles", subtitle_memory), ("cold", fast_paths.cold_renders),
+                   ("warm_segments", fast_paths.warm_segments), ("say", fast_paths.say_first_byte),
+                   ("serve", serve_bench.measure), ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines),
-                   ("voices", voices_bench.measure),
-                   ("words", words.measure), ("listen", listen_bench.measure))
+                   ("voices", voices_bench.measure), ("words", words.measure), ("listen", listen_bench.measure))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue

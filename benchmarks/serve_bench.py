@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import fast_paths  # the batch sessions' warm-up (fast_paths.py, beside this file)
+
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 WORDS = ["amber", "birch", "cobalt", "delta", "ember", "fjord", "garnet", "harbor", "indigo", "juniper",
          "kestrel", "lantern", "meadow", "nectar", "orchid", "pebble", "quartz", "raven", "saffron", "thistle"]
@@ -106,8 +108,9 @@ def measure(tmp: Path) -> dict:
     out: dict = {}
     seeds = itertools.count(1000)
     with server(tmp) as (url, kernel), httpx.Client(timeout=600) as client:
-        for _ in range(2):  # the model, and (four sentences) the sessions an engine's batches run on
+        for _ in range(2):  # the model
             _speak(client, url, "Warm up the model. " + " ".join(sentences(4, "warm")), next(seeds))
+        fast_paths.ready_batch_sessions(kernel)  # the sessions Piper's batches run on (a busy server's)
         # 1. one client: the server vs kernel.render of the same sentences (12 rounds: this figure
         # is a few per cent on a machine whose speed drifts by more between rounds)
         texts = sentences(12, "overhead")

@@ -90,6 +90,23 @@ def test_reference_file_hashed_once_for_many_segments(tone_kernel, tmp_path):
     assert tone_kernel.fingerprints.files_hashed - before == 1
 
 
+def test_a_voice_is_fingerprinted_once_per_plan_not_per_segment(tone_kernel, tmp_path, monkeypatch):
+    voices = {"A": polyvox.Voice(name="A", audio=write_voice(tmp_path / "a.wav")),
+              "B": polyvox.Voice(name="B", audio=write_voice(tmp_path / "b.wav", freq=500.0))}
+    fingerprinted = []
+    real = Fingerprints.voice
+    monkeypatch.setattr(Fingerprints, "voice", lambda self, v: fingerprinted.append(v.name) or real(self, v))
+    jobs = tone_kernel.plan("\n".join(f"[{'AB'[i % 2]}] Line {i}." for i in range(40)), engine="tone",
+                            voices=voices)
+    assert sorted(fingerprinted) == ["A", "B"]  # not 40
+    by_voice = {j.request.voice.name: (j.voice_key, j.key) for j in jobs}
+    assert by_voice["A"][0] != by_voice["B"][0]  # each voice keeps its own keys
+    assert {j.voice_key for j in jobs if j.request.voice.name == "A"} == {by_voice["A"][0]}
+    # the same voice with a parameter that shapes it is another voice key, in the same plan too
+    shaped = tone_kernel.plan("[A] One.\n[A|brightness:0.9] Two.\n[A] Three.", engine="tone", voices=voices)
+    assert shaped[0].voice_key == shaped[2].voice_key == by_voice["A"][0] != shaped[1].voice_key
+
+
 def test_file_hash_memo_survives_processes(tmp_path):
     path = write_voice(tmp_path / "v.wav")
     cache = polyvox.cache.store.ContentCache(tmp_path / "c")

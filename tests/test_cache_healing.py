@@ -215,7 +215,7 @@ def test_verify_reports_and_repair_drops_bad_entries(primed):
     runner = CliRunner()
     checked = runner.invoke(main, ["cache", "verify"], env=env)
     assert checked.exit_code == 1 and "1 bad; run with --repair" in checked.stdout
-    assert "shorter than its 50-byte header" in checked.stdout
+    assert "shorter than its 36-byte header" in checked.stdout
     repaired = runner.invoke(main, ["cache", "verify", "--repair", "--json"], env=env)
     assert repaired.exit_code == 0
     report = json.loads(repaired.stdout)

@@ -111,6 +111,34 @@ def test_format_applies_to_stdout():
     assert result.stdout_bytes[:4] == b"fLaC"
 
 
+def test_say_to_a_pipe_writes_its_first_sentence_before_making_the_rest(monkeypatch):
+    """`say -o -` streams: a line of three segments (pauses between) has its later segments made
+    after the first one's audio is out (a render would make all three first), and the bytes
+    are what a file gets."""
+    import sys
+
+    import polyvox
+    from polyvox.builtins import piper
+    from polyvox.render.output import pcm16
+
+    written_before: list[int] = []  # bytes on stdout when each sentence was made
+    speak = piper._speak
+
+    def counting(voice, request):
+        if hasattr(sys.stdout.buffer, "getvalue"):  # inside CliRunner
+            written_before.append(len(sys.stdout.buffer.getvalue()))
+        return speak(voice, request)
+
+    monkeypatch.setattr(piper, "_speak", counting)
+    text = "[Ann] The first sentence. [pause:0.2] [Bob] Then a second one. [pause:0.2] And a third."
+    quiet = ["--set", "noise_scale=0", "--set", "noise_w_scale=0"]  # deterministic: comparable audio
+    piped = CliRunner().invoke(cli, ["say", text, "-o", "-", "--format", "pcm", "-q", *quiet])
+    assert piped.exit_code == 0, piped.stderr
+    assert len(written_before) == 3 and written_before[0] == 0 < written_before[1] <= written_before[2]
+    rendered = polyvox.Kernel(cache=False).render(text, params={"noise_scale": 0, "noise_w_scale": 0}).audio
+    assert piped.stdout_bytes == pcm16(rendered) and len(rendered) > 22050
+
+
 @pytest.mark.parametrize("fmt", ["flac", "ogg", "mp3"])
 def test_a_writer_given_no_samples_still_writes_a_file_players_open(tmp_path, fmt):
     """Punctuation only gives Piper no samples; libsndfile would write no bytes at all for

@@ -1,6 +1,8 @@
 """Piper's CPU batches: the two segments of a batch run side by side, each on an ONNX session of
-its own with half the cores, while a lone segment keeps the session on every core. Real Piper,
-real speech: the batch is the same audio (to float rounding) as one segment at a time."""
+its own with half the cores, while a lone segment keeps the session on every core. Those
+sessions cost a voice load each, so they are built in the background, and only once a voice
+has been asked for enough batch work to pay for them; until then a batch runs on the one
+session. Real Piper, real speech: every way is the same audio (to float rounding)."""
 
 from __future__ import annotations
 
@@ -47,13 +49,91 @@ def test_piper_declares_a_batch_of_two_where_there_are_two_cores(monkeypatch):
     assert not polyvox.Kernel(cache=False).engine("piper").capabilities.batch
 
 
+@pytest.fixture
+def sessions(monkeypatch):
+    """Every ONNX Runtime session made, by its intra-op threads. A batch session (one thread
+    each on two cores) waits for `release` to be set before it is made."""
+    import onnxruntime
+
+    made: list[int] = []
+    release = threading.Event()
+    release.set()
+    real = onnxruntime.InferenceSession
+
+    class Counted(real):
+        def __init__(self, *args, **kwargs):
+            options = kwargs.get("sess_options")
+            threads = options.intra_op_num_threads if options is not None else 0
+            if threads == 1:
+                assert release.wait(60), "a batch session waited too long"
+            super().__init__(*args, **kwargs)
+            made.append(threads)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Counted)
+    yield made, release
+    release.set()  # never leave a builder waiting
+
+
+def loaded_voice(kernel):
+    job = kernel.plan("Hello.", engine="piper")[0]
+    return kernel.scheduler.models.get(*job.model_key).model
+
+
+def wait_until_ready(voice) -> None:
+    deadline = time.monotonic() + 60
+    while not voice.batch_ready:
+        assert time.monotonic() < deadline, "the batch sessions were never built"
+        time.sleep(0.05)
+
+
+def test_short_work_makes_one_session_and_batches_on_it(monkeypatch, sessions, calls):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    made, _ = sessions
+    kernel = polyvox.Kernel(cache=False)
+    one = kernel.render(TEXTS[0], engine="piper", params=QUIET)  # a one-line `say`
+    assert made == [2] and one.audio.rms > 0.02
+    # A few sentences in batches of two (a reply, a short scene): all on that one session.
+    kernel.render([Segment(text=t) for t in TEXTS], engine="piper", params=QUIET, batch_size=2)
+    assert made == [2] and [c[0] for c in calls] == [2] * 5
+    assert not loaded_voice(kernel).batch_ready
+
+
+def test_long_work_builds_the_batch_sessions_in_the_background(monkeypatch, sessions, calls):
+    """Past `BUILD_AFTER` segments asked in batches the two sessions are built, off the path of
+    the audio: the render that asks for them finishes while they are still being made."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(piper, "BUILD_AFTER", 4)  # "long" here: four segments in batches
+    made, release = sessions
+    segments = [Segment(text=t) for t in TEXTS]
+    kernel = polyvox.Kernel(cache=False)
+    alone = kernel.render(segments, engine="piper", params=QUIET, batch_size=1).audio
+    release.clear()  # the batch sessions cannot be made until the render below is done
+    first = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
+    assert made == [2] and {c[0] for c in calls} == {2}  # every segment on the all-core session
+    voice = loaded_voice(kernel)
+    assert not voice.batch_ready
+    release.set()
+    wait_until_ready(voice)
+    assert made == [2, 1, 1]
+    calls.clear()
+    batched = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
+    assert {c[0] for c in calls} == {1}  # from now on each batch runs side by side
+    assert made == [2, 1, 1]  # built once
+    for audio in (first, batched):
+        assert len(audio) == len(alone) and np.max(np.abs(audio.samples - alone.samples)) < 1e-4
+    assert alone.rms > 0.02  # speech, not silence
+
+
 @pytest.mark.parametrize(("cores", "each"), [("2", 1), ("4", 2)])
 def test_a_batch_runs_side_by_side_on_half_the_cores_each_and_speaks_the_same(monkeypatch, calls, cores, each):
     monkeypatch.setenv("OMP_NUM_THREADS", cores)  # as on a machine of that many cores, whatever this one has
+    monkeypatch.setattr(piper, "BUILD_AFTER", 1)
     segments = [Segment(text=t) for t in TEXTS]
     kernel = polyvox.Kernel(cache=False)
     alone = kernel.render(segments, engine="piper", params=QUIET, batch_size=1).audio
     assert {c[0] for c in calls} == {int(cores)}  # one at a time: the session on every core
+    kernel.render(segments[:2], engine="piper", params=QUIET, batch_size=2)  # asks for the batch sessions
+    wait_until_ready(loaded_voice(kernel))
     calls.clear()
     together = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
     assert len(calls) == 4 and {c[0] for c in calls} == {each}  # each on a session with half the cores
@@ -67,7 +147,11 @@ def test_a_batch_runs_side_by_side_on_half_the_cores_each_and_speaks_the_same(mo
 
 def test_a_lone_segment_keeps_the_session_on_every_core(monkeypatch, calls):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    monkeypatch.setattr(piper, "BUILD_AFTER", 1)
     kernel = polyvox.Kernel(cache=False)
+    kernel.render([Segment(text=t) for t in TEXTS[:2]], engine="piper", params=QUIET, batch_size=2)
+    wait_until_ready(loaded_voice(kernel))  # the batch sessions are there, and still:
+    calls.clear()
     stream = kernel.stream([Segment(text=t) for t in TEXTS[:3]], engine="piper", params=QUIET, batch_size=2)
     next(stream)
     assert [c[0] for c in calls] == [2]  # the first audio: made alone, on every core

@@ -251,3 +251,30 @@ def test_control_characters_and_terminal_colours_are_not_text(tmp_path):
     assert np.array_equal(got.audio.samples, expected.audio.samples)
     spoken = polyvox.Segment(text="Hi\x00 there")  # also when a program builds the segments
     assert spoken.text == "Hi there"
+
+
+@pytest.mark.parametrize("grows", ["in place", "by copying"])
+def test_concatenate_joins_clips_as_they_come_into_memory_that_grows(monkeypatch, grows) -> None:
+    import mmap
+
+    from polyvox import audio
+
+    if grows == "by copying":  # a system without mremap (macOS): the map cannot be resized
+
+        class Fixed(mmap.mmap):
+            def resize(self, size):
+                raise SystemError("mmap: resizing not available--no mremap()")
+
+        monkeypatch.setattr(audio, "_anonymous", lambda size: Fixed(-1, size))
+    rng = np.random.default_rng(5)
+    lengths = [0, 1, 300_000, 5, 1_500_000, 0, 2_600_001, 3]  # across the first map's size and two growths
+    clips = [Audio(rng.uniform(-1, 1, n).astype(np.float32), 16000) for n in lengths]
+    clips.append(Audio(rng.uniform(-1, 1, 8000).astype(np.float32), 8000))  # resampled on the way
+    expected = np.concatenate([c.resample(16000).samples for c in clips])
+    joined = Audio.concatenate(iter(clips))  # an iterator, read once
+    assert joined.sample_rate == 16000 and np.array_equal(joined.samples, expected)
+    assert not joined.samples.flags.writeable
+    assert Audio.concatenate([], 22050) == Audio(np.zeros(0, np.float32), 22050)
+    assert Audio.concatenate([Audio(np.zeros(0, np.float32), 8000)]) == Audio(np.zeros(0, np.float32), 8000)
+    with pytest.raises(polyvox.PolyvoxError, match="without a sample rate"):
+        Audio.concatenate([])

@@ -213,3 +213,13 @@ def test_segment_parameters_are_validated_against_the_engine(tone_kernel: polyvo
         tone_kernel.render("Fine.\n[Alice|rate:9] Too fast.", engine="tone", strict=True)
     result = tone_kernel.render("[Alice|speed:1.5|warp:3] Known alias, unknown key.", engine="tone")
     assert any("no parameter 'warp'" in w and "(dropped)" in w for w in result.warnings)
+
+
+def test_speakable_drops_exactly_the_control_characters_that_are_not_white_space() -> None:
+    """Every code point, against the definition (category Cc, not white space) character by character."""
+    import unicodedata
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    kept = "".join(c for c in every if c.isspace() or unicodedata.category(c) != "Cc")
+    assert speakable(every) == kept and len(every) - len(kept) == 55
+    assert speakable("a\x1b[1;31mb\x1b[0m\x00c\td\x85e\x9f") == "abc\td\x85e"  # NEL is white space

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import mmap
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -65,18 +67,25 @@ class Audio:
 
     @classmethod
     def concatenate(cls, parts: Iterable[Audio], sample_rate: int | None = None) -> Audio:
-        """Join clips end to end, resampling each to `sample_rate` (default: the first's)."""
-        parts = list(parts)
-        if not parts and sample_rate is None:
-            raise PolyvoxError("cannot concatenate no audio without a sample rate")
-        rate = sample_rate or parts[0].sample_rate
-        arrays = [p.resample(rate).samples for p in parts]
+        """Join clips end to end, resampling each to `sample_rate` (default: the first's).
+
+        Each clip is copied once, as it comes, into memory that grows in place
+        (`_GrowingSamples`): an iterator of clips (a render's) is never held twice, and the cost
+        per clip does not grow with the length of the whole.
+        """
+        rate = sample_rate
+        joined = _GrowingSamples()
         words: list[WordTime] = []
         at = 0
-        for p, a in zip(parts, arrays, strict=True):
-            words += [w.moved(at / rate) for w in p.words]
-            at += len(a)
-        return cls(np.concatenate(arrays) if arrays else np.zeros(0, np.float32), rate, words=words)
+        for part in parts:
+            rate = rate or part.sample_rate
+            samples = part.resample(rate).samples
+            words += [w.moved(at / rate) for w in part.words]  # word times follow their clip
+            joined.append(samples)
+            at += len(samples)
+        if rate is None:
+            raise PolyvoxError("cannot concatenate no audio without a sample rate")
+        return cls(joined.samples(), rate, words=words)
 
     # -- properties -----------------------------------------------------------------
     @property
@@ -149,3 +158,53 @@ class Audio:
             raise PolyvoxError("to_torch() needs torch: pip install torch") from exc
         return torch.from_numpy(self.samples.copy())
 
+
+
+class _GrowingSamples:
+    """float32 samples appended to an anonymous memory map that grows in place (mremap): no
+    copy when it grows, each page zeroed once by the system when first written (in huge pages
+    where the system offers them), the unused end never backed by memory. Where a map cannot
+    grow in place (no mremap) it is copied into one twice the size."""
+
+    def __init__(self) -> None:
+        self._map: mmap.mmap | None = None
+        self._used = 0  # samples
+
+    def append(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        need = 4 * (self._used + len(samples))
+        if self._map is None:
+            self._map = _anonymous(max(need, 1 << 22))
+        elif need > len(self._map):
+            size = max(need, 2 * len(self._map))
+            try:
+                self._map.resize(size)
+            except (OSError, SystemError, ValueError):
+                grown = _anonymous(size)
+                grown[: 4 * self._used] = self._map[: 4 * self._used]
+                self._map.close()
+                self._map = grown
+        # a view for this copy only: a map cannot grow while a view of it exists
+        np.frombuffer(self._map, np.float32, len(samples), 4 * self._used)[:] = samples
+        self._used += len(samples)
+
+    def samples(self) -> np.ndarray:
+        """The samples so far, as a view of the map (which it keeps); nothing may be appended after."""
+        if self._map is None:
+            return np.zeros(0, np.float32)
+        try:
+            self._map.resize(4 * self._used)  # gives back the unused end
+        except (OSError, SystemError, ValueError):
+            pass
+        return np.frombuffer(self._map, np.float32, self._used)
+
+
+def _anonymous(size: int) -> mmap.mmap:
+    """Private anonymous memory of `size` bytes (shared anonymous memory cannot grow in place)."""
+    if hasattr(mmap, "MAP_PRIVATE"):
+        memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        with contextlib.suppress(AttributeError, OSError):  # a system without huge pages
+            memory.madvise(mmap.MADV_HUGEPAGE)  # as numpy asks for its large arrays
+        return memory
+    return mmap.mmap(-1, size)

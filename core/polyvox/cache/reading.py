@@ -1,10 +1,12 @@
-"""Reading a cache directory that cannot be written.
+"""Reading cache entries without writing, and a cache directory that cannot be written.
 
 diskcache writes when it opens a directory and, with the least-recently-used policy, on every
 read (each hit moves the entry's clock). So a read-only mount, a directory of someone else's,
 a full disk or a quota refuses reads as well as writes, and everything already made would be
 made again. `Reader` reads the rows with a read-only SQLite connection and the value files
 through polyvox's own `Disk` (no pickle), so the segments a cache holds are still used.
+`read_open` reads a row of a cache that is open for writing the same way, so a hit is no
+write (the hits' access times are written in batches: `polyvox.cache.touches`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +40,34 @@ class Reader:
         self._lock = threading.Lock()
 
     def get(self, db_key: str) -> Any:
-        """The value under `db_key` (bytes or text), or `MISSING`. A value file that cannot be
-        read raises OSError; one stored the way polyvox never reads raises `DamagedEntry`."""
+        """The value under `db_key` (bytes or text), or `MISSING` (see `read_row`)."""
         with self._lock:
-            rows = self._con.execute(_SELECT, (db_key, time.time())).fetchall()
-        if not rows:
-            return MISSING
-        mode, filename, value = rows[0]
-        return self._disk.fetch(mode, filename, value, False)
+            return read_row(self._con.execute, self._disk, db_key)
 
     def close(self) -> None:
         with self._lock:
             self._con.close()
+
+
+def read_row(execute: Callable[..., Any], disk: Any, db_key: str) -> Any:
+    """The value under `db_key` (bytes or text), or `MISSING`, read without writing: `execute`
+    runs SQL on the cache's database, `disk` is its `Disk`. A value file that cannot be read
+    raises OSError; one stored the way polyvox never reads raises `DamagedEntry`."""
+    rows = execute(_SELECT, (db_key, time.time())).fetchall()
+    if not rows:
+        return MISSING
+    mode, filename, value = rows[0]
+    return disk.fetch(mode, filename, value, False)
+
+
+def read_open(dc: Any, db_key: str) -> Any:
+    """The value under `db_key` in `dc`, an open diskcache `Cache`, without the write diskcache
+    makes on every read (`polyvox.cache.touches`). A value file gone meanwhile (evicted,
+    deleted) is `MISSING`, as for diskcache's own `get`."""
+    try:
+        return read_row(dc._sql, dc._disk, db_key)
+    except OSError:
+        return MISSING
 
 
 def _connect(db: Path) -> sqlite3.Connection:

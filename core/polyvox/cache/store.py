@@ -25,6 +25,7 @@ from polyvox.cache import checks, entries, leftovers, reading
 from polyvox.cache.entries import AUDIO, CacheOff, DamagedEntry
 from polyvox.cache.memo import Memo
 from polyvox.cache.reports import BadEntry, CacheStats, VerifyReport
+from polyvox.cache.touches import Touches
 from polyvox.errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
@@ -67,6 +68,7 @@ class ContentCache:
         self._off: str | None = None  # why the cache is off until the render ends
         self._reader: reading.Reader | None | bool = None  # while off: reads what it holds (False: cannot)
         self._lock = threading.RLock()
+        self._touches = Touches()  # hits whose access times are not written yet
 
     # -- the entries ---------------------------------------------------------------------------
     def get(self, key: str) -> Audio | None:
@@ -75,13 +77,18 @@ class ContentCache:
         try:
             with self._using() as dc:
                 try:
-                    blob = dc.get(db_key, default=reading.MISSING)
-                    return None if blob is reading.MISSING else entries.decode_audio(key, blob)
+                    blob = reading.read_open(dc, db_key)
+                    if blob is reading.MISSING:
+                        return None
+                    audio = entries.decode_audio(key, blob)
                 except DamagedEntry as exc:  # from the checks, or from the Disk refusing a pickle
                     self._damaged(dc, db_key, exc)
                     return None
         except CacheOff:
             return self._read_only(key) if self._off is not None else None
+        if self._touches.add(db_key):  # a hit: its access time is written with the next ones
+            self._flush_touches()
+        return audio
 
     def put(self, key: str, audio: Audio, replace: bool = False) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
@@ -125,6 +132,7 @@ class ContentCache:
         """
         import tempfile
 
+        self._flush_touches()
         with self._lock:
             self._off = None
             if isinstance(self._reader, reading.Reader):
@@ -223,6 +231,7 @@ class ContentCache:
         return VerifyReport(checked, tuple(b for _, b in bad), removed)
 
     def close(self) -> None:
+        self._flush_touches()
         with self._lock:
             if self._dc is not None:
                 self._dc.close()
@@ -324,6 +333,14 @@ class ContentCache:
             return reader.get(db_key) if reader else reading.MISSING
         except (OSError, sqlite3.Error):
             return reading.MISSING
+
+    def _flush_touches(self) -> None:
+        """Write the access times of the hits so far (best effort: they only order eviction)."""
+        try:
+            with self._using() as dc:
+                self._touches.flush(dc)
+        except CacheOff:
+            pass
 
     def _damaged(self, dc: Any, db_key: str, exc: BaseException) -> None:
         self._report(f"cache entry {db_key[len(AUDIO):][:12] or db_key!r}... {exc}: "

@@ -131,7 +131,10 @@ def say(text: str, output: str | None, fmt: str | None, **opts: Any) -> None:
     """Speak TEXT (one line; markup such as [Alice] works as in `render`). TEXT '-' reads stdin."""
     if text == "-":
         text = files.read_stdin("TEXT", "echo 'Hello' | polyvox say -")
-    run_render(text, source="say", output=files.output_path(output, fmt, "say"), stdout_format=fmt, **opts)
+    out = files.output_path(output, fmt, "say")
+    # To a pipe (a player), its first sentence plays while the rest is made: the same audio.
+    stream = out is None and (fmt or "wav").lower() in ("wav", "pcm")
+    run_render(text, source="say", output=out, stdout_format=fmt, stream=stream, **opts)
 
 
 @click.command(short_help="Render the built-in sample script (twice: from the cache).")

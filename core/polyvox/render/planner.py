@@ -153,13 +153,14 @@ class Planner:
         jobs = []
         seed = check_seed(seed)
         segments = list(segments)
+        voice_keys: dict[Any, Any] = {}  # per plan: each voice's keys are made once, not per segment
         for index, seg in enumerate(segments, first_index):
             if seg.is_pause or not normalize_text(seg.text if seg.spoken is None else seg.spoken):
                 jobs.append(Job(index, seg, device))
                 continue
             try:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
-                                          params or {}, seed, strict, strict_markup))
+                                          params or {}, seed, strict, strict_markup, voice_keys))
             except PolyvoxError as exc:
                 if where:
                     raise type(exc)(f"{where}: {exc}") from exc
@@ -243,7 +244,8 @@ class Planner:
 
     def _resolve(self, index: int, seg: Segment, device: str, engine: str | None, model: str | None,
                  narrator: Voice, voices: Mapping[str, Voice], language: str | None,
-                 params: Mapping[str, Any], seed: int, strict: bool, strict_markup: bool) -> Job:
+                 params: Mapping[str, Any], seed: int, strict: bool, strict_markup: bool,
+                 voice_keys: dict[Any, Any]) -> Job:
         voice = self.voice_for(seg, narrator, voices)
         name, lang = self.engine_for(seg, voice, engine, language)
         self._check_script(seg.text, name, lang)
@@ -286,14 +288,15 @@ class Planner:
         sent = seg.text if seg.spoken is None else seg.spoken  # after the lexicon and normalization
         request = Request(text=normalize_text(sent), language=lang, model=chosen, voice=voice,
                           params=final, seed=seed_value, emotion=emotion, emotion_vector=vector)
-        voice_fp = self.fingerprints.voice(voice)
+        voice_fp = _memo(voice_keys, id(voice), voice, lambda: self.fingerprints.voice(voice))
         model_fp = self.model_fingerprint(name, chosen)
         key = segment_key(engine=name, engine_version=self.plugins.version_of(name),
                           model_fingerprint=model_fp, voice_fingerprint=voice_fp,
                           request=request,
                           emotion_fingerprint=self.fingerprints.voice(emotion) if emotion is not None else None)
         affecting = {p.name: final[p.name] for p in spec.params if p.affects_voice}
-        voice_key = digest({"voice": voice_fp, "params": affecting})
+        voice_key = _memo(voice_keys, (voice_fp, repr(affecting)), None,
+                          lambda: digest({"voice": voice_fp, "params": affecting}))
         return Job(index, seg, device, name, chosen, request, key, voice_key, model_fp)
 
     def _emotion(self, seg: Segment, spec: EngineSpec, voices: Mapping[str, Voice]) -> Voice | None:
@@ -334,6 +337,14 @@ def _maps(model_for: Callable[[str, str], str | None], engine: str, code: str) -
         return bool(model_for(engine, code))
     except PolyvoxError:  # a plugin that fails here must not hide the real message
         return False
+
+
+def _memo(memo: dict[Any, Any], key: Any, holds: Any, make: Callable[[], str]) -> str:
+    """`make()` once per `key` in `memo`. `holds` is kept beside the value: an ``id()`` in a key
+    stays that object's while the memo keeps it alive."""
+    if key not in memo:
+        memo[key] = (holds, make())
+    return memo[key][1]
 
 
 def check_seed(value: Any) -> int:

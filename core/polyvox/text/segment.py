@@ -20,6 +20,11 @@ JOINS = ("none", "sentence", "clause", "word")
 #: Terminal escape sequences (colours, cursor moves, window titles) pasted with the text.
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
+#: Control characters (category Cc: U+0000-U+001F and U+007F-U+009F, a set Unicode never
+#: changes) that are not white space.
+_CONTROLS = re.compile("[" + "".join(
+    re.escape(chr(c)) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()) + "]")
+
 
 def speakable(text: str) -> str:
     """`text` without terminal escape sequences and control characters (NUL, bell...): no
@@ -27,8 +32,9 @@ def speakable(text: str) -> str:
     fails on a NUL. Line breaks and tabs stay: they separate lines, sentences and words."""
     if not isinstance(text, str):
         return text  # attrs' validators name the bad type
-    text = _ESCAPES.sub("", text)
-    return "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    if "\x1b" in text:
+        text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text)
 
 
 def _check_pause(instance: Any, attribute: attrs.Attribute, value: float) -> None:
