@@ -10,7 +10,6 @@ once through `warn(kind, message)`.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import os
 import sqlite3
@@ -23,6 +22,7 @@ from typing import Any
 from polyvox.audio import Audio
 from polyvox.cache import checks, entries, leftovers, reading
 from polyvox.cache.entries import AUDIO, CacheOff, DamagedEntry
+from polyvox.cache.faults import failure_reason, is_unwritable, new_folder
 from polyvox.cache.memo import Memo
 from polyvox.cache.reports import BadEntry, CacheStats, VerifyReport
 from polyvox.cache.touches import Touches
@@ -164,7 +164,7 @@ class ContentCache:
             with tempfile.NamedTemporaryFile(dir=self.directory, suffix=".tmp"):
                 pass
         except OSError as exc:
-            return _reason(exc)
+            return failure_reason(exc)
         return None
 
     def stats(self) -> CacheStats:
@@ -279,7 +279,7 @@ class ContentCache:
             return diskcache.Cache(str(self.directory), size_limit=self.size_limit,
                                    eviction_policy="least-recently-used", disk=entries._disk_class())
         except sqlite3.DatabaseError as exc:
-            if _unwritable(exc) or not retry:
+            if is_unwritable(exc) or not retry:
                 self._turn_off(exc)
             self._quarantine(exc)
             return self._connect(retry=False)
@@ -290,7 +290,7 @@ class ContentCache:
         """Move the damaged database and its value files into ``damaged-<time>/``."""
         aside = self.directory / time.strftime("damaged-%Y%m%d-%H%M%S")
         try:
-            aside = _new_folder(aside)  # a second damage within the second gets a folder of its own
+            aside = new_folder(aside)  # a second damage within the second gets a folder of its own
             for item in list(self.directory.iterdir()):
                 if item.name in _DB_FILES or (item.is_dir() and len(item.name) == 2):
                     os.replace(item, aside / item.name)
@@ -301,7 +301,7 @@ class ContentCache:
                      f"moved aside to {str(aside)!r} and a fresh cache started")
 
     def _turn_off(self, exc: BaseException) -> None:
-        reason = _reason(exc)
+        reason = failure_reason(exc)
         with self._lock:
             first = self._off is None
             self._off = reason
@@ -372,7 +372,7 @@ class _Using:
         cache = self.cache
         if exc is None or isinstance(exc, (CacheOff, DamagedEntry)):
             return False
-        if isinstance(exc, sqlite3.DatabaseError) and not _unwritable(exc):
+        if isinstance(exc, sqlite3.DatabaseError) and not is_unwritable(exc):
             with cache._lock:
                 if cache._dc is self.dc:  # other threads may meet the same damage: move it once
                     cache._dc = None
@@ -388,32 +388,3 @@ class _Using:
         if isinstance(exc, (OSError, sqlite3.DatabaseError, diskcache.Timeout)):
             cache._turn_off(exc)  # raises CacheOff
         return False
-
-
-def _new_folder(path: Path) -> Path:
-    """Make `path`, or ``path-2``, ``path-3``... when that name is taken; the folder made."""
-    made, n = path, 1
-    while True:
-        try:
-            made.mkdir()
-            return made
-        except FileExistsError:
-            n += 1
-            made = path.with_name(f"{path.name}-{n}")
-
-
-def _unwritable(exc: sqlite3.DatabaseError) -> bool:
-    """Errors of a directory that cannot be written, not of a damaged database."""
-    if not isinstance(exc, sqlite3.OperationalError):
-        return False
-    text = str(exc).lower()
-    return any(w in text for w in ("readonly", "read-only", "full", "unable to open", "disk i/o", "locked",
-                                   "permission"))
-
-
-def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OSError):
-        name = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
-                errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0)
-        return name or str(exc.strerror or exc)
-    return str(exc) or type(exc).__name__

@@ -16,17 +16,16 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, File, Form, Request, UploadFile
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
 from polyvox.serve import captioned
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
-from polyvox.serve.errors import ApiError, bad_request, from_polyvox
+from polyvox.serve.errors import ApiError, from_polyvox
 from polyvox.serve.gate import Gate
+from polyvox.serve.handlers import install_error_handlers
 from polyvox.serve.limits import Queue
 from polyvox.serve.memory import Releaser
 from polyvox.serve.metrics import Metrics
@@ -62,7 +61,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
-    _error_handlers(app, metrics)
+    install_error_handlers(app)
     if config.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -354,50 +353,3 @@ def _voice_cards(service: SpeechService) -> list[VoiceCard]:
     cards += [VoiceCard(id=v, name=v, engine=None, languages=[], clones=False)
               for v in OPENAI_VOICES if v not in {c.id for c in cards}]
     return cards
-
-
-def _error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    def answer(error: ApiError) -> JSONResponse:
-        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
-
-    @app.exception_handler(ApiError)
-    async def api_error(request: Request, exc: ApiError) -> Any:
-        return answer(exc)
-
-    @app.exception_handler(PolyvoxError)
-    async def polyvox_error(request: Request, exc: PolyvoxError) -> Any:
-        return answer(from_polyvox(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Any:
-        problem = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in problem.get("loc", ())]
-        if problem.get("type") == "json_invalid":
-            return answer(bad_request("the request body is not valid JSON", None, "invalid_json"))
-        if loc == ["body"] and request.method == "POST" and "json" not in request.headers.get("content-type", ""):
-            # FastAPI reads JSON only when the client says it is JSON (curl -d says form data)
-            return answer(bad_request("the request body must be a JSON object sent with the header "
-                                      "'Content-Type: application/json'", None, "invalid_json"))
-        if loc == ["body"]:
-            return answer(bad_request("the request body must be a JSON object such as "
-                                      '{"model": "tts-1", "input": "Hello.", "voice": "alloy"}', None, "invalid_json"))
-        if loc[:2] == ["body", "voice"]:  # the union's branch names (str, VoiceId) mean nothing to a client
-            return answer(bad_request('voice: give a voice name or {"id": "VOICE"}', "voice"))
-        field = ".".join(p for p in loc if p != "body") or None
-        message = f"{field or 'body'}: {problem.get('msg', 'invalid value')}"
-        return answer(bad_request(message, field))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
-        message = str(exc.detail)
-        if exc.status_code == 400:  # FastAPI could not read the body at all (bytes that are not UTF-8)
-            code, message = "invalid_json", f"the request body could not be read as JSON text: {message}"
-        # 405 carries Allow (the methods the route has), as HTTP requires
-        return answer(ApiError(exc.status_code, message, code=code, headers=dict(exc.headers or {})))
-
-    @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> Any:
-        log.exception("internal error")
-        return answer(ApiError(500, f"internal error ({type(exc).__name__})", type="server_error",
-                               code="internal_error"))
