@@ -71,15 +71,15 @@ def assert_same_audio(a: Audio, b: Audio, what: str, atol: float = 0.0) -> None:
     assert worst <= atol, f"{what}: samples differ by up to {worst:.3g} (allowed {atol:g})"
 
 
-def differ(a: Audio, b: Audio, atol: float = 0.0) -> bool:
+def differ(a: Audio, b: Audio, atol: float = 0.0, floor: float = 0.01) -> bool:
     """Clearly different audio: other lengths, or samples apart by more than `atol` and by more
-    than 1% of the louder clip's RMS (a text-dependent speck of noise is not different speech)."""
+    than `floor` (1 %) of the louder clip's RMS (a text-dependent speck of noise is not different speech)."""
     if len(a) != len(b) or a.sample_rate != b.sample_rate:
         return True
     gap = a.samples.astype(np.float64) - b.samples.astype(np.float64)
     if not len(gap) or float(np.max(np.abs(gap))) <= atol:
         return False
-    return float(np.sqrt(np.mean(gap * gap))) > 0.01 * max(a.rms, b.rms)
+    return float(np.sqrt(np.mean(gap * gap))) > floor * max(a.rms, b.rms)
 
 
 def refuses(call: Callable[[], Any], what: str) -> None:

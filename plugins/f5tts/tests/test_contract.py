@@ -15,6 +15,9 @@ class TestF5TTSContract(testing.EngineContract):
     # Batched items are padded to the longest; with the attention mask on they match single
     # synthesis up to float noise (measured ~1e-6 in the mel frames).
     batch_tolerance = 1e-3
+    # The tiny random-weight model hears its text faintly: two texts of one length differ by far
+    # less than 1 % of the level (a length-only engine gives exactly the same samples).
+    text_difference = 1e-6
 
     @pytest.fixture(scope="class")
     @classmethod
