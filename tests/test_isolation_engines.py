@@ -141,6 +141,7 @@ class TestIsolatedF5TTSContract(_WorldKernel, testing.EngineContract):
     engine = "f5tts"
     params = F5TTS_FAST
     batch_tolerance = 1e-3
+    text_difference = 1e-6  # the tiny random-weight model hears its text faintly (plugins/f5tts/tests)
 
     @pytest.fixture(scope="class")
     @classmethod
