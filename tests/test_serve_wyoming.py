@@ -137,10 +137,10 @@ def test_errors_are_wyoming_errors_then_a_hang_up(service):
 
 
 def test_bad_uris_are_refused():
-    for uri in ("tcp://0.0.0.0:10200", "unix:///tmp/x", "tcp://127.0.0.1:99999"):
+    for uri in ("tcp://[::]:10200", "unix:///tmp/x", "tcp://127.0.0.1:99999"):
         with pytest.raises(PolyvoxError):
             parse_uri(uri)
-    assert parse_uri("tcp://0.0.0.0:10200", no_auth=True) == ("0.0.0.0", 10200)
+    assert parse_uri("tcp://[::]:10200", no_auth=True) == ("::", 10200)  # parsed only, never bound
 
 
 def test_describe_lists_a_voice_uploaded_while_serving(service, tmp_path):

@@ -16,6 +16,7 @@ from polyvox import Audio, ParameterError, PolyvoxError, ScriptError
 from polyvox.subtitles.srt import Cue, clean_text, looks_like_srt, read_srt, write_srt
 from polyvox.subtitles.timeline import place
 from polyvox.subtitles.timing import TimingConfig, time_stretch, trim
+from polyvox.testing.measures import median_pitch
 
 RATE = 22050
 #: Speech must start within this of where the report (and the cue) says.
@@ -170,23 +171,6 @@ def speech_span(audio: Audio) -> float:
     frames = audio.samples[: len(audio) // n * n].reshape(-1, n)
     loud = np.flatnonzero(np.sqrt(np.mean(frames**2, axis=1)) > 0.1 * np.sqrt(np.mean(frames**2, axis=1)).max())
     return (loud[-1] - loud[0] + 1) * n / audio.sample_rate
-
-
-def median_pitch(audio: Audio) -> float:
-    """Median fundamental (autocorrelation, 70-400 Hz) over the voiced 40 ms frames."""
-    rate, n = audio.sample_rate, audio.sample_rate // 25
-    frames = audio.samples[: len(audio) // n * n].reshape(-1, n).astype(np.float64)
-    energy = np.sqrt(np.mean(frames**2, axis=1))
-    lo, hi = rate // 400, rate // 70
-    pitches = []
-    for frame in frames[energy > 0.3 * energy.max()]:
-        frame = frame - frame.mean()
-        corr = np.correlate(frame, frame, "full")[n - 1:]
-        lag = lo + int(np.argmax(corr[lo:hi]))
-        if corr[lag] > 0.3 * corr[0]:  # clearly periodic: a voiced frame
-            pitches.append(rate / lag)
-    assert len(pitches) >= 5, "too few voiced frames to measure a pitch"
-    return float(np.median(pitches))
 
 
 @pytest.fixture(scope="module")
