@@ -205,8 +205,9 @@ def test_pip_install_polyvox_speaks_out_of_the_box(fresh_env: Path, tmp_path) ->
     # Speech, not a tone or noise: loud and quiet stretches (words, pauses) alternate.
     frames = audio.samples[: len(audio.samples) // 441 * 441].reshape(-1, 441)
     energy = np.sqrt((frames ** 2).mean(axis=1))
-    assert (energy < 0.1 * energy.max()).mean() > 0.1  # pauses between words and lines
-    assert (energy > 0.3 * energy.max()).mean() > 0.2  # and voiced sound most of the rest
+    loud = np.percentile(energy, 95)  # not the one loudest frame: two voices, two levels of peak
+    assert (energy < 0.1 * loud).mean() > 0.1  # pauses between words and lines
+    assert (energy > 0.3 * loud).mean() > 0.2  # and voiced sound most of the rest
 
 
 @pytest.mark.slow
