@@ -10,7 +10,7 @@ LIGHT_PLUGINS := $(wildcard plugins/template plugins/langpack-welsh plugins/koko
 ENGINES := $(notdir $(wildcard plugins/chatterbox plugins/f5tts))
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz soak clean
+.PHONY: demo test system-deps test-kernel test-engines lint bench bench-ray bench-chatterbox bench-gpu fuzz soak clean
 
 $(STAMP): pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,8 +26,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check core plugins tests scripts benchmarks
 
+# redis-server and chromium from Debian's packages (apt-get where root; otherwise says how).
+system-deps:
+	scripts/system-deps
+
 # Each plugin's tests run in their own pytest call: plugins may use the same test file names.
-test-kernel: $(STAMP)
+test-kernel: $(STAMP) system-deps
 	$(BIN)/pytest -q tests
 	set -e; for p in $(LIGHT_PLUGINS); do $(BIN)/pytest -q $$p/tests; done
 

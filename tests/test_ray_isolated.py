@@ -17,6 +17,7 @@ from isolation_kit import children
 
 import polyvox
 from polyvox.events import SegmentFinished
+from polyvox.installing import envs as environments
 from polyvox.isolation import host
 
 ray = pytest.importorskip("ray", reason="ray is not installed: pip install 'polyvox[ray]' (make test installs it)")
@@ -83,3 +84,38 @@ def test_a_replica_killed_mid_render_takes_its_worker_and_nothing_is_lost(envs, 
     assert killed[0]["pid"] not in {i["pid"] for i in live} and all(len(i["workers"]) == 1 for i in live)
     again = kernel.render(LINES, engine="isotone")
     assert again.stats.synthesized == 0  # every segment was committed as it arrived
+
+
+def test_a_node_without_the_environment_makes_it_once_from_what_its_replicas_carry(envs, tmp_path, executors,
+                                                                                  monkeypatch):
+    """The node's envs folder (here: another folder than the driver's) starts empty; the
+    replicas carry the settings (their Ray runtime_env) and the plugin folder (their
+    argument), and the first replica makes the environment there while the second waits."""
+    node = tmp_path / "node-envs"
+    base = Path(envs.path).parent.parent  # the fixture's uv cache: the build stays offline
+    uv = {"UV_CACHE_DIR": str(base / "uv-cache"), "UV_OFFLINE": "1", "UV_NO_CONFIG": "1",
+          "UV_PYTHON_DOWNLOADS": "never"}
+    monkeypatch.setenv("POLYVOX_WORKER_TIMEOUT", "77")  # a driver setting the nodes get as is
+    executor = executors(replicas=2, envs_dir=str(node), env_vars=uv, start_seconds=300)
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", executor=executor)
+    result = kernel.render(LINES, engine="isotone")
+    _same(result.audio, _local(LINES))
+    infos = executor.replica_info()
+    assert sorted(i["built"] for i in infos) == [False, True]  # made once, on the first replica's start
+    [made] = [r for r in environments.records(node) if r.name == "isotone"]
+    assert [p.name for p in node.glob("isotone-*")] == [Path(made.path).name]  # one environment
+    assert made.key == envs.key  # the same plugin folder and lock give the same key on any node
+    assert Path(made.source["folder"]).parent == node / ".sources"  # the plugin folder came with the replica
+    for info in infos:
+        assert info["settings"]["POLYVOX_ENVS_DIR"] == str(node)
+        assert info["settings"]["POLYVOX_WORKER_TIMEOUT"] == "77"
+        [worker] = info["workers"]
+        assert Path(f"/proc/{worker}/cmdline").read_bytes().split(b"\0")[0].decode() == made.python
+    executor.shutdown()
+
+    # a node that has the environment builds nothing
+    again = executors(replicas=1, envs_dir=str(node), env_vars=uv)
+    fresh = polyvox.Kernel(cache=False, executor=again).render(LINES, engine="isotone")
+    _same(fresh.audio, result.audio)
+    [info] = again.replica_info()
+    assert info["built"] is False and info["settings"]["POLYVOX_ENVS_DIR"] == str(node)

@@ -47,8 +47,11 @@ def test_executor_setting_is_validated():
 
     with pytest.raises(PolyvoxError, match=r"executor = 'spark' is not valid; expected sequential or ray"):
         load_settings({"executor": "spark"}, environ={})
-    conf = load_settings({}, environ={"POLYVOX_EXECUTOR": "RAY", "POLYVOX_RAY_REPLICAS": "3"})
+    conf = load_settings({}, environ={"POLYVOX_EXECUTOR": "RAY", "POLYVOX_RAY_REPLICAS": "3",
+                                      "POLYVOX_RAY_ENVS_DIR": "/srv/polyvox-envs"})
     assert conf.value("executor") == "ray" and conf.value("ray_replicas") == 3
+    executor = conf.kernel().scheduler.executor
+    assert executor.options.replicas == 3 and executor.options.envs_dir == "/srv/polyvox-envs"
 
 
 @pytest.mark.parametrize(("option", "value", "message"), [

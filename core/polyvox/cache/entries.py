@@ -9,6 +9,7 @@ wrong audio at worst, which the checksum catches, and never code.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import sqlite3
@@ -88,6 +89,11 @@ def _disk_class() -> type:
         def store(self, value: Any, read: bool, key: Any = diskcache.core.UNKNOWN) -> tuple[Any, ...]:
             if type(value) not in (bytes, str):
                 raise TypeError(f"cache values are bytes or text, not {type(value).__name__}")
+            if type(value) is bytes and len(value) >= self.min_file_size:
+                # The same entry (a file, MODE_BINARY, its size) written 4 MB at a time, as diskcache
+                # writes a file-like value: given bytes, it iterates a BytesIO, which yields lines,
+                # and float32 audio is full of newline bytes (some 1,400 writes a sentence).
+                return super().store(io.BytesIO(value), True, key)
             return super().store(value, read, key)
 
         def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:

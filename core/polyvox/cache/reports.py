@@ -15,6 +15,10 @@ class CacheStats:
     #: Hits and misses of the last render that used this directory (any process).
     last_hits: int = 0
     last_misses: int = 0
+    #: Hits and misses of every render since the cache was cleared, where the store keeps them
+    #: (a shared cache does, for all its servers; a directory does not: None).
+    total_hits: int | None = None
+    total_misses: int | None = None
 
     @property
     def last_hit_rate(self) -> float | None:

@@ -90,6 +90,9 @@ class ContentCache:
             self._flush_touches()
         return audio
 
+    def expect(self, keys: list[str]) -> None:
+        """Nothing to do: a read from the directory costs the same in any order (`CacheBackend`)."""
+
     def put(self, key: str, audio: Audio, replace: bool = False) -> Audio:
         """Commit `audio` under `key` unless another process got there first; return what is stored.
 

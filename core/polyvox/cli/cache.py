@@ -17,11 +17,12 @@ def _size(n: int) -> str:
 
 
 def _open_cache() -> tuple[object, str]:
-    from polyvox import ContentCache
+    from polyvox import open_cache
 
     conf = settings()
-    store = ContentCache(conf.value("cache_dir"), conf.value("cache_size_limit"), warn=_warn)
-    return store, conf["cache_dir"].source
+    store = open_cache(conf.value("cache_dir"), conf.value("cache_size_limit"), conf.value("cache_url"))
+    store.warn = _warn
+    return store, conf["cache_url" if conf.value("cache_url") else "cache_dir"].source
 
 
 def _warn(kind: str, message: str) -> None:
@@ -44,7 +45,9 @@ def stats() -> None:
     if st.json:
         emit_json({"directory": s.directory, "directory_source": source, "entries": s.entries,
                    "size_bytes": s.size_bytes, "limit_bytes": s.limit_bytes, "last_render": {
-                       "hits": s.last_hits, "misses": s.last_misses, "hit_rate": s.last_hit_rate}})
+                       "hits": s.last_hits, "misses": s.last_misses, "hit_rate": s.last_hit_rate},
+                   **({"total": {"hits": s.total_hits, "misses": s.total_misses}} if s.total_hits is not None
+                      else {})})
         return
     if st.quiet:
         return
@@ -56,6 +59,8 @@ def stats() -> None:
     total = s.last_hits + s.last_misses
     rate = "no render yet" if not total else f"{s.last_hit_rate:.0%} ({s.last_hits} of {total} segments)"
     listing.add_row("Last render hits", rate)
+    if s.total_hits is not None:  # a shared cache counts every render of every server
+        listing.add_row("All renders", f"{s.total_hits} hits, {s.total_misses} misses")
     stdout_console().print(listing)
 
 
@@ -99,5 +104,9 @@ def verify(repair: bool) -> None:
 
 @cache.command()
 def path() -> None:
-    """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`)."""
-    click.echo(settings().value("cache_dir"))
+    """Print the cache directory (for scripts: `du -sh "$(polyvox cache path)"`), or the shared
+    cache's URL (its password left out) where one is set."""
+    from polyvox import open_cache
+
+    conf = settings()
+    click.echo(open_cache(conf.value("cache_dir"), url=conf.value("cache_url")).directory)

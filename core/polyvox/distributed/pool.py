@@ -12,12 +12,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
+
 from polyvox.errors import PolyvoxError
 from polyvox.plugin.spec import EngineSpec
 from polyvox.render.models import ModelKey
-
-#: Seconds a new replica may take to start (import the plugins) before the render fails.
-START_TIMEOUT = 120.0
 
 
 def first_line(exc: BaseException) -> str:
@@ -84,16 +83,27 @@ class ReplicaPool:
     def _start(self, key: ModelKey, spec: EngineSpec, plugins: Sequence[str]) -> Any:
         import ray
 
+        from polyvox.distributed import node_envs
         from polyvox.distributed.replica import Replica
         from polyvox.isolation.envs import envs_dir
 
         self.started += 1
         resources = self.resources(spec, key)
-        remote = ray.remote(Replica).options(**resources, max_restarts=0, max_task_retries=0)
-        # As many engine threads as CPUs reserved (at least one), and the driver's isolated
-        # engines: the replica starts their workers itself (docs/scaling.md).
+        # As many engine threads as CPUs reserved (at least one).
         threads = max(1, math.floor(resources["num_cpus"]))
-        return remote.remote(list(plugins), key, threads=threads, envs_dir=str(envs_dir()))
+        record = node_envs.isolated_record(key[0])
+        if record is None:
+            remote = ray.remote(Replica).options(**resources, max_restarts=0, max_task_retries=0)
+            return remote.remote(list(plugins), key, threads=threads)
+        # An isolated engine: the replica starts its worker itself, from the engine's
+        # environment on its node, which it makes there first when missing (docs/scaling.md).
+        recipe = node_envs.Recipe.of(record)
+        runtime_env = node_envs.runtime_env(envs_dir=self.options.envs_dir or str(envs_dir()),
+                                            threads=threads, extra=self.options.env_vars)
+        remote = ray.remote(Replica).options(**resources, max_restarts=0, max_task_retries=0,
+                                             runtime_env=runtime_env)
+        return remote.remote(list(plugins), key, threads=threads,
+                             recipe=attrs.asdict(recipe) if recipe is not None else None)
 
     def _wait_ready(self, key: ModelKey, actors: list[Any]) -> None:
         """Wait until each new replica has loaded its model; a load error fails the render once."""
@@ -103,10 +113,12 @@ class ReplicaPool:
         from polyvox import errors
 
         try:
-            replies = ray.get([a.warm.remote() for a in actors], timeout=START_TIMEOUT)
+            replies = ray.get([a.warm.remote() for a in actors], timeout=self.options.start_seconds)
         except GetTimeoutError:
-            raise PolyvoxError(f"no replica of {key[0]} model {key[1]!r} started within {START_TIMEOUT:.0f} s: "
-                               "the cluster lacks the CPUs/GPUs it asks for (see `ray status`)") from None
+            raise PolyvoxError(f"no replica of {key[0]} model {key[1]!r} started within "
+                               f"{self.options.start_seconds:g} s: the cluster lacks the CPUs/GPUs it asks for "
+                               "(see `ray status`), or an engine environment is still being made on a node "
+                               "(raise start_seconds)") from None
         except RayActorError as exc:
             raise PolyvoxError(f"a replica of {key[0]} model {key[1]!r} failed to start: {first_line(exc)}") from None
         for reply in replies:

@@ -77,6 +77,15 @@ class RayOptions:
     settle_seconds: float = attrs.field(default=30.0, validator=_resource)
     #: Segments per call for batch-capable engines (None: the render's `batch_size`).
     batch_size: int | None = attrs.field(default=None, validator=attrs.validators.optional(_count(1)))
+    #: Seconds a new replica may take to start (import the plugins, load its model, and make
+    #: an isolated engine's environment on a node that lacks it) before the render fails.
+    start_seconds: float = attrs.field(default=120.0, validator=_resource)
+    #: Where isolated engines' environments live on the nodes (None: the driver's envs dir,
+    #: the same path); a replica makes a missing one there (docs/scaling.md).
+    envs_dir: str | None = None
+    #: More environment variables for replicas of isolated engines (uv's index or cache,
+    #: HF_HOME), passed in their Ray runtime_env.
+    env_vars: dict[str, str] = attrs.field(factory=dict, converter=dict)
 
 
 class RayExecutor:

@@ -10,7 +10,8 @@ An engine installed in its own environment (polyvox.isolation) is served the sam
 replica's plugin registry finds its record in `envs_dir` and registers a `HostedPlugin`, so
 the replica starts the engine's worker process as its own child and every hook crosses the
 same engine-host seam as in a local render. The replica's Python stays the driver's (Ray's)
-one; only the worker runs the engine's interpreter.
+one; only the worker runs the engine's interpreter. Given the engine's `recipe`, the replica
+first makes that environment on its node when it is not there (polyvox.distributed.node_envs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from polyvox.distributed.node_envs import PASSED_SETTINGS
 from polyvox.errors import PolyvoxError
 from polyvox.render.execution import engine_call
 from polyvox.render.models import LoadedModel, ModelKey, ModelManager
@@ -35,7 +37,8 @@ class Replica:
     """One (engine, model, device) loaded in this process, serving synthesis calls."""
 
     def __init__(self, plugins: Sequence[str], key: ModelKey, *, threads: int | None = None,
-                 envs_dir: str | None = None):
+                 envs_dir: str | None = None, recipe: dict[str, Any] | None = None):
+        from polyvox.distributed.node_envs import Recipe, ensure
         from polyvox.plugin.registry import Plugins
 
         if threads is not None:
@@ -45,6 +48,8 @@ class Replica:
             os.environ["OMP_NUM_THREADS"] = str(threads)
         if envs_dir is not None:  # the driver's isolated engines, at the same path on this node
             os.environ["POLYVOX_ENVS_DIR"] = envs_dir
+        #: Whether this replica made its engine's environment on this node (it was missing).
+        self.built = ensure(Recipe(**recipe)) if recipe is not None else False
         self.key = key
         self.plugins = Plugins(list(plugins))
         failed = [f for f in self.plugins.failures if f.name in plugins]
@@ -60,7 +65,8 @@ class Replica:
         """Where this replica runs and what it did (for tests, benchmarks and `ray status` users)."""
         return {"pid": os.getpid(), "key": self.key, "loads": self.models.loads,
                 "voice_preparations": self.models.voice_preparations, "calls": self.calls,
-                "workers": self.workers(), "threads": os.environ.get("OMP_NUM_THREADS")}
+                "workers": self.workers(), "threads": os.environ.get("OMP_NUM_THREADS"), "built": self.built,
+                "settings": {k: os.environ[k] for k in ("POLYVOX_ENVS_DIR", *PASSED_SETTINGS) if k in os.environ}}
 
     def workers(self) -> list[int]:
         """Pids of the engine worker processes this replica runs (isolated engines only)."""

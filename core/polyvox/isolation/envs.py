@@ -74,6 +74,12 @@ class EnvRecord:
     #: The plugin's distribution and direct requirements -> version: part of every cache key.
     versions: dict[str, str] = attrs.field(factory=dict)
     finds_voices: bool = False
+    #: The listeners it declares (`polyvox.listen`), as the worker reported them.
+    listeners: tuple[dict[str, Any], ...] = attrs.field(default=(), converter=tuple)
+    #: How it was made, so another machine can make it again (polyvox.distributed.node_envs):
+    #: {"requirement": a distribution requirement or None, "folder": the plugin folder or None,
+    #: "inherit", "no_deps", "offline"}; None for one layered on a `base` (not portable).
+    source: dict[str, Any] | None = None
 
     @property
     def version(self) -> str:
@@ -133,11 +139,13 @@ def find_uv() -> str:
 
 
 def env_key(requirements: Sequence[str], python_version: str, inherit: bool) -> str:
-    """The hash an environment is filed under: what is installed and with which Python."""
+    """The hash an environment is filed under: what is installed and with which Python. A
+    folder counts by its pyproject.toml and lock, not by where it lies, so a copy of the same
+    plugin folder on another machine (a Ray node) files its environment under the same key."""
     parts: list[Any] = [python_version, inherit]
     for req in requirements:
         pyproject, lock = Path(req) / "pyproject.toml", plugin_lock(req)
-        parts.append([req, pyproject.read_text() if pyproject.is_file() else None,
+        parts.append(["<folder>" if Path(req).is_dir() else req, pyproject.read_text() if pyproject.is_file() else None,
                       *([lock.read_text()] if lock else [])])
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:12]
 
@@ -196,10 +204,8 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
     directory.mkdir(parents=True, exist_ok=True)
     layer = base or (sys.executable if inherit else None)
     interpreter = base or sys.executable
-    info = json.loads(_run([interpreter, "-c", _SITE_INFO], env))
-    requirements = [requirement] if layer else [requirement, kernel_source()]
-    key = env_key([*requirements, *([f"base={base}"] if base else [])], info["version"], layer is not None)
-    path = directory / f"{name}-{key}"
+    path, requirements, info = _plan(name, requirement, directory, inherit, base, env)
+    key = path.name[len(name) + 1:]
     python = path / "bin" / "python"
     uv = find_uv()
     if not (path / ".complete").exists():
@@ -234,13 +240,33 @@ def create(name: str, requirement: str, *, directory: Path | None = None, distri
         hello = host.start()  # a plugin that does not load there raises WorkerError, with its error
     finally:
         host.close()
+    folder = Path(requirement).is_dir()
+    source = None if base else {"requirement": None if folder else requirement,
+                                "folder": str(Path(requirement).resolve()) if folder else None,
+                                "inherit": inherit, "no_deps": no_deps, "offline": offline}
     record = attrs.evolve(draft, specs=hello["specs"], versions=hello["versions"],
-                          finds_voices=hello["finds_voices"])
+                          finds_voices=hello["finds_voices"], listeners=hello.get("listeners", []), source=source)
     for old in records(directory):
         if old.name == name and old.path != record.path:
             shutil.rmtree(old.path, ignore_errors=True)
     record.save(directory)
     return record
+
+
+def planned(name: str, requirement: str, *, directory: Path | None = None, inherit: bool = False,
+            base: str | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """The folder `create` makes (or reuses) for these arguments, without making anything."""
+    return _plan(name, requirement, envs_dir() if directory is None else directory, inherit, base, env)[0]
+
+
+def _plan(name: str, requirement: str, directory: Path, inherit: bool, base: str | None,
+          env: Mapping[str, str] | None) -> tuple[Path, list[str], dict[str, Any]]:
+    """The environment's folder, what is installed into it, and its interpreter's site info."""
+    layer = base or (sys.executable if inherit else None)
+    info = json.loads(_run([base or sys.executable, "-c", _SITE_INFO], env))
+    requirements = [requirement] if layer else [requirement, kernel_source()]
+    key = env_key([*requirements, *([f"base={base}"] if base else [])], info["version"], layer is not None)
+    return directory / f"{name}-{key}", requirements, info
 
 
 def _installed(python: str, distribution: str, env: Mapping[str, str] | None) -> bool:

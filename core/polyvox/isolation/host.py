@@ -1,5 +1,5 @@
-"""`WorkerHost`: an engine host (polyvox.isolation.seam) that runs the engines of one
-environment in a worker process (polyvox.isolation.worker) and survives its faults.
+"""`WorkerHost`: an engine host (polyvox.isolation.seam) that runs the engines (and listeners) of
+one environment in a worker process (polyvox.isolation.worker) and survives its faults.
 
 Objects an engine owns (the loaded model, the voice conditioning) never cross: the worker
 keeps them and this host hands out handles that remember how they were made.
@@ -20,12 +20,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from polyvox import errors
 from polyvox.audio import Audio
 from polyvox.errors import PluginError, PolyvoxError
 from polyvox.isolation import protocol
+from polyvox.isolation.handles import ModelHandle, VoiceHandle
+from polyvox.listen.heard import Heard
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
@@ -42,31 +42,6 @@ class WorkerError(PolyvoxError):
 
 class EngineFailure(PolyvoxError):
     """An engine raised an exception that is not a polyvox error inside its worker."""
-
-
-@attrs.define(eq=False)
-class ModelHandle:
-    """A model loaded in a worker. Reloaded transparently when the worker had to restart."""
-
-    engine: str
-    model: str
-    device: str
-    generation: int
-    id: int
-    size: int | None = None
-    #: The local weight files the kernel fetched for it (name -> path), sent again on a reload.
-    files: dict[str, str] | None = None
-
-
-@attrs.define(eq=False)
-class VoiceHandle:
-    """Voice conditioning prepared in a worker, with what it takes to prepare it again."""
-
-    model: ModelHandle
-    voice: Voice
-    params: dict[str, Any]
-    generation: int
-    id: int
 
 
 _HOSTS: weakref.WeakSet[WorkerHost] = weakref.WeakSet()
@@ -183,6 +158,8 @@ class WorkerHost:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        if self._stderr_thread is not None:  # the last lines a dying worker wrote, read before
+            self._stderr_thread.join(timeout=2)  # the pipe is closed under the reader
         for stream in (proc.stdout, proc.stderr):
             try:
                 if stream:
@@ -254,8 +231,6 @@ class WorkerHost:
         proc = self._proc
         pid = proc.pid if proc is not None else "?"
         self._stop()
-        if self._stderr_thread is not None:
-            self._stderr_thread.join(timeout=2)  # the last lines a dying worker wrote
         lines = [line for line in self._stderr if line.strip()][-self.message_lines:]
         tail = " | ".join(lines) or "(nothing)"
         return WorkerError(f"the worker of {self.label} (pid {pid}) {what}; its last stderr lines: {tail}")
@@ -333,6 +308,16 @@ class WorkerHost:
     def synthesize_batch(self, engine: str, model: Any, requests: list[Request],
                          conditioning: Any) -> list[Audio] | None:
         return self._synthesize(engine, model, requests, conditioning, batch=True)
+
+    def hear(self, listener: str, model: ModelHandle, audio: Audio, language: str | None) -> Heard | None:
+        blobs: list[bytes] = []
+        with self._lock:
+            args = {"listener": listener, "model": self._live_model(model), "language": language,
+                    "audio": protocol.encode_audio(audio, blobs)}
+            out, _ = self.call("hear", args, blobs)
+        if out is not None and "invalid" in out:
+            raise PluginError(f"listener {listener!r} returned {out['invalid']} instead of Heard")
+        return None if out is None else protocol.decode_heard(out)
 
     def model_files(self, engine: str, model: str) -> list[str] | None:
         return self.call("model_files", {"engine": engine, "model": model})[0]

@@ -1,4 +1,4 @@
-"""`HostedPlugin`: an `EngineHost`'s engines as an ordinary pluggy plugin.
+"""`HostedPlugin`: an `EngineHost`'s engines (and listeners) as an ordinary pluggy plugin.
 
 The kernel's planner, model pool and scheduler call engines only through the hooks, so an
 engine that runs in a worker (or a cluster actor) is registered as this object and the
@@ -14,6 +14,7 @@ from typing import Any
 
 from polyvox.audio import Audio
 from polyvox.isolation.seam import EngineHost
+from polyvox.listen.heard import Heard, ListenerSpec
 from polyvox.plugin.hookspecs import hookimpl
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text.segment import Request
@@ -24,10 +25,13 @@ class HostedPlugin:
     """Answers the hooks for the engines in `specs` by asking `host`."""
 
     def __init__(self, host: EngineHost, specs: Iterable[EngineSpec], *, finds_voices: bool = False,
-                 version: str = "0"):
+                 version: str = "0", listeners: Iterable[ListenerSpec] = ()):
         self.host = host
         self.specs = tuple(specs)
-        self.names = frozenset(s.name for s in self.specs)
+        self.listeners = tuple(listeners)
+        self.heard_by = frozenset(s.name for s in self.listeners)
+        #: Engines and listeners: both load their models through `load_model` under their name.
+        self.names = frozenset(s.name for s in self.specs) | self.heard_by
         self.finds_voices = finds_voices
         self.version = version
         self._languages: dict[tuple[str, str], str | None] = {}
@@ -42,6 +46,15 @@ class HostedPlugin:
     def register_engines(self, register: Callable[[EngineSpec], None]) -> None:
         for spec in self.specs:
             register(spec)
+
+    @hookimpl
+    def register_listeners(self, register: Callable[[ListenerSpec], None]) -> None:
+        for spec in self.listeners:
+            register(spec)
+
+    @hookimpl
+    def hear(self, listener: str, model: Any, audio: Audio, language: str | None) -> Heard | None:
+        return self.host.hear(listener, model, audio, language) if listener in self.heard_by else None
 
     @hookimpl
     def find_voices(self, directory: str) -> list[Voice]:

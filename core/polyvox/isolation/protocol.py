@@ -7,8 +7,9 @@ costs a copy, not a parse. Everything else is JSON: the worker may run another P
 another numpy, another torch, so nothing that needs the same code on both sides
 (pickle) may cross.
 
-Requests: ``{"v": VERSION, "op": ..., "args": {...}}``. Replies: ``{"ok": result}`` or
-``{"error": {"type", "message", "polyvox"}}``.
+Requests: ``{"v": VERSION, "op": ..., "args": {...}}`` (a ``hear`` request carries the audio to
+hear as its blob). Replies: ``{"ok": result}`` or ``{"error": {"type", "message", "polyvox"}}``.
+A worker serves listeners as it serves engines: its hello lists their specs beside the engines'.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from polyvox.audio import Audio
 from polyvox.errors import PolyvoxError
+from polyvox.listen.heard import Heard, ListenerSpec, Word
 from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
@@ -165,3 +167,19 @@ def decode_spec(data: Mapping[str, Any]) -> EngineSpec:
 
 def encode_paths(paths: list[str | Path] | None) -> list[str] | None:
     return None if paths is None else [str(p) for p in paths]
+
+
+def encode_listener_spec(spec: ListenerSpec) -> dict[str, Any]:
+    return attrs.asdict(spec)
+
+
+def decode_listener_spec(data: Mapping[str, Any]) -> ListenerSpec:
+    return ListenerSpec(**data)
+
+
+def encode_heard(heard: Heard) -> dict[str, Any]:
+    return heard.to_dict()
+
+
+def decode_heard(data: Mapping[str, Any]) -> Heard:
+    return Heard(**{**data, "words": [Word(**w) for w in data["words"]]})

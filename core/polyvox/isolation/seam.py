@@ -11,7 +11,9 @@ engine the same way, and where an engine runs is one object:
   starts its own `WorkerHost`, so an isolated engine crosses this seam there too.
 
 Objects an engine owns (the loaded model, the voice conditioning) never cross a host that
-is out of process: it returns handles for them, and takes the handles back.
+is out of process: it returns handles for them, and takes the handles back. A listener
+(polyvox.listen) is hosted the same way: its model loads through `load_model` under its name,
+and `hear` carries the audio over and the words back.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from polyvox.audio import Audio
+from polyvox.listen.heard import Heard
 from polyvox.text.segment import Request
 from polyvox.voices.voice import Voice
 
@@ -43,6 +46,7 @@ class EngineHost(Protocol):
     def model_files(self, engine: str, model: str) -> list[str] | None: ...
     def map_language(self, engine: str, language: str) -> str | None: ...
     def find_voices(self, directory: str) -> list[Voice]: ...
+    def hear(self, listener: str, model: Any, audio: Audio, language: str | None) -> Heard | None: ...
 
 
 class InProcessHost:
@@ -77,3 +81,6 @@ class InProcessHost:
 
     def find_voices(self, directory: str) -> list[Voice]:
         return [v for found in self._hook.find_voices(directory=directory) for v in (found or [])]
+
+    def hear(self, listener: str, model: Any, audio: Audio, language: str | None) -> Heard | None:
+        return self._hook.hear(listener=listener, model=model, audio=audio, language=language)

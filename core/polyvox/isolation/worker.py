@@ -1,4 +1,5 @@
-"""The engine worker: runs one environment's plugin and answers the kernel over stdin/stdout.
+"""The engine worker: runs one environment's plugin and answers the kernel over stdin/stdout
+(its engines, and its listeners: a listener isolated like an engine hears here).
 
 Started by `WorkerHost` as ``python -m polyvox.isolation.worker --plugin NAME=MODULE[:ATTR]``
 with the environment's Python. It never prints into the protocol: file descriptor 1 is
@@ -64,6 +65,7 @@ class Worker:
         self.distribution = distribution
         self.handles: dict[int, Any] = {}
         self._next = 0
+        self.blobs: list[bytes] = []  # the request's blobs (the audio of a `hear`)
 
     def _keep(self, obj: Any) -> int:
         self._next += 1
@@ -78,7 +80,7 @@ class Worker:
 
     # -- operations: each takes the request's args and a list to append reply blobs to -----
     def op_hello(self, args: dict, reply_blobs: list[bytes]) -> Any:
-        from polyvox.isolation.protocol import VERSION, encode_spec
+        from polyvox.isolation.protocol import VERSION, encode_listener_spec, encode_spec
         from polyvox.plugin.versions import package_versions
 
         if args.get("version") != VERSION:
@@ -86,6 +88,7 @@ class Worker:
         return {"version": VERSION, "pid": os.getpid(), "python": sys.version.split()[0],
                 "executable": sys.executable,
                 "specs": [encode_spec(s) for s in self.plugins.specs.values()],
+                "listeners": [encode_listener_spec(s) for s in self.plugins.listeners.values()],
                 "versions": package_versions(self.distribution),
                 "finds_voices": self._finds_voices(),
                 "failures": [[f.name, f.error] for f in self.plugins.failures]}
@@ -139,6 +142,16 @@ class Worker:
             return None
         return [encode_audio(a, reply_blobs) if _is_audio(a) else {"invalid": type(a).__name__} for a in out]
 
+    def op_hear(self, args: dict, reply_blobs: list[bytes]) -> Any:
+        from polyvox.isolation.protocol import decode_audio, encode_heard
+        from polyvox.listen.heard import Heard
+
+        heard = self.plugins.hook.hear(listener=args["listener"], model=self._get(args["model"]),
+                                       audio=decode_audio(args["audio"], self.blobs), language=args.get("language"))
+        if heard is None:
+            return None
+        return encode_heard(heard) if isinstance(heard, Heard) else {"invalid": type(heard).__name__}
+
     def op_model_files(self, args: dict, reply_blobs: list[bytes]) -> Any:
         files = self.plugins.hook.model_files(engine=args["engine"], model=args["model"])
         return None if files is None else [str(f) for f in files]
@@ -182,7 +195,7 @@ def serve(proto_in: BinaryIO, proto_out: BinaryIO, worker: Worker) -> None:
 
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True, name="polyvox-parent").start()
     while (frame := read_frame(proto_in)) is not None:
-        header, _ = frame  # requests carry no blobs in this version of the protocol
+        header, worker.blobs = frame  # only a `hear` request carries blobs (its audio)
         out_blobs: list[bytes] = []
         op = getattr(worker, f"op_{header.get('op')}", None)
         start = time.perf_counter()

@@ -5,6 +5,7 @@ range this kernel is outside of, is recorded and not loaded, never fatal."""
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from collections.abc import Iterable
 from importlib import import_module
@@ -134,14 +135,16 @@ class Plugins:
         """Register the plugins installed in their own environments (polyvox.isolation); no
         worker starts until an engine is used."""
         from polyvox.isolation.envs import records
+
+        found = [r for r in records() if only is None or r.name in only]
+        if not found:  # the worker machinery is imported only where there is a worker to run
+            return set()
         from polyvox.isolation.host import WorkerHost
         from polyvox.isolation.hosted import HostedPlugin
-        from polyvox.isolation.protocol import decode_spec
+        from polyvox.isolation.protocol import decode_listener_spec, decode_spec
 
         names = set()
-        for record in records():
-            if only is not None and record.name not in only:
-                continue
+        for record in found:
             names.add(record.name)
 
             def load(record: Any = record) -> HostedPlugin:
@@ -149,7 +152,8 @@ class Plugins:
                                   log=Path(record.path) / "worker.log")
                 host.where = record.describe()
                 return HostedPlugin(host, [decode_spec(s) for s in record.specs],
-                                    finds_voices=record.finds_voices, version=record.version)
+                                    finds_voices=record.finds_voices, version=record.version,
+                                    listeners=[decode_listener_spec(s) for s in record.listeners])
 
             self._load(record.name, load, record.distribution, record.version, None)
         return names
@@ -271,12 +275,11 @@ class Plugins:
     def version_of(self, engine: str) -> str:
         """The versions that make `engine`'s audio, for cache keys: its distribution and direct
         requirements ("0" for unpackaged plugins; an isolated engine's as its environment has them)."""
-        from polyvox.isolation.hosted import HostedPlugin
         from polyvox.plugin.versions import installed_version_text
 
         plugin = self.owner.get(engine, "")
         obj = self.pm.get_plugin(plugin)
-        if isinstance(obj, HostedPlugin):  # its environment's versions, as its worker reported them
+        if _hosted(obj):  # its environment's versions, as its worker reported them
             return obj.version
         dist, version = self._dist.get(plugin, (None, None))
         if dist and version:
@@ -285,10 +288,8 @@ class Plugins:
 
     def where(self, engine: str) -> str:
         """Where `engine` runs: "in-process", or its environment (path, Python, package versions)."""
-        from polyvox.isolation.hosted import HostedPlugin
-
         plugin = self.pm.get_plugin(self.owner.get(engine, ""))
-        return plugin.where if isinstance(plugin, HostedPlugin) else "in-process"
+        return plugin.where if _hosted(plugin) else "in-process"
 
     def info(self) -> list[PluginInfo]:
         out = []
@@ -299,6 +300,13 @@ class Plugins:
             dist, version = self._dist.get(name, (None, None))
             out.append(PluginInfo(name, dist, version, hooks, engines, listeners))
         return sorted(out, key=lambda p: p.name)
+
+
+def _hosted(obj: Any) -> bool:
+    """Whether `obj` is a plugin run by a worker in its own environment. None is unless the
+    worker machinery was imported (`_load_isolated` imports it only when there is a worker)."""
+    hosted = sys.modules.get("polyvox.isolation.hosted")
+    return hosted is not None and isinstance(obj, hosted.HostedPlugin)
 
 
 def _described(obj: Any) -> str:

@@ -14,12 +14,24 @@ from importlib import metadata
 
 #: The distribution name at the start of a requirement line (PEP 508).
 _NAME = re.compile(r"[A-Za-z0-9._-]*")
+#: The Version field among the core metadata's headers.
+_VERSION = re.compile(r"^Version:[ \t]*(.*?)[ \t]*$", re.MULTILINE)
+
+
+def _version(name: str) -> str:
+    """`importlib.metadata.version(name)`, read from the metadata's headers alone: that parses
+    the whole file (a long description often) as an e-mail, about 1 ms a package, and a
+    process asks for some twenty before its first segment. Raises `PackageNotFoundError`."""
+    dist = metadata.distribution(name)
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    found = _VERSION.search(text.replace("\r\n", "\n").partition("\n\n")[0])
+    return found.group(1) if found else dist.version
 
 
 def kernel_version() -> str:
     """The installed polyvox's version ("0.0.0" in a source tree that was never installed)."""
     try:
-        return metadata.version("polyvox")
+        return _version("polyvox")
     except metadata.PackageNotFoundError:
         return "0.0.0"
 
@@ -33,7 +45,7 @@ def package_versions(distribution: str | None) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     try:
-        out[distribution] = metadata.version(distribution)
+        out[distribution] = _version(distribution)
         requires = metadata.requires(distribution) or []
     except metadata.PackageNotFoundError:
         return out
@@ -42,7 +54,7 @@ def package_versions(distribution: str | None) -> dict[str, str]:
         if not name or name.lower() == "polyvox" or "extra ==" in line:
             continue
         try:
-            out[name] = metadata.version(name)
+            out[name] = _version(name)
         except metadata.PackageNotFoundError:
             pass
     return dict(sorted(out.items()))

@@ -5,6 +5,7 @@ models folder for files from plain URLs. Nothing here touches the network.
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -47,7 +48,12 @@ def part_path(path: Path) -> Path:
 
 
 def hub_file(source: HubFiles, name: str) -> Path | None:
-    """The cached file, or None; a lookup in the cache folder only."""
+    """The cached file, or None; a lookup in the cache folder only. A file in no snapshot of
+    its repository is answered without importing huggingface_hub (about 0.1 s with what it
+    imports), so declaring engines whose weights were never fetched costs nothing at start-up."""
+    snapshots = repo_folder(source) / "snapshots"
+    if not snapshots.is_dir() or not any(p.is_file() for p in snapshots.glob(f"*/{glob.escape(name)}")):
+        return None
     from huggingface_hub import try_to_load_from_cache
 
     found = try_to_load_from_cache(source.repo, name, cache_dir=hub_cache(), revision=source.revision)
