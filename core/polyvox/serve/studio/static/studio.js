@@ -1,0 +1,431 @@
+// polyvox studio: the page's behaviour. Plain JavaScript, no dependencies (docs/studio.md).
+// Every call sends the key typed above (kept in sessionStorage) as a Bearer header; renders
+// are server-sent events read from a streamed fetch, since EventSource cannot send headers.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const KEY = "polyvox-studio-key";
+const state = { voices: [], blends: false, cast: {}, job: null, segments: [], words: [], busy: null,
+                urls: [], outputUrl: null, book: null };
+// Files the server opens as books (their chapters become the script's "# Title" lines).
+const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
+// The loudness select's choices: a target in LUFS and a true-peak ceiling in dBTP (ACX: Audible's).
+const LOUDNESS = { "": {}, "-18": { loudness: -18 }, "-16": { loudness: -16 },
+                   acx: { loudness: -18, true_peak: -3.5, chapter_rms: -20 } };
+
+function say(text) { $("status").textContent = text; }
+function fail(message) { const box = $("error"); box.textContent = message; box.hidden = !message; }
+
+async function api(path, options = {}) {
+  const headers = Object.assign({}, options.headers || {});
+  const key = sessionStorage.getItem(KEY);
+  if (key) headers.Authorization = "Bearer " + key;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    options = Object.assign({}, options, { body: JSON.stringify(options.json) });
+  }
+  const response = await fetch(path, Object.assign({}, options, { headers, credentials: "omit" }));
+  if (!response.ok) {
+    let message = response.status + " " + response.statusText;
+    try { message = (await response.json()).error.message || message; } catch (e) { /* not JSON */ }
+    throw new Error(message);
+  }
+  return response;
+}
+
+async function blobUrl(response) {
+  const url = URL.createObjectURL(await response.blob());
+  state.urls.push(url);
+  return url;
+}
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+// -- voices and engines ------------------------------------------------------------------
+async function loadVoices() {
+  const data = await (await api("/studio/api/voices")).json();
+  state.voices = data.voices;
+  state.blends = data.engines.some((e) => e.blends);
+  const body = $("engines").tBodies[0];
+  body.replaceChildren(...data.engines.map((e) => el("tr", {},
+    el("td", { text: e.name, title: e.description }), el("td", { text: e.models.join(", ") || "-" }),
+    el("td", { text: String(e.voices.length) }), el("td", { text: e.languages.join(", ") }))));
+}
+
+async function loadModels() {
+  const data = await (await api("/studio/api/models")).json();
+  $("models").tBodies[0].replaceChildren(...data.models.map((m) => {
+    const name = m.engine + ":" + m.model;
+    const cell = el("td", {});
+    if (m.state === "missing" || m.state === "partial") {
+      cell.append(el("button", { type: "button", text: "Pull", "aria-label": "Pull " + name,
+                                 onclick: (e) => pull(m, e.target) }));
+    }
+    return el("tr", { "data-model": name }, el("th", { scope: "row", text: name }),
+              el("td", { class: "model-state", text: m.state + (m.size ? " (" + m.size + ")" : "") }), cell);
+  }));
+}
+
+async function pull(m, button) {
+  fail("");
+  const name = m.engine + ":" + m.model;
+  const bar = el("progress", { max: "1", value: "0", "aria-label": "Pulling " + name });
+  button.replaceWith(bar);
+  let failed = null;
+  await events("/studio/api/models/pull", { engine: m.engine, model: m.model }, (event) => {
+    if (event.type === "progress" && event.total) { bar.max = event.total; bar.value = event.done; }
+    else if (event.type === "progress") bar.removeAttribute("value");
+    else if (event.type === "error") failed = event.error.message;
+  });
+  if (failed) fail(failed); else say("Pulled " + name + ".");
+  await loadModels();
+}
+
+function voicePicker(character) {
+  const select = el("select", { id: "voice-" + character, "aria-label": "Voice for " + character,
+                                "data-character": character });
+  select.append(el("option", { value: "", text: "default voice" }));
+  for (const v of state.voices) select.append(el("option", { value: v.id, text: v.label }));
+  const chosen = state.cast[character] || "";
+  if (chosen && !state.voices.some((v) => v.id === chosen)) select.append(el("option", { value: chosen, text: chosen }));
+  select.value = chosen;
+  select.addEventListener("change", () => { state.cast[character] = select.value; });
+  return select;
+}
+
+function showCast(characters) {
+  const body = $("cast").tBodies[0];
+  body.replaceChildren(...characters.map((name) => {
+    const cell = el("td", {}, voicePicker(name));
+    if (state.blends) {
+      const blend = el("input", { "aria-label": "Blend for " + name, placeholder: "or a blend: af_heart:0.6+af_bella:0.4",
+                                  size: "18" });
+      blend.addEventListener("change", () => { if (blend.value.trim()) state.cast[name] = blend.value.trim(); });
+      cell.append(" ", blend);
+    }
+    return el("tr", {}, el("th", { scope: "row", text: name }), cell,
+              el("td", {}, el("button", { type: "button", text: "Preview", "aria-label": "Preview " + name,
+                                          onclick: () => preview(name) })));
+  }));
+  $("cast").hidden = characters.length === 0;
+  $("cast-empty").hidden = characters.length > 0;
+}
+
+async function preview(character) {
+  fail("");
+  const voice = state.cast[character];
+  if (!voice) { say("Pick a voice for " + character + " first."); return; }
+  try {
+    const url = await blobUrl(await api("/studio/api/preview", { method: "POST", json: { voice } }));
+    $("preview-player").src = url;
+    await $("preview-player").play();
+    say("Preview: " + voice);
+  } catch (e) { fail(e.message); }
+}
+
+// -- script ---------------------------------------------------------------------------------
+async function check() {
+  fail("");
+  try {
+    const data = await (await api("/studio/api/parse", { method: "POST",
+                                   json: { script: $("script").value, cast: state.cast, book: state.book } })).json();
+    $("warnings").replaceChildren(...data.warnings.map((w) =>
+      el("li", { text: (w.line ? "line " + w.line + ": " : "") + w.message, "data-line": w.line || "" })));
+    showCast(data.characters);
+    say(data.segments.length + " segments, " + data.characters.length + " characters, " +
+        data.warnings.length + " warnings.");
+    return data;
+  } catch (e) { fail(e.message); return null; }
+}
+
+async function autocast() {
+  fail("");
+  try {
+    const data = await (await api("/studio/api/autocast", { method: "POST",
+                                   json: { script: $("script").value, book: state.book } })).json();
+    Object.assign(state.cast, data.cast);
+    await check();
+    say("Cast: " + Object.entries(data.cast).map(([c, v]) => c + " → " + v).join(", "));
+  } catch (e) { fail(e.message); }
+}
+
+// -- rendering --------------------------------------------------------------------------------
+async function events(path, json, onEvent) {
+  const controller = new AbortController();
+  state.busy = controller;
+  $("cancel").disabled = false;
+  $("render").disabled = true;
+  try {
+    const response = await api(path, { method: "POST", json, signal: controller.signal });
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        for (const line of block.split("\n")) if (line.startsWith("data: ")) onEvent(JSON.parse(line.slice(6)));
+      }
+    }
+  } catch (e) {
+    if (e.name !== "AbortError") fail(e.message);
+  } finally {
+    state.busy = null;
+    $("cancel").disabled = true;
+    $("render").disabled = false;
+  }
+}
+
+function row(index) { return $("segments").querySelector('li[data-index="' + index + '"]'); }
+
+function segmentRow(s) {
+  const text = el("div", { class: "text" }, s.pause ? "pause " + s.pause + " s" : s.text);
+  const tools = el("div", { class: "tools" });
+  const item = el("li", { "data-index": s.index, class: s.pause ? "pause made" : "waiting" },
+                  el("div", { class: "who" }, s.pause ? "" : s.character || "narrator",
+                     el("span", { class: "state", text: s.pause ? "" : "waiting" })), text, tools);
+  if (!s.pause) {
+    tools.append(
+      el("button", { type: "button", class: "play", text: "Play", disabled: "", "aria-label": "Play segment " + (s.index + 1),
+                     onclick: () => playSegment(s.index) }),
+      el("button", { type: "button", class: "retake", text: "Retake", disabled: "",
+                     "aria-label": "Retake segment " + (s.index + 1), onclick: () => retake(s.index) }),
+      el("button", { type: "button", class: "edit", text: "Edit", disabled: "",
+                     "aria-label": "Edit segment " + (s.index + 1), onclick: () => edit(s.index) }));
+  }
+  return item;
+}
+
+function onEvent(event) {
+  if (event.type === "job") {
+    state.job = event.id;
+    state.subtitles = event.subtitles;  // cues are placed by their times: rendered whole, never retaken
+    state.total = event.segments.filter((s) => !s.pause).length;
+    state.made = 0;
+    $("segments").replaceChildren(...event.segments.map(segmentRow));
+    $("progress").max = Math.max(1, state.total);
+    $("progress").value = 0;
+    say("Rendering " + state.total + " segments…");
+  } else if (event.type === "made") {
+    const item = row(event.index);
+    if (!item) return;
+    item.className = "made";
+    item.dataset.cached = event.cached ? "yes" : "no";
+    item.querySelector(".state").textContent = event.cached ? "from the cache"
+      : (event.retaken ? "made again in " : event.edited ? "new text, made in " : "made in ") + event.seconds + " s";
+    item.querySelector(".play").disabled = false;
+    state.made += 1;
+    $("progress").value = state.made;
+    $("progress-text").textContent = state.made + " / " + state.total;
+  } else if (event.type === "words") {
+    showWords(event.index, event.words);
+  } else if (event.type === "heard") {
+    const item = row(event.index);
+    if (!item) return;
+    const old = item.querySelector(".verdict");
+    if (old) old.remove();
+    item.querySelector(".who").append(el("span", { class: "verdict" + (event.passed ? "" : " bad"),
+      text: event.passed ? "heard right" : "heard: “" + event.heard + "” (" + event.flags.join(", ") + ")" }));
+  } else if (event.type === "warning") {
+    $("warnings").append(el("li", { text: event.message }));
+  } else if (event.type === "done") {
+    finished(event);
+  } else if (event.type === "cancelled") {
+    say("Cancelled.");
+  } else if (event.type === "error") {
+    fail(event.error.message);
+  }
+}
+
+function showWords(index, words) {
+  const item = row(index);
+  if (!item || !words.length) return;
+  const text = item.querySelector(".text");
+  text.replaceChildren();
+  for (const w of words) {
+    const button = el("button", { type: "button", class: "word", text: w.word, "data-start": w.start, "data-end": w.end,
+                                  title: w.start.toFixed(2) + " s", onclick: () => seek(w.start) });
+    text.append(button, " ");
+  }
+}
+
+async function finished(event) {
+  state.segments = event.segments;
+  for (const s of event.segments) if (!s.pause) showWords(s.index, s.words);
+  state.words = Array.from(document.querySelectorAll("#segments .word"));
+  for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = state.subtitles;
+  for (const v of event.verification || []) onEvent(Object.assign({ type: "heard" }, v));
+  $("download").disabled = false;
+  if (event.chapters && event.chapters.length) showChapters(event.chapters);
+  say("Done: " + event.duration.toFixed(1) + " s of audio, " + event.synthesized + " segments made, " +
+      event.cached + " from the cache.");
+  try {
+    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output.wav"));
+    $("player").src = url;
+    $("player").dataset.job = state.job;
+  } catch (e) { fail(e.message); }
+}
+
+// -- books --------------------------------------------------------------------------------------
+async function openFile(file) {
+  fail("");
+  const name = file.name.toLowerCase();
+  if (!BOOKS.some((suffix) => name.endsWith(suffix))) {
+    setBook(null);
+    $("script").value = await file.text();
+    return check();
+  }
+  try {
+    const response = await api("/studio/api/books?name=" + encodeURIComponent(file.name),
+                               { method: "POST", body: file, headers: { "Content-Type": "application/octet-stream" } });
+    const opened = await response.json();
+    $("script").value = opened.script;
+    setBook(opened.book);
+    await check();
+  } catch (e) { fail(e.message); }
+}
+
+function setBook(book) {
+  state.book = book ? book.id : null;
+  $("book").hidden = !book;
+  if (!book) return;
+  $("book-title").textContent = [book.title, book.author].filter(Boolean).join(" by ") || "Book";
+  showChapters(book.chapters.map((c) => ({ title: c.title })));
+}
+
+function showChapters(chapters) {
+  $("chapters").replaceChildren(...chapters.map((c) => el("li", {},
+    c.start === undefined ? c.title || "(untitled)"
+      : el("button", { type: "button", class: "chapter", text: c.title + " (" + c.start.toFixed(1) + " s)",
+                       onclick: () => seek(c.start) }))));
+}
+
+async function render() {
+  fail("");
+  $("warnings").replaceChildren();
+  $("download").disabled = true;
+  const body = Object.assign({ script: $("script").value, cast: state.cast, book: state.book },
+                             LOUDNESS[$("loudness").value]);
+  await events("/studio/api/renders", body, onEvent);
+}
+
+async function retake(index, text) {
+  fail("");
+  const body = text === undefined ? {} : { text };
+  say((text === undefined ? "Retaking" : "Re-rendering") + " segment " + (index + 1) + "…");
+  await events("/studio/api/renders/" + state.job + "/segments/" + index, body, onEvent);
+}
+
+function edit(index) {
+  const item = row(index);
+  const text = item.querySelector(".text");
+  const current = Array.from(text.querySelectorAll(".word")).map((w) => w.textContent).join(" ") || text.textContent;
+  const box = el("textarea", { rows: "2", "aria-label": "New text of segment " + (index + 1) });
+  box.value = current;
+  const save = el("button", { type: "button", class: "save", text: "Save and re-render",
+                              onclick: () => retake(index, box.value) });
+  text.replaceChildren(box, save);
+  box.focus();
+}
+
+async function playSegment(index) {
+  fail("");
+  try {
+    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/segments/" + index + ".wav"));
+    $("segment-player").src = url;
+    await $("segment-player").play();
+  } catch (e) { fail(e.message); }
+}
+
+// -- read along ---------------------------------------------------------------------------------
+function seek(seconds) {
+  const player = $("player");
+  if (!player.src) return;
+  player.currentTime = seconds + 0.001;
+  player.play().catch(() => {});
+}
+
+function follow() {
+  const t = $("player").currentTime;
+  let now = null;
+  for (const w of state.words) {
+    if (Number(w.dataset.start) <= t && t < Number(w.dataset.end)) { now = w; break; }
+  }
+  for (const w of document.querySelectorAll("#segments .word.now")) {
+    if (w !== now) { w.classList.remove("now"); w.removeAttribute("aria-current"); }
+  }
+  if (now && !now.classList.contains("now")) { now.classList.add("now"); now.setAttribute("aria-current", "true"); }
+  if (!$("player").paused) requestAnimationFrame(follow);
+}
+
+async function download() {
+  fail("");
+  const fmt = $("format").value;
+  try {
+    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output." + fmt));
+    const link = el("a", { href: url, download: "polyvox-studio." + fmt });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (e) { fail(e.message); }
+}
+
+async function upload(event) {
+  event.preventDefault();
+  fail("");
+  try {
+    const response = await api("/v1/audio/voices", { method: "POST", body: new FormData($("upload")) });
+    const card = await response.json();
+    $("upload").reset();
+    await loadVoices();
+    if ($("cast").tBodies[0].rows.length) await check();  // the pickers offer it too
+    say("Uploaded the voice " + card.name + ".");
+  } catch (e) { fail(e.message); }
+}
+
+async function start() {
+  fail("");
+  try { await loadVoices(); await loadModels(); say("Ready."); } catch (e) { fail(e.message); }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("key").value = sessionStorage.getItem(KEY) || "";
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(KEY, $("key").value.trim());
+    start();
+  });
+  $("open").addEventListener("change", async () => {
+    const file = $("open").files[0];
+    if (file) openFile(file);
+  });
+  $("unbook").addEventListener("click", () => setBook(null));
+  $("check").addEventListener("click", check);
+  $("autocast").addEventListener("click", autocast);
+  $("render").addEventListener("click", render);
+  $("cancel").addEventListener("click", () => {
+    if (state.job) api("/studio/api/renders/" + state.job + "/cancel", { method: "POST" }).catch(() => {});
+    if (state.busy) state.busy.abort();
+    say("Cancelled.");
+  });
+  $("download").addEventListener("click", download);
+  $("upload").addEventListener("submit", upload);
+  $("player").addEventListener("play", () => requestAnimationFrame(follow));
+  $("player").addEventListener("seeked", follow);
+  $("player").addEventListener("timeupdate", follow);
+  start();
+});
