@@ -22,6 +22,9 @@ from polyvox.names import AUDIO_FORMATS
 
 #: Formats that can be written to a stream sample by sample; others are encoded at the end.
 _STREAMABLE = ("wav", "pcm")
+#: Formats FFmpeg encodes through PyAV (`polyvox.containers.encoding`): to files only (an MP4's
+#: index is written at its end).
+_AV_FORMATS = ("m4b", "m4a", "opus")
 #: Seconds of silence written for "nothing to say" in formats that cannot be empty: libsndfile
 #: writes no bytes at all for a FLAC, Ogg or MP3 without samples, which no player opens.
 EMPTY_SECONDS = 0.02
@@ -38,6 +41,12 @@ def format_of(target: str | Path | BinaryIO, format: str | None = None) -> str:
     if name not in AUDIO_FORMATS:
         raise PolyvoxError(f"unknown audio format {format!r}; use one of {', '.join(AUDIO_FORMATS)}")
     return name
+
+
+def audio_format(target: str | Path, format: str | None = None) -> str:
+    """The format a file is written in, chosen by its suffix (``book.m4b`` -> ``m4b``) unless
+    `format` names one; a one-line `PolyvoxError` names the formats there are."""
+    return format_of(target, format)
 
 
 def wav_header(rate: int, frames: int | None = None) -> bytes:
@@ -58,12 +67,18 @@ class SampleWriter:
 
     A path is written as ``.NAME.partial.EXT`` and renamed over NAME when the `with` block
     ends without an error; on an error the partial file is removed and NAME is untouched.
+    Set `chapters` (objects with title, start and end in seconds), `tags` (title, author) and
+    `cover` (data, mime) before it closes, and a file of a format that holds them gets them
+    (`polyvox.containers.tagging`).
     """
 
     def __init__(self, target: str | Path | BinaryIO, sample_rate: int, format: str | None = None):
         self.format = format_of(target, format)
         self.sample_rate = int(sample_rate)
         self.frames = 0
+        self.chapters: tuple[Any, ...] = ()
+        self.tags: dict[str, str] = {}
+        self.cover: Any = None
         self._path: Path | None = None
         self._partial: Path | None = None
         self._stream: BinaryIO | None = None
@@ -72,6 +87,9 @@ class SampleWriter:
         if isinstance(target, (str, Path)):
             self._open_path(Path(target))
         else:
+            if self.format in _AV_FORMATS:
+                raise PolyvoxError(f"{self.format} is written to files only (its index is at its end): give a "
+                                   "file name, or stream wav, pcm, flac, ogg or mp3")
             self._stream = target
             if self.format == "wav":
                 self._stream_write(wav_header(self.sample_rate))
@@ -85,7 +103,7 @@ class SampleWriter:
         if self._file is not None:
             try:
                 self._file.write(samples)
-            except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+            except (OSError, RuntimeError, ValueError) as exc:  # soundfile's are RuntimeErrors; PyAV's, OSErrors
                 raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
         elif self.format in _STREAMABLE:
             self._stream_write(pcm16(samples))
@@ -98,8 +116,8 @@ class SampleWriter:
             self.write_samples(np.zeros(max(1, round(self.sample_rate * EMPTY_SECONDS)), np.float32))
         if self._file is not None:
             try:
-                self._file.close()
-            except (OSError, RuntimeError) as exc:
+                self._finish_file(failed)
+            except Exception as exc:  # soundfile's RuntimeErrors, PyAV's and mutagen's errors
                 failed = True
                 error = PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}")
             else:
@@ -131,11 +149,36 @@ class SampleWriter:
         self.close(failed=kind is not None)
 
     # -- internals ------------------------------------------------------------------------
-    def _open_path(self, path: Path) -> None:
-        import soundfile as sf
+    def _finish_file(self, failed: bool) -> None:
+        """Close the file; unless `failed`, with its chapters and tags."""
+        if failed:
+            getattr(self._file, "abort", self._file.close)()
+            return
+        if self.format in _AV_FORMATS:
+            self._file.close(self.chapters)
+        else:
+            self._file.close()
+        if self.chapters or self.tags or self.cover is not None:
+            from polyvox.containers.tagging import tag_file
 
+            assert self._partial is not None
+            tag_file(self._partial, self.format, self.tags, self.cover, self.chapters)
+
+    def _open_path(self, path: Path) -> None:
         self._path = path
         self._partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        if self.format in _AV_FORMATS:
+            from polyvox.containers.encoding import AVFile
+
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = AVFile(self._partial, self.sample_rate, self.format)
+            except Exception as exc:  # PyAV's errors (OSError, ValueError...) or PyAV missing
+                _remove(self._partial)
+                raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc)}") from None
+            return
+        import soundfile as sf
+
         sf_format, subtype = _soundfile_format(self.format)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

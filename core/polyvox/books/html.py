@@ -1,0 +1,139 @@
+"""The words of an HTML or XHTML document, block by block, as a reader hears them: headings
+and paragraphs, without scripts, navigation, footnote markers and notes, or page numbers
+(EPUB's ``epub:type`` and DPUB-ARIA's ``role`` say which are which). Python's own HTML parser
+reads it; `chapters` splits the blocks at the document's top heading level."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import attrs
+
+from polyvox.books.book import Chapter
+
+#: Elements whose content is never read out.
+_SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio", "video", "object", "figcaption"}
+#: What an ``epub:type`` or ``role`` may call an element that is not part of the reading.
+_NOT_READ = {"noteref", "footnote", "endnote", "endnotes", "footnotes", "rearnote", "rearnotes", "pagebreak",
+             "page-list", "toc", "landmarks", "doc-noteref", "doc-footnote", "doc-endnote", "doc-endnotes",
+             "doc-pagebreak", "doc-toc", "doc-backlink", "backlink", "annoref", "annotation"}
+#: Elements that end a block of text (a line of the script).
+_BLOCKS = {"p", "div", "section", "article", "blockquote", "li", "ul", "ol", "dd", "dt", "dl", "tr", "table",
+           "br", "hr", "pre", "header", "footer", "main", "body", "figure", "aside", "h1", "h2", "h3", "h4", "h5",
+           "h6"}
+_VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "param", "source", "track",
+         "wbr"}
+_MARKER = re.compile(r"^[\s\d*†‡§¶,\[\]()]*$")  # what a superscript footnote marker looks like
+_SPACE = re.compile(r"\s+")
+
+
+@attrs.frozen
+class Block:
+    """A paragraph (level 0) or a heading (level 1-6), its text on one line."""
+
+    text: str
+    level: int = 0
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[Block] = []
+        self.title = ""
+        self._text: list[str] = []
+        self._level = 0
+        self._skip: list[str] = []  # open elements whose content is skipped
+        self._sup: list[str] | None = None  # text of an open <sup>, kept unless it is a marker
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
+        if tag == "title":
+            self._in_title = True
+        if self._skip:
+            if tag not in _VOID:
+                self._skip.append(tag)
+            return
+        given = dict(attrs_)
+        kinds = set(f"{given.get('epub:type') or ''} {given.get('role') or ''}".split())
+        if tag in _SKIPPED or kinds & _NOT_READ:
+            if tag not in _VOID:
+                self._skip.append(tag)
+            return
+        if tag in _BLOCKS:
+            self._end_block()
+            if tag[0] == "h" and tag[1:].isdigit():
+                self._level = int(tag[1:])
+        elif tag == "sup":
+            self._sup = []
+
+    def handle_startendtag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
+        if not self._skip and tag in _BLOCKS:
+            self._end_block()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if self._skip:
+            if self._skip[-1] == tag:
+                self._skip.pop()
+            return
+        if tag == "sup" and self._sup is not None:
+            text = "".join(self._sup)
+            if not _MARKER.match(text):
+                self._text.append(text)
+            self._sup = None
+        elif tag in _BLOCKS:
+            self._end_block()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+            return
+        if self._skip:
+            return
+        (self._sup if self._sup is not None else self._text).append(data)
+
+    def _end_block(self) -> None:
+        text = _SPACE.sub(" ", "".join(self._text)).strip()
+        if text:
+            self.blocks.append(Block(text, self._level))
+        self._text = []
+        self._level = 0
+
+    def close(self) -> None:
+        super().close()
+        self._end_block()
+
+
+def read_blocks(html: str) -> tuple[list[Block], str]:
+    """The document's blocks in order, and its <title> (empty if none)."""
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    return reader.blocks, _SPACE.sub(" ", reader.title).strip()
+
+
+def body_text(blocks: list[Block]) -> str:
+    """Blocks as script lines: one per paragraph (a character tag holds to the end of its line)."""
+    return "\n".join(block.text for block in blocks)
+
+
+def chapters(blocks: list[Block], opening: str, level: int | None = None) -> list[Chapter]:
+    """The blocks split at headings of `level` (None: the top level used more than once, else
+    the top level); text before the first heading is a chapter called `opening`."""
+    levels = sorted({b.level for b in blocks if b.level})
+    if not levels or (level is not None and level not in levels):
+        return [Chapter(opening, body_text(blocks))]
+    top = level or next((lv for lv in levels if sum(b.level == lv for b in blocks) > 1), levels[0])
+    out: list[Chapter] = []
+    title, body = opening, []
+    for block in blocks:
+        if block.level == top:
+            if body or title != opening:
+                out.append(Chapter(title, body_text(body)))
+            title, body = block.text, []
+        else:
+            body.append(block)
+    out.append(Chapter(title, body_text(body)))
+    return [c for c in out if c.has_words or c.title != opening]

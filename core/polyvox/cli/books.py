@@ -1,0 +1,43 @@
+"""`render`'s options for books and mastering: --loudness, --acx and --split (docs/books.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+#: --acx: ACX's -3 dB peak ceiling, less half a dB the lossy encoders (AAC, MP3) add to peaks.
+ACX_TRUE_PEAK = -3.5
+#: --acx without --loudness: LUFS.
+ACX_LOUDNESS = -18.0
+#: --acx: each chapter's RMS in dB, the middle of ACX's -23 to -18 (room tone and pauses included).
+ACX_RMS = -20.0
+
+
+def book_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--split", type=click.Choice(("chapters",)), help="One file per chapter of a book, named "
+                     "OUT-01-title.EXT, ..."),
+        click.option("--acx", is_flag=True, help="ACX's rules: true peaks under -3.5 dBTP (-3 once encoded), "
+                     "takes at -18 LUFS unless --loudness says otherwise, each chapter at -20 dB RMS; "
+                     "check the file with `polyvox check --acx`."),
+        click.option("--loudness", type=click.FloatRange(-70, -5), metavar="LUFS", help="Bring every take to this "
+                     "loudness (ITU-R BS.1770) under a true-peak ceiling of -1 dBTP; audiobooks: -18 "
+                     "(docs/books.md)."),
+    ]
+    for option in options:
+        f = option(f)
+    return f
+
+
+def mastering_options(loudness: float | None, acx: bool, split: str | None, *, to_file: bool) -> dict[str, Any]:
+    """The options as `run_render`'s `mastering` (kernel.render's loudness, true_peak, split)."""
+    if split and not to_file:
+        raise click.UsageError("--split chapters writes files: give -o FILE, without --stream")
+    if not acx:
+        return {"loudness": loudness, "true_peak": None, "split": split}
+    import polyvox
+
+    mastered = polyvox.Loudness(ACX_LOUDNESS if loudness is None else loudness, ACX_TRUE_PEAK, rms=ACX_RMS)
+    return {"loudness": mastered, "true_peak": None, "split": split}

@@ -1,0 +1,187 @@
+"""Loudness at assembly: each take (whatever engine, voice or character spoke it) is brought to
+a target integrated loudness (ITU-R BS.1770, measured by pyloudnorm), then held under a
+true-peak ceiling. The cache keeps the raw takes; this runs on their way into the output.
+
+The ceiling is a look-ahead peak limiter: the gain each 4×-oversampled sample needs to stay
+under the ceiling, spread by a minimum filter and smoothed by a moving average of the same
+width, so the gain is smooth and never above what any sample within it needs.
+
+ACX measures RMS over a whole file, room tone and pauses included, so takes at the right
+loudness still make a short chapter too quiet. With `rms` set, each chapter (the whole output
+when there are none) is held until it ends, brought to that RMS and limited again (`matched`)."""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from polyvox.audio import Audio
+from polyvox.errors import ParameterError
+
+#: BS.1770 gates in 400 ms blocks: a shorter take is measured looped to this length.
+_MEASURE_SECONDS = 0.5
+#: The limiter's look-ahead and release, in seconds.
+_WINDOW_SECONDS = 0.005
+_OVERSAMPLE = 4
+#: How far over its highest sample a take's true peak can be, to be safe (+3 dB).
+_INTERSAMPLE = 10 ** (3 / 20)
+#: A chapter's RMS is found again from the limited audio this many times at most, until this close (dB).
+_RMS_TRIES, _RMS_CLOSE = 5, 0.2
+
+
+def _check_target(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not -70.0 <= value <= -5.0:
+        raise ParameterError(f"loudness {value!r} LUFS is out of range: expected -70 to -5 (audiobooks: -18)")
+
+
+def _check_rms(instance: Any, attribute: attrs.Attribute, value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not -40.0 <= value <= -10.0):
+        raise ParameterError(f"chapter RMS {value!r} dB is out of range: expected -40 to -10 (ACX: -20)")
+
+
+def _check_ceiling(instance: Any, attribute: attrs.Attribute, value: float) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not -20.0 <= value <= 0.0:
+        raise ParameterError(f"true-peak ceiling {value!r} dBTP is out of range: expected -20 to 0 (ACX: -3)")
+
+
+@attrs.frozen
+class Loudness:
+    """Bring takes to `target` LUFS with true peaks at most `ceiling` dBTP."""
+
+    target: float = attrs.field(converter=float, validator=_check_target)
+    ceiling: float = attrs.field(default=-1.0, converter=float, validator=_check_ceiling)
+    #: Each chapter's RMS in dB over all its samples, silences included (None: as the takes make it).
+    rms: float | None = attrs.field(default=None, converter=attrs.converters.optional(float), validator=_check_rms)
+
+    def level(self, audio: Audio) -> Audio:
+        """`audio` at the target loudness under the ceiling (silence stays silence)."""
+        measured = integrated_loudness(audio.samples, audio.sample_rate)
+        if not math.isfinite(measured):
+            return audio
+        gained = audio.samples * np.float32(10 ** ((self.target - measured) / 20))
+        limited = limit(gained, 10 ** (self.ceiling / 20), audio.sample_rate)
+        return attrs.evolve(audio, samples=limited)
+
+
+def leveled(speech: Iterable[tuple[Any, Audio, bool]], loudness: Loudness | None
+            ) -> Iterator[tuple[Any, Audio, bool]]:
+    """The run step's (job, take, cached) with each take at `loudness` (None: as it is); the
+    cache has kept it raw."""
+    for job, clip, cached in speech:
+        yield job, (clip if loudness is None else loudness.level(clip)), cached
+
+
+def matched(chunks: Iterable[Audio], loudness: Loudness | None, starts: Sequence[float]) -> Iterator[Audio]:
+    """The placed `chunks`, each chapter's brought to `loudness.rms` (None: passed through as they
+    come). `starts` is the placement's list of chapter starts, which grows before a chapter's
+    first chunk is placed; a chapter is held (its chunks, in memory) until the next one starts."""
+    if loudness is None or loudness.rms is None:
+        yield from chunks
+        return
+    held: list[Audio] = []
+    reached = len(starts)
+    for chunk in chunks:
+        if len(starts) > reached:
+            yield from _at_rms(held, loudness)
+            held, reached = [], len(starts)
+        held.append(chunk)
+    yield from _at_rms(held, loudness)
+
+
+def _at_rms(chunks: list[Audio], loudness: Loudness) -> Iterator[Audio]:
+    """`chunks` with one gain that brings their RMS to `loudness.rms` under the ceiling. The
+    limiter takes back some of a raise (speech peaks high), so the gain is found again from the
+    limited result, a few times, each from the raw chunks."""
+    count = sum(len(c.samples) for c in chunks)
+    rms = _rms_db(chunks, count)
+    if loudness.rms is None or not math.isfinite(rms):
+        yield from chunks
+        return
+    ceiling = 10 ** (loudness.ceiling / 20)
+    gain, out = 0.0, chunks
+    for _ in range(_RMS_TRIES):
+        gain += loudness.rms - rms
+        factor = np.float32(10 ** (gain / 20))
+        out = [attrs.evolve(c, samples=limit(c.samples * factor, ceiling, c.sample_rate)) for c in chunks]
+        rms = _rms_db(out, count)
+        if abs(rms - loudness.rms) <= _RMS_CLOSE:
+            break
+    yield from out
+
+
+def _rms_db(chunks: list[Audio], count: int) -> float:
+    energy = sum(float(np.dot(c.samples.astype(np.float64), c.samples)) for c in chunks)
+    return 10 * math.log10(energy / count) if energy else float("-inf")
+
+
+def integrated_loudness(samples: np.ndarray, rate: int) -> float:
+    """Integrated loudness in LUFS (-inf for silence); a take shorter than one gating block is
+    measured looped (its loudness is its own, repeated)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if not len(samples) or not np.any(samples):
+        return float("-inf")
+    need = round(_MEASURE_SECONDS * rate)
+    if len(samples) < need:
+        samples = np.tile(samples, -(-need // len(samples)))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pyloudnorm warns of clipping for peaks over 0 dBFS
+        return float(_meter(rate).integrated_loudness(samples))
+
+
+def true_peak(samples: np.ndarray) -> float:
+    """The highest absolute value of `samples` 4× oversampled (BS.1770's true peak), linear."""
+    if not len(samples):
+        return 0.0
+    return float(np.max(np.abs(_oversampled(samples)), initial=0.0))
+
+
+def limit(samples: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
+    """`samples` with a smooth gain that keeps every true peak at or under `ceiling` (linear)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if not len(samples) or float(np.max(np.abs(samples))) * _INTERSAMPLE <= ceiling:
+        return samples  # even its peaks between samples stay under the ceiling
+    peaks = np.abs(_oversampled(samples))
+    if peaks.max(initial=0.0) <= ceiling:
+        return samples
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d
+
+    n = len(samples)
+    per_sample = np.abs(peaks[: n * _OVERSAMPLE]).reshape(n, -1).max(axis=1) if len(peaks) >= n * _OVERSAMPLE \
+        else np.abs(samples)
+    need = np.minimum(1.0, ceiling / np.maximum(per_sample, 1e-12))
+    width = max(1, round(_WINDOW_SECONDS * rate)) * 2 + 1
+    gain = uniform_filter1d(minimum_filter1d(need, width, mode="nearest"), width, mode="nearest")
+    out = (samples * gain).astype(np.float32)
+    # the moving average of the minima is at most each sample's need; float rounding aside
+    over = np.abs(out) > ceiling
+    if np.any(over):
+        out[over] = np.sign(out[over]) * ceiling
+    return out
+
+
+def _oversampled(samples: np.ndarray) -> np.ndarray:
+    """`samples` at 4× the rate through a 49-tap low-pass (BS.1770-4's true-peak meter uses 48)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(np.asarray(samples, dtype=np.float32), _OVERSAMPLE, 1, window=_taps())
+
+
+@functools.cache
+def _taps() -> np.ndarray:
+    from scipy.signal import firwin
+
+    return firwin(49, 1.0 / _OVERSAMPLE, window=("kaiser", 5.0))  # resample_poly scales it by 4
+
+
+@functools.cache
+def _meter(rate: int) -> Any:
+    from polyvox.books import needs
+
+    return needs("pyloudnorm", "measuring loudness").Meter(rate)

@@ -1,0 +1,71 @@
+"""A book's chapters in a render: each chapter is one unit of segments (room tone, its title, a
+pause, its text, room tone), so the place step knows where each starts (`ScriptPlacement`), and
+the result carries `ChapterMark`s for the containers and ``--json``."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from polyvox.books.book import Book
+from polyvox.events import ChapterStarted
+from polyvox.render.results import ChapterMark
+from polyvox.text.segment import Segment
+
+#: Seconds of room tone before and after each chapter of a book (ACX asks for 0.5-1 s and 1-5 s).
+ROOM_TONE = (0.75, 1.5)
+#: Seconds between a chapter's title and its text.
+TITLE_PAUSE = 1.0
+
+
+def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
+               warn: Callable[[str, str], None]) -> tuple[list[list[Segment]], list[str | None]]:
+    """Each chapter with words as a unit of segments, and its title; a chapter with nothing to
+    say is skipped with a warning."""
+    units: list[list[Segment]] = []
+    titles: list[str | None] = []
+    for number, chapter in enumerate(book.chapters, 1):
+        where = f"chapter {number} ({chapter.title})"
+        body = parse(chapter.text, where) if chapter.has_words else []
+        if not any(any(c.isalnum() for c in s.text) for s in body):
+            warn("empty-chapter", f"{where} has nothing to say: skipped")
+            continue
+        title = [Segment(text=chapter.title), Segment(pause=TITLE_PAUSE)] if chapter.title.strip() else []
+        units.append([Segment(pause=ROOM_TONE[0]), *title, *body, Segment(pause=ROOM_TONE[1])])
+        titles.append(chapter.title)
+    return units, titles
+
+
+def book_language(book: Book, known: Collection[str]) -> str | None:
+    """The language a book is read in when the caller names none: its own (EPUB's
+    ``dc:language``, ``en-GB`` -> ``en``) where an installed engine speaks it, else None."""
+    code = (book.language or "").split("-")[0].lower()
+    return code if code in known else None
+
+
+def announce(titles: Sequence[str | None] | None, reached: int, starts: Sequence[float],
+             emit: Callable[[ChapterStarted], None]) -> int:
+    """A `ChapterStarted` for each chapter placed since chapter `reached` (0-based; -1: none
+    yet); returns the chapter the output is in now."""
+    while titles is not None and reached + 1 < len(starts):
+        reached += 1
+        emit(ChapterStarted(reached + 1, len(titles), titles[reached] or "", starts[reached]))
+    return reached
+
+
+def reached(placement: Any, seconds: float, ended: bool) -> Sequence[float]:
+    """The starts of the chapters the output has reached with a chunk at `seconds` (all of them
+    once it has `ended`): the placement knows a chapter's start before its first chunk, and
+    mastering may hold chunks back after placing them (`polyvox.mastering.loudness.matched`)."""
+    starts = getattr(placement, "chapter_starts", ())
+    return starts if ended else starts[: bisect.bisect_right(starts, seconds + 1e-6)]
+
+
+def chapter_marks(titles: Sequence[str | None] | None, starts: Sequence[float],
+                  seconds: float) -> tuple[ChapterMark, ...]:
+    """The marks of the chapters placed (`starts`) in a render `seconds` long."""
+    if titles is None:
+        return ()
+    ends = [*starts[1:], seconds]
+    return tuple(ChapterMark(title or "", start, end) for title, start, end in zip(titles, starts, ends, strict=False))
