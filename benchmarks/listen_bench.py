@@ -9,22 +9,19 @@ listener hear as well as whisper run directly?
   audio files (goal: within 0.5 point).
 
 Every render synthesizes every segment (the cache is not read); the listener's and Piper's models
-are loaded first, so load times are in none of the figures.
+are loaded first, so load times are in none of the figures. Beside each wall time, the CPU time
+this process used (every thread): on a machine with no core to spare, running the two side by
+side cannot take less wall time than their CPU time over the cores, whatever the overlap.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
-QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
-SENTENCES = [
-    "The lighthouse keeper counted the ships as they passed.",
-    "Rain had fallen all night, and the roads were soft with mud.",
-    "She opened the letter slowly, afraid of what it might say.",
-    "Nobody in the village remembered a winter quite like this one.",
-    "He laughed, then looked away, as if the joke had been on him.",
-]
+from texts import QUIET, SENTENCES, script  # noqa: F401 - the benchmarks' texts (texts.py)
+
 #: Held out: not a sentence any test or tuning used.
 CHAPTER = [
     "When the ferry finally reached the island, the harbour was empty and the cafes were closed.",
@@ -38,9 +35,6 @@ CHAPTER = [
 ]
 
 
-def _script(n: int) -> str:
-    return "\n".join(f"{SENTENCES[i % len(SENTENCES)]} Line {i}." for i in range(n))
-
 
 def measure(tmp: Path) -> dict:
     import polyvox
@@ -49,28 +43,35 @@ def measure(tmp: Path) -> dict:
     kernel = polyvox.Kernel(cache_dir=tmp / "listen-warm")
     kernel.synthesize("warm up", **QUIET)
     kernel.listen(kernel.synthesize("warm up the listener", **QUIET))
-    text = _script(60)
+    text = script(60)
 
-    def render(verify: object = None) -> tuple[float, polyvox.RenderResult]:
-        start = time.perf_counter()  # use_cache=False: every segment made (and heard) again
-        result = kernel.render(text, params=QUIET, verify=verify, use_cache=False)
-        return time.perf_counter() - start, result
+    cpu: dict[str, float] = {}
 
-    plain_s, plain = render()
+    def timed(name: str, fn):  # wall seconds; the process's CPU seconds go into `cpu`
+        start, used = time.perf_counter(), time.process_time()
+        out = fn()
+        cpu[name] = time.process_time() - used
+        return time.perf_counter() - start, out
+
+    def render(verify: object = None, on_event: object = None) -> polyvox.RenderResult:
+        # use_cache=False: every segment made (and heard) again
+        return kernel.render(text, params=QUIET, verify=verify, use_cache=False, on_event=on_event)
+
+    load_before = os.getloadavg()[0]
+    plain_s, plain = timed("plain", render)
     assert plain.audio is not None
     takes = [polyvox.Audio(plain.audio.samples[round(s.start * plain.audio.sample_rate):
                                               round((s.start + s.duration) * plain.audio.sample_rate)],
                            plain.audio.sample_rate) for s in plain.segments if s.engine]
-    start = time.perf_counter()
-    for take in takes:
-        kernel.listen(take)
-    listen_s = time.perf_counter() - start
-    verify_s, verified = render(polyvox.VerifyOptions(retakes=0))
+    listen_s, _ = timed("listen", lambda: [kernel.listen(take) for take in takes])
+    synth, hear = _busy(kernel)
+    verify_s, verified = timed("verify", lambda: render(polyvox.VerifyOptions(retakes=0), synth))
+    overlap = _overlap(synth.intervals(), hear.intervals())
     assert verified.verification is not None and verified.verification.heard == 60
-
+    load_after = os.getloadavg()[0]
     # the held-out chapter: kernel (per segment, resampled by the kernel) vs faster-whisper directly
     from faster_whisper import WhisperModel
-    from polyvox_whisper import bundled_folder
+    from polyvox_whisper import bundled_folder, cpu_threads
 
     direct = WhisperModel(str(bundled_folder()), device="cpu", compute_type="int8")
     kernel_words, direct_words, expected = [], [], []
@@ -84,8 +85,56 @@ def measure(tmp: Path) -> dict:
     whisper_direct = compare(" ".join(expected), " ".join(direct_words)).wer
     return {"plain_s": plain_s, "listen_s": listen_s, "verify_s": verify_s,
             "ratio": verify_s / max(plain_s, listen_s), "added_s": verify_s - plain_s,
+            "of_sum": verify_s / (plain_s + listen_s), "cpu": cpu, "cores": len(os.sched_getaffinity(0)),
+            "whisper_threads": cpu_threads(), "load": (load_before, load_after), "overlap": overlap,
             "kernel_wer": through_kernel, "direct_wer": whisper_direct,
             "wer_points": 100 * (through_kernel - whisper_direct), "audio_s": plain.stats.audio_seconds}
+
+
+class _Spans:
+    """Busy spans (perf_counter start, end) of one side of the pipeline."""
+
+    def __init__(self) -> None:
+        self.open: dict[int, float] = {}
+        self.spans: list[tuple[float, float]] = []
+
+    def __call__(self, event: object) -> None:  # the render's events: a segment's synthesis
+        kind = type(event).__name__
+        if kind == "SegmentStarted":
+            self.open[event.index] = time.perf_counter()  # type: ignore[attr-defined]
+        elif kind == "SegmentFinished" and event.index in self.open:  # type: ignore[attr-defined]
+            self.spans.append((self.open.pop(event.index), time.perf_counter()))  # type: ignore[attr-defined]
+
+    def intervals(self) -> list[tuple[float, float]]:
+        merged: list[tuple[float, float]] = []
+        for a, b in sorted(self.spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        return merged
+
+
+def _busy(kernel) -> tuple[_Spans, _Spans]:
+    """Spans of synthesis (from the render's events) and of hearing (the kernel's listener calls)."""
+    synth, hear = _Spans(), _Spans()
+    inner = kernel.hearing.hear_with
+
+    def timed_hear(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            hear.spans.append((start, time.perf_counter()))
+
+    kernel.hearing.hear_with = timed_hear
+    return synth, hear
+
+
+def _overlap(synth: list[tuple[float, float]], hear: list[tuple[float, float]]) -> float:
+    """The share of the listener's busy time during which the engine was synthesizing too."""
+    both = sum(max(0.0, min(b, d) - max(a, c)) for a, b in synth for c, d in hear)
+    return both / max(1e-9, sum(d - c for c, d in hear))
 
 
 def rows(r: dict) -> list[tuple[str, str, str, str]]:
@@ -101,4 +150,12 @@ def rows(r: dict) -> list[tuple[str, str, str, str]]:
          "kernel vs faster-whisper run directly on the same audio",
          f"{r['wer_points']:+.1f} points ({100 * r['kernel_wer']:.1f} % vs {100 * r['direct_wer']:.1f} %)",
          "within 0.5 point", yes(abs(r["wer_points"]) <= 0.5)),
+        ("the same --verify render vs the render alone plus the listener alone (below 1.0×: hearing ran "
+         "beside synthesis; CPU time of this process, all threads)",
+         f"{r['of_sum']:.2f}× ({r['verify_s']:.1f} s vs {r['plain_s'] + r['listen_s']:.1f} s; CPU "
+         f"{r['cpu']['verify']:.0f} s vs {r['cpu']['plain']:.0f} + {r['cpu']['listen']:.0f} s on {r['cores']} "
+         f"cores, whisper on {r['whisper_threads']} thread(s); load average {r['load'][0]:.1f} before, "
+         f"{r['load'][1]:.1f} after)", "—", "—"),
+        ("share of the listener's busy time in that render during which the engine was synthesizing",
+         f"{100 * r['overlap']:.0f} %", "—", "—"),
     ]

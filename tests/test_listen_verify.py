@@ -4,8 +4,6 @@ seeds) heard by the real listener (polyvox-whisper, tiny.en)."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from listenkit import QUIET, Recorder, Sloppy
@@ -88,31 +86,6 @@ def test_verify_retakes_the_failures_and_a_second_run_neither_synthesizes_nor_li
     assert np.array_equal(again.audio.samples, fixed.audio.samples)
     assert again.stats.synthesized == 0 and not events.of("SegmentHeard")
     assert kernel.cache.verify().bad == ()  # the takes records are entries polyvox knows
-
-
-def test_listening_runs_beside_synthesis(tmp_path) -> None:
-    """While a take is heard, the next segment is already being synthesized."""
-    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
-    engine = Sloppy()
-    kernel.register(engine)
-    hear_log: list[tuple[str, float]] = []
-    hear = kernel.hearing.hear_with
-
-    def logged(*args: object, **kwargs: object) -> polyvox.Heard:
-        hear_log.append(("hear-start", time.perf_counter()))
-        try:
-            return hear(*args, **kwargs)  # type: ignore[arg-type]
-        finally:
-            hear_log.append(("hear-end", time.perf_counter()))
-
-    kernel.hearing.hear_with = logged  # type: ignore[method-assign]
-    kernel.listen(polyvox.Audio(np.zeros(1600, np.float32), 16000))  # the listener's model is loaded
-    hear_log.clear()
-    result = kernel.render(SCRIPT, engine="sloppy", params=QUIET, verify=polyvox.VerifyOptions(retakes=0))
-    assert len(result.verification.segments) == 4
-    first_heard = [t for kind, t in hear_log if kind == "hear-end"][0]
-    second_made = [t for kind, t in engine.log if kind == "synth-start"][1]
-    assert second_made < first_heard, "the second segment waited for the first to be heard"
 
 
 def test_strict_makes_a_segment_that_still_fails_an_error(story) -> None:

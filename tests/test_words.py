@@ -1,6 +1,7 @@
 """Word times (docs/words.md): the template engine's true times survive pauses, joins, subtitle
-placement and time-stretch; Piper's estimated times start where the energy rises; the cache
-keeps them; captions parse and cover every word; heard words align back to the script."""
+placement and time-stretch, and reach the words as written through normalization; the cache
+keeps them; captions parse and cover every word; heard words align back to the script.
+Piper's own are in test_words_piper.py."""
 
 from __future__ import annotations
 
@@ -107,27 +108,24 @@ def test_the_cache_keeps_the_words_with_the_audio(tmp_path):
     assert version == entries.FORMAT_VERSION != entries.WORDS_VERSION  # no words: the plain format
 
 
-def test_piper_words_after_long_pauses_start_where_the_energy_rises(tmp_path):
-    k = polyvox.Kernel(cache_dir=tmp_path / "c")
-    script = "Apples [pause:1s] bananas [pause:1s] cherries [pause:0.8s] dates, and figs."
-    result = k.render(script, engine="piper", params={"noise_scale": 0.0, "noise_w_scale": 0.0})
+def test_written_words_span_the_words_normalization_made_of_them(kernel):
+    """The template engine is sent "forty-two dollars and fifty cents on the third of March" and
+    knows when it says each of those words: the script's "$42.50" runs from "forty-two" to
+    "cents", "3" over "the third of"."""
+    script = "It costs $42.50 on 3 March, and more."
+    result = kernel.render(script, engine="template")
+    spoken = result.segments[0].segment.spoken
+    assert spoken == "It costs forty-two dollars and fifty cents on the third of March, and more."
+    truth = kernel.render(spoken, engine="template", normalize=False).words  # the spoken words' true times
+    assert [w.word for w in truth] == spoken.split()
     words = result.words
-    assert [w.word for w in words] == ["Apples", "bananas", "cherries", "dates,", "and", "figs."]
-    assert {w.source for w in words} == {"estimated"}
-    x, rate = result.audio.samples, result.audio.sample_rate
-    # independent onsets: 5 ms frames louder than 30 dB under the peak, after >= 0.5 s of quiet
-    hop = rate // 200
-    frames = x[: len(x) // hop * hop].reshape(-1, hop)
-    loud = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1)) > np.abs(x).max() * 10 ** (-30 / 20)
-    onsets, quiet = [], 10**9
-    for i, on in enumerate(loud):
-        if on and quiet >= 100:
-            onsets.append(i * hop / rate)
-        quiet = 0 if on else quiet + 1
-    assert len(onsets) == 4
-    for w, o in zip([words[0], words[1], words[2], words[3]], onsets, strict=True):
-        assert abs(w.start - o) < 0.03, (w, o)
-    assert words[3].start < words[4].start < words[5].start < words[5].end <= result.audio.duration + 1e-6
+    assert [w.word for w in words] == script.split() and {w.source for w in words} == {"engine"}
+    said = {w.word: w for w in words}
+    assert (said["$42.50"].start, said["$42.50"].end) == (truth[2].start, truth[6].end)
+    assert (said["3"].start, said["3"].end) == (truth[8].start, truth[10].end)
+    for written, true in ((said["costs"], truth[1]), (said["on"], truth[7]), (said["March,"], truth[11]),
+                          (said["more."], truth[13])):
+        assert (written.start, written.end) == (true.start, true.end)
 
 
 # -- heard words aligned back to the script ---------------------------------------------------------

@@ -88,3 +88,35 @@ def test_a_bad_captioned_request_is_an_openai_error(server):
     response = post(server, "/dev/captioned_speech", {"input": "   "})
     assert response.status_code == 400
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_word_times_heard_on_the_server_are_the_librarys_heard_words(tmp_path, monkeypatch):
+    """`polyvox serve --word-times heard`: an engine with no word times of its own (Piper with a
+    graph that gives no durations) gets its words heard by the listener (whisper tiny.en, real)
+    for a request with timestamps, the same words the library's `word_times="heard"` gives;
+    a request without timestamps loads no listener; the default server estimates them."""
+    pytest.importorskip("polyvox_whisper")
+    from polyvox.builtins import piper as piper_engine
+
+    monkeypatch.setattr(piper_engine, "aligns_words", lambda: False)
+    text = "The keeper climbed the stairs. Then he lit the lamp."
+    segments = [Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(sentences(text))]
+    quiet = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    heard = polyvox.Kernel(cache_dir=tmp_path / "lib").render(segments, engine="piper", params=quiet,
+                                                              word_times="heard").words
+    assert {w.source for w in heard} == {"heard"}
+    body = {"model": "piper", "input": text, "params": quiet, "response_format": "wav"}
+    for setting, source in (("heard", "heard"), ("auto", "estimated")):
+        kernel = polyvox.Kernel(cache_dir=tmp_path / setting)
+        with running(kernel, tmp_path / f"s-{setting}", word_times=setting) as srv, httpx.Client(timeout=60) as client:
+            plain = client.post(srv.url + "/v1/audio/speech", json=body)
+            assert plain.status_code == 200, plain.text
+            assert kernel.hearing.calls == 0  # no timestamps asked: nothing heard
+            answer = client.post(srv.url + "/v1/audio/speech", json={**body, "timestamps": True}).json()
+        assert {w["source"] for w in answer["words"]} == {source}
+        assert [w["word"] for w in answer["words"]] == text.split()
+        if setting == "heard":
+            assert answer["words"] == [w.to_dict() for w in heard]
+            assert kernel.hearing.calls == len(segments)
+    with pytest.raises(polyvox.PolyvoxError, match="word_times='seen'"):
+        polyvox.serve.ServeConfig(word_times="seen")

@@ -45,11 +45,10 @@ class Hearing:
         return self.hear_with(spec, model, audio, language)
 
     def hear_with(self, spec: ListenerSpec, model: str, audio: Audio, language: str | None) -> Heard:
-        entry = self.models.get(spec.name, model, self.device)
         clip = audio if audio.sample_rate == spec.sample_rate else audio.resample(spec.sample_rate)
-        lock = contextlib.nullcontext() if spec.thread_safe else entry.lock
         try:
-            with lock:
+            with self.models.lease(spec.name, model, self.device) as entry, \
+                    contextlib.nullcontext() if spec.thread_safe else entry.lock:
                 self.calls += 1
                 heard = self.plugins.hook.hear(listener=spec.name, model=entry.model, audio=clip, language=language)
         except PolyvoxError:

@@ -113,3 +113,21 @@ class VerifyReport:
         return {"listener": self.listener, "segments": len(self.segments), "heard": self.heard,
                 "retaken": self.retaken, "still_failing": list(self.failing),
                 "worst_wer": None if worst is None else round(worst, 4)}
+
+    @classmethod
+    def joined(cls, reports: list[VerifyReport]) -> VerifyReport:
+        """Several renders' reports as one (the pieces of one answer spoken as several renders,
+        as the Wyoming server does): their segments in order, numbered on from each other."""
+        segments: list[SegmentVerdict] = []
+        for report in reports:
+            segments += [attrs.evolve(s, index=len(segments) + n) for n, s in enumerate(report.segments)]
+        return cls(reports[0].listener if reports else "", tuple(segments))
+
+    def verdicts(self) -> dict[str, Any]:
+        """The verdicts a server reports (the SSE done event, Wyoming's audio-stop): the counts,
+        and each segment's text, words heard, word error rate, flags and takes."""
+        out = self.summary()
+        out["segments"] = [{"index": s.index, "text": s.text, "heard": s.verdict.heard,
+                            "wer": round(s.verdict.wer, 4), "flags": list(s.verdict.flags), "passed": s.passed,
+                            "takes": len(s.takes)} for s in self.segments]
+        return out

@@ -6,24 +6,31 @@ verdict goes into the cache with it.
                      ▲                                   └─► fail: retake (new seed) ──┘
 
 The render thread keeps synthesizing the next segments while the listener thread hears the
-last one; a retake is made on the render thread between them. A segment whose takes were heard
-before (a record in the cache) is neither synthesized nor heard again (`settle`).
+last one; a retake is made on the render thread between them. The pipeline is bounded: at most
+`AHEAD` takes wait to be heard (the one being heard included), so the engine runs ahead of the
+listener by that much and no further (memory stays flat on a long book, and a listener that
+fails stops the render soon). A synthesis that fails does not lose the takes made before it:
+their verdicts are taken in, recorded and their audio handed on, in order, before the error.
+A segment whose takes were heard before (a record in the cache) is neither synthesized nor heard
+again (`settle`).
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import attrs
 
 from polyvox.audio import Audio
-from polyvox.cache.store import ContentCache
-from polyvox.errors import PolyvoxError
+from polyvox.cache.backend import CacheBackend
+from polyvox.errors import Cancelled, PolyvoxError
 from polyvox.events import Event, SegmentFinished, SegmentHeard, SegmentRetaken
 from polyvox.listen import takes
+from polyvox.listen.heard import Heard
+from polyvox.listen.heardwords import keep, untimed, with_heard
 from polyvox.listen.hearing import Hearing, label
 from polyvox.listen.report import SegmentVerdict, VerifyOptions, VerifyReport
 from polyvox.listen.takes import Record, Take
@@ -31,6 +38,10 @@ from polyvox.listen.verdict import Verdict, judge, score
 from polyvox.render.planner import Job
 
 Made = tuple[Job, Audio, bool]  # (job, audio, from the cache)
+
+#: Takes made and not yet heard, at most (the one being heard included): the listener hears
+#: segment N while the engine makes N+1, and the engine waits rather than run further ahead.
+AHEAD = 2
 
 
 class VerifyError(PolyvoxError):
@@ -55,6 +66,7 @@ class _Segment:
         self.current: Made | None = None
         self.heard = 0
         self.retaken = 0
+        self.words: dict[int, Heard] = {}  # seed -> what the listener heard of that take (its word times)
         self.final: Made | None = None
         self.chosen = 0
 
@@ -62,7 +74,7 @@ class _Segment:
 class Verifier:
     """One render's verification (built by the orchestrator when `verify` is asked)."""
 
-    def __init__(self, hearing: Hearing, options: VerifyOptions, cache: ContentCache | None, use_cache: bool,
+    def __init__(self, hearing: Hearing, options: VerifyOptions, cache: CacheBackend | None, use_cache: bool,
                  retake: Callable[[Job], Made], emit: Callable[[Event], None],
                  warn: Callable[..., None], seeded: Callable[[str], bool]):
         self.spec, self.model = hearing.resolve(options.listener)
@@ -77,6 +89,10 @@ class Verifier:
         self._seeded = seeded
         self._segments: dict[int, _Segment] = {}
         self._order: list[int] = []
+        self.ahead = AHEAD
+        #: A synthesis that failed: the verdicts of what was made are taken in (no more retakes),
+        #: then it is raised.
+        self._failure: Exception | None = None
 
     # -- before synthesis -----------------------------------------------------------------
     def settle(self, jobs: list[Job]) -> set[int]:
@@ -126,24 +142,54 @@ class Verifier:
         pool = ThreadPoolExecutor(1, thread_name_prefix="polyvox-listener")
         self._pool = pool
         position = 0
+        made = iter(made)
         try:
             for segment in self._resumed:  # failures of an earlier run: straight to a new take
-                self._retake_segment(segment, segment.takes[-1].verdict.flags if segment.takes else ())
-            for job, audio, cached in made:
-                self._hear(self._segments[job.index], (job, audio, cached))
+                position = yield from self._room(position, strict)
+                if self._failure is None:
+                    self._retake_segment(segment, segment.takes[-1].verdict.flags if segment.takes else ())
+            while self._failure is None:
+                position = yield from self._room(position, strict)
+                if self._failure is not None:
+                    break
+                try:
+                    item = next(made, None)
+                except Cancelled:
+                    raise
+                except Exception as exc:
+                    self._failure = exc
+                    break
+                if item is None:
+                    break
+                self._hear(self._segments[item[0].index], item)
                 self._advance(block=False)
                 position, ready = self._ready(position, strict)
                 yield from ready
-            while True:
-                position, ready = self._ready(position, strict)
-                yield from ready
-                if position == len(self._order):
-                    break
-                if not any(s.pending is not None for s in self._segments.values()):
-                    raise PolyvoxError(f"segment {self._order[position]} was never made (internal error)")
+            while self._waiting():  # the last verdicts (after a failure: without retakes)
                 self._advance(block=True)
+                position, ready = self._ready(position, strict and self._failure is None)
+                yield from ready
+            if self._failure is not None:  # what was made before it is handed on, then the error
+                raise self._failure
+            position, ready = self._ready(position, strict)
+            yield from ready
+            if position != len(self._order):
+                raise PolyvoxError(f"segment {self._order[position]} was never made (internal error)")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _room(self, position: int, strict: bool) -> Generator[Made, None, int]:
+        """Wait until fewer than `ahead` takes wait to be heard (the engine waits for the
+        listener), taking in the verdicts and handing on what is ready; returns the position."""
+        while self._waiting() >= self.ahead and self._failure is None:
+            self._advance(block=True)
+            position, ready = self._ready(position, strict)
+            yield from ready
+        return position
+
+    def _waiting(self) -> int:
+        """Takes made whose verdict is not taken in yet."""
+        return sum(s.pending is not None for s in self._segments.values())
 
     def _check(self) -> None:
         """With `strict`: segments that still fail are an error, raised before the last segment is
@@ -169,6 +215,7 @@ class Verifier:
     def _judge(self, job: Job, audio: Audio, hint: str | None) -> Verdict:
         assert job.request is not None
         heard = self.hearing.hear_with(self.spec, self.model, audio, hint)
+        self._segments[job.index].words[job.request.seed] = heard
         language = job.request.language
         hears = self.spec.hears(self.model, language)
         if not hears:
@@ -200,7 +247,7 @@ class Verifier:
         number = len(segment.takes) - 1
         self._emit(SegmentHeard(job.index, job.request.text, verdict.heard, verdict.wer, verdict.flags,
                                 verdict.passed, number, job.request.seed, self.label))
-        if verdict.passed or segment.retaken >= self.options.retakes:
+        if verdict.passed or segment.retaken >= self.options.retakes or self._failure is not None:
             self._finish(segment)
             return
         self._retake_segment(segment, verdict.flags)
@@ -215,7 +262,15 @@ class Verifier:
         seed = (max((t.seed for t in segment.takes), default=job.request.seed) + 1) % 2**32
         segment.retaken += 1
         self._emit(SegmentRetaken(job.index, job.request.text, len(segment.takes), seed, tuple(why)))
-        self._hear(segment, self._retake(retake_job(job, seed)))
+        try:
+            made = self._retake(retake_job(job, seed))
+        except Cancelled:
+            raise
+        except Exception as exc:  # the render ends with it, after what was made before (`run`)
+            self._failure = exc
+            self._finish(segment)
+            return
+        self._hear(segment, made)
 
     def _finish(self, segment: _Segment) -> None:
         """Keep the best take whose audio is at hand, and record every take in the cache."""
@@ -227,10 +282,18 @@ class Verifier:
                 audio = self.cache.get(take.key)
                 made = (retake_job(segment.job, take.seed), audio, True) if audio is not None else None
             if made is not None:  # handed on as the segment's own job (placement knows it by identity)
-                segment.final, segment.chosen = (segment.job, made[1], made[2]), i
+                segment.final, segment.chosen = (segment.job, self._timed(segment, take, made[1]), made[2]), i
                 break
         if self._store is not None and segment.job.key is not None and segment.job.request is not None:
             takes.write(self._store, segment.job.key, self.label, Record(tuple(segment.takes), segment.chosen))
+
+    def _timed(self, segment: _Segment, take: Take, audio: Audio) -> Audio:
+        """The kept take with the word times its hearing gave, where the engine gave none (and
+        the cache entry written again with them)."""
+        heard = segment.words.get(take.seed)
+        if heard is None or segment.job.request is None or not untimed(audio):
+            return audio
+        return keep(self.cache, take.key or None, audio, with_heard(audio, segment.job.request.text, heard))
 
     def _ready(self, position: int, strict: bool = False) -> tuple[int, list[Made]]:
         """The kept takes from `position` on that are final, in script order."""

@@ -10,6 +10,7 @@ from polyvox.words.align import align
 from polyvox.words.captions import FORMATS as CAPTION_FORMATS
 from polyvox.words.captions import CaptionOptions, caption_format
 from polyvox.words.captions import write as write_captions
-from polyvox.words.timing import SOURCES, WordTime
+from polyvox.words.timing import SOURCES, WORD_TIMES, WordTime, check_word_times
 
-__all__ = ["align", "CAPTION_FORMATS", "CaptionOptions", "caption_format", "SOURCES", "WordTime", "write_captions"]
+__all__ = ["align", "CAPTION_FORMATS", "CaptionOptions", "caption_format", "check_word_times", "SOURCES", "WORD_TIMES",
+           "WordTime", "write_captions"]

@@ -28,8 +28,9 @@ def fold(word: str) -> str:
 
 def weight(word: str) -> float:
     """Roughly how long `word` takes to say: its letters, and digits said as several syllables."""
-    digits = sum(c.isdigit() for c in word)
-    return max(1.0, sum(c.isalpha() for c in word) + 4.0 * digits)
+    if word.isalpha():  # most words: no digit, every character a letter
+        return max(1.0, float(len(word)))
+    return max(1.0, sum(map(str.isalpha, word)) + 4.0 * sum(map(str.isdigit, word)))
 
 
 def align(script: Sequence[str], timed: Sequence[WordTime]) -> tuple[WordTime, ...]:
@@ -55,12 +56,18 @@ def align(script: Sequence[str], timed: Sequence[WordTime]) -> tuple[WordTime, .
 def _share(script: Sequence[str], out: list[WordTime | None], i1: int, i2: int, start: float, end: float,
            source: str) -> None:
     """Script words i1..i2 share [start, end] in proportion to their `weight`."""
-    weights = [weight(w) for w in script[i1:i2]]
-    total, at = sum(weights), start
-    for k, w in enumerate(weights):
+    out[i1:i2] = spread(script[i1:i2], start, end, source)
+
+
+def spread(words: Sequence[str], start: float, end: float, source: str) -> list[WordTime]:
+    """`words` one after another over [start, end], each as long as its share of their `weight`."""
+    weights = [weight(w) for w in words]
+    total, at, out = sum(weights), start, []
+    for word, w in zip(words, weights, strict=True):
         step = (end - start) * w / total
-        out[i1 + k] = WordTime(script[i1 + k], at, at + step, source)
+        out.append(WordTime(word, at, at + step, source))
         at += step
+    return out
 
 
 def _fill_gaps(script: Sequence[str], out: list[WordTime | None], timed: Sequence[WordTime], source: str) -> None:

@@ -88,3 +88,41 @@ def _gaps(loud: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
     starts, ends = np.flatnonzero(edges == -1) + 1 + first, np.flatnonzero(edges == 1) + 1 + first
     # the span starts and ends loud, so each silence that starts also ends
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if (b - a) * FRAME_S >= MIN_GAP_S - 1e-9]
+
+
+#: A silence this long inside speech is a pause between words (a stop consonant's is shorter).
+PAUSE_S = 0.1
+
+
+def settled(words: Sequence[WordTime], samples: np.ndarray, rate: int, before: float = 0.05,
+            after: float = 0.3) -> tuple[WordTime, ...]:
+    """Heard `words` settled on the audio's pauses: a recognizer's word times are rough (whisper
+    tiny.en's starts run some 60-80 ms late, more after a pause), but a pause of `PAUSE_S` or more
+    is between two words. The first word starts where the speech does; a word heard starting
+    from `before` s ahead of a pause to `after` s past its end starts where the pause ends (the
+    nearest such word, each pause once, in order), and the word before it ends where the pause
+    starts. Other times stay as heard."""
+    if not words:
+        return ()
+    loud = voiced(samples, rate)
+    where = np.flatnonzero(loud)
+    if not len(where):
+        return tuple(words)
+    first, last = int(where[0]), int(where[-1]) + 1
+    pauses = [(a * FRAME_S, b * FRAME_S) for a, b in _gaps(loud, first, last) if (b - a) * FRAME_S >= PAUSE_S - 1e-9]
+    starts = [w.start for w in words]
+    ends = [w.end for w in words]
+    starts[0] = first * FRAME_S
+    used = -1
+    for i in range(1, len(words)):
+        near = [g for g, (a, b) in enumerate(pauses) if g > used and a - before <= starts[i] <= b + after]
+        if near:
+            used = min(near, key=lambda g: abs(pauses[g][1] - starts[i]))
+            ends[i - 1], starts[i] = pauses[used]
+    out: list[WordTime] = []
+    for w, start, end in zip(words, starts, ends, strict=True):
+        start = max(start, out[-1].start if out else 0.0)
+        if out and out[-1].end > start:
+            out[-1] = WordTime(out[-1].word, out[-1].start, start, out[-1].source)
+        out.append(WordTime(w.word, start, max(start, end), w.source))
+    return tuple(out)

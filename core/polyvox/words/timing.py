@@ -7,16 +7,27 @@ from typing import Any
 
 import attrs
 
-from polyvox.errors import PolyvoxError
+from polyvox.errors import ParameterError, PolyvoxError
 
 #: Who timed a word: the engine itself (it knows its alignment), a listener that heard the
 #: audio (speech recognition aligned back to the script), or an estimate from the audio's energy.
 SOURCES = ("engine", "heard", "estimated")
+#: A render's `word_times`: "auto" (the engine's, else heard when the render verifies anyway,
+#: else estimated) or "heard" (the engine's, else heard: the listener hears each take without).
+WORD_TIMES = ("auto", "heard")
 
 
 def _check_source(instance: Any, attribute: attrs.Attribute, value: str) -> None:
     if value not in SOURCES:
         raise PolyvoxError(f"word time source {value!r} is unknown: expected one of {', '.join(SOURCES)}")
+
+
+def check_word_times(value: object) -> str:
+    """`word_times=` as one of `WORD_TIMES` (None: auto), or a one-line error."""
+    text = "auto" if value is None else str(value).strip().lower()
+    if text not in WORD_TIMES:
+        raise ParameterError(f"word_times={value!r} is not valid: expected {' or '.join(WORD_TIMES)}")
+    return text
 
 
 def _check_span(instance: WordTime, attribute: attrs.Attribute, value: float) -> None:
@@ -38,7 +49,7 @@ class WordTime:
         start, end = offset + self.start * scale, offset + self.end * scale
         top = float("inf") if hi is None else hi
         start, end = min(max(start, lo), top), min(max(end, lo), top)
-        return attrs.evolve(self, start=start, end=max(start, end))
+        return WordTime(self.word, start, max(start, end), self.source)  # not attrs.evolve: 2.5x as fast
 
     def to_dict(self, digits: int | None = 4) -> dict[str, Any]:
         """As JSON gives it: seconds rounded to `digits` (None: exact, for the cache)."""

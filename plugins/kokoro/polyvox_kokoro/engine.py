@@ -19,22 +19,26 @@ import numpy as np
 import polyvox
 from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request
 from polyvox.errors import ModelError
-from polyvox_kokoro import catalogue, phonemes
+from polyvox_kokoro import catalogue, phonemes, words
 
 SAMPLE_RATE = 24000
 PARAMS = (
     ParamSpec("speed", 1.0, min=0.5, max=2.0, help="speaking rate: 2 is twice as fast, 0.5 half as fast"),
 )
 
-_sessions: weakref.WeakValueDictionary[tuple[str, str], Session] = weakref.WeakValueDictionary()
+_sessions: weakref.WeakValueDictionary[tuple[str, str, bool], Session] = weakref.WeakValueDictionary()
 _sessions_lock = threading.Lock()
 
 
 class Session:
-    """One ONNX session of a Kokoro export, and the names its inputs have in that export."""
+    """One ONNX session of a Kokoro export, and the names its inputs have in that export. The
+    session runs the export's graph patched to output the token durations as well (`durations`;
+    `timed`; an export that outputs them already runs as it is), else the graph as it is."""
 
-    def __init__(self, path: Path, device: str):
+    def __init__(self, path: Path, device: str, aligned: bool = True):
         import onnxruntime
+
+        from polyvox_kokoro.durations import patched
 
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = _threads()
@@ -43,24 +47,42 @@ class Session:
         cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda else ["CPUExecutionProvider"]
         self.path = path
-        self.session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
+        graph = patched(path) if aligned else None
+        self.session = onnxruntime.InferenceSession(str(graph or path), sess_options=options, providers=providers)
+        outputs = self.session.get_outputs()
+        self.audio = outputs[0].name
+        ints = [o.name for o in outputs[1:] if o.type == "tensor(int64)"]
+        self.frames = ints[0] if graph is not None and len(ints) == 1 else None  # the durations' name
+        self.timed = self.frames is not None
         names = [i.name for i in self.session.get_inputs()]
         self.tokens = "input_ids" if "input_ids" in names else "tokens"  # onnx-community / kokoro-onnx
 
-    def run(self, ids: list[int], style: np.ndarray, speed: float) -> np.ndarray:
-        out = self.session.run(None, {self.tokens: np.asarray([[0, *ids, 0]], dtype=np.int64),
-                                      "style": style.reshape(1, 256).astype(np.float32),
-                                      "speed": np.asarray([speed], dtype=np.float32)})[0]
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+    def run(self, ids: list[int], style: np.ndarray, speed: float) -> tuple[np.ndarray, np.ndarray | None]:
+        """The audio of the token ids `ids` and each token's duration in frames (with the pads at
+        either end; None when the graph does not give them)."""
+        wanted = [self.audio, self.frames] if self.frames else [self.audio]
+        out = self.session.run(wanted, {self.tokens: np.asarray([[0, *ids, 0]], dtype=np.int64),
+                                        "style": style.reshape(1, 256).astype(np.float32),
+                                        "speed": np.asarray([speed], dtype=np.float32)})
+        frames = np.asarray(out[1]).reshape(-1) if self.frames else None
+        return np.asarray(out[0], dtype=np.float32).reshape(-1), frames
+
+
+def aligns_words() -> bool:
+    """Whether sessions run the graph patched to output durations (word times): with `onnx`."""
+    import importlib.util
+
+    return importlib.util.find_spec("onnx") is not None
 
 
 def session(path: Path, device: str) -> Session:
-    """The shared session for `path` on `device`, made on first use; gone when no voice holds it."""
-    key = (str(path), device)
+    """The shared session for `path` on `device`, made on first use; gone when no voice holds it.
+    Kept apart by whether it runs the graph patched for durations (`aligns_words`)."""
+    key = (str(path), device, aligns_words())
     with _sessions_lock:
         found = _sessions.get(key)
         if found is None:
-            found = Session(path, device)
+            found = Session(path, device, key[2])
             _sessions[key] = found
         return found
 
@@ -74,12 +96,23 @@ class LoadedVoice:
         self.session = session
 
     def speak(self, text: str, language: str, speed: float) -> Audio:
-        parts = [self.session.run(ids, self.style[min(len(ids), len(self.style)) - 1], speed)
-                 for ids in phonemes.pieces(phonemes.phonemize(text, language), phonemes.MAX_TOKENS)]
-        if len(parts) > 1:  # pieces of one text: each model call pads its audio with silence
-            parts = [_trim(p) for p in parts]
+        """`text` spoken, with its words timed from the model's durations where it gives them."""
+        pieces = phonemes.pieces(phonemes.phonemize(text, language), phonemes.MAX_TOKENS)
+        parts: list[np.ndarray] = []
+        said: list[words.Sound] | None = [] if self.session.timed else None
+        at = 0  # where the piece's audio starts in the take
+        for ids in pieces:
+            audio, frames = self.session.run(ids, self.style[min(len(ids), len(self.style)) - 1], speed)
+            cut = 0
+            if len(pieces) > 1:  # pieces of one text: each model call pads its audio with silence
+                audio, cut = _trim(audio)
+            found = None if frames is None else words.sounds(ids, frames, at - cut, (at, at + len(audio)), SAMPLE_RATE)
+            said = None if said is None or found is None else said + found  # a piece untimed: none timed
+            parts.append(audio)
+            at += len(audio)
         samples = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        return Audio(samples, SAMPLE_RATE)
+        timed = words.words(text, said, lambda word: phonemes.phonemize(word, language)) if said else ()
+        return Audio(samples, SAMPLE_RATE, words=timed)
 
 
 class Kokoro(polyvox.Engine):
@@ -170,10 +203,14 @@ class Kokoro(polyvox.Engine):
         return os.path.getsize(model.session.path) + model.style.nbytes
 
 
-def _trim(samples: np.ndarray, floor: float = 0.01, keep: int = SAMPLE_RATE * 3 // 100) -> np.ndarray:
-    """`samples` without the silence around the speech, but for `keep` samples (30 ms) each side."""
+def _trim(samples: np.ndarray, floor: float = 0.01, keep: int = SAMPLE_RATE * 3 // 100) -> tuple[np.ndarray, int]:
+    """`samples` without the silence around the speech, but for `keep` samples (30 ms) each side,
+    and how many samples were cut from the start."""
     loud = np.flatnonzero(np.abs(samples) > floor)
-    return samples if not len(loud) else samples[max(0, loud[0] - keep): loud[-1] + keep]
+    if not len(loud):
+        return samples, 0
+    start = max(0, int(loud[0]) - keep)
+    return samples[start: loud[-1] + keep], start
 
 
 def _threads() -> int:

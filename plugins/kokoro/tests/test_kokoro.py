@@ -73,6 +73,21 @@ def test_a_blend_differs_from_its_parts_and_equals_itself(kernel, woman, man):
         kernel.synthesize(ENGLISH, voice="jf_alpha:0.5+af_nobody:0.5")
 
 
+def test_a_blend_in_a_script_tag_or_an_alias_line_is_the_same_blend(kernel, woman, man, tmp_path):
+    """[jf_alpha:0.5+jm_kumo:0.5] in the middle of a script speaks that blend (not the narrator,
+    not a mangled character), from the very cache entry the same blend makes anywhere else."""
+    direct = kernel.synthesize(ENGLISH, voice="jf_alpha:0.5+jm_kumo:0.5")
+    tagged = kernel.render(f"Hello. [jm_kumo:1+jf_alpha:1] {ENGLISH} [narrator] Bye.")
+    assert [(s.segment.character, s.model, s.cached) for s in tagged.segments] == [
+        (None, "jf_alpha", False), ("jm_kumo:1+jf_alpha:1", "jf_alpha:0.5+jm_kumo:0.5", True),
+        (None, "jf_alpha", False)]
+    (folder := tmp_path / "voices").mkdir()
+    (folder / "#character_alias_map.txt").write_text("Mix = jf_alpha:1+jm_kumo:1\n")
+    aliased = kernel.render(f"[Mix] {ENGLISH}", voices=folder, use_cache=False)  # made again, not read back
+    np.testing.assert_array_equal(aliased.audio.samples, direct.samples)
+    assert differ(direct, woman) and differ(direct, man)
+
+
 def test_the_same_request_gives_the_same_samples_and_speed_changes_the_pace(kernel, alpha_ja):
     again = kernel.synthesize(JAPANESE, voice="jf_alpha", language="ja", use_cache=False)
     np.testing.assert_array_equal(again.samples, alpha_ja.samples)

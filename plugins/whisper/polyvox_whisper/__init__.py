@@ -10,6 +10,7 @@ faster-whisper (and with it CTranslate2) is imported only when a model is loaded
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ class Whisper(polyvox.Listener):
 
         if files is not None:
             folder = files["model.bin"].parent
+        elif model == BUNDLED:  # loaded where the kernel's weights service is not (a worker process)
+            folder = bundled_folder()
         else:
             folder = Path(model).expanduser()
             if not (folder / "model.bin").is_file():
@@ -78,7 +81,7 @@ class Whisper(polyvox.Listener):
                 raise ModelError(f"whisper model {model!r} is neither one of {known} nor a folder with a "
                                  "CTranslate2 conversion (model.bin, config.json, tokenizer.json)")
         kind, index = _device(device)
-        return WhisperModel(str(folder), device=kind, device_index=index,
+        return WhisperModel(str(folder), device=kind, device_index=index, cpu_threads=cpu_threads(),
                             compute_type="float16" if kind == "cuda" else "int8")
 
     def transcribe(self, model: Any, audio: Audio, language: str | None) -> Heard:
@@ -101,6 +104,17 @@ class Whisper(polyvox.Listener):
 
     def size(self, model: Any) -> int | None:
         return None
+
+
+def cpu_threads() -> int:
+    """CTranslate2's threads on a CPU: half the cores this process may use (at least one), since
+    the listener mostly hears beside an engine that is synthesizing the next segment (`render
+    --verify`) and two pools of threads each on every core slow both; 0 (CTranslate2 then
+    follows it) where ``OMP_NUM_THREADS`` is set."""
+    if os.environ.get("OMP_NUM_THREADS", "").strip():
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // 2)
 
 
 def _device(device: str) -> tuple[str, int]:
