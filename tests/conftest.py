@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,10 +61,19 @@ def wait_parked(ident: int | None, timeout: float = 10) -> bool:
     return False
 
 
+@pytest.fixture(scope="session")
+def _session_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One models folder for the session: Piper's optimized graphs (polyvox.weights.optimized)
+    are made once, as on a user's machine, not once per test."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches the user's cache, even one that forgets cache_dir."""
+def _private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+                   _session_models: Path) -> None:
+    """No test touches the user's cache or models folder, even one that forgets cache_dir."""
     monkeypatch.setenv("POLYVOX_CACHE_DIR", str(tmp_path_factory.mktemp("default-cache")))
+    monkeypatch.setenv("POLYVOX_MODELS_DIR", str(_session_models))
     # Nor sees the engine environments a developer installed (polyvox install of an isolated plugin).
     monkeypatch.setenv("POLYVOX_ENVS_DIR", str(tmp_path_factory.mktemp("no-envs")))
 

@@ -84,6 +84,42 @@ def test_an_alias_line_gives_a_character_a_blend(kernel, tmp_path):
         kernel.render("[Bad] Hello.", voices=library)
 
 
+def test_a_blend_in_a_tag_speaks_as_that_blend_in_the_middle_of_a_line(kernel):
+    """[low:0.5+high:0.5] is a speaker like [Alice]: the blend's voice (one cache entry with the
+    same blend named anywhere else), with the tag's language and parameters, until the next tag."""
+    result = kernel.render("[low:1+high:1|speed:1.1] Hello there. [narrator] And back. [en:high:1 + low:3] Again.",
+                           cast="auto")
+    first, narrator, third = (s for s in result.segments if s.engine is not None)
+    assert (first.segment.character, first.model) == ("low:1+high:1", "high:0.5+low:0.5")
+    assert first.segment.params == {"speed": 1.1}
+    assert (narrator.segment.character, narrator.model) == (None, "low")
+    assert (third.segment.character, third.model, third.language) == ("high:1+low:3", "high:0.25+low:0.75", "en")
+    # the tag's parameter reached the engine (which has none); no unknown character, nobody auto-cast
+    assert result.warnings == ("line 1, column 1: engine 'mixer' has no parameter 'speed'; its parameters: none "
+                               "(dropped)",)
+    direct = kernel.render("Hello there.", voice="high:0.5+low:0.5")
+    assert direct.segments[0].cached  # the tag's blend made this very entry
+    middle = kernel.render("[high:0.5+low:0.5] Hello.")
+    assert median_pitch(middle.audio) == pytest.approx(180, rel=0.03)
+    # beside a key:text parameter, the blend is still the speaker (not a second parameter)
+    styled = kernel.render("[style:calm|low:1+high:1] Hello.")
+    assert styled.segments[0].model == "high:0.5+low:0.5" and styled.segments[0].segment.params == {"style": "calm"}
+
+
+def test_a_bad_blend_in_a_tag_is_a_warning_or_with_strict_an_error(kernel):
+    lenient = kernel.render("[low:lots+high:1] Hello.")
+    assert lenient.segments[0].model == "low"  # the narrator speaks, as for any tag that means nothing
+    assert any("weight 'lots' of 'low' is not a number" in w for w in lenient.warnings)
+    with pytest.raises(polyvox.ScriptError, match=r"weight 'lots' of 'low' is not a number"):
+        kernel.render("[low:lots+high:1] Hello.", strict=True)
+    with pytest.raises(VoiceError, match="has no voice 'ghost'"):
+        kernel.render("[low:1+ghost:1] Hello.")
+    # no weight written: a TAS character with a plus in its name, as it always was
+    named = kernel.render("[Tom+Jerry] Hello.")
+    assert named.segments[0].segment.character == "Tom+Jerry" and named.segments[0].model == "low"
+    assert named.warnings == ("unknown character 'Tom+Jerry': using the narrator's voice",)
+
+
 def test_the_server_accepts_a_blend_as_its_voice(kernel):
     service = SpeechService(kernel, ServeConfig(), None)
     voice = service.resolve_voice("low:0.5+high:0.5", None)

@@ -83,6 +83,8 @@ def test_installing_a_plugin_never_changes_the_kernels_packages(tmp_path_factory
 
     wheels = tmp_path_factory.mktemp("wheels")
     fake_wheel(wheels, "numpy", "1.26.4")  # what polyvox allows, and numpy<2 too
+    # onnx (Piper's word times) needs ml_dtypes, whose 0.7 wants numpy 2: online, pip would take 0.5.4.
+    fake_wheel(wheels, "ml_dtypes", "0.5.4")
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
     sandbox = Sandbox(tmp_path_factory.mktemp("sandbox") / "env")

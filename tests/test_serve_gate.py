@@ -22,8 +22,9 @@ import polyvox
 KEY = "gate-key-7890123456"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 
-#: Routes anyone may call without a key; every other route of the app must answer 401.
-OPEN = {"/health"}
+#: Routes anyone may call without a key (the studio's page and files hold nothing); every other
+#: route of the app must answer 401.
+OPEN = {"/health", "/", "/studio/static/{name}"}
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +45,8 @@ def _routes(server) -> list[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
+    if path == "/studio/static/{name}":
+        return "/studio/static/studio.js"
     return re.sub(r"\{[^}]+\}", "0123456789abcdef", path)
 
 

@@ -88,7 +88,9 @@ def test_a_long_many_channel_upload_is_decoded_a_block_at_a_time(server):
     assert r.status_code == 201, r.text
     stored = sf.info(str(server.state.service.store.folder / f"{r.json()['id']}.wav"))
     assert (stored.channels, stored.samplerate, round(stored.duration)) == (1, 96_000, 50)
-    assert rise < 100 * 1024 * 1024, f"the server's peak memory rose by {rise / 2**20:.0f} MiB"
+    # decoded a block at a time it rises 60-70 MiB alone, up to 110 MiB late in the whole suite
+    # (the process's heap by then); decoded at once it adds the 150 MiB of 8 channels on top
+    assert rise < 140 * 1024 * 1024, f"the server's peak memory rose by {rise / 2**20:.0f} MiB"
 
 
 LIMITS = [

@@ -39,19 +39,26 @@ from polyvox.plugin.versions import kernel_version
 
 if TYPE_CHECKING:
     from polyvox.audio import Audio
+    from polyvox.audiofile import audio_format
+    from polyvox.books.book import Book, Chapter, Cover
+    from polyvox.books.reading import BOOK_SUFFIXES, read_book
+    from polyvox.cache.opening import open_cache
     from polyvox.cache.store import ContentCache
+    from polyvox.containers.reading import read_chapters
     from polyvox.events import CancelToken
     from polyvox.kernel import Kernel
     from polyvox.listen.heard import Heard, ListenerSpec, Word
     from polyvox.listen.listener import Listener
     from polyvox.listen.report import VerifyOptions, VerifyReport
     from polyvox.listen.verdict import Verdict
+    from polyvox.mastering.acx import check_acx
+    from polyvox.mastering.loudness import Loudness, integrated_loudness
     from polyvox.plugin.engine import Engine
     from polyvox.plugin.hookspecs import hookimpl
     from polyvox.plugin.spec import Capabilities, EngineSpec, ParamSpec
     from polyvox.render.orchestrator import RenderStream
     from polyvox.render.output import AudioWriter
-    from polyvox.render.results import RenderResult, RenderStats, SegmentResult
+    from polyvox.render.results import ChapterMark, RenderResult, RenderStats, SegmentResult
     from polyvox.render.sources import is_subtitles, read_source
     from polyvox.subtitles.srt import Cue, read_srt
     from polyvox.subtitles.timing import CueTiming, TimingConfig
@@ -72,7 +79,8 @@ _LAZY = {
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
     "sentences": "text.chunking",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
-    "ContentCache": "cache.store", "decode_text": "text.encoding", "decode_script": "text.encoding",
+    "ContentCache": "cache.store", "open_cache": "cache.opening",
+    "decode_text": "text.encoding", "decode_script": "text.encoding",
     "parse_blend": "voices.blending",
     "resolve_voice": "voices.blending",
     "Cue": "subtitles.srt", "read_srt": "subtitles.srt", "CueTiming": "subtitles.timing",
@@ -80,6 +88,10 @@ _LAZY = {
     "AudioWriter": "render.output", "RenderStream": "render.orchestrator",
     "is_subtitles": "render.sources", "read_source": "render.sources",
     "is_ssml": "text.ssml",
+    "Book": "books.book", "Chapter": "books.book", "Cover": "books.book", "read_book": "books.reading",
+    "ChapterMark": "render.results", "read_chapters": "containers.reading", "Loudness": "mastering.loudness",
+    "integrated_loudness": "mastering.loudness", "check_acx": "mastering.acx", "audio_format": "audiofile",
+    "BOOK_SUFFIXES": "books.reading",
     "Files": "weights.sources", "HubFiles": "weights.sources", "LocalFiles": "weights.sources",
     "ModelWeights": "weights.sources", "UrlFile": "weights.sources", "WordTime": "words.timing",
     "Heard": "listen.heard", "ListenerSpec": "listen.heard", "Word": "listen.heard", "Listener": "listen.listener",
@@ -102,14 +114,16 @@ def __getattr__(name: str) -> Any:
 __version__ = kernel_version()
 
 __all__ = [
-    "Audio", "AudioWriter", "Cancelled", "CancelToken", "Capabilities", "ContentCache", "Cue", "CueTiming",
+    "Audio", "audio_format", "AudioWriter", "Book", "BOOK_SUFFIXES", "Cancelled", "Chapter", "ChapterMark",
+    "check_acx", "Cover", "CancelToken", "Capabilities", "ContentCache", "open_cache", "Cue", "CueTiming",
     "decode_script", "decode_text", "EmptyTextError", "Engine", "EngineSpec", "Files", "Heard", "HOOK_API",
     "hook_api_version", "hookimpl", "HubFiles", "is_ssml", "is_subtitles", "JoinConfig", "Kernel", "Listener",
-    "ListenerSpec", "LocalFiles", "ModelError", "ModelWeights", "ParameterError", "ParamSpec", "parse_blend",
-    "PluginError", "PolyvoxError", "read_source", "read_srt", "RenderResult", "RenderStats", "RenderStream",
-    "Request", "resolve_voice", "ScriptError", "Segment", "SegmentError", "SegmentResult", "sentences",
-    "speakable", "TimingConfig", "UnknownEngineError", "UnsupportedLanguageError", "UrlFile", "Verdict",
-    "VerifyOptions", "VerifyReport", "Voice", "voice_language", "VoiceError", "VoiceLibrary", "Word", "WordTime",
+    "integrated_loudness", "ListenerSpec", "LocalFiles", "Loudness", "ModelError", "ModelWeights", "ParameterError",
+    "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_book", "read_chapters", "read_source",
+    "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
+    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
+    "UnsupportedLanguageError", "UrlFile", "Verdict", "VerifyOptions", "VerifyReport", "Voice", "voice_language",
+    "VoiceError", "VoiceLibrary", "Word", "WordTime",
     # modules, imported on first use like the names
     "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]

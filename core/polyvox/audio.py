@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import mmap
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -162,13 +162,16 @@ class Audio:
 
 class _GrowingSamples:
     """float32 samples appended to an anonymous memory map that grows in place (mremap): no
-    copy when it grows, each page zeroed once by the system when first written (in huge pages
-    where the system offers them), the unused end never backed by memory. Where a map cannot
-    grow in place (no mremap) it is copied into one twice the size."""
+    copy when it grows, the unused end never backed by memory. The pages each append writes are
+    made ready in one call (MADV_POPULATE_WRITE, Linux 5.14+), not one fault per page.
+    No transparent huge pages: where the system has none free, asking for them stalls each fault
+    on compaction (0.2-0.6 s for 400 MB here, against 0.16 s with small pages made ready). Where
+    a map cannot grow in place (no mremap) it is copied into one twice the size."""
 
     def __init__(self) -> None:
         self._map: mmap.mmap | None = None
         self._used = 0  # samples
+        self._ready = 0  # bytes made ready (populated) from the map's start
 
     def append(self, samples: np.ndarray) -> None:
         if not len(samples):
@@ -185,6 +188,8 @@ class _GrowingSamples:
                 grown[: 4 * self._used] = self._map[: 4 * self._used]
                 self._map.close()
                 self._map = grown
+        if need > self._ready:
+            self._ready = _populate(self._map, self._ready, need)
         # a view for this copy only: a map cannot grow while a view of it exists
         np.frombuffer(self._map, np.float32, len(samples), 4 * self._used)[:] = samples
         self._used += len(samples)
@@ -203,8 +208,23 @@ class _GrowingSamples:
 def _anonymous(size: int) -> mmap.mmap:
     """Private anonymous memory of `size` bytes (shared anonymous memory cannot grow in place)."""
     if hasattr(mmap, "MAP_PRIVATE"):
-        memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-        with contextlib.suppress(AttributeError, OSError):  # a system without huge pages
-            memory.madvise(mmap.MADV_HUGEPAGE)  # as numpy asks for its large arrays
-        return memory
+        return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return mmap.mmap(-1, size)
+
+
+#: madvise's MADV_POPULATE_WRITE (Linux 5.14; Python names it from 3.13 on).
+_MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23 if sys.platform.startswith("linux") else None)
+
+
+def _populate(memory: mmap.mmap, start: int, end: int) -> int:
+    """Fault in `memory`'s pages from `start` to `end` (capped to its size) in one call; returns
+    how far it is ready. Where the system cannot, pages fault in as written."""
+    start = start // mmap.PAGESIZE * mmap.PAGESIZE  # madvise starts on a page (a map's odd end is not)
+    end = min(len(memory), -(-end // mmap.PAGESIZE) * mmap.PAGESIZE)
+    if _MADV_POPULATE_WRITE is None or end <= start:
+        return max(start, end)
+    try:
+        memory.madvise(_MADV_POPULATE_WRITE, start, end - start)
+    except (OSError, ValueError):
+        pass  # an older kernel (EINVAL): the writes fault the pages in themselves
+    return end

@@ -146,6 +146,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("ray_address", _text, None, "the Ray cluster for --executor ray: auto, host:port or "
            "ray://host:10001 (default: a Ray started in this process)"),
     Option("ray_replicas", _workers, 1, "Ray replicas (actors) per engine model", "an integer of 1 or more"),
+    Option("ray_envs_dir", _text, None, "where isolated engines' environments live on the Ray nodes; a replica "
+           "makes a missing one there (default: the driver's envs folder, at the same path)"),
     Option("normalize", _normalize, None, "numbers, dates, abbreviations in words: auto (for engines that do not "
            "read them themselves), true or false", "auto, true or false"),
     Option("lexicon", _path, None, "a pronunciation lexicon file: `word = respelling` lines (docs/text.md)",
@@ -153,6 +155,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("cache_dir", _path, None, "the content cache directory", "a folder"),
     Option("cache_size_limit", _size, 4 * 1024**3, "size limit of the cache (bytes, or 500MB, 8GB)",
            "a size such as 4GB"),
+    Option("cache_url", _text, None, "a cache shared by many processes and machines, in place of the directory: "
+           "redis://HOST:6379/0 (docs/deploy.md)", "a redis:// URL"),
 )}
 
 
@@ -209,13 +213,16 @@ class Settings(Mapping[str, Setting]):
             "cache_dir": self.value("cache_dir"), "cache_size_limit": self.value("cache_size_limit"),
             "device": self.value("device"), "seed": self.value("seed"),
         }
+        if self.value("cache_url"):
+            kwargs["cache_url"] = self.value("cache_url")
         if self.value("lexicon"):
             kwargs["lexicon"] = self.value("lexicon")
         if self.value("executor") == "ray":
             from polyvox.distributed import executor_from
 
             kwargs["executor"] = executor_from("ray", address=self.value("ray_address"),
-                                               replicas=self.value("ray_replicas"))
+                                               replicas=self.value("ray_replicas"),
+                                               envs_dir=self.value("ray_envs_dir"))
         kwargs.update(overrides)
         return Kernel(**kwargs)
 

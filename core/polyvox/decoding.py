@@ -15,7 +15,7 @@ import numpy as np
 from polyvox.errors import VoiceError
 
 #: Suffixes read through PyAV instead of soundfile.
-COMPRESSED = (".aac", ".m4a", ".mp4", ".webm")
+COMPRESSED = (".aac", ".m4a", ".m4b", ".mp4", ".webm", ".opus")
 
 
 def needs_av(source: object) -> bool:

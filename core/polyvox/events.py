@@ -93,6 +93,9 @@ class ModelUnloaded:
     engine: str
     model: str
     device: str
+    #: Why: "asked" (an unload call), "idle" (past its keep-alive), "memory" or "count" (the least
+    #: recently used, past a budget), "replaced" (its files changed).
+    reason: str = "asked"
 
 
 @attrs.frozen
@@ -139,6 +142,16 @@ class WordsTimed:
 
 
 @attrs.frozen
+class ChapterStarted:
+    """A book render reached a chapter: its audio starts `start` seconds into the output."""
+
+    number: int  # 1-based
+    chapters: int
+    title: str
+    start: float
+
+
+@attrs.frozen
 class Warning:
     message: str
     #: A short machine-readable kind: unknown-character, dropped-parameter, workers, ...
@@ -147,7 +160,8 @@ class Warning:
 
 Event = Union[  # noqa: UP007 (a runtime alias; X | Y of classes needs 3.10 at import time anyway)
     RenderStarted, SegmentStarted, SegmentFinished, SegmentHeard, SegmentRetaken, ModelLoading, ModelLoaded,
-    ModelUnloaded, DownloadProgress, DownloadAsking, DownloadAnswered, DownloadFinished, WordsTimed, Warning,
+    ModelUnloaded, DownloadProgress, DownloadAsking, DownloadAnswered, DownloadFinished, WordsTimed, ChapterStarted,
+    Warning,
 ]
 Listener = Callable[[Event], None]
 

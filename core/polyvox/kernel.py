@@ -21,13 +21,17 @@ from typing import Any, BinaryIO
 import attrs
 
 from polyvox.audio import Audio
+from polyvox.books.book import Book
 from polyvox.cache.keys import Fingerprints
+from polyvox.cache.opening import open_cache
 from polyvox.cache.reports import CacheStats
-from polyvox.cache.store import DEFAULT_SIZE_LIMIT, ContentCache
+from polyvox.cache.store import DEFAULT_SIZE_LIMIT
 from polyvox.distributed import executor_from
+from polyvox.errors import ParameterError, PolyvoxError
 from polyvox.events import CancelToken, Emitter, Listener
 from polyvox.listen.heard import Heard, ListenerSpec
 from polyvox.listen.hearing import Hearing
+from polyvox.mastering.loudness import Loudness
 from polyvox.names import check_device
 from polyvox.plugin.registry import PluginFailure, PluginInfo, Plugins
 from polyvox.plugin.spec import EngineSpec
@@ -37,6 +41,7 @@ from polyvox.render.options import RenderOptions
 from polyvox.render.orchestrator import Render, Renderer, RenderStream, Voices
 from polyvox.render.output import AudioWriter
 from polyvox.render.planner import DEFAULT_SEED, Job
+from polyvox.render.residency import KeepAlive, parse_max_memory
 from polyvox.render.results import RenderResult
 from polyvox.render.scheduler import Scheduler
 from polyvox.render.sources import Source
@@ -68,21 +73,33 @@ class Kernel:
         downloads: str | None = None,
         executor: Any = None,
         lexicon: str | Path | None = None,
+        keep_alive: Any = None,
+        max_memory: Any = None,
+        cache_url: str | None = None,
+        cache_local: bool = False,
     ):
         """`executor`: where engine calls run — None or "sequential" (this process), "ray"
         (a local or joined Ray cluster), a `polyvox.distributed.RayExecutor(...)`, or any
         `polyvox.render.execution.Executor` (docs/executors.md). `lexicon`: a pronunciation
-        lexicon file (docs/text.md)."""
+        lexicon file (docs/text.md). `keep_alive`: how long an unused model stays loaded
+        (``"10m"``, 0: unload once unused, -1 or None: for good; a list adds per-model
+        ``"engine[:model]=DURATION"``); `max_memory`: bytes per device loaded models may hold
+        (``{"cpu": 4 << 30}`` or ``["cuda:0=20GB"]``), past which the least recently used go
+        (docs/serving.md). `cache_url`: a shared cache (``redis://host:6379/0``; env
+        POLYVOX_CACHE_URL) instead of the directory, with `cache_local` a directory in front
+        of it (docs/deploy.md)."""
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
         if on_event is not None:
             self.events.subscribe(on_event)
         self.plugins = Plugins(plugins, load_entry_points=load_entry_points)
-        self.cache = ContentCache(cache_dir, cache_size_limit) if cache else None
+        self.cache = open_cache(cache_dir, cache_size_limit, cache_url, cache_local) if cache else None
         self.fingerprints = Fingerprints(self.cache.store if self.cache else None)
         self.weights = Weights(self.plugins.hook, self.events.emit, downloads)  # "ask" | "yes" | "never"
-        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights)
+        self.models = ModelManager(self.plugins.hook, self.events.emit, max_models, memory_budget, self.weights,
+                                   KeepAlive.parse(keep_alive), parse_max_memory(max_memory))
+        self.models.start_reaper()
         self.scheduler = Scheduler(self.plugins, self.models, self.cache, self.events.emit)
         self.scheduler.executor = executor_from(executor)
         self.renderer = Renderer(self.plugins, self.fingerprints, self.models, self.scheduler, self.cache,
@@ -209,7 +226,9 @@ class Kernel:
                output: str | Path | BinaryIO | None = None, format: str | None = None,
                timing_mode: str | None = None, timing: TimingConfig | None = None, strict: bool = False,
                cast: str | None = None, normalize: bool | None = None,
-               verify: Any = None) -> RenderResult:
+               verify: Any = None, word_times: str | None = None,
+               loudness: float | Loudness | None = None, true_peak: float | None = None,
+               split: str | None = None) -> RenderResult:
         """Render a whole script or subtitle file.
 
         With `output` (a path, or a binary stream such as stdout with `format`), audio goes
@@ -227,12 +246,31 @@ class Kernel:
         `verify`: True, a listener (``"whisper:small"``) or `VerifyOptions`: every take is heard
         beside synthesis, a failing one retaken with another seed, the verdicts cached and
         reported in `result.verification`; with `strict`, a segment that still fails raises.
+        `word_times`: where `result.words` come from when the engine gives none (docs/words.md):
+        "auto" (None; heard when verifying, else estimated from the audio) or "heard" (a listener
+        hears those segments).
+
+        A book (`read_book`, or an .epub, .md or .html `Path`) is spoken chapter by chapter;
+        `result.chapters` says where each starts, and an output that holds chapters (.m4b, .mp3,
+        .ogg, .opus, .flac) gets them with the book's title, author and cover. `split`
+        "chapters" writes one file per chapter beside `output` instead (docs/books.md).
+        `loudness`: every take brought to this many LUFS at assembly (the cache keeps it raw),
+        true peaks under `true_peak` dBTP (default -1; ACX asks for -3).
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache, workers=workers,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
-                               normalize=normalize, verify=verify)
+                               normalize=normalize, verify=verify, word_times=word_times,
+                               loudness=_loudness(loudness, true_peak))
+        book = render.given if isinstance(render.given, Book) else None
+        tags, cover = (book.tags, book.cover) if book is not None else ({}, None)
+        if split is not None:
+            from polyvox.containers.split import SPLITS, write_split
+
+            if split not in SPLITS or not isinstance(output, (str, Path)):
+                raise ParameterError(f"split={split!r} is not valid: use 'chapters', with an output path")
+            return write_split(render, Path(output), format, tags, cover)
         if output is None:
             audio = Audio.concatenate(render.audio(), render.sample_rate)  # each chunk kept only once
             assert render.result is not None
@@ -240,10 +278,12 @@ class Kernel:
             return attrs.evolve(render.result, audio=audio)
         path = Path(output) if isinstance(output, (str, Path)) else None
         with AudioWriter(output, render.sample_rate, format) as out:
+            out.tags, out.cover = tags, cover
             for chunk in render.audio(output=path):
                 out.write(chunk)
             assert render.result is not None
             render.result.check_spoken()  # before the writer keeps the file
+            out.chapters = render.result.chapters
         return render.result
 
     def stream(self, source: Source, *, engine: str | None = None, model: str | None = None,
@@ -252,7 +292,9 @@ class Kernel:
                use_cache: bool = True, batch_size: int | None = None, join: JoinConfig | None = None,
                cancel: CancelToken | None = None, on_event: Listener | None = None, timing_mode: str | None = None,
                timing: TimingConfig | None = None, strict: bool = False, cast: str | None = None,
-               normalize: bool | None = None, verify: Any = None) -> RenderStream:
+               normalize: bool | None = None, verify: Any = None, word_times: str | None = None,
+               loudness: float | Loudness | None = None,
+               true_peak: float | None = None) -> RenderStream:
         """Audio chunks in output order as soon as each is ready (first segments first).
 
         A stream asks for one segment at a time; on an engine that batches, its segments share
@@ -262,13 +304,15 @@ class Kernel:
 
         The script is read and planned before this returns, so bad input raises here, before
         any audio; iterate the stream for chunks, then `stream.result` is the `RenderResult`.
-        `verify` as in `render`: each chunk comes once its take is heard (and retaken if need be).
+        `verify` as in `render`: each chunk comes once its take is heard (and retaken if need be);
+        `word_times` as in `render`.
         """
         render = self._prepare(source, on_event, engine=engine, model=model, voice=voice, voices=voices,
                                language=language, seed=seed, params=params, use_cache=use_cache,
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
-                               normalize=normalize, verify=verify)
+                               normalize=normalize, verify=verify, word_times=word_times,
+                               loudness=_loudness(loudness, true_peak))
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,
@@ -291,7 +335,28 @@ class Kernel:
     def unload_all(self) -> int:
         return self.models.unload_all()
 
+    def load(self, engine: str, model: str | None = None, device: str | None = None) -> tuple[str, str, str]:
+        """Load `engine`'s `model` (None: its default) now, as a render would, and return its
+        key (engine, model, device); it then stays as long as its keep-alive lets it."""
+        spec = self.engine(engine)
+        chosen = model or spec.default_model
+        if not chosen:
+            raise PolyvoxError(f"engine {engine!r} has no default model: name one ({', '.join(spec.models) or 'none'})")
+        key = (engine, chosen, device or self.device)
+        with self.models.hold([key]):
+            self.models.get(*key)
+        return key
+
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:
         """The voices in `folders` (later override earlier), with every engine's model voices
         (`find_voices` hook) and built-in voices available to alias lines."""
         return self.renderer.voice_library(*folders)
+
+
+def _loudness(target: float | Loudness | None, true_peak: float | None) -> Loudness | None:
+    """`render`'s `loudness` and `true_peak` as one `Loudness` (None: takes as they are)."""
+    if target is None or isinstance(target, Loudness):
+        if true_peak is not None:
+            raise ParameterError(f"true_peak={true_peak!r} applies with a loudness target: give loudness too")
+        return target
+    return Loudness(target, -1.0 if true_peak is None else true_peak)

@@ -8,7 +8,9 @@ TIMING_MODES = ("pad_with_silence", "stretch_to_fit", "smart_natural", "concaten
 
 #: Audio formats a render writes, by file extension, as soundfile names them. ``pcm`` is raw
 #: 16-bit little-endian mono samples with no header (for pipes and servers).
-AUDIO_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3", "pcm": "RAW"}
+AUDIO_FORMATS = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3", "pcm": "RAW",
+                 # audiobooks: AAC in MP4 and Opus in Ogg, encoded by FFmpeg through PyAV (polyvox.containers)
+                 "m4b": "M4B", "m4a": "M4A", "opus": "OPUS"}
 
 #: How chunks of one long text are joined (see polyvox.text.joins.JoinConfig).
 JOIN_METHODS = ("auto", "silence", "crossfade", "none")

@@ -104,10 +104,10 @@ def cli(ctx: click.Context, cache_dir: str | None, allow_downloads: bool, offlin
 
 
 def _attach() -> None:
-    from polyvox.cli import cache, check, info, models, render, serve, settings, voices
+    from polyvox.cli import cache, check, info, models, render, serve, settings, studio, voices
 
     for command in (render.render, render.say, render.demo, check.check, info.engines, models.models,
-                    voices.voices, info.plugins, cache.cache, settings.config, serve.serve):
+                    voices.voices, info.plugins, cache.cache, settings.config, serve.serve, studio.studio):
         cli.add_command(command)
     if importlib.util.find_spec(f"{__name__}.scaffold") is None:
         return

@@ -67,6 +67,7 @@ class RenderView:
         self._main: Any = None
         self._current: Any = None
         self._loading: dict[tuple[str, str, str], Any] = {}
+        self.chapter = ""  # a book's chapter being placed: "3/12 Loomings"
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> RenderView:
@@ -194,6 +195,14 @@ class RenderView:
         self.done_chars -= len(event.text)
         self.note(f"retaking segment {event.index} (take {event.take + 1}, seed {event.seed}): "
                   f"{', '.join(event.flags)}: {excerpt(event.text)}", style="dim")
+
+    def _on_ChapterStarted(self, event: Any) -> None:
+        self.chapter = f"{event.number}/{event.chapters} {event.title}"
+        if self._progress is not None and self._main is not None:
+            self._progress.update(self._main, description=f"Chapter {escape(excerpt(self.chapter, 32))}",
+                                  info=self._info())
+        elif not self.live:
+            self.note(f"chapter {self.chapter}", style="dim")
 
     def _on_Warning(self, event: Warning) -> None:
         self.warnings.append(event.message)  # shown in the summary (or after a stop)

@@ -13,7 +13,9 @@ from typing import Any
 import click
 
 from polyvox.cli import files
+from polyvox.cli.books import book_options, mastering_options
 from polyvox.cli.options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
+from polyvox.cli.verifying import verify_options, verify_settings
 from polyvox.names import TIMING_MODES
 
 
@@ -38,27 +40,19 @@ def render_options(f: Callable[..., Any]) -> Callable[..., Any]:
                           "installed voice each, the same on every run [env POLYVOX_CAST; default narrator]."),
         click.option("--model", help="Model of the engine [default: the engine's model for the language]."),
         click.option("--engine", help="Engine [default: the best installed for the language]."),
+        click.option("--word-times", type=click.Choice(("auto", "heard"), case_sensitive=False),
+                     help="Word times where the engine gives none: heard by the listener (heard), or auto: heard "
+                          "with --verify, else estimated from the audio [default: auto] (docs/words.md)."),
         click.option("--caption-karaoke", is_flag=True,
                      help="Time every word inside its caption (WebVTT <00:00:01.000><c>word</c> tags)."),
         click.option("--caption-words", type=click.IntRange(min=1), default=7, show_default=True,
                      help="Most words in one caption (a caption is also at most one 42-character line)."),
         click.option("--captions", metavar="FILE",
                      help="Write word-timed captions beside the audio: .vtt, .srt or .json (docs/words.md)."),
-        click.option("--retake-failed", is_flag=True, help="With --verify: retake only the segments that still "
-                     "failed in an earlier run (the others come from the cache, unheard)."),
-        click.option("--max-wer", type=click.FloatRange(0.0, 1.0), help="With --verify: the word error rate a "
-                     "take may have (a dropped or repeated word weighs 4 misheard ones) [default: 0.2]."),
-        click.option("--retakes", type=click.IntRange(0, 100), help="With --verify: new takes, each with another "
-                     "seed, a failing segment may get [default: 2]."),
-        click.option("--listener", metavar="NAME[:MODEL]", help="With --verify: the listener that hears the takes "
-                     "[default: the best installed, e.g. whisper:tiny.en]."),
-        click.option("--verify", is_flag=True, help="Hear every take (a listener such as polyvox-whisper), retake "
-                     "the ones whose words, language or audio are wrong, keep the best; with --strict a segment "
-                     "that still fails is an error (docs/listening.md)."),
     ]
     for option in options:
         f = option(f)
-    return f
+    return verify_options(f)
 
 
 def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,14 +81,18 @@ def _format_option(f: Callable[..., Any]) -> Callable[..., Any]:
               help="Ray cluster for --executor ray: auto, or ray://host:10001 [default: a local Ray].")
 @click.option("--dry-run", is_flag=True, help="List every segment as its engine would receive it (text after the "
               "lexicon and normalization, engine, voice, language); synthesize nothing.")
+@book_options
 @output_options
 def render(file: str, output: str | None, fmt: str | None, timing_mode: str | None, stream: bool,
            workers: int | None, batch_size: int | None, executor: str | None, ray_address: str | None,
-           dry_run: bool = False, **opts: Any) -> None:
-    """Render a script (.txt, with [Character] and [pause:1s] markup) or subtitles (.srt).
+           dry_run: bool = False, loudness: float | None = None, acx: bool = False, split: str | None = None,
+           **opts: Any) -> None:
+    """Render a script (.txt, with [Character] and [pause:1s] markup), subtitles (.srt) or a
+    book (.epub, .md, .html, or text with 'Chapter N' lines: docs/books.md).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
-    follows OUT's extension (wav, flac, ogg, mp3). For subtitles, the per-cue timing
+    follows OUT's extension (wav, flac, ogg, mp3, m4b, opus); a book's chapters, title,
+    author and cover go into every format that holds them. For subtitles, the per-cue timing
     report (OUT.timing.json) and the adjusted subtitles (OUT.adjusted.srt) are written beside it.
     """
     import polyvox
@@ -117,6 +115,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
         raise click.UsageError(f"rendering {file} to {out} would overwrite {file} with the adjusted subtitles: "
                                "choose another -o")
     run_render(source, source=file, output=out, srt=srt, stream=stream,
+               mastering=mastering_options(loudness, acx, split, to_file=out is not None and not stream),
                timing_mode=timing_mode, workers=workers, batch_size=batch_size, stdout_format=fmt, executor=executor,
                ray_address=ray_address, **opts)
 
@@ -205,12 +204,11 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                narrator: str | None = None, language: str | None = None, seed: int | None = None,
                cast: str | None = None, sets: tuple[str, ...] = (), no_cache: bool = False, strict: bool = False,
                executor: str | None = None, ray_address: str | None = None, captions: str | None = None,
-               caption_words: int = 7, caption_karaoke: bool = False,
+               caption_words: int = 7, caption_karaoke: bool = False, word_times: str | None = None,
                normalize: bool | None = None, verify: bool = False,
                listener: str | None = None, retakes: int | None = None, max_wer: float | None = None,
-               retake_failed: bool = False) -> dict[str, Any]:
+               retake_failed: bool = False, mastering: dict[str, Any] | None = None) -> dict[str, Any]:
     """Render `text` to `output` (None: stdout), drawing events; returns the --json object."""
-    from polyvox.cli import summary as summaries
     from polyvox.cli.progress import RenderView
     from polyvox.errors import Cancelled
     from polyvox.events import CancelToken
@@ -234,8 +232,13 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         "language": conf.value("language"), "seed": conf.value("seed"), "params": parse_sets(sets),
         "use_cache": not no_cache, "strict": strict, "cast": conf.value("cast"),
         "normalize": conf.value("normalize"),
-        "verify": _verify_options(verify, listener, retakes, max_wer, retake_failed),
+        "verify": verify_settings(verify, listener, retakes, max_wer, retake_failed),
+        "word_times": word_times,
     }
+    mastering = mastering or {}
+    if mastering.get("loudness") is not None:
+        kwargs["loudness"] = mastering["loudness"]
+        kwargs["true_peak"] = mastering.get("true_peak")
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
     console = None if st.quiet else stderr_console()
@@ -256,12 +259,14 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
             else:
                 summary = _render(kernel, text, output, view, token, kwargs, source, outputs, srt,
                                   workers=conf.value("workers"), batch_size=conf.value("batch_size"),
-                                  stdout_format=stdout_format)
+                                  stdout_format=stdout_format, split=mastering.get("split"))
     except Cancelled as exc:
         _cancelled(exc, kernel, console, view.warnings)
     if captions:
         outputs["captions"] = _captions(captions, summary["words"], caption_words, caption_karaoke)
     if console is not None and not st.json:
+        from polyvox.cli import summary as summaries  # its tables are drawn after the audio, not before
+
         console.print(summaries.summary_table(summary))
     if emit:
         if st.json:
@@ -296,12 +301,15 @@ def _kernel(conf: Any) -> Any:
 
 def _render(kernel: Any, text: str | Path, output: Path | None, view: Any, token: Any, kwargs: dict[str, Any],
             source: str, outputs: dict[str, str | None], srt: bool, workers: int, batch_size: int | None = None,
-            stdout_format: str = "wav") -> dict[str, Any]:
+            stdout_format: str = "wav", split: str | None = None) -> dict[str, Any]:
     from polyvox.cli import summary as summaries
 
     target = sys.stdout.buffer if output is None else output
     result = kernel.render(text, on_event=view, cancel=token, workers=workers, batch_size=batch_size, output=target,
-                           format=stdout_format if output is None else None, **kwargs)
+                           format=stdout_format if output is None else None, split=split, **kwargs)
+    if split:
+        outputs["audio"] = None
+        outputs.update({f"chapter{n}": c.file for n, c in enumerate(result.chapters, 1)})
     if srt and output is not None:
         outputs.update(files.subtitle_files(result, output))
     view.stop()
@@ -317,11 +325,14 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
     stream = kernel.stream(text, on_event=view, cancel=token, **kwargs)
     target = sys.stdout.buffer if output is None else output
     with polyvox.AudioWriter(target, stream.sample_rate, stdout_format if output is None else None) as out:
+        if isinstance(text, polyvox.Book):  # its title, author and cover; its chapters once known
+            out.tags, out.cover = text.tags, text.cover
         for chunk in stream:
             out.write(chunk)
             if output is None:
                 sys.stdout.buffer.flush()
         stream.result.check_spoken()  # no silent file for text with nothing to say
+        out.chapters = stream.result.chapters
     if srt and output is not None:
         outputs.update(files.subtitle_files(stream.result, output))
     view.stop()
@@ -347,26 +358,6 @@ def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None
 
 
 # -- helpers -----------------------------------------------------------------------------
-def _verify_options(verify: bool, listener: str | None, retakes: int | None, max_wer: float | None,
-                    retake_failed: bool) -> Any:
-    """--verify and its options as `VerifyOptions` (None without --verify)."""
-    if not verify:
-        given = [name for name, value in (("--listener", listener), ("--retakes", retakes),
-                                          ("--max-wer", max_wer), ("--retake-failed", retake_failed or None))
-                 if value is not None]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} only work with --verify")
-        return None
-    from polyvox import VerifyOptions
-
-    fields: dict[str, Any] = {"listener": listener, "retake_failed": retake_failed}
-    if retakes is not None:
-        fields["retakes"] = retakes
-    if max_wer is not None:
-        fields["max_wer"] = max_wer
-    return VerifyOptions(**fields)
-
-
 @contextlib.contextmanager
 def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
     """First Ctrl-C (or SIGTERM: `kill`, `docker stop`, systemd): finish the current segment,

@@ -65,10 +65,25 @@ def _verify(verify: bool, listener: str | None, retakes: int | None) -> Any:
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
 @click.option("--ray-address", metavar="ADDRESS", help="Ray cluster for --executor ray: auto, or ray://host:10001.")
+@click.option("--cache", "cache_url", metavar="URL", help="A cache shared by every server that can reach it: "
+              "redis://HOST:6379/0 (Redis or Valkey) [env POLYVOX_CACHE_URL; default: the cache directory].")
+@click.option("--cache-local", is_flag=True, help="With --cache: keep a copy of what this server reads in the "
+              "cache directory too (hits it made before are read from its own disk).")
+@click.option("--keep-alive", multiple=True, metavar="[ENGINE[:MODEL]=]DURATION",
+              help="How long an unused model stays loaded: 10m, 30s, 1h; 0 unloads it after each request, -1 "
+                   "never (the default). Repeatable: ENGINE=DURATION for one engine or model.")
+@click.option("--max-memory", multiple=True, metavar="DEVICE=SIZE",
+              help="Memory loaded models may hold on a device (cpu=4GB, cuda:0=20GB); past it the least "
+                   "recently used are unloaded (repeatable).")
+@click.option("--preload", multiple=True, metavar="ENGINE[:MODEL]",
+              help="Load a model before listening (repeatable); it then stays as --keep-alive says.")
 @click.option("--verify", is_flag=True, help="Hear every segment before sending it and retake the failures; "
               "the verdicts are in the SSE done event (docs/listening.md).")
 @click.option("--listener", metavar="NAME[:MODEL]", help="With --verify: the listener [default: the best installed].")
 @click.option("--retakes", type=click.IntRange(0, 100), help="With --verify: retakes per failing segment [default: 2].")
+@click.option("--word-times", type=click.Choice(("auto", "heard")), default="auto", show_default=True,
+              help="Word times of an answer with timestamps, where its engine gives none: estimated from the audio "
+                   "(auto), or heard by the listener (docs/words.md).")
 @debug_option
 def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | None, no_auth: bool,
           voices_dir: str | None,
@@ -76,6 +91,8 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
           batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
           ray_address: str | None, max_connections: int, keep_alive_timeout: float, header_timeout: float,
           body_timeout: float, verify: bool = False, listener: str | None = None, retakes: int | None = None,
+          cache_url: str | None = None, cache_local: bool = False, keep_alive: tuple[str, ...] = (),
+          max_memory: tuple[str, ...] = (), preload: tuple[str, ...] = (), word_times: str = "auto",
           **_: Any) -> None:
     """Serve speech over OpenAI's API (POST /v1/audio/speech) and, with --wyoming, Home Assistant's protocol.
 
@@ -83,6 +100,8 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
       polyvox serve                                         http://127.0.0.1:8000/v1
       polyvox serve --host 0.0.0.0 --api-key-file keys.txt  reachable from the network
       polyvox serve --wyoming tcp://127.0.0.1:10200         also for Home Assistant
+      polyvox serve --keep-alive 10m --cache redis://127.0.0.1:6379/0
+                                                            unload idle models; share the cache
 
     Needs the extra: pip install 'polyvox[serve]'. See docs/serving.md.
     """
@@ -96,10 +115,14 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
                          batch_size=batch_size, cors_origins=cors_origins, max_connections=max_connections,
                          keep_alive_timeout=keep_alive_timeout, header_timeout=header_timeout,
-                         body_timeout=body_timeout, verify=_verify(verify, listener, retakes))
+                         body_timeout=body_timeout, verify=_verify(verify, listener, retakes), preload=preload,
+                         word_times=word_times)
     if wyoming is not None:
         parse_wyoming_uri(wyoming, no_auth)  # a bad URI fails before anything starts
     # the settings every command shares (cache, device, seed, executor); a request never waits on a
     # multi-GB download: a missing model is a 503 naming `polyvox models pull`
-    kernel = settings(executor=executor, ray_address=ray_address).kernel(downloads="never")
+    if cache_local and not cache_url:
+        raise click.UsageError("--cache-local only works with --cache URL")
+    kernel = settings(executor=executor, ray_address=ray_address, cache_url=cache_url).kernel(
+        downloads="never", keep_alive=list(keep_alive) or None, max_memory=list(max_memory), cache_local=cache_local)
     run(config, kernel, wyoming=wyoming)

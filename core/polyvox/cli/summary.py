@@ -68,6 +68,10 @@ def summary_table(summary: dict[str, Any]) -> Table:
         table.add_row("Wall time", _seconds(stats["wall_seconds"]))
         table.add_row("Real-time factor", rtf_text(stats["real_time_factor"]))
     table.add_row("Model loads", str(stats["model_loads"]))
+    chapters = summary.get("chapters") or []
+    if chapters:
+        table.add_row("Chapters", f"{len(chapters)}: " + escape(", ".join(c["title"] for c in chapters[:4]))
+                      + (", ..." if len(chapters) > 4 else ""))
     cast = summary.get("cast") or {}
     if len(cast) > 1:  # who spoke with which voice, where there was more than one speaker
         table.add_row("Voices", escape(", ".join(f"{who} → {v['model']} ({v['engine']})" for who, v in cast.items())))
@@ -132,6 +136,7 @@ def from_result(result: Any, *, source: str, outputs: dict[str, str | None]) -> 
         "duration": round(result.stats.audio_seconds, 4), "cancelled": False, "stats": stats,
         "warnings": list(result.warnings), "timing_actions": timing_actions(result.timing),
         "cast": cast_of(result),
+        "chapters": [c.to_dict() for c in getattr(result, "chapters", ())],
         "segments": segment_dicts(result), **heard,
         "words": [w.to_dict() for w in result.words],
     }

@@ -11,11 +11,13 @@ import attrs
 from polyvox.errors import ParameterError
 from polyvox.events import CancelToken
 from polyvox.listen.report import VerifyOptions, verify_options
+from polyvox.mastering.loudness import Loudness
 from polyvox.render.assembly import JoinConfig
 from polyvox.render.speaking import check_mode
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.voices.casting import check_cast
 from polyvox.voices.voice import Voice
+from polyvox.words.timing import check_word_times
 
 
 def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int | None) -> None:
@@ -57,3 +59,8 @@ class RenderOptions:
     normalize: bool | None = attrs.field(default=None, converter=check_mode)
     #: Hear every take and retake the failures (`polyvox.listen.verify`).
     verify: VerifyOptions | None = attrs.field(default=None, converter=verify_options)
+    #: Every take brought to this loudness under a true-peak ceiling at assembly (`polyvox.mastering`).
+    loudness: Loudness | None = None
+    #: Where word times come from when the engine gives none: "auto" (heard when `verify` heard
+    #: the take anyway, else estimated from the audio) or "heard" (the listener hears each such take).
+    word_times: str = attrs.field(default="auto", converter=check_word_times)

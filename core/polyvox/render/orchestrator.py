@@ -20,13 +20,16 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
+from polyvox.books.book import Book
+from polyvox.cache.backend import CacheBackend
 from polyvox.cache.keys import Fingerprints
-from polyvox.cache.store import ContentCache
-from polyvox.errors import EmptyTextError, PolyvoxError, ScriptError
+from polyvox.errors import EmptyTextError, PolyvoxError
 from polyvox.events import Emitter, Listener, RenderStarted, Warning, WordsTimed
+from polyvox.mastering.loudness import leveled, matched
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
 from polyvox.render.assembly import JoinConfig
+from polyvox.render.chapters import announce, book_language, chapter_marks, reached
 from polyvox.render.models import ModelManager
 from polyvox.render.options import RenderOptions
 from polyvox.render.placing import ScriptPlacement
@@ -34,8 +37,8 @@ from polyvox.render.planner import Job, Planner
 from polyvox.render.results import RenderResult, RenderStats, SegmentResult
 from polyvox.render.scheduler import Scheduler
 from polyvox.render.speaking import Lexicon, Speaking
+from polyvox.render.units import source_units
 from polyvox.subtitles.timing import TimingConfig
-from polyvox.text import markup, ssml
 from polyvox.text.segment import Segment
 from polyvox.voices.blending import EngineVoices
 from polyvox.voices.casting import Overlay, cast_auto, check_jobs, narrator_voice, recast, unvoiced
@@ -72,7 +75,7 @@ class Renderer:
     """The parts every render uses, wired once per kernel; `prepare` starts one render."""
 
     def __init__(self, plugins: Plugins, fingerprints: Fingerprints, models: ModelManager, scheduler: Scheduler,
-                 cache: ContentCache | None, events: Emitter, device: str, seed: int, sample_rate: int | None):
+                 cache: CacheBackend | None, events: Emitter, device: str, seed: int, sample_rate: int | None):
         self.plugins = plugins
         self.fingerprints = fingerprints
         self.models = models
@@ -133,7 +136,9 @@ class Renderer:
         """Read, parse, chunk and plan: a `Render` whose jobs are resolved and nothing synthesized."""
         with scope.active():
             given = sources.read_source(source)
-            if isinstance(given, sources.Script) and options.timing is not None:
+            if isinstance(given, Book) and options.language is None:
+                options = attrs.evolve(options, language=book_language(given, self.planner.all_language_codes()))
+            if not isinstance(given, sources.Subtitles) and options.timing is not None:
                 raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
             for block in getattr(given, "skipped", ()):
                 excerpt = block if len(block) <= 60 else block[:57] + "..."
@@ -163,37 +168,13 @@ class Renderer:
                 planned = self._plan(units, labels, options, narrator, Overlay(library, extra))
             jobs = [job for unit_jobs in planned for job in unit_jobs]
             check_jobs(jobs, self.plugins.specs, self.warn)
-            return Render(self, given, jobs, planned, options, scope, self._rate(jobs))
+            return Render(self, given, jobs, planned, options, scope, self._rate(jobs),
+                          labels if isinstance(given, Book) else None)
 
-    def _parse(self, given: sources.Script | sources.Subtitles, voices: Mapping[str, Voice] | None,
+    def _parse(self, given: sources.Script | sources.Subtitles | Book, voices: Mapping[str, Voice] | None,
                strict: bool) -> tuple[list[list[Segment]], list[str | None]]:
-        """Segments per unit: the whole script is one unit; each subtitle cue is one."""
-        codes = self.planner.all_language_codes()
-        characters = tuple(voices or ())  # `[de]` is German unless a character is called de
-
-        def parse(text: str, where: str | None) -> list[Segment]:
-            def warn(kind: str, message: str) -> None:
-                self.warn(kind, f"{where}: {message}" if where else message)
-
-            try:
-                if ssml.is_ssml(text):  # a <speak> document: the same segments and pauses
-                    return ssml.parse(text, warn=warn, normalizers=self.speaking.speech.normalizers)
-                return markup.parse(text, codes, characters=characters, strict=strict, warn=warn)
-            except ScriptError as exc:
-                raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None
-
-        if isinstance(given, sources.Script):
-            segments = list(given.segments) if given.text is None else parse(given.text, None)
-            return [segments], [None]
-        from polyvox.subtitles.speech import spoken, without_screen_marks
-
-        units, labels = [], []
-        for cue in given.cues:
-            where = f"subtitle {cue.index} at {_stamp(cue.start)}"
-            segments = parse(without_screen_marks(cue.text), where)  # no ♪ or (annotations) read aloud
-            units.append([attrs.evolve(s, line=None, column=None, text=spoken(s.text)) for s in segments])
-            labels.append(where)
-        return units, labels
+        return source_units(given, codes=self.planner.all_language_codes(), voices=voices, strict=strict,
+                            normalizers=self.speaking.speech.normalizers, warn=self.warn)
 
     def _chunk(self, segments: list[Segment], options: RenderOptions, narrator: Voice,
                voices: Mapping[str, Voice] | None) -> list[Segment]:
@@ -228,8 +209,9 @@ class Render:
     """One planned render: `audio()` runs and places it, yielding output chunks in order;
     `result` is set once the last chunk is out."""
 
-    def __init__(self, renderer: Renderer, given: sources.Script | sources.Subtitles, jobs: list[Job],
-                 units: list[list[Job]], options: RenderOptions, scope: RenderScope, rate: int):
+    def __init__(self, renderer: Renderer, given: sources.Script | sources.Subtitles | Book, jobs: list[Job],
+                 units: list[list[Job]], options: RenderOptions, scope: RenderScope, rate: int,
+                 chapters: list[str | None] | None = None):
         self.renderer = renderer
         self.given = given
         self.jobs = jobs
@@ -239,6 +221,9 @@ class Render:
         self.sample_rate = rate
         self.result: RenderResult | None = None
         self.verifier: Any = None
+        #: A book's chapter titles, one per unit (None: not a book), and the chapter (0-based; -1:
+        #: none yet) of the last chunk `audio` yielded.
+        self.chapters, self.chapter = chapters, -1
 
     @property
     def is_subtitles(self) -> bool:
@@ -256,11 +241,14 @@ class Render:
                                         sum(len(j.request.text) for j in speech_jobs)))
             placement = self._placement()
         seconds, timed = 0.0, 0
-        chunks = placement.place(self._speech(streaming))
+        chunks = matched(placement.place(leveled(self._speech(streaming), self.options.loudness)),
+                         self.options.loudness, getattr(placement, "chapter_starts", ()))
         while True:
             with self.scope.active():
                 chunk = next(chunks, None)
                 timed = self._words_timed(placement.results, timed)
+                self.chapter = announce(self.chapters, self.chapter, reached(placement, seconds, chunk is None),
+                                        self.renderer.events.emit)
             if chunk is None:
                 break
             seconds += chunk.duration
@@ -279,7 +267,8 @@ class Render:
     def _placement(self) -> Any:
         opts = self.options
         if not self.is_subtitles:
-            return ScriptPlacement(self.jobs, self.sample_rate, self._join)
+            firsts = {unit[0].index for unit in self.units if unit} if self.chapters is not None else set()
+            return ScriptPlacement(self.jobs, self.sample_rate, self._join, firsts)
         from polyvox.subtitles.placing import CuePlacement
 
         return CuePlacement(self.given.cues, self.units, self.sample_rate, self._join, opts.timing or TimingConfig(),
@@ -295,7 +284,12 @@ class Render:
         """The run step: every speech job's (job, audio, from_cache), in script order; with
         `verify`, each take heard beside synthesis and the failures retaken (`polyvox.listen.verify`)."""
         if self.options.verify is None:
-            yield from self._made(self.jobs, streaming)
+            made = self._made(self.jobs, streaming)
+            if self.options.word_times == "heard":  # takes without the engine's times heard (docs/words.md)
+                from polyvox.listen import heardwords
+
+                made = heardwords.for_render(self.renderer, self.options, made)
+            yield from made
             return
         from polyvox.listen.verify import for_render
 
@@ -305,8 +299,12 @@ class Render:
 
     def _made(self, jobs: list[Job], streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
         """`jobs` through the scheduler: (job, audio, from_cache) of each speech job, in script order."""
-        scheduler, opts = self.renderer.scheduler, self.options
         speech = [j for j in jobs if j.request is not None]
+        with self.renderer.models.hold(j.model_key for j in speech):  # never unloaded mid-render
+            yield from self._scheduled(jobs, speech, streaming)
+
+    def _scheduled(self, jobs: list[Job], speech: list[Job], streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
+        scheduler, opts = self.renderer.scheduler, self.options
         models = {j.model_key for j in speech}
         batching = any(self._batch_size(key) > 1 for key in models)
         if streaming or (opts.workers == 1 and not batching and len(models) <= 1):
@@ -347,7 +345,8 @@ class Render:
         return RenderResult(None, tuple(results), stats, tuple(self.scope.warnings), output,
                             timing=tuple(getattr(placement, "report", ())), srt=getattr(placement, "srt", None),
                             sample_rate=self.sample_rate,
-                            verification=self.verifier.report() if self.verifier is not None else None)
+                            verification=self.verifier.report() if self.verifier is not None else None,
+                            chapters=chapter_marks(self.chapters, getattr(placement, "chapter_starts", ()), seconds))
 
 
 class RenderStream:
@@ -377,9 +376,4 @@ class RenderStream:
 
     def close(self) -> None:
         self._chunks.close()
-
-
-def _stamp(seconds: float) -> str:
-    ms = round(seconds * 1000)
-    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 

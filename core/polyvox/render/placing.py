@@ -4,7 +4,7 @@ have their own place step (polyvox.subtitles.placing); everything else about a r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 from polyvox.audio import Audio
 from polyvox.render.assembly import Assembler, JoinConfig
@@ -21,16 +21,24 @@ Speech = Iterable[tuple[Job, Audio, bool]]
 class ScriptPlacement:
     """Places every job's audio (pauses included) in order; `results` fills as it goes."""
 
-    def __init__(self, jobs: list[Job], rate: int, join: Callable[[Job], JoinConfig]):
+    def __init__(self, jobs: list[Job], rate: int, join: Callable[[Job], JoinConfig],
+                 chapter_firsts: Collection[int] = ()):
         self.jobs = jobs
         self.rate = rate
         self.join = join  # how a job's chunk joins the one before it (the caller's, else its engine's)
         self.results: list[SegmentResult] = []
+        #: A book's chapters start at these jobs (indices); each starts a new output chunk.
+        self.chapter_firsts = set(chapter_firsts)
+        #: Where each chapter reached so far starts, in seconds of output; known before its first chunk.
+        self.chapter_starts: list[float] = []
 
     def place(self, speech: Speech) -> Iterator[Audio]:
         assembler = assembler_for(self.jobs, self.rate, self.join)
         spoken = iter(speech)
         for job in self.jobs:
+            if job.index in self.chapter_firsts:
+                yield from assembler.finish()  # nothing held across a chapter's start
+                self.chapter_starts.append(assembler.seconds)
             if job.request is None:
                 if job.segment.pause:
                     yield from assembler.add_silence(job.segment.pause)
@@ -40,7 +48,7 @@ class ScriptPlacement:
             done, clip, cached = next(spoken)
             assert done is job, "the run step hands speech over in script order"
             yield from assembler.add(clip, job.segment.join, self.join(job))
-            words = moved(for_script(job.segment.text, clip.words, clip), assembler.start,
+            words = moved(for_script(job.segment.text, clip.words, clip, job.request.text), assembler.start,
                           hi=assembler.start + clip.duration)
             self.results.append(SegmentResult(job.index, job.segment, job.engine, job.model, job.request.language,
                                               job.request.voice.name, cached, assembler.start, clip.duration,

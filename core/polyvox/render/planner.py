@@ -21,6 +21,7 @@ from polyvox.plugin.registry import Plugins
 from polyvox.plugin.spec import EngineSpec
 from polyvox.text import languages, scripts
 from polyvox.text.segment import Request, Segment
+from polyvox.voices.blending import resolve_voice, tag_blend
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
 #: The seed every segment uses unless the script, the call or the kernel says otherwise,
@@ -236,6 +237,10 @@ class Planner:
         if seg.character is None:
             return narrator
         voice = voices.get(seg.character) or voices.get(seg.character.lower())
+        if voice is None and tag_blend(seg.character):  # [jf_alpha:0.7+jm_kumo:0.3]: the tag names its voice
+            found = resolve_voice(seg.character, self.plugins.ranked())
+            if found is not None:
+                return Voice(name=seg.character, model=found[1], engine=found[0])
         if voice is None:
             self.warn("unknown-character", f"unknown character {seg.character!r}: using the narrator's voice",
                            key=f"unknown-character:{seg.character.lower()}")

@@ -30,6 +30,22 @@ class SegmentResult:
 
 
 @attrs.frozen
+class ChapterMark:
+    """A chapter of a book render: its title and where it starts and ends in the output
+    (seconds); a file with chapters carries these marks (`polyvox.containers`)."""
+
+    title: str
+    start: float
+    end: float
+    #: Its own file, for a render split into one file per chapter.
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"title": self.title, "start": round(self.start, 4), "end": round(self.end, 4)}
+        return {**out, "file": self.file} if self.file else out
+
+
+@attrs.frozen
 class RenderStats:
     segments: int
     speech_segments: int
@@ -76,6 +92,8 @@ class RenderResult:
     sample_rate: int | None = None
     #: What hearing the takes found (`polyvox.listen.report.VerifyReport`), for renders with `verify`.
     verification: Any = None
+    #: A book's chapters in the output, in order (empty for a script or subtitles).
+    chapters: tuple[ChapterMark, ...] = ()
 
     @property
     def words(self) -> tuple[WordTime, ...]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from polyvox.audio import Audio
-from polyvox.cache.store import ContentCache
+from polyvox.cache.backend import CacheBackend
 from polyvox.errors import Cancelled, PolyvoxError
 from polyvox.events import CancelToken, Event, SegmentFinished, SegmentStarted
 from polyvox.plugin.registry import Plugins
@@ -59,7 +59,7 @@ class _Progress:
 
 
 class Scheduler:
-    def __init__(self, plugins: Plugins, models: ModelManager, cache: ContentCache | None,
+    def __init__(self, plugins: Plugins, models: ModelManager, cache: CacheBackend | None,
                  emit: Callable[[Event], None]):
         self.plugins = plugins
         self.models = models
@@ -85,6 +85,8 @@ class Scheduler:
         """
         speech = [j for j in jobs if j.request is not None]
         progress = _Progress(len(speech), cancel)
+        if use_cache and self.cache is not None:  # a shared cache reads them ahead, many per round trip
+            self.cache.expect([j.key for j in speech if j.key is not None])
         if self.executor is not None:
             results = self._elsewhere(speech, ordered, use_cache, batch_size, progress)
         elif ordered:
@@ -286,11 +288,11 @@ class Scheduler:
                                          job.request.text, job.engine))
 
         def make() -> Done:
-            entry = self.models.get(*jobs[0].model_key, fingerprint=jobs[0].model_fingerprint)
-            started()
-            if batch_size > 1 and spec.capabilities.batch:
-                return Done(tuple(self._shared(entry, jobs, batch_size, progress)))
-            return Done(tuple(self._outcomes(entry, jobs)))
+            with self.models.lease(*jobs[0].model_key, fingerprint=jobs[0].model_fingerprint) as entry:
+                started()
+                if batch_size > 1 and spec.capabilities.batch:
+                    return Done(tuple(self._shared(entry, jobs, batch_size, progress)))
+                return Done(tuple(self._outcomes(entry, jobs)))
 
         return Call(tuple(jobs), spec, self.plugins.plugin_of(engine), self.plugins.loadable(), make, started)
 

@@ -1,7 +1,8 @@
 """The read step: what a render was given, read once and recognized once.
 
-A source is script text, a script or subtitle file (`Path`), segments, subtitle cues, or SRT
-text; subtitles are recognized by content (cues, an ``.srt`` path, or text that starts like
+A source is script text, a script, book or subtitle file (`Path`), a `Book`, segments, subtitle
+cues, or SRT text. A book (.epub, .md, .html, or a .txt with "Chapter N" lines) is read into
+its chapters (`polyvox.books`); subtitles are recognized by content (cues, an ``.srt`` path, or text that starts like
 SRT), never by a guess made twice.
 """
 
@@ -13,13 +14,14 @@ from typing import Any
 
 import attrs
 
+from polyvox.books.book import Book
 from polyvox.errors import ScriptError
 from polyvox.subtitles.srt import Cue, looks_like_srt, read_srt
 from polyvox.text.encoding import decode_script
 from polyvox.text.segment import Segment
 
 #: Script text, a script or .srt file (`Path`), segments, subtitle cues, or SRT text.
-Source = str | Path | Sequence[Segment] | Sequence[Cue]
+Source = str | Path | Book | Sequence[Segment] | Sequence[Cue]
 
 
 @attrs.frozen
@@ -38,20 +40,30 @@ class Subtitles:
     skipped: tuple[str, ...] = ()
 
 
-def read_source(source: Any) -> Script | Subtitles:
-    """`source` as a `Script` or `Subtitles`; a file is read once."""
-    if isinstance(source, (Script, Subtitles)):
+def read_source(source: Any) -> Script | Subtitles | Book:
+    """`source` as a `Script`, `Subtitles` or `Book`; a file is read once."""
+    if isinstance(source, (Script, Subtitles, Book)):
         return source
     if isinstance(source, Path):
         if source.suffix.lower() == ".srt":
             return _subtitles(source)
+        from polyvox.books.reading import is_book_path, read_book
+
+        if is_book_path(source) and not source.is_dir():
+            return read_book(source)
         if source.is_dir():
             raise ScriptError(f"{str(source)!r} is a directory: give a script (.txt) or subtitles (.srt) file")
         try:
             data = source.read_bytes()
         except OSError as exc:
             raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
-        source = decode_script(data, str(source))  # UTF-16, else UTF-8 with any other byte as Windows-1252
+        text = decode_script(data, str(source))  # UTF-16, else UTF-8 with any other byte as Windows-1252
+        from polyvox.books.plaintext import headed_chapters
+
+        chapters = None if looks_like_srt(text) else headed_chapters(text, source.stem)
+        if chapters is not None:
+            return Book(tuple(chapters), title=source.stem)
+        source = text
     if isinstance(source, str):
         return _subtitles(source) if looks_like_srt(source) else Script(text=source)
     if isinstance(source, Sequence) and source and all(isinstance(c, Cue) for c in source):

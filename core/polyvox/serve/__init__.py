@@ -51,9 +51,10 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
     app = create_app(config, kernel)
     import sys
 
-    from polyvox.serve.startup import banner, check
+    from polyvox.serve.startup import banner, check, preload
 
     check(config, app.app.state.service)  # a mapping no request could use: one line, before listening
+    preload(config, app.app.state.service)
     print(banner(config, app.app.state.service, wyoming), file=sys.stderr, flush=True)
     server = uvicorn.Server(uvicorn_config(app, config, log_level="info", timeout_graceful_shutdown=5))
     if wyoming is not None:  # its own thread and event loop: uvicorn keeps the main thread's signals

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
-from polyvox.serve import captioned
+from polyvox.serve import captioned, residents, studio
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
 from polyvox.serve.errors import ApiError, from_polyvox
@@ -48,6 +48,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     metrics = Metrics()
     kernel.subscribe(metrics.on_event)
+    metrics.registry.register(residents.ResidentCollector(kernel))
     store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
     service = SpeechService(kernel, config, store)
     releaser = Releaser()  # what requests freed goes back to the system once the server is idle
@@ -69,7 +70,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
                            expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
-                                           "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning"])
+                                           "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning",
+                                           "x-polyvox-cache"])
 
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech")
@@ -92,7 +94,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
             raise
         frames = _frames(job, first, body.stream_format, metrics, began, request)
         media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
-        return _SpeechResponse(frames, job, media_type=media, headers=dict(planned.headers))
+        headers = {**planned.headers, "X-Polyvox-Cache": planned.cache_state()}
+        return _SpeechResponse(frames, job, media_type=media, headers=headers)
 
     @app.post("/dev/captioned_speech")  # Kokoro-FastAPI's route, for its clients (serve/captioned.py)
     async def captioned_speech(body: captioned.CaptionedSpeechRequest) -> Any:
@@ -103,6 +106,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return JSONResponse(answer, headers=dict(done.headers))
 
     # -- models and voices ---------------------------------------------------------------------
+    residents.install(app, service)  # POST /v1/models/{id}/load and /unload
+
     def model_cards() -> list[ModelCard]:
         cards = [ModelCard(id=name, owned_by="polyvox") for name in service.config_aliases()]
         for spec in kernel.engines():
@@ -147,7 +152,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     # -- operations ----------------------------------------------------------------------------
     @app.api_route("/health", methods=["GET", "HEAD"])  # monitors often probe with HEAD
     async def health() -> Any:
-        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count, "cache": cache}
+        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count, "cache": cache,
+                "models": [residents.describe(r) for r in kernel.models.residents()]}
 
     @app.get("/metrics")
     async def prometheus() -> Any:
@@ -155,6 +161,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
+    studio.install(app, service, queue)  # the page at / and its API under /studio/api (serve/studio/)
     return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
 
 
@@ -300,7 +307,7 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
             yield _event({"type": "speech.audio.done",
                           "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
                           "segments": _segment_times(result, planned.stretch),
-                          **({"verification": _verdicts(heard)} if heard is not None else {})})
+                          **({"verification": heard.verdicts()} if heard is not None else {})})
     except PolyvoxError as exc:  # after the headers: the status is sent; end the body early
         log.warning("render failed mid-stream: %s", exc)
         if sse:
@@ -323,16 +330,6 @@ def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:
         return []
     return [{"text": s.segment.text, "start": round(s.start / stretch, 3),
              "end": round((s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
-
-
-def _verdicts(report: Any) -> dict[str, Any]:
-    """The verdicts of a verified response (polyvox's extension to the done event): the counts,
-    and each segment's text, words heard, word error rate, flags and takes."""
-    out = report.summary()
-    out["segments"] = [{"index": s.index, "text": s.text, "heard": s.verdict.heard, "wer": round(s.verdict.wer, 4),
-                        "flags": list(s.verdict.flags), "passed": s.passed, "takes": len(s.takes)}
-                       for s in report.segments]
-    return out
 
 
 def _delta(data: bytes) -> bytes:

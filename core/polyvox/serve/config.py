@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from polyvox.errors import PolyvoxError
+from polyvox.words import check_word_times
 
 #: OpenAI's voice names. Each maps to a voice by `voice_map`; unmapped ones speak with the
 #: engine's default voice, so clients that only offer these names work out of the box.
@@ -114,6 +115,12 @@ class ServeConfig:
     #: Hear every segment before it is sent and retake the failures (`polyvox.VerifyOptions`,
     #: None: off); the verdicts go into the SSE done event (docs/listening.md).
     verify: Any = None
+    #: Where the words of an answer with timestamps come from when its engine gives none:
+    #: "auto" (estimated from the audio, or heard with `verify`) or "heard" (the listener hears
+    #: each take of such a request; docs/words.md).
+    word_times: str = attrs.field(default="auto", converter=check_word_times)
+    #: Models loaded before the server listens: "engine" or "engine:model" (or an alias).
+    preload: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
     def __attrs_post_init__(self) -> None:
         if not self.api_keys and not self.no_auth and not is_loopback(self.host):

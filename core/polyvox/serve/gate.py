@@ -21,8 +21,10 @@ from polyvox.serve.auth import check_bearer, check_origin
 from polyvox.serve.config import ServeConfig
 from polyvox.serve.errors import ApiError, too_large
 
-#: Paths anyone may call without a key (uptime monitors and load balancers probe them).
-EXEMPT = frozenset({"/health"})
+#: Paths anyone may call without a key (uptime monitors and load balancers probe them; the
+#: studio's page and its files hold nothing: its API asks for the key like every route).
+EXEMPT = frozenset({"/health", "/"})
+EXEMPT_PREFIX = "/studio/static/"
 
 #: The body a route without its own bound may send (its JSON, if any, is a few fields).
 SMALL_BODY = 64 * 1024
@@ -32,9 +34,12 @@ def body_limits(config: ServeConfig) -> dict[tuple[str, str], int]:
     """The largest body each route needs, by (method, path): a speech request is its JSON
     fields and `input`, whose characters JSON may escape as up to 12 bytes each (a UTF-16
     pair, ``\\ud83d\\ude00``); a voice upload is an audio file."""
+    from polyvox.serve.studio import studio_body_limits
+
     return {("POST", "/v1/audio/speech"): SMALL_BODY + 12 * config.max_input_chars,
             ("POST", "/dev/captioned_speech"): SMALL_BODY + 12 * config.max_input_chars,
-            ("POST", "/v1/audio/voices"): config.max_body_bytes}
+            ("POST", "/v1/audio/voices"): config.max_body_bytes,
+            **studio_body_limits(config.max_input_chars, config.max_body_bytes)}
 
 
 class Gate:
@@ -56,7 +61,8 @@ class Gate:
         limit = self.limits.get((scope["method"], scope["path"]), SMALL_BODY)
         try:
             if not _exempt(scope, headers):
-                check_origin(headers.get("origin"), self.config.cors_origins)
+                check_origin(headers.get("origin"), self.config.cors_origins, headers.get("host"),
+                             keyed=bool(self.config.api_keys))
                 check_bearer(headers.get("authorization"), self.config.api_keys)
             body = await _read(receive, headers, limit, self.config.body_timeout)
         except ApiError as error:
@@ -71,7 +77,7 @@ class Gate:
 
 
 def _exempt(scope: Any, headers: Headers) -> bool:
-    if scope["path"] in EXEMPT:
+    if scope["method"] in ("GET", "HEAD") and (scope["path"] in EXEMPT or scope["path"].startswith(EXEMPT_PREFIX)):
         return True
     # a browser's CORS preflight carries no credentials by design; it is answered with headers
     # only (by the CORS middleware when --cors-origin is given), and the request it precedes

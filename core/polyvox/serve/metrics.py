@@ -7,7 +7,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from polyvox.events import ModelLoaded, SegmentFinished
+from polyvox.events import ModelLoaded, ModelUnloaded, SegmentFinished
 
 
 class Metrics:
@@ -22,15 +22,20 @@ class Metrics:
         self.segments = Counter("polyvox_segments", "speech segments delivered, by source",
                                 ["source"], registry=self.registry)
         self.model_loads = Counter("polyvox_model_loads", "models loaded", ["engine"], registry=self.registry)
+        self.model_unloads = Counter("polyvox_model_unloads", "models unloaded, by why (idle: past their "
+                                     "keep-alive; memory, count: past a budget; asked; replaced)",
+                                     ["engine", "reason"], registry=self.registry)
         self.rtf = Histogram("polyvox_real_time_factor", "render wall time / audio duration per request",
                              buckets=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0), registry=self.registry)
 
     def on_event(self, event: Any) -> None:
-        """A kernel listener: counts segments (synthesized or cached) and model loads."""
+        """A kernel listener: counts segments (synthesized or cached), model loads and unloads."""
         if isinstance(event, SegmentFinished):
             self.segments.labels("cache" if event.cached else "synthesized").inc()
         elif isinstance(event, ModelLoaded):
             self.model_loads.labels(event.engine).inc()
+        elif isinstance(event, ModelUnloaded):
+            self.model_unloads.labels(event.engine, event.reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

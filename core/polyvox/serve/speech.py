@@ -17,8 +17,8 @@ import attrs
 import polyvox
 from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
 from polyvox.errors import PolyvoxError
+from polyvox.events import SegmentFinished, WordsTimed
 from polyvox.events import Warning as RenderWarning
-from polyvox.events import WordsTimed
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
@@ -38,6 +38,13 @@ class Speech:
     headers: Mapping[str, str]
     #: Each segment's words as it is placed (`WordsTimed`), for the SSE stream to send on.
     words: list[Any] = attrs.field(factory=list)
+    #: Whether each segment finished so far came from the cache.
+    cached: list[bool] = attrs.field(factory=list)
+
+    def cache_state(self) -> str:
+        """``hit`` when every segment made so far came from the cache (the first, when the
+        headers go out), else ``miss``: the X-Polyvox-Cache header."""
+        return "hit" if self.cached and all(self.cached) else "miss"
 
     def next_chunk(self) -> Audio | None:
         chunk = next(self.stream, None)
@@ -183,7 +190,11 @@ class SpeechService:
             listen = _words_into(words) if req.timestamps and req.stream_format == "sse" else None
             unusable: list[str] = []  # the voice asked for, which the engine cannot speak with
 
+            cached: list[bool] = []
+
             def note(event: Any) -> None:
+                if isinstance(event, SegmentFinished):
+                    cached.append(event.cached)
                 if isinstance(event, RenderWarning) and event.kind in _VOICE_NOT_USED and event.message not in unusable:
                     unusable.append(event.message)
                 if listen is not None:
@@ -192,8 +203,10 @@ class SpeechService:
             # a segment that still fails is sent all the same, its verdict in the done event: the
             # server's strict (for a client's markup) is not verification's
             verify = attrs.evolve(self.config.verify, strict=False) if self.config.verify is not None else None
+            # heard word times (--word-times heard) cost a listener: only for an answer that has words
+            word_times = self.config.word_times if _wants_words(req) else None
             stream = self.kernel.stream(source, params=params, cancel=cancel, batch_size=self.config.batch_size,
-                                        on_event=note, verify=verify, **options)
+                                        on_event=note, verify=verify, word_times=word_times, **options)
             engines = {j.engine for j in stream.jobs if j.engine}
             spoken = {j.request.language for j in stream.jobs if j.request is not None}
         except PolyvoxError as exc:
@@ -208,7 +221,13 @@ class SpeechService:
         if req.instructions:
             headers["X-Polyvox-Instructions"] = f"ignored: engine {', '.join(sorted(engines))} cannot follow " \
                                                 "spoken instructions"
-        return Speech(stream, cancel, stretch, headers, words)
+        return Speech(stream, cancel, stretch, headers, words, cached)
+
+
+def _wants_words(req: SpeechRequest) -> bool:
+    """Whether the answer carries word times: ``timestamps`` asked for, or Kokoro-FastAPI's
+    captioned route (``return_timestamps``, true by default there)."""
+    return bool(req.timestamps or getattr(req, "return_timestamps", False))
 
 
 def _words_into(words: list[Any]) -> Any:

@@ -31,6 +31,19 @@ def check(config: ServeConfig, service: Any) -> None:
                                f"({', '.join(_engine_voices(service)) or 'none'})") from None
 
 
+def preload(config: ServeConfig, service: Any) -> None:
+    """Load each ``--preload`` model now (a name no request could use is a one-line error)."""
+    for name in config.preload:
+        try:
+            engine, model = service.resolve_model(name, None)
+        except ApiError as exc:
+            raise PolyvoxError(f"serve: --preload {name}: {_reason(exc, name)}") from None
+        if engine is None:
+            raise PolyvoxError(f"serve: --preload {name}: the engine of {name!r} depends on each request's "
+                               "language; give ENGINE or ENGINE:MODEL")
+        service.kernel.load(engine, model)
+
+
 def banner(config: ServeConfig, service: Any, wyoming: str | None = None) -> str:
     """The lines printed once when the server starts."""
     host = f"[{config.host}]" if ":" in config.host else config.host

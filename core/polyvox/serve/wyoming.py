@@ -12,6 +12,9 @@ counted in ``/metrics`` with ``protocol="wyoming"``, and events are read within 
 `polyvox.serve.wyoming_events`. Whatever a client sends, it gets an ``error`` event and the
 connection is closed; the server logs one line and serves on.
 
+With ``--verify`` every segment is heard before it is sent, as over HTTP, and the answer's
+``audio-stop`` carries the verdicts (``polyvox_verification``).
+
 Wyoming has no authentication, so it listens on loopback unless ``--no-auth`` is given.
 """
 
@@ -106,6 +109,7 @@ class Handler(AsyncEventHandler):
         self.voice: Any = None
         self.pending = ""
         self.rate: int | None = None
+        self.heard: list[polyvox.VerifyReport] = []  # the verdicts of the answer so far (--verify)
         self.peer = self.writer.get_extra_info("peername")
 
     async def run(self) -> None:
@@ -177,7 +181,7 @@ class Handler(AsyncEventHandler):
         elif SynthesizeStart.is_type(event.type):
             check_voice(event)
             start = SynthesizeStart.from_event(event)
-            self.streaming, self.voice, self.pending, self.rate = True, start.voice, "", None
+            self.streaming, self.voice, self.pending, self.rate, self.heard = True, start.voice, "", None, []
         elif SynthesizeChunk.is_type(event.type):
             text = check_text(event)
             if self.streaming:
@@ -188,7 +192,7 @@ class Handler(AsyncEventHandler):
                     for piece in self._pieces(self.pending):
                         await self._speak(piece)
                 if self.rate is not None:
-                    await self.write_event(AudioStop().event())
+                    await self.write_event(self._stop())
                 self.streaming, self.pending = False, ""
                 await self.write_event(SynthesizeStopped().event())
                 self._count("synthesize-stream", 200)
@@ -204,14 +208,27 @@ class Handler(AsyncEventHandler):
         return True
 
     async def _synthesize(self, synth: Synthesize) -> None:
-        self.voice, self.rate = synth.voice, None
+        self.voice, self.rate, self.heard = synth.voice, None, []
         if not synth.text.strip():
             raise bad_request("the text to synthesize is empty", "text", "empty_input")
         with self._slot():  # one slot for the whole answer: its pieces are not refused halfway
             for piece in self._pieces(synth.text):
                 await self._speak(piece)
         if self.rate is not None:
-            await self.write_event(AudioStop().event())
+            await self.write_event(self._stop())
+
+    def _stop(self) -> Event:
+        """``audio-stop``; on a server that verifies (``--verify``), with the verdicts of every
+        segment of the answer under ``polyvox_verification`` (as the HTTP server's SSE done event
+        has them; clients that do not know the key ignore it)."""
+        event = AudioStop().event()
+        if self.service.config.verify is None:
+            return event
+        heard, self.heard = self.heard, []
+        if not heard:
+            return event
+        return Event(type=event.type, data={**(event.data or {}),
+                                            "polyvox_verification": polyvox.VerifyReport.joined(heard).verdicts()})
 
     async def _chunk(self, text: str) -> None:
         self.pending += text
@@ -266,6 +283,9 @@ class Handler(AsyncEventHandler):
                 for at in range(0, len(data), 2 * _CHUNK_SAMPLES):
                     await self.write_event(AudioChunk(rate=self.rate, width=2, channels=1,
                                                       audio=data[at:at + 2 * _CHUNK_SAMPLES]).event())
+            heard = getattr(planned.stream.result, "verification", None)
+            if heard is not None:
+                self.heard.append(heard)
         finally:
             planned.cancel.cancel()
             await anyio.to_thread.run_sync(planned.stream.close)

@@ -80,7 +80,8 @@ class CuePlacement:
             done, clip, cached[job.index] = next(spoken)
             assert done is job, "the run step hands speech over in script order"
             clip = clip.resample(self.rate)
-            clip = clip.with_words(for_script(job.segment.text, clip.words, clip))  # before trim moves them
+            # the words as written, before trim moves them
+            clip = clip.with_words(for_script(job.segment.text, clip.words, clip, job.request.text))
             clip = trim(clip, self.timing.keep_ms, self.timing.silence_db, lead=job is speech[0],
                         tail=job is speech[-1])
             chunks.extend(assembler.add(clip, job.segment.join, self.join(job)))

@@ -47,3 +47,18 @@ def assert_speech(audio: Audio, text: str, rate: int) -> None:
     rms = float(np.sqrt(np.mean(audio.samples.astype(np.float64) ** 2)))
     assert 0.02 <= rms <= 0.5, f"RMS {rms:.4f}"
     assert float(np.abs(audio.samples).max()) <= 1.0
+
+
+def energy_onsets(samples: np.ndarray, rate: int, quiet_s: float, floor_db: float = -30.0) -> list[float]:
+    """Seconds where 5 ms frames louder than `floor_db` under the peak begin after at least
+    `quiet_s` of quieter ones: where words start after pauses, measured from the audio alone
+    (independent of `polyvox.words.energy`), to check an engine's word times against."""
+    hop = rate // 200
+    frames = samples[: len(samples) // hop * hop].reshape(-1, hop).astype(np.float64)
+    loud = np.sqrt((frames**2).mean(axis=1)) > np.abs(samples).max() * 10 ** (floor_db / 20)
+    out, quiet = [], 10**9
+    for i, on in enumerate(loud):
+        if on and quiet >= quiet_s * 200:
+            out.append(i * hop / rate)
+        quiet = 0 if on else quiet + 1
+    return out

@@ -51,13 +51,15 @@ def chunk_segments(segments: list[Segment], max_chars: Callable[[Segment], int],
             continue
         limit = max(1, int(max_chars(seg)))
         say = speak(seg) if speak is not None else None
+        written = " ".join(seg.text.split())
+        whole = None
         if say is not None:
-            whole = say(" ".join(seg.text.split()))
+            whole = say(written)
             if len(whole) > len(seg.text):
                 limit = max(1, limit * len(seg.text) // len(whole))
         pieces = split_text(seg.text, limit, seg.language)
         for n, (text, join) in enumerate(pieces):
-            spoken = None if say is None else say(text)
+            spoken = None if say is None else whole if text == written else say(text)
             out.append(attrs.evolve(seg, text=text, join=seg.join if n == 0 else join,
                                     spoken=spoken if spoken != text else None))
     return out

@@ -16,6 +16,7 @@ letter-like symbol such as ℓ) does not count.
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from collections import Counter
 
@@ -50,6 +51,9 @@ _LANGUAGE_SCRIPTS: dict[str, tuple[str, ...]] = {
     "ko": ("Hangul", "Han"),
 }
 
+#: Everything in ASCII text that is not a letter.
+_NOT_ASCII_LETTERS = re.compile("[^A-Za-z]+")
+
 
 @functools.lru_cache(maxsize=4096)
 def script_of(char: str) -> str | None:
@@ -65,12 +69,13 @@ def script_of(char: str) -> str | None:
 
 def script_counts(text: str) -> Counter[str]:
     """How many letters of each script `text` has."""
-    if text.isascii():  # the common case, without a look-up per character
-        letters = sum(c.isalpha() for c in text)
+    if text.isascii():  # the common case: no look-up per character
+        letters = len(_NOT_ASCII_LETTERS.sub("", text))
         return Counter({"Latin": letters} if letters else {})
     return Counter(s for s in map(script_of, text) if s is not None)
 
 
+@functools.lru_cache(maxsize=4096)  # the planner asks for each segment's more than once
 def main_script(text: str) -> str | None:
     """The script most of the letters of `text` are in; None when it has no letters, or when two
     scripts have as many letters each."""

@@ -7,7 +7,8 @@ The rules, TTS Audio Suite's (TAS) made deterministic:
 
 1. a part without ``:`` is the name part;
 2. ``<emotion>:<number>`` (one of `EMOTIONS`) and ``vector:<eight numbers>`` are emotion weights;
-3. ``<language>:...`` and ``<known character>:...`` are the name part;
+3. ``<language>:...`` and ``<known character>:...`` are the name part, and so is a blend of
+   voices with its weights (``jf_alpha:0.7+jm_kumo:0.3``, ``ja:jf_alpha:1+jm_kumo:1``);
 4. ``key:<number>`` and ``<known parameter>:...`` are parameters;
 5. any other ``key:text`` is the name part when the tag has none, a parameter otherwise.
 
@@ -44,6 +45,8 @@ _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 _PARAM_KEY = re.compile(r"^[a-z_][a-z0-9_-]*$")
 _SPEAKER = re.compile(r"^(?:s|speaker\s*)?(\d+)$", re.IGNORECASE)
 _FORBIDDEN_IN_NAME = set("/\\:|[]")
+#: A ``+`` between two voices of a blend (``alpha:0.7+kumo``), not the sign of a weight (``sad:+0.3``).
+_BLEND = re.compile(r"[^\s:,]\s*\+\s*[A-Za-z_]")
 
 
 class TagProblem(ValueError):
@@ -91,7 +94,9 @@ def read(body: str, codes: tuple[str, ...], characters: Collection[str], *, stri
             continue
         key, sep, value = part.partition(":")
         key_l, value = key.strip().lower(), value.strip()
-        if not sep and "=" in part:  # [Bob|speed=1.2]
+        if "=" not in part and _blend_of(part, codes) is not None:  # [jf_alpha:0.7+jm_kumo:0.3]
+            names.append(part)
+        elif not sep and "=" in part:  # [Bob|speed=1.2]
             key, _, value = part.partition("=")
             _parameter(key.strip().lower(), value.strip(), part, params, problems)
         elif not sep:
@@ -116,6 +121,9 @@ def read(body: str, codes: tuple[str, ...], characters: Collection[str], *, stri
 
 
 def _name_part(text: str, body: str, codes: tuple[str, ...], characters: Collection[str], strict: bool) -> Tag:
+    blend = _blend_of(text, codes)
+    if blend is not None:
+        return _blend(*blend, body)
     pieces = [p.strip() for p in text.split(":")]
     if len(pieces) == 1:
         (name,) = pieces
@@ -152,6 +160,31 @@ def _name_part(text: str, body: str, codes: tuple[str, ...], characters: Collect
                    problems=problems)
     raise TagProblem("markup-tag", f"tag [{body}] has {len(pieces) - 1} ':'; write [Name], [lang:Name] or "
                      "[lang:Name:emotion]")
+
+
+def _blend_of(text: str, codes: tuple[str, ...]) -> tuple[str, str | None] | None:
+    """(blend, language) when the name part `text` is a blend of voices with its weights written
+    (``jf_alpha:0.7+jm_kumo:0.3``, ``ja:jf_alpha:1+jm_kumo:1``), else None: ``[Tom+Jerry]``
+    stays a TAS character with a ``+`` in its name, and ``sad:+0.3`` an emotion weight."""
+    if not _BLEND.search(text):
+        return None
+    first, sep, rest = text.partition(":")
+    language = languages.normalize(first.strip(), codes) if sep and "+" not in first else None
+    blend = "".join((rest if language is not None else text).split())
+    return (blend, language) if ":" in blend else None
+
+
+def _blend(blend: str, language: str | None, body: str) -> Tag:
+    """The blend is the speaker, its spelling the character's name: the planner gives it the
+    blend's voice (a ``:`` is in no character name of a tag, so it cannot be mistaken for one)."""
+    from polyvox.errors import VoiceError
+    from polyvox.voices.blending import parse_blend
+
+    try:
+        parse_blend(blend)
+    except VoiceError as exc:
+        raise TagProblem("markup-tag", f"tag [{body}]: {exc}") from None
+    return Tag(character=blend, language=language)
 
 
 def _character(name: str, body: str) -> str | None:

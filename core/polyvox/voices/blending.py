@@ -25,6 +25,12 @@ def is_blend(name: str) -> bool:
     return isinstance(name, str) and ("+" in name or ":" in name) and "/" not in name and "\\" not in name
 
 
+def tag_blend(character: str) -> bool:
+    """Whether a script's character is a blend written in its tag (``[jf_alpha:0.7+jm_kumo:0.3]``,
+    `polyvox.text.tags`): a blend with its weights, as no character name of a tag has a ``:``."""
+    return is_blend(character) and ":" in character and "+" in character
+
+
 def parse_blend(name: str) -> dict[str, float]:
     """The parts of a blend and their weights, as written (a bare part weighs 1; a part named
     twice adds up). A plain voice id is one part of weight 1. `VoiceError` when it is not a

@@ -26,7 +26,7 @@ import attrs
 
 from polyvox.errors import VoiceError
 from polyvox.text import languages
-from polyvox.voices.blending import resolve_voice
+from polyvox.voices.blending import resolve_voice, tag_blend
 from polyvox.voices.library import AUDIO_EXTENSIONS
 from polyvox.voices.voice import DEFAULT_VOICE, Voice
 
@@ -121,7 +121,8 @@ def unvoiced(characters: Iterable[str | None], voices: Mapping[str, Voice]) -> l
     """The characters `voices` has no voice for, once each, in order of first appearance."""
     out: dict[str, str] = {}
     for name in characters:
-        if name and name.lower() not in out and name not in voices and name.lower() not in voices:
+        if name and name.lower() not in out and name not in voices and name.lower() not in voices \
+                and not tag_blend(name):  # a blend in a tag is its own voice
             out[name.lower()] = name
     return list(out.values())
 

@@ -1,0 +1,57 @@
+"""The parse step: a source as units of segments. The whole script is one unit; each chapter
+of a book is one (its title, then its text; room tone before and after); each subtitle cue is
+one. A unit is what the planner plans and the placement places as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from polyvox.books.book import Book
+from polyvox.errors import ScriptError
+from polyvox.render import sources
+from polyvox.render.chapters import book_units
+from polyvox.text import markup, ssml
+from polyvox.text.segment import Segment
+from polyvox.voices.voice import Voice
+
+
+def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any,
+                 voices: Mapping[str, Voice] | None, strict: bool, normalizers: Sequence[Any],
+                 warn: Callable[[str, str], None]) -> tuple[list[list[Segment]], list[str | None]]:
+    """Segments per unit and each unit's label (a chapter's title, a cue's place; None for a
+    script). `codes`: the language codes markup knows; `voices`' names are characters."""
+    characters = tuple(voices or ())  # `[de]` is German unless a character is called de
+
+    def parse(text: str, where: str | None) -> list[Segment]:
+        def warn_here(kind: str, message: str) -> None:
+            warn(kind, f"{where}: {message}" if where else message)
+
+        try:
+            if ssml.is_ssml(text):  # a <speak> document: the same segments and pauses
+                return ssml.parse(text, warn=warn_here, normalizers=normalizers)
+            return markup.parse(text, codes, characters=characters, strict=strict, warn=warn_here)
+        except ScriptError as exc:
+            raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None
+
+    if isinstance(given, sources.Script):
+        segments = list(given.segments) if given.text is None else parse(given.text, None)
+        return [segments], [None]
+    if isinstance(given, Book):
+        return book_units(given, parse, warn)
+    from polyvox.subtitles.speech import spoken, without_screen_marks
+
+    units, labels = [], []
+    for cue in given.cues:
+        where = f"subtitle {cue.index} at {_stamp(cue.start)}"
+        segments = parse(without_screen_marks(cue.text), where)  # no ♪ or (annotations) read aloud
+        units.append([attrs.evolve(s, line=None, column=None, text=spoken(s.text)) for s in segments])
+        labels.append(where)
+    return units, labels
+
+
+def _stamp(seconds: float) -> str:
+    ms = round(seconds * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
