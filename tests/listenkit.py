@@ -26,6 +26,7 @@ class Sloppy(Piper):
         super().__init__()
         self.calls: list[tuple[str, int]] = []
         self.log: list[tuple[str, float]] = []  # ("synth-start"/"synth-end", perf_counter)
+        self.cores: list[int] = []  # polyvox.cores.available() at each call
         self._lock = threading.Lock()
 
     def spec(self) -> polyvox.EngineSpec:
@@ -40,6 +41,7 @@ class Sloppy(Piper):
     def synthesize(self, model: Any, request: polyvox.Request, conditioning: Any) -> polyvox.Audio:
         with self._lock:
             self.calls.append((request.text, request.seed))
+            self.cores.append(polyvox.cores.available())
             self.log.append(("synth-start", time.perf_counter()))
         words = request.text.split()
         if self.drops(request.text, request.seed):

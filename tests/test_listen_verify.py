@@ -88,6 +88,23 @@ def test_verify_retakes_the_failures_and_a_second_run_neither_synthesizes_nor_li
     assert kernel.cache.verify().bad == ()  # the takes records are entries polyvox knows
 
 
+def test_a_listener_on_the_cpu_holds_its_cores_while_the_render_runs(monkeypatch, tmp_path) -> None:
+    """whisper hears on the CPU: from its first hearing to the render's end, an engine sees one
+    core fewer (`polyvox.cores`), so Piper leaves the listener its core; a plain render and the
+    time after a verified one see them all."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # as on a 2-core machine, whatever this one has
+    kernel = polyvox.Kernel(cache=False)
+    engine = Sloppy()
+    kernel.register(engine)
+    kernel.render(SCRIPT, engine="sloppy", params=QUIET)
+    assert engine.cores == [2, 2, 2, 2]
+    engine.cores.clear()
+    kernel.render(SCRIPT, engine="sloppy", params=QUIET, verify=polyvox.VerifyOptions(retakes=0))
+    # Segments 0 and 1 are made before the first verdict (two takes ahead); 2 and 3 after it.
+    assert engine.cores[2:] == [1, 1] and set(engine.cores) <= {1, 2}
+    assert polyvox.cores.available() == 2
+
+
 def test_strict_makes_a_segment_that_still_fails_an_error(story) -> None:
     kernel, _ = story
     line = LINES[FAILING[0]]

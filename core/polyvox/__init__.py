@@ -10,10 +10,11 @@ The public API is what ``__all__`` names: the classes and functions below, and t
 (``from polyvox import events`` or ``from polyvox.events import SegmentFinished``): `errors`,
 `events` (what listeners hear), `config` (settings), `names` (the values options take),
 `samples` (the demo), `decoding` (audio libsndfile cannot read), `weights` (where model files
-live), `installing` (installing and making plugins) and `serve` (the server). The CLI and the
-server use nothing else. Two seams are public for those who extend the kernel:
-`polyvox.render.execution` (executors: where engine calls run, docs/executors.md) and
-`polyvox.testing` (the engine contract kit). Every other module is the kernel's own and may change.
+live), `cores` (the CPU cores an engine may use now), `installing` (installing and making
+plugins) and `serve` (the server). The CLI and the server use nothing else. Two seams are
+public for those who extend the kernel: `polyvox.render.execution` (executors: where engine
+calls run, docs/executors.md) and `polyvox.testing` (the engine contract kit). Every other
+module is the kernel's own and may change.
 """
 
 from __future__ import annotations
@@ -125,5 +126,5 @@ __all__ = [
     "UnsupportedLanguageError", "UrlFile", "Verdict", "VerifyOptions", "VerifyReport", "Voice", "voice_language",
     "VoiceError", "VoiceLibrary", "Word", "WordTime",
     # modules, imported on first use like the names
-    "config", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
+    "config", "cores", "decoding", "errors", "events", "installing", "names", "samples", "serve", "weights", "words",
 ]

@@ -186,20 +186,20 @@ class Piper(polyvox.Engine):
 
             voice = PiperVoice(session=_cpu_session(str(path), _thread_limit()),
                                config=PiperConfig.from_dict(_read_config(Path(path))), download_dir=Path.cwd())
-        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), _cores(),
+        return LoadedVoice(voice, str(path), 1 if use_cuda else _parallel_sessions(), polyvox.cores.usable(),
                            "cuda" if use_cuda else "cpu")
 
     def synthesize(self, model: LoadedVoice, request: Request, conditioning: Any) -> Audio:
-        return _speak(model.voice, request)
+        return _speak(model.sessions(1)[0], request)
 
     def synthesize_many(self, model: LoadedVoice, requests: list[Request], conditioning: Any) -> list[Audio]:
         """Several segments side by side, each on a session of its own (Piper's phonemizer
         takes its own lock; ONNX Runtime lets go of the GIL while it runs), once the voice has
         been asked for enough batch work to pay for those sessions; until they are built (in
         the background), one after another on the session on every core."""
-        sessions = model.batch_sessions(len(requests)) if len(requests) > 1 else []
-        if not sessions:
-            return [_speak(model.voice, r) for r in requests]
+        sessions = model.sessions(len(requests))
+        if len(sessions) == 1:
+            return [_speak(sessions[0], r) for r in requests]
         free: SimpleQueue[Any] = SimpleQueue()
         for voice in sessions:
             free.put(voice)
@@ -211,7 +211,7 @@ class Piper(polyvox.Engine):
             finally:
                 free.put(voice)
 
-        with ThreadPoolExecutor(min(len(sessions), len(requests)), thread_name_prefix="piper") as pool:
+        with ThreadPoolExecutor(len(sessions), thread_name_prefix="piper") as pool:
             return list(pool.map(one, requests))
 
     def size(self, model: LoadedVoice) -> int | None:
@@ -247,22 +247,30 @@ class LoadedVoice:
         with self._lock:
             return bool(self._narrow)
 
-    def batch_sessions(self, count: int) -> list[Any]:
-        """The sessions a batch of `count` segments runs on side by side: the half-core ones
-        once built, else none (the batch runs on the session on every core). Counts the batch
-        work asked for, and starts building them once it reaches `BUILD_AFTER`."""
+    def sessions(self, count: int) -> list[Any]:
+        """The sessions `count` segments run on now, side by side: the one on every core for a
+        lone segment, or for every segment until the narrow sessions are built; else as many
+        narrow ones as the segments and the cores free now (`polyvox.cores`) allow, so a
+        listener hearing beside the render keeps its core. Counts the batch work asked for, and
+        starts building the narrow sessions once it reaches `BUILD_AFTER`, or at once when cores
+        are held (they are what fits then)."""
         if self.parallel == 1:
-            return []
+            return [self.voice]
+        free = min(self.cores, polyvox.cores.available())
         with self._lock:
             if self._narrow:
-                return list(self._narrow)
-            self._asked += count
-            if self._builder is None and self._asked >= BUILD_AFTER:
+                if count == 1 and free >= self.cores:
+                    return [self.voice]
+                each = max(1, self.cores // self.parallel)
+                return self._narrow[:max(1, min(count, free // each))]
+            if count > 1:
+                self._asked += count
+            if self._builder is None and (self._asked >= BUILD_AFTER or free < self.cores):
                 # Not a daemon: interpreter exit waits for a session in the making rather than
                 # unwind a thread inside ONNX Runtime.
                 self._builder = threading.Thread(target=self._build, name="piper-batch-sessions")
                 self._builder.start()
-            return []
+            return [self.voice]
 
     def _build(self) -> None:
         twins = []
@@ -350,18 +358,10 @@ def _speak(voice: Any, request: Request) -> Audio:
     return Audio(samples, voice.config.sample_rate, words=words).resample(SAMPLE_RATE)
 
 
-def _cores() -> int:
-    """Cores this process may use: the `OMP_NUM_THREADS` limit where set, else its CPU affinity."""
-    limit = _thread_limit()
-    if limit is not None:
-        return limit
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _parallel_sessions() -> int:
     """Segments a CPU batch runs side by side: two where there are two cores or more (each
     session is another copy of the voice in memory; two take most of the gain)."""
-    return 2 if _cores() >= 2 else 1
+    return 2 if polyvox.cores.usable() >= 2 else 1
 
 
 #: Raw espeak phonemes inline (piper's ``[[ … ]]``), for `word = /phonemes/` lexicon entries. No

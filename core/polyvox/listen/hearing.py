@@ -60,6 +60,11 @@ class Hearing:
             raise PluginError(f"listener {spec.name!r} returned {type(heard).__name__} instead of Heard")
         return heard
 
+    def runs_on(self, spec: ListenerSpec, model: str) -> str:
+        """The device `model` of `spec` runs on (``cpu``, ``cuda:0``...), loading it if need be."""
+        with self.models.lease(spec.name, model, self.device) as entry:
+            return entry.budget_device
+
 
 def label(spec: ListenerSpec, model: str) -> str:
     return f"{spec.name}:{model}"

@@ -12,11 +12,14 @@ listener by that much and no further (memory stays flat on a long book, and a li
 fails stops the render soon). A synthesis that fails does not lose the takes made before it:
 their verdicts are taken in, recorded and their audio handed on, in order, before the error.
 A segment whose takes were heard before (a record in the cache) is neither synthesized nor heard
-again (`settle`).
+again (`settle`). A listener that hears on the CPU holds its share of the cores
+(`polyvox.cores`) from its first hearing to the render's end, so an engine that sizes its
+threads by them leaves it a core rather than take turns with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +27,7 @@ from typing import Any
 
 import attrs
 
+from polyvox import cores
 from polyvox.audio import Audio
 from polyvox.cache.backend import CacheBackend
 from polyvox.errors import Cancelled, PolyvoxError
@@ -93,6 +97,9 @@ class Verifier:
         #: A synthesis that failed: the verdicts of what was made are taken in (no more retakes),
         #: then it is raised.
         self._failure: Exception | None = None
+        #: The cores the listener holds while it hears on the CPU (taken at its first hearing).
+        self._cores = contextlib.ExitStack()
+        self._placed = False
 
     # -- before synthesis -----------------------------------------------------------------
     def settle(self, jobs: list[Job]) -> set[int]:
@@ -177,6 +184,7 @@ class Verifier:
                 raise PolyvoxError(f"segment {self._order[position]} was never made (internal error)")
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            self._cores.close()
 
     def _room(self, position: int, strict: bool) -> Generator[Made, None, int]:
         """Wait until fewer than `ahead` takes wait to be heard (the engine waits for the
@@ -215,6 +223,10 @@ class Verifier:
     def _judge(self, job: Job, audio: Audio, hint: str | None) -> Verdict:
         assert job.request is not None
         heard = self.hearing.hear_with(self.spec, self.model, audio, hint)
+        if not self._placed:  # the listener's model is loaded now: where does it run?
+            self._placed = True
+            if self.hearing.runs_on(self.spec, self.model) == "cpu":
+                self._cores.enter_context(cores.held(cores.listener_share()))
         self._segments[job.index].words[job.request.seed] = heard
         language = job.request.language
         hears = self.spec.hears(self.model, language)

@@ -10,7 +10,6 @@ faster-whisper (and with it CTranslate2) is imported only when a model is loaded
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +80,10 @@ class Whisper(polyvox.Listener):
                 raise ModelError(f"whisper model {model!r} is neither one of {known} nor a folder with a "
                                  "CTranslate2 conversion (model.bin, config.json, tokenizer.json)")
         kind, index = _device(device)
-        return WhisperModel(str(folder), device=kind, device_index=index, cpu_threads=cpu_threads(),
-                            compute_type="float16" if kind == "cuda" else "int8")
+        loaded = WhisperModel(str(folder), device=kind, device_index=index, cpu_threads=cpu_threads(),
+                              compute_type="float16" if kind == "cuda" else "int8")
+        loaded.device = f"cuda:{index}" if kind == "cuda" else "cpu"  # where it runs, for the kernel
+        return loaded
 
     def transcribe(self, model: Any, audio: Audio, language: str | None) -> Heard:
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
@@ -107,14 +108,11 @@ class Whisper(polyvox.Listener):
 
 
 def cpu_threads() -> int:
-    """CTranslate2's threads on a CPU: half the cores this process may use (at least one), since
-    the listener mostly hears beside an engine that is synthesizing the next segment (`render
-    --verify`) and two pools of threads each on every core slow both; 0 (CTranslate2 then
-    follows it) where ``OMP_NUM_THREADS`` is set."""
-    if os.environ.get("OMP_NUM_THREADS", "").strip():
-        return 0
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // 2)
+    """CTranslate2's threads on a CPU: the listener's share of the cores (`polyvox.cores`: half
+    of those this process may use, at least one), which the kernel holds for it while it hears
+    beside an engine that is synthesizing the next segment (`render --verify`); two pools of
+    threads each on every core slow both."""
+    return polyvox.cores.listener_share()
 
 
 def _device(device: str) -> tuple[str, int]:
