@@ -76,7 +76,7 @@ class Hibari(polyvox.Engine):
             raise ModelError(f"hibari runs on the CPU only (onnxruntime's CPU provider): device {device!r} is not "
                              "possible; use 'cpu' or 'auto' (POLYVOX_DEVICE)")
         path = files.get(model_path().name) if files is not None else None
-        return Loaded(Speaker(voice=VOICE, model=str(path or model_path()), threads=_threads()))
+        return Loaded(Speaker(voice=VOICE, model=str(path or model_path()), threads=polyvox.cores.usable()))
 
     def synthesize(self, model: Loaded, request: Request, conditioning: Any) -> Audio:
         return model.speak(request.text, request.params["speed"], request.seed)
@@ -103,17 +103,6 @@ class Loaded:
         # normalized as Piper's audio is, a cast of both voices is heard at one level
         peak = float(np.abs(samples).max()) if len(samples) else 0.0
         return Audio(samples / peak if peak > 0 else samples, SAMPLE_RATE)
-
-
-def _threads() -> int:
-    """`OMP_NUM_THREADS` where set (a Ray replica's share), else every core this process may use."""
-    try:
-        limit = int(os.environ.get("OMP_NUM_THREADS", ""))
-    except ValueError:
-        limit = 0
-    if limit > 0:
-        return limit
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 plugin = Hibari()

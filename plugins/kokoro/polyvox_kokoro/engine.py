@@ -41,7 +41,7 @@ class Session:
         from polyvox_kokoro.durations import patched
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = _threads()
+        options.intra_op_num_threads = polyvox.cores.usable()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         cuda = device.startswith("cuda") or (device == "auto" and _cuda_available())
@@ -211,16 +211,6 @@ def _trim(samples: np.ndarray, floor: float = 0.01, keep: int = SAMPLE_RATE * 3 
         return samples, 0
     start = max(0, int(loud[0]) - keep)
     return samples[start: loud[-1] + keep], start
-
-
-def _threads() -> int:
-    try:
-        limit = int(os.environ.get("OMP_NUM_THREADS", ""))
-    except ValueError:
-        limit = 0
-    if limit > 0:
-        return limit
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def _cuda_available() -> bool:
