@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import attrs
 import numpy as np
 import pytest
 from listenkit import QUIET, Recorder, Sloppy
@@ -106,6 +107,49 @@ def test_a_take_is_heard_while_the_next_is_made_and_the_engine_runs_at_most_two_
     # bounded: nothing after segment 1 was started before take 0's verdict (AHEAD takes waiting)
     started = [i for kind, i in log[:at(("hear-end", 0))] if kind == "synth-start"]
     assert started == list(range(verify.AHEAD)), log
+
+
+class Batched(Logged):
+    """Logged, declaring batches of two (made one after the other)."""
+
+    name = "batched"
+
+    def spec(self) -> polyvox.EngineSpec:
+        spec = super().spec()
+        caps = attrs.evolve(spec.capabilities, batch=True, batch_sizes={"cpu": 2, "auto": 2})
+        return attrs.evolve(spec, name=self.name, capabilities=caps)
+
+    def synthesize_many(self, model: Any, requests: list[polyvox.Request], conditioning: Any) -> list[polyvox.Audio]:
+        return [self.synthesize(model, r, conditioning) for r in requests]
+
+
+def test_a_batching_engine_makes_verified_takes_in_script_order_so_the_listener_starts_at_once(tmp_path) -> None:
+    """A plain render batches by length, which would make this script's first (and longest)
+    line last; verified, the takes are made in script order, so the listener hears the first
+    while the engine makes the rest, instead of waiting for them all."""
+    log: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    engine = Batched(log, lock)
+    kernel.register(engine)
+    kernel.listen(polyvox.Audio(np.zeros(16000, np.float32), 16000))  # the listener's model first
+    hear = kernel.hearing.hear_with
+
+    def logged(*args: Any, **kwargs: Any) -> polyvox.Heard:
+        with lock:
+            log.append(("hear-start", -1))
+        return hear(*args, **kwargs)
+
+    kernel.hearing.hear_with = logged  # type: ignore[method-assign]
+    opening = "The longest line of this script opens it, and by length it would be made last."
+    script = [opening, LINES[0], LINES[2], LINES[1]]
+    assert sorted(script, key=len)[-1] == opening
+    result = kernel.render("\n".join(script), engine="batched", params=QUIET,
+                           verify=polyvox.VerifyOptions(retakes=0))
+    assert result.verification.heard == 4
+    made = [i for kind, i in log if kind == "synth-start"]
+    assert made == [len(LINES), 0, 2, 1], log  # in script order (the opening logs as len(LINES))
+    assert log.index(("hear-start", -1)) < log.index(("synth-start", 1)), log  # heard beside the rest
 
 
 def test_a_synthesis_that_fails_loses_none_of_the_takes_before_it(tmp_path) -> None:

@@ -7,9 +7,11 @@ verdict goes into the cache with it.
 
 The render thread keeps synthesizing the next segments while the listener thread hears the
 last one; a retake is made on the render thread between them. The pipeline is bounded: at most
-`AHEAD` takes wait to be heard (the one being heard included), so the engine runs ahead of the
-listener by that much and no further (memory stays flat on a long book, and a listener that
-fails stops the render soon). A synthesis that fails does not lose the takes made before it:
+`AHEAD` takes wait to be heard (the one being heard included; a batch more where the engine
+makes its segments in batches), so the engine runs ahead of the listener by that much and no
+further (memory stays flat on a long book, and a listener that fails stops the render soon).
+The takes are made in script order (`Orchestrator._made` with `in_order`), so the listener is
+fed from the first segment on. A synthesis that fails does not lose the takes made before it:
 their verdicts are taken in, recorded and their audio handed on, in order, before the error.
 A segment whose takes were heard before (a record in the cache) is neither synthesized nor heard
 again (`settle`). A listener that hears on the CPU holds its share of the cores
@@ -325,10 +327,12 @@ class Verifier:
                            s.heard, s.retaken) for s in done))
 
 
-def for_render(renderer: Any, options: Any, jobs: list[Job],
-               made: Callable[[list[Job]], Iterator[Made]]) -> tuple[Verifier, Iterator[Made]]:
+def for_render(renderer: Any, options: Any, jobs: list[Job], made: Callable[[list[Job]], Iterator[Made]],
+               batch: int = 1) -> tuple[Verifier, Iterator[Made]]:
     """A render's verifier, and its kept takes in script order: `made(jobs)` runs the jobs that
-    the cache does not settle through the scheduler, retakes run one at a time beside them."""
+    the cache does not settle through the scheduler, retakes run one at a time beside them.
+    `batch`: the most segments one engine call makes; the engine may run that many takes
+    further ahead, so the listener has the next take while the engine makes a whole batch."""
 
     def retake(job: Job) -> Made:
         (one,) = list(renderer.scheduler.run([job], ordered=True, use_cache=options.use_cache, batch_size=1,
@@ -338,6 +342,7 @@ def for_render(renderer: Any, options: Any, jobs: list[Job],
     verifier = Verifier(renderer.hearing, options.verify, renderer.cache, options.use_cache, retake,
                         renderer.events.emit, renderer.warn,
                         seeded=lambda engine: renderer.plugins.specs[engine].capabilities.seeded)
+    verifier.ahead = AHEAD + max(1, batch) - 1
     skip = verifier.settle([j for j in jobs if j.request is not None])
     strict = options.strict if options.verify.strict is None else options.verify.strict
     return verifier, verifier.run(made([j for j in jobs if j.index not in skip]), strict=strict)

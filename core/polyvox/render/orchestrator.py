@@ -283,9 +283,13 @@ class Render:
     def _speech(self, streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
         """The run step: every speech job's (job, audio, from_cache), in script order; with
         `verify`, each take heard beside synthesis and the failures retaken (`polyvox.listen.verify`)."""
+        # A listener hears each take as it comes, in script order: the takes are made in that order
+        # too, so it is fed from the first segment on (made by length, a script's first take can
+        # wait for most of the others, and the listener with it).
+        heard = self.options.verify is not None or self.options.word_times == "heard"
         if self.options.verify is None:
-            made = self._made(self.jobs, streaming)
-            if self.options.word_times == "heard":  # takes without the engine's times heard (docs/words.md)
+            made = self._made(self.jobs, streaming or heard)
+            if heard:  # takes without the engine's times heard (docs/words.md)
                 from polyvox.listen import heardwords
 
                 made = heardwords.for_render(self.renderer, self.options, made)
@@ -293,21 +297,24 @@ class Render:
             return
         from polyvox.listen.verify import for_render
 
+        batch = max((self._batch_size(j.model_key) for j in self.jobs if j.request is not None), default=1)
         self.verifier, verified = for_render(self.renderer, self.options, self.jobs,
-                                             lambda jobs: self._made(jobs, streaming))
+                                             lambda jobs: self._made(jobs, True), batch)
         yield from verified
 
-    def _made(self, jobs: list[Job], streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
-        """`jobs` through the scheduler: (job, audio, from_cache) of each speech job, in script order."""
+    def _made(self, jobs: list[Job], in_order: bool) -> Iterator[tuple[Job, Audio, bool]]:
+        """`jobs` through the scheduler: (job, audio, from_cache) of each speech job, in script
+        order; with `in_order` also made in that order (a stream, a listener), else grouped by
+        model and batched by length, as is fastest for a whole render."""
         speech = [j for j in jobs if j.request is not None]
         with self.renderer.models.hold(j.model_key for j in speech):  # never unloaded mid-render
-            yield from self._scheduled(jobs, speech, streaming)
+            yield from self._scheduled(jobs, speech, in_order)
 
-    def _scheduled(self, jobs: list[Job], speech: list[Job], streaming: bool) -> Iterator[tuple[Job, Audio, bool]]:
+    def _scheduled(self, jobs: list[Job], speech: list[Job], in_order: bool) -> Iterator[tuple[Job, Audio, bool]]:
         scheduler, opts = self.renderer.scheduler, self.options
         models = {j.model_key for j in speech}
         batching = any(self._batch_size(key) > 1 for key in models)
-        if streaming or (opts.workers == 1 and not batching and len(models) <= 1):
+        if in_order or (opts.workers == 1 and not batching and len(models) <= 1):
             yield from scheduler.run(jobs, ordered=True, use_cache=opts.use_cache, batch_size=opts.batch_size,
                                      cancel=opts.cancel)
             return
