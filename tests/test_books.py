@@ -191,7 +191,10 @@ def test_cli_splits_chapters_lists_them_in_json_and_checks_acx(shelf):
     assert [m.title for m in polyvox.read_chapters(root / "streamed.mp3", 60.0)] == TITLES
     good = _cli("check", "--acx", str(files[0]), "--json", "--strict", cwd=root, cache=root / "cache")
     assert good.returncode == 0, good.stdout + good.stderr
-    assert json.loads(good.stdout)["chapters"][0]["passed"] is True
+    checked = json.loads(good.stdout)["chapters"][0]
+    assert checked["passed"] is True
+    # its room tone: no silence is digital zero (-inf), and the floor is inside ACX's -60 dB after AAC
+    assert checked["noise_floor"] is not None and -72 < checked["noise_floor"] < -68, checked
     # the same book without --acx: peaks at -1 dBTP fail ACX's -3 dB, chapter by chapter
     bad = _cli("check", "--acx", "voyage.m4b", "--json", "--strict", cwd=root, cache=root / "cache")
     assert bad.returncode == 1
@@ -219,6 +222,26 @@ def test_acx_brings_short_chapters_to_the_middle_of_its_rms_range(shelf, tmp_pat
     assert levels[-20.0] == pytest.approx([-20.0, -20.0], abs=0.3)
     with pytest.raises(polyvox.ParameterError, match="chapter RMS -3"):
         polyvox.Loudness(-18, rms=-3)
+
+
+def test_room_tone_lies_under_every_silence_and_is_the_same_each_time(shelf):
+    """Engines make digital silence in pauses; `room_tone` lays a faint seeded noise under the
+    whole output, at the RMS asked, the same on every render."""
+    _, kernel, *_ = shelf
+    text = "Call me Ishmael.\n[Alice] Where to?"
+    plain = kernel.render(text, voices=VOICES, loudness=polyvox.Loudness(TARGET, -3.5)).audio.samples
+    toned = [kernel.render(text, voices=VOICES, loudness=polyvox.Loudness(TARGET, -3.5, room_tone=-70)).audio.samples
+             for _ in range(2)]
+    def quietest(samples: np.ndarray) -> float:  # dB RMS of the quietest 50 ms
+        frames = samples[: len(samples) // 1200 * 1200].astype(np.float64).reshape(-1, 1200)
+        return 10 * np.log10(max(1e-30, float(np.mean(frames ** 2, axis=1).min())))
+
+    assert quietest(plain) < -100  # the pause between the lines: digital silence without it
+    assert quietest(toned[0]) == pytest.approx(-70.0, abs=1.5) and np.array_equal(toned[0], toned[1])
+    added = (toned[0] - plain).astype(np.float64)
+    assert 10 * np.log10(np.mean(added ** 2)) == pytest.approx(-70.0, abs=0.5)
+    with pytest.raises(polyvox.ParameterError, match="room tone -40"):
+        polyvox.Loudness(TARGET, room_tone=-40)
 
 
 def test_acx_flags_noise_and_missing_room_tone(tmp_path):

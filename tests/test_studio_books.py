@@ -147,10 +147,14 @@ def test_a_script_downloads_as_a_one_chapter_m4b_at_the_loudness_asked(server):
                      headers=AUTH, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "true_peak"
     # the page's ACX choice: the takes at -18 LUFS, then the script (no chapters) at -20 dB RMS
-    events = _render(server, {"script": script, "loudness": -18, "true_peak": -3.5, "chapter_rms": -20})
+    events = _render(server, {"script": script, "loudness": -18, "true_peak": -3.5, "chapter_rms": -20,
+                              "room_tone": -70})
     job = next(e["id"] for e in events if e["type"] == "job")
     samples, rate = sf.read(io.BytesIO(_download(server, job, "wav")), dtype="float32")
     assert 10 * np.log10(np.mean(np.square(samples, dtype=np.float64))) == pytest.approx(-20.0, abs=0.3)
+    frames = samples[: len(samples) // 1200 * 1200].astype(np.float64).reshape(-1, 1200)
+    quietest = 10 * np.log10(max(1e-30, float(np.mean(frames ** 2, axis=1).min())))
+    assert -72 < quietest < -68  # a room tone under the pauses (not digital silence), kept by the 16-bit WAV
     bad = httpx.post(f"{server.url}/studio/api/renders", json={"script": script, "chapter_rms": -20},
                      headers=AUTH, timeout=30)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "chapter_rms"

@@ -13,6 +13,8 @@ ACX_TRUE_PEAK = -3.5
 ACX_LOUDNESS = -18.0
 #: --acx: each chapter's RMS in dB, the middle of ACX's -23 to -18 (room tone and pauses included).
 ACX_RMS = -20.0
+#: --acx: a room tone of this RMS in dB under every silence (ACX wants no digital zero; at most -60).
+ACX_ROOM_TONE = -70.0
 
 
 def book_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -20,8 +22,8 @@ def book_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--split", type=click.Choice(("chapters",)), help="One file per chapter of a book, named "
                      "OUT-01-title.EXT, ..."),
         click.option("--acx", is_flag=True, help="ACX's rules: true peaks under -3.5 dBTP (-3 once encoded), "
-                     "takes at -18 LUFS unless --loudness says otherwise, each chapter at -20 dB RMS; "
-                     "check the file with `polyvox check --acx`."),
+                     "takes at -18 LUFS unless --loudness says otherwise, each chapter at -20 dB RMS, "
+                     "a -70 dB room tone under the silences; check the file with `polyvox check --acx`."),
         click.option("--loudness", type=click.FloatRange(-70, -5), metavar="LUFS", help="Bring every take to this "
                      "loudness (ITU-R BS.1770) under a true-peak ceiling of -1 dBTP; audiobooks: -18 "
                      "(docs/books.md)."),
@@ -39,5 +41,6 @@ def mastering_options(loudness: float | None, acx: bool, split: str | None, *, t
         return {"loudness": loudness, "true_peak": None, "split": split}
     import polyvox
 
-    mastered = polyvox.Loudness(ACX_LOUDNESS if loudness is None else loudness, ACX_TRUE_PEAK, rms=ACX_RMS)
+    mastered = polyvox.Loudness(ACX_LOUDNESS if loudness is None else loudness, ACX_TRUE_PEAK, rms=ACX_RMS,
+                                room_tone=ACX_ROOM_TONE)
     return {"loudness": mastered, "true_peak": None, "split": split}

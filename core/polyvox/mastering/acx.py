@@ -3,7 +3,8 @@ finished file: RMS between -23 and -18 dB, peaks at most -3 dB, a noise floor at
 and room tone (0.5 to 1 s at the head, 1 to 5 s at the tail).
 
 RMS is over the whole chapter as ACX measures it; the noise floor is the RMS of the quietest
-half second (silence that is digital zero counts as -inf: it passes). Room tone is how long
+half second (silence that is digital zero counts as -inf: it passes here, though a listener at
+ACX hears it as edited; `--acx` renders lay a -70 dB room tone under it). Room tone is how long
 the chapter stays below -50 dB at its start and end (sample peaks over 5 ms windows)."""
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ class Job:
     """One script in the studio: its segments as last planned, its cast, and its last output."""
 
     def __init__(self, owner: str, source: Any, voice: Voice | None, voices: Mapping[str, Voice], *,
-                 loudness: float | None = None, true_peak: float | None = None, chapter_rms: float | None = None):
+                 loudness: float | None = None, true_peak: float | None = None, chapter_rms: float | None = None,
+                 room_tone: float | None = None):
         self.id = secrets.token_urlsafe(16)
         self.owner = owner
         self.source = source  # the script text, then (after the first pass) its planned segments
@@ -56,7 +57,7 @@ class Job:
         self.voices = dict(voices)
         # applied as each pass assembles its takes (the cache keeps them raw)
         self.loudness = None if loudness is None else polyvox.Loudness(
-            loudness, -1.0 if true_peak is None else true_peak, rms=chapter_rms)
+            loudness, -1.0 if true_peak is None else true_peak, rms=chapter_rms, room_tone=room_tone)
         #: The book the script came from (its title, author and cover go into the files that hold them).
         self.book = source if isinstance(source, Book) else None
         #: Each chapter's title and first segment (found by the first pass; retakes keep them).

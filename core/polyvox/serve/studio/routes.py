@@ -51,6 +51,8 @@ class ScriptBody(BaseModel):
     #: Each chapter (the whole script where there are none) then brought to this RMS in dB,
     #: pauses included (ACX: -20; docs/books.md).
     chapter_rms: float | None = Field(default=None, ge=-40, le=-10)
+    #: A faint noise of this RMS in dB under the whole output, so no silence is digital zero (ACX: -70).
+    room_tone: float | None = Field(default=None, ge=-90, le=-50)
 
 
 class EditBody(BaseModel):
@@ -163,12 +165,12 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
     @app.post("/studio/api/renders")
     async def render(body: ScriptBody, request: Request) -> Any:
         given = source(body, request)
-        for name in ("true_peak", "chapter_rms"):
+        for name in ("true_peak", "chapter_rms", "room_tone"):
             if getattr(body, name) is not None and body.loudness is None:
                 raise bad_request(f"{name} applies with a loudness target: give loudness too", name)
         voice, cast = await anyio.to_thread.run_sync(script.resolve_cast, service, body.cast)
         job = Job(owner(request), given, voice, cast, loudness=body.loudness, true_peak=body.true_peak,
-                  chapter_rms=body.chapter_rms)
+                  chapter_rms=body.chapter_rms, room_tone=body.room_tone)
         book.add(job)
         return await _run(job, lambda: new_pass(job), request)
 

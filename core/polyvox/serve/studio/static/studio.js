@@ -11,7 +11,7 @@ const state = { voices: [], blends: false, cast: {}, job: null, segments: [], wo
 const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
 // The loudness select's choices: a target in LUFS and a true-peak ceiling in dBTP (ACX: Audible's).
 const LOUDNESS = { "": {}, "-18": { loudness: -18 }, "-16": { loudness: -16 },
-                   acx: { loudness: -18, true_peak: -3.5, chapter_rms: -20 } };
+                   acx: { loudness: -18, true_peak: -3.5, chapter_rms: -20, room_tone: -70 } };
 
 function say(text) { $("status").textContent = text; }
 function fail(message) { const box = $("error"); box.textContent = message; box.hidden = !message; }
