@@ -163,3 +163,16 @@ def test_help_imports_nothing_heavy(env, command):
     modules = imported_modules(run.stderr)
     assert {"polyvox", "click"} <= modules  # the import log was read
     assert not modules & HEAVY_MODULES, sorted(modules & HEAVY_MODULES)
+
+
+def test_a_quiet_say_to_stdout_draws_nothing_and_starts_without_rich(env):
+    """`polyvox say -q -o -` (a pipe to a player) draws nothing, so it does not import the
+    drawing library on its way to the first audio byte (some 40 ms of a 0.6 s start)."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "polyvox", "say", "Hello there.", "-q",
+                          "-o", "-", "--format", "pcm"], env=env, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    samples = np.frombuffer(run.stdout, np.int16)
+    assert len(samples) > 0.5 * 22_050 and np.abs(samples).max() > 3000  # the sentence was spoken
+    modules = imported_modules(run.stderr.decode())
+    assert {"polyvox", "piper", "onnxruntime"} <= modules  # the import log was read
+    assert "rich" not in modules

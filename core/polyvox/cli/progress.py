@@ -1,5 +1,6 @@
 """Kernel events drawn with rich on stderr: a live progress display on a terminal, one plain
-line per step when stderr is a file or a pipe, nothing with ``--quiet``.
+line per step when stderr is a file or a pipe, nothing with ``--quiet``. rich is imported when
+something is drawn: a quiet `polyvox say -o -` starts without it.
 
 The view only draws what the kernel reports; every number it shows comes from an event.
 """
@@ -7,14 +8,9 @@ The view only draws what the kernel reports; every number it shows comes from an
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-from rich.text import Text
-
+from polyvox.cli.options import escape
 from polyvox.events import (
     ModelLoaded,
     ModelLoading,
@@ -24,6 +20,11 @@ from polyvox.events import (
     SegmentStarted,
     Warning,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+    from rich.progress import Progress
 
 
 def excerpt(text: str, width: int = 48) -> str:
@@ -72,6 +73,10 @@ class RenderView:
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self) -> RenderView:
         if self.live and self.console is not None:
+            from rich.console import Group
+            from rich.live import Live
+            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=30),
                 TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[info]}"),
@@ -97,6 +102,8 @@ class RenderView:
     def note(self, message: str, style: str = "yellow") -> None:
         """A line above the progress display (or a plain line)."""
         if self.console is not None:
+            from rich.text import Text
+
             self.console.print(Text(message, style=style))
 
     # -- events ----------------------------------------------------------------------------

@@ -7,10 +7,12 @@ computes audio or timing.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.markup import escape
-from rich.table import Table
+from polyvox.cli.options import escape
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 #: Bumped when a key of the --json object changes meaning or disappears.
 JSON_SCHEMA_VERSION = 1
@@ -51,6 +53,8 @@ def timing_actions(timing: Any) -> dict[str, int]:
 def summary_table(summary: dict[str, Any]) -> Table:
     """The table printed after every render, from the `--json` object."""
     stats = summary["stats"]
+    from rich.table import Table
+
     table = Table(title="Render summary", title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
