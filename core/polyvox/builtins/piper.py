@@ -300,12 +300,12 @@ def _cpu_session(path: str, threads: int | None) -> Any:
 
     ONNX Runtime ignores OMP_NUM_THREADS and takes every core, so a limit is set here (a Ray
     replica given one CPU sets one; batch sessions share the cores). A VITS pass needs memory in
-    proportion to the audio it makes (about 30 MB a second of speech), and ONNX Runtime's
+    proportion to the audio it makes (about 25 MB a second of speech), and ONNX Runtime's
     memory arena kept the largest pass's for good (a server once held gigabytes): the arena is
-    given back at the end of every call (`ArenaShrinking`), while the call reuses what its
-    operators free (5 % faster than no arena, measured here). The graph is patched and optimized
-    once per voice file and kept (`polyvox.weights.optimized`): a later process builds its
-    session in a third of the time, with the same audio."""
+    given back at the end of a long call (`ArenaShrinking`), while a call reuses what its
+    operators free (5 % faster than no arena, measured here) and a sentence what the last left.
+    The graph is patched and optimized once per voice file and kept (`polyvox.weights.optimized`):
+    a later process builds its session in a third of the time, with the same audio."""
     import onnxruntime
 
     from polyvox.weights.optimized import cpu_session
@@ -319,10 +319,18 @@ def _cpu_session(path: str, threads: int | None) -> Any:
                                       variant="durations" if aligned else ""))
 
 
+#: A pass over more phoneme ids than this gives the arena back when it ends: about 6 s of speech,
+#: and some 130 MB of arena (about 0.45 MB an id, measured with joe). Shorter passes keep it for
+#: the next: freeing it after every sentence cost each sentence 15 % more time (the next pass
+#: faults its memory in again), and it is never more than this much.
+SHRINK_ABOVE_IDS = 256
+
+
 class ArenaShrinking:
-    """An ONNX Runtime session whose every `run` ends by giving the CPU memory arena's free
-    chunks back (the run option ``memory.enable_memory_arena_shrinkage``); everything else is
-    the session's own."""
+    """An ONNX Runtime session whose `run` over more than `SHRINK_ABOVE_IDS` phoneme ids ends
+    by giving the CPU memory arena's free chunks back (the run option
+    ``memory.enable_memory_arena_shrinkage``), so one long pass's memory is not kept for good;
+    everything else is the session's own."""
 
     def __init__(self, session: Any):
         import onnxruntime
@@ -332,7 +340,10 @@ class ArenaShrinking:
         self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
     def run(self, output_names: Any, input_feed: Any, run_options: Any = None) -> Any:
-        return self.session.run(output_names, input_feed, run_options or self._options)
+        if run_options is None:
+            ids = input_feed.get("input")
+            run_options = self._options if ids is None or np.shape(ids)[-1] > SHRINK_ABOVE_IDS else None
+        return self.session.run(output_names, input_feed, run_options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.session, name)
