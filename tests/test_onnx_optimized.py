@@ -107,7 +107,7 @@ def test_a_folder_that_cannot_be_written_only_costs_the_speed(tmp_path, monkeypa
 def test_a_sentence_keeps_the_arena_and_a_long_pass_gives_it_back(tmp_path, models, monkeypatch):
     """ONNX Runtime's arena is given back after a pass long enough to matter (memory), and kept
     between sentences (giving it back each time cost every sentence 15 % in fresh pages)."""
-    from polyvox.builtins import piper
+    from polyvox.builtins.piper_arena import SHRINK_ABOVE_IDS
 
     shrinking: list[tuple[int, bool]] = []  # (phoneme ids, arena given back) per pass
     real = onnxruntime.InferenceSession.run
@@ -122,5 +122,5 @@ def test_a_sentence_keeps_the_arena_and_a_long_pass_gives_it_back(tmp_path, mode
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
     kernel.synthesize("Hello there.", engine="piper", use_cache=False, **QUIET)
     kernel.synthesize(long, engine="piper", use_cache=False, **QUIET)
-    assert [ids > piper.SHRINK_ABOVE_IDS for ids, _ in shrinking] == [False, True]
+    assert [ids > SHRINK_ABOVE_IDS for ids, _ in shrinking] == [False, True]
     assert [given_back for _, given_back in shrinking] == [False, True]
