@@ -28,29 +28,41 @@ def sentences(n: int, tag: str) -> list[str]:
     return [f"The {WORDS[i % 20]} {WORDS[(i * 7 + 3) % 20]} waited by the road, {tag} {i}." for i in range(n)]
 
 
-@contextmanager
-def server(tmp: Path) -> Iterator[tuple[str, Any]]:
-    import uvicorn
-
-    import polyvox
-    from polyvox.serve import ServeConfig, create_app
-    from polyvox.serve.connections import uvicorn_config
-
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    kernel = polyvox.Kernel(cache_dir=tmp / "serve-cache")
-    config = ServeConfig(port=port, voices_dir=tmp / "voices", max_queue=64)
+        return s.getsockname()[1]
+
+
+@contextmanager
+def in_thread(kernel: Any, config: Any) -> Iterator[str]:
+    """`polyvox serve`'s app for `kernel` and `config` (a ServeConfig) on uvicorn in a thread of
+    this process; yields its URL on 127.0.0.1."""
+    import uvicorn
+
+    from polyvox.serve import create_app
+    from polyvox.serve.connections import uvicorn_config
+
     srv = uvicorn.Server(uvicorn_config(create_app(config, kernel), config, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     while not srv.started:
         time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{port}", kernel
+        yield f"http://127.0.0.1:{config.port}"
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def server(tmp: Path) -> Iterator[tuple[str, Any]]:
+    import polyvox
+    from polyvox.serve import ServeConfig
+
+    kernel = polyvox.Kernel(cache_dir=tmp / "serve-cache")
+    with in_thread(kernel, ServeConfig(port=free_port(), voices_dir=tmp / "voices", max_queue=64)) as url:
+        yield url, kernel
 
 
 def _speak(client: Any, url: str, text: str, seed: int) -> bytes:

@@ -10,12 +10,10 @@ python benchmarks/shared_cache.py). A redis-server of its own on a loopback port
 from __future__ import annotations
 
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,14 +22,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fast_paths  # noqa: E402 - the same 200-line script as the warm figures
+import serve_bench  # noqa: E402 - its server in a thread
 
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 
 
 def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return serve_bench.free_port()
 
 
 @contextmanager
@@ -106,23 +103,11 @@ def warm_rerender(tmp: Path, url: str, lines: int = 200, rounds: int = 5) -> dic
 
 @contextmanager
 def _server(kernel: Any, tmp: Path) -> Iterator[str]:
-    import uvicorn
-
-    from polyvox.serve import ServeConfig, create_app
-    from polyvox.serve.connections import uvicorn_config
+    from polyvox.serve import ServeConfig
 
     port = _port()
-    config = ServeConfig(port=port, voices_dir=tmp / f"voices-{port}")
-    srv = uvicorn.Server(uvicorn_config(create_app(config, kernel), config, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        thread.join(10)
+    with serve_bench.in_thread(kernel, ServeConfig(port=port, voices_dir=tmp / f"voices-{port}")) as url:
+        yield url
 
 
 def second_replica(tmp: Path, url: str, rounds: int = 15) -> dict:
