@@ -301,7 +301,7 @@ def _cpu_session(path: str, threads: int | None) -> Any:
 
     ONNX Runtime ignores OMP_NUM_THREADS and takes every core, so a limit is set here (a Ray
     replica given one CPU sets one; batch sessions share the cores). A VITS pass needs memory in
-    proportion to the audio it makes (about 25 MB a second of speech), and ONNX Runtime's
+    proportion to the audio it makes (about 30 MB a second of speech, docs/piper.md), and ONNX Runtime's
     memory arena kept the largest pass's for good (a server once held gigabytes): the arena is
     given back at the end of a long call (`ArenaShrinking`), while a call reuses what its
     operators free (5 % faster than no arena, measured here) and a sentence what the last left.

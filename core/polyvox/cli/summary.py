@@ -52,9 +52,9 @@ def timing_actions(timing: Any) -> dict[str, int]:
 
 def summary_table(summary: dict[str, Any]) -> Table:
     """The table printed after every render, from the `--json` object."""
-    stats = summary["stats"]
     from rich.table import Table
 
+    stats = summary["stats"]
     table = Table(title="Render summary", title_justify="left", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()

@@ -297,7 +297,8 @@ class Render:
             return
         from polyvox.listen.verify import for_render
 
-        batch = max((self._batch_size(j.model_key) for j in self.jobs if j.request is not None), default=1)
+        models = {j.model_key for j in self.jobs if j.request is not None}
+        batch = max((self._batch_size(key) for key in models), default=1)
         self.verifier, verified = for_render(self.renderer, self.options, self.jobs,
                                              lambda jobs: self._made(jobs, True), batch)
         yield from verified
