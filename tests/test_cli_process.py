@@ -176,3 +176,17 @@ def test_a_quiet_say_to_stdout_draws_nothing_and_starts_without_rich(env):
     modules = imported_modules(run.stderr.decode())
     assert {"polyvox", "piper", "onnxruntime"} <= modules  # the import log was read
     assert "rich" not in modules
+
+
+def test_say_with_stderr_to_a_pipe_writes_its_lines_before_importing_rich(env):
+    """Off a terminal the progress lines are plain text: rich is imported for the summary
+    table after the audio, not on the way to it."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "polyvox", "say", "Hello there.",
+                          "-o", "-", "--format", "pcm"], env=env, capture_output=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert len(run.stdout) > 0.5 * 22_050 * 2
+    log = run.stderr.decode().splitlines()
+    said = next(i for i, line in enumerate(log) if line.startswith("[1/1]"))
+    assert "narrator (en): Hello there." in log[said]
+    assert "rich" not in imported_modules("\n".join(log[:said]))
+    assert "rich" in imported_modules("\n".join(log[said:]))  # the summary table

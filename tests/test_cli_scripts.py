@@ -14,6 +14,7 @@ from rich.console import Console
 
 from polyvox import Audio
 from polyvox.cli import cli
+from polyvox.cli.options import RenderConsole
 from polyvox.cli.progress import RenderView, excerpt
 from polyvox.events import ModelLoaded, ModelLoading, RenderStarted, SegmentFinished, SegmentStarted, Warning
 
@@ -151,7 +152,7 @@ def _events() -> list:
 
 def test_view_counts_on_a_terminal():
     buffer = io.StringIO()
-    view = RenderView(Console(file=buffer, force_terminal=True, width=100))
+    view = RenderView(RenderConsole(Console(file=buffer, force_terminal=True, width=100)))
     with view:
         for event in _events():
             view(event)
@@ -164,7 +165,7 @@ def test_view_counts_on_a_terminal():
 
 def test_view_plain_lines_off_a_terminal():
     buffer = io.StringIO()
-    view = RenderView(Console(file=buffer, force_terminal=False, width=100))
+    view = RenderView(RenderConsole(Console(file=buffer, force_terminal=False, width=100)))
     with view:
         for event in _events():
             view(event)
@@ -172,6 +173,23 @@ def test_view_plain_lines_off_a_terminal():
     assert "[1/3]  cached  narrator (en): " + "x" * 20 in lines
     assert any(line.startswith("[3/3]  0.40 s  Bob (de)") for line in lines)
     assert "\x1b[" not in buffer.getvalue()
+
+
+def test_view_off_a_terminal_writes_the_same_plain_lines_without_rich(capsys, monkeypatch):
+    """A render's stderr off a terminal (a pipe, a log) gets the same lines with no rich console
+    made for them: rich is left for the live display and the tables."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    console = RenderConsole()
+    view = RenderView(console)
+    with view:
+        for event in _events():
+            view(event)
+    lines = capsys.readouterr().err.splitlines()
+    assert "[1/3]  cached  narrator (en): " + "x" * 20 in lines
+    assert any(line.startswith("[3/3]  0.40 s  Bob (de)") for line in lines)
+    assert "loaded piper model en_US-joe-medium on cpu in 0.50 s" in lines
+    assert not view.live and console._rich is None
 
 
 def test_view_draws_nothing_when_quiet():

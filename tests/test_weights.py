@@ -191,11 +191,12 @@ def test_a_live_progress_display_steps_aside_for_the_question(tmp_path, hub):
 
     from rich.console import Console
 
+    from polyvox.cli.options import RenderConsole
     from polyvox.cli.progress import RenderView
     from polyvox.events import DownloadAnswered, DownloadAsking
 
     kernel = make_kernel(tmp_path, Fetcher(hub))
-    view = RenderView(Console(file=io.StringIO(), force_terminal=True))
+    view = RenderView(RenderConsole(Console(file=io.StringIO(), force_terminal=True)))
     seen: list[Any] = []
 
     def confirm(question: str) -> bool:

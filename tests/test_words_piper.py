@@ -61,3 +61,25 @@ def test_piper_word_times_survive_the_cache(tmp_path):
     first = k.render("Cached words, timed by Piper.", engine="piper", params=QUIET)
     again = k.render("Cached words, timed by Piper.", engine="piper", params=QUIET)
     assert again.stats.cached == 1 and again.words == first.words and first.words[0].source == "engine"
+
+
+def test_each_word_is_phonemized_once_and_times_do_not_change(tmp_path, monkeypatch):
+    """A word's phonemes alone are remembered (a book says "the" thousands of times): the same
+    sentence again, fresh from the engine, asks the phonemizer only for the whole sentence, and
+    its word times are the first take's."""
+    from piper import PiperVoice
+
+    from polyvox.builtins import piper_words
+
+    monkeypatch.setattr(piper_words, "_WORDS", {})
+    asked: list[str] = []
+    real = PiperVoice.phonemize
+    monkeypatch.setattr(PiperVoice, "phonemize", lambda self, text: asked.append(text) or real(self, text))
+    k = polyvox.Kernel(cache_dir=tmp_path / "c")
+    script = "The cat saw the dog, and the dog saw the cat."
+    first = k.render(script, engine="piper", params=QUIET, use_cache=False).words
+    assert sorted(asked) == sorted([script, *{w for w in script.split()}])  # each distinct word once
+    asked.clear()
+    again = k.render(script, engine="piper", params=QUIET, use_cache=False).words
+    assert asked == [script]
+    assert again == first and {w.source for w in again} == {"engine"}

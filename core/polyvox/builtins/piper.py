@@ -336,7 +336,7 @@ def _speak(voice: Any, request: Request) -> Audio:
     chunks = list(voice.synthesize(request.text, syn_config=config, include_alignments=True))
     samples = np.concatenate([c.audio_float_array for c in chunks]) if chunks else np.zeros(0, np.float32)
     said = sounds(chunks, voice.config.sample_rate)  # None: the voice gives no alignment (estimated later)
-    words = word_times(request.text, said, voice.phonemize) if said else ()
+    words = word_times(request.text, said, voice) if said else ()
     return Audio(samples, voice.config.sample_rate, words=words).resample(SAMPLE_RATE)
 
 

@@ -8,7 +8,9 @@ phoneme word, ``ɔnðə``), so they are not mapped to the text's words by counti
 word is phonemized on its own and its phonemes are found in the sentence's by sequence
 alignment (difflib); a word's time runs from its first phoneme found to its last. A word none
 of whose phonemes is found (rare: espeak read it differently in context) shares the gap
-between its neighbours.
+between its neighbours. A word's phonemes alone depend on the voice's phonemizer and the word
+only, so they are remembered (`_WORDS`): a book says "the" thousands of times, and each espeak
+call costs about as much as its voice switch.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from polyvox.words.timing import WordTime
 _LOG = logging.getLogger(__name__)
 #: Phonemes that are no sound of a word: word breaks, sentence marks, espeak's punctuation.
 _NOT_SOUNDS = frozenset(" ^$_,.;:!?¡¿—–-…\"'«»“”()[]")
+#: A word's phonemes by (espeak voice, phoneme type, Arabic diacritics on, word); emptied when it
+#: reaches `_REMEMBERED`.
+_WORDS: dict[tuple[str, str, bool, str], tuple[str, ...]] = {}
+_REMEMBERED = 50_000
 
 
 def patched(path: str) -> str | bytes:
@@ -62,8 +68,20 @@ def sounds(chunks: Iterable[Any], rate: int) -> list[tuple[str, float, float]] |
     return out
 
 
-def word_times(text: str, said: Sequence[tuple[str, float, float]], phonemize: Any) -> tuple[WordTime, ...]:
-    """Each word of `text` (split at spaces), timed from the phonemes `said` (see `sounds`);
-    `phonemize(word)` gives a word's phonemes as piper's `PiperVoice.phonemize` does (a list of
-    sentences, each a list of phonemes)."""
-    return aligned_words(text, said, lambda word: [p for sentence in phonemize(word) for p in sentence], _NOT_SOUNDS)
+def word_phonemes(voice: Any, word: str) -> tuple[str, ...]:
+    """`word`'s phonemes alone as `voice` (a `PiperVoice`) says them, remembered."""
+    key = (str(voice.config.espeak_voice), str(voice.config.phoneme_type), bool(getattr(voice, "use_tashkeel", 0)),
+           word)
+    found = _WORDS.get(key)
+    if found is None:
+        found = tuple(p for sentence in voice.phonemize(word) for p in sentence)
+        if len(_WORDS) >= _REMEMBERED:
+            _WORDS.clear()
+        _WORDS[key] = found
+    return found
+
+
+def word_times(text: str, said: Sequence[tuple[str, float, float]], voice: Any) -> tuple[WordTime, ...]:
+    """Each word of `text` (split at spaces), timed from the phonemes `said` (see `sounds`), each
+    word's own phonemes as `voice` (a `PiperVoice`) says the word alone."""
+    return aligned_words(text, said, lambda word: word_phonemes(voice, word), _NOT_SOUNDS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +74,44 @@ def stderr_console() -> Any:
     from rich.console import Console
 
     return Console(stderr=True, no_color=no_color(), highlight=False, soft_wrap=True)
+
+
+#: Settings by which rich takes stderr for a terminal (or not) whatever it is: rich decides then.
+_TERMINAL_SETTINGS = ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
+class RenderConsole:
+    """A render's stderr: `stderr_console()` made when something needs rich (the live display
+    on a terminal, a table, a styled line); plain lines off a terminal are written without it,
+    so a render or `say` whose stderr is a pipe or a log reaches its first audio without
+    importing rich (some 50 ms). `rich`: a console to draw on instead (tests give one)."""
+
+    def __init__(self, rich: Any = None) -> None:
+        self._rich = rich
+
+    @property
+    def rich(self) -> Any:
+        if self._rich is None:
+            self._rich = stderr_console()
+        return self._rich
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._rich is None and not any(os.environ.get(name) for name in _TERMINAL_SETTINGS):
+            return sys.stderr.isatty()
+        return bool(self.rich.is_terminal)
+
+    def line(self, text: str) -> None:
+        """`text` as one line as it is (no markup)."""
+        if self._rich is None and not self.is_terminal:
+            sys.stderr.write(text + "\n")
+            sys.stderr.flush()
+        else:
+            self.rich.print(text, markup=False, highlight=False)
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """rich's `Console.print`."""
+        self.rich.print(*objects, **options)
 
 
 #: Columns of stdout off a terminal: wide enough that no value is ever wrapped or cut.

@@ -1,6 +1,6 @@
-"""Kernel events drawn with rich on stderr: a live progress display on a terminal, one plain
-line per step when stderr is a file or a pipe, nothing with ``--quiet``. rich is imported when
-something is drawn: a quiet `polyvox say -o -` starts without it.
+"""Kernel events drawn on stderr: a live progress display (rich) on a terminal, one plain line
+per step when stderr is a file or a pipe, nothing with ``--quiet``. rich is imported only for
+the live display and the summary table: a `polyvox say -o -` off a terminal starts without it.
 
 The view only draws what the kernel reports; every number it shows comes from an event.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from polyvox.cli.options import escape
+from polyvox.cli.options import RenderConsole, escape
 from polyvox.events import (
     ModelLoaded,
     ModelLoading,
@@ -22,7 +22,6 @@ from polyvox.events import (
 )
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from rich.live import Live
     from rich.progress import Progress
 
@@ -43,11 +42,11 @@ def who(character: str | None, language: str) -> str:
 class RenderView:
     """An event listener (`kernel.render(..., on_event=view)`) that draws progress.
 
-    `console` is a stderr console, or None to draw nothing (``--quiet``). Counters stay
+    `console` is the render's stderr, or None to draw nothing (``--quiet``). Counters stay
     available either way, for a caller that wants them after a stream.
     """
 
-    def __init__(self, console: Console | None):
+    def __init__(self, console: RenderConsole | None):
         self.console = console
         self.live = console is not None and console.is_terminal
         self.total_chars = 0
@@ -80,10 +79,10 @@ class RenderView:
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(bar_width=30),
                 TextColumn("{task.percentage:>3.0f}%"), TextColumn("{task.fields[info]}"),
-                console=self.console,
+                console=self.console.rich,
             )
-            self._activity = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=self.console)
-            self._live = Live(Group(self._progress, self._activity), console=self.console, transient=True,
+            self._activity = Progress(SpinnerColumn(), TextColumn("{task.description}"), console=self.console.rich)
+            self._live = Live(Group(self._progress, self._activity), console=self.console.rich, transient=True,
                               refresh_per_second=10)
             self._live.start()
         return self
@@ -101,7 +100,9 @@ class RenderView:
 
     def note(self, message: str, style: str = "yellow") -> None:
         """A line above the progress display (or a plain line)."""
-        if self.console is not None:
+        if self.console is not None and not self.live:
+            self.console.line(message)
+        elif self.console is not None:
             from rich.text import Text
 
             self.console.print(Text(message, style=style))
@@ -142,9 +143,8 @@ class RenderView:
                 self._activity.update(self._current, visible=False)
         elif self.console is not None:
             how = "cached" if event.cached else f"{event.seconds:5.2f} s"
-            self.console.print(f"[{self.finished}/{self.total_segments}] {how:>7}  "
-                               f"{who(event.character, event.language)}: {excerpt(event.text)}",
-                               highlight=False, markup=False)
+            self.console.line(f"[{self.finished}/{self.total_segments}] {how:>7}  "
+                              f"{who(event.character, event.language)}: {excerpt(event.text)}")
 
     def _on_ModelLoading(self, event: ModelLoading) -> None:
         key = (event.engine, event.model, event.device)

@@ -14,7 +14,16 @@ import click
 
 from polyvox.cli import files
 from polyvox.cli.books import book_options, mastering_options
-from polyvox.cli.options import emit_json, escape, output_options, parse_sets, settings, state, stderr_console
+from polyvox.cli.options import (
+    RenderConsole,
+    emit_json,
+    escape,
+    output_options,
+    parse_sets,
+    settings,
+    state,
+    stderr_console,
+)
 from polyvox.cli.verifying import verify_options, verify_settings
 from polyvox.names import TIMING_MODES
 
@@ -241,7 +250,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         kwargs["true_peak"] = mastering.get("true_peak")
     if srt:
         kwargs["timing_mode"] = conf.value("timing_mode")
-    console = None if st.quiet else stderr_console()
+    console = None if st.quiet else RenderConsole()
     kernel = _kernel(conf)
     if conf.value("voices"):
         kwargs["voices"] = conf.value("voices")
