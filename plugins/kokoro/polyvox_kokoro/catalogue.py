@@ -149,6 +149,14 @@ def official_files(voices: list[str]) -> list[Path]:
     return store.status("kokoro", official_weights(voices)).files.all()
 
 
+def official_model_present() -> bool:
+    """Whether the official model file is in the hub cache (no network): without it no official
+    voice is, and its 49 vectors need not be looked for one by one."""
+    from polyvox.weights import store
+
+    return store.status("kokoro", official_weights([])).state == "present"
+
+
 def official_present(voice: str) -> bool:
     """Whether the official model and `voice`'s vector are in the hub cache (no network)."""
     from polyvox.weights import store

@@ -121,7 +121,8 @@ class Kokoro(polyvox.Engine):
     def spec(self) -> EngineSpec:
         offline = catalogue.offline_voices()
         official = [v for v in catalogue.OFFICIAL_VOICES if v not in offline]
-        present = [*offline, *(v for v in official if catalogue.official_present(v))]
+        downloaded = catalogue.official_model_present()
+        present = [*offline, *(v for v in official if downloaded and catalogue.official_present(v))]
         return EngineSpec(
             name=self.name, sample_rate=SAMPLE_RATE, languages=phonemes.LANGUAGES, default_model="af_heart",
             models=(*offline, *official), voices=present,

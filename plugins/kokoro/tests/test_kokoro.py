@@ -116,6 +116,20 @@ def test_long_text_is_cut_at_the_models_limit(kernel, monkeypatch):
     assert cut_audio.duration == pytest.approx(whole.duration, rel=0.35)
 
 
+def test_official_voices_are_listed_once_their_model_and_vector_are_in_the_hub_cache(tmp_path, monkeypatch):
+    """A vector without the model is no voice; with it, that voice (and only it) is listed."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    snapshot = tmp_path / "hub" / ("models--" + catalogue.REPO.replace("/", "--")) / "snapshots" / catalogue.REVISION
+    (snapshot / "voices").mkdir(parents=True)
+    (snapshot / catalogue.voice_file("af_bella")).write_bytes(b"\0" * 1024)
+    assert "af_bella" not in engine.Kokoro().spec().voices
+    (snapshot / catalogue.MODEL_FILE).parent.mkdir()
+    (snapshot / catalogue.MODEL_FILE).write_bytes(b"\0" * 1024)
+    listed = engine.Kokoro().spec().voices
+    assert "af_bella" in listed and "af_heart" not in listed
+    assert set(catalogue.offline_voices()) <= set(listed)
+
+
 def test_voices_it_does_not_have_are_one_line_errors(kernel):
     with pytest.raises(ModelError, match="kokoro has no voice 'zz_nobody'") as err:
         kernel.synthesize("Hi.", engine="kokoro", model="zz_nobody")
