@@ -26,8 +26,9 @@ def voiced(samples: np.ndarray, rate: int) -> np.ndarray:
     n = len(samples) // hop
     if not n:
         return np.zeros(0, bool)
-    frames = samples[: n * hop].astype(np.float64).reshape(n, hop)
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    frames = np.asarray(samples[: n * hop]).reshape(n, hop)
+    # each frame's sum of squares added up in float64, without a float64 copy of the clip
+    rms = np.sqrt(np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / hop)
     top = float(rms.max())
     return rms > max(top * 10 ** (SILENCE_DB / 20), 1e-5) if top > 0 else np.zeros(n, bool)
 
@@ -60,11 +61,11 @@ def estimate(words: Sequence[str], samples: np.ndarray, rate: int) -> tuple[Word
     expected = np.cumsum(weights)[:-1] / weights.sum() * total  # voiced frames before each boundary
     bounds: list[tuple[int, int]] = []
     used = -1
-    for target in expected:
-        frame = first + int(np.searchsorted(speech, target))
+    reach = max(10, 0.5 * total / len(words))
+    for frame in (first + np.searchsorted(speech, expected)).tolist():
         best = None
         for g, (a, _) in enumerate(gaps):  # the nearest unused gap within half a word's length
-            if g > used and abs(a - frame) <= max(10, 0.5 * total / len(words)) and (
+            if g > used and abs(a - frame) <= reach and (
                     best is None or abs(a - frame) < abs(gaps[best][0] - frame)):
                 best = g
         floor = bounds[-1][1] if bounds else first
