@@ -27,14 +27,10 @@ import serve_bench  # noqa: E402 - its server in a thread
 QUIET = {"noise_scale": 0.0, "noise_w_scale": 0.0}
 
 
-def _port() -> int:
-    return serve_bench.free_port()
-
-
 @contextmanager
 def redis_server(tmp: Path) -> Iterator[str]:
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = _port()
+    port = serve_bench.free_port()
     folder = tmp / "redis"
     folder.mkdir(exist_ok=True)
     process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -105,7 +101,7 @@ def warm_rerender(tmp: Path, url: str, lines: int = 200, rounds: int = 5) -> dic
 def _server(kernel: Any, tmp: Path) -> Iterator[str]:
     from polyvox.serve import ServeConfig
 
-    port = _port()
+    port = serve_bench.free_port()
     with serve_bench.in_thread(kernel, ServeConfig(port=port, voices_dir=tmp / f"voices-{port}")) as url:
         yield url
 
