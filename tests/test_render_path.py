@@ -274,6 +274,8 @@ def test_concatenate_joins_clips_as_they_come_into_memory_that_grows(monkeypatch
     joined = Audio.concatenate(iter(clips))  # an iterator, read once
     assert joined.sample_rate == 16000 and np.array_equal(joined.samples, expected)
     assert not joined.samples.flags.writeable
+    short = Audio.concatenate(iter(clips[:4]))  # under `SMALL`: kept as they come, joined once
+    assert np.array_equal(short.samples, expected[:300_006]) and not short.samples.flags.writeable
     assert Audio.concatenate([], 22050) == Audio(np.zeros(0, np.float32), 22050)
     assert Audio.concatenate([Audio(np.zeros(0, np.float32), 8000)]) == Audio(np.zeros(0, np.float32), 8000)
     with pytest.raises(polyvox.PolyvoxError, match="without a sample rate"):

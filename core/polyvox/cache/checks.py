@@ -37,6 +37,8 @@ def check_row(dc: Any, key: Any) -> str | None:
             entries.check_file_hash(value)
         elif key.startswith(entries.TAKES):
             entries.check_takes(value)
+        elif key == entries.LAST_RENDER:
+            entries.check_last_render(value)
         else:
             return "its key is not one polyvox writes"
     except DamagedEntry as exc:

@@ -29,6 +29,8 @@ from polyvox.words.timing import WordTime
 AUDIO = "audio:"
 FILE_HASH = "file-sha256:"
 TAKES = "takes:"
+#: The one key of the last render's hits and misses (JSON text), for `polyvox cache stats`.
+LAST_RENDER = "render:last"
 
 #: magic, format version: what every version of the header starts with.
 _START = struct.Struct("<4sH")
@@ -175,6 +177,21 @@ def check_takes(value: Any) -> str:
     if not isinstance(data, dict) or not isinstance(data.get("takes"), list):
         raise DamagedEntry("is not a takes record (JSON with a list of takes)")
     return value
+
+
+def last_render(hits: int, misses: int) -> str:
+    return json.dumps({"hits": hits, "misses": misses})
+
+
+def check_last_render(value: Any) -> dict[str, int]:
+    """The last render's counts as stored by `last_render`, or `DamagedEntry`."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("hits", "misses")):
+        raise DamagedEntry("is not a last-render record (JSON with counts of hits and misses)")
+    return data
 
 
 def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:

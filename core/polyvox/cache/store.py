@@ -9,8 +9,6 @@ once through `warn(kind, message)`.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sqlite3
 import threading
@@ -30,7 +28,6 @@ from polyvox.errors import PolyvoxError
 
 #: Default size limit of the cache directory (diskcache evicts least-recently-used entries past it).
 DEFAULT_SIZE_LIMIT = 4 * 1024**3
-_LAST_RENDER = "last-render.json"
 _DB_FILES = ("cache.db", "cache.db-wal", "cache.db-shm")
 
 Warn = Callable[[str, str], None]
@@ -128,29 +125,24 @@ class ContentCache:
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
-        """Remember the last render's hits and misses for `stats` (best effort: never fails a render).
+        """Remember the last render's hits and misses for `stats`, with the access times of its
+        hits, in one transaction (best effort: never fails a render; a row, not a file, as it
+        comes after every render, however short).
 
         Called at the end of every render, so it also ends a render's "cache off": the next
         render tries the directory again.
         """
-        import tempfile
-
-        self._flush_touches()
+        try:
+            with self._using() as dc, dc.transact():
+                self._touches.flush(dc)
+                dc.set(entries.LAST_RENDER, entries.last_render(hits, misses))
+        except CacheOff:
+            pass
         with self._lock:
             self._off = None
             if isinstance(self._reader, reading.Reader):
                 self._reader.close()
             self._reader = None
-        name = None
-        try:
-            with tempfile.NamedTemporaryFile("w", dir=self.directory, suffix=".tmp", delete=False) as fh:
-                name = fh.name
-                fh.write(json.dumps({"hits": hits, "misses": misses}))
-            os.replace(name, self.directory / _LAST_RENDER)  # atomic: readers see old or new
-        except OSError:
-            if name is not None:  # a full disk: leave no empty file behind, render after render
-                with contextlib.suppress(OSError):
-                    os.unlink(name)
 
     def unwritable(self) -> str | None:
         """Why nothing new can be stored in the directory ("read-only file system", "attempt to
@@ -171,22 +163,22 @@ class ContentCache:
         return None
 
     def stats(self) -> CacheStats:
-        def count(dc: Any) -> tuple[int, int]:
-            return sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO)), int(dc.volume())
+        def count(dc: Any) -> tuple[int, int, dict[str, int]]:
+            try:
+                last = entries.check_last_render(dc.get(entries.LAST_RENDER))
+            except DamagedEntry:  # no render yet
+                last = {"hits": 0, "misses": 0}
+            return (sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO)), int(dc.volume()),
+                    last)
 
-        entries_, size = self._admin(count)
-        last = {"hits": 0, "misses": 0}
-        try:
-            last = json.loads((self.directory / _LAST_RENDER).read_text())
-        except (OSError, ValueError):
-            pass
+        entries_, size, last = self._admin(count)
         return CacheStats(
             entries=entries_,
             size_bytes=size,
             limit_bytes=self.size_limit,
             directory=str(self.directory),
-            last_hits=int(last.get("hits", 0)),
-            last_misses=int(last.get("misses", 0)),
+            last_hits=last["hits"],
+            last_misses=last["misses"],
         )
 
     def clear(self) -> int:
@@ -194,7 +186,6 @@ class ContentCache:
         the file-hash memo, unreadable entries and value files no entry refers to go too, uncounted)."""
         def clear(dc: Any) -> int:
             count = sum(1 for k in dc.iterkeys() if isinstance(k, str) and k.startswith(AUDIO))
-            (self.directory / _LAST_RENDER).unlink(missing_ok=True)
             dc.clear()
             leftovers.remove(leftovers.unreferenced(dc, self.directory))
             return count
