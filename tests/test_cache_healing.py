@@ -300,8 +300,12 @@ def test_a_write_cut_short_leaves_no_file_that_clear_or_repair_keeps(tmp_path, m
 
 def test_clear_removes_value_files_no_entry_refers_to(primed):
     cache_dir, _ = primed
+    assert [len(p.relative_to(cache_dir).parts) for p in value_files(cache_dir)] == [2, 2]  # one folder deep
     stray = value_files(cache_dir)[0].with_name("0123456789abcdef0123456789ab.val")
     stray.write_bytes(b"\0" * 50_000)  # what a killed or refused write leaves
+    older = cache_dir / "ab" / "cd" / "0123456789abcdef0123456789ab.val"  # older polyvox: two folders deep
+    older.parent.mkdir(parents=True)
+    older.write_bytes(b"\0" * 50_000)
     assert ContentCache(cache_dir).clear() == 2
     assert not value_files(cache_dir)
 

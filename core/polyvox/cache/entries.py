@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import re
 import sqlite3
 import struct
@@ -98,6 +99,14 @@ def _disk_class() -> type:
                 return super().store(io.BytesIO(value), True, key)
             return super().store(value, read, key)
 
+        def filename(self, key: Any = diskcache.core.UNKNOWN, value: Any = diskcache.core.UNKNOWN) -> tuple[str, str]:
+            """diskcache's random name one folder deep (``ab/cd0123….val``: 256 folders), not two
+            (``ab/cd/0123….val``: 65,536). A cache of takes holds thousands of files, not millions;
+            with two levels nearly every write made a folder (a third of a write's time)."""
+            name, path = super().filename(key, value)
+            top, middle, rest = name.split(os.sep)
+            return os.path.join(top, middle + rest), os.path.join(path[: len(path) - len(name)], top, middle + rest)
+
         def fetch(self, mode: int, filename: str | None, value: Any, read: bool) -> Any:
             if mode not in (diskcache.core.MODE_RAW, diskcache.core.MODE_BINARY, diskcache.core.MODE_TEXT):
                 raise DamagedEntry(f"stored in mode {mode} (pickled or unknown), which polyvox never reads")
@@ -109,13 +118,12 @@ def _disk_class() -> type:
 def encode_audio(key: str, audio: Audio) -> bytes:
     """`audio` as header + little-endian float32 samples; the checksum covers the key too,
     so an entry copied under another key is caught as well."""
-    payload = np.ascontiguousarray(audio.samples, dtype="<f4").tobytes()
-    count = len(payload) // 4
-    if audio.words:  # the alignment travels with the audio, in the same checksummed entry
-        payload += json.dumps([w.to_dict(None) for w in audio.words], separators=(",", ":")).encode()
+    samples = memoryview(np.ascontiguousarray(audio.samples, dtype="<f4"))
+    # the alignment travels with the audio, in the same checksummed entry
+    words = json.dumps([w.to_dict(None) for w in audio.words], separators=(",", ":")).encode() if audio.words else b""
     version = WORDS_VERSION if audio.words else FORMAT_VERSION
-    head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), count, b"")[:-16]
-    return head + _checksum(key, head, payload) + payload
+    head = _HEADER.pack(_MAGIC, version, int(audio.sample_rate), len(samples), b"")[:-16]
+    return b"".join((head, _checksum(key, head, samples, words), samples, words))  # the samples copied once
 
 
 def decode_audio(key: str, blob: Any) -> Audio:
@@ -194,7 +202,7 @@ def check_last_render(value: Any) -> dict[str, int]:
     return data
 
 
-def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
+def _checksum(key: str, head: bytes, *payload: bytes | memoryview) -> bytes:
     """XXH3-128: catches what goes wrong by accident (a flipped bit, a torn or truncated write,
     an entry under another key) at memory speed. It is no defence against someone writing the
     cache on purpose, and neither was BLAKE2b: whoever can write an entry can write its checksum."""
@@ -202,7 +210,8 @@ def _checksum(key: str, head: bytes, payload: bytes | memoryview) -> bytes:
     h.update(key.encode())
     h.update(b"\0")
     h.update(head)
-    h.update(payload)
+    for part in payload:  # the same digest as of the parts joined
+        h.update(part)
     return h.digest()
 
 

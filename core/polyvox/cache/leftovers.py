@@ -26,7 +26,7 @@ def unreferenced(dc: Any, directory: Path, settled: float = 0.0) -> dict[Path, i
     referenced = {row[0] for row in dc._sql("SELECT filename FROM Cache WHERE filename IS NOT NULL")}
     cutoff = time.time() - settled
     found = {}
-    for path in directory.glob("??/??/*.val"):
+    for path in (*directory.glob("??/*.val"), *directory.glob("??/??/*.val")):  # both layouts (`entries`)
         relative = str(path.relative_to(directory))
         if relative in referenced:
             continue
