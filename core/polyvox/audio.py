@@ -70,8 +70,8 @@ class Audio:
         """Join clips end to end, resampling each to `sample_rate` (default: the first's).
 
         Each clip is copied once, as it comes, into memory that grows in place
-        (`_GrowingSamples`): an iterator of clips (a render's) is never held twice, and the cost
-        per clip does not grow with the length of the whole.
+        (`_GrowingSamples`): an iterator of clips (a render's) is never held twice beyond its first
+        4 MiB, and the cost per clip does not grow with the length of the whole.
         """
         rate = sample_rate
         joined = _GrowingSamples()
