@@ -39,6 +39,8 @@ def check_row(dc: Any, key: Any) -> str | None:
             entries.check_takes(value)
         elif key == entries.LAST_RENDER:
             entries.check_last_render(value)
+        elif key.startswith(entries.LOUDNESS):
+            entries.check_loudness(value)
         else:
             return "its key is not one polyvox writes"
     except DamagedEntry as exc:

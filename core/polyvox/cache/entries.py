@@ -32,6 +32,8 @@ FILE_HASH = "file-sha256:"
 TAKES = "takes:"
 #: The one key of the last render's hits and misses (JSON text), for `polyvox cache stats`.
 LAST_RENDER = "render:last"
+#: A take's loudness measurements by the hash of its samples (`polyvox.mastering.loudness.Measured`).
+LOUDNESS = "loudness:"
 
 #: magic, format version: what every version of the header starts with.
 _START = struct.Struct("<4sH")
@@ -200,6 +202,17 @@ def check_last_render(value: Any) -> dict[str, int]:
     if not isinstance(data, dict) or not all(isinstance(data.get(k), int) for k in ("hits", "misses")):
         raise DamagedEntry("is not a last-render record (JSON with counts of hits and misses)")
     return data
+
+
+def check_loudness(value: Any) -> str:
+    """Stored loudness measurements (JSON text), or `DamagedEntry`."""
+    from polyvox.mastering.loudness import Measured
+
+    try:
+        Measured.from_text(value)
+    except ValueError:
+        raise DamagedEntry("is not loudness measurements (JSON: LUFS, peak, true peak)") from None
+    return value
 
 
 def _checksum(key: str, head: bytes, *payload: bytes | memoryview) -> bytes:

@@ -18,17 +18,23 @@ class Memo:
     """Text keys to text values in a cache's directory, beside its audio.
 
     `using()` opens the cache's database (raising `CacheOff` when it cannot); `read_off(key)`
-    reads a key while the cache is off (`reading.MISSING` when it cannot)."""
+    reads a key while the cache is off (`reading.MISSING` when it cannot); `touched(key)` hears
+    each key read, whose access time is written later with the audio hits' (a read through
+    diskcache's `get` is a write transaction of its own: most of a memo read's time)."""
 
-    def __init__(self, using: Callable[[], AbstractContextManager[Any]], read_off: Callable[[str], Any]):
+    def __init__(self, using: Callable[[], AbstractContextManager[Any]], read_off: Callable[[str], Any],
+                 touched: Callable[[str], None] = lambda key: None):
         self._using = using
         self._read_off = read_off
+        self._touched = touched
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
             try:
                 with self._using() as dc:
-                    value = dc.get(key, default=reading.MISSING)
+                    value = reading.read_open(dc, key)
+                if value is not reading.MISSING:
+                    self._touched(key)
             except CacheOff:  # a cache that cannot be written still remembers its hashes
                 value = self._read_off(key)
         except DamagedEntry:

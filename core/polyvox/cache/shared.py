@@ -303,6 +303,8 @@ def _check(key: str, value: Any) -> str | None:
             entries.check_file_hash(value.decode())
         elif key.startswith(entries.TAKES):
             entries.check_takes(value.decode())
+        elif key.startswith(entries.LOUDNESS):
+            entries.check_loudness(value.decode())
         else:
             return "its key is not one polyvox writes"
     except DamagedEntry as exc:

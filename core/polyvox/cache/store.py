@@ -83,8 +83,7 @@ class ContentCache:
                     return None
         except CacheOff:
             return self._read_only(key) if self._off is not None else None
-        if self._touches.add(db_key):  # a hit: its access time is written with the next ones
-            self._flush_touches()
+        self._touch(db_key)
         return audio
 
     def expect(self, keys: list[str]) -> None:
@@ -121,7 +120,8 @@ class ContentCache:
     @property
     def store(self) -> Memo:
         """A small text -> text memo in the same directory (file fingerprints)."""
-        return Memo(self._using, lambda key: self._read_raw(key) if self._off is not None else reading.MISSING)
+        return Memo(self._using, lambda key: self._read_raw(key) if self._off is not None else reading.MISSING,
+                    self._touch)
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
@@ -327,6 +327,11 @@ class ContentCache:
             return reader.get(db_key) if reader else reading.MISSING
         except (OSError, sqlite3.Error):
             return reading.MISSING
+
+    def _touch(self, db_key: str) -> None:
+        """A hit: its access time is written with the next ones (`Touches`)."""
+        if self._touches.add(db_key):
+            self._flush_touches()
 
     def _flush_touches(self) -> None:
         """Write the access times of the hits so far (best effort: they only order eviction)."""

@@ -241,7 +241,8 @@ class Render:
                                         sum(len(j.request.text) for j in speech_jobs)))
             placement = self._placement()
         seconds, timed = 0.0, 0
-        chunks = matched(placement.place(leveled(self._speech(streaming), self.options.loudness)),
+        memo = r.cache.store if r.cache is not None else None  # each take's loudness measured once
+        chunks = matched(placement.place(leveled(self._speech(streaming), self.options.loudness, memo)),
                          self.options.loudness, getattr(placement, "chapter_starts", ()))
         while True:
             with self.scope.active():
