@@ -1,8 +1,9 @@
 """Encoding to a file as the samples come, with FFmpeg's encoders through PyAV: AAC in MP4
-(``m4b``, ``m4a``) and Opus in Ogg (``opus``). The encoder runs in a thread of its own (FFmpeg
-encodes without Python's lock held), so a render goes on with its next segments on another core
-while the last ones are encoded; it is at most `AHEAD` chunks behind, so memory holds those and
-one codec frame, whatever the length.
+(``m4b``, ``m4a``) and Opus in Ogg (``opus``). The encoder runs in a thread of its own, so a
+render goes on with its next segments while the last ones are encoded (FFmpeg's calls run
+without Python's lock, which PyAV takes back for each packet: while the render's thread runs
+Python the encoder waits, so the overlap is partial; docs/benchmarks.md); it is at most `AHEAD`
+chunks behind, so memory holds those and one codec frame, whatever the length.
 
 An MP4 is written in two passes: the audio as it comes, as an ADTS stream beside it (no index:
 memory stays flat however long), then (at `close`, once the chapters are known) its packets
