@@ -23,6 +23,7 @@ import xxhash
 
 from polyvox.audio import Audio
 from polyvox.errors import PolyvoxError
+from polyvox.mastering.loudness import MEMO_PREFIX, Measured
 from polyvox.words.timing import WordTime
 
 #: Key prefixes: segment audio, the file-hash memo of `keys.Fingerprints`, and the takes of a
@@ -33,7 +34,7 @@ TAKES = "takes:"
 #: The one key of the last render's hits and misses (JSON text), for `polyvox cache stats`.
 LAST_RENDER = "render:last"
 #: A take's loudness measurements by the hash of its samples (`polyvox.mastering.loudness.Measured`).
-LOUDNESS = "loudness:"
+LOUDNESS = MEMO_PREFIX
 
 #: magic, format version: what every version of the header starts with.
 _START = struct.Struct("<4sH")
@@ -206,8 +207,6 @@ def check_last_render(value: Any) -> dict[str, int]:
 
 def check_loudness(value: Any) -> str:
     """Stored loudness measurements (JSON text), or `DamagedEntry`."""
-    from polyvox.mastering.loudness import Measured
-
     try:
         Measured.from_text(value)
     except ValueError:

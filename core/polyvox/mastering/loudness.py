@@ -96,6 +96,8 @@ class Memo(Protocol):
 
 #: How far under the ceiling a take's true peak times its gain must be to skip the limiter.
 _ROOM = 1 - 1e-5
+#: The memo's keys: this, the sample rate and the XXH3-128 of the take's samples.
+MEMO_PREFIX = "loudness:"
 
 
 @attrs.frozen
@@ -107,7 +109,7 @@ class Measured:
     re-render at a loudness target spent most of its time measuring takes it had measured before
     (BS.1770's filters and gating, then the 4× oversampling of the true peak: ~7 ms for a 3 s take
     here, against ~2 ms a segment for the rest of the render); `memo` keeps them under the hash of
-    the take's samples (`LOUDNESS` keys), so a take retaken under the same segment is measured anew."""
+    the take's samples (`MEMO_PREFIX` keys), so a take retaken under the same segment is measured anew."""
 
     lufs: float
     peak: float
@@ -155,9 +157,7 @@ class Measured:
 def _memo_key(audio: Audio) -> str:
     import xxhash
 
-    from polyvox.cache.entries import LOUDNESS
-
-    return f"{LOUDNESS}{audio.sample_rate}:{xxhash.xxh3_128_hexdigest(memoryview(audio.samples))}"
+    return f"{MEMO_PREFIX}{audio.sample_rate}:{xxhash.xxh3_128_hexdigest(memoryview(audio.samples))}"
 
 
 def leveled(speech: Iterable[tuple[Any, Audio, bool]], loudness: Loudness | None, memo: Memo | None = None
