@@ -76,14 +76,20 @@ class Loudness:
     def level(self, audio: Audio, memo: Memo | None = None) -> Audio:
         """`audio` at the target loudness under the ceiling (silence stays silence). `memo`
         (the cache's text memo) keeps each take's measurements (`Measured`) by its content."""
-        measured = Measured.of(audio, memo)
-        if not math.isfinite(measured.lufs):
-            return audio
-        gain = 10 ** ((self.target - measured.lufs) / 20)
-        gained = audio.samples * np.float32(gain)
+        key = _memo_key(audio) if memo is not None else ""
+        known = Measured.read(memo.get(key)) if memo is not None else None
+        measured = known or Measured.of(audio)
         ceiling = 10 ** (self.ceiling / 20)
+        gain = 10 ** ((self.target - measured.lufs) / 20) if math.isfinite(measured.lufs) else 0.0
+        if measured.true_peak is None and measured.peak * gain * _INTERSAMPLE > ceiling:
+            measured = attrs.evolve(measured, true_peak=true_peak(audio.samples))  # its highest sample is not enough
+        if memo is not None and measured != known:
+            memo[key] = measured.to_text()
+        if not gain:  # silence stays silence
+            return audio
+        gained = audio.samples * np.float32(gain)
         # under the ceiling with room for rounding: `limit` would give `gained` back as it is
-        if measured.peak * gain * _INTERSAMPLE <= ceiling or measured.true(audio, memo) * gain <= ceiling * _ROOM:
+        if measured.true_peak is None or measured.true_peak * gain <= ceiling * _ROOM:
             return attrs.evolve(audio, samples=gained)
         return attrs.evolve(audio, samples=limit(gained, ceiling, audio.sample_rate))
 
@@ -116,28 +122,18 @@ class Measured:
     true_peak: float | None = None
 
     @classmethod
-    def of(cls, audio: Audio, memo: Memo | None) -> Measured:
-        key = _memo_key(audio) if memo is not None else ""
-        known = memo.get(key) if memo is not None else None
-        if known is not None:
-            try:
-                return cls.from_text(known)
-            except ValueError:
-                pass  # written by something else: measured again and replaced
-        measured = cls(integrated_loudness(audio.samples, audio.sample_rate),
-                       float(np.max(np.abs(audio.samples), initial=0.0)))
-        if memo is not None:
-            memo[key] = measured.to_text()
-        return measured
+    def of(cls, audio: Audio) -> Measured:
+        """The loudness and highest sample of `audio`, measured now."""
+        return cls(integrated_loudness(audio.samples, audio.sample_rate),
+                   float(np.max(np.abs(audio.samples), initial=0.0)))
 
-    def true(self, audio: Audio, memo: Memo | None) -> float:
-        """The true peak, measured now if it was not (and remembered)."""
-        if self.true_peak is not None:
-            return self.true_peak
-        found = true_peak(audio.samples)
-        if memo is not None:
-            memo[_memo_key(audio)] = attrs.evolve(self, true_peak=found).to_text()
-        return found
+    @classmethod
+    def read(cls, text: Any) -> Measured | None:
+        """What a memo holds, or None (nothing, or something else: measured again and replaced)."""
+        try:
+            return cls.from_text(text) if text is not None else None
+        except ValueError:
+            return None
 
     def to_text(self) -> str:
         return json.dumps([self.lufs if math.isfinite(self.lufs) else None, self.peak, self.true_peak])
