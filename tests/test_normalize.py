@@ -55,7 +55,8 @@ EN = [
     ("at 10:00", "at ten o'clock"),
     ("at 10:05", "at ten oh five"),
     ("10:30 pm", "ten thirty p m"),
-    ("7:15 a.m.", "seven fifteen a m"),
+    ("7:15 a.m.", "seven fifteen a m."),  # a sentence's period is kept, as after abbreviations
+    ("We met at 3:30 pm. Then we left.", "We met at three thirty p m. Then we left."),
     ("10 am", "ten am"),
     # years
     ("In 1999", "In nineteen ninety-nine"),
@@ -88,6 +89,16 @@ EN = [
     ("fruit, e.g. apples", "fruit, for example apples"),
     ("i.e. now", "that is now"),
     ("No. 5", "number five"),
+    ("No. That's wrong.", "No. That's wrong."),  # "No." means number only before a number
+    ('"No." she said.', '"No." she said.'),
+    ("Baker St. Then he moved.", "Baker street. Then he moved."),
+    ("fish, chips etc. The end", "fish, chips et cetera. The end"),
+    ("John Smith Jr. He left.", "John Smith junior. He left."),
+    ("on 6 Dec 2026", "on the sixth of December twenty twenty-six"),
+    ("Sept 3, 2020", "September third, twenty twenty"),
+    ("I may 3 times", "I may three times"),
+    ("in the 60s and the '80s", "in the sixties and the eighties"),
+    ("a 60s timer", "a sixty seconds timer"),
     ("Nov. 3, 2025", "November third, twenty twenty-five"),
     # roman numerals
     ("Louis XIV", "Louis the fourteenth"),
@@ -128,6 +139,8 @@ EN_US = [
 ]
 
 DE = [
+    ("um 15:30 Uhr", "um fünfzehn Uhr dreißig"),  # the written Uhr is not read twice
+    ("am 6. Dez. 2026", "am sechsten Dezember zweitausendsechsundzwanzig"),
     ("1,5 Liter", "eins Komma fünf Liter"),
     ("1.500 Leute", "eintausendfünfhundert Leute"),
     ("3,14", "drei Komma eins vier"),

@@ -27,6 +27,15 @@ _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 _DATIVE = re.compile(r"(?:\b(?:am|vom|zum|im|dem|den|ab|seit)\s*)$", re.IGNORECASE)
 
 
+#: What follows the end of a sentence: nothing, or a capital (after a quote or bracket).
+_NEXT_SENTENCE = re.compile(r"\s*(?:$|[\"'“‘(\[]?[^\W\d_](?<=[A-ZÀ-ÞА-Я]))")
+
+
+def _ends_sentence(m: re.Match[str]) -> bool:
+    """Whether the period a match swallowed ends its sentence (a capital or nothing follows)."""
+    return m.group().endswith(".") and bool(_NEXT_SENTENCE.match(m.string, m.end()))
+
+
 def roman(text: str) -> int | None:
     if not text or not _ROMAN.fullmatch(text):
         return None
@@ -52,13 +61,23 @@ class Expander:
         d = re.escape(r.decimal)
         num = rf"\d{{1,3}}(?:[{t}]\d{{3}})+(?:{d}\d+)?|\d+(?:{d}\d+)?" if t else rf"\d+(?:{d}\d+)?"
         self.num = num
-        months = _alternatives(r.months) if r.months else "(?!)"
+        #: a month's first three letters where no other month starts so ("Dec", "Dez"; not
+        #: French "jui"), and "Sept": written without their period too
+        prefixes = [m[:3] for m in r.months]
+        self.short_months = {p.lower(): i for i, p in enumerate(prefixes, 1) if prefixes.count(p) == 1 and len(p) == 3}
+        if len(r.months) == 12 and r.months[8].lower().startswith("sept"):
+            self.short_months["sept"] = 9
+        written = [p for p in prefixes if p.lower() in self.short_months]
+        written += ["Sept"] if "sept" in self.short_months else []
+        short = "|".join(re.escape(p) + r"\.?" for p in sorted(written, key=len, reverse=True))
+        months = (_alternatives(r.months) + (f"|{short}" if short else "")) if r.months else "(?!)"
         abbrevs = {**r.abbreviations, **{k: v[0] for k, v in r.name_abbreviations.items()}}
         money = _alternatives(r.currencies) if r.currencies else "(?!)"
         units = _alternatives(r.units) if r.units else "(?!)"
         scales = _alternatives(r.scales) if r.scales else "(?!)"
         suffixes = _alternatives(r.ordinal_suffixes) if r.ordinal_suffixes else "(?!)"
         flags = re.IGNORECASE
+        oclock = rf"(?:\s+{re.escape(r.word('oclock'))}\b)?" if r.word("oclock") else ""  # 15:30 Uhr: Uhr read once
         self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
@@ -70,7 +89,8 @@ class Expander:
             (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
             (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
-            (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?", flags), self._time),
+            (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
+            (re.compile(r"(?<![\w.,])(')?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b)?"), self._money_before),
             (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
@@ -140,15 +160,19 @@ class Expander:
     def _abbreviation(self, m: re.Match[str]) -> str:
         word = m.group()
         pair = self.rules.name_abbreviations.get(word)
+        after = m.string[m.end():].lstrip()[:1]
+        if word in self.rules.before_numbers and not after.isdigit():
+            return word  # "No." alone is the word no
+        closing = word in self.rules.closing
         if pair is None:
             spoken = self.rules.abbreviations[word]
         else:
             before = m.string[: m.start()].rstrip().rsplit(" ", 1)[-1:]
-            after = m.string[m.end():].lstrip()[:1]
             named_before = bool(before and before[0][:1].isupper() and before[0][-1:].isalpha())
-            spoken = pair[1] if named_before or not after.isupper() else pair[0]
+            closing = named_before or not after.isupper()  # "Baker St. Then": street, a sentence ends
+            spoken = pair[1] if closing else pair[0]
         at_end = not m.string[m.end():].strip()
-        return spoken + ("." if at_end and word.endswith(".") else "")
+        return spoken + ("." if (at_end or (closing and _ends_sentence(m))) and word.endswith(".") else "")
 
     def _phone(self, m: re.Match[str]) -> str:
         groups = [g for g in re.split(r"[\s.()-]+", m.group()) if g]
@@ -185,7 +209,10 @@ class Expander:
         return self._date(day, month, year, m) or m.group()
 
     def _month_number(self, name: str) -> int:
-        return [x.lower() for x in self.rules.months].index(name.lower()) + 1
+        name = name.lower().rstrip(".")
+        if name in self.short_months:
+            return self.short_months[name]
+        return [x.lower() for x in self.rules.months].index(name) + 1
 
     def _day_month(self, m: re.Match[str]) -> str:
         year = int(m.group(3)) if m.group(3) else None
@@ -215,7 +242,15 @@ class Expander:
         if half:
             suffix = r.word("am" if half == "a" else "pm")
             out = f"{out} {suffix}" if suffix else out
-        return out
+        return out + ("." if half and _ends_sentence(m) else "")
+
+    def _decade(self, m: re.Match[str]) -> str:
+        """'80s, the 60s: the eighties (else left for the units: 60s is sixty seconds)."""
+        before = m.string[: m.start()].rstrip().rsplit(None, 1)[-1:]
+        if not m.group(1) and not (before and before[0].lower() in ("the", "early", "late", "mid", "mid-")):
+            return m.group()
+        spoken = n.cardinal(int(m.group(2)), self.rules)
+        return spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
 
     def _money(self, symbol: str, written: str, scale: str | None = None) -> str:
         one, many, cent, cents = self.rules.currencies[symbol]

@@ -45,6 +45,10 @@ class Rules:
     words: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping)
     #: ``"Dr."`` -> ``"doctor"``; matched whole, case-sensitively, with the dot.
     abbreviations: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping)
+    #: Abbreviations that are read only before a number ("No. 5"; "No." alone is the word no).
+    before_numbers: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Abbreviations that may end a sentence ("etc.", "Jr."): before a capital, the period stays.
+    closing: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     #: Abbreviations read one way before a capitalized name and another elsewhere:
     #: ``"St." -> ("saint", "street")``.
     name_abbreviations: Mapping[str, tuple[str, str]] = attrs.field(factory=dict, converter=frozen_mapping)
