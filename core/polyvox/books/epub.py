@@ -1,13 +1,17 @@
-"""EPUB 2 and 3 through ebooklib: the spine's documents in reading order, each a chapter titled
-by the table of contents (else its first heading); title, author, language and cover from the
-package. A book that cannot be read (not a zip, no spine, encrypted by DRM, no text) is one
+"""EPUB 2 and 3 through ebooklib: the spine's documents in reading order, a chapter starting
+wherever the table of contents points (a document, or an anchor inside one: several chapters in
+one file; a document it does not name continues the chapter before); title, author, language
+and cover from the package. Without a table of contents each document is a chapter titled by
+its first heading. A book that cannot be read (not a zip, no spine, encrypted by DRM, no text) is one
 line of `ScriptError`."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from polyvox.books import html, needs
 from polyvox.books.book import Book, Chapter, Cover
@@ -15,6 +19,8 @@ from polyvox.errors import ScriptError
 
 #: Resources an encryption.xml may list without the book being DRM-locked (font obfuscation).
 _FONTS = (".ttf", ".otf", ".woff", ".woff2")
+#: The encoding an XML declaration names.
+_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 
 
 def read_epub(path: Path) -> Book:
@@ -29,20 +35,14 @@ def read_epub(path: Path) -> Book:
         raise ScriptError(f"cannot read EPUB {name!r}: {_reason(exc)}") from None
     if not book.spine:
         raise ScriptError(f"cannot read EPUB {name!r}: its package has no spine (no reading order)")
-    titles = _toc_titles(book.toc)
+    marks = _toc_marks(book.toc)
     chapters: list[Chapter] = []
     for idref, *_linear in book.spine:
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
             continue
-        blocks, doc_title = html.read_blocks(_decode(item.content))  # as written (get_content rebuilds <head>)
-        title = titles.get(item.get_name()) or next((b.text for b in blocks if b.level), None) or doc_title
-        if blocks and blocks[0].level and blocks[0].text == title:
-            blocks = blocks[1:]  # the title is spoken once, as the chapter's title
-        text = html.body_text(blocks)
-        if item.get_name() not in titles and not any(c.isalnum() for c in text):
-            continue  # a cover page or a blank page the table of contents does not name: not a chapter
-        chapters.append(Chapter(title or f"Chapter {len(chapters) + 1}", text))
+        document = html.read_document(_decode(item.content))  # as written (get_content rebuilds <head>)
+        _add_document(chapters, document, marks.get(unquote(item.get_name()), []), bool(marks))
     if not any(c.has_words for c in chapters):
         raise ScriptError(f"cannot read EPUB {name!r}: none of its {len(book.spine)} spine documents has text "
                           "(zero chapters)")
@@ -58,8 +58,6 @@ def _check_container(path: Path) -> None:
             names = set(archive.namelist())
             if "META-INF/encryption.xml" in names:
                 listed = archive.read("META-INF/encryption.xml").decode("utf-8", "replace")
-                import re
-
                 uris = re.findall(r'URI="([^"]+)"', listed)
                 if any(not uri.lower().endswith(_FONTS) for uri in uris):
                     raise ScriptError(f"cannot read EPUB {name!r}: it is encrypted (DRM; META-INF/encryption.xml "
@@ -86,9 +84,39 @@ def _has_spine(archive: zipfile.ZipFile) -> bool:
     return spine is not None and any(e.tag.endswith("itemref") for e in spine)
 
 
-def _toc_titles(toc: Any) -> dict[str, str]:
-    """Document name -> the first table-of-contents title that points into it."""
-    out: dict[str, str] = {}
+def _add_document(chapters: list[Chapter], document: html.Document, marks: list[tuple[str, str]],
+                  has_toc: bool) -> None:
+    """Add a spine document to `chapters`: split where the table of contents points into it
+    (`marks`: fragment, title); the text before its first mark, or all of it where the table
+    names none, goes on the chapter before (a chapter split across files). Without a table of
+    contents each document is a chapter, titled by its first heading."""
+    blocks = document.blocks
+    starts: dict[int, list[str]] = {}
+    for fragment, title in marks:  # a part and its first chapter at one place: "Part One: Chapter 1"
+        starts.setdefault(document.anchors.get(fragment, 0) if fragment else 0, []).append(title)
+    cuts = sorted(starts)
+    lead = html.body_text(blocks[: cuts[0] if cuts else len(blocks)])
+    if any(c.isalnum() for c in lead):
+        if chapters and has_toc:
+            chapters[-1] = Chapter(chapters[-1].title, f"{chapters[-1].text}\n{lead}".strip())
+        else:  # front matter before the first chapter, or a book without a table of contents
+            title = next((b.text for b in blocks if b.level), None) or document.title
+            chapters.append(_chapter(title or f"Chapter {len(chapters) + 1}", blocks[: cuts[0] if cuts else None]))
+    for cut, after in zip(cuts, [*cuts[1:], None], strict=False):
+        chapters.append(_chapter(": ".join(dict.fromkeys(starts[cut])), blocks[cut:after]))
+
+
+def _chapter(title: str, blocks: list[html.Block]) -> Chapter:
+    """A chapter of `blocks`; a heading that opens them and says its title is not read twice."""
+    if blocks and blocks[0].level and html.same_title(blocks[0].text, title):
+        blocks = blocks[1:]
+    return Chapter(title, html.body_text(blocks))
+
+
+def _toc_marks(toc: Any) -> dict[str, list[tuple[str, str]]]:
+    """Document name -> where the table of contents points into it (fragment or "", title), in
+    its order; a section and its first entry pointing at one place are both kept."""
+    out: dict[str, list[tuple[str, str]]] = {}
 
     def walk(entries: Any) -> None:
         for entry in entries:
@@ -100,10 +128,10 @@ def _toc_titles(toc: Any) -> dict[str, str]:
                 add(entry)
 
     def add(link: Any) -> None:
-        href = (getattr(link, "href", None) or "").split("#")[0]
-        title = (getattr(link, "title", None) or "").strip()
-        if href and title:
-            out.setdefault(href, title)
+        href, _, fragment = unquote(getattr(link, "href", None) or "").partition("#")
+        title = " ".join((getattr(link, "title", None) or "").split())
+        if href and title and (fragment, title) not in out.get(href, []):
+            out.setdefault(href, []).append((fragment, title))
 
     walk(toc or ())
     return out
@@ -132,7 +160,18 @@ def _cover(book: Any) -> Cover | None:
 
 
 def _decode(content: bytes) -> str:
-    return content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
+    """A document's text in the encoding its XML declaration names (older books: ISO-8859-1,
+    windows-1252), else UTF-8 (or UTF-16 by its byte-order mark)."""
+    if not isinstance(content, bytes):
+        return str(content)
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return content.decode("utf-16", "replace")
+    declared = _DECLARED.match(content)
+    encoding = declared.group(1).decode("ascii") if declared else "utf-8"
+    try:
+        return content.decode(encoding, "replace")
+    except LookupError:  # an encoding Python does not know
+        return content.decode("utf-8", "replace")
 
 
 def _reason(exc: BaseException) -> str:

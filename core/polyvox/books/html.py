@@ -13,11 +13,16 @@ import attrs
 from polyvox.books.book import Chapter
 
 #: Elements whose content is never read out.
-_SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio", "video", "object", "figcaption"}
+_SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio", "video", "object", "figcaption",
+            "noscript", "footer"}
 #: What an ``epub:type`` or ``role`` may call an element that is not part of the reading.
 _NOT_READ = {"noteref", "footnote", "endnote", "endnotes", "footnotes", "rearnote", "rearnotes", "pagebreak",
              "page-list", "toc", "landmarks", "doc-noteref", "doc-footnote", "doc-endnote", "doc-endnotes",
              "doc-pagebreak", "doc-toc", "doc-backlink", "backlink", "annoref", "annotation"}
+#: Classes that mark the same in books converted from print (Project Gutenberg's page numbers
+#: and footnotes, Pandoc's and markdown-it's footnote sections).
+_NOT_READ_CLASSES = {"pagenum", "pagenumber", "page-number", "pageno", "page-num", "fnanchor", "footnote", "footnotes",
+                     "footnote-ref", "footnote-back", "footnote-backref", "endnotes"}
 #: Elements that end a block of text (a line of the script).
 _BLOCKS = {"p", "div", "section", "article", "blockquote", "li", "ul", "ol", "dd", "dt", "dl", "tr", "table",
            "br", "hr", "pre", "header", "footer", "main", "body", "figure", "aside", "h1", "h2", "h3", "h4", "h5",
@@ -46,6 +51,8 @@ class _Reader(HTMLParser):
         self._skip: list[str] = []  # open elements whose content is skipped
         self._sup: list[str] | None = None  # text of an open <sup>, kept unless it is a marker
         self._in_title = False
+        #: id (or <a name>) -> the index of the block it is in (a table of contents points at it)
+        self.anchors: dict[str, int] = {}
 
     def handle_starttag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
         if tag == "title":
@@ -56,20 +63,34 @@ class _Reader(HTMLParser):
             return
         given = dict(attrs_)
         kinds = set(f"{given.get('epub:type') or ''} {given.get('role') or ''}".split())
-        if tag in _SKIPPED or kinds & _NOT_READ:
+        if tag in _SKIPPED or kinds & _NOT_READ or set((given.get("class") or "").lower().split()) & _NOT_READ_CLASSES:
             if tag not in _VOID:
                 self._skip.append(tag)
             return
-        if tag in _BLOCKS:
+        if tag == "br" and self._level:  # a line break inside a heading: one title
+            self._text.append(" ")
+        elif tag in _BLOCKS:
             self._end_block()
             if tag[0] == "h" and tag[1:].isdigit():
                 self._level = int(tag[1:])
+        elif tag in ("td", "th") and "".join(self._text).strip():
+            self._text = ["".join(self._text).rstrip(), ", "]  # a table's cells, read row by row
         elif tag == "sup":
             self._sup = []
+        anchor = given.get("id") or (given.get("name") if tag == "a" else None)
+        if anchor:
+            self.anchors.setdefault(anchor, len(self.blocks))
 
     def handle_startendtag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
-        if not self._skip and tag in _BLOCKS:
+        if self._skip:
+            return
+        if tag == "br" and self._level:
+            self._text.append(" ")
+        elif tag in _BLOCKS:
             self._end_block()
+        anchor = dict(attrs_).get("id")
+        if anchor:
+            self.anchors.setdefault(anchor, len(self.blocks))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -83,7 +104,7 @@ class _Reader(HTMLParser):
             if not _MARKER.match(text):
                 self._text.append(text)
             self._sup = None
-        elif tag in _BLOCKS:
+        elif tag in _BLOCKS and tag != "br":
             self._end_block()
 
     def handle_data(self, data: str) -> None:
@@ -106,12 +127,34 @@ class _Reader(HTMLParser):
         self._end_block()
 
 
-def read_blocks(html: str) -> tuple[list[Block], str]:
-    """The document's blocks in order, and its <title> (empty if none)."""
+@attrs.frozen
+class Document:
+    """An HTML document as read: its blocks, its <title> and where its anchors are."""
+
+    blocks: list[Block]
+    title: str
+    #: id -> the index in `blocks` of the block that holds it (or follows it)
+    anchors: dict[str, int]
+
+
+def read_document(html: str) -> Document:
     reader = _Reader()
     reader.feed(html)
     reader.close()
-    return reader.blocks, _SPACE.sub(" ", reader.title).strip()
+    return Document(reader.blocks, _SPACE.sub(" ", reader.title).strip(), reader.anchors)
+
+
+def read_blocks(html: str) -> tuple[list[Block], str]:
+    """The document's blocks in order, and its <title> (empty if none)."""
+    document = read_document(html)
+    return document.blocks, document.title
+
+
+def same_title(heading: str, title: str) -> bool:
+    """Whether a heading says what a chapter's title says ("Chapter 1" / "Chapter 1: The
+    Lighthouse", "CHAPTER I." / "Chapter I"), so it is not spoken twice."""
+    a, b = ("".join(c for c in t.lower() if c.isalnum()) for t in (heading, title))
+    return bool(a and b) and (a in b or b in a)
 
 
 def body_text(blocks: list[Block]) -> str:

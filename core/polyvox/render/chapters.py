@@ -39,9 +39,21 @@ def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
 
 def book_language(book: Book, known: Collection[str]) -> str | None:
     """The language a book is read in when the caller names none: its own (EPUB's
-    ``dc:language``, ``en-GB`` -> ``en``) where an installed engine speaks it, else None."""
-    code = (book.language or "").split("-")[0].lower()
-    return code if code in known else None
+    ``dc:language``) where an installed engine speaks it, with its region where one speaks that
+    (``en-US``: American dates), else None (`book_language_note` says why)."""
+    code = (book.language or "").strip().lower().replace("_", "-")
+    for candidate in (code, code.split("-")[0]):
+        if candidate and candidate in known:
+            return candidate
+    return None
+
+
+def book_language_note(book: Book, known: Collection[str]) -> str | None:
+    """A warning when the book names a language no installed engine speaks, else None."""
+    if not book.language or book_language(book, known) is not None:
+        return None
+    return (f"the book's language is {book.language!r}, which no installed engine speaks: it is read with the "
+            "default voice and English number rules; install an engine for it or pass --language")
 
 
 def announce(titles: Sequence[str | None] | None, reached: int, starts: Sequence[float],

@@ -29,7 +29,7 @@ from polyvox.mastering.loudness import leveled, matched
 from polyvox.plugin.registry import Plugins
 from polyvox.render import sources
 from polyvox.render.assembly import JoinConfig
-from polyvox.render.chapters import announce, book_language, chapter_marks, reached
+from polyvox.render.chapters import announce, book_language, book_language_note, chapter_marks, reached
 from polyvox.render.models import ModelManager
 from polyvox.render.options import RenderOptions
 from polyvox.render.placing import ScriptPlacement
@@ -137,7 +137,10 @@ class Renderer:
         with scope.active():
             given = sources.read_source(source)
             if isinstance(given, Book) and options.language is None:
-                options = attrs.evolve(options, language=book_language(given, self.planner.all_language_codes()))
+                codes = self.planner.all_language_codes()
+                options = attrs.evolve(options, language=book_language(given, codes))
+                if (note := book_language_note(given, codes)) is not None:
+                    self.warn("book-language", note)
             if not isinstance(given, sources.Subtitles) and options.timing is not None:
                 raise PolyvoxError("timing_mode applies to subtitles only: give an .srt file or SRT text")
             for block in getattr(given, "skipped", ()):

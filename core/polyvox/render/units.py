@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 
 from polyvox.books.book import Book
+from polyvox.books.prose import as_script
 from polyvox.errors import ScriptError
 from polyvox.render import sources
 from polyvox.render.chapters import book_units
@@ -39,8 +40,10 @@ def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any
     if isinstance(given, sources.Script):
         segments = list(given.segments) if given.text is None else parse(given.text, None)
         return [segments], [None]
-    if isinstance(given, Book):
-        return book_units(given, parse, warn)
+    if isinstance(given, Book):  # prose: only its markup read as markup ([12], [sic] are words)
+        names = {c.lower() for c in characters}
+        return book_units(given, lambda text, where: parse(text if ssml.is_ssml(text) else as_script(text, names),
+                                                           where), warn)
     from polyvox.subtitles.speech import spoken, without_screen_marks
 
     units, labels = [], []

@@ -1,0 +1,60 @@
+"""A book's prose as script markup. Books are full of square brackets that are not markup: a
+footnote or page reference (``[12]``, ``[^1]``, ``[Pg 13]``), an editor's insertion
+(``[sic]``, ``she said [quietly]``), a Project Gutenberg note (``[Illustration: …]``). Read as
+script markup, each would switch the speaker in mid-sentence. So in a book:
+
+- a tag that opens a paragraph is markup, as in any script (``[Alice] Where to?``);
+- inside a paragraph, only a pause (``[pause:1s]``) or a character the voice library names
+  (``[Alice]``) is markup; any other bracketed words are read as words, without the brackets;
+- references and editorial notes are not read at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+#: A footnote or page reference: a number, ``^1``, stars and daggers, ``Pg 13``, ``p. 7``.
+_REFERENCE = re.compile(r"^\s*(?:\^?\d+[a-z]?|[*†‡§]+|(?:pg|page|p)\.?\s*[\dxivlc]+)\s*$", re.IGNORECASE)
+#: A transcriber's or editor's note, never read out (Project Gutenberg's conventions).
+_NOTE = re.compile(r"^\s*(?:illustrations?|footnotes?|transcriber'?s?\s+notes?|sidenotes?|blank\s+page)\b",
+                   re.IGNORECASE)
+#: An escaped bracket, a bracketed run (no brackets or line ends inside), or a lone bracket.
+_BRACKET = re.compile(r"\\[\[\]]|\[[^\[\]\n]*\]|[\[\]]")
+_PAUSE = re.compile(r"^\s*(?:pause|wait|stop)\s*:", re.IGNORECASE)
+_SPACES = re.compile(r"[ \t]{2,}")
+_BEFORE_MARK = re.compile(r"[ \t]+([,.;:!?])")
+
+
+def as_script(text: str, characters: Collection[str] = ()) -> str:
+    """`text` (prose, a paragraph a line) with only its markup left as markup: the brackets
+    that are not are read as words or dropped (see the module's docstring). `characters`:
+    the voice library's names, lower case."""
+    return "\n".join(_line(line, characters) for line in text.split("\n"))
+
+
+def _line(line: str, characters: Collection[str]) -> str:
+    if "[" not in line and "]" not in line:
+        return line
+    opening = len(line) - len(line.lstrip())
+
+    def bracket(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.startswith("\\"):
+            return found
+        if len(found) == 1:  # a bracket with no partner: a literal one
+            return "\\" + found
+        body = found[1:-1]
+        if _REFERENCE.match(body) or _NOTE.match(body) or not body.strip():
+            return " "
+        if match.start() == opening or _PAUSE.match(body) or _names(body) & set(characters):
+            return found
+        return body
+
+    out = _BRACKET.sub(bracket, line)
+    return _BEFORE_MARK.sub(r"\1", _SPACES.sub(" ", out)).strip() if out != line else line
+
+
+def _names(body: str) -> set[str]:
+    """What a tag body's parts might name (``de:Alice|seed:4`` -> de, alice, seed, 4), lower case."""
+    return {piece.strip().lower() for part in body.split("|") for piece in part.split(":")}

@@ -1,0 +1,136 @@
+"""Books as publishers and Project Gutenberg make them: brackets that are not markup, page
+numbers, hard-wrapped plain text, several chapters in one EPUB file or one chapter in two,
+parts around chapters, headings broken over lines, Latin-1 documents, the book's language.
+Each test plans the book (nothing synthesized) and reads what the engine would be given."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import polyvox
+
+pytest.importorskip("ebooklib")
+
+VOICES = {"Bob": polyvox.Voice(name="Bob", model="heart", engine="hibari")}
+
+
+def spoken(source, **options) -> list[tuple[str | None, str]]:
+    """(character, text the engine gets) of every speech job."""
+    jobs = polyvox.Kernel(cache=False).plan(source, engine="template", normalize=False, **options)
+    return [(j.segment.character, j.request.text) for j in jobs if j.request is not None]
+
+
+def test_brackets_in_prose_are_words_or_dropped_and_markup_still_works(tmp_path):
+    page = tmp_path / "pg.html"
+    page.write_text(
+        "<html><head><title>PG</title></head><body><h2>CHAPTER I.</h2>"
+        '<p>The wind <span class="pagenum"><a id="Page_12">[12]</a></span>howled. She said [quietly] that she would'
+        " stay.[1]</p><p>[Illustration: A moor at night]</p><p>[Pg 13]Morning came [sic].</p>"
+        "<p>[Alice] Where to?</p><p>Then [Bob] Home, he said.</p>"
+        '<div class="footnote"><p>[1] A footnote.</p></div><h2>CHAPTER II.</h2><p>The end.</p></body></html>')
+    said = spoken(page, voices=VOICES)
+    texts = [t for _, t in said]
+    assert "The wind howled. She said quietly that she would stay." in texts
+    assert "Morning came sic." in texts
+    assert not any("Illustration" in t or "footnote" in t or "12" in t or "Pg" in t for t in texts)
+    # a tag opening a paragraph is markup; inside one, a character with a voice is too
+    assert ("Alice", "Where to?") in said and ("Bob", "Home, he said.") in said
+    assert {c for c, _ in said} == {None, "Alice", "Bob"}
+
+
+def test_hard_wrapped_plain_text_is_read_a_paragraph_at_a_time(tmp_path):
+    book = tmp_path / "gutenberg.txt"
+    book.write_text("CHAPTER I.\n\nThe captain had read the account of the wreck, which is given in\n"
+                    "chapter 3 of Hartley's famous survey, and he did not believe a word\nof it. Nobody did.\n\n"
+                    "Part two was harder than part one, she admitted.\n\n[Alice] Fine.\nShe left.\n\n"
+                    "CHAPTER II. The Calm\n\nThe next morning was calm.\n")
+    chapters = polyvox.read_book(book).chapters
+    assert [c.title for c in chapters] == ["CHAPTER I.", "CHAPTER II. The Calm"]
+    assert chapters[0].text.split("\n") == [
+        "The captain had read the account of the wreck, which is given in chapter 3 of Hartley's famous survey, "
+        "and he did not believe a word of it. Nobody did.",
+        "Part two was harder than part one, she admitted.",
+        "[Alice] Fine. She left."]
+
+
+def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str = "en") -> Path:
+    """An EPUB 3 written by hand as publishers' tools write them: `documents` in spine order,
+    `nav` the table of contents' <ol>."""
+    items = "".join(f'<item id="d{i}" href="{name}" media-type="application/xhtml+xml"/>'
+                    for i, name in enumerate(documents))
+    spine = "".join(f'<itemref idref="d{i}"/>' for i in range(len(documents)))
+    opf = ('<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
+           'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
+           f'<dc:identifier id="id">x</dc:identifier><dc:title>Harbour</dc:title><dc:language>{language}</dc:language>'
+           '</metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" '
+           f'properties="nav"/>{items}</manifest><spine>{spine}</spine></package>')
+    nav_doc = ('<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" '
+               'xmlns:epub="http://www.idpf.org/2007/ops"><head><title>Contents</title></head><body>'
+               f'<nav epub:type="toc"><ol>{nav}</ol></nav></body></html>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml",
+                   '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:'
+                   'container"><rootfiles><rootfile full-path="OEBPS/content.opf" '
+                   'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        z.writestr("OEBPS/content.opf", opf)
+        z.writestr("OEBPS/nav.xhtml", nav_doc)
+        for name, body in documents.items():
+            z.writestr(f"OEBPS/{name}", body if isinstance(body, bytes) else _xhtml(body))
+    return path
+
+
+def _xhtml(body: str) -> str:
+    return ('<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title>'
+            f'</head><body>{body}</body></html>')
+
+
+def test_epub_chapters_follow_the_table_of_contents_into_and_across_files(tmp_path):
+    latin = ('<?xml version="1.0" encoding="iso-8859-1"?><html xmlns="http://www.w3.org/1999/xhtml"><head>'
+             '<title>t</title></head><body><h2>Chapter 4</h2><p>Gr\u00f6\u00dfe and Stra\u00dfe.</p></body></html>')
+    path = _epub(tmp_path / "harbour.epub", {
+        "part1.xhtml": "<h1>Part One</h1>",
+        "ch1.xhtml": "<h2>Chapter 1<br/>The Lighthouse</h2><p>The lamp burned.</p>",
+        "ch2a.xhtml": "<h2>Chapter 2</h2><p>Rain came.</p>",
+        "ch2b.xhtml": "<p>The boats strained.</p>",  # the same chapter, in a second file
+        "ch 3.xhtml": '<h2 id="c3">Chapter 3</h2><p>Short.</p><h2 id="c3b">Chapter 3b</h2><p>Shorter.</p>',
+        "ch4.xhtml": latin.encode("iso-8859-1"),
+    }, '<li><a href="part1.xhtml">Part One</a><ol><li><a href="ch1.xhtml">Chapter 1: The Lighthouse</a></li>'
+       '<li><a href="ch2a.xhtml">Chapter 2</a></li></ol></li>'
+       '<li><a href="ch%203.xhtml#c3">Chapter 3</a></li><li><a href="ch%203.xhtml#c3b">Chapter 3b</a></li>'
+       '<li><a href="ch4.xhtml">Chapter 4</a></li>')
+    book = polyvox.read_book(path)
+    assert [(c.title, c.text) for c in book.chapters] == [
+        ("Part One", ""),
+        ("Chapter 1: The Lighthouse", "The lamp burned."),  # its heading, broken over two lines, not read twice
+        ("Chapter 2", "Rain came.\nThe boats strained."),
+        ("Chapter 3", "Short."),
+        ("Chapter 3b", "Shorter."),
+        ("Chapter 4", "Größe and Straße."),
+    ]
+
+
+def test_a_book_is_read_in_its_own_language_with_its_region_or_a_warning(tmp_path):
+    body = {"ch1.xhtml": "<h2>One</h2><p>On 12/06/2026 it rained.</p>", "ch2.xhtml": "<h2>Two</h2><p>Dry.</p>"}
+    nav = '<li><a href="ch1.xhtml">One</a></li><li><a href="ch2.xhtml">Two</a></li>'
+    american = _epub(tmp_path / "us.epub", body, nav, language="en-US")
+    jobs = polyvox.Kernel(cache=False).plan(american, engine="template")
+    assert "December sixth" in " ".join(j.request.text for j in jobs if j.request)
+    german = _epub(tmp_path / "de.epub", body, nav, language="xx")
+    warnings: list[str] = []
+    kernel = polyvox.Kernel(cache=False, on_event=lambda e: warnings.append(str(getattr(e, "message", ""))))
+    kernel.plan(german, engine="template")
+    assert any("'xx'" in w and "no installed engine speaks" in w for w in warnings)
+
+
+def test_markdown_comments_code_and_tables(tmp_path):
+    md = tmp_path / "notes.md"
+    md.write_text("<!-- Draft 3: do not distribute -->\nNotes\n=====\n\n# One\n\nHome again<br>at last.\n\n"
+                  "| City | Price |\n|---|---|\n| Paris | 5 |\n\n```python\nprint('hi')\n```\n\n# Two\n\nEnd.\n")
+    book = polyvox.read_book(md)
+    assert "Draft" not in (book.title or "") and all("Draft" not in c.text for c in book.chapters)
+    assert [(c.title, c.text) for c in book.chapters][1:] == [
+        ("One", "Home again\nat last.\nCity, Price\nParis, 5"), ("Two", "End.")]
