@@ -129,6 +129,13 @@ def test_parse_autocast_and_preview(server):
     cast = httpx.post(f"{server.url}/studio/api/autocast", json={"script": "[Ann] Hi.\n[Ben] Yo."},
                       headers=_auth(), timeout=30).json()["cast"]
     assert cast["Ann"] != cast["Ben"]
+    # each pick is a voice the menus offer (not the character's own name), the narrator is left
+    # as the page shows it, and the cast is one the server takes
+    ids = {v["id"] for v in httpx.get(f"{server.url}/studio/api/voices", headers=_auth(), timeout=30).json()["voices"]}
+    assert set(cast) == {"Ann", "Ben"} and set(cast.values()) <= ids, cast
+    taken = httpx.post(f"{server.url}/studio/api/parse", json={"script": "[Ann] Hi.\n[Ben] Yo.", "cast": cast},
+                       headers=_auth(), timeout=30)
+    assert taken.status_code == 200, taken.text
     heard = httpx.post(f"{server.url}/studio/api/preview", json={"voice": "heart"}, headers=_auth(), timeout=60)
     audio, rate = sf.read(io.BytesIO(heard.content))
     assert rate == 24000 and len(audio) > rate and np.abs(audio).max() > 0.05

@@ -149,6 +149,10 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         assert rows.nth(1).get_attribute("data-cached") == "no" and rows.nth(2).get_attribute("data-cached") == "yes"
         edited, _ = _segment_wav(server.url, job, 1)
         assert len(edited) < 0.7 * len(bob)
+        # the edit is in the script too, so the next render keeps it; focus is back on its row
+        script = page.get_by_role("textbox", name=re.compile("^Markup")).input_value()
+        assert "[Bob] I am fine. [pause:0.3s] And you?" in script
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Edit segment 2"
 
         # the whole render downloads and decodes
         page.get_by_label("Format").select_option("flac")
@@ -156,6 +160,17 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
             page.get_by_role("button", name="Download").click()
         samples, rate = sf.read(download.value.path(), dtype="float32")
         assert rate == 22050 and len(samples) > 2 * rate and np.abs(samples).max() > 0.05
+        assert download.value.suggested_filename == "studio.flac"  # the server's name for it
+
+        # auto-cast picks installed voices the page can render with
+        page.get_by_role("button", name="Auto-cast").click()
+        page.wait_for_function("() => document.getElementById('status').textContent.startsWith('Cast:')"
+                               " || !document.getElementById('error').hidden")
+        assert page.locator("#error").is_hidden(), page.locator("#error").text_content()
+        picked = {name: page.get_by_label(f"Voice for {name}").input_value() for name in ("Alice", "Bob")}
+        assert picked["Alice"] != picked["Bob"] and "Alice" not in picked.values(), picked
+        page.get_by_role("button", name="Render").click()
+        done = _wait_done(page, done)
 
         # a reference voice uploaded from the page joins every voice picker
         reference = tmp_path / "reference.wav"
@@ -187,6 +202,9 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         av = pytest.importorskip("av")
         with av.open(download.value.path()) as container:
             assert [c["metadata"]["title"] for c in container.chapters()] == ["The Start", "The End"]
+        # a script that replaces the book's is no book any more
+        page.get_by_role("textbox", name=re.compile("^Markup")).fill("A new script, not the book.")
+        assert page.locator("#book").is_hidden()
         assert problems == [], problems
         assert server.faults() == []
 

@@ -75,8 +75,13 @@ def auto_cast(service: SpeechService, text: str) -> dict[str, str]:
         raise from_polyvox(exc) from None
     cast: dict[str, str] = {}
     for job in jobs:
-        if job.request is not None and job.request.voice is not None:
-            cast.setdefault(job.segment.character or NARRATOR, job.request.voice.name)
+        voice = job.request.voice if job.request is not None else None
+        if voice is None or not job.segment.character:
+            continue  # the narrator keeps the voice the page shows
+        if voice.audio is None and voice.model:  # an engine's own voice, named as the voice menus name it
+            cast.setdefault(job.segment.character, voice.model)
+        elif voice.audio is not None:  # an uploaded or folder voice, by its name
+            cast.setdefault(job.segment.character, voice.name)
     return cast
 
 
@@ -107,7 +112,7 @@ def voice_list(service: SpeechService) -> dict[str, Any]:
     for voice_id, voice in service.store.all():
         voices.append({"id": voice.name, "label": f"{voice.name} (uploaded)", "engine": None, "kind": "upload",
                        "upload_id": voice_id})
-        seen.add(voice.name.lower())
+        seen.update((voice.name.lower(), voice_id.lower()))  # the folder holds it under its id too
     for name in service.kernel.voice_library(service.store.folder):
         if name.lower() not in seen:
             seen.add(name.lower())

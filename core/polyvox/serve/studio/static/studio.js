@@ -106,11 +106,13 @@ function voicePicker(character) {
 function showCast(characters) {
   const body = $("cast").tBodies[0];
   body.replaceChildren(...characters.map((name) => {
-    const cell = el("td", {}, voicePicker(name));
+    const picker = voicePicker(name);
+    const cell = el("td", {}, picker);
     if (state.blends) {
       const blend = el("input", { "aria-label": "Blend for " + name, placeholder: "or a blend: af_heart:0.6+af_bella:0.4",
                                   size: "18" });
-      blend.addEventListener("change", () => { if (blend.value.trim()) state.cast[name] = blend.value.trim(); });
+      // an emptied blend gives the character back the voice its menu shows
+      blend.addEventListener("change", () => { state.cast[name] = blend.value.trim() || picker.value; });
       cell.append(" ", blend);
     }
     return el("tr", {}, el("th", { scope: "row", text: name }), cell,
@@ -153,8 +155,9 @@ async function autocast() {
   try {
     const data = await (await api("/studio/api/autocast", { method: "POST",
                                    json: { script: $("script").value, book: state.book } })).json();
+    const before = Object.assign({}, state.cast);
     Object.assign(state.cast, data.cast);
-    await check();
+    if (!(await check())) { state.cast = before; return; }  // a cast the server refuses is not kept
     say("Cast: " + Object.entries(data.cast).map(([c, v]) => c + " → " + v).join(", "));
   } catch (e) { fail(e.message); }
 }
@@ -182,7 +185,7 @@ async function events(path, json, onEvent) {
       }
     }
   } catch (e) {
-    if (e.name !== "AbortError") fail(e.message);
+    if (e.name !== "AbortError") { fail(e.message); say(""); }
   } finally {
     state.busy = null;
     $("cancel").disabled = true;
@@ -213,6 +216,7 @@ function segmentRow(s) {
 function onEvent(event) {
   if (event.type === "job") {
     state.job = event.id;
+    state.planned = event.segments;
     state.subtitles = event.subtitles;  // cues are placed by their times: rendered whole, never retaken
     state.total = event.segments.filter((s) => !s.pause).length;
     state.made = 0;
@@ -301,6 +305,7 @@ async function openFile(file) {
 
 function setBook(book) {
   state.book = book ? book.id : null;
+  state.bookTitles = book ? book.chapters.map((c) => c.title).filter(Boolean) : [];
   $("book").hidden = !book;
   if (!book) return;
   $("book-title").textContent = [book.title, book.author].filter(Boolean).join(" by ") || "Book";
@@ -316,6 +321,7 @@ function showChapters(chapters) {
 
 async function render() {
   fail("");
+  say("Starting the render…");
   $("warnings").replaceChildren();
   $("download").disabled = true;
   const body = Object.assign({ script: $("script").value, cast: state.cast, book: state.book },
@@ -325,9 +331,24 @@ async function render() {
 
 async function retake(index, text) {
   fail("");
+  $("warnings").replaceChildren();  // the pass sends its warnings again
   const body = text === undefined ? {} : { text };
   say((text === undefined ? "Retaking" : "Re-rendering") + " segment " + (index + 1) + "…");
+  const planned = (state.planned || []).find((s) => s.index === index);
   await events("/studio/api/renders/" + state.job + "/segments/" + index, body, onEvent);
+  if (text !== undefined && planned && !$("error").textContent) {
+    writeBack(planned, text);
+    planned.text = text;
+  }
+}
+
+// An edited segment's new text goes into the script too, on its line, so the next render keeps it.
+function writeBack(segment, text) {
+  const lines = $("script").value.split("\n");
+  const at = segment.line ? segment.line - 1 : -1;
+  if (at < 0 || at >= lines.length || !lines[at].includes(segment.text)) return;
+  lines[at] = lines[at].replace(segment.text, text.replace(/\s+/g, " ").trim());
+  $("script").value = lines.join("\n");
 }
 
 function edit(index) {
@@ -337,9 +358,20 @@ function edit(index) {
   const box = el("textarea", { rows: "2", "aria-label": "New text of segment " + (index + 1) });
   box.value = current;
   const save = el("button", { type: "button", class: "save", text: "Save and re-render",
-                              onclick: () => retake(index, box.value) });
-  text.replaceChildren(box, save);
+                              onclick: async () => { await retake(index, box.value); focusRow(index); } });
+  const cancel = el("button", { type: "button", class: "cancel-edit", text: "Cancel",
+                                onclick: () => { text.replaceChildren(before); focusRow(index); } });
+  const before = document.createDocumentFragment();
+  before.append(...text.childNodes);
+  box.addEventListener("keydown", (e) => { if (e.key === "Escape") cancel.click(); });
+  text.replaceChildren(box, save, " ", cancel);
   box.focus();
+}
+
+// After an edit the row's buttons are new: keyboard focus goes back to its Edit button.
+function focusRow(index) {
+  const button = row(index) && row(index).querySelector(".edit");
+  if (button) button.focus();
 }
 
 async function playSegment(index) {
@@ -376,12 +408,22 @@ async function download() {
   fail("");
   const fmt = $("format").value;
   try {
-    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output." + fmt));
-    const link = el("a", { href: url, download: "polyvox-studio." + fmt });
+    const response = await api("/studio/api/renders/" + state.job + "/output." + fmt);
+    const url = await blobUrl(response);
+    const link = el("a", { href: url, download: fileName(response, "polyvox-studio." + fmt) });
     document.body.append(link);
     link.click();
     link.remove();
   } catch (e) { fail(e.message); }
+}
+
+// The name the server gives a download (Content-Disposition), else `fallback`.
+function fileName(response, fallback) {
+  const header = response.headers.get("Content-Disposition") || "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  if (encoded) { try { return decodeURIComponent(encoded[1]); } catch (e) { /* malformed: the plain name */ } }
+  const plain = /filename="?([^";]+)"?/i.exec(header);
+  return plain ? plain[1] : fallback;
 }
 
 async function upload(event) {
@@ -414,6 +456,11 @@ document.addEventListener("DOMContentLoaded", () => {
     if (file) openFile(file);
   });
   $("unbook").addEventListener("click", () => setBook(null));
+  // a script that is no longer the book's (none of its chapter titles left) is no book
+  $("script").addEventListener("input", () => {
+    const titles = state.bookTitles || [];
+    if (state.book && titles.length && !titles.some((t) => $("script").value.includes(t))) setBook(null);
+  });
   $("check").addEventListener("click", check);
   $("autocast").addEventListener("click", autocast);
   $("render").addEventListener("click", render);
