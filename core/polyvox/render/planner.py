@@ -188,8 +188,8 @@ class Planner:
         own = voice.language if voice.language_wins else None
         named = seg.language or own or language or voice.language
         chosen = seg.engine or engine or voice.engine
-        if named is None:  # English, unless the text is in a script English is not written in
-            named = "en" if voice.model else self._language_for_script(seg.text, chosen)
+        if named is None:  # the voice's own where its script is the text's, else English or the script's
+            named = self._voice_language(seg.text, voice, chosen) or self._language_for_script(seg.text, chosen)
         lang = self.language(named)
         try:
             return chosen or self.best_engine(lang), lang
@@ -199,6 +199,19 @@ class Planner:
             # The script never named this language: say where it came from.
             raise UnsupportedLanguageError(f"{seg.character}'s language {own!r} comes from the alias map of "
                                            f"the voices folder; {exc}") from None
+
+    def _voice_language(self, text: str, voice: Voice, engine: str | None) -> str | None:
+        """For a voice model its engine declares a language for (Kokoro's jf_alpha: Japanese),
+        that language where the text is in its script; English for other Latin text (a
+        Japanese voice reads English, accented), else None (the text's script decides)."""
+        if not voice.model:
+            return None
+        owner = engine or voice.engine
+        declared = self.spec(owner).voice_language(voice.model) if owner in self.plugins.specs else None
+        script = scripts.main_script(text)
+        if declared and scripts.writes(declared, script):
+            return declared
+        return "en" if scripts.writes("en", script) else None
 
     def _language_for_script(self, text: str, engine: str | None) -> str:
         """English for text in Latin script (or with no letters); for text mostly in another

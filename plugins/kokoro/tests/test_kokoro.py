@@ -41,6 +41,10 @@ def test_the_offline_voices_are_listed_with_their_languages(kernel):
 def test_japanese_text_speaks_with_a_japanese_voice(kernel, alpha_ja):
     job = kernel.plan(f"[ja] {JAPANESE}", engine="kokoro")[0]
     assert job.model == "jf_alpha" and job.request.language == "ja"
+    # a voice named without a language: its own where the text is in its script, else English
+    for voice in ("jf_alpha", polyvox.Voice(name="x", model="jf_alpha", engine="kokoro")):
+        assert kernel.plan(JAPANESE, voice=voice)[0].request.language == "ja"
+        assert kernel.plan(ENGLISH, voice=voice)[0].request.language == "en"
     assert phonemes.phonemize(JAPANESE, "ja").startswith("koɲɲiʨiβa")
     assert_speech(alpha_ja, "a b c d e f g h", 24000)  # eight morae-ish words' worth
 
@@ -186,7 +190,18 @@ def test_the_server_lists_the_voices_and_speaks_a_blend(kernel, tmp_path):
         assert spoken.status_code == 200, spoken.text
         samples, rate = sf.read(io.BytesIO(spoken.content))
         assert rate == 24000 and 0.3 < len(samples) / rate < 5
+        # a Japanese voice picked by name alone (Home Assistant sends no language) speaks Japanese
+        for model in ("kokoro", "tts-1"):
+            named = client.post("/v1/audio/speech", timeout=120, json={
+                "model": model, "voice": "jf_alpha", "input": "こんにちは。", "response_format": "wav"})
+            assert named.status_code == 200, named.text
         bad = client.post("/v1/audio/speech", json={"model": "kokoro", "voice": "jf_alpha:1+ghost:1",
                                                     "input": "こんにちは。", "language": "ja"}, timeout=30)
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "voice"
         assert "has no voice 'ghost'" in bad.json()["error"]["message"]
+    # a server that never downloads lists only the models it can answer for (Open WebUI's menu)
+    offline = polyvox.Kernel(cache=False, plugins=["kokoro"], downloads="never")
+    with TestClient(create_app(ServeConfig(voices_dir=tmp_path / "voices"), offline)) as client:
+        listed = {m["id"] for m in client.get("/v1/models").json()["data"] if m["owned_by"] == "kokoro"}
+        assert listed == {"kokoro", *(f"kokoro:{v}" for v in catalogue.OFFLINE_VOICES)}
+        assert {m["id"] for m in client.get("/v1/audio/models").json()["models"]} >= listed
