@@ -62,6 +62,21 @@ def test_mappings_to_what_is_there_pass_and_the_banner_says_what_is_served(tmp_p
     assert open_one.endswith("API keys: not required (this machine only)")
 
 
+def test_an_openai_name_mapped_to_another_engines_voice_is_that_engines_default(tmp_path: Path) -> None:
+    """--voice-map alloy=heart maps for hibari; a request to Piper for alloy (OpenAI's default
+    voice, sent when a client names none) speaks Piper's default, not a 404 about heart."""
+    from polyvox.serve.errors import ApiError
+
+    kernel = polyvox.Kernel(cache=False, plugins=["piper", "hibari"])
+    config = ServeConfig(voices_dir=tmp_path / "v", voice_map={"alloy": "heart", "robot": "heart"})
+    service = create_app(config, kernel).app.state.service
+    assert service.resolve_voice("alloy", "hibari").model == "heart"
+    assert service.resolve_voice("alloy", "piper") is None
+    with pytest.raises(ApiError) as err:  # a name of the user's own mapping still says what it maps to
+        service.resolve_voice("robot", "piper")
+    assert err.value.status == 404 and "'robot' maps to 'heart' (--voice-map)" in err.value.message
+
+
 def test_a_voice_the_engine_cannot_use_is_answered_with_a_warning_header(tmp_path: Path) -> None:
     """Piper cannot clone: asking for a server voice that is reference audio still speaks (in
     Piper's voice), and the response says so; a voice Piper has carries no warning."""

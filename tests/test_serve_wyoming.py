@@ -136,6 +136,21 @@ def test_errors_are_wyoming_errors_then_a_hang_up(service):
     assert AudioStop.is_type(later[-1].type) and len(_pcm(later)[1]) > 0  # and the server lives on
 
 
+def test_a_stream_event_without_its_start_is_answered_not_left_to_time_out(service):
+    async def run(port: int) -> tuple[list, list]:
+        task = asyncio.create_task(serve_wyoming(f"tcp://127.0.0.1:{port}", service))
+        try:
+            stop = await _exchange(port, [SynthesizeStop()], "synthesize-stopped")
+            chunk = await _exchange(port, [SynthesizeChunk(text="Hello.")])
+            return stop, chunk
+        finally:
+            task.cancel()
+
+    stop, chunk = asyncio.run(run(free_port()))
+    assert [e.type for e in stop] == ["synthesize-stopped"]
+    assert [e.type for e in chunk] == ["error"] and Error.from_event(chunk[0]).code == "no_stream"
+
+
 def test_bad_uris_are_refused():
     for uri in ("tcp://[::]:10200", "unix:///tmp/x", "tcp://127.0.0.1:99999"):
         with pytest.raises(PolyvoxError):

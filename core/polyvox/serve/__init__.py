@@ -56,6 +56,7 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
     check(config, app.app.state.service)  # a mapping no request could use: one line, before listening
     preload(config, app.app.state.service)
     print(banner(config, app.app.state.service, wyoming), file=sys.stderr, flush=True)
+    _log_to_stderr()
     server = uvicorn.Server(uvicorn_config(app, config, log_level="info", timeout_graceful_shutdown=5))
     if wyoming is not None:  # its own thread and event loop: uvicorn keeps the main thread's signals
         import asyncio
@@ -71,3 +72,17 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
         server.run()
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after a clean shutdown: the normal way to stop
         pass
+
+
+def _log_to_stderr() -> None:
+    """The server's own lines (a refused Wyoming event, a client gone mid-answer) on stderr
+    beside uvicorn's, at INFO; where the embedding program has set up logging, it decides."""
+    import logging
+
+    logger = logging.getLogger("polyvox.serve")
+    if logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     polyvox: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

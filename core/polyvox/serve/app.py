@@ -110,9 +110,11 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
     def model_cards() -> list[ModelCard]:
         cards = [ModelCard(id=name, owned_by="polyvox") for name in service.config_aliases()]
+        fetches = kernel.weights.policy != "never"
         for spec in kernel.engines():
             cards.append(ModelCard(id=spec.name, owned_by=spec.name))
-            cards += [ModelCard(id=f"{spec.name}:{m}", owned_by=spec.name) for m in spec.models]
+            cards += [ModelCard(id=f"{spec.name}:{m}", owned_by=spec.name) for m in spec.models
+                      if fetches or _on_this_machine(kernel, spec.name, m)]
         return cards
 
     @app.get("/v1/models")
@@ -338,6 +340,13 @@ def _delta(data: bytes) -> bytes:
 
 def _event(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload)}\n\n".encode()
+
+
+def _on_this_machine(kernel: Any, engine: str, model: str) -> bool:
+    """Whether a model can be served without a download (its weights are here, or it has none):
+    a menu (Open WebUI's) offers only what answers; `polyvox models` lists the rest."""
+    status = kernel.weights.status(engine, model)
+    return status is None or status.state == "present"
 
 
 def _voice_cards(service: SpeechService) -> list[VoiceCard]:

@@ -20,7 +20,7 @@ from polyvox.errors import PolyvoxError
 from polyvox.events import SegmentFinished, WordsTimed
 from polyvox.events import Warning as RenderWarning
 from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
-from polyvox.serve.errors import bad_request, from_polyvox, not_found, too_large
+from polyvox.serve.errors import ApiError, bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
 
@@ -138,7 +138,16 @@ class SpeechService:
                 if voice.lower() == key:
                     return Voice(name=voice, model=voice, engine=owner)
         if key in self.config.voice_map and depth < 4:
-            return self.resolve_voice(self.config.voice_map[key], engine, depth + 1)
+            target = self.config.voice_map[key]
+            try:
+                return self.resolve_voice(target, engine, depth + 1)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                if key in OPENAI_VOICES:  # mapped for another engine: this one speaks with its default
+                    return None
+                raise not_found(f"voice {name[:100]!r} maps to {target!r} (--voice-map), which engine {engine!r} "
+                                f"does not have: {exc.message}", "voice", "voice_not_found") from None
         if key in OPENAI_VOICES:
             return None  # the engine's default voice
         others = [e for e in specs if e != engine and any(v.lower() == key for v in specs[e].voices)]

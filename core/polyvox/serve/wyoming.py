@@ -184,10 +184,14 @@ class Handler(AsyncEventHandler):
             self.streaming, self.voice, self.pending, self.rate, self.heard = True, start.voice, "", None, []
         elif SynthesizeChunk.is_type(event.type):
             text = check_text(event)
-            if self.streaming:
-                await self._chunk(text)
+            if not self.streaming:
+                raise BadEvent("synthesize-chunk before synthesize-start: start a streaming synthesis first",
+                               "no_stream")
+            await self._chunk(text)
         elif SynthesizeStop.is_type(event.type):
-            if self.streaming:
+            if not self.streaming:  # nothing to finish: said so at once, not left to time out
+                await self.write_event(SynthesizeStopped().event())
+            else:
                 with self._slot():
                     for piece in self._pieces(self.pending):
                         await self._speak(piece)
