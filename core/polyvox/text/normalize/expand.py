@@ -21,7 +21,7 @@ _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
 _NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
           "_time": (":",), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
-          "_fraction": ("/", *_FRACTIONS)}
+          "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 #: German ordinals take -n after these (am dritten März, vom ersten Mai).
 _DATIVE = re.compile(r"(?:\b(?:am|vom|zum|im|dem|den|ab|seit)\s*)$", re.IGNORECASE)
@@ -83,6 +83,9 @@ class Expander:
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
+            (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
+            (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
+            (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
                         r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"), self._phone),
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
@@ -92,7 +95,8 @@ class Expander:
             (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
             (re.compile(r"(?<![\w.,])(')?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b)?"), self._money_before),
+            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KMB]|bn|mn)\b)?"),
+             self._money_before),
             (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
@@ -173,6 +177,21 @@ class Expander:
             spoken = pair[1] if closing else pair[0]
         at_end = not m.string[m.end():].strip()
         return spoken + ("." if (at_end or (closing and _ends_sentence(m))) and word.endswith(".") else "")
+
+    def _isbn(self, m: re.Match[str]) -> str:
+        """A book number, digit by digit (X, a check digit, is ten)."""
+        spoken = " ".join(n.digits(c, self.rules) if c.isdigit() else "X" for c in m.group(1) if c.isalnum())
+        return f"ISBN {spoken}"
+
+    def _feet(self, m: re.Match[str]) -> str:
+        """5'11": five feet eleven inches."""
+        feet, inches = int(m.group(1)), int(m.group(2))
+        return (f"{n.cardinal(feet, self.rules)} {'foot' if feet == 1 else 'feet'} "
+                f"{n.cardinal(inches, self.rules)} {'inch' if inches == 1 else 'inches'}")
+
+    def _bare_decimal(self, m: re.Match[str]) -> str:
+        """.5: point five (a number written without its zero)."""
+        return f" {self.rules.word('point')} {n.digits(m.group(1), self.rules)}"
 
     def _phone(self, m: re.Match[str]) -> str:
         groups = [g for g in re.split(r"[\s.()-]+", m.group()) if g]
@@ -268,7 +287,12 @@ class Expander:
         return out
 
     def _money_before(self, m: re.Match[str]) -> str:
-        return self._money(m.group(1), m.group(2), m.group(3))
+        scale = m.group(3)
+        if m.group(4) and len(self.rules.scales) >= 3:  # $5M, £2bn: the scale in a letter
+            scale = self.rules.scales[{"k": 0, "m": 1, "mn": 1, "b": 2, "bn": 2}[m.group(4).lower()]]
+        elif m.group(4):
+            return m.group()
+        return self._money(m.group(1), m.group(2), scale)
 
     def _money_after(self, m: re.Match[str]) -> str:
         return self._money(m.group(3), m.group(1), m.group(2))
@@ -315,6 +339,8 @@ class Expander:
         r = self.rules
         if bottom == 0:
             return m.group()
+        if r.language == "en" and top == bottom == 50:
+            return " fifty-fifty "
         if r.language == "en":
             name = {2: ("half", "halves"), 4: ("quarter", "quarters")}.get(bottom)
             if name is None:
