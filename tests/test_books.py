@@ -185,6 +185,7 @@ def test_cli_splits_chapters_lists_them_in_json_and_checks_acx(shelf):
     assert [f.name for f in files] == ["voyage-01-loomings.m4b", "voyage-02-the-carpet-bag.m4b",
                                        "voyage-03-the-spouter-inn.m4b"]
     assert [mutagen.File(f).tags["\xa9nam"][0] for f in files] == TITLES
+    assert [mutagen.File(f).tags["trkn"][0] for f in files] == [(1, 3), (2, 3), (3, 3)]  # players order by it
     streamed = _cli("render", "voyage.epub", "-o", "streamed.mp3", "--stream", "--voices", "voices", "-q",
                     cwd=root, cache=root / "cache")  # written as it is made, chapters at the end
     assert streamed.returncode == 0, streamed.stderr

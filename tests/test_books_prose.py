@@ -56,7 +56,8 @@ def test_hard_wrapped_plain_text_is_read_a_paragraph_at_a_time(tmp_path):
         "[Alice] Fine. She left."]
 
 
-def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str = "en") -> Path:
+def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str = "en",
+          title: str = "<dc:title>Harbour</dc:title>") -> Path:
     """An EPUB 3 written by hand as publishers' tools write them: `documents` in spine order,
     `nav` the table of contents' <ol>."""
     items = "".join(f'<item id="d{i}" href="{name}" media-type="application/xhtml+xml"/>'
@@ -64,7 +65,7 @@ def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str
     spine = "".join(f'<itemref idref="d{i}"/>' for i in range(len(documents)))
     opf = ('<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
            'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
-           f'<dc:identifier id="id">x</dc:identifier><dc:title>Harbour</dc:title><dc:language>{language}</dc:language>'
+           f'<dc:identifier id="id">x</dc:identifier>{title}<dc:language>{language}</dc:language>'
            '</metadata><manifest><item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" '
            f'properties="nav"/>{items}</manifest><spine>{spine}</spine></package>')
     nav_doc = ('<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" '
@@ -119,11 +120,19 @@ def test_a_book_is_read_in_its_own_language_with_its_region_or_a_warning(tmp_pat
     american = _epub(tmp_path / "us.epub", body, nav, language="en-US")
     jobs = polyvox.Kernel(cache=False).plan(american, engine="template")
     assert "December sixth" in " ".join(j.request.text for j in jobs if j.request)
+    assert polyvox.read_book(_epub(tmp_path / "untitled-tale.epub", body, nav, title="")).title == "untitled-tale"
     german = _epub(tmp_path / "de.epub", body, nav, language="xx")
     warnings: list[str] = []
     kernel = polyvox.Kernel(cache=False, on_event=lambda e: warnings.append(str(getattr(e, "message", ""))))
     kernel.plan(german, engine="template")
     assert any("'xx'" in w and "no installed engine speaks" in w for w in warnings)
+
+
+def test_a_book_with_nothing_to_read_names_its_file(tmp_path):
+    empty = tmp_path / "empty.md"
+    empty.write_text("# Only a heading\n")
+    with pytest.raises(polyvox.ScriptError, match="'.*empty.md' has nothing to read"):
+        polyvox.read_book(empty)
 
 
 def test_markdown_comments_code_and_tables(tmp_path):

@@ -46,7 +46,7 @@ def read_epub(path: Path) -> Book:
     if not any(c.has_words for c in chapters):
         raise ScriptError(f"cannot read EPUB {name!r}: none of its {len(book.spine)} spine documents has text "
                           "(zero chapters)")
-    return Book(tuple(chapters), title=_meta(book, "title"), author=_meta(book, "creator"),
+    return Book(tuple(chapters), title=_meta(book, "title") or path.stem, author=_meta(book, "creator"),
                 language=_meta(book, "language"), cover=_cover(book))
 
 

@@ -34,14 +34,13 @@ def read_book(path: str | Path) -> Book:
     from polyvox.text.encoding import decode_script
 
     text = decode_script(data, str(path))
-    if suffix in (".md", ".markdown"):
-        from polyvox.books.markdown import read_markdown
+    if suffix in (".md", ".markdown", ".html", ".htm", ".xhtml"):
+        from polyvox.books.markdown import read_html, read_markdown
 
-        return read_markdown(text, path.stem)
-    if suffix in (".html", ".htm", ".xhtml"):
-        from polyvox.books.markdown import read_html
-
-        return read_html(text, path.stem)
+        book = (read_markdown if suffix in (".md", ".markdown") else read_html)(text, path.stem)
+        if not any(c.has_words for c in book.chapters):
+            raise ScriptError(f"{str(path)!r} has nothing to read: no chapter in it has any text")
+        return book
     from polyvox.books.plaintext import headed_chapters
 
     chapters = headed_chapters(text, path.stem)

@@ -39,7 +39,8 @@ def write_split(render: Any, output: Path, format: str | None, tags: dict[str, s
                 title = render.chapters[render.chapter] or ""
                 files.append(chapter_path(output, render.chapter + 1, title))
                 writer = AudioWriter(files[-1], render.sample_rate, format)
-                writer.tags = {**tags, "title": title, **({"album": tags["title"]} if "title" in tags else {})}
+                writer.tags = {**tags, "title": title, **({"album": tags["title"]} if "title" in tags else {}),
+                               "track": f"{render.chapter + 1}/{len(render.chapters)}"}  # players sort by it
                 writer.cover = cover
             writer.write(chunk)
         assert render.result is not None

@@ -16,7 +16,7 @@ TAGGED = ("m4b", "m4a", "mp3", "ogg", "opus", "flac")
 
 
 def tag_file(path: Path, format: str, tags: Mapping[str, str], cover: Any, chapters: Sequence[Any]) -> None:
-    """Write `tags` (title, author, album), `cover` (data, mime) and `chapters` (title, start, end)
+    """Write `tags` (title, author, album, track as "N/TOTAL"), `cover` (data, mime) and `chapters` (title, start, end)
     into the file at `path`, of `format`."""
     if format not in TAGGED or not (tags or cover or chapters):
         return
@@ -43,6 +43,8 @@ def _mp4(path: Path, tags: Mapping[str, str], cover: Any) -> None:
     if "author" in tags:
         audio.tags["\xa9ART"] = [tags["author"]]
         audio.tags["aART"] = [tags["author"]]
+    if "track" in tags:
+        audio.tags["trkn"] = [_track(tags["track"])]
     audio.tags["stik"] = [2]  # iTunes media kind: audiobook
     if cover is not None:
         kind = MP4Cover.FORMAT_PNG if cover.mime == "image/png" else MP4Cover.FORMAT_JPEG
@@ -51,7 +53,7 @@ def _mp4(path: Path, tags: Mapping[str, str], cover: Any) -> None:
 
 
 def _id3(path: Path, tags: Mapping[str, str], cover: Any, chapters: Sequence[Any]) -> None:
-    from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TIT2, TPE1, CTOCFlags, ID3NoHeaderError
+    from mutagen.id3 import APIC, CHAP, CTOC, ID3, TALB, TIT2, TPE1, TRCK, CTOCFlags, ID3NoHeaderError
 
     try:
         id3 = ID3(path)
@@ -62,6 +64,8 @@ def _id3(path: Path, tags: Mapping[str, str], cover: Any, chapters: Sequence[Any
         id3.add(TALB(encoding=3, text=[tags.get("album", tags["title"])]))
     if "author" in tags:
         id3.add(TPE1(encoding=3, text=[tags["author"]]))
+    if "track" in tags:
+        id3.add(TRCK(encoding=3, text=[tags["track"]]))
     if cover is not None:
         id3.add(APIC(encoding=3, mime=cover.mime, type=3, desc="Cover", data=cover.data))
     if chapters:
@@ -94,6 +98,9 @@ def _vorbis(path: Path, format: str, tags: Mapping[str, str], cover: Any, chapte
         audio["ALBUM"] = [tags.get("album", tags["title"])]
     if "author" in tags:
         audio["ARTIST"] = [tags["author"]]
+    if "track" in tags:
+        number, total = _track(tags["track"])
+        audio["TRACKNUMBER"], audio["TRACKTOTAL"] = [str(number)], [str(total)]
     for n, chapter in enumerate(chapters, 1):
         audio[f"CHAPTER{n:03d}"] = [_clock(chapter.start)]
         audio[f"CHAPTER{n:03d}NAME"] = [chapter.title]
@@ -106,6 +113,11 @@ def _vorbis(path: Path, format: str, tags: Mapping[str, str], cover: Any, chapte
         else:
             audio["METADATA_BLOCK_PICTURE"] = [base64.b64encode(picture.write()).decode("ascii")]
     audio.save()
+
+
+def _track(text: str) -> tuple[int, int]:
+    number, _, total = text.partition("/")
+    return int(number), int(total or 0)
 
 
 def _clock(seconds: float) -> str:
