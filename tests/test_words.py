@@ -170,11 +170,24 @@ def test_captions_parse_and_cover_every_word_in_order(kernel, tmp_path, karaoke)
     assert " ".join(s.content for s in subs).split() == [w.word for w in words]
     assert all(len(c.text.split()) <= 5 and len(c.text) <= 42 for c in vtt)
     assert vtt[0].start_in_seconds == int(words[0].start)
-    assert [round(s.start.total_seconds(), 3) for s in subs][:2] == [round(words[0].start, 3), round(words[5].start, 3)]
+    first = len(subs[0].content.split())
+    assert [round(s.start.total_seconds(), 3) for s in subs][:2] == [round(words[0].start, 3),
+                                                                      round(words[first].start, 3)]
+    # no cue goes on past the end of a sentence
+    assert all(not any(x.endswith((".", "?", "!")) for x in s.content.split()[:-1]) for s in subs)
     if karaoke:  # every word after a cue's first carries its own start
         stamps = sum(c.raw_text.count("><c>") for c in vtt)
         assert stamps == len(words) - len(vtt)
         assert f"<{captions._clock(words[1].start, '.')}><c>{words[1].word}</c>" in vtt[0].raw_text
+
+
+def test_a_cue_ends_with_its_sentence_not_inside_a_title():
+    """One cue never holds the end of one line and the start of the next (often another
+    speaker's); "Mr." is no sentence's end."""
+    written = "Hello Mr. Smith. “How are you?” I am fine, thanks. Yes.".split()
+    words = [WordTime(w, 0.3 * i, 0.3 * i + 0.25) for i, w in enumerate(written)]
+    assert [" ".join(w.word for w in cue) for cue in captions.cues(words)] == [
+        "Hello Mr. Smith.", "“How are you?”", "I am fine, thanks.", "Yes."]
 
 
 def test_a_captions_file_without_a_caption_extension_is_refused():

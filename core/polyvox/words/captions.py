@@ -5,6 +5,7 @@ on request."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -36,11 +37,13 @@ class CaptionOptions:
 
 
 def cues(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> list[tuple[WordTime, ...]]:
-    """`words` in order, grouped into cues."""
+    """`words` in order, grouped into cues; a sentence's end ends its cue (so one cue never holds
+    the end of a line and the start of the next, often another speaker's)."""
     out: list[list[WordTime]] = []
     for w in words:
         cue = out[-1] if out else None
         if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end > options.max_gap
+                or _ends_sentence(cue[-1].word)
                 or len(" ".join(x.word for x in cue)) + 1 + len(w.word) > options.max_chars):
             out.append([w])
         else:
@@ -92,6 +95,16 @@ def write(path: str | Path, words: Sequence[WordTime], options: CaptionOptions =
     path = Path(path)
     path.write_text(writer(words, options), encoding="utf-8")
     return path
+
+
+#: A word that ends a sentence: . ! ? … (then closing quotes or brackets).
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
+#: ... unless it is a short capitalized abbreviation (Mr., Dr., St.) or an initial (J.).
+_ABBREVIATION = re.compile(r"^[A-Z][a-z]{0,2}\.$")
+
+
+def _ends_sentence(word: str) -> bool:
+    return bool(_SENTENCE_END.search(word)) and not _ABBREVIATION.match(word)
 
 
 def _end(cue: Sequence[WordTime]) -> float:
