@@ -42,6 +42,13 @@ def test_unsupported_elements_keep_their_text_with_one_warning_each():
     assert len(warnings) == 2 and "<emphasis>" in warnings[0] and "<audio>" in warnings[1]
 
 
+def test_a_break_longer_than_markups_limit_is_cut_with_a_warning():
+    warnings: list[str] = []
+    segments = ssml.parse('<speak>One.<break time="99999s"/>Two.</speak>', warn=lambda k, m: warnings.append(m))
+    assert [s.pause for s in segments if s.pause] == [30.0]
+    assert len(warnings) == 1 and "99999s" in warnings[0] and "cut to 30 s" in warnings[0]
+
+
 @pytest.mark.parametrize(("doc", "where"), [
     ("<speak>Hello <break time='1s'></speak>", "line 1, column 33"),
     ("<speak>\n  Hello\n  <voice name='A'>x</speak>", "line 3, column 22"),

@@ -19,6 +19,7 @@ from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from polyvox.errors import ScriptError
+from polyvox.text.markup import MAX_PAUSE
 from polyvox.text.normalize import Normalizers
 from polyvox.text.segment import Segment, speakable
 
@@ -147,9 +148,12 @@ class _Reader:
             seconds = float(match.group(1)) / (1000.0 if match.group(2) == "ms" else 1.0)
         else:
             seconds = _STRENGTH.get(element.get("strength", "medium"), 0.4)
+        if seconds > MAX_PAUSE:
+            self.problem(f"break-long:{given}", f"SSML <break time={given!r}> is longer than {MAX_PAUSE:g} s: "
+                                                f"cut to {MAX_PAUSE:g} s")
+            seconds = MAX_PAUSE
         if seconds > 0:
-            self.out.append(Segment(pause=min(seconds, 30.0), language=state["language"],
-                                    character=state["character"]))
+            self.out.append(Segment(pause=seconds, language=state["language"], character=state["character"]))
 
     def rate(self, value: str) -> float:
         value = value.strip().lower()
