@@ -120,6 +120,43 @@ def test_unreadable_subtitles_are_script_errors(tmp_path: Path) -> None:
         read_srt(tmp_path / "missing.srt")
 
 
+YOUTUBE_VTT = """\ufeffWEBVTT
+Kind: captions
+Language: en
+
+NOTE exported by a caption tool
+
+STYLE
+::cue { color: yellow }
+
+00:00:01.000 --> 00:00:02.500 align:start position:0%
+<v Alice>Hello <i>Bob</i>!</v>
+
+intro
+00:02.600 --> 00:00:04.000
+<c.yellow>How are</c> you &amp; yours?
+"""
+
+
+def test_webvtt_is_read_as_subtitles_with_its_voices(tmp_path: Path) -> None:
+    from polyvox.subtitles.vtt import looks_like_vtt, read_vtt
+
+    cues = read_vtt(YOUTUBE_VTT)
+    assert [(c.index, c.start, c.end, c.text) for c in cues] == [
+        (1, 1.0, 2.5, "[Alice] Hello Bob!"), (2, 2.6, 4.0, "How are you & yours?")]
+    assert looks_like_vtt(YOUTUBE_VTT) and not looks_like_vtt("WEBVTTX") and not looks_like_vtt(REAL_WORLD)
+    path = tmp_path / "talk.vtt"
+    path.write_text(YOUTUBE_VTT, encoding="utf-8")
+    for source in (path, YOUTUBE_VTT):  # a .vtt file or WebVTT text: subtitles, never a script read aloud
+        assert polyvox.is_subtitles(source)
+        jobs = polyvox.Kernel(cache=False).plan(source, engine="template")
+        spoken = [j.request.text for j in jobs if j.request is not None]
+        assert spoken == ["Hello Bob!", "How are you and yours?"], spoken
+        assert [j.segment.character for j in jobs if j.request is not None] == ["Alice", None]
+    with pytest.raises(ScriptError, match="cannot read subtitles 'the WebVTT text'|no subtitles found"):
+        read_vtt("WEBVTT\n\nnot a cue\n")
+
+
 def test_looks_like_srt() -> None:
     assert looks_like_srt(REAL_WORLD) and looks_like_srt("00:00:01,000 --> 00:00:02,000\nHi")
     assert not looks_like_srt("[Alice] Hello.\n1 2 3") and not looks_like_srt("")

@@ -1,9 +1,9 @@
 """The read step: what a render was given, read once and recognized once.
 
 A source is script text, a script, book or subtitle file (`Path`), a `Book`, segments, subtitle
-cues, or SRT text. A book (.epub, .md, .html, or a .txt with "Chapter N" lines) is read into
-its chapters (`polyvox.books`); subtitles are recognized by content (cues, an ``.srt`` path, or text that starts like
-SRT), never by a guess made twice.
+cues, or SRT or WebVTT text. A book (.epub, .md, .html, or a .txt with "Chapter N" lines) is
+read into its chapters (`polyvox.books`); subtitles are recognized by content (cues, an ``.srt``
+or ``.vtt`` path, or text that starts like SRT or with ``WEBVTT``), never by a guess made twice.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import attrs
 from polyvox.books.book import Book
 from polyvox.errors import ScriptError
 from polyvox.subtitles.srt import Cue, looks_like_srt, read_srt
+from polyvox.subtitles.vtt import looks_like_vtt, read_vtt
 from polyvox.text.encoding import decode_script
 from polyvox.text.segment import Segment
 
@@ -47,6 +48,8 @@ def read_source(source: Any) -> Script | Subtitles | Book:
     if isinstance(source, Path):
         if source.suffix.lower() == ".srt":
             return _subtitles(source)
+        if source.suffix.lower() == ".vtt" and not source.is_dir():
+            return Subtitles(tuple(read_vtt(source)))
         from polyvox.books.reading import is_book_path, read_book
 
         if is_book_path(source) and not source.is_dir():
@@ -60,11 +63,13 @@ def read_source(source: Any) -> Script | Subtitles | Book:
         text = decode_script(data, str(source))  # UTF-16, else UTF-8 with any other byte as Windows-1252
         from polyvox.books.plaintext import headed_chapters
 
-        chapters = None if looks_like_srt(text) else headed_chapters(text, source.stem)
+        chapters = None if looks_like_srt(text) or looks_like_vtt(text) else headed_chapters(text, source.stem)
         if chapters is not None:
             return Book(tuple(chapters), title=source.stem)
         source = text
     if isinstance(source, str):
+        if looks_like_vtt(source):
+            return Subtitles(tuple(read_vtt(source)))
         return _subtitles(source) if looks_like_srt(source) else Script(text=source)
     if isinstance(source, Sequence) and source and all(isinstance(c, Cue) for c in source):
         return Subtitles(tuple(source))

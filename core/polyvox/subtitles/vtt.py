@@ -1,0 +1,67 @@
+"""Reading WebVTT subtitles (webvtt-py), the format YouTube, browsers and most caption tools
+export: each cue becomes a `Cue` as an SRT one does. Cue settings, NOTE, STYLE and REGION
+blocks are not read; a voice span (``<v Alice>Hello</v>``) says who speaks, so the cue reads
+as ``[Alice] Hello``; tags and entities go as in SRT."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from polyvox.errors import ScriptError
+from polyvox.subtitles.srt import MAX_CUE_START, Cue, clean_text
+from polyvox.text.encoding import decode_script, decode_text
+
+#: A voice name a script tag can hold (no brackets, bars or colons).
+_NAME = re.compile(r"[\[\]|:]")
+
+
+def looks_like_vtt(text: str) -> bool:
+    """True when `text` starts as a WebVTT file does (``WEBVTT``, after any byte-order mark)."""
+    head = text.lstrip("\ufeff \t\r\n")[:7]
+    return head.startswith("WEBVTT") and (len(head) == 6 or head[6] in " \t\r\n")
+
+
+def read_vtt(source: str | bytes | Path, *, max_cue_start: float = MAX_CUE_START) -> list[Cue]:
+    """Cues of a WebVTT file (a `Path`), its bytes or its text, in time order; a `ScriptError`
+    naming the file when it is no WebVTT or holds no cue, or a cue lies beyond `max_cue_start`."""
+    name = str(source) if isinstance(source, Path) else None
+    if isinstance(source, Path):
+        try:
+            source = decode_script(source.read_bytes(), str(source))
+        except OSError as exc:
+            raise ScriptError(f"cannot read subtitles {name!r}: {exc.strerror or exc}") from None
+    text = decode_text(source) if isinstance(source, bytes) else source
+    what = repr(name) if name else "the WebVTT text"
+    import webvtt
+
+    try:
+        captions = webvtt.from_string(text.replace("\ufeff", "").replace("\r\n", "\n").replace("\r", "\n"))
+    except Exception as exc:  # webvtt-py's MalformedFileError and friends
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ScriptError(f"cannot read subtitles {what}: {first}") from None
+    rows = []
+    for caption in captions:
+        start, end = _seconds(caption.start), _seconds(caption.end)
+        if start > max_cue_start or end > max_cue_start:
+            raise ScriptError(f"subtitle cue at {caption.start} in {what} lies beyond the latest time allowed "
+                              "(max_cue_start): check its timestamp")
+        body = clean_text(caption.text)
+        voice = " ".join((getattr(caption, "voice", None) or "").split())
+        if voice and body and not _NAME.search(voice):
+            body = f"[{voice}] {body}"
+        rows.append((start, max(start, end), body))
+    if not rows:
+        raise ScriptError(f"no subtitles found in {what}: expected WebVTT cues such as "
+                          "'00:00:01.000 --> 00:00:02.500' / 'text'")
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [Cue(n, start, end, body) for n, (start, end, body) in enumerate(rows, 1)]
+
+
+def _seconds(stamp: str) -> float:
+    """``01:02:03.456`` or ``02:03.456`` in seconds."""
+    parts = stamp.strip().replace(",", ".").split(":")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return round(seconds, 6)
