@@ -96,7 +96,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
            workers: int | None, batch_size: int | None, executor: str | None, ray_address: str | None,
            dry_run: bool = False, loudness: float | None = None, acx: bool = False, split: str | None = None,
            **opts: Any) -> None:
-    """Render a script (.txt, with [Character] and [pause:1s] markup), subtitles (.srt) or a
+    """Render a script (.txt, with [Character] and [pause:1s] markup), subtitles (.srt, .vtt) or a
     book (.epub, .md, .html, or text with 'Chapter N' lines: docs/books.md).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
