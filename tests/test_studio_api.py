@@ -86,6 +86,9 @@ def test_a_render_reports_each_segment_and_belongs_to_its_key(server):
     assert httpx.post(f"{server.url}/studio/api/renders/{rid}/cancel", headers=_auth(OTHER)).status_code == 404
     nowhere = httpx.post(f"{server.url}/studio/api/renders/{rid}/segments/99", json={}, headers=_auth(), timeout=30)
     assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "segment_not_found"
+    tagged = httpx.post(f"{server.url}/studio/api/renders/{rid}/segments/0", json={"text": "[Bob] Hi [pause:1s]"},
+                        headers=_auth(), timeout=30)  # markup is the script's, not an edit's: never spoken as words
+    assert tagged.status_code == 400 and "'[Bob]'" in tagged.json()["error"]["message"]
     assert server.state.queue.count == 0  # a refused retake gives its slot back
 
     # the downloads: MP3 decodes, the captions hold the words at their times

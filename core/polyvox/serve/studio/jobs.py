@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import secrets
 import shutil
 import tempfile
@@ -33,6 +34,8 @@ from polyvox.serve.errors import ApiError, not_found
 
 #: Seeds a retake draws from (the planner's range).
 _SEEDS = 2**31 - 1
+#: A markup tag in an edit's text (an escaped bracket, \\[, is a word).
+_TAG = re.compile(r"(?<!\\)\[[^\]\n]*\]")
 
 
 def owner_of(authorization: str | None) -> str:
@@ -164,6 +167,11 @@ class Pass:
                 if not text.strip():
                     raise ApiError(400, "the segment's new text is empty: give words to speak", param="text",
                                    code="empty_input")
+                tag = _TAG.search(text)
+                if tag is not None:  # an edit is one segment's words: who speaks and pauses live in the script
+                    raise ApiError(400, f"the new text holds markup {tag.group(0)[:40]!r}: an edit is the segment's "
+                                        "words; change speakers or pauses in the script and render again",
+                                   param="text", code="invalid_value")
                 self.source[retake] = attrs.evolve(old, text=text, spoken=None)
             else:  # a new seed is a new cache key: the take is made again (another take where the
                 # engine is seeded or draws noise, as Piper does), and the rest of the script is cached
