@@ -153,3 +153,13 @@ def test_real_voices_are_cast_from_the_default_install(tmp_path):
     table = subprocess.run([polyvox_bin, "render", "play.txt", "-o", "play.wav"], env={**env, "COLUMNS": "200"},
                            cwd=tmp_path, capture_output=True, text=True, timeout=300)  # from the cache
     assert "Alice → heart (hibari)" in table.stderr
+
+
+def test_a_voice_of_another_engine_than_the_one_asked_for_is_named_in_a_warning(tmp_path):
+    """--engine piper --narrator heart: Piper cannot speak with hibari's heart, and says so."""
+    warnings: list[str] = []
+    kernel = polyvox.Kernel(cache=False, on_event=lambda e: warnings.append(getattr(e, "message", "")))
+    jobs = kernel.plan("Testing the heart voice.", engine="piper",
+                       voice=polyvox.Voice(name="heart", model="heart", engine="hibari"))
+    assert jobs[0].engine == "piper" and jobs[0].model != "heart"
+    assert any("'heart' belongs to engine 'hibari'" in w and "'piper'" in w for w in warnings), warnings

@@ -271,6 +271,11 @@ class Planner:
         chosen = seg.model or model
         if chosen is None and voice.model and voice.engine in (None, name):
             chosen = voice.model
+        elif chosen is None and voice.model and voice.engine is not None:  # --engine piper --narrator heart
+            who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
+            self.warn("voice-engine", f"{who} {voice.model!r} belongs to engine {voice.engine!r}, and this speaks "
+                                      f"with engine {name!r}, whose default voice speaks instead (drop --engine, "
+                                      f"or pick a voice of {name!r})", key=f"voice-engine:{voice.model}:{name}")
         if chosen is None:
             chosen = self.model_for(name, lang)
             if chosen is None:
