@@ -98,6 +98,16 @@ def test_render_file_default_output_and_format(tmp_path):
     assert sf.info(tmp_path / "out" / "story.ogg").format == "OGG"
 
 
+def test_an_output_folder_gets_the_file_named_after_the_input(tmp_path):
+    (tmp_path / "story.txt").write_text("Hello Bob.\n", encoding="utf-8")
+    (tmp_path / "takes").mkdir()
+    for folder in ("takes", "new-folder/"):
+        result = run("render", "story.txt", "-o", folder)
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout.strip() == f"{folder.rstrip('/')}/story.wav"
+        assert sf.info(tmp_path / folder / "story.wav").samplerate > 0
+
+
 def test_render_to_stdout_is_a_wav():
     result = CliRunner().invoke(cli, ["say", "Piped audio.", "-o", "-", "-q"])
     assert result.exit_code == 0, result.stderr
@@ -202,6 +212,7 @@ BAD = [
     (["render", "-", "--language", "klingon"], "klingon"),
     (["render", "-", "-o", "x.wav", "--format", "mp3"], "does not match"),
     (["render", "-", "-o", "x.aiff"], "unknown audio format '.aiff'"),
+    (["render", "-", "-o", ""], "-o/--output is empty"),
     (["render", "-", "-o", "-", "--json"], "--json"),
     (["render", "-", "--voices", "no-such-folder"], "no-such-folder"),
     (["render", "-", "--seed", "x"], "'--seed': 'x' is not a valid integer"),

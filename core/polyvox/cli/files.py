@@ -4,6 +4,7 @@ is written by the kernel (`polyvox.AudioWriter`), atomically."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,11 @@ def output_path(output: str | None, fmt: str | None, stem: str) -> Path | None:
     suffix = f".{(fmt or 'wav').lower()}"
     if output is None:
         return OUT_DIR / f"{stem}{suffix}"
+    if not output.strip():
+        raise click.UsageError("-o/--output is empty: give a file name (story.wav), a folder, or - for stdout")
     path = Path(output).expanduser()
+    if output.endswith(("/", os.sep)) or path.is_dir():  # a folder: the file goes in it, named after the input
+        return path / f"{stem}{suffix}"
     given = path.suffix.lower().lstrip(".")
     if given in FORMATS:
         if fmt and fmt.lower() != given:
