@@ -166,3 +166,10 @@ def test_dry_run_lists_what_each_engine_receives(tmp_path, monkeypatch):
     monkeypatch.setenv("POLYVOX_LEXICON", str(tmp_path / "lexicon.txt"))  # the config key `lexicon`
     respelled = CliRunner().invoke(cli, ["render", str(script), "--dry-run"])
     assert "doctor Smythe lives on saint John street." in respelled.stdout, respelled.output
+    # what a render would warn of, a dry run says too (on stderr), and a tag's parameters show
+    script.write_text("[Alice|length_scale:1.4] Slow [pause:45s] now.\n", encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["render", str(script), "--dry-run"])
+    assert "length_scale=1.4 Slow" in checked.stdout and "warning" not in checked.stdout
+    assert "cut to 30 s" in checked.stderr and "unknown character 'Alice'" in checked.stderr
+    listed = json.loads(CliRunner().invoke(cli, ["render", str(script), "--dry-run", "--json"]).stdout)
+    assert listed["segments"][0]["params"] == {"length_scale": 1.4} and any("30 s" in w for w in listed["warnings"])
