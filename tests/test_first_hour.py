@@ -219,6 +219,23 @@ def test_errors_name_the_right_thing(tmp_path: Path) -> None:
             polyvox.subtitles.timing.TimingConfig(**{name: "soon"})
 
 
+def test_api_misuse_is_a_polyvox_error_naming_the_value() -> None:
+    """An embedder's wrong types are one-line PolyvoxErrors, never an AttributeError from inside."""
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    for text in (None, 42, b"hi"):
+        with pytest.raises(polyvox.ScriptError, match="the text to speak must be a str"):
+            kernel.synthesize(text)
+    for options, needle in [({"join": "silence"}, "join='silence'"), ({"params": [1, 2]}, "params=[1, 2]"),
+                            ({"engine": 3}, "engine=3"), ({"language": 1}, "language=1"), ({"voice": 5}, "voice=5"),
+                            ({"voices": 5}, "voices=5"), ({"cancel": "yes"}, "cancel='yes'")]:
+        with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
+            kernel.render("Hi.", **options)
+    for options, needle in [({"plugins": "piper"}, "plugins='piper'"), ({"sample_rate": -5}, "sample_rate=-5"),
+                            ({"sample_rate": "16k"}, "sample_rate='16k'")]:
+        with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
+            polyvox.Kernel(cache=False, **options)
+
+
 def test_progress_and_summary_say_what_happened(tmp_path: Path) -> None:
     """The device the engine chose (never "auto"), the model load apart from synthesis, "1 pause"."""
     said = run("say", "Hello [pause:0.3s] there.", "-o", "hi.wav")

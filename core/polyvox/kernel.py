@@ -27,7 +27,7 @@ from polyvox.cache.opening import open_cache
 from polyvox.cache.reports import CacheStats
 from polyvox.cache.store import DEFAULT_SIZE_LIMIT
 from polyvox.distributed import executor_from
-from polyvox.errors import ParameterError, PolyvoxError
+from polyvox.errors import ParameterError, PolyvoxError, ScriptError
 from polyvox.events import CancelToken, Emitter, Listener
 from polyvox.listen.heard import Heard, ListenerSpec
 from polyvox.listen.hearing import Hearing
@@ -88,6 +88,13 @@ class Kernel:
         (docs/serving.md). `cache_url`: a shared cache (``redis://host:6379/0``; env
         POLYVOX_CACHE_URL) instead of the directory, with `cache_local` a directory in front
         of it (docs/deploy.md)."""
+        if isinstance(plugins, str):  # a name alone would be read as its letters, and load nothing
+            raise ParameterError(f"plugins={plugins!r} is not valid: expected a list of plugin names, such as "
+                                 f"[{plugins!r}]")
+        if sample_rate is not None and (isinstance(sample_rate, bool) or not isinstance(sample_rate, int)
+                                        or not 1000 <= sample_rate <= 384_000):
+            raise ParameterError(f"sample_rate={sample_rate!r} is not valid: expected None (the engine's own) or "
+                                 "samples per second, 1000 to 384000")
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
@@ -203,6 +210,8 @@ class Kernel:
                    use_cache: bool = True, voices: Voices = None, **params: Any) -> Audio:
         """One text to one `Audio`, through the same cache and models as everything else.
         Engine parameters are keywords: ``synthesize("Hi", engine="piper", length_scale=1.2)``."""
+        if not isinstance(text, str):
+            raise ScriptError(f"the text to speak must be a str, not {type(text).__name__}")
         result = self.render([Segment(text=text)], engine=engine, voice=voice, voices=voices, language=language,
                              model=model, seed=seed, params=params, use_cache=use_cache)
         assert result.audio is not None

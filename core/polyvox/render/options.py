@@ -3,6 +3,7 @@ construction (a bad value is a one-line error before anything is planned)."""
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,27 +28,38 @@ def _at_least_one(instance: Any, attribute: attrs.Attribute, value: int | None) 
         raise ParameterError(f"{attribute.name}={value!r} is not valid: expected 1 or more")
 
 
+def _of(*kinds: type, what: str) -> Any:
+    """A validator: the value is None or one of `kinds` (a one-line error naming it otherwise)."""
+
+    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+        if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+            raise ParameterError(f"{attribute.name}={value!r} is not valid: expected {what}")
+
+    return check
+
+
 @attrs.frozen
 class RenderOptions:
     """Everything a caller can ask of one render besides its source."""
 
-    engine: str | None = None
-    model: str | None = None
-    voice: str | Voice | None = None
+    engine: str | None = attrs.field(default=None, validator=_of(str, what="an engine's name"))
+    model: str | None = attrs.field(default=None, validator=_of(str, what="a model's name"))
+    voice: str | Voice | None = attrs.field(default=None, validator=_of(str, Voice, what="a voice's name or a Voice"))
     voices: Any = None
-    language: str | None = None
-    seed: int | None = None
-    params: Mapping[str, Any] | None = None
+    language: str | None = attrs.field(default=None, validator=_of(str, what="a language tag such as 'en' or 'de'"))
+    seed: int | None = attrs.field(default=None, validator=_of(numbers.Integral, what="an integer"))
+    params: Mapping[str, Any] | None = attrs.field(default=None, validator=_of(Mapping, what="a mapping of name to "
+                                                                                           "value"))
     use_cache: bool = True
     workers: int = attrs.field(default=1, validator=_at_least_one)
     #: Segments per call for engines that batch; None: each engine's declared size for the
     #: device (`Capabilities.batch_sizes`), else 1.
     batch_size: int | None = attrs.field(default=None, validator=_at_least_one)
     #: How chunks of one long text join; None: each engine's declared join, else the default.
-    join: JoinConfig | None = None
+    join: JoinConfig | None = attrs.field(default=None, validator=_of(JoinConfig, what="a polyvox.JoinConfig"))
     #: Subtitles only: how clips fit their cues (None: the default `TimingConfig`).
-    timing: TimingConfig | None = None
-    cancel: CancelToken | None = None
+    timing: TimingConfig | None = attrs.field(default=None, validator=_of(TimingConfig, what="a TimingConfig"))
+    cancel: CancelToken | None = attrs.field(default=None, validator=_of(CancelToken, what="a polyvox.CancelToken"))
     #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
     #: instead of warnings (TTS Audio Suite is lenient; so is the default); with `verify`, a
     #: segment that still fails after its retakes is an error too.

@@ -11,7 +11,7 @@ kernel decides.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -23,7 +23,7 @@ from polyvox.audio import Audio
 from polyvox.books.book import Book
 from polyvox.cache.backend import CacheBackend
 from polyvox.cache.keys import Fingerprints
-from polyvox.errors import EmptyTextError, PolyvoxError
+from polyvox.errors import EmptyTextError, ParameterError, PolyvoxError
 from polyvox.events import Emitter, Listener, RenderStarted, Warning, WordsTimed
 from polyvox.mastering.loudness import leveled, matched
 from polyvox.plugin.registry import Plugins
@@ -122,6 +122,9 @@ class Renderer:
     def voices(self, voices: Voices) -> Mapping[str, Voice] | None:
         """A folder, folders or a mapping, as the name -> Voice mapping a render uses."""
         if voices is not None and not isinstance(voices, Mapping):
+            if not isinstance(voices, (str, Path, Iterable)):
+                raise ParameterError(f"voices={voices!r} is not valid: expected a folder, a list of folders or a "
+                                     "mapping of character to Voice")
             voices = self.voice_library(*([voices] if isinstance(voices, (str, Path)) else voices))
         for message in getattr(voices, "warnings", ()):
             self.warn("voice-library", message)
