@@ -11,12 +11,20 @@ import attrs
 
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)*)(st|nd|rd|th)?$")
 _TOKEN = re.compile(r"[\w'’.,]+")
+#: A number a listener wrote in two pieces ("42 .50", "3 :30").
+_SPLIT_NUMBER = re.compile(r"(\d)\s+([.,:])(\d)")
 
 
 def normalize(text: str, language: str | None = None) -> list[str]:
-    """`text` as lower-case words without punctuation, digits spelled in `language` (English
-    when num2words does not know it)."""
-    text = unicodedata.normalize("NFKC", text).lower().replace("-", " ").replace("–", " ")
+    """`text` as lower-case words without punctuation: first read as polyvox reads a script in
+    `language` (money, years, times, percentages, ordinals and abbreviations in words, so a
+    listener's "$42.50" is the engine's "forty-two dollars and fifty cents"), then any digits
+    left spelled (English when num2words does not know the language)."""
+    from polyvox.text.normalize import normalize as spell_out
+
+    text = _SPLIT_NUMBER.sub(r"\1\2\3", unicodedata.normalize("NFKC", text))  # a listener's "$42 .50"
+    text = spell_out(text, language or "en")
+    text = text.lower().replace("-", " ").replace("–", " ")
     words: list[str] = []
     for token in _TOKEN.findall(text):
         token = token.strip(".,'’")
