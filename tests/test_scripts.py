@@ -23,7 +23,8 @@ HEBREW = "שלום עולם, מה שלומך היום? הכל בסדר."
     (HEBREW, "Hebrew"), ("مرحبا بالعالم", "Arabic"), ("Привет, как дела?", "Cyrillic"),
     ("Καλημέρα κόσμε", "Greek"), ("你好，世界。", "Han"), ("こんにちは", "Hiragana"), ("नमस्ते दुनिया", "Devanagari"),
     ("안녕하세요", "Hangul"), ("สวัสดีครับ", "Thai"), ("Grüße aus Köln, ça va?", "Latin"), ("ｈｅｌｌｏ", "Latin"),
-    ("Hello", "Latin"),
+    ("Hello", "Latin"), ("今日は良い天気ですね。", "Hiragana"), ("日本語を話します。", "Hiragana"),  # kanji among kana
+    ("コンピューター科学", "Katakana"),
 ])
 def test_the_script_of_a_text_is_that_of_most_of_its_letters(text, script):
     assert main_script(text) == script

@@ -78,8 +78,13 @@ def script_counts(text: str) -> Counter[str]:
 @functools.lru_cache(maxsize=4096)  # the planner asks for each segment's more than once
 def main_script(text: str) -> str | None:
     """The script most of the letters of `text` are in; None when it has no letters, or when two
-    scripts have as many letters each."""
-    ranked = script_counts(text).most_common(2)
+    scripts have as many letters each. Japanese writes kanji (Han) among its kana: where kana
+    are, Han letters count with them (今日は良い天気ですね is Japanese, not a tie)."""
+    counts = script_counts(text)
+    kana = [k for k in ("Hiragana", "Katakana") if counts.get(k)]
+    if kana and counts.get("Han"):
+        counts[max(kana, key=lambda k: counts[k])] += counts.pop("Han")
+    ranked = counts.most_common(2)
     if not ranked or (len(ranked) == 2 and ranked[0][1] == ranked[1][1]):
         return None
     return ranked[0][0]
