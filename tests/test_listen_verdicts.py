@@ -77,6 +77,19 @@ def test_what_the_engine_was_given_spelled_out_matches_a_listener_writing_figure
     assert compare(spoken, heard, "en").wer == 0.0
 
 
+def test_a_japanese_line_is_not_too_long_for_its_kanji() -> None:
+    """A kanji or kana is a mora or two: 22 of them take about six seconds, not a second and a half."""
+    from polyvox.listen import audiochecks
+
+    line = normalize("経済産業省情報処理推進機構国際標準化推進室長。", "ja")
+    rate = 24000
+    t = np.arange(6 * rate) / rate
+    six_seconds = polyvox.Audio((0.3 * np.sin(2 * np.pi * 220 * t) * np.minimum(1, (6 - t) * 20)).astype(np.float32),
+                                rate)
+    assert "too-long" not in audiochecks.flags(six_seconds, audiochecks.spoken_length(line))
+    assert "too-long" in audiochecks.flags(six_seconds, audiochecks.spoken_length(["x" * 22]))  # as Latin letters
+
+
 def test_compounds_written_either_way_are_the_same_words() -> None:
     assert compare("She sells sea shells by the sea shore.", "She sells seashells by the seashore").wer == 0.0
     assert compare("A seashell.", "a sea shell").wer == 0.0

@@ -7,6 +7,9 @@ second, each segment ending in silence) and kept wide, so a sound take is never 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 
 from polyvox.audio import Audio
@@ -25,6 +28,20 @@ CHARS_PER_SECOND = 15.0
 TOO_SHORT = 0.4
 TOO_LONG = 2.5
 LONG_SLACK_SECONDS = 2.0
+
+
+#: A kana, kanji or hangul letter is a mora or two, about as long as 2.5 Latin letters (about
+#: six of them a second against fifteen).
+SYLLABIC_WEIGHT = 2.5
+_SYLLABIC = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def spoken_length(words: Sequence[str]) -> int:
+    """What `words` weigh in `flags`' rate: their letters and the spaces between them, a
+    Japanese, Chinese or Korean letter as `SYLLABIC_WEIGHT` of them."""
+    text = "".join(words)
+    syllabic = len(_SYLLABIC.findall(text))
+    return round(len(text) - syllabic + SYLLABIC_WEIGHT * syllabic) + len(words)
 
 
 def flags(audio: Audio, spoken_chars: int) -> list[str]:

@@ -104,7 +104,7 @@ def judge(text: str, heard: Heard, audio: Audio, *, language: str | None, max_we
             and (heard.language_probability is None or heard.language_probability >= LANGUAGE_CONFIDENCE)
             and heard.language.split("-")[0].lower() != language.split("-")[0].lower()):
         flags.append("language")
-    flags += audiochecks.flags(audio, len("".join(compared.expected)) + len(compared.expected))
+    flags += audiochecks.flags(audio, audiochecks.spoken_length(compared.expected))
     return Verdict(text=text, heard=heard.text, wer=compared.wer if hears_language else 0.0,
                    missing=compared.missing if hears_language else (),
                    extra=compared.extra if hears_language else (), substitutions=compared.substitutions,
