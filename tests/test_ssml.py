@@ -83,8 +83,10 @@ def test_not_a_speak_document():
 def test_the_kernel_reads_ssml_and_phonemes_reach_a_phoneme_engine(tmp_path):
     doc = '<speak>I paid $5 to <phoneme ph="ʃɪˈvɔːn">Siobhan</phoneme>.<break time="1s"/>Bye.</speak>'
     phonemes = Reader(phonemes="[[ {} ]]")
-    _kernel(tmp_path / "a", phonemes).render(doc, engine="tone")
+    timed = _kernel(tmp_path / "a", phonemes).render(doc, engine="tone")
     assert phonemes.calls == ["I paid five dollars to [[ ʃɪˈvɔːn ]].", "Bye."]
+    # the words as written: the name, not its phonemes or the markers that carry them
+    assert [w.word for w in timed.words] == ["I", "paid", "$5", "to", "Siobhan.", "Bye."]
     plain = Reader()
     result = _kernel(tmp_path / "b", plain).render(doc, engine="tone")
     assert plain.calls == ["I paid five dollars to Siobhan.", "Bye."]

@@ -28,6 +28,13 @@ Warn = Callable[[str, str], None]
 #: A ``<phoneme>``: its phonemes and its written word, resolved per engine (`phoneme_text`).
 PHONEME = re.compile("\ue002([^\ue003]*)\ue003([^\ue004]*)\ue004")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+def as_written(text: str) -> str:
+    """`text` as its script writes it: a ``<phoneme>``'s word without its phonemes (for word
+    times and captions)."""
+    return PHONEME.sub(r"\2", text) if "\ue002" in text else text
+
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
 _RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")

@@ -14,6 +14,7 @@ from typing import Any
 import attrs
 
 from polyvox.text.normalize.align import align as written_to_spoken
+from polyvox.text.ssml import as_written as written_text
 from polyvox.words.align import align, spread
 from polyvox.words.energy import estimate
 from polyvox.words.timing import WordTime, script_words
@@ -24,6 +25,7 @@ def for_script(text: str, timed: Sequence[WordTime], clip: Any = None, spoken: s
     """The words of the script `text`, timed by `timed` (an engine's or a listener's words, in
     the clip's seconds); without any, estimated from `clip`'s energy (an `Audio`). `spoken`: the
     text the engine was sent, when it differs from `text` (normalized, respelled)."""
+    text = written_text(text)
     if spoken is not None and script_words(spoken) != script_words(text):
         said = for_script(spoken, timed, clip)
         return as_written(script_words(text), script_words(spoken), said) if said else ()
