@@ -125,6 +125,14 @@ def test_an_unwritable_cache_directory_turns_caching_off_for_the_render(tmp_path
     assert "nothing new is stored" in warning and os.strerror(error).split()[0].lower() in warning.lower()
 
 
+def test_a_cache_path_that_is_a_file_turns_caching_off_not_the_render(tmp_path):
+    (tmp_path / "story.txt").write_text("not a folder")
+    result = render(tmp_path / "story.txt")
+    assert result.stats.synthesized == 2 and result.audio.duration > 1.0
+    (warning,) = cache_warnings(result)
+    assert "it is a file, not a folder" in warning and "nothing new is stored" in warning
+
+
 def test_a_full_database_turns_caching_off(tmp_path, monkeypatch):
     import diskcache
 

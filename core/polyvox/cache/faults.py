@@ -34,6 +34,8 @@ def failure_reason(exc: BaseException) -> str:
     """What went wrong, in words a user reads in one line (the errno's meaning where there is one)."""
     if isinstance(exc, OSError):
         name = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
-                errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded"}.get(exc.errno or 0)
+                errno.EACCES: "permission denied", errno.EDQUOT: "disk quota exceeded",
+                errno.EEXIST: "it is a file, not a folder", errno.ENOTDIR: "a part of it is a file, not a folder",
+                }.get(exc.errno or 0)
         return name or str(exc.strerror or exc)
     return str(exc) or type(exc).__name__

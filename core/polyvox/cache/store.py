@@ -53,9 +53,9 @@ class ContentCache:
 
     def __init__(self, directory: str | Path | None = None, size_limit: int = DEFAULT_SIZE_LIMIT,
                  warn: Warn | None = None):
+        # a path that is a file cannot be created as a folder: like a read-only one, the render
+        # goes on without storing and says why (docs/cache.md)
         self.directory = Path(directory) if directory else default_cache_dir()
-        if self.directory.exists() and not self.directory.is_dir():
-            raise PolyvoxError(f"cannot use cache directory {str(self.directory)!r}: it is a file, not a folder")
         self.size_limit = size_limit
         self.warn = warn
         self.problems: list[str] = []
