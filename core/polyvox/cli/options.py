@@ -175,7 +175,8 @@ def confirm(question: str, yes: bool, command: str) -> bool:
         return True
     if not interactive():
         raise click.ClickException(f"{command} deletes {question}: there is no terminal to ask, so nothing was "
-                                   "removed; add --yes to go ahead")
+                                   f"removed; add --yes after the command to go ahead ({command} ... --yes; "
+                                   "polyvox --yes only allows downloads)")
     return click.confirm(f"Delete {question}?", err=True)
 
 
