@@ -213,6 +213,7 @@ BAD = [
     (["render", "-", "-o", "x.wav", "--format", "mp3"], "does not match"),
     (["render", "-", "-o", "x.aiff"], "unknown audio format '.aiff'"),
     (["render", "-", "-o", ""], "-o/--output is empty"),
+    (["render", "-", "-o", "/dev/null/x.wav"], "a part of its path is a file, not a folder"),
     (["render", "-", "-o", "-", "--json"], "--json"),
     (["render", "-", "--voices", "no-such-folder"], "no-such-folder"),
     (["render", "-", "--seed", "x"], "'--seed': 'x' is not a valid integer"),

@@ -9,6 +9,7 @@ The ground floor of writing: `Audio.write` and the render's `AudioWriter` (which
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import struct
@@ -233,4 +234,6 @@ def _remove(path: Path) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.EEXIST, errno.ENOTDIR):  # -o story.txt/x.wav
+        return "a part of its path is a file, not a folder"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
