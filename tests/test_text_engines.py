@@ -63,6 +63,16 @@ def test_normalize_true_and_false_override_the_engine(tmp_path):
         kernel.render("x", engine="tone", normalize="sometimes")
 
 
+def test_emoji_are_never_sent_to_an_engine_but_stay_in_the_written_words(tmp_path):
+    """A chat reply's 🎉 is not read as "party popper", whether or not the kernel normalizes."""
+    engine = Reader(normalizes=("en",))
+    kernel = _kernel(tmp_path, engine)
+    result = kernel.render("Great job 🎉 team! I love it ❤️ so much 👍🏽.", engine="tone")
+    kernel.render("Flags 🇫🇷 and 👨‍👩‍👧 here.", engine="tone", normalize=True)
+    assert engine.calls == ["Great job team! I love it so much.", "Flags and here."]
+    assert "🎉" in [w.word for w in result.words]  # the script's words as written, the emoji without length
+
+
 def test_the_segment_keeps_the_written_text_and_the_key_follows_the_spoken(tmp_path):
     kernel = _kernel(tmp_path, Reader())
     said = kernel.plan("It costs $5. Hello there.\nHello there.", engine="tone")

@@ -3,6 +3,7 @@ for engines that do not normalize the language themselves (or always, or never).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from polyvox.errors import ParameterError
@@ -36,6 +37,26 @@ def wants_normalizing(mode: Mode, language: str, normalizes: tuple[str, ...]) ->
     return language not in normalizes and base not in normalizes and "*" not in normalizes
 
 
+#: Emoji and pictographs (with their joiners, variation selectors, skin tones and flag letters):
+#: no one reads 🎉 aloud, and an engine that does says "party popper" mid-sentence.
+_PICTOGRAPHS = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u2300-\u23FF"
+                          "\uFE0E\uFE0F\u200D\u20E3\U000E0020-\U000E007F]+")
+
+
+def has_pictographs(text: str) -> bool:
+    return _PICTOGRAPHS.search(text) is not None
+
+
+def without_pictographs(text: str) -> str:
+    """`text` without emoji, spaces tidied where one was (a keycap's digit stays: 1️⃣ is 1)."""
+    if not _PICTOGRAPHS.search(text):
+        return text
+    return _SPACE_BEFORE_MARK.sub(r"\1", re.sub(r"[ \t]{2,}", " ", _PICTOGRAPHS.sub(" ", text))).strip()
+
+
+_SPACE_BEFORE_MARK = re.compile(r"[ \t]+([,.;:!?])")
+
+
 class Speech:
     """Written text to the text an engine receives."""
 
@@ -46,6 +67,7 @@ class Speech:
     def spoken(self, text: str, language: str, *, normalize: bool, lexicon: lex.Lexicon | None = None,
                phonemes: str = "", engine: str = "") -> str:
         blocks: list[str] = []
+        text = without_pictographs(text)
         if lexicon:
             text, blocks, skipped = lexicon.apply(text, language, phonemes)
             if skipped and self.warn is not None:
