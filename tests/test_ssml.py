@@ -42,6 +42,16 @@ def test_unsupported_elements_keep_their_text_with_one_warning_each():
     assert len(warnings) == 2 and "<emphasis>" in warnings[0] and "<audio>" in warnings[1]
 
 
+def test_a_say_as_date_is_read_in_the_order_its_format_names():
+    def said(layout: str, date: str = "12/03/2025") -> str:
+        doc = f'<speak>On <say-as interpret-as="date" format="{layout}">{date}</say-as>.</speak>'
+        return ssml.parse(doc)[0].text
+
+    assert said("mdy") == "On the third of December twenty twenty-five."
+    assert said("dmy") == said("") == "On the twelfth of March twenty twenty-five."
+    assert said("ymd", "2025-12-03") == "On the third of December twenty twenty-five."
+
+
 def test_a_break_longer_than_markups_limit_is_cut_with_a_warning():
     warnings: list[str] = []
     segments = ssml.parse('<speak>One.<break time="99999s"/>Two.</speak>', warn=lambda k, m: warnings.append(m))

@@ -30,6 +30,19 @@ PHONEME = re.compile("\ue002([^\ue003]*)\ue003([^\ue004]*)\ue004")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
+def _dated(content: str, layout: str) -> str:
+    """A <say-as interpret-as="date"> in the order its `format` names (mdy, dmy, ymd) as an ISO
+    date, which every language reads the same way; as written without one."""
+    parts = re.findall(r"\d+", content)
+    layout = layout.lower()
+    if len(parts) != 3 or sorted(layout) != ["d", "m", "y"]:
+        return content
+    day, month, year = (int(parts[layout.index(c)]) for c in "dmy")
+    if year < 100:
+        year += 2000 if year < 50 else 1900
+    return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else content
+
+
 def as_written(text: str) -> str:
     """`text` as its script writes it: a ``<phoneme>``'s word without its phonemes (for word
     times and captions)."""
@@ -194,7 +207,9 @@ class _Reader:
             return numbers.ordinal(int(digits), rules)
         if kind == "telephone":
             return ", ".join(numbers.digits(g, rules) for g in re.split(r"[^\d]+", content) if g)
-        if kind in ("date", "time", "currency", "measure", "fraction"):
+        if kind == "date":
+            return self.normalizers(_dated(content, element.get("format") or ""), language)
+        if kind in ("time", "currency", "measure", "fraction"):
             return self.normalizers(content, language)
         self.problem(f"say-as:{kind}", f"SSML say-as interpret-as={kind!r} is not supported: spoken as written")
         return content
