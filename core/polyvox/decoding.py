@@ -52,3 +52,31 @@ def info(path: str | Path) -> tuple[float, int]:
     """Duration (seconds) and sample rate, by decoding (AAC headers do not reliably say)."""
     samples, rate = read(path)
     return len(samples) / rate, rate
+
+
+def check_readable(path: str | Path) -> None:
+    """A one-line `VoiceError` naming `path` when it holds no audio polyvox can read: only its
+    header is read (a render finds a broken reference before it synthesizes anything)."""
+    if needs_av(path):
+        try:
+            import av
+        except ImportError:
+            raise VoiceError(f"cannot read audio {str(path)!r}: AAC/M4A/MP4/WebM needs PyAV; install it with "
+                             "pip install 'polyvox[aac]', or convert the file to .wav or .flac") from None
+        try:
+            with av.open(str(path)) as container:
+                if container.streams.audio:
+                    return
+        except Exception as exc:  # PyAV's FFmpeg errors
+            raise VoiceError(f"cannot read audio {str(path)!r}: {_first_line(exc)}") from None
+        raise VoiceError(f"cannot read audio {str(path)!r}: it holds no audio stream")
+    import soundfile
+
+    try:
+        soundfile.info(str(path))
+    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, OSError...
+        raise VoiceError(f"cannot read audio {str(path)!r}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__

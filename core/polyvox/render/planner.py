@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from polyvox.cache.keys import Fingerprints, digest, normalize_text, segment_key
+from polyvox.decoding import check_readable
 from polyvox.errors import (
     ParameterError,
     PluginError,
@@ -311,6 +312,8 @@ class Planner:
         sent = seg.text if seg.spoken is None else seg.spoken  # after the lexicon and normalization
         request = Request(text=normalize_text(sent), language=lang, model=chosen, voice=voice,
                           params=final, seed=seed_value, emotion=emotion, emotion_vector=vector)
+        if voice.audio is not None and spec.capabilities.uses_reference_audio:  # broken: said now, not mid-render
+            _memo(voice_keys, ("readable", str(voice.audio)), None, lambda: check_readable(voice.audio) or "")
         voice_fp = _memo(voice_keys, id(voice), voice, lambda: self.fingerprints.voice(voice))
         model_fp = self.model_fingerprint(name, chosen)
         key = segment_key(engine=name, engine_version=self.plugins.version_of(name),

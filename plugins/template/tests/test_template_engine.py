@@ -55,6 +55,15 @@ def test_the_voice_is_conditioned_on_the_reference_audio(kernel, tmp_path):
     assert pitch(audio) == pytest.approx(200, rel=0.05)
 
 
+def test_a_reference_that_is_no_audio_is_refused_before_anything_is_made(kernel, tmp_path):
+    (tmp_path / "Broken.wav").write_bytes(b"not audio at all")
+    made: list[object] = []
+    kernel.subscribe(lambda e: made.append(e) if type(e).__name__ == "SegmentFinished" else None)
+    with pytest.raises(polyvox.VoiceError, match="Broken.wav"):
+        kernel.render("The narrator starts.\n[Broken] Hello there.", engine="template", voices=tmp_path)
+    assert made == []  # the narrator's line was not made first
+
+
 def test_seed_changes_the_noise_and_only_the_noise(kernel):
     a = kernel.synthesize("Say it twice.", engine="template", seed=1)
     b = kernel.synthesize("Say it twice.", engine="template", seed=2)
