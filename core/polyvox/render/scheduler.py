@@ -46,6 +46,7 @@ class _Progress:
     def __init__(self, total: int, cancel: CancelToken | None):
         self.total = total
         self.done = 0
+        self.ahead = 0  # made (and cached) ahead of their turn, not yielded yet
         self.cancel = cancel
 
     @property
@@ -54,8 +55,9 @@ class _Progress:
 
     def check(self) -> None:
         if self.cancelled:
-            raise Cancelled(f"cancelled after {self.done} of {self.total} segments; finished segments are cached",
-                            finished=self.done, total=self.total)
+            finished = self.done + self.ahead
+            raise Cancelled(f"cancelled after {finished} of {self.total} segments; finished segments are cached",
+                            finished=finished, total=self.total)
 
 
 class Scheduler:
@@ -154,6 +156,7 @@ class Scheduler:
         failed: dict[int, PolyvoxError] = {}  # position -> why a segment made ahead failed
         window = 1
         for n, job in enumerate(speech):
+            progress.ahead = len(ready)
             progress.check()
             if n in failed:
                 raise failed[n]
@@ -181,6 +184,7 @@ class Scheduler:
                     if n in failed:
                         raise failed[n]
                     if n not in ready:  # not made: its render was cancelled while it waited
+                        progress.ahead = len(ready)
                         progress.check()
             audio, cached = ready.pop(n)
             yield job, audio, cached
