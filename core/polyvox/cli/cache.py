@@ -78,7 +78,7 @@ def clear(yes: bool) -> None:
     if st.json:
         emit_json({"directory": str(store.directory), "removed": removed})
     elif not st.quiet:
-        click.echo(f"removed {removed} entries from {store.directory}")
+        click.echo(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {store.directory}")
 
 
 @cache.command()

@@ -185,7 +185,8 @@ def rm(target: str, every: bool, yes: bool) -> None:
     if st.json:
         emit_json({"removed": [str(p) for p in removed]})
     elif not st.quiet:
-        stdout_console().print(f"removed {len(removed)} files" if removed else "nothing to remove")
+        files = "file" if len(removed) == 1 else "files"
+        stdout_console().print(f"removed {len(removed)} {files}" if removed else "nothing to remove")
 
 
 @models.command()

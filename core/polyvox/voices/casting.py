@@ -169,8 +169,9 @@ def cast_auto(jobs: Sequence[Any], names: Sequence[str], specs: Sequence[Any], e
         out[name.lower()] = Voice(name=name, model=voice, engine=owner, language=lang)
     if short:
         warn("cast", f"not enough installed voices for every character to sound different: "
-             f"{_listing(short)} share a voice (or keep the narrator's, where no installed voice speaks "
-             "their language); install more voices, or name them in a voices folder")
+             f"{_listing(short)} {'shares' if len(short) == 1 else 'share'} a voice with another character (or "
+             "keeps the narrator's, where no installed voice speaks the language); install more voices, or name "
+             "them in a voices folder")
     return out
 
 
