@@ -19,7 +19,10 @@ DOC = """<speak xml:lang="en">Hello <break time="500ms"/>
 def test_a_document_becomes_segments_pauses_and_parameters():
     warnings: list[str] = []
     segments = ssml.parse(DOC, warn=lambda kind, message: warnings.append(message))
-    got = [(s.text, s.pause, s.character, s.language, dict(s.params)) for s in segments]
+    # what is said; as written (for word times and captions), each <say-as> and <sub> is its content
+    got = [(ssml.said(s.text), s.pause, s.character, s.language, dict(s.params)) for s in segments]
+    assert [ssml.as_written(s.text) for s in segments[3:5]] == ["A BBC show, WWW.",
+                                                               "3 42 555-1234 12/03/2025"]
     assert got == [
         ("Hello", 0.0, None, "en", {}),
         ("", 0.5, None, "en", {}),
@@ -45,7 +48,7 @@ def test_unsupported_elements_keep_their_text_with_one_warning_each():
 def test_a_say_as_date_is_read_in_the_order_its_format_names():
     def said(layout: str, date: str = "12/03/2025") -> str:
         doc = f'<speak>On <say-as interpret-as="date" format="{layout}">{date}</say-as>.</speak>'
-        return ssml.parse(doc)[0].text
+        return ssml.said(ssml.parse(doc)[0].text)
 
     assert said("mdy") == "On the third of December twenty twenty-five."
     assert said("dmy") == said("") == "On the twelfth of March twenty twenty-five."
@@ -97,6 +100,11 @@ def test_the_kernel_reads_ssml_and_phonemes_reach_a_phoneme_engine(tmp_path):
     assert phonemes.calls == ["I paid five dollars to [[ ʃɪˈvɔːn ]].", "Bye."]
     # the words as written: the name, not its phonemes or the markers that carry them
     assert [w.word for w in timed.words] == ["I", "paid", "$5", "to", "Siobhan.", "Bye."]
+    # and a <sub>'s or <say-as>'s content, timed over the words it is said as
+    said = _kernel(tmp_path / "c", Reader()).render(
+        '<speak>I like <sub alias="World Wide Web Consortium">W3C</sub> a lot on the '
+        '<say-as interpret-as="ordinal">3</say-as>.</speak>', engine="tone")
+    assert [w.word for w in said.words] == ["I", "like", "W3C", "a", "lot", "on", "the", "3."]
     plain = Reader()
     result = _kernel(tmp_path / "b", plain).render(doc, engine="tone")
     assert plain.calls == ["I paid five dollars to Siobhan.", "Bye."]

@@ -46,7 +46,7 @@ def _row(job: Any, defaults: dict[str, Any]) -> dict[str, Any]:
     seg, request = job.segment, job.request
     return {
         "index": job.index, "line": seg.line, "pause": seg.pause if seg.is_pause else 0.0,
-        "written": seg.text, "text": request.text if request is not None else "",
+        "written": seg.written, "text": request.text if request is not None else "",
         "engine": job.engine, "model": job.model, "character": seg.character,
         "voice": request.voice.name if request is not None else None,
         "language": request.language if request is not None else None,

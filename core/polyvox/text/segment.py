@@ -26,6 +26,28 @@ _CONTROLS = re.compile("[" + "".join(
     re.escape(chr(c)) for c in range(0xA0) if unicodedata.category(chr(c)) == "Cc" and not chr(c).isspace()) + "]")
 
 
+#: An SSML ``<phoneme>`` in a segment's text: its phonemes and its written word
+#: (`polyvox.text.ssml.phoneme_text` resolves it per engine).
+PHONEME = re.compile("\ue002([^\ue003]*)\ue003([^\ue004]*)\ue004")
+#: An SSML ``<sub>`` or ``<say-as>``: the words said and the words written (`said`, `as_written`).
+SUBSTITUTE = re.compile("\ue005([^\ue006]*)\ue006([^\ue007]*)\ue007")
+#: What marks a segment's text as holding either.
+MARKS = ("\ue002", "\ue005")
+
+
+def as_written(text: str) -> str:
+    """`text` as its script writes it: a ``<phoneme>``'s word without its phonemes, a
+    ``<sub>``'s or ``<say-as>``'s content (for word times, captions and display)."""
+    if "\ue005" in text:
+        text = SUBSTITUTE.sub(r"\2", text)
+    return PHONEME.sub(r"\2", text) if "\ue002" in text else text
+
+
+def said(text: str) -> str:
+    """`text` with each ``<sub>`` and ``<say-as>`` as the words it is said as."""
+    return SUBSTITUTE.sub(r"\1", text) if "\ue005" in text else text
+
+
 def speakable(text: str) -> str:
     """`text` without terminal escape sequences and control characters (NUL, bell...): no
     engine can say them, and an engine that hands text to a C library (Piper's espeak-ng)
@@ -70,6 +92,11 @@ class Segment:
     spoken: str | None = None
     #: The column of the tag that set its character and parameters (1-based), for messages.
     column: int | None = None
+
+    @property
+    def written(self) -> str:
+        """The text as its script writes it (an SSML <sub>'s content, not its alias)."""
+        return as_written(self.text)
 
     @property
     def is_pause(self) -> bool:

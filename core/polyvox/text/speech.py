@@ -67,7 +67,7 @@ class Speech:
     def spoken(self, text: str, language: str, *, normalize: bool, lexicon: lex.Lexicon | None = None,
                phonemes: str = "", engine: str = "") -> str:
         blocks: list[str] = []
-        text = without_pictographs(text)
+        text = without_pictographs(ssml.said(text))
         if lexicon:
             text, blocks, skipped = lexicon.apply(text, language, phonemes)
             if skipped and self.warn is not None:

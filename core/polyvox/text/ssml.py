@@ -21,12 +21,12 @@ from xml.etree.ElementTree import Element, ParseError
 from polyvox.errors import ScriptError
 from polyvox.text.markup import MAX_PAUSE
 from polyvox.text.normalize import Normalizers
-from polyvox.text.segment import Segment, speakable
+from polyvox.text.segment import MARKS, PHONEME, SUBSTITUTE, Segment, as_written, said, speakable
+
+__all__ = ["MARKS", "PHONEME", "SUBSTITUTE", "as_written", "is_ssml", "parse", "phoneme_text", "said"]
 
 Warn = Callable[[str, str], None]
 
-#: A ``<phoneme>``: its phonemes and its written word, resolved per engine (`phoneme_text`).
-PHONEME = re.compile("\ue002([^\ue003]*)\ue003([^\ue004]*)\ue004")
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -43,10 +43,6 @@ def _dated(content: str, layout: str) -> str:
     return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else content
 
 
-def as_written(text: str) -> str:
-    """`text` as its script writes it: a ``<phoneme>``'s word without its phonemes (for word
-    times and captions)."""
-    return PHONEME.sub(r"\2", text) if "\ue002" in text else text
 
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
 _RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
@@ -143,7 +139,7 @@ class _Reader:
         if name == "break":
             self.pause(element, state)
         elif name in ("say-as", "sub", "phoneme"):
-            self.text(self.replacement(name, element, inner), inner)
+            self.text(self.substitution(name, element, inner), inner)
         else:
             if name not in _SUPPORTED:
                 self.problem(f"tag:{name}", f"SSML <{name}> is not supported: its text is spoken as it is")
@@ -185,6 +181,16 @@ class _Reader:
             self.problem(f"rate:{value}", f"SSML prosody rate={value!r} is not valid (x-slow..x-fast, 80% or "
                                           "0.8): speaking at the normal rate")
             return 1.0
+
+    def substitution(self, name: str, element: Element, state: dict[str, Any]) -> str:
+        """What a <sub>, <say-as> or <phoneme> puts in the segment: for a <sub> or <say-as>
+        whose words differ from those written, both (`SUBSTITUTE`: the engine gets the words,
+        word times and captions the writing)."""
+        content = "".join(element.itertext())
+        said = self.replacement(name, element, state)
+        if name == "phoneme" or " ".join(said.split()) == " ".join(content.split()) or not content.strip():
+            return said
+        return f"\ue005{said}\ue006{' '.join(content.split())}\ue007"
 
     def replacement(self, name: str, element: Element, state: dict[str, Any]) -> str:
         content = "".join(element.itertext())

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from polyvox.text.normalize.align import align as written_to_spoken
-from polyvox.text.ssml import as_written as written_text
+from polyvox.text.segment import as_written as written_text
 from polyvox.words.align import align, spread
 from polyvox.words.energy import estimate
 from polyvox.words.timing import WordTime, script_words

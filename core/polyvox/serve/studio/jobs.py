@@ -236,7 +236,7 @@ class Pass:
         if old is not None:
             old.unlink(missing_ok=True)
         self.job.segments = [{"index": s.index, "start": round(s.start, 3), "duration": round(s.duration, 3),
-                              "cached": s.cached, "pause": s.engine is None, "text": s.segment.text,
+                              "cached": s.cached, "pause": s.engine is None, "text": s.segment.written,
                               "words": words_json(s.words)} for s in result.segments]
         if result.chapters:  # a book's first pass: a retake renders its segments, and keeps these
             self.job.chapters = _firsts(result)
@@ -284,7 +284,7 @@ def _title(segments: list[dict[str, Any]]) -> str:
 def _planned(job: Any) -> dict[str, Any]:
     segment = job.segment
     voice = job.request.voice.name if job.request is not None and job.request.voice is not None else None
-    return {"index": job.index, "text": segment.text, "character": segment.character, "line": segment.line,
+    return {"index": job.index, "text": segment.written, "character": segment.character, "line": segment.line,
             "pause": segment.pause if job.request is None else 0.0, "engine": job.engine, "voice": voice}
 
 

@@ -59,7 +59,7 @@ def read(service: SpeechService, text: Any, cast: Mapping[str, str] | None = Non
         name = job.segment.character or NARRATOR
         if job.request is not None and name not in characters:
             characters.append(name)
-    segments = [{"index": j.index, "text": j.segment.text, "character": j.segment.character or NARRATOR,
+    segments = [{"index": j.index, "text": j.segment.written, "character": j.segment.character or NARRATOR,
                  "line": j.segment.line, "pause": j.segment.pause if j.request is None else 0.0,
                  "engine": j.engine, "voice": j.request.voice.name if j.request is not None else None}
                 for j in jobs]
