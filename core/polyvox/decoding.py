@@ -9,6 +9,7 @@ file is a one-line `VoiceError` that says so.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,13 +23,19 @@ def needs_av(source: object) -> bool:
     return isinstance(source, str | Path) and Path(source).suffix.lower() in COMPRESSED
 
 
-def read(path: str | Path) -> tuple[np.ndarray, int]:
-    """The file's samples as mono float32, and its sample rate."""
+def _pyav(path: str | Path) -> Any:
+    """PyAV, or a one-line `VoiceError` saying `path` needs it."""
     try:
         import av
     except ImportError:
         raise VoiceError(f"cannot read audio {str(path)!r}: AAC/M4A/MP4/WebM needs PyAV; install it with "
                          "pip install 'polyvox[aac]', or convert the file to .wav or .flac") from None
+    return av
+
+
+def read(path: str | Path) -> tuple[np.ndarray, int]:
+    """The file's samples as mono float32, and its sample rate."""
+    av = _pyav(path)
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
@@ -58,11 +65,7 @@ def check_readable(path: str | Path) -> None:
     """A one-line `VoiceError` naming `path` when it holds no audio polyvox can read: only its
     header is read (a render finds a broken reference before it synthesizes anything)."""
     if needs_av(path):
-        try:
-            import av
-        except ImportError:
-            raise VoiceError(f"cannot read audio {str(path)!r}: AAC/M4A/MP4/WebM needs PyAV; install it with "
-                             "pip install 'polyvox[aac]', or convert the file to .wav or .flac") from None
+        av = _pyav(path)
         try:
             with av.open(str(path)) as container:
                 if container.streams.audio:
