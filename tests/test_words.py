@@ -181,6 +181,17 @@ def test_captions_parse_and_cover_every_word_in_order(kernel, tmp_path, karaoke)
         assert f"<{captions._clock(words[1].start, '.')}><c>{words[1].word}</c>" in vtt[0].raw_text
 
 
+def test_written_words_that_became_as_many_spoken_words_keep_one_each():
+    """A respelling beside an abbreviation ("Mr. Nguyen" said "mister Win"): one span for the
+    aligner, but two words each way, so each keeps its own time (not a split by letters)."""
+    from polyvox.words.mapping import as_written
+
+    said = [WordTime("mister", 0.05, 0.42), WordTime("Win", 0.48, 0.67), WordTime("likes", 0.7, 1.0)]
+    timed = as_written(["Mr.", "Nguyen", "likes"], ["mister", "Win", "likes"], said)
+    assert [(w.word, w.start, w.end) for w in timed] == [("Mr.", 0.05, 0.42), ("Nguyen", 0.48, 0.67),
+                                                          ("likes", 0.7, 1.0)]
+
+
 def test_a_cue_ends_with_its_sentence_not_inside_a_title():
     """One cue never holds the end of one line and the start of the next (often another
     speaker's); "Mr." is no sentence's end."""

@@ -52,6 +52,9 @@ def as_written(written: Sequence[str], spoken: Sequence[str], said: Sequence[Wor
         if i2 - i1 == j2 - j1 == 1 and said[j1].word == written[i1]:  # said as written (most words)
             out.append(said[j1])
             continue
+        if i2 - i1 == j2 - j1:  # as many words said as written ("Mr. Nguyen" -> "mister Win"): one for one
+            out.extend(WordTime(w, t.start, t.end, t.source) for w, t in zip(written[i1:i2], said[j1:j2], strict=True))
+            continue
         if j1 < j2:
             start, end = said[j1].start, said[j2 - 1].end
         else:
