@@ -192,6 +192,14 @@ def test_written_words_that_became_as_many_spoken_words_keep_one_each():
                                                           ("likes", 0.7, 1.0)]
 
 
+def test_a_word_longer_than_a_line_is_cut_into_lines_timed_by_their_share():
+    """A Japanese sentence has no spaces: as one "word" it was one cue far past the line."""
+    sentence = "今日は良い天気ですね。" * 6  # 66 characters, one word
+    cues = captions.cues([WordTime(sentence, 0.0, 6.6)])
+    assert [len(cue[0].word) for cue in cues] == [33, 33] and "".join(cue[0].word for cue in cues) == sentence
+    assert (cues[0][0].start, cues[0][0].end, cues[1][0].end) == (0.0, 3.3, 6.6)
+
+
 def test_a_cue_ends_with_its_sentence_not_inside_a_title():
     """One cue never holds the end of one line and the start of the next (often another
     speaker's); "Mr." is no sentence's end."""

@@ -40,7 +40,7 @@ def cues(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) 
     """`words` in order, grouped into cues; a sentence's end ends its cue (so one cue never holds
     the end of a line and the start of the next, often another speaker's)."""
     out: list[list[WordTime]] = []
-    for w in words:
+    for w in (piece for word in words for piece in _lines(word, options.max_chars)):
         cue = out[-1] if out else None
         if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end > options.max_gap
                 or _ends_sentence(cue[-1].word)
@@ -101,6 +101,22 @@ def write(path: str | Path, words: Sequence[WordTime], options: CaptionOptions =
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
 #: ... unless it is a short capitalized abbreviation (Mr., Dr., St.) or an initial (J.).
 _ABBREVIATION = re.compile(r"^[A-Z][a-z]{0,2}\.$")
+
+
+def _lines(word: WordTime, limit: int) -> list[WordTime]:
+    """A word longer than a line (a Japanese or Chinese sentence has no spaces to break at) in
+    pieces of at most `limit` characters, as even as they come, timed by their share of it."""
+    if len(word.word) <= limit:
+        return [word]
+    count = -(-len(word.word) // limit)
+    size = -(-len(word.word) // count)
+    pieces, at, span = [], word.start, word.end - word.start
+    for first in range(0, len(word.word), size):
+        text = word.word[first:first + size]
+        end = at + span * len(text) / len(word.word)
+        pieces.append(WordTime(text, at, end, word.source))
+        at = end
+    return pieces
 
 
 def _ends_sentence(word: str) -> bool:
