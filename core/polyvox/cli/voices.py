@@ -65,7 +65,7 @@ def describe(kernel: Any, library: Any) -> list[dict[str, Any]]:
             "params": dict(voice.params),
             "problems": problems,
         })
-    for name, message in sorted(getattr(library, "_refused", {}).items()):
+    for name, message in sorted(getattr(library, "refused", {}).items()):
         rows.append({"character": name, "alias_of": None, "reference_audio": None, "reference_text": False,
                      "duration": None, "sample_rate": None, "model": None, "engine": None, "language": None,
                      "params": {}, "problems": [message]})

@@ -67,6 +67,8 @@ class VoiceLibrary(Mapping[str, Voice]):
         #: Problems met while scanning (bad alias lines, unknown targets), one line each.
         self.warnings = tuple(warnings)
         self._refused = {k.lower(): v for k, v in (refused or {}).items()}
+        #: Names the folders name but could not give a voice (lower case), and why, one line each.
+        self.refused: Mapping[str, str] = dict(self._refused)
 
     # -- Mapping ----------------------------------------------------------------------------
     def __getitem__(self, name: str) -> Voice:
