@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from polyvox.text.speech import tidy_spaces
+
 #: A footnote or page reference: a number, ``^1``, stars and daggers, ``Pg 13``, ``p. 7``.
 _REFERENCE = re.compile(r"^\s*(?:\^?\d+[a-z]?|[*†‡§]+|(?:pg|page|p)\.?\s*[\dxivlc]+)\s*$", re.IGNORECASE)
 #: A transcriber's or editor's note, never read out (Project Gutenberg's conventions).
@@ -22,8 +24,6 @@ _NOTE = re.compile(r"^\s*(?:illustrations?|footnotes?|transcriber'?s?\s+notes?|s
 #: An escaped bracket, a bracketed run (no brackets or line ends inside), or a lone bracket.
 _BRACKET = re.compile(r"\\[\[\]]|\[[^\[\]\n]*\]|[\[\]]")
 _PAUSE = re.compile(r"^\s*(?:pause|wait|stop)\s*:", re.IGNORECASE)
-_SPACES = re.compile(r"[ \t]{2,}")
-_BEFORE_MARK = re.compile(r"[ \t]+([,.;:!?])")
 
 
 def as_script(text: str, characters: Collection[str] = ()) -> str:
@@ -52,7 +52,7 @@ def _line(line: str, characters: Collection[str]) -> str:
         return body
 
     out = _BRACKET.sub(bracket, line)
-    return _BEFORE_MARK.sub(r"\1", _SPACES.sub(" ", out)).strip() if out != line else line
+    return tidy_spaces(out) if out != line else line
 
 
 def _names(body: str) -> set[str]:

@@ -51,9 +51,16 @@ def without_pictographs(text: str) -> str:
     """`text` without emoji, spaces tidied where one was (a keycap's digit stays: 1️⃣ is 1)."""
     if not _PICTOGRAPHS.search(text):
         return text
-    return _SPACE_BEFORE_MARK.sub(r"\1", re.sub(r"[ \t]{2,}", " ", _PICTOGRAPHS.sub(" ", text))).strip()
+    return tidy_spaces(_PICTOGRAPHS.sub(" ", text))
 
 
+def tidy_spaces(text: str) -> str:
+    """`text` after something was taken out of it: one space where there were more, none before
+    a punctuation mark, none at the ends."""
+    return _SPACE_BEFORE_MARK.sub(r"\1", _SPACES.sub(" ", text)).strip()
+
+
+_SPACES = re.compile(r"[ \t]{2,}")
 _SPACE_BEFORE_MARK = re.compile(r"[ \t]+([,.;:!?])")
 
 
