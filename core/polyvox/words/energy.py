@@ -6,6 +6,7 @@ of words said without a gap."""
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 import numpy as np
@@ -63,12 +64,9 @@ def estimate(words: Sequence[str], samples: np.ndarray, rate: int) -> tuple[Word
     bounds: list[tuple[int, int]] = []
     used = -1
     reach = max(10, 0.5 * total / len(words))
+    gap_starts = [a for a, _ in gaps]
     for frame in (first + np.searchsorted(speech, expected)).tolist():
-        best = None
-        for g, (a, _) in enumerate(gaps):  # the nearest unused gap within half a word's length
-            if g > used and abs(a - frame) <= reach and (
-                    best is None or abs(a - frame) < abs(gaps[best][0] - frame)):
-                best = g
+        best = _nearest(gap_starts, frame, used + 1, reach)  # the nearest unused gap within half a word
         floor = bounds[-1][1] if bounds else first
         if best is not None:
             used = best
@@ -84,12 +82,24 @@ def estimate(words: Sequence[str], samples: np.ndarray, rate: int) -> tuple[Word
     return tuple(out)
 
 
+def _nearest(starts: list[int], frame: int, lo: int, reach: float) -> int | None:
+    """The index from `lo` on of the start in `starts` (ascending) nearest `frame` (the earlier
+    of two as near), if it is within `reach`."""
+    after = bisect.bisect_right(starts, frame, lo)  # the first from lo that starts past frame
+    near = [g for g in (after - 1, after) if lo <= g < len(starts)]
+    if not near:
+        return None
+    best = min(near, key=lambda g: abs(starts[g] - frame))
+    return best if abs(starts[best] - frame) <= reach else None
+
+
 def _gaps(loud: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
     """(first quiet frame, next loud frame) of each silence of `MIN_GAP_S` or more in first..last."""
     edges = np.diff(loud[first:last].astype(np.int8))
     starts, ends = np.flatnonzero(edges == -1) + 1 + first, np.flatnonzero(edges == 1) + 1 + first
     # the span starts and ends loud, so each silence that starts also ends
-    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if (b - a) * FRAME_S >= MIN_GAP_S - 1e-9]
+    keep = (ends - starts) * FRAME_S >= MIN_GAP_S - 1e-9
+    return list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))
 
 
 #: A silence this long inside speech is a pause between words (a stop consonant's is shorter).
