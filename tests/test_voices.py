@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 import soundfile as sf
@@ -236,6 +237,42 @@ def test_engines_that_need_a_transcript_refuse_a_voice_without_one(tmp_path: Pat
         kernel.render("[NoText] Hi.", engine="cloner", voices=folder, voice="Alice")
     with pytest.raises(VoiceError, match="needs reference audio"):
         kernel.render("Hi.", engine="cloner")
+
+
+class CloneOnlyEngine(ToneEngine):
+    """A tone engine that clones from reference audio alone (as ChatterBox does), ranked below Piper."""
+
+    def __init__(self, name: str, priority: int):
+        super().__init__(name=name)
+        self.priority = priority
+
+    def spec(self) -> EngineSpec:
+        return attrs.evolve(super().spec(), capabilities=Capabilities(clones=True, seeded=True, normalizes=("*",)),
+                            priority=self.priority)
+
+
+def test_a_voice_given_as_a_clip_goes_to_an_engine_that_clones(tmp_path: Path, folder: Path) -> None:
+    """With no engine named, a voice that is reference audio speaks through the best installed
+    engine that can clone it (an OpenAI client's tts-1 with an uploaded voice), not the best
+    engine that cannot; one that needs a transcript only takes a voice that has one."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    kernel.register(CloningEngine(name="transcribed"))
+    # Alice has her transcript; NoText has none; Carol is a Piper voice model
+    text = "Narration.\n[Alice] Hi.\n[NoText] Hello.\n[Carol] Hey."
+    result = kernel.render(text, voices=folder)
+    engine = {s.segment.character: s.engine for s in result.segments if s.engine}
+    assert engine == {None: "piper", "Alice": "transcribed", "NoText": "piper", "Carol": "piper"}
+    assert any("does not clone voices" in w and "NoText" in w for w in result.warnings)
+    def engines() -> dict[str | None, str]:
+        return {s.segment.character: s.engine for s in kernel.render(text, voices=folder).segments if s.engine}
+
+    kernel.register(CloneOnlyEngine("demo", priority=-100))  # a demonstration engine (the template) is never preferred
+    assert engines()["NoText"] == "piper"
+    kernel.register(CloneOnlyEngine("cloner", priority=10))
+    assert engines() == {None: "piper", "Alice": "cloner", "NoText": "cloner", "Carol": "piper"}  # the higher ranked
+    # an engine named by the caller is the caller's choice
+    named = kernel.render(text, voices=folder, engine="piper")
+    assert {s.engine for s in named.segments if s.engine} == {"piper"}
 
 
 def test_a_plain_mapping_still_works(kernel: polyvox.Kernel) -> None:

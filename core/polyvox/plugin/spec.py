@@ -240,7 +240,8 @@ class EngineSpec:
     max_chars: int = attrs.field(default=400, validator=attrs.validators.gt(0))
     capabilities: Capabilities = Capabilities()
     description: str = ""
-    #: Higher wins when no engine is named and several speak the language.
+    #: Higher wins when no engine is named and several speak the language. Negative: a
+    #: demonstration engine, never preferred for cloning a voice given as reference audio.
     priority: int = 0
     #: Voices the engine speaks with built in (Piper's voice files), by name.
     voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)

@@ -60,6 +60,7 @@ class Planner:
     #: Reports a warning once per key and render: (kind, message, key).
     warn: Callable[..., None]
     _engine_for_language: dict[str, str] = attrs.field(factory=dict)
+    _cloner_for: dict[tuple[str, bool], str | None] = attrs.field(factory=dict)
     _model_fp: dict[tuple[str, str], str] = attrs.field(factory=dict)
 
     # -- engines and languages -------------------------------------------------------------
@@ -102,6 +103,7 @@ class Planner:
                     raise PluginError(f"a plugin failed mapping {code!r} for engine {engine!r}: "
                                       f"{type(exc).__name__}: {exc}") from exc
                 self._engine_for_language.clear()
+                self._cloner_for.clear()
                 self.warn("plugin", f"plugin {culprit!r} failed mapping {code!r} ({type(exc).__name__}: {exc}) "
                           "and is left out; `polyvox plugins` lists it")
         return None
@@ -116,6 +118,18 @@ class Planner:
             else:
                 raise UnsupportedLanguageError(no_engine_message(language, self.plugins.specs, self.model_for))
         return self._engine_for_language[language]
+
+    def cloning_engine(self, language: str, transcript: bool) -> str | None:
+        """The installed engine of highest priority that speaks `language` and clones a voice
+        from its reference audio (where the voice has no `transcript`, one that does without),
+        or None: a voice given as a clip speaks as the clip where an installed engine can. An engine
+        of negative priority (a demonstration, such as the template) is never preferred so."""
+        key = (language, transcript)
+        if key not in self._cloner_for:
+            takes = [s for s in self.plugins.ranked() if s.capabilities.uses_reference_audio and s.priority >= 0
+                     and (transcript or not s.capabilities.needs_reference_text)]
+            self._cloner_for[key] = next((s.name for s in takes if self.model_for(s.name, language)), None)
+        return self._cloner_for[key]
 
     def model_fingerprint(self, engine: str, model: str) -> str:
         if (engine, model) not in self._model_fp:
@@ -184,7 +198,8 @@ class Planner:
         default, as in TTS Audio Suite), else the call's, else the voice's, else English (for text
         mostly in another script than Latin, and no voice model chosen: a language written in that
         script that the engine, or an installed one, speaks). Engine: the segment's, else the call's,
-        else the voice's, else the best installed for the language.
+        else the voice's, else for a voice that is reference audio the best installed engine that
+        clones it (`cloning_engine`), else the best installed for the language.
         """
         own = voice.language if voice.language_wins else None
         named = seg.language or own or language or voice.language
@@ -192,6 +207,8 @@ class Planner:
         if named is None:  # the voice's own where its script is the text's, else English or the script's
             named = self._voice_language(seg.text, voice, chosen) or self._language_for_script(seg.text, chosen)
         lang = self.language(named)
+        if chosen is None and voice.audio is not None and voice.model is None:
+            chosen = self.cloning_engine(lang, voice.reference_text is not None)
         try:
             return chosen or self.best_engine(lang), lang
         except UnsupportedLanguageError as exc:
