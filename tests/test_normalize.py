@@ -7,6 +7,8 @@ import pytest
 from polyvox.text.normalize import Normalizers, Rules, normalize, rules_for
 
 EN = [
+    # a date without its year keeps its month whole (a trailing "e" went with the year's joiner)
+    ("On 5 June we met.", "On the fifth of June we met."),
     # numbers
     ("I have 3 cats.", "I have three cats."),
     ("1,500 people", "one thousand five hundred people"),
@@ -140,6 +142,8 @@ EN = [
 ]
 
 EN_US = [
+    ("On 2 June", "On June second"),
+    ("23 Dec", "December twenty-third"),
     ("12/03/2025", "December third, twenty twenty-five"),
     ("03/12/2025", "March twelfth, twenty twenty-five"),
     ("2025-03-12", "March twelfth, twenty twenty-five"),
@@ -185,6 +189,8 @@ DE = [
 ]
 
 FR = [
+    ("Le 11 novembre.", "Le onze novembre."),
+    ("Le 1er septembre", "Le premier septembre"),
     ("1 000 €", "mille euros"),
     ("42,50 €", "quarante-deux euros et cinquante centimes"),
     ("3,5", "trois virgule cinq"),
@@ -222,6 +228,7 @@ ES = [
 ]
 
 IT = [
+    ("Il 25 aprile.", "Il venticinque aprile."),
     ("1,5", "uno virgola cinque"),
     ("42,50 €", "quarantadue euro e cinquanta centesimi"),
     ("sono le 10:30", "sono le dieci e trenta"),

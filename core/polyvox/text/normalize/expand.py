@@ -214,10 +214,9 @@ class Expander:
             day_words = self._inflect(m, day_words)
         if r.language == "fr" and day == 1:
             day_words = n.ordinal(1, r)
-        out = r.date.format(day=day_words, month=r.months[month - 1], year="{year}")
-        if year is None:
-            return out.split("{year}")[0].rstrip(" ,de").rstrip() if "{year}" in out else out
-        return out.format(year=n.year(year, r))
+        template = r.date if year is not None else _without_year(r.date)
+        return template.format(day=day_words, month=r.months[month - 1],
+                               year=n.year(year, r) if year is not None else "")
 
     def _iso_date(self, m: re.Match[str]) -> str:
         return self._date(int(m.group(3)), int(m.group(2)), int(m.group(1)), m) or m.group()
@@ -356,3 +355,15 @@ class Expander:
 
     def _symbol(self, m: re.Match[str]) -> str:
         return f" {self.rules.symbols[m.group()]} "
+
+
+def _without_year(template: str) -> str:
+    """A date template without its year and the word or comma that joins it ("{day} de {month}
+    de {year}" -> "{day} de {month}"; "{month} {day}, {year}" -> "{month} {day}")."""
+    before, found, after = template.partition("{year}")
+    if not found:
+        return template
+    head = before.rstrip(" ,")
+    if head and not head.endswith("}"):  # a joining word: "de", "of"
+        head = re.sub(r"[\s,]*[^\s{}]+$", "", head)
+    return head + after
