@@ -357,3 +357,13 @@ def test_settings_precedence_and_sizes(tmp_path):
     two_gib = load_settings({"cache_size_limit": "2 GiB"}, environ={}, path=config)
     assert two_gib.value("cache_size_limit") == 2 * 1024**3
     assert load_settings({}, environ={}, path=tmp_path / "absent.toml").file_found is False
+
+
+def test_json_segments_show_ssml_as_written(tmp_path):
+    """A <sub>'s or <phoneme>'s segment text in --json is as the document writes it: the markers
+    that carry the alias to the engine are no text a reader or a caption editor may see."""
+    doc = ('<speak>Visit <sub alias="World Wide Web">WWW</sub> today. '
+           '<phoneme alphabet="ipa" ph="təˈmɑːtoʊ">tomato</phoneme> soup.</speak>')
+    summary = run_json("say", doc, "-o", str(tmp_path / "x.wav"))
+    texts = " ".join(s["text"] for s in summary["segments"] if not s["pause"])
+    assert texts == "Visit WWW today. tomato soup."

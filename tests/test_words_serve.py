@@ -120,3 +120,15 @@ def test_word_times_heard_on_the_server_are_the_librarys_heard_words(tmp_path, m
             assert kernel.hearing.calls == len(segments)
     with pytest.raises(polyvox.PolyvoxError, match="word_times='seen'"):
         polyvox.serve.ServeConfig(word_times="seen")
+
+
+def test_the_done_events_segments_are_ssml_as_written(server):
+    """The done event's segments (for captions as the audio plays) show a <sub> as written, not
+    the markers that carry its alias to the engine."""
+    doc = '<speak>Visit <sub alias="World Wide Web">WWW</sub> today.</speak>'
+    with httpx.Client(timeout=30) as client:
+        text = client.post(server.url + "/v1/audio/speech",
+                           json={"model": "template", "input": doc, "stream_format": "sse"}).text
+    done = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")][-1]
+    assert done["type"] == "speech.audio.done"
+    assert [s["text"] for s in done["segments"]] == ["Visit WWW today."]

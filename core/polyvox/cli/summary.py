@@ -110,7 +110,7 @@ def segment_dicts(result: Any) -> list[dict[str, Any]]:
             "index": seg.index, "character": seg.segment.character, "language": seg.language,
             "engine": seg.engine, "model": seg.model, "voice": seg.voice, "cached": seg.cached,
             "start": round(seg.start, 4), "duration": round(seg.duration or 0.0, 4),
-            "pause": seg.engine is None, "text": seg.segment.text,
+            "pause": seg.engine is None, "text": seg.segment.written,
             "words": [w.to_dict() for w in seg.words],
         })
     return out

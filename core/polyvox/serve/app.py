@@ -330,7 +330,7 @@ def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:
     polyvox's extension to the done event, for captions and highlighting as the audio plays."""
     if result is None:
         return []
-    return [{"text": s.segment.text, "start": round(s.start / stretch, 3),
+    return [{"text": s.segment.written, "start": round(s.start / stretch, 3),
              "end": round((s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
 
 
