@@ -217,10 +217,12 @@ class RedisCache:
                 from redis.retry import Retry
 
                 url = self.url.replace("valkey", "redis", 1) if self.url.startswith("valkey") else self.url
-                # one retry: the first call after a Redis restart meets a dead pooled connection
+                # one retry, of a connection error only: the first call after a Redis restart meets a
+                # dead pooled connection; a Redis that does not answer costs one timeout, not two
+                retry = Retry(NoBackoff(), 1, supported_errors=(redis.exceptions.ConnectionError,))
                 self._client = redis.Redis.from_url(url, socket_timeout=self.timeout,
                                                     socket_connect_timeout=self.timeout,
-                                                    retry=Retry(NoBackoff(), 1), health_check_interval=0)
+                                                    retry=retry, health_check_interval=0)
             return self._client
 
     def _call(self, action: Callable[[Any], Any]) -> Any:

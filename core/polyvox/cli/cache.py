@@ -55,7 +55,9 @@ def stats() -> None:
     listing.columns[0].style = "bold"
     listing.add_row("Directory", f"{escape(s.directory)} [dim]({source})[/]")
     listing.add_row("Entries", str(s.entries))
-    listing.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}")
+    # a Redis without maxmemory has no limit (0): its size stands alone
+    listing.add_row("Size", f"{_size(s.size_bytes)} of {_size(s.limit_bytes)}" if s.limit_bytes
+                    else f"{_size(s.size_bytes)} (no limit set)")
     total = s.last_hits + s.last_misses
     rate = "no render yet" if not total else f"{s.last_hit_rate:.0%} ({s.last_hits} of {total} segments)"
     listing.add_row("Last render hits", rate)

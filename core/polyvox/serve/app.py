@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
+from polyvox.events import Warning as RenderWarning
 from polyvox.serve import captioned, residents, studio
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder
@@ -48,6 +49,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     metrics = Metrics()
     kernel.subscribe(metrics.on_event)
+    kernel.subscribe(CacheLog())
     metrics.registry.register(residents.ResidentCollector(kernel))
     store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
     service = SpeechService(kernel, config, store)
@@ -161,10 +163,35 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     async def prometheus() -> Any:
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+        # counting the cache reads every key (or waits on a Redis that does not answer): never on
+        # the event loop, which every other request needs
+        return Response(await anyio.to_thread.run_sync(metrics.render), media_type=CONTENT_TYPE_LATEST)
 
     studio.install(app, service, queue)  # the page at / and its API under /studio/api (serve/studio/)
     return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
+
+
+class CacheLog:
+    """A kernel listener: each render's `cache` warning (the cache turned off, an entry healed)
+    in the server log too, the same message at most once a minute (a Redis outage warns every
+    render while it lasts)."""
+
+    EVERY = 60.0
+
+    def __init__(self) -> None:
+        self._said: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Any) -> None:
+        if not isinstance(event, RenderWarning) or event.kind != "cache":
+            return
+        now = time.monotonic()
+        with self._lock:
+            if now - self._said.get(event.message, -self.EVERY) < self.EVERY:
+                return
+            self._said = {m: t for m, t in self._said.items() if now - t < self.EVERY}
+            self._said[event.message] = now
+        log.warning("cache: %s", event.message)
 
 
 def _cache_state(kernel: Kernel) -> str:

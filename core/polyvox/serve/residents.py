@@ -9,6 +9,7 @@ Both need the API key like every route but /health. `/health` lists what is load
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -71,6 +72,7 @@ class ResidentCollector:
     def __init__(self, kernel: Any):
         self.kernel = kernel
         self._stats: tuple[float, Any] | None = None
+        self._counting = threading.Lock()  # one count at a time; other scrapes take the last figures
 
     def collect(self) -> Iterator[Any]:
         from prometheus_client.core import GaugeMetricFamily
@@ -99,11 +101,16 @@ class ResidentCollector:
 
     def _cache_stats(self) -> Any:
         now = time.monotonic()
+        last = self._stats[1] if self._stats is not None else None
         if self._stats is not None and now - self._stats[0] < CACHE_STATS_SECONDS:
-            return self._stats[1]
+            return last
+        if not self._counting.acquire(blocking=False):  # a count under way (a large or slow store)
+            return last
         try:
             stats = self.kernel.cache_stats()
-        except PolyvoxError:
+        except Exception:  # noqa: BLE001 - a PolyvoxError, or a shared store failing mid-count: no figures
             stats = None
-        self._stats = (now, stats)
+        finally:
+            self._counting.release()
+        self._stats = (time.monotonic(), stats)
         return stats
