@@ -361,3 +361,19 @@ def test_ctrl_c_leaves_no_m4b_and_the_next_run_goes_on(tmp_path):
     again = kernel.render(book, engine="template", output=tmp_path / "voyage.m4b", loudness=TARGET)
     assert again.stats.cached >= 1 and again.stats.synthesized == again.stats.speech_segments - again.stats.cached
     assert [m.title for m in polyvox.read_chapters(tmp_path / "voyage.m4b", again.stats.audio_seconds)] == TITLES
+
+
+def test_mp3_chapters_are_in_book_order_in_the_file(tmp_path):
+    """FFmpeg (mpv, VLC, ffprobe) lists an MP3's chapters in the order of the CHAP frames in the
+    file, not the CTOC's; mutagen writes frames shortest first, so titles that get shorter came
+    out backwards."""
+    book = tmp_path / "order.md"
+    book.write_text("# A Rather Long First Chapter Title\n\nOne.\n\n# Two\n\nTwo.\n\n# Ünïcödé Three\n\nThree.\n",
+                    encoding="utf-8")
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    result = kernel.render(book, output=tmp_path / "order.mp3")
+    with av.open(str(tmp_path / "order.mp3")) as container:
+        marks = container.chapters()
+    assert [m["metadata"]["title"] for m in marks] == ["A Rather Long First Chapter Title", "Two", "Ünïcödé Three"]
+    assert [float(m["start"] * m["time_base"]) for m in marks] == pytest.approx([c.start for c in result.chapters],
+                                                                                 abs=0.002)

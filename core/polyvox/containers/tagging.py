@@ -69,13 +69,23 @@ def _id3(path: Path, tags: Mapping[str, str], cover: Any, chapters: Sequence[Any
     if cover is not None:
         id3.add(APIC(encoding=3, mime=cover.mime, type=3, desc="Cover", data=cover.data))
     if chapters:
-        ids = [f"chp{n}" for n in range(1, len(chapters) + 1)]
+        ids = _chapter_ids([c.title for c in chapters])
         id3.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED, child_element_ids=ids,
                      sub_frames=[TIT2(encoding=3, text=["Chapters"])]))
         for element, chapter in zip(ids, chapters, strict=True):
             id3.add(CHAP(element_id=element, start_time=round(chapter.start * 1000),
                          end_time=round(chapter.end * 1000), sub_frames=[TIT2(encoding=3, text=[chapter.title])]))
     id3.save(path, v2_version=4)
+
+
+def _chapter_ids(titles: Sequence[str]) -> list[str]:
+    """Element ids that keep the CHAP frames in chapter order in the file: mutagen writes frames
+    of one kind shortest first (then by id), and FFmpeg (mpv, VLC, ffprobe) lists chapters in
+    file order, not the CTOC's. Each id is padded so that every CHAP frame has the same length
+    (its title is the only other part that differs), and numbered so that they sort in order."""
+    width = len(str(len(titles)))
+    sizes = [len(t.encode("utf-8")) for t in titles]  # a TIT2 in UTF-8 holds its text's bytes
+    return [f"chp{n:0{width}d}" + "_" * (max(sizes) - size) for n, size in enumerate(sizes, 1)]
 
 
 def _vorbis(path: Path, format: str, tags: Mapping[str, str], cover: Any, chapters: Sequence[Any]) -> None:
