@@ -377,3 +377,19 @@ def test_mp3_chapters_are_in_book_order_in_the_file(tmp_path):
     assert [m["metadata"]["title"] for m in marks] == ["A Rather Long First Chapter Title", "Two", "Ünïcödé Three"]
     assert [float(m["start"] * m["time_base"]) for m in marks] == pytest.approx([c.start for c in result.chapters],
                                                                                  abs=0.002)
+
+
+def test_m4b_audio_starts_and_ends_where_the_wavs_does(tmp_path):
+    """AAC's encoder delay (1024 samples of priming) is skipped by the MP4's edit list: the audio
+    is not 46 ms late against its chapter marks and captions, and it lasts as long as the WAV."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    text = "Hello there. How are you today?"
+    wav = polyvox.Audio.read(kernel.render(text, output=tmp_path / "hello.wav").output)
+    kernel.render(text, output=tmp_path / "hello.m4b")
+    with av.open(str(tmp_path / "hello.m4b")) as container:
+        decoded = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+        duration = container.duration / 1e6
+    assert duration == pytest.approx(wav.duration, abs=0.002)
+    reference = wav.samples
+    lags = np.correlate(decoded[: len(reference) + 4096], reference, "valid")
+    assert int(np.argmax(lags)) == 0

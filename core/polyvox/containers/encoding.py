@@ -57,6 +57,9 @@ class AVFile:
                                                   options=_OPTIONS.get(codec, {}))
         self._stream.bit_rate = BIT_RATE
         self._pts = 0
+        #: Where the encoder's first packet starts, in seconds: before 0 by the encoder's priming
+        #: (FFmpeg's AAC: 1024 samples), which ADTS has no field for (`_to_mp4` puts it back).
+        self._start: Fraction | None = None
         self._queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=AHEAD)
         self._failed: BaseException | None = None
         self._aborted = False
@@ -76,13 +79,13 @@ class AVFile:
         self._worker.join()
         try:
             self._raise_failure()
-            for packet in self._stream.encode(None):
-                self._container.mux(packet)
+            self._mux(self._stream.encode(None))
         finally:
             self._container.close()
         if self.muxer == "ipod":
             try:
-                _to_mp4(self._stage, self.path, list(chapters))
+                _to_mp4(self._stage, self.path, list(chapters), -(self._start or Fraction(0)),
+                        Fraction(self._pts, self.rate))
             finally:
                 _unlink(self._stage)
 
@@ -107,11 +110,16 @@ class AVFile:
                 frame.sample_rate = self.rate
                 frame.pts = self._pts
                 self._pts += len(samples)
-                for packet in self._stream.encode(frame):
-                    self._container.mux(packet)
+                self._mux(self._stream.encode(frame))
             except BaseException as exc:  # noqa: BLE001 - handed to the writer's thread
                 self._failed = exc
                 return
+
+    def _mux(self, packets: Any) -> None:
+        for packet in packets:
+            if self._start is None and packet.pts is not None:
+                self._start = packet.pts * packet.time_base
+            self._container.mux(packet)
 
     def _put(self, item: np.ndarray | None) -> None:
         """Queue `item` for the encoder thread, waiting while it is `AHEAD` chunks behind; never
@@ -133,9 +141,13 @@ def _unlink(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _to_mp4(stream: Path, path: Path, chapters: list[Any]) -> None:
+def _to_mp4(stream: Path, path: Path, chapters: list[Any], priming: Fraction, end: Fraction) -> None:
     """Copy the ADTS `stream`'s packets into an MP4 at `path` with `chapters` and faststart
-    (FFmpeg's muxer turns ADTS headers into the MP4's own codec description by itself)."""
+    (FFmpeg's muxer turns ADTS headers into the MP4's own codec description by itself).
+
+    ADTS keeps no times: its packets are read from 0. Each is moved `priming` seconds earlier
+    (the encoder's delay: the muxer writes an edit list that skips it, so the audio starts where
+    the WAV's does, not 46 ms late), and the last one ends at `end` (its padding is no audio)."""
     import av
 
     with av.open(str(stream)) as source, av.open(str(path), "w", format="ipod",
@@ -146,8 +158,17 @@ def _to_mp4(stream: Path, path: Path, chapters: list[Any]) -> None:
             target.set_chapters([{"id": n, "start": round(c.start * 1000), "end": round(c.end * 1000),
                                   "time_base": Fraction(1, 1000), "metadata": {"title": c.title}}
                                  for n, c in enumerate(chapters, 1)])
+        held = None  # one packet behind: the last one's duration is set before it is written
+        shift = round(priming / audio.time_base)
         for packet in source.demux(audio):
             if packet.dts is None:  # the demuxer's end-of-stream marker
                 continue
+            packet.pts -= shift
+            packet.dts -= shift
             packet.stream = copy
-            target.mux(packet)
+            if held is not None:
+                target.mux(held)
+            held = packet
+        if held is not None:
+            held.duration = max(1, round(end / held.time_base) - held.pts)
+            target.mux(held)
