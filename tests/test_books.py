@@ -176,10 +176,20 @@ def test_cli_splits_chapters_lists_them_in_json_and_checks_acx(shelf):
     (root / "voices").mkdir(exist_ok=True)
     (root / "voices" / "voices.txt").write_text("Alice = hibari:heart\n")
     out = _cli("render", "voyage.epub", "-o", "split/voyage.m4b", "--split", "chapters", "--acx", "--json",
-               "--voices", "voices", cwd=root, cache=root / "cache")
+               "--voices", "voices", "--captions", "split/voyage.vtt", cwd=root, cache=root / "cache")
     assert out.returncode == 0, out.stderr
     summary = json.loads(out.stdout)
     assert [c["title"] for c in summary["chapters"]] == TITLES
+    # captions per chapter file, timed from its own start (one file for the whole book fit none)
+    import webvtt
+
+    for n, chapter in enumerate(summary["chapters"], 1):
+        captions = root / summary["outputs"][f"captions{n}"]
+        assert captions.name == Path(chapter["file"]).stem + ".vtt"
+        cues = list(webvtt.read(str(captions)))
+        assert cues[0].text.startswith(chapter["title"].split("-")[0])
+        assert cues[0].start_in_seconds < 2.0 and cues[-1].end_in_seconds <= chapter["end"] - chapter["start"] + 0.01
+    assert not (root / "split" / "voyage.vtt").exists()
     assert "chapter 2/3 The Carpet-Bag" in out.stderr  # progress names the chapter
     files = [Path(root / c["file"]) for c in summary["chapters"]]
     assert [f.name for f in files] == ["voyage-01-loomings.m4b", "voyage-02-the-carpet-bag.m4b",

@@ -271,7 +271,9 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                                   stdout_format=stdout_format, split=mastering.get("split"))
     except Cancelled as exc:
         _cancelled(exc, kernel, console, view.warnings)
-    if captions:
+    if captions and mastering.get("split"):  # captions timed for each chapter's own file
+        outputs.update(_chapter_captions(captions, summary, caption_words, caption_karaoke))
+    elif captions:
         outputs["captions"] = _captions(captions, summary["words"], caption_words, caption_karaoke)
     if console is not None and not st.json:
         from polyvox.cli import summary as summaries  # its tables are drawn after the audio, not before
@@ -293,6 +295,21 @@ def _captions(path: str, words: list[dict[str, Any]], max_words: int, karaoke: b
 
     options = CaptionOptions(max_words=max_words, karaoke=karaoke)
     return str(write_captions(path, [WordTime.from_dict(w) for w in words], options))
+
+
+def _chapter_captions(path: str, summary: dict[str, Any], max_words: int, karaoke: bool) -> dict[str, str]:
+    """With --split chapters: one caption file per chapter file, named as it is with the
+    captions' extension, in the captions' folder, its words timed from the chapter's start."""
+    out: dict[str, str] = {}
+    target = Path(path)
+    for n, chapter in enumerate(summary.get("chapters") or [], 1):
+        if not chapter.get("file"):
+            continue
+        words = [{**w, "start": w["start"] - chapter["start"], "end": w["end"] - chapter["start"]}
+                 for w in summary["words"] if chapter["start"] <= w["start"] < chapter["end"]]
+        name = target.with_name(Path(chapter["file"]).stem + target.suffix)
+        out[f"captions{n}"] = _captions(str(name), words, max_words, karaoke)
+    return out
 
 
 #: One kernel per settings in this process, so `demo --srt` loads each model once.
