@@ -171,6 +171,19 @@ def test_engine_declared_twice_is_a_failure_not_a_crash(tmp_path):
     assert kernel.engine("tone").name == "tone"
 
 
+def test_a_later_plugin_cannot_take_an_engine_name_already_declared(tmp_path):
+    """The second to declare a name is refused (docs/writing-plugins.md), not the first: a host's
+    or an installed plugin's engine named like a built-in leaves the built-in in place."""
+    from conftest import ToneEngine
+
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    kernel.register(ToneEngine(name="piper"), name="impostor")
+    assert kernel.engine("piper").sample_rate == 22050  # Piper's own, not the tone's 16 kHz
+    assert kernel.plugins.owner["piper"] == "piper"
+    failed = {f.name: f.error for f in kernel.failures}
+    assert "engine 'piper' is already declared by plugin 'piper'" in failed["impostor"]
+
+
 def test_help_imports_no_heavy_module():
     heavy = "('torch', 'onnxruntime', 'piper', 'soundfile')"
     code = f"import sys; from polyvox.cli import cli; print(sorted(m for m in {heavy} if m in sys.modules))"

@@ -16,11 +16,21 @@ from polyvox.audiofile import SampleWriter
 from polyvox.errors import PolyvoxError, VoiceError
 from polyvox.words.timing import WordTime
 
+#: The most channels a 2-D array of samples is read as having (7.1 sound has 8).
+MAX_CHANNELS = 8
+
 
 def _as_samples(value: Any) -> np.ndarray:
     samples = np.asarray(value, dtype=np.float32)
-    if samples.ndim == 2:  # (frames, channels) as soundfile reads it: mix down
-        samples = samples.mean(axis=1, dtype=np.float32)
+    if samples.ndim == 2 and not samples.size:
+        samples = samples.reshape(0)
+    elif samples.ndim == 2:  # mixed down: (frames, channels) as soundfile reads it, or (channels,
+        # frames) as torch and torchaudio give it; the short axis is the channels
+        axis = 1 if samples.shape[1] <= samples.shape[0] else 0
+        if samples.shape[axis] > MAX_CHANNELS and min(samples.shape) > 0:
+            raise PolyvoxError(f"audio must be mono (1-D) samples or up to {MAX_CHANNELS} channels, "
+                               f"got shape {samples.shape}")
+        samples = samples.mean(axis=axis, dtype=np.float32)
     if samples.ndim != 1:
         raise PolyvoxError(f"audio must be mono (1-D) samples, got shape {samples.shape}")
     return np.ascontiguousarray(samples)

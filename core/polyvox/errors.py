@@ -49,9 +49,11 @@ class ScriptError(PolyvoxError):
 
 
 class SegmentError(PolyvoxError):
-    """An engine failed on one segment; everything synthesized before it is cached."""
+    """An engine failed on one segment; everything synthesized before it is cached. An engine
+    may raise it with a message alone; the kernel's names the segment (index, character, text)."""
 
-    def __init__(self, message: str, *, index: int, character: str | None, text: str):
+    def __init__(self, message: str, *, index: int | None = None, character: str | None = None,
+                 text: str | None = None):
         super().__init__(message)
         self.index = index
         self.character = character

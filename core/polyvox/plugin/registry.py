@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 import pluggy
 
-from polyvox.errors import PluginError
+from polyvox.errors import PluginError, UnknownEngineError
 from polyvox.listen.heard import ListenerSpec
 from polyvox.plugin import compat, hookspecs
 from polyvox.plugin.fallbacks import Fallbacks
@@ -179,10 +179,12 @@ class Plugins:
         return name
 
     def refresh(self) -> None:
-        """Ask every plugin to declare its engines; a plugin whose hook raises is unregistered."""
+        """Ask every plugin to declare its engines, in the order they were registered (built-ins
+        first), so a later plugin declaring an engine name already taken is the one refused; a
+        plugin whose hook raises is unregistered."""
         self.specs.clear()
         self.owner.clear()
-        for impl in reversed(self.pm.hook.register_engines.get_hookimpls()):
+        for impl in self.pm.hook.register_engines.get_hookimpls():
             found: list[EngineSpec] = []
 
             def register(spec: EngineSpec, _found: list[EngineSpec] = found) -> None:
@@ -210,7 +212,7 @@ class Plugins:
         """Ask every plugin to declare its listeners (as `refresh` does for engines)."""
         self.listeners.clear()
         self.listener_owner.clear()
-        for impl in reversed(self.pm.hook.register_listeners.get_hookimpls()):
+        for impl in self.pm.hook.register_listeners.get_hookimpls():
             found: list[ListenerSpec] = []
 
             def register(spec: ListenerSpec, _found: list[ListenerSpec] = found) -> None:
@@ -261,6 +263,21 @@ class Plugins:
     def ranked(self) -> list[EngineSpec]:
         """Declared engines, the one chosen first when several could speak first (priority, then name)."""
         return sorted(self.specs.values(), key=lambda s: (-s.priority, s.name))
+
+    def unknown_engine(self, engine: str) -> UnknownEngineError:
+        """The error for asking for `engine`, which is not declared: its plugin failed to load
+        (and why), a name it was meant to be, or how to install it."""
+        known = ", ".join(sorted(self.specs)) or "none installed"
+        broken = next((f for f in self.failures if f.name == engine and f.kind != "shadowed"), None)
+        if broken is not None:  # installed, but its plugin did not load: say why, not "install it"
+            reason = " ".join(broken.error.split())
+            return UnknownEngineError(f"engine {engine!r} is installed but its plugin failed to load: {reason} "
+                                      f"(`polyvox plugins` lists it; installed engines: {known})")
+        near = _near(engine, self.specs)
+        if near:
+            return UnknownEngineError(f"engine {engine!r} is not installed: did you mean {near}? (installed: {known})")
+        return UnknownEngineError(f"engine {engine!r} is not installed (installed: {known}); install it with "
+                                  f"`polyvox install {engine}` (pip install polyvox-{engine})")
 
     def plugin_of(self, engine: str) -> str | None:
         """The name of the plugin that declares `engine`."""
@@ -325,3 +342,15 @@ def _import_object(target: str) -> Any:
     module, _, attribute = target.partition(":")
     obj = import_module(module)
     return getattr(obj, attribute) if attribute else obj
+
+
+def _near(name: str, names: Any) -> str | None:
+    """The installed engine `name` was meant to be: the same name in another case (``Piper``),
+    else the closest spelling (``pipr``), else None."""
+    import difflib
+
+    by_case = {n.lower(): n for n in names}
+    if name.lower() in by_case:
+        return by_case[name.lower()]
+    close = difflib.get_close_matches(name.lower(), list(by_case), n=1, cutoff=0.75)
+    return by_case[close[0]] if close else None

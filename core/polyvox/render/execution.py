@@ -41,6 +41,7 @@ from polyvox.render.fairlock import FairLock
 from polyvox.render.models import LoadedModel, ModelKey, ModelManager
 from polyvox.render.planner import Job
 from polyvox.text.segment import Request
+from polyvox.words.timing import WordTime
 
 #: Engines that are seeded but not thread-safe usually seed a global generator (torch's):
 #: their calls run one at a time in the whole process, so two such engines rendering in two
@@ -201,6 +202,10 @@ def check_output(engine: str, out: Any, expected: int) -> None:
             raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio")
         if not np.all(np.isfinite(audio.samples)):
             raise PluginError(f"engine {engine!r} returned audio with NaN or infinite samples")
+        wrong = next((w for w in audio.words if not isinstance(w, WordTime)), None)
+        if wrong is not None:
+            raise PluginError(f"engine {engine!r} returned a word time as {type(wrong).__name__} ({wrong!r:.60}): "
+                              "give polyvox.WordTime(word, start, end)")
 
 
 def segment_error(job: Job, exc: BaseException) -> SegmentError:
@@ -209,6 +214,7 @@ def segment_error(job: Job, exc: BaseException) -> SegmentError:
     excerpt = text if len(text) <= 40 else text[:37] + "..."
     who = job.segment.character or "narrator"
     message = str(exc) if isinstance(exc, PolyvoxError) else f"{type(exc).__name__}: {exc}"
+    message = " ".join(message.split())  # one line, whatever the engine's message held
     error = SegmentError(f"segment {job.index} ({who}: {excerpt!r}) failed in engine {job.engine!r}: {message}",
                          index=job.index, character=job.segment.character, text=text)
     error.__cause__ = exc

@@ -14,7 +14,6 @@ from polyvox.errors import (
     ParameterError,
     PluginError,
     PolyvoxError,
-    UnknownEngineError,
     UnsupportedLanguageError,
     UnsupportedScriptError,
 )
@@ -68,13 +67,7 @@ class Planner:
         try:
             return self.plugins.specs[engine]
         except KeyError:
-            known = ", ".join(sorted(self.plugins.specs)) or "none installed"
-            near = _near(engine, self.plugins.specs)
-            if near:
-                raise UnknownEngineError(f"engine {engine!r} is not installed: did you mean {near}? "
-                                         f"(installed: {known})") from None
-            raise UnknownEngineError(f"engine {engine!r} is not installed (installed: {known}); install it with "
-                                     f"`polyvox install {engine}` (pip install polyvox-{engine})") from None
+            raise self.plugins.unknown_engine(engine) from None
 
     def all_language_codes(self) -> set[str]:
         return {code for spec in self.plugins.specs.values() for code in spec.languages}
@@ -398,15 +391,3 @@ def check_seed(value: Any) -> int:
     except (TypeError, ValueError):
         pass
     raise ParameterError(f"seed {value!r} is not valid: expected an integer in 0..4294967295")
-
-
-def _near(name: str, names: Any) -> str | None:
-    """The installed engine `name` was meant to be: the same name in another case (``Piper``),
-    else the closest spelling (``pipr``), else None."""
-    import difflib
-
-    by_case = {n.lower(): n for n in names}
-    if name.lower() in by_case:
-        return by_case[name.lower()]
-    close = difflib.get_close_matches(name.lower(), list(by_case), n=1, cutoff=0.75)
-    return by_case[close[0]] if close else None

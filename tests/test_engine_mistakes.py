@@ -1,0 +1,88 @@
+"""What a new engine's author gets wrong first, and what polyvox says about it (docs/writing-
+plugins.md): audio shaped as torch gives it, errors raised the obvious way, word times that are
+not `WordTime`s, a plugin that does not load. Each is the audio meant, or one line naming the
+engine and what to change; never a traceback from inside the kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from conftest import ToneEngine
+
+import polyvox
+from polyvox import Audio
+
+
+class Mistaken(ToneEngine):
+    """The tone engine, answering as a plugin with one mistake does."""
+
+    def __init__(self, mistake: str):
+        super().__init__(name="mistaken")
+        self.mistake = mistake
+
+    def synthesize(self, model: Any, request: Any, conditioning: Any) -> Audio:
+        tone = super().synthesize(model, request, conditioning)
+        if self.mistake == "channels-first":  # a torch tensor's (channels, frames), as numpy
+            return Audio(tone.samples[None, :], tone.sample_rate)
+        if self.mistake == "stereo-first":
+            return Audio(np.stack([tone.samples, tone.samples]), tone.sample_rate)
+        if self.mistake == "segment-error":
+            raise polyvox.SegmentError("the text has a letter this voice cannot say")
+        if self.mistake == "multi-line":
+            raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB\n(GPU 0; 7.79 GiB total)")
+        if self.mistake == "tuple-words":
+            return Audio(tone.samples, tone.sample_rate, words=[("Hello", 0.0, 0.1)])
+        return tone
+
+
+def render(mistake: str, tmp_path) -> polyvox.RenderResult:
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    kernel.register(Mistaken(mistake))
+    return kernel.render("Hello there.", engine="mistaken")
+
+
+@pytest.mark.parametrize("mistake", ["channels-first", "stereo-first"])
+def test_audio_with_the_channels_first_is_the_audio_meant(mistake, tmp_path):
+    made = render(mistake, tmp_path)
+    plain = render("none", tmp_path / "plain")
+    assert len(made.audio) == len(plain.audio) > 1000  # not one sample per channel
+    assert np.array_equal(made.audio.samples, plain.audio.samples)
+
+
+def test_an_engine_may_raise_a_segment_error_with_a_message_alone(tmp_path):
+    with pytest.raises(polyvox.SegmentError) as caught:
+        render("segment-error", tmp_path)
+    message = str(caught.value)
+    assert "engine 'mistaken'" in message and "the text has a letter this voice cannot say" in message
+    assert "TypeError" not in message and caught.value.index == 0
+
+
+def test_an_engines_error_of_several_lines_is_told_in_one(tmp_path):
+    with pytest.raises(polyvox.SegmentError) as caught:
+        render("multi-line", tmp_path)
+    assert "\n" not in str(caught.value)
+    assert "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 7.79 GiB total)" in str(caught.value)
+
+
+def test_word_times_that_are_not_word_time_records_name_the_engine(tmp_path):
+    with pytest.raises(polyvox.PolyvoxError, match=r"engine 'mistaken' returned a word time as tuple.*polyvox.WordTime"):
+        render("tuple-words", tmp_path)
+
+
+class Broken:
+    """A plugin whose engine declaration raises (a typo in its spec)."""
+
+    @polyvox.hookimpl
+    def register_engines(self, register: Any) -> None:
+        raise ValueError("spec exploded")
+
+
+def test_an_engine_whose_plugin_failed_to_load_says_why_not_install_it(tmp_path):
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    kernel.register(Broken(), name="chirp")
+    with pytest.raises(polyvox.UnknownEngineError) as caught:
+        kernel.render("Hello.", engine="chirp")
+    message = str(caught.value)
+    assert "plugin failed to load: ValueError: spec exploded" in message and "polyvox install" not in message
