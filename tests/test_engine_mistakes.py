@@ -67,7 +67,7 @@ def test_an_engines_error_of_several_lines_is_told_in_one(tmp_path):
 
 
 def test_word_times_that_are_not_word_time_records_name_the_engine(tmp_path):
-    with pytest.raises(polyvox.PolyvoxError, match=r"engine 'mistaken' returned a word time as tuple.*polyvox.WordTime"):
+    with pytest.raises(polyvox.PolyvoxError, match=r"engine 'mistaken' returned a word time as tuple.*WordTime"):
         render("tuple-words", tmp_path)
 
 

@@ -139,3 +139,26 @@ def test_install_and_uninstall_round_trip(tmp_path_factory: pytest.TempPathFacto
     conflicts = installer.pip_check(python=str(sandbox.python))
     assert [c.package for c in conflicts] == ["polyvox-needy"]
     assert "polyvox-missing-dependency" in conflicts[0].message
+
+
+def test_a_plugins_source_folder_is_not_taken_for_what_is_installed(tmp_path, monkeypatch) -> None:
+    """Run in a plugin's own folder (where its egg-info lies after an editable build), `polyvox
+    install`/`uninstall` list the environment's engines, not the folder's."""
+    (tmp_path / "ghostplug.egg-info").mkdir()
+    (tmp_path / "ghostplug.egg-info" / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: ghostplug\nVersion: 1.0\n")
+    (tmp_path / "ghostplug.egg-info" / "entry_points.txt").write_text("[polyvox]\nghost = ghostmod\n")
+    (tmp_path / "ghostmod.py").write_text(
+        "import polyvox\n\n@polyvox.hookimpl\ndef register_engines(register):\n"
+        "    register(polyvox.EngineSpec(name='ghost', sample_rate=16000, languages=('en',), default_model='g'))\n")
+    monkeypatch.chdir(tmp_path)
+    found, failures = installer.engines()
+    assert "ghost" not in found and not [f for f in failures if f[0] == "ghost"]
+    assert "piper" in found
+
+
+def test_an_environment_without_pip_is_told_how_to_get_it() -> None:
+    def no_pip(command):
+        return 1, "/venv/bin/python: No module named pip\n"
+
+    with pytest.raises(InstallError, match=r"has no pip .*uv pip install --python .* pip"):
+        installer.install(["styletts"], runner=no_pip)

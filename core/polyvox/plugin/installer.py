@@ -26,8 +26,11 @@ from polyvox.errors import PolyvoxError
 #: Runs a command and returns (exit status, combined output). Replaceable in tests.
 Runner = Callable[[Sequence[str]], tuple[int, str]]
 _SPECIFIER = re.compile(r"[\[<>=!~;@ ]")
+#: `python -c` puts the working directory first on sys.path: a plugin's own source folder (its
+#: egg-info, a folder named like a module) would pass for what is installed. Dropped first.
+_NOT_HERE = "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
 _ENGINES_SCRIPT = (
-    "import json; from polyvox import Kernel; k = Kernel(cache=False); "
+    _NOT_HERE + "import json; from polyvox import Kernel; k = Kernel(cache=False); "
     "print(json.dumps({'engines': {s.name: k.plugin_of(s.name) for s in k.engines()}, "
     "'failures': [[f.name, f.error] for f in k.failures]}))"
 )
@@ -206,6 +209,11 @@ def planned_changes(command: Sequence[str], python: str | None = None,
         report = Path(folder) / "report.json"
         at = list(command).index("install") + 1
         status, output = runner([*command[:at], "--dry-run", "--quiet", "--report", str(report), *command[at:]])
+        if status != 0 and "No module named pip" in output:
+            python = command[0]
+            raise InstallError(f"{python} has no pip (an environment made by uv has none), so nothing was "
+                               f"installed: add it with `uv pip install --python {python} pip` or "
+                               f"`{python} -m ensurepip`, then install again")
         if status != 0:
             raise InstallError(f"pip cannot resolve the install, so nothing was installed: {_first_error(output)}")
         planned = json.loads(report.read_text(encoding="utf-8")).get("install", [])
@@ -224,7 +232,7 @@ def planned_changes(command: Sequence[str], python: str | None = None,
 
 def installed_versions(python: str | None = None, runner: Runner = run_command) -> dict[str, tuple[str, str]]:
     """Normalized name -> (name, version) of every distribution in `python`'s environment."""
-    script = ("import json, importlib.metadata as m; "
+    script = (_NOT_HERE + "import json, importlib.metadata as m; "
               "print(json.dumps([[d.metadata['Name'], d.version] for d in m.distributions()]))")
     status, output = runner([python or sys.executable, "-c", script])
     if status != 0:
