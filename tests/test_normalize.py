@@ -7,6 +7,12 @@ import pytest
 from polyvox.text.normalize import Normalizers, Rules, normalize, rules_for
 
 EN = [
+    ('Dial 555-1234.', 'Dial five five five, one two three four.'),
+    ('Tel: 020 7946 0958', 'Tel: zero two zero, seven nine four six, zero nine five eight'),
+    ('$100k, £20m', 'one hundred thousand dollars, twenty million pounds'),
+    ('-$5 today', 'minus five dollars today'),
+    ('Version 2.0.1', 'Version two dot zero dot one'),
+    ('at 3.30 pm', 'at three thirty p m'),
     # a date without its year keeps its month whole (a trailing "e" went with the year's joiner)
     ("On 5 June we met.", "On the fifth of June we met."),
     # numbers
@@ -151,6 +157,8 @@ EN_US = [
 ]
 
 DE = [
+    ('Tel.: 030 12345678', 'Tel.: null drei null, eins zwei drei vier fünf sechs sieben acht'),
+    ('um 9.45 Uhr', 'um neun Uhr fünfundvierzig'),
     ("um 15:30 Uhr", "um fünfzehn Uhr dreißig"),  # the written Uhr is not read twice
     ("am 6. Dez. 2026", "am sechsten Dezember zweitausendsechsundzwanzig"),
     ("1,5 Liter", "eins Komma fünf Liter"),
@@ -189,6 +197,7 @@ DE = [
 ]
 
 FR = [
+    ('01 23 45 67 89', 'zéro un, deux trois, quatre cinq, six sept, huit neuf'),
     ("Le 11 novembre.", "Le onze novembre."),
     ("Le 1er septembre", "Le premier septembre"),
     ("1 000 €", "mille euros"),
@@ -241,6 +250,7 @@ IT = [
 ]
 
 PT = [
+    ('(11) 91234-5678', 'um um, nove um dois três quatro, cinco seis sete oito'),
     ("R$ 10,50", "dez reais e cinquenta centavos"),
     ("1,5", "um vírgula cinco"),
     ("42,50 €", "quarenta e dois euros e cinquenta cêntimos"),
@@ -254,6 +264,7 @@ PT = [
 ]
 
 NL = [
+    ('06-12345678', 'nul zes, één twee drie vier vijf zes zeven acht'),
     ("1,5", "één komma vijf"),
     ("€ 10", "tien euro"),
     ("42,50 €", "tweeënveertig euro en vijftig cent"),

@@ -20,7 +20,7 @@ _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3
 _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
 _NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
-          "_time": (":",), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
+          "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 #: German ordinals take -n after these (am dritten März, vom ersten Mai).
@@ -78,6 +78,7 @@ class Expander:
         suffixes = _alternatives(r.ordinal_suffixes) if r.ordinal_suffixes else "(?!)"
         flags = re.IGNORECASE
         oclock = rf"(?:\s+{re.escape(r.word('oclock'))}\b)?" if r.word("oclock") else ""  # 15:30 Uhr: Uhr read once
+        dot_clock = rf"|{re.escape(r.word('oclock'))}\b" if r.word("oclock") and r.language != "en" else ""
         self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
@@ -87,15 +88,22 @@ class Expander:
             (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
             (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
-                        r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"), self._phone),
+                        r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"
+                        r"|(?<![\w+.,/])\(\d{2,4}\)\s?\d{4,5}[\s-]?\d{4}(?![\w-])"
+                        r"|(?<![\w+.,/-])\d{3}-\d{4}(?![\w-])|(?<![\w+.,/-])\d{5}-\d{4}(?![\w-])"
+                        r"|(?<![\w+.,/-])0\d{1,4}(?:[ -]\d{2,8}|/\d{4,8}){1,4}(?![\w/-])"), self._phone),
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
             (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
             (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
+            (re.compile(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w]|\.\d)"), self._dotted),
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
-            (re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
+            # 15:30, and 15.30 where an hour word or am/pm follows (15.30 Uhr, 3.30 pm)
+            (re.compile(r"\b([01]?\d|2[0-3])(?::|\.(?=[0-5]\d\s*(?:[ap]\.?\s?m\b" + dot_clock + r")))([0-5]\d)"
+                        r"(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
             (re.compile(r"(?<![\w.,])(')?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KMB]|bn|mn)\b)?"),
+            (re.compile(rf"(?<![\w{re.escape(_DASHES)}])[-−](?=(?:{money})\s?\d)"), self._minus),  # -$5: minus
+            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KkMmBb]|bn|mn)\b)?"),
              self._money_before),
             (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
@@ -194,7 +202,10 @@ class Expander:
         return f" {self.rules.word('point')} {n.digits(m.group(1), self.rules)}"
 
     def _phone(self, m: re.Match[str]) -> str:
-        groups = [g for g in re.split(r"[\s.()-]+", m.group()) if g]
+        """A phone number (or a postal code in groups), digit by digit, group by group."""
+        if m.group()[:1] == "0" and sum(c.isdigit() for c in m.group()) < 7:
+            return m.group()  # 01-10 and the like: not a number to dial
+        groups = [g for g in re.split(r"[\s.()/-]+", m.group()) if g]
         plus = self.rules.word("plus")
         out = [(f"{plus} " if g.startswith("+") else "") + n.digits(g, self.rules) for g in groups]
         return ", ".join(out)
@@ -292,6 +303,13 @@ class Expander:
         elif m.group(4):
             return m.group()
         return self._money(m.group(1), m.group(2), scale)
+
+    def _minus(self, m: re.Match[str]) -> str:
+        return self.rules.word("minus") + " "
+
+    def _dotted(self, m: re.Match[str]) -> str:
+        """A version or an address (2.0.1, 10.0.0.1): each number, "dot" between them."""
+        return f" {self.rules.word('dot')} ".join(n.cardinal(int(p), self.rules) for p in m.group().split("."))
 
     def _money_after(self, m: re.Match[str]) -> str:
         return self._money(m.group(3), m.group(1), m.group(2))
