@@ -129,3 +129,14 @@ def test_the_server_reads_an_ssml_input(tmp_path):
     assert ok.status_code == 200, ok.text
     assert engine.calls == ["It costs five dollars.", "okay"]
     assert bad.status_code == 400 and "malformed SSML at line 1" in bad.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("language", ["de", "German"])
+def test_a_document_without_xml_lang_is_read_in_the_renders_language(tmp_path, language):
+    """A <speak> without xml:lang, rendered in German: its <say-as> are German words, as the
+    plain text around them is (they were English: "Die twenty-one Katzen")."""
+    reader = Reader()
+    doc = ('<speak>Die <say-as interpret-as="cardinal">21</say-as> Katzen kamen um '
+           '<say-as interpret-as="time">15:30</say-as>.</speak>')
+    _kernel(tmp_path, reader).render(doc, engine="tone", language=language)
+    assert reader.calls == ["Die einundzwanzig Katzen kamen um fünfzehn Uhr dreißig."]

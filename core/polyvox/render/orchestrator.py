@@ -39,6 +39,7 @@ from polyvox.render.scheduler import Scheduler
 from polyvox.render.speaking import Lexicon, Speaking
 from polyvox.render.units import source_units
 from polyvox.subtitles.timing import TimingConfig
+from polyvox.text import languages
 from polyvox.text.segment import Segment
 from polyvox.voices.blending import EngineVoices
 from polyvox.voices.casting import Overlay, cast_auto, check_jobs, narrator_voice, recast, unvoiced
@@ -152,7 +153,7 @@ class Renderer:
                                        f"{excerpt!r}")
             library = self.voices(options.voices)
             narrator = self.narrator(options.voice, library)
-            units, labels = self._parse(given, library, options.strict)
+            units, labels = self._parse(given, library, options.strict, options.language)
             casting = unvoiced((s.character for unit in units for s in unit if s.text.strip()), library or {}) \
                 if options.cast == "auto" and options.model is None else []
             # cast characters speak as the narrator until they are cast (and are not unknown)
@@ -178,9 +179,11 @@ class Renderer:
                           labels if isinstance(given, Book) else None)
 
     def _parse(self, given: sources.Script | sources.Subtitles | Book, voices: Mapping[str, Voice] | None,
-               strict: bool) -> tuple[list[list[Segment]], list[str | None]]:
+               strict: bool, language: str | None) -> tuple[list[list[Segment]], list[str | None]]:
         return source_units(given, codes=self.planner.all_language_codes(), voices=voices, strict=strict,
-                            normalizers=self.speaking.speech.normalizers, warn=self.warn)
+                            normalizers=self.speaking.speech.normalizers, warn=self.warn,
+                            language=languages.normalize(language, self.planner.all_language_codes()) if language
+                            else None)
 
     def _chunk(self, segments: list[Segment], options: RenderOptions, narrator: Voice,
                voices: Mapping[str, Voice] | None) -> list[Segment]:

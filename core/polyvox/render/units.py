@@ -21,9 +21,11 @@ from polyvox.voices.voice import Voice
 
 def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any,
                  voices: Mapping[str, Voice] | None, strict: bool, normalizers: Sequence[Any],
-                 warn: Callable[[str, str], None]) -> tuple[list[list[Segment]], list[str | None]]:
+                 warn: Callable[[str, str], None], language: str | None = None
+                 ) -> tuple[list[list[Segment]], list[str | None]]:
     """Segments per unit and each unit's label (a chapter's title, a cue's place; None for a
-    script). `codes`: the language codes markup knows; `voices`' names are characters."""
+    script). `codes`: the language codes markup knows; `voices`' names are characters;
+    `language`: the render's (what an SSML document without ``xml:lang`` is in)."""
     characters = tuple(voices or ())  # `[de]` is German unless a character is called de
 
     def parse(text: str, where: str | None) -> list[Segment]:
@@ -32,7 +34,7 @@ def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any
 
         try:
             if ssml.is_ssml(text):  # a <speak> document: the same segments and pauses
-                return ssml.parse(text, warn=warn_here, normalizers=normalizers)
+                return ssml.parse(text, warn=warn_here, normalizers=normalizers, language=language)
             return markup.parse(text, codes, characters=characters, strict=strict, warn=warn_here)
         except ScriptError as exc:
             raise ScriptError(f"{where}: {exc}" if where else str(exc)) from None

@@ -63,8 +63,10 @@ def phoneme_text(text: str, template: str) -> str:
     return PHONEME.sub(lambda m: template.format(m.group(1)) if template else m.group(2), text)
 
 
-def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | None = None) -> list[Segment]:
-    """The segments of an SSML document; see the module docstring."""
+def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | None = None,
+          language: str | None = None) -> list[Segment]:
+    """The segments of an SSML document; see the module docstring. `language`: the render's,
+    for the `<say-as>` of a document that names none (``xml:lang``); English without either."""
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
@@ -79,7 +81,7 @@ def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | Non
                           "references are not allowed") from None
     if _name(root) != "speak":
         raise ScriptError(f"SSML must be one <speak> element, not <{_name(root)}>")
-    reader = _Reader(warn, normalizers or Normalizers())
+    reader = _Reader(warn, normalizers or Normalizers(), language)
     reader.walk(root, {"language": root.get(_XML_LANG), "character": None, "params": {}})
     reader.flush()
     return reader.out
@@ -90,9 +92,10 @@ def _name(element: Element) -> str:
 
 
 class _Reader:
-    def __init__(self, warn: Warn | None, normalizers: Normalizers):
+    def __init__(self, warn: Warn | None, normalizers: Normalizers, language: str | None = None):
         self.warn = warn
         self.normalizers = normalizers
+        self.language = language
         self.out: list[Segment] = []
         self.buffer: list[str] = []
         self.state: dict[str, Any] = {}
@@ -199,7 +202,7 @@ class _Reader:
         if name == "phoneme":
             return f"\ue002{element.get('ph', '')}\ue003{content}\ue004" if element.get("ph") else content
         kind = (element.get("interpret-as") or "").lower()
-        language = state["language"] or "en"
+        language = state["language"] or self.language or "en"
         if kind in ("characters", "spell-out", "verbatim"):
             return " ".join(c for c in content if not c.isspace())
         from polyvox.text.normalize import numbers, rules_for
