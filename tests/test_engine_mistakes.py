@@ -32,6 +32,8 @@ class Mistaken(ToneEngine):
             raise polyvox.SegmentError("the text has a letter this voice cannot say")
         if self.mistake == "multi-line":
             raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB\n(GPU 0; 7.79 GiB total)")
+        if self.mistake == "empty":
+            return Audio(np.zeros(0, np.float32), tone.sample_rate)
         if self.mistake == "tuple-words":
             return Audio(tone.samples, tone.sample_rate, words=[("Hello", 0.0, 0.1)])
         return tone
@@ -86,3 +88,10 @@ def test_an_engine_whose_plugin_failed_to_load_says_why_not_install_it(tmp_path)
         kernel.render("Hello.", engine="chirp")
     message = str(caught.value)
     assert "plugin failed to load: ValueError: spec exploded" in message and "polyvox install" not in message
+
+
+def test_an_engine_that_returns_no_audio_for_words_is_blamed_not_the_text(tmp_path):
+    with pytest.raises(polyvox.EmptyTextError) as caught:
+        render("empty", tmp_path)
+    assert "engine mistaken returned no audio for 'Hello there.'" in str(caught.value)
+    assert "give it words" not in str(caught.value)

@@ -111,5 +111,8 @@ class RenderResult:
         text = " ".join(s.segment.text.strip() for s in speech)
         excerpt = text if len(text) <= 40 else text[:37] + "..."
         engines = ", ".join(sorted({s.engine for s in speech if s.engine}))
+        if any(c.isalnum() for c in text):  # words went in and nothing came out: the engine's doing
+            raise EmptyTextError(f"engine {engines} returned no audio for {excerpt!r}, which has words to say: "
+                                 "the engine or its model is at fault, not the text")
         raise EmptyTextError(f"nothing to speak: {engines} made no sound for {excerpt!r} (punctuation alone is "
                              "not read out); give it words")
