@@ -61,7 +61,8 @@ def test_speed_given_to_the_engine_gives_its_faster_words(server, library):
 def test_the_sse_stream_sends_each_segments_words(server, library):
     with httpx.Client(timeout=30) as client, client.stream(
             "POST", server.url + "/v1/audio/speech",
-            json={"model": "template", "input": TEXT, "stream_format": "sse", "timestamps": True}) as response:
+            json={"model": "template", "input": TEXT, "stream_format": "sse", "timestamps": True,
+                  "response_format": "pcm"}) as response:  # (an MP3's words come its encoder's delay later)
         events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
     kinds = [e["type"] for e in events]
     assert kinds[-1] == "speech.audio.done" and kinds.index("speech.audio.words") > kinds.index("speech.audio.delta")
@@ -132,3 +133,19 @@ def test_the_done_events_segments_are_ssml_as_written(server):
     done = [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ")][-1]
     assert done["type"] == "speech.audio.done"
     assert [s["text"] for s in done["segments"]] == ["Visit WWW today."]
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "aac"])
+def test_word_times_are_in_seconds_of_the_audio_as_decoded(server, fmt):
+    """A streamed MP3 (no LAME header) or ADTS answer is heard after the encoder's delay: the
+    words are moved by what a decoder plays first, so they fall on their words in the file."""
+    av = pytest.importorskip("av")
+    wav = post(server, "/v1/audio/speech", {"timestamps": True, "response_format": "wav"}).json()
+    coded = post(server, "/v1/audio/speech", {"timestamps": True, "response_format": fmt}).json()
+    reference, rate = sf.read(io.BytesIO(base64.b64decode(wav["audio"])), dtype="float32")
+    with av.open(io.BytesIO(base64.b64decode(coded["audio"]))) as container:
+        decoded = np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+    lag = int(np.argmax(np.correlate(decoded[: rate // 2 + 4096], reference[: rate // 2], "valid")))
+    assert lag > 500  # the delay is there in the decoded audio
+    moved = [c["start"] - w["start"] for c, w in zip(coded["words"], wav["words"], strict=True)]
+    assert moved == pytest.approx([lag / rate] * len(moved), abs=0.0015)

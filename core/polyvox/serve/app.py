@@ -23,7 +23,7 @@ from polyvox.errors import PolyvoxError
 from polyvox.events import Warning as RenderWarning
 from polyvox.serve import captioned, residents, studio
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
-from polyvox.serve.encoding import Encoder
+from polyvox.serve.encoding import Encoder, delay_of
 from polyvox.serve.errors import ApiError, from_polyvox
 from polyvox.serve.gate import Gate
 from polyvox.serve.handlers import install_error_handlers
@@ -306,6 +306,7 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
     the client goes away, the render is cancelled after the segment in progress."""
     sse = stream_format == "sse"
     planned = job.planned
+    ahead_of_audio = delay_of(job.encoder.format, job.encoder.sample_rate)  # the encoder's delay, heard first
     ahead: asyncio.Future[bytes | None] | None = None
     try:
         data = first
@@ -317,7 +318,7 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
             ahead = asyncio.ensure_future(anyio.to_thread.run_sync(job.step))
             if data:
                 yield _delta(data) if sse else data
-            for event in captioned.word_events(planned):
+            for event in captioned.word_events(planned, ahead_of_audio):
                 yield event
             if await request.is_disconnected():
                 log.info("client went away: its render stops after the segment in progress")
@@ -329,13 +330,13 @@ async def _frames(job: _Job, first: bytes | None, stream_format: str, metrics: M
         result = planned.stream.result
         if result is not None and result.stats.audio_seconds > 0:
             metrics.rtf.observe((time.perf_counter() - began) / result.stats.audio_seconds)
-        for event in captioned.word_events(planned):
+        for event in captioned.word_events(planned, ahead_of_audio):
             yield event
         if sse:
             heard = getattr(result, "verification", None)
             yield _event({"type": "speech.audio.done",
                           "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
-                          "segments": _segment_times(result, planned.stretch),
+                          "segments": _segment_times(result, planned.stretch, ahead_of_audio),
                           **({"verification": heard.verdicts()} if heard is not None else {})})
     except PolyvoxError as exc:  # after the headers: the status is sent; end the body early
         log.warning("render failed mid-stream: %s", exc)
@@ -352,13 +353,13 @@ def _unawaited(step: asyncio.Future[bytes | None]) -> None:
         log.info("a segment made after its client left failed: %s", step.exception())
 
 
-def _segment_times(result: Any, stretch: float) -> list[dict[str, Any]]:
+def _segment_times(result: Any, stretch: float, ahead: float = 0.0) -> list[dict[str, Any]]:
     """Where each spoken segment (a sentence of plain input) lies in the audio sent, in seconds:
     polyvox's extension to the done event, for captions and highlighting as the audio plays."""
     if result is None:
         return []
-    return [{"text": s.segment.written, "start": round(s.start / stretch, 3),
-             "end": round((s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
+    return [{"text": s.segment.written, "start": round(ahead + s.start / stretch, 3),
+             "end": round(ahead + (s.start + s.duration) / stretch, 3)} for s in result.segments if s.engine]
 
 
 def _delta(data: bytes) -> bytes:

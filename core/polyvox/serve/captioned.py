@@ -17,7 +17,7 @@ from typing import Any, Literal
 import anyio
 from pydantic import Field
 
-from polyvox.serve.encoding import Encoder
+from polyvox.serve.encoding import Encoder, delay_of
 from polyvox.serve.limits import Queue
 from polyvox.serve.schemas import FORMATS, SpeechRequest
 from polyvox.serve.speech import Speech, SpeechService
@@ -34,23 +34,25 @@ class CaptionedSpeechRequest(SpeechRequest):
     return_timestamps: bool = True
 
 
-def word_dicts(words: Any, stretch: float = 1.0) -> list[dict[str, Any]]:
-    """Words as the speech route's JSON gives them, in seconds of the audio sent."""
-    return [w.moved(0.0, 1.0 / stretch).to_dict() for w in words]
+def word_dicts(words: Any, stretch: float = 1.0, lead: float = 0.0) -> list[dict[str, Any]]:
+    """Words as the speech route's JSON gives them, in seconds of the audio sent (`lead`: the
+    encoder's delay a decoder plays first, `encoding.lead`)."""
+    return [w.moved(lead, 1.0 / stretch).to_dict() for w in words]
 
 
-def kokoro_timestamps(words: Any, stretch: float = 1.0) -> list[dict[str, Any]]:
+def kokoro_timestamps(words: Any, stretch: float = 1.0, lead: float = 0.0) -> list[dict[str, Any]]:
     """Words as Kokoro-FastAPI's `timestamps` gives them."""
-    return [{"word": d["word"], "start_time": d["start"], "end_time": d["end"]} for d in word_dicts(words, stretch)]
+    return [{"word": d["word"], "start_time": d["start"], "end_time": d["end"]}
+            for d in word_dicts(words, stretch, lead)]
 
 
-def word_events(planned: Speech) -> list[bytes]:
+def word_events(planned: Speech, lead: float = 0.0) -> list[bytes]:
     """SSE `speech.audio.words` events for the segments placed since the last call."""
     out = []
     while planned.words:
         event = planned.words.pop(0)
-        payload = {"type": "speech.audio.words", "segment": event.index, "words": word_dicts(event.words,
-                                                                                             planned.stretch)}
+        payload = {"type": "speech.audio.words", "segment": event.index,
+                   "words": word_dicts(event.words, planned.stretch, lead)}
         out.append(f"data: {json.dumps(payload)}\n\n".encode())
     return out
 
@@ -77,7 +79,7 @@ def speech_json(data: bytes, planned: Speech, body: SpeechRequest) -> dict[str, 
     words = result.words if result is not None else ()
     return {"audio": base64.b64encode(data).decode(), "audio_format": body.response_format,
             "content_type": FORMATS[body.response_format], "sample_rate": planned.stream.sample_rate,
-            "words": word_dicts(words, planned.stretch)}
+            "words": word_dicts(words, planned.stretch, delay_of(body.response_format, planned.stream.sample_rate))}
 
 
 def captioned_json(data: bytes, planned: Speech, body: CaptionedSpeechRequest) -> dict[str, Any]:
@@ -85,7 +87,8 @@ def captioned_json(data: bytes, planned: Speech, body: CaptionedSpeechRequest) -
     result = planned.stream.result
     words = result.words if result is not None and body.return_timestamps else ()
     return {"audio": base64.b64encode(data).decode(), "audio_format": FORMATS[body.response_format],
-            "timestamps": kokoro_timestamps(words, planned.stretch)}
+            "timestamps": kokoro_timestamps(words, planned.stretch,
+                                            delay_of(body.response_format, planned.stream.sample_rate))}
 
 
 def _encode(planned: Speech, fmt: str) -> bytes:

@@ -27,6 +27,10 @@ _AV = {
     "opus": ("ogg", "libopus", 48000),
     "aac": ("adts", "aac", None),
 }
+#: Samples of the encoder's delay that a decoder plays before the audio, where the stream has no
+#: header to say how many to skip (a streamed MP3 has no LAME tag; ADTS has no field for it):
+#: LAME's 576 and the MP3 decoder's 529; FFmpeg's AAC priming. Ogg Opus carries its pre-skip.
+_LEAD_SAMPLES = {"mp3": 576 + 529, "aac": 1024}
 #: Muxer options: Ogg pages are flushed after 100 ms of audio instead of one second.
 _OPTIONS = {"ogg": {"page_duration": "100000"}}
 #: Seconds of silence that stand for "nothing to say" where a stream cannot be empty (the same
@@ -54,6 +58,12 @@ class _Sink:
         out = bytes(self.data)
         self.data.clear()
         return out
+
+
+def delay_of(format: str, sample_rate: int) -> float:
+    """Seconds a decoder plays before the audio of a `format` answer at `sample_rate`: word and
+    segment times are moved by it, so they are in seconds of the audio as it is heard."""
+    return _LEAD_SAMPLES.get(format, 0) / sample_rate
 
 
 class Encoder:
