@@ -149,3 +149,15 @@ def test_word_times_are_in_seconds_of_the_audio_as_decoded(server, fmt):
     assert lag > 500  # the delay is there in the decoded audio
     moved = [c["start"] - w["start"] for c, w in zip(coded["words"], wav["words"], strict=True)]
     assert moved == pytest.approx([lag / rate] * len(moved), abs=0.0015)
+
+
+def test_a_wav_made_whole_has_its_real_sizes(server):
+    """The JSON answer's WAV is made whole: its header says its length (the "unknown length"
+    sizes of a stream made Python's wave module read 2,147,483,647 frames)."""
+    import wave
+
+    body = post(server, "/v1/audio/speech", {"timestamps": True, "response_format": "wav"}).json()
+    data = base64.b64decode(body["audio"])
+    with wave.open(io.BytesIO(data)) as w:
+        frames, rate = w.getnframes(), w.getframerate()
+    assert frames * 2 + 44 <= len(data) and frames == pytest.approx(body["words"][-1]["end"] * rate, abs=rate)

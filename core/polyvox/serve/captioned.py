@@ -101,4 +101,17 @@ def _encode(planned: Speech, fmt: str) -> bytes:
     except BaseException:
         encoder.abort()
         raise
-    return b"".join(parts)
+    data = b"".join(parts)
+    return _sized_wav(data) if fmt == "wav" else data
+
+
+def _sized_wav(data: bytes) -> bytes:
+    """A WAV made whole with its real sizes in the header, in place of the "unknown length"
+    ones a stream carries (Python's wave module read 2,147,483,647 frames from those)."""
+    at = data.find(b"data", 12)
+    if not data.startswith(b"RIFF") or at < 0:
+        return data
+    out = bytearray(data)
+    out[4:8] = (len(data) - 8).to_bytes(4, "little")
+    out[at + 4 : at + 8] = (len(data) - at - 8).to_bytes(4, "little")
+    return bytes(out)
