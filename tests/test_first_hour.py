@@ -231,9 +231,14 @@ def test_api_misuse_is_a_polyvox_error_naming_the_value() -> None:
         with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
             kernel.render("Hi.", **options)
     for options, needle in [({"plugins": "piper"}, "plugins='piper'"), ({"sample_rate": -5}, "sample_rate=-5"),
-                            ({"sample_rate": "16k"}, "sample_rate='16k'")]:
+                            ({"sample_rate": "16k"}, "sample_rate='16k'"), ({"max_models": 0}, "max_models=0"),
+                            ({"memory_budget": "lots"}, "memory_budget='lots'"), ({"cache_dir": 123}, "cache_dir=123"),
+                            ({"cache_size_limit": "big"}, "cache_size_limit='big'"),
+                            ({"on_event": "print"}, "on_event='print'")]:
         with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
             polyvox.Kernel(cache=False, **options)
+    with pytest.raises(polyvox.PolyvoxError, match="max-memory 'lots' is not DEVICE=SIZE"):  # not its letters
+        polyvox.Kernel(cache=False, max_memory="lots")
 
 
 def test_progress_and_summary_say_what_happened(tmp_path: Path) -> None:

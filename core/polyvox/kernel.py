@@ -95,6 +95,7 @@ class Kernel:
                                         or not 1000 <= sample_rate <= 384_000):
             raise ParameterError(f"sample_rate={sample_rate!r} is not valid: expected None (the engine's own) or "
                                  "samples per second, 1000 to 384000")
+        _check_options(cache_dir, cache_size_limit, max_models, memory_budget, on_event)
         self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
         self.seed = seed
         self.events = Emitter()
@@ -360,6 +361,25 @@ class Kernel:
         """The voices in `folders` (later override earlier), with every engine's model voices
         (`find_voices` hook) and built-in voices available to alias lines."""
         return self.renderer.voice_library(*folders)
+
+
+def _whole(value: Any, least: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
+
+
+def _check_options(cache_dir: Any, size_limit: Any, max_models: Any, memory_budget: Any, on_event: Any) -> None:
+    """The `Kernel` options of simple types, each a one-line error naming the value."""
+    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
+        raise ParameterError(f"cache_dir={cache_dir!r} is not valid: expected a folder's path (str or Path) or None")
+    if not _whole(size_limit, 1):
+        raise ParameterError(f"cache_size_limit={size_limit!r} is not valid: expected bytes, a whole number above 0")
+    if max_models is not None and not _whole(max_models, 1):
+        raise ParameterError(f"max_models={max_models!r} is not valid: expected None (no limit) or 1 or more")
+    if memory_budget is not None and not _whole(memory_budget, 1):
+        raise ParameterError(f"memory_budget={memory_budget!r} is not valid: expected None (no limit) or bytes, "
+                             "a whole number above 0")
+    if on_event is not None and not callable(on_event):
+        raise ParameterError(f"on_event={on_event!r} is not valid: expected a function that takes each event")
 
 
 def _loudness(target: float | Loudness | None, true_peak: float | None) -> Loudness | None:

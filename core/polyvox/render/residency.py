@@ -59,6 +59,8 @@ def device_name(device: str | None) -> str:
 def parse_max_memory(items: Mapping[str, Any] | list[str] | tuple[str, ...] | None) -> dict[str, int]:
     """``["cpu=4GB", "cuda:0=20GB"]`` (or a mapping) as {device: bytes}."""
     pairs: list[tuple[str, Any]] = []
+    if isinstance(items, str):  # one DEVICE=SIZE, not its letters
+        items = [items]
     if isinstance(items, Mapping):
         pairs = list(items.items())
     else:
