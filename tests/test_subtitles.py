@@ -157,6 +157,17 @@ def test_webvtt_is_read_as_subtitles_with_its_voices(tmp_path: Path) -> None:
         read_vtt("WEBVTT\n\nnot a cue\n")
 
 
+def test_webvtt_voice_spans_speak_every_line_and_each_span() -> None:
+    """A span covering two lines is its speaker's on both (each line of a script starts as the
+    narrator); a cue with two spans has two speakers; text after a span is the narrator's."""
+    from polyvox.subtitles.vtt import read_vtt
+
+    cues = read_vtt("WEBVTT\n\n00:00:00.000 --> 00:00:02.000\n<v Alice>Hello there,\nhow are you?</v>\n\n"
+                    "00:00:02.500 --> 00:00:04.000\n<v.loud Bob>I'm <i>fine</i>.</v> <v Alice>Good!</v> he said\n")
+    assert [c.text for c in cues] == ["[Alice] Hello there,\n[Alice] how are you?",
+                                      "[Bob] I'm fine. [Alice] Good! [narrator] he said"]
+
+
 def test_looks_like_srt() -> None:
     assert looks_like_srt(REAL_WORLD) and looks_like_srt("00:00:01,000 --> 00:00:02,000\nHi")
     assert not looks_like_srt("[Alice] Hello.\n1 2 3") and not looks_like_srt("")

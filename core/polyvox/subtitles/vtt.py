@@ -14,6 +14,8 @@ from polyvox.text.encoding import decode_script, decode_text
 
 #: A voice name a script tag can hold (no brackets, bars or colons).
 _NAME = re.compile(r"[\[\]|:]")
+#: A voice span's start (``<v Alice>``, ``<v.loud Alice>``) or end.
+_VOICE = re.compile(r"<v(?:\.[^\s>]*)?(?:\s+([^>]*))?>|</v>")
 
 
 def looks_like_vtt(text: str) -> bool:
@@ -46,16 +48,40 @@ def read_vtt(source: str | bytes | Path, *, max_cue_start: float = MAX_CUE_START
         if start > max_cue_start or end > max_cue_start:
             raise ScriptError(f"subtitle cue at {caption.start} in {what} lies beyond the latest time allowed "
                               "(max_cue_start): check its timestamp")
-        body = clean_text(caption.text)
-        voice = " ".join((getattr(caption, "voice", None) or "").split())
-        if voice and body and not _NAME.search(voice):
-            body = f"[{voice}] {body}"
-        rows.append((start, max(start, end), body))
+        rows.append((start, max(start, end), _voiced(caption.raw_text)))
     if not rows:
         raise ScriptError(f"no subtitles found in {what}: expected WebVTT cues such as "
                           "'00:00:01.000 --> 00:00:02.500' / 'text'")
     rows.sort(key=lambda r: (r[0], r[1]))
     return [Cue(n, start, end, body) for n, (start, end, body) in enumerate(rows, 1)]
+
+
+def _voiced(raw: str) -> str:
+    """A cue's text, each line of a voice span as ``[Name] text``: a span may cover several
+    lines (each line of a script starts as the narrator) and a cue may hold several spans; text
+    after a span's end is the narrator's again."""
+    lines, voice = [], None
+    for line in raw.split("\n"):
+        parts, at, current = [], 0, voice
+        for m in _VOICE.finditer(line):
+            parts.append((current, line[at : m.start()]))
+            name = " ".join((m.group(1) or "").split())
+            current = name if m.group(0) != "</v>" and name and not _NAME.search(name) else None
+            at = m.end()
+        parts.append((current, line[at:]))
+        voice = current
+        out, speaking = [], None
+        for who, piece in parts:
+            text = " ".join(clean_text(piece).split())
+            if not text:
+                continue
+            if who != speaking and (who is not None or out):
+                out.append(f"[{who or 'narrator'}]")
+            speaking = who
+            out.append(text)
+        if out:
+            lines.append(" ".join(out))
+    return "\n".join(lines)
 
 
 def _seconds(stamp: str) -> float:
