@@ -123,6 +123,16 @@ def test_speaker_labels_in_capitals_are_not_read_out(piper: polyvox.Kernel) -> N
     assert [s.segment.text for s in kept.segments if s.engine] == ["Note: we meet at 10:30."]
 
 
+def test_a_label_with_a_note_is_not_read_and_shouted_speech_is(piper: polyvox.Kernel) -> None:
+    """``JOHN (V.O.):`` is a label once its note is blanked (it was read as "JOHN :"); on a line
+    all in capitals, a phrase before a colon is a label only as a name of one or two words."""
+    cues = [(0.5, 2.0, "JOHN (V.O.): Where are you?"), (2.5, 4.0, "- MAN (ON RADIO): Copy that."),
+            (4.5, 6.0, "HERE'S THE THING: WE'RE LATE."), (6.5, 8.0, "LISTEN TO ME: RUN!"),
+            (8.5, 10.0, "MARY JANE: HI.")]
+    said = [j.request.text for j in piper.plan(srt(cues)) if j.request is not None]
+    assert said == ["Where are you?", "Copy that.", "HERE'S THE THING: WE'RE LATE.", "LISTEN TO ME: RUN!", "HI."]
+
+
 @pytest.mark.parametrize(("stamps", "times"), [
     ("00:00:01,5 --> 00:00:02,25", (1.5, 2.25)),         # a fraction, not 5 and 25 ms
     ("00:00:01.50 --> 00:00:02.75", (1.5, 2.75)),        # centiseconds, as converted from ASS

@@ -55,9 +55,16 @@ def spoken(text: str) -> str:
 
 
 def _blank_label(match: re.Match[str]) -> str:
-    """A speaker's label (``JOHN:``, ``DR. WHO 2:``) blanked with its colon; other text kept."""
+    """A speaker's label (``JOHN:``, ``DR. WHO 2:``, ``JOHN (V.O.):`` once its note is blanked)
+    blanked with its colon; other text kept. On a line all in capitals (older captions) a label
+    is a name of one or two words: "HERE'S THE THING: WE'RE LATE" is speech."""
     label = match.group(2)
-    if not any(c.isalpha() for c in label) or label != label.upper() or label.strip() != label:
+    if not any(c.isalpha() for c in label) or label != label.upper() or label.strip() != label.rstrip():
+        return match.group(0)
+    end = match.string.find("\n", match.end())
+    line = match.string[match.end(): end if end >= 0 else None]
+    shouting = any(c.isalpha() for c in line) and line == line.upper()
+    if shouting and (len(label.split()) > 2 or "'" in label or "\u2019" in label):
         return match.group(0)
     return match.group(1) + " " * (len(label) + 1)
 
