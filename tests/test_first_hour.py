@@ -361,3 +361,14 @@ def test_the_readme_engine_table_states_the_locked_versions() -> None:
         for package, version in stated:
             assert lock.get(package) == version, (engine, package, version, lock.get(package))
         assert "<" not in row.rsplit("|", 2)[-2], row  # pins, not ranges someone has to resolve
+
+
+def test_a_bad_tag_parameter_says_where_in_a_one_line_script_and_in_subtitles(tmp_path: Path) -> None:
+    (tmp_path / "one.txt").write_text("[Alice|nosuch:3] hi there.\n")
+    one_error_line(run("render", "one.txt", "--strict", "-o", "s.wav"),
+                   "segment 0 (line 1, column 1): engine 'piper' has no parameter 'nosuch'")
+    (tmp_path / "cues.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nHi.\n\n"
+                                       "2\n00:00:03,000 --> 00:00:04,000\n[Alice|nosuch:3] Hello.\n")
+    lenient = run("render", "cues.srt", "-o", "s.wav", "--json", "-q", "--dry-run")
+    assert any(w.startswith("subtitle 2 at 00:00:03,000: engine 'piper' has no parameter 'nosuch'")
+               for w in json.loads(lenient.stdout)["warnings"]), lenient.stdout

@@ -169,11 +169,11 @@ class Planner:
                 continue
             try:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
-                                          params or {}, seed, strict, strict_markup, voice_keys))
+                                          params or {}, seed, strict, strict_markup, voice_keys, where))
             except PolyvoxError as exc:
                 if where:
                     raise type(exc)(f"{where}: {exc}") from exc
-                if len(segments) == 1:
+                if len(segments) == 1 and not (seg.line and seg.params):  # a tag's own parameters: where it is
                     raise
                 column = f", column {seg.column}" if seg.column else ""
                 line = f" (line {seg.line}{column})" if seg.line else ""
@@ -274,7 +274,7 @@ class Planner:
     def _resolve(self, index: int, seg: Segment, device: str, engine: str | None, model: str | None,
                  narrator: Voice, voices: Mapping[str, Voice], language: str | None,
                  params: Mapping[str, Any], seed: int, strict: bool, strict_markup: bool,
-                 voice_keys: dict[Any, Any]) -> Job:
+                 voice_keys: dict[Any, Any], label: str | None = None) -> Job:
         voice = self.voice_for(seg, narrator, voices)
         name, lang = self.engine_for(seg, voice, engine, language)
         self._check_script(seg.text, name, lang)
@@ -308,11 +308,11 @@ class Planner:
                         raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
                     combined[p.name] = p.coerce(value)
                 except ParameterError as exc:
+                    at = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
+                        and seg.column else ""
                     if layer_strict:
                         raise
-                    where = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
-                        and seg.column else ""
-                    self.warn("dropped-parameter", f"{where}{exc} (dropped)")
+                    self.warn("dropped-parameter", f"{label + ': ' if label else ''}{at}{exc} (dropped)")
         final, _ = spec.resolve_params(combined)
         emotion = self._emotion(seg, spec, voices)
         vector = seg.emotion_vector if seg.emotion_vector and spec.capabilities.emotion_vector else {}
