@@ -140,3 +140,13 @@ def test_a_document_without_xml_lang_is_read_in_the_renders_language(tmp_path, l
            '<say-as interpret-as="time">15:30</say-as>.</speak>')
     _kernel(tmp_path, reader).render(doc, engine="tone", language=language)
     assert reader.calls == ["Die einundzwanzig Katzen kamen um fünfzehn Uhr dreißig."]
+
+
+@pytest.mark.parametrize("doc", ['<?xml version="1.0" encoding="UTF-8"?>\n<!-- generated -->\n'
+                                 '<speak>Hi <break time="1s"/> there</speak>',
+                                 '\n\n<?xml version="1.0"?>\n<speak>Hi <break time="1s"/> there</speak>'])
+def test_a_comment_or_blank_line_before_speak_is_still_ssml(doc):
+    """What SSML editors write first (a comment after the declaration, a blank line) keeps the
+    document SSML: it was read aloud as text, tags and all, or refused."""
+    assert ssml.is_ssml(doc)
+    assert [(s.text, s.pause) for s in ssml.parse(doc)] == [("Hi", 0.0), ("", 1.0), ("there", 0.0)]

@@ -47,13 +47,15 @@ def _dated(content: str, layout: str) -> str:
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.4, "strong": 0.7, "x-strong": 1.2}
 _RATES = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _TIME = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)\s*$")
-_HEAD = re.compile(r"\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>\s*)?<speak\b", re.DOTALL)
+_COMMENTS = r"(?:<!--.*?-->\s*)*"
+_HEAD = re.compile(rf"\ufeff?\s*(?:<\?xml[^>]*\?>\s*)?{_COMMENTS}(?:<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>\s*)?{_COMMENTS}"
+                   r"<speak\b", re.DOTALL)
 _SUPPORTED = ("speak", "break", "prosody", "say-as", "sub", "phoneme", "lang", "voice", "p", "s")
 
 
 def is_ssml(text: str) -> bool:
-    """True for a document whose first element is ``<speak>`` (after an XML declaration or a
-    DOCTYPE, which `parse` then refuses if it declares entities)."""
+    """True for a document whose first element is ``<speak>`` (after an XML declaration,
+    comments, or a DOCTYPE, which `parse` then refuses if it declares entities)."""
     return _HEAD.match(text) is not None
 
 
@@ -71,7 +73,9 @@ def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | Non
     from defusedxml.ElementTree import fromstring
 
     try:
-        root = fromstring(text.lstrip("\ufeff"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+        # (a blank line before the XML declaration is no XML, and nothing anyone means)
+        root = fromstring(text.lstrip("\ufeff \t\r\n"), forbid_dtd=False, forbid_entities=True,
+                          forbid_external=True)
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         reason = str(exc).split(":")[0]
