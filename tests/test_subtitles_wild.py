@@ -194,3 +194,17 @@ def test_the_adjusted_srt_still_shows_what_is_not_spoken(piper: polyvox.Kernel, 
     else:
         assert shown == [(2.5, 4.0), (4.5, 6.0)]
         assert quiet(result.audio, 2.3, 6.3)
+
+
+def test_a_truncated_cues_segment_ends_where_its_audio_does(tmp_path: Path) -> None:
+    """result.segments gives each piece's place in the output: a clip cut at its cue's end
+    lasts until there, not over the next cue (it reported its whole natural length)."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["template"])
+    text = srt([(0.0, 0.5, "This first cue is much too long for its half second slot."),
+                (0.5, 1.0, "And this one is too long as well."), (1.0, 1.5, "Last.")])
+    result = kernel.render(text, engine="template")
+    spoken = [s for s in result.segments if s.engine]
+    assert result.timing[0].action == "truncated"
+    for this, following in zip(spoken, spoken[1:], strict=False):
+        assert this.start + this.duration <= following.start + 1e-6
+    assert spoken[-1].start + spoken[-1].duration <= result.audio.duration + 1e-6

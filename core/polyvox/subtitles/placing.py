@@ -94,8 +94,10 @@ class CuePlacement:
         for job in jobs:
             offset, length, words = where.get(job.index, (0.0, 0.0, ()))
             request = job.request
+            start = entry.start + offset * entry.stretch
+            # a truncated cue's clip stops at its end: what was cut off is no part of the output
+            duration = max(0.0, min(length * entry.stretch, max(entry.end, start) - start))
             self.results.append(SegmentResult(
                 job.index, job.segment, job.engine, job.model, request.language if request else None,
                 request.voice.name if request else None, cached.get(job.index, False),
-                entry.start + offset * entry.stretch, length * entry.stretch, job.key,
-                moved(words, clip_at, entry.stretch, hi=max(clip_at, entry.end))))
+                start, duration, job.key, moved(words, clip_at, entry.stretch, hi=max(clip_at, entry.end))))
