@@ -372,3 +372,11 @@ def test_a_bad_tag_parameter_says_where_in_a_one_line_script_and_in_subtitles(tm
     lenient = run("render", "cues.srt", "-o", "s.wav", "--json", "-q", "--dry-run")
     assert any(w.startswith("subtitle 2 at 00:00:03,000: engine 'piper' has no parameter 'nosuch'")
                for w in json.loads(lenient.stdout)["warnings"]), lenient.stdout
+
+
+def test_a_script_of_pauses_alone_says_so() -> None:
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    with pytest.raises(polyvox.EmptyTextError, match="the script has pauses and no words"):
+        kernel.render("[pause:1s]\n[pause:2s]\n")
+    with pytest.raises(polyvox.EmptyTextError, match="the text is empty"):
+        kernel.render("   \n")

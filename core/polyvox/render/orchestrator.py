@@ -164,6 +164,9 @@ class Renderer:
                     raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
                                          "(music notes, annotations in brackets or parentheses and "
                                          "punctuation are not spoken)")
+                if any(s.is_pause for unit in units for s in unit):
+                    raise EmptyTextError("nothing to speak: the script has pauses and no words; a pause alone "
+                                         "is no audio to make")
                 raise EmptyTextError("nothing to speak: the text is empty")
             self.planner.forget_fingerprints()
             planned = self._plan(units, labels, options, narrator, first)
