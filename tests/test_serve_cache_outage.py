@@ -10,7 +10,7 @@ import threading
 
 import httpx
 import pytest
-from servekit import free_port, running
+from servekit import running
 
 import polyvox
 from polyvox.cache.shared import RedisCache
@@ -62,17 +62,39 @@ def test_a_redis_that_does_not_answer_is_asked_once(silent):
 
 
 def test_the_server_logs_a_cache_outage_once(tmp_path, caplog):
+    """Redis gone while the server runs: every render goes on without the cache and warns; the
+    server log says so once (it said nothing), and a server that started without it once."""
     pytest.importorskip("redis")
-    closed = free_port()  # nothing listens: every connection is refused at once
-    kernel = polyvox.Kernel(cache_url=f"redis://127.0.0.1:{closed}/0", plugins=["template"])
+    import shutil
+
+    from rediskit import RedisServer
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server (make test does, as root)")
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
     caplog.set_level(logging.WARNING, logger="polyvox.serve")
-    with running(kernel, tmp_path) as srv, httpx.Client(timeout=30) as client:
-        for text in ("The first request.", "The second request."):
-            response = client.post(srv.url + "/v1/audio/speech",
-                                   json={"model": "template", "input": text, "response_format": "wav"})
-            assert response.status_code == 200  # an outage never fails a render
-    said = [r.getMessage() for r in caplog.records if r.name == "polyvox.serve" and r.getMessage().startswith("cache:")]
-    assert len(said) == 1 and f"127.0.0.1:{closed}" in said[0], said
+    try:
+        kernel = polyvox.Kernel(cache_url=redis.url, plugins=["template"])
+        with running(kernel, tmp_path) as srv, httpx.Client(timeout=30) as client:
+            redis.kill()
+            for text in ("The first request.", "The second request."):
+                response = client.post(srv.url + "/v1/audio/speech",
+                                       json={"model": "template", "input": text, "response_format": "wav"})
+                assert response.status_code == 200  # an outage never fails a render
+    finally:
+        redis.kill()
+    said = [r.getMessage() for r in caplog.records if r.name == "polyvox.serve" and f":{redis.port}" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("cache:"), said
+    caplog.clear()
+    kernel = polyvox.Kernel(cache_url=redis.url, plugins=["template"])  # nobody listens there now
+    with running(kernel, tmp_path / "again") as srv, httpx.Client(timeout=30) as client:
+        for text in ("The third request.", "The fourth request."):
+            assert client.post(srv.url + "/v1/audio/speech", json={"model": "template", "input": text}).status_code \
+                == 200
+    said = [r.getMessage() for r in caplog.records if r.name == "polyvox.serve" and f":{redis.port}" in r.getMessage()]
+    assert len(said) == 1 and "cannot be written" in said[0], said
 
 
 def test_counting_the_cache_for_metrics_holds_up_no_other_request(tmp_path):
@@ -96,3 +118,35 @@ def test_counting_the_cache_for_metrics_holds_up_no_other_request(tmp_path):
         finally:
             release.set()
             scrape.join(20)
+
+
+def test_health_follows_the_cache_after_the_start(tmp_path, monkeypatch):
+    """/health's cache state is checked again while the server runs (in the background: a probe
+    never waits on Redis): a Redis that comes up after the server turns "read-only" into "ok"."""
+    pytest.importorskip("redis")
+    import shutil
+    import time
+
+    from rediskit import RedisServer
+
+    from polyvox.serve.cachewatch import CacheWatch
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server (make test does, as root)")
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis")  # its port chosen, nothing listening yet
+    kernel = polyvox.Kernel(cache_url=redis.url, plugins=["template"])
+    monkeypatch.setattr(CacheWatch, "EVERY", 0.0)
+    try:
+        with running(kernel, tmp_path) as srv, httpx.Client(timeout=10) as client:
+            assert client.get(srv.url + "/health").json()["cache"] == "read-only"
+            redis.start()
+            states = []
+            for _ in range(100):  # each probe answers at once and asks for a check behind it
+                states.append(client.get(srv.url + "/health").json()["cache"])
+                if states[-1] == "ok":
+                    break
+                time.sleep(0.05)
+            assert states[-1] == "ok", states
+    finally:
+        redis.kill()

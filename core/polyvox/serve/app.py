@@ -20,8 +20,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from polyvox import Kernel
 from polyvox.errors import PolyvoxError
-from polyvox.events import Warning as RenderWarning
 from polyvox.serve import captioned, residents, studio
+from polyvox.serve.cachewatch import CacheLog, CacheWatch
 from polyvox.serve.config import OPENAI_VOICES, ServeConfig
 from polyvox.serve.encoding import Encoder, delay_of
 from polyvox.serve.errors import ApiError, from_polyvox
@@ -49,7 +49,6 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     kernel = kernel or Kernel(downloads="never")  # a request never waits on a multi-GB download: 503
     metrics = Metrics()
     kernel.subscribe(metrics.on_event)
-    kernel.subscribe(CacheLog())
     metrics.registry.register(residents.ResidentCollector(kernel))
     store = VoiceStore(config.voices_dir or default_voices_dir(), config.max_voice_seconds)
     service = SpeechService(kernel, config, store)
@@ -60,7 +59,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         releaser.count(count)
 
     queue = Queue(config.max_queue, in_flight)
-    cache = _cache_state(kernel)
+    cache = CacheWatch(kernel)
+    kernel.subscribe(CacheLog(cache))  # the renders' cache warnings in the server log too
     app = FastAPI(title="polyvox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
@@ -156,8 +156,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     # -- operations ----------------------------------------------------------------------------
     @app.api_route("/health", methods=["GET", "HEAD"])  # monitors often probe with HEAD
     async def health() -> Any:
-        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count, "cache": cache,
-                "models": [residents.describe(r) for r in kernel.models.residents()]}
+        return {"status": "ok", "engines": [s.name for s in kernel.engines()], "queue": queue.count,
+                "cache": cache.state(), "models": [residents.describe(r) for r in kernel.models.residents()]}
 
     @app.get("/metrics")
     async def prometheus() -> Any:
@@ -169,42 +169,6 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
     studio.install(app, service, queue)  # the page at / and its API under /studio/api (serve/studio/)
     return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
-
-
-class CacheLog:
-    """A kernel listener: each render's `cache` warning (the cache turned off, an entry healed)
-    in the server log too, the same message at most once a minute (a Redis outage warns every
-    render while it lasts)."""
-
-    EVERY = 60.0
-
-    def __init__(self) -> None:
-        self._said: dict[str, float] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, event: Any) -> None:
-        if not isinstance(event, RenderWarning) or event.kind != "cache":
-            return
-        now = time.monotonic()
-        with self._lock:
-            if now - self._said.get(event.message, -self.EVERY) < self.EVERY:
-                return
-            self._said = {m: t for m, t in self._said.items() if now - t < self.EVERY}
-            self._said[event.message] = now
-        log.warning("cache: %s", event.message)
-
-
-def _cache_state(kernel: Kernel) -> str:
-    """The cache as the server starts: "ok", "off" (a kernel without one), or "read-only" (a
-    read-only mount, a full disk: what it holds is served, nothing new is stored), said once."""
-    if kernel.cache is None:
-        return "off"
-    problem = kernel.cache.unwritable()
-    if problem is None:
-        return "ok"
-    log.warning("the cache %s cannot be written (%s): the server serves what it holds and stores nothing new",
-                kernel.cache.directory, problem)
-    return "read-only"
 
 
 class _Counted:
