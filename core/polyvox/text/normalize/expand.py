@@ -82,6 +82,7 @@ class Expander:
         self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
+            (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), lambda m: "hashtag "),  # #blessed, in any language
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
             (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
