@@ -194,10 +194,19 @@ def test_written_words_that_became_as_many_spoken_words_keep_one_each():
 
 def test_a_word_longer_than_a_line_is_cut_into_lines_timed_by_their_share():
     """A Japanese sentence has no spaces: as one "word" it was one cue far past the line."""
-    sentence = "今日は良い天気ですね。" * 6  # 66 characters, one word
-    cues = captions.cues([WordTime(sentence, 0.0, 6.6)])
-    assert [len(cue[0].word) for cue in cues] == [33, 33] and "".join(cue[0].word for cue in cues) == sentence
-    assert (cues[0][0].start, cues[0][0].end, cues[1][0].end) == (0.0, 3.3, 6.6)
+    sentence = "今日は良い天気ですね" * 5  # 50 characters, one word, no sentence end inside
+    cues = captions.cues([WordTime(sentence, 0.0, 5.0)])
+    assert [len(cue[0].word) for cue in cues] == [25, 25] and "".join(cue[0].word for cue in cues) == sentence
+    assert (cues[0][0].start, cues[0][0].end, cues[1][0].end) == (0.0, 2.5, 5.0)
+
+
+def test_a_long_japanese_line_is_cut_at_its_sentences_ends():
+    """Cut where a sentence ends (。), not mid-word at a fixed count ("何で" / "も薄暗い")."""
+    text = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。"
+    cues = captions.cues([WordTime(text, 0.0, 3.2)])
+    assert [cue[0].word for cue in cues] == ["吾輩は猫である。", "名前はまだ無い。",
+                                             "どこで生れたかとんと見当がつかぬ。"]
+    assert cues[-1][0].end == 3.2 and cues[1][0].start == cues[0][0].end
 
 
 def test_a_cue_ends_with_its_sentence_not_inside_a_title():
@@ -207,6 +216,11 @@ def test_a_cue_ends_with_its_sentence_not_inside_a_title():
     words = [WordTime(w, 0.3 * i, 0.3 * i + 0.25) for i, w in enumerate(written)]
     assert [" ".join(w.word for w in cue) for cue in captions.cues(words)] == [
         "Hello Mr. Smith.", "“How are you?”", "I am fine, thanks.", "Yes."]
+    # a period a small letter follows ends no sentence: "5 p.m. on" stays one cue
+    written = "We meet at 5 p.m. on Friday. Bring food.".split()
+    words = [WordTime(w, 0.3 * i, 0.3 * i + 0.25) for i, w in enumerate(written)]
+    assert [" ".join(w.word for w in cue) for cue in captions.cues(words)] == [
+        "We meet at 5 p.m. on Friday.", "Bring food."]
 
 
 def test_a_captions_file_without_a_caption_extension_is_refused():

@@ -43,7 +43,7 @@ def cues(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) 
     for w in (piece for word in words for piece in _lines(word, options.max_chars)):
         cue = out[-1] if out else None
         if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end > options.max_gap
-                or _ends_sentence(cue[-1].word)
+                or (_ends_sentence(cue[-1].word) and not w.word[:1].islower())  # "5 p.m. on" goes on
                 or len(" ".join(x.word for x in cue)) + 1 + len(w.word) > options.max_chars):
             out.append([w])
         else:
@@ -99,20 +99,26 @@ def write(path: str | Path, words: Sequence[WordTime], options: CaptionOptions =
 
 #: A word that ends a sentence: . ! ? … (then closing quotes or brackets).
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]」』]*$")
+#: A sentence of a text without spaces: up to its 。！？ (and what closes after it), or the rest.
+_CJK_END = re.compile(r"[。！？](?![」』）)\"”’]*$)")
+_CJK_SENTENCE = re.compile(r"[^。！？]+(?:[。！？][」』）)\"”’]*)?|[。！？][」』）)\"”’]*")
 #: ... unless it is a short capitalized abbreviation (Mr., Dr., St.) or an initial (J.).
 _ABBREVIATION = re.compile(r"^[A-Z][a-z]{0,2}\.$")
 
 
 def _lines(word: WordTime, limit: int) -> list[WordTime]:
-    """A word longer than a line (a Japanese or Chinese sentence has no spaces to break at) in
-    pieces of at most `limit` characters, as even as they come, timed by their share of it."""
-    if len(word.word) <= limit:
+    """A word of several sentences or longer than a line (Japanese and Chinese have no spaces to
+    break at) in pieces: at its sentences' ends (。！？), then each longer than `limit` characters
+    as evenly as it comes; each piece timed by its share of the word's characters."""
+    if len(word.word) <= limit and not _CJK_END.search(word.word[:-1]):
         return [word]
-    count = -(-len(word.word) // limit)
-    size = -(-len(word.word) // count)
+    texts = []
+    for sentence in _CJK_SENTENCE.findall(word.word):
+        count = -(-len(sentence) // limit)
+        size = -(-len(sentence) // count)
+        texts += [sentence[first:first + size] for first in range(0, len(sentence), size)]
     pieces, at, span = [], word.start, word.end - word.start
-    for first in range(0, len(word.word), size):
-        text = word.word[first:first + size]
+    for text in texts:
         end = at + span * len(text) / len(word.word)
         pieces.append(WordTime(text, at, end, word.source))
         at = end
