@@ -93,6 +93,12 @@ def test_what_is_stored_after_it_was_read_ahead_is_found(redis_server):  # noqa:
     clip = polyvox.Audio(np.full(800, 0.25, dtype=np.float32), 16000)
     cache.put(second, clip)  # made meanwhile (by another render of this server)
     assert cache.get(second) == clip
+    # and by another replica: absent when read ahead is asked again at its turn
+    third, fourth = "03" * 32, "04" * 32
+    cache.expect([third, fourth])
+    assert cache.get(third) is None
+    open_cache(url=redis_server.url).put(fourth, clip)
+    assert cache.get(fourth) == clip
 
 
 def test_first_writer_wins_and_a_new_take_replaces(store):

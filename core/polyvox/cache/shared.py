@@ -32,6 +32,8 @@ _PROBE = PREFIX + "stats:probe"
 #: Entries read in one round trip when a render said which keys come next (`expect`).
 WINDOW = 32
 _MAX_AHEAD = 4 * WINDOW  # entries read ahead and not yet asked for, at most (a cancelled render's)
+#: Read ahead and absent then: asked again when its turn comes (another replica may have made it).
+_ABSENT = object()
 _SCHEMES = {"redis": "redis", "rediss": "rediss", "valkey": "redis", "valkeys": "rediss", "unix": "unix"}
 
 
@@ -83,11 +85,13 @@ class RedisCache:
     def _read(self, key: str) -> Any:
         """The stored bytes under `key` (None: absent), reading ahead where a render said what comes next."""
         with self._lock:
-            if key in self._ahead:
+            ahead = self._ahead.pop(key, None)
+            if ahead is not None:
                 self._upcoming.pop(key, None)
-                return self._ahead.pop(key)
-            order, at = self._upcoming.pop(key, (None, 0))
-        if order is None:
+            order, at = self._upcoming.pop(key, (None, 0)) if ahead is None else (None, 0)
+        if ahead is not None and ahead is not _ABSENT:
+            return ahead
+        if order is None:  # read alone; or absent when read ahead: another replica may have made it since
             return self._call(lambda r: r.get(PREFIX + AUDIO + key))
         window = order[at : at + WINDOW]
         blobs = self._call(lambda r: r.mget([PREFIX + AUDIO + k for k in window])) or [None] * len(window)
@@ -96,7 +100,7 @@ class RedisCache:
                 self._ahead.clear()
             for k, blob in zip(window[1:], blobs[1:], strict=True):
                 if k in self._upcoming:
-                    self._ahead[k] = blob
+                    self._ahead[k] = _ABSENT if blob is None else blob
         return blobs[0]
 
     def get(self, key: str) -> Audio | None:
