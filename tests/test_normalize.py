@@ -7,6 +7,8 @@ import pytest
 from polyvox.text.normalize import Normalizers, Rules, normalize, rules_for
 
 EN = [
+    ('Malcolm X and Rocky II', 'Malcolm X and Rocky two'),
+    ('Final Fantasy VII, Henry VIII', 'Final Fantasy seven, Henry the eighth'),
     ('so #blessed, #1 fan', 'so hashtag blessed, number one fan'),
     ('Dial 555-1234.', 'Dial five five five, one two three four.'),
     ('Tel: 020 7946 0958', 'Tel: zero two zero, seven nine four six, zero nine five eight'),

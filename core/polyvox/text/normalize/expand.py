@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from polyvox.text.normalize import numbers as n
+from polyvox.text.normalize.rulers import RULERS
 from polyvox.text.normalize.rules import Rules
 
 _ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
@@ -346,9 +347,12 @@ class Expander:
         return f"{m.group(1)} {n.cardinal(value, self.rules)}" if value else m.group()
 
     def _regnal(self, m: re.Match[str]) -> str:
+        """Louis XIV: a ruler's ordinal (`rulers.RULERS`); Rocky II: a number; Malcolm X: as written."""
         value = roman(m.group(2))
         if not value or m.group(1).lower() in {w.lower() for w in self.rules.roman_cardinal_after}:
             return m.group()
+        if m.group(1) not in RULERS:
+            return m.group() if len(m.group(2)) == 1 else f"{m.group(1)} {n.cardinal(value, self.rules)}"
         spoken = self.rules.regnal.format(ordinal=n.ordinal(value, self.rules), cardinal=n.cardinal(value, self.rules))
         return f"{m.group(1)} {spoken}"
 
