@@ -26,8 +26,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in t
 KEY = "studio-test-key-0123456789"
 #: Where the screenshots go: docs/images/ when POLYVOX_SCREENSHOTS=1 (docs/studio.md shows them).
 DOC_IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
-SCRIPT = ("[Alice] Hello Bob, how are you today?\n"
-          "[Bob] I am very well, thank you for asking. [pause:0.3s] And you?")
+SCRIPT = ("[Alice] Hello Bob, how are you today?\n"  # (two spaces in Bob's line: an edit still finds it)
+          "[Bob] I am very well,  thank you for asking. [pause:0.3s] And you?")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 WAIT_MS = 60_000  # every wait for the page is bounded
@@ -140,6 +140,15 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         retaken, _ = _segment_wav(server.url, job, 0)
         assert len(retaken) > rate_a * 0.5 and not (len(retaken) == len(alice) and np.array_equal(retaken, alice))
 
+        # one tab stop per segment, not per word (the Play button is the keyboard's way in)
+        assert page.evaluate("() => [...document.querySelectorAll('#segments .word')].every(w => w.tabIndex === -1)")
+        # Edit pressed twice opens one editor, holding the segment's text (not its own buttons' labels)
+        page.get_by_role("button", name="Edit segment 2").click()
+        page.get_by_role("button", name="Edit segment 2").click()
+        assert page.locator("#segments textarea").count() == 1
+        assert page.get_by_label("New text of segment 2").input_value() == "I am very well, thank you for asking."
+        page.keyboard.press("Escape")
+        assert page.locator("#segments textarea").count() == 0 and "asking." in rows.nth(1).text_content()
         # an edit of Bob's line speaks the new text, and only it
         page.get_by_role("button", name="Edit segment 2").click()
         page.get_by_label("New text of segment 2").fill("I am fine.")
@@ -161,6 +170,12 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         samples, rate = sf.read(download.value.path(), dtype="float32")
         assert rate == 22050 and len(samples) > 2 * rate and np.abs(samples).max() > 0.05
         assert download.value.suggested_filename == "studio.flac"  # the server's name for it
+        page.get_by_label("Format").select_option("wav")
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download").click()
+        data = Path(download.value.path()).read_bytes()  # a finished file: its header gives its sizes
+        assert int.from_bytes(data[4:8], "little") == len(data) - 8 and data[36:40] == b"data"
+        assert int.from_bytes(data[40:44], "little") == len(data) - 44
 
         # auto-cast picks installed voices the page can render with
         page.get_by_role("button", name="Auto-cast").click()
@@ -188,7 +203,7 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         page.screenshot(path=str(images / "studio-phone.png"))
 
         # a book opens as its chapters, and its render downloads as an .m4b that holds them
-        book = tmp_path / "tale.md"
+        book = tmp_path / "Über tale.md"  # no title inside: the file's name is the book's
         book.write_text("# The Start\n\nIt began at sea.\n\n# The End\n\nIt ended on land.\n")
         page.get_by_label("Open a file").set_input_files(str(book))
         page.wait_for_function("() => document.querySelectorAll('#chapters li').length === 2")
@@ -199,6 +214,7 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         page.get_by_label("Format").select_option("m4b")
         with page.expect_download() as download:
             page.get_by_role("button", name="Download").click()
+        assert download.value.suggested_filename == "über-tale.m4b"  # its letters kept, in any script
         av = pytest.importorskip("av")
         with av.open(download.value.path()) as container:
             assert [c["metadata"]["title"] for c in container.chapters()] == ["The Start", "The End"]

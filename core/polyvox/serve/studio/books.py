@@ -40,7 +40,10 @@ def open_book(data: bytes, name: str) -> tuple[Book | None, str]:
     text). A file that cannot be read is a 400 naming it (not the server's temporary copy)."""
     suffix = suffix_of(name)
     with tempfile.TemporaryDirectory(prefix="polyvox-studio-book-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+        # under the name it was opened as (no folders: its last part, a safe length), so a book
+        # without a title inside is titled by it, as `polyvox render` titles it
+        stem = re.sub(r"[\x00-\x1f/\\]+", " ", PurePath(name).stem).strip()[:100] or "upload"
+        path = Path(folder) / f"{stem}{suffix}"
         path.write_bytes(data)
         try:
             if suffix == ".txt":

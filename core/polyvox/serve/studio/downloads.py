@@ -6,8 +6,10 @@ a time, so a book's hours are never in memory whole) and sent from there."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ def encode(job: Any, fmt: str) -> tuple[bytes | Path, str]:
                           "format")
     if fmt == "m4b" or (fmt in CHAPTERED and job.book is not None):
         return _chaptered(job, fmt), CHAPTERED[fmt]
+    if fmt == "wav" and job.output is not None:  # the finished WAV itself, its sizes in its header
+        return _copy(job.output, job.folder / f"{job.id}-{secrets.token_hex(4)}.wav"), FORMATS["wav"]
     audio = job.audio()
     encoder = Encoder(fmt, audio.sample_rate)
     try:
@@ -66,8 +70,28 @@ def _chaptered(job: Any, fmt: str) -> Path:
     return path
 
 
+def _copy(source: Path, target: Path) -> Path:
+    """`source` at `target` for one download (a hard link where the folder allows: no copy)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
+
+
 def name_of(job: Any, fmt: str) -> str:
-    """The download's file name: the book's title (as letters, digits and dashes), else studio."""
+    """The download's file name: the book's title (its letters and digits, in any script, and
+    dashes), else studio."""
     title = job.book.title if job.book is not None and job.book.title else ""
-    stem = re.sub(r"[^A-Za-z0-9]+", "-", title).strip("-")[:60].lower() or "studio"
+    stem = re.sub(r"[\W_]+", "-", title).strip("-")[:60].lower() or "studio"
     return f"{stem}.{fmt}"
+
+
+def disposition(name: str) -> str:
+    """A Content-Disposition for `name`: its ASCII letters in ``filename`` (every client reads
+    it) and the whole name in ``filename*`` (RFC 6266: UTF-8, percent-encoded)."""
+    from urllib.parse import quote
+
+    stem, _, suffix = name.rpartition(".")
+    plain = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-") or "studio"
+    return f"attachment; filename=\"{plain}.{suffix}\"; filename*=UTF-8''{quote(name)}"

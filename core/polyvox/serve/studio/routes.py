@@ -205,7 +205,7 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
             raise ApiError(409, "this render has not finished", code="render_running")
         data, media = await anyio.to_thread.run_sync(downloads.encode, job, fmt)
         headers = {"Cache-Control": "no-store",
-                   "Content-Disposition": f'attachment; filename="{downloads.name_of(job, fmt)}"'}
+                   "Content-Disposition": downloads.disposition(downloads.name_of(job, fmt))}
         if isinstance(data, Path):  # a file made for this download: sent, then removed
             return FileResponse(data, media_type=media, headers=headers,
                                 background=BackgroundTask(data.unlink, missing_ok=True))

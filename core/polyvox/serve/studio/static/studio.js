@@ -13,6 +13,7 @@ const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
 const LOUDNESS = { "": {}, "-18": { loudness: -18 }, "-16": { loudness: -16 },
                    acx: { loudness: -18, true_peak: -3.5, chapter_rms: -20, room_tone: -70 } };
 
+function count(n, noun) { return n + " " + noun + (n === 1 ? "" : "s"); }
 function say(text) { $("status").textContent = text; }
 function fail(message) { const box = $("error"); box.textContent = message; box.hidden = !message; }
 
@@ -82,12 +83,14 @@ async function pull(m, button) {
   const bar = el("progress", { max: "1", value: "0", "aria-label": "Pulling " + name });
   button.replaceWith(bar);
   let failed = null;
+  let pulled = false;
   await events("/studio/api/models/pull", { engine: m.engine, model: m.model }, (event) => {
     if (event.type === "progress" && event.total) { bar.max = event.total; bar.value = event.done; }
     else if (event.type === "progress") bar.removeAttribute("value");
     else if (event.type === "error") failed = event.error.message;
-  });
-  if (failed) fail(failed); else say("Pulled " + name + ".");
+    else if (event.type === "pulled") pulled = true;
+  }, { render: false });  // a pull is no render: the Render and Cancel buttons stay the render's
+  if (failed) fail(failed); else if (pulled) say("Pulled " + name + ".");
   await loadModels();
 }
 
@@ -163,11 +166,19 @@ async function autocast() {
 }
 
 // -- rendering --------------------------------------------------------------------------------
-async function events(path, json, onEvent) {
+// The events that end a stream; one that stops before any of them was cut off.
+const ENDS = new Set(["done", "cancelled", "error", "pulled"]);
+
+// POST `json` to `path` and hand each server-sent event to `onEvent`; true when the stream ended
+// with one of ENDS. A render's stream (`render`) holds the Render and Cancel buttons while it runs.
+async function events(path, json, onEvent, { render = true } = {}) {
   const controller = new AbortController();
-  state.busy = controller;
-  $("cancel").disabled = false;
-  $("render").disabled = true;
+  if (render) {
+    state.busy = controller;
+    $("cancel").disabled = false;
+    $("render").disabled = true;
+  }
+  let ended = false;
   try {
     const response = await api(path, { method: "POST", json, signal: controller.signal });
     const reader = response.body.getReader();
@@ -181,16 +192,44 @@ async function events(path, json, onEvent) {
       while ((end = buffer.indexOf("\n\n")) >= 0) {
         const block = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        for (const line of block.split("\n")) if (line.startsWith("data: ")) onEvent(JSON.parse(line.slice(6)));
+        for (const line of block.split("\n")) {
+          if (!line.startsWith("data: ")) continue;
+          const event = JSON.parse(line.slice(6));
+          ended = ended || ENDS.has(event.type);
+          onEvent(event);
+        }
       }
     }
+    if (!ended) throw new Error("the server ended the stream before it finished: try again");
   } catch (e) {
-    if (e.name !== "AbortError") { fail(e.message); say(""); }
+    if (e.name !== "AbortError") {
+      // fetch and reading a stream fail with a TypeError ("Failed to fetch", "network error") when
+      // the connection is gone: say that, not the browser's words alone
+      fail(e instanceof TypeError ? "Lost the connection to the server (" + e.message + "): is it still running?"
+                                  : e.message);
+      say("");
+      if (render) settle();
+    }
   } finally {
-    state.busy = null;
-    $("cancel").disabled = true;
-    $("render").disabled = false;
+    if (render) {
+      state.busy = null;
+      $("cancel").disabled = true;
+      $("render").disabled = false;
+    }
   }
+  return ended;
+}
+
+// After a pass that did not finish (cancelled, failed, cut off): segments it did not make say so,
+// and the last finished render's segments can be played, retaken and edited again.
+function settle() {
+  for (const item of document.querySelectorAll("#segments li.waiting")) {
+    item.className = "unmade";
+    item.querySelector(".state").textContent = "not made";
+  }
+  if (!state.segments || state.subtitles) return;
+  for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = false;
+  for (const item of document.querySelectorAll("#segments li.made .play")) item.disabled = false;
 }
 
 function row(index) { return $("segments").querySelector('li[data-index="' + index + '"]'); }
@@ -223,6 +262,7 @@ function onEvent(event) {
     $("segments").replaceChildren(...event.segments.map(segmentRow));
     $("progress").max = Math.max(1, state.total);
     $("progress").value = 0;
+    $("progress-text").textContent = "0 / " + state.total;
     say("Rendering " + state.total + " segments…");
   } else if (event.type === "made") {
     const item = row(event.index);
@@ -250,8 +290,10 @@ function onEvent(event) {
     finished(event);
   } else if (event.type === "cancelled") {
     say("Cancelled.");
+    settle();
   } else if (event.type === "error") {
     fail(event.error.message);
+    settle();
   }
 }
 
@@ -261,8 +303,11 @@ function showWords(index, words) {
   const text = item.querySelector(".text");
   text.replaceChildren();
   for (const w of words) {
+    // not a tab stop each (a long script would put hundreds between Render and Download): the
+    // segment's Play button is the keyboard's way in; a click on a word plays from it
     const button = el("button", { type: "button", class: "word", text: w.word, "data-start": w.start, "data-end": w.end,
-                                  title: w.start.toFixed(2) + " s", onclick: () => seek(w.start) });
+                                  tabindex: "-1", title: "play from " + w.start.toFixed(2) + " s",
+                                  onclick: () => seek(w.start) });
     text.append(button, " ");
   }
 }
@@ -275,7 +320,7 @@ async function finished(event) {
   for (const v of event.verification || []) onEvent(Object.assign({ type: "heard" }, v));
   $("download").disabled = false;
   if (event.chapters && event.chapters.length) showChapters(event.chapters);
-  say("Done: " + event.duration.toFixed(1) + " s of audio, " + event.synthesized + " segments made, " +
+  say("Done: " + event.duration.toFixed(1) + " s of audio, " + count(event.synthesized, "segment") + " made, " +
       event.cached + " from the cache.");
   try {
     const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output.wav"));
@@ -337,24 +382,39 @@ async function retake(index, text) {
   const planned = (state.planned || []).find((s) => s.index === index);
   await events("/studio/api/renders/" + state.job + "/segments/" + index, body, onEvent);
   if (text !== undefined && planned && !$("error").textContent) {
-    writeBack(planned, text);
+    if (!writeBack(planned, text)) {
+      $("warnings").append(el("li", { text: "Segment " + (index + 1) + " was made with its new text, but its line " +
+                                            "was not found in the script: the next render speaks the old text." }));
+    }
     planned.text = text;
   }
 }
 
-// An edited segment's new text goes into the script too, on its line, so the next render keeps it.
+// An edited segment's new text goes into the script too, so the next render keeps it: on its line
+// (in a book counted from its chapter's start, so the first line from there on that holds it), its
+// words found whatever the spaces between them. False when no line holds them.
 function writeBack(segment, text) {
   const lines = $("script").value.split("\n");
-  const at = segment.line ? segment.line - 1 : -1;
-  if (at < 0 || at >= lines.length || !lines[at].includes(segment.text)) return;
-  lines[at] = lines[at].replace(segment.text, text.replace(/\s+/g, " ").trim());
+  const words = segment.text.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  if (!words.length) return false;
+  const pattern = new RegExp(words.join("\\s+"));
+  const from = Math.max(0, Math.min(lines.length, (segment.line || 1) - 1));
+  const order = [...lines.keys()].slice(from).concat([...lines.keys()].slice(0, from));
+  const at = order.find((i) => pattern.test(lines[i]));
+  if (at === undefined) return false;
+  const replacement = text.replace(/\s+/g, " ").trim();
+  lines[at] = lines[at].replace(pattern, () => replacement);
   $("script").value = lines.join("\n");
+  return true;
 }
 
 function edit(index) {
   const item = row(index);
   const text = item.querySelector(".text");
-  const current = Array.from(text.querySelectorAll(".word")).map((w) => w.textContent).join(" ") || text.textContent;
+  const open = text.querySelector("textarea");
+  if (open) { open.focus(); return; }  // already editing (Edit pressed again, or after a refused save)
+  const planned = (state.planned || []).find((s) => s.index === index);
+  const current = planned ? planned.text : Array.from(text.querySelectorAll(".word")).map((w) => w.textContent).join(" ");
   const box = el("textarea", { rows: "2", "aria-label": "New text of segment " + (index + 1) });
   box.value = current;
   const save = el("button", { type: "button", class: "save", text: "Save and re-render",
