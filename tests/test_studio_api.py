@@ -89,6 +89,10 @@ def test_a_render_reports_each_segment_and_belongs_to_its_key(server):
     tagged = httpx.post(f"{server.url}/studio/api/renders/{rid}/segments/0", json={"text": "[Bob] Hi [pause:1s]"},
                         headers=_auth(), timeout=30)  # markup is the script's, not an edit's: never spoken as words
     assert tagged.status_code == 400 and "'[Bob]'" in tagged.json()["error"]["message"]
+    long = httpx.post(f"{server.url}/studio/api/renders/{rid}/segments/0", json={"text": "word " * 700},
+                      headers=_auth(), timeout=30)  # the edit is too long, not the script
+    assert long.status_code == 413 and long.json()["error"]["message"].startswith("the segment's new text is 3500")
+    assert long.json()["error"]["param"] == "text"
     assert server.state.queue.count == 0  # a refused retake gives its slot back
 
     # the downloads: MP3 decodes, the captions hold the words at their times

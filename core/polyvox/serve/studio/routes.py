@@ -90,10 +90,10 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
         """A pass rendered as the server renders speech requests (its --verify, its --batch-size)."""
         return Pass(service.kernel, job, verify=config.verify, batch_size=config.batch_size, **retake)
 
-    def check_length(text: str) -> None:
+    def check_length(text: str, what: str = "script", param: str = "script") -> None:
         if len(text) > config.max_input_chars:
-            raise ApiError(413, f"the script is {len(text)} characters long: the limit is {config.max_input_chars} "
-                                "(--max-input)", param="script", code="input_too_long")
+            raise ApiError(413, f"the {what} is {len(text)} characters long: the limit is {config.max_input_chars} "
+                                "(--max-input)", param=param, code="input_too_long")
 
     def source(body: ScriptBody, request: Request) -> Any:
         """The script to render: its text, or the book it came from with its chapters as it now reads."""
@@ -182,7 +182,7 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
         if job.output is None:
             raise ApiError(409, "this render has not finished: retake a segment once it has", code="render_running")
         if body.text is not None:
-            check_length(body.text)
+            check_length(body.text, "segment's new text", "text")
         return await _run(job, lambda: new_pass(job, retake=index, text=body.text), request)
 
     @app.post("/studio/api/renders/{job_id}/cancel")
