@@ -403,3 +403,15 @@ def test_m4b_audio_starts_and_ends_where_the_wavs_does(tmp_path):
     reference = wav.samples
     lags = np.correlate(decoded[: len(reference) + 4096], reference, "valid")
     assert int(np.argmax(lags)) == 0
+
+
+@pytest.mark.parametrize("fmt", ["flac", "ogg", "opus", "wav", "mp3"])
+def test_a_file_without_chapter_marks_is_one_chapter(tmp_path, fmt):
+    """`polyvox check --acx` reads chapters, else the whole file: a FLAC, Ogg or Opus without
+    chapter comments crashed it (zip() of no starts and one end)."""
+    path = tmp_path / f"plain.{fmt}"
+    t = np.arange(48000) / 48000
+    with polyvox.AudioWriter(path, 48000, fmt) as out:
+        out.write(polyvox.Audio((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 48000))
+    marks = polyvox.read_chapters(path, 1.0)
+    assert [(m.title, m.start, m.end) for m in marks] == [("plain", 0.0, 1.0)]

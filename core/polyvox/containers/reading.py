@@ -46,6 +46,6 @@ def read_chapters(path: str | Path, duration: float) -> list[ChapterMark]:
                 break
             name = tags.get(f"CHAPTER{n:03d}NAME") or [f"Chapter {n}"]
             starts.append((name[0], int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])))
-        ends = [s for _, s in starts[1:]] + [duration]
+        ends = [s for _, s in starts[1:]] + [duration] if starts else []  # none: the whole file, below
         marks = [ChapterMark(title, start, end) for (title, start), end in zip(starts, ends, strict=True)]
     return marks or [ChapterMark(path.stem, 0.0, duration)]
