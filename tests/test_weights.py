@@ -374,3 +374,30 @@ def test_the_server_kernel_never_downloads() -> None:
     app = create_app(ServeConfig(host="127.0.0.1", port=0))
     kernel = app.app.state.kernel  # under the body-size guard
     assert kernel is not None and kernel.weights._policy == "never"
+
+
+def test_a_model_already_here_is_pulled_offline_without_a_request(tmp_path, hub, monkeypatch):
+    """`models pull` of what is on the machine says so offline too (a script that makes sure a
+    model is there broke offline)."""
+    kernel = make_kernel(tmp_path, Fetcher(hub))
+    kernel.weights.pull("fetcher", "base")
+    before = len(hub.requests)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    files = kernel.weights.pull("fetcher", "base")
+    assert files["model.bin"].read_bytes() == MODEL_BIN and len(hub.requests) == before
+
+
+def test_a_hub_that_cannot_be_reached_is_not_a_missing_file(tmp_path, hub, monkeypatch):
+    """No network: huggingface_hub raises LocalEntryNotFoundError, an EntryNotFoundError too,
+    which read as "the repository has no file 'model.bin'"."""
+    import huggingface_hub
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    def unreachable(*args, **kwargs):
+        raise LocalEntryNotFoundError("An error happened while trying to locate the file on the Hub")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", unreachable)
+    kernel = make_kernel(tmp_path, Fetcher(hub))
+    with pytest.raises(polyvox.ModelError) as caught:
+        kernel.weights.pull("fetcher", "base")
+    assert "could not be reached" in str(caught.value) and "has no file" not in str(caught.value)

@@ -159,7 +159,7 @@ def pull(target: str, every: bool) -> None:
     elif not st.quiet:
         for item in fetched:
             stdout_console().print(f"{item['engine']}:{escape(item['model'])} [green]present[/] "
-                                   f"({len(item['files'])} files)")
+                                   f"({len(item['files'])} file{'' if len(item['files']) == 1 else 's'})")
 
 
 @models.command()

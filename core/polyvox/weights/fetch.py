@@ -52,12 +52,15 @@ def _progress_class(name: str, report: Report) -> type:
 def hub_file(source: HubFiles, name: str, report: Report) -> Path | None:
     """Fetch one file into the hub cache; None when an optional file is not in the repository."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
 
     try:
         path = hf_hub_download(source.repo, name, revision=source.revision, cache_dir=hub_cache(),
                                endpoint=os.environ.get("HF_ENDPOINT") or None,
                                tqdm_class=_progress_class(name, report))
+    except LocalEntryNotFoundError:  # (an EntryNotFoundError too): the hub was not reached, not a missing file
+        raise ModelError(f"downloading {name!r} from {source.repo} failed: the hub could not be reached (no "
+                         "network, or a proxy or firewall in the way) and the file is not in the local cache") from None
     except EntryNotFoundError:
         if name in source.optional:
             return None

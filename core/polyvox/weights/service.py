@@ -194,6 +194,9 @@ class Weights:
         if declared is None:
             raise ModelError(f"{engine} model {model!r} declares no weights to fetch (its engine finds its "
                              f"own files)")
+        current = store.status(engine, declared)
+        if current.state == "present":  # nothing to fetch: offline or not, it is here
+            return current.files
         if offline():
             raise ModelError(f"cannot fetch {engine} model {model!r}: offline (HF_HUB_OFFLINE is set)")
         start = time.perf_counter()
