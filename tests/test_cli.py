@@ -367,3 +367,21 @@ def test_json_segments_show_ssml_as_written(tmp_path):
     summary = run_json("say", doc, "-o", str(tmp_path / "x.wav"))
     texts = " ".join(s["text"] for s in summary["segments"] if not s["pause"])
     assert texts == "Visit WWW today. tomato soup."
+
+
+def test_ctrl_c_with_a_cache_it_could_not_use_says_nothing_was_kept(tmp_path, monkeypatch):
+    """Stopped with a cache path that is a file: exit 130 and say the cache kept nothing (it
+    failed with the cache's own error instead, exit 1, and no --json cancelled object)."""
+    import polyvox
+
+    (tmp_path / "afile").write_text("x")
+
+    def stopped(self, *args, **kwargs):
+        raise polyvox.Cancelled("cancelled after 2 of 40 segments", finished=2, total=40)
+
+    monkeypatch.setattr(polyvox.Kernel, "render", stopped)
+    result = run("--cache-dir", str(tmp_path / "afile"), "say", "Hello there.", "-o", "x.wav")
+    assert result.exit_code == 130, result.output
+    assert "stopped after 2 of 40 segments; the cache could not be used" in result.stderr
+    summary = run("--cache-dir", str(tmp_path / "afile"), "say", "Hello there.", "-o", "x.wav", "--json")
+    assert summary.exit_code == 130 and json.loads(summary.stdout)["cancelled"] is True

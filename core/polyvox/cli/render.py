@@ -3,10 +3,8 @@ progress, a summary, `--json`, and Ctrl-C that keeps what was finished."""
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import click
 
 from polyvox.cli import files
 from polyvox.cli.books import book_options, mastering_options
+from polyvox.cli.interrupts import cancelled, interrupt_cancels
 from polyvox.cli.options import (
     RenderConsole,
     emit_json,
@@ -262,7 +261,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
     token = CancelToken()
     outputs: dict[str, str | None] = {"audio": "-" if output is None else str(output)}
     try:
-        with view, _interrupt_cancels(token, view):
+        with view, interrupt_cancels(token, view):
             if stream:
                 summary = _stream(kernel, text, output, view, token, kwargs, source, outputs, srt, stdout_format)
             else:
@@ -270,7 +269,7 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
                                   workers=conf.value("workers"), batch_size=conf.value("batch_size"),
                                   stdout_format=stdout_format, split=mastering.get("split"))
     except Cancelled as exc:
-        _cancelled(exc, kernel, console, view.warnings)
+        cancelled(exc, kernel, console, view.warnings)
     if captions and mastering.get("split"):  # captions timed for each chapter's own file
         outputs.update(_chapter_captions(captions, summary, caption_words, caption_karaoke))
     elif captions:
@@ -363,47 +362,3 @@ def _stream(kernel: Any, text: str | Path, output: Path | None, view: Any, token
         outputs.update(files.subtitle_files(stream.result, output))
     view.stop()
     return summaries.from_result(stream.result, source=source, outputs=outputs)
-
-
-def _cancelled(exc: Any, kernel: Any, console: Any, warnings: list[str]) -> None:
-    """Ctrl-C: say what was kept, then exit 130."""
-    from polyvox.cli.options import EXIT_INTERRUPTED
-
-    stats = kernel.cache_stats()
-    where = f" in {stats.directory}" if stats else ""
-    message = (f"stopped after {exc.finished} of {exc.total} segments; the finished ones are kept in the "
-               f"cache{where}: run the same command again to continue")
-    if state().json:
-        emit_json({"schema": 1, "cancelled": True, "finished": exc.finished, "total": exc.total,
-                   "cache_dir": stats.directory if stats else None})
-    if console is not None:
-        for warning in warnings:
-            console.print(f"[yellow]warning: {escape(warning)}[/]")
-        console.print(f"[yellow]{escape(message)}[/]")
-    sys.exit(EXIT_INTERRUPTED)
-
-
-# -- helpers -----------------------------------------------------------------------------
-@contextlib.contextmanager
-def _interrupt_cancels(token: Any, view: Any) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM: `kill`, `docker stop`, systemd): finish the current segment,
-    then stop, so what is made is cached and no partial output is left. Second: stop now."""
-
-    def handler(signum: int, frame: Any) -> None:
-        if token.cancelled:
-            raise KeyboardInterrupt
-        token.cancel()
-        how = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        view.note(f"stopping after the current segment ({how} again to stop now)")
-
-    signals = (signal.SIGINT, signal.SIGTERM)
-    try:
-        previous = [signal.signal(s, handler) for s in signals]
-    except ValueError:  # not the main thread (an embedding host): no handler
-        yield
-        return
-    try:
-        yield
-    finally:
-        for s, before in zip(signals, previous, strict=True):
-            signal.signal(s, before)
