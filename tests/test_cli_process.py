@@ -190,3 +190,15 @@ def test_say_with_stderr_to_a_pipe_writes_its_lines_before_importing_rich(env):
     assert "narrator (en): Hello there." in log[said]
     assert "rich" not in imported_modules("\n".join(log[:said]))
     assert "rich" in imported_modules("\n".join(log[said:]))  # the summary table
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(env, tmp_path):
+    """`polyvox say ... -o - | head -c4`: the pipe closes under the writer; no error line for
+    what the user did on purpose (it said "cannot write audio to the output stream: Broken pipe")."""
+    proc = subprocess.Popen([*POLYVOX, "say", "Hello there, this is a longer sentence for a pipe.", "-o", "-",
+                             "--format", "pcm"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.read(4)  # the first bytes of audio, then the reader leaves
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and b"Error" not in err and b"Traceback" not in err, err

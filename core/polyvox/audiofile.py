@@ -194,6 +194,8 @@ class SampleWriter:
         assert self._stream is not None
         try:
             self._stream.write(data)
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`, a player closed): its own kind, ended quietly by the CLI
         except OSError as exc:
             raise PolyvoxError(f"cannot write audio to the output stream: {_reason(exc)}") from None
 
