@@ -392,3 +392,13 @@ def test_a_write_failing_mid_render_does_not_stop_the_hits_after_it(primed, monk
     assert (result.stats.synthesized, result.stats.cached) == (1, 2)
     (warning,) = cache_warnings(result)
     assert "no space left" in warning
+
+
+def test_cache_commands_on_a_path_they_cannot_use_say_one_line(tmp_path):
+    """No render's warning ("nothing new is stored in it for this render") before the error."""
+    (tmp_path / "afile").write_text("x")
+    for command in (["cache", "stats"], ["cache", "verify"], ["cache", "clear", "--yes"]):
+        result = CliRunner().invoke(main, command, env={"POLYVOX_CACHE_DIR": str(tmp_path / "afile")})
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.exit_code == 1 and len(lines) == 1, result.stderr
+        assert lines[0].startswith("Error: cannot use cache directory") and "it is a file" in lines[0]

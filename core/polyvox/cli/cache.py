@@ -21,13 +21,16 @@ def _open_cache() -> tuple[object, str]:
 
     conf = settings()
     store = open_cache(conf.value("cache_dir"), conf.value("cache_size_limit"), conf.value("cache_url"))
-    store.warn = _warn
     return store, conf["cache_url" if conf.value("cache_url") else "cache_dir"].source
 
 
-def _warn(kind: str, message: str) -> None:
-    """The cache's own repairs (a damaged database moved aside) are told on stderr."""
-    click.secho(f"warning: {message}", fg="yellow", err=True)
+def _repairs(store: object) -> None:
+    """The cache's own repairs (a damaged database moved aside) told on stderr once the command
+    has done its work (a cache it cannot use at all is the command's one error line, not a
+    render's warning before it)."""
+    for folder, why in getattr(store, "moved_aside", ()):
+        click.secho(f"warning: the cache database could not be read ({why}): moved aside to {str(folder)!r} and a "
+                    "fresh cache started", fg="yellow", err=True)
 
 
 @click.group(short_help="Cache statistics, location, clearing.")
@@ -41,6 +44,7 @@ def stats() -> None:
     """Entries, size on disk, size limit and the hit rate of the last render."""
     store, source = _open_cache()
     s = store.stats()
+    _repairs(store)
     st = state()
     if st.json:
         emit_json({"directory": s.directory, "directory_source": source, "entries": s.entries,
@@ -77,6 +81,7 @@ def clear(yes: bool) -> None:
         click.echo("nothing removed", err=True)
         return
     removed = store.clear()
+    _repairs(store)
     if st.json:
         emit_json({"directory": str(store.directory), "removed": removed})
     elif not st.quiet:
@@ -90,6 +95,7 @@ def verify(repair: bool) -> None:
     """Read back every entry and check its checksum; list the bad ones (exit 1 if any are left)."""
     store, _ = _open_cache()
     report = store.verify(repair=repair)
+    _repairs(store)
     st = state()
     if st.json:
         emit_json({"directory": str(store.directory), "checked": report.checked, "removed": report.removed,
