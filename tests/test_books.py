@@ -415,3 +415,18 @@ def test_a_file_without_chapter_marks_is_one_chapter(tmp_path, fmt):
         out.write(polyvox.Audio((0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 48000))
     marks = polyvox.read_chapters(path, 1.0)
     assert [(m.title, m.start, m.end) for m in marks] == [("plain", 0.0, 1.0)]
+
+
+@pytest.mark.parametrize("fmt", ["mp3", "ogg"])
+def test_an_acx_render_to_a_lossy_format_passes_its_own_acx_check(tmp_path, fmt):
+    """libsndfile's default MP3 (about 25 kbit/s) and Vorbis grew the peaks by up to 2 dB: a book
+    levelled to -3.5 dBTP with --acx failed ACX's -3 dB in `polyvox check --acx`."""
+    (tmp_path / "book.txt").write_text("Chapter 1\n\nThe ship left the harbour at dawn, and the gulls followed it "
+                                       "far out to sea.\n\nChapter 2\n\nThe sea was calm, and the crew sang as they "
+                                       "worked the ropes.\n", encoding="utf-8")
+    made = _cli("render", "book.txt", "-o", f"book.{fmt}", "--acx", "-q", cwd=tmp_path, cache=tmp_path / "cache")
+    assert made.returncode == 0, made.stderr
+    checked = _cli("check", "--acx", f"book.{fmt}", "--json", "--strict", cwd=tmp_path, cache=tmp_path / "cache")
+    chapters = json.loads(checked.stdout)["chapters"]
+    assert checked.returncode == 0 and len(chapters) == 2, checked.stdout + checked.stderr
+    assert all(c["peak"] <= -3.0 for c in chapters), chapters
