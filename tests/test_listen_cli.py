@@ -107,6 +107,17 @@ def test_check_hears_subtitles_cue_by_cue(tmp_path) -> None:
 def test_check_needs_the_text_the_file_came_from(tmp_path) -> None:
     result = run("check", "x.wav")
     assert result.exit_code == 2 and "--script SCRIPT or --srt SUBS" in result.stderr
+    both = run("check", "x.wav", "--script", "a.txt", "--srt", "b.srt")
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize("script", ["", "?!\n"])
+def test_check_against_a_script_with_no_words_is_an_error_not_a_pass(tmp_path, script) -> None:
+    """"0 of 0 segments pass" with exit 0 read as a pass for any audio."""
+    sf.write(tmp_path / "speech.wav", (0.3 * np.sin(np.arange(22050) / 10)).astype(np.float32), 22050)
+    (tmp_path / "empty.txt").write_text(script)
+    result = run("check", "speech.wav", "--script", "empty.txt", "--strict")
+    assert result.exit_code == 1 and "nothing to check: the script has no words to hear" in result.stderr
 
 
 def test_the_listener_is_a_plugin_of_its_own_kind(monkeypatch) -> None:

@@ -39,7 +39,9 @@ def check(audio: str, script: str | None, subtitles: str | None, listener: str |
             raise click.UsageError("--acx measures the audio alone: drop --script/--srt")
         _acx(audio, strict)
         return
-    if (script is None) == (subtitles is None):
+    if script is not None and subtitles is not None:
+        raise click.UsageError("give one text FILE was rendered from, --script SCRIPT or --srt SUBS, not both")
+    if script is None and subtitles is None:
         raise click.UsageError("give the text FILE was rendered from: --script SCRIPT or --srt SUBS")
     import polyvox
 

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from polyvox.audio import Audio
+from polyvox.errors import EmptyTextError
 from polyvox.listen import audiochecks
 from polyvox.listen.heard import Heard
 from polyvox.listen.hearing import Hearing, label
@@ -80,6 +81,9 @@ def check(hearing: Hearing, audio: Audio, source: Any, *, listener: str | None =
     segments = list(given.segments) if given.text is None else markup.parse(
         given.text, tuple(known_languages), warn=lambda kind, message: None)
     spoken = [(i, s.text, s.language or language) for i, s in enumerate(segments) if not s.is_pause and s.text.strip()]
+    if not any(c.isalnum() for _, text, _ in spoken for c in text):  # nothing any audio could be checked against
+        raise EmptyTextError("nothing to check: the script has no words to hear (give the script the audio was "
+                             "rendered from)")
     hint = None if multilingual or not spec.hears(model, language) else language
     heard = hearing.hear_with(spec, model, audio, hint)
     rows = _align(spoken, heard, max_wer, multilingual)
@@ -109,6 +113,8 @@ def _cues(hearing: Hearing, spec: Any, model: str, audio: Audio, given: sources.
         rows.append(CheckRow(cue.index, text, heard.text, verdict.wer, flags, language, heard.language,
                              cue.start + words[0].start if words else None,
                              cue.start + words[-1].end if words else None))
+    if not rows:
+        raise EmptyTextError(f"nothing to check: none of the {len(given.cues)} subtitle cues has words to hear")
     return CheckReport(label(spec, model), tuple(rows))
 
 
