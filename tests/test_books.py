@@ -430,3 +430,22 @@ def test_an_acx_render_to_a_lossy_format_passes_its_own_acx_check(tmp_path, fmt)
     chapters = json.loads(checked.stdout)["chapters"]
     assert checked.returncode == 0 and len(chapters) == 2, checked.stdout + checked.stderr
     assert all(c["peak"] <= -3.0 for c in chapters), chapters
+
+
+def test_checking_a_long_chapter_holds_no_copy_the_size_of_it():
+    """A 2-hour book without chapter marks took 3 GB to check (a float64 copy, squared): the
+    measures are made a block at a time, so what is held beside the samples is a few blocks."""
+    import tracemalloc
+
+    from polyvox.mastering.acx import check_chapter
+
+    rate = 22050
+    samples = (0.1 * np.sin(np.arange(rate * 600) / 7)).astype(np.float32)  # ten minutes, 53 MB
+    tracemalloc.start()
+    try:
+        checked = check_chapter(samples, rate)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < samples.nbytes / 2, peak
+    assert round(checked.rms, 1) == round(20 * np.log10(0.1 / np.sqrt(2)), 1)

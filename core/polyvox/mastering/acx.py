@@ -65,25 +65,42 @@ class ChapterCheck:
                 "flags": list(self.flags), "passed": not self.flags}
 
 
+#: Half seconds measured at a time (10 s): no temporary the size of a chapter (a 2-hour book in
+#: float64, squared, took 3 GB).
+_BLOCK_HALVES = 20
+
+
 def check_chapter(samples: np.ndarray, rate: int, title: str = "", start: float = 0.0) -> ChapterCheck:
-    samples = np.asarray(samples, dtype=np.float64)
-    rms = _db(float(np.sqrt(np.mean(samples ** 2)))) if len(samples) else float("-inf")
-    peak = _db(float(np.max(np.abs(samples), initial=0.0)))
+    samples = np.asarray(samples)
     half = max(1, rate // 2)
-    if len(samples) >= half:
-        frames = samples[: len(samples) // half * half].reshape(-1, half)
-        noise = _db(float(np.sqrt((frames ** 2).mean(axis=1)).min()))
-    else:
-        noise = rms
     window = max(1, round(_WINDOW * rate))
+    quiet = 10 ** (_QUIET_DB / 20)
+    total, peak, noise = 0.0, 0.0, math.inf
+    first_loud = last_loud = None  # sample offsets of the first and last loud 5 ms window
     usable = len(samples) // window * window
-    loud = np.abs(samples[:usable]).reshape(-1, window).max(axis=1) > 10 ** (_QUIET_DB / 20) if usable else []
-    if len(loud) and np.any(loud):
-        head = int(np.argmax(loud)) * window / rate
-        tail = (len(samples) - (len(loud) - int(np.argmax(loud[::-1]))) * window) / rate
+    base = math.lcm(half, window)  # blocks hold whole half seconds and whole 5 ms windows
+    step = max(1, _BLOCK_HALVES * half // base) * base
+    for at in range(0, len(samples), step):
+        block = np.asarray(samples[at: at + step], dtype=np.float64)
+        total += float(np.dot(block, block))
+        peak = max(peak, float(np.max(np.abs(block), initial=0.0)))
+        whole = len(block) // half * half  # half-second frames (a chapter's last part frame is left out)
+        if whole and at + whole <= len(samples) // half * half:
+            frames = block[:whole].reshape(-1, half)
+            noise = min(noise, float(np.sqrt(np.einsum("ij,ij->i", frames, frames) / half).min()))
+        end = min(len(block), usable - at)
+        if end > 0:
+            loud = np.flatnonzero(np.abs(block[: end // window * window]).reshape(-1, window).max(axis=1) > quiet)
+            if len(loud):
+                first_loud = at + int(loud[0]) * window if first_loud is None else first_loud
+                last_loud = at + (int(loud[-1]) + 1) * window
+    rms = _db(math.sqrt(total / len(samples))) if len(samples) else float("-inf")
+    noise_floor = _db(noise) if len(samples) >= half else rms
+    if first_loud is not None and last_loud is not None:
+        head, tail = first_loud / rate, (len(samples) - last_loud) / rate
     else:
         head = tail = len(samples) / rate
-    return ChapterCheck(title, start, rms, peak, noise, head, tail)
+    return ChapterCheck(title, start, rms, _db(peak), noise_floor, head, tail)
 
 
 def check_acx(path: str | Path) -> list[ChapterCheck]:
