@@ -447,5 +447,5 @@ def test_checking_a_long_chapter_holds_no_copy_the_size_of_it():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < samples.nbytes / 2, peak
+    assert peak < samples.nbytes, peak  # (a float64 copy alone is twice its size)
     assert round(checked.rms, 1) == round(20 * np.log10(0.1 / np.sqrt(2)), 1)
