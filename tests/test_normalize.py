@@ -7,6 +7,8 @@ import pytest
 from polyvox.text.normalize import Normalizers, Rules, normalize, rules_for
 
 EN = [
+    ('call me at 555-1234, for 500-1000 people',  # a range, unless a word says it is a number to dial
+     'call me at five five five, one two three four, for five hundred to one thousand people'),
     ('Malcolm X and Rocky II', 'Malcolm X and Rocky two'),
     ('Final Fantasy VII, Henry VIII', 'Final Fantasy seven, Henry the eighth'),
     ('so #blessed, #1 fan', 'so hashtag blessed, number one fan'),

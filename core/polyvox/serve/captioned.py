@@ -36,7 +36,7 @@ class CaptionedSpeechRequest(SpeechRequest):
 
 def word_dicts(words: Any, stretch: float = 1.0, lead: float = 0.0) -> list[dict[str, Any]]:
     """Words as the speech route's JSON gives them, in seconds of the audio sent (`lead`: the
-    encoder's delay a decoder plays first, `encoding.lead`)."""
+    encoder's delay a decoder plays first, `encoding.delay_of`)."""
     return [w.moved(lead, 1.0 / stretch).to_dict() for w in words]
 
 

@@ -207,6 +207,8 @@ class Expander:
         """A phone number (or a postal code in groups), digit by digit, group by group."""
         if m.group()[:1] == "0" and sum(c.isdigit() for c in m.group()) < 7:
             return m.group()  # 01-10 and the like: not a number to dial
+        if _LOCAL_NUMBER.fullmatch(m.group()) and not _PHONE_WORD.search(m.string[max(0, m.start() - 24): m.start()]):
+            return m.group()  # 500-1000 people: a range, unless a word says it is a number to dial
         groups = [g for g in re.split(r"[\s.()/-]+", m.group()) if g]
         plus = self.rules.word("plus")
         out = [(f"{plus} " if g.startswith("+") else "") + n.digits(g, self.rules) for g in groups]
@@ -378,6 +380,12 @@ class Expander:
 
     def _symbol(self, m: re.Match[str]) -> str:
         return f" {self.rules.symbols[m.group()]} "
+
+
+#: A US local number (555-1234), read as one only after a word that says so: else it is a range.
+_LOCAL_NUMBER = re.compile(r"\d{3}-\d{4}")
+_PHONE_WORD = re.compile(r"(?i)\b(?:call|dial|phone|tel|telephone|fax|text|cell|mobile|number|no|line)\b"
+                         r"(?:\W+\w{1,4}){0,2}\W*$")  # "call me at 555-1234"
 
 
 def _without_year(template: str) -> str:
