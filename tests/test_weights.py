@@ -345,6 +345,8 @@ def test_models_pull_all_then_engines_shows_weights(tmp_path, hub, cli):
 def test_models_errors_are_one_line(tmp_path, hub, cli, monkeypatch):
     unknown = cli("models", "pull", "fetcher:nano")
     assert unknown.exit_code == 1 and "Error: fetcher model 'nano' has no weights" in unknown.stderr
+    nameless = cli("models", "pull", ":x")  # it said "install it with `polyvox install `"
+    assert nameless.exit_code == 2 and "':x' names no engine" in nameless.stderr
     assert "base, vocoder, plain" in unknown.stderr
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     offline = cli("models", "pull", "fetcher")

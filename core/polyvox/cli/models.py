@@ -80,7 +80,10 @@ def rows(kernel: Any, engine: str | None = None) -> list[dict[str, Any]]:
 
 def _target(kernel: Any, value: str, every: bool = False) -> list[tuple[str, str]]:
     """ENGINE[:MODEL] as (engine, model) pairs: the default model, or every model with `every`."""
-    engine, _, model = value.partition(":")
+    engine, _, model = value.strip().partition(":")
+    if not engine:
+        raise click.UsageError(f"{value!r} names no engine: give ENGINE or ENGINE:MODEL, such as piper or "
+                               "kokoro:af_bella (`polyvox models` lists them)")
     # an unknown engine is a one-line error naming the installed ones
     default = _default(kernel, engine)
     if model and every:
