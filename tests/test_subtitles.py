@@ -168,6 +168,14 @@ def test_webvtt_voice_spans_speak_every_line_and_each_span() -> None:
                                       "[Bob] I'm fine. [Alice] Good! [narrator] he said"]
 
 
+def test_a_webvtt_cue_that_ends_before_it_starts_says_so_as_in_srt() -> None:
+    from polyvox.subtitles.vtt import read_vtt
+
+    (cue,) = read_vtt("WEBVTT\n\n00:00:03.000 --> 00:00:02.000\nBackwards.\n")
+    assert (cue.start, cue.end) == (3.0, 3.0)
+    assert cue.note.startswith("its end 00:00:02.000 is before its start 00:00:03.000")
+
+
 def test_looks_like_srt() -> None:
     assert looks_like_srt(REAL_WORLD) and looks_like_srt("00:00:01,000 --> 00:00:02,000\nHi")
     assert not looks_like_srt("[Alice] Hello.\n1 2 3") and not looks_like_srt("")

@@ -48,12 +48,14 @@ def read_vtt(source: str | bytes | Path, *, max_cue_start: float = MAX_CUE_START
         if start > max_cue_start or end > max_cue_start:
             raise ScriptError(f"subtitle cue at {caption.start} in {what} lies beyond the latest time allowed "
                               "(max_cue_start): check its timestamp")
-        rows.append((start, max(start, end), _voiced(caption.raw_text)))
+        note = "" if end >= start else (f"its end {caption.end} is before its start {caption.start}: read as a "
+                                        "zero-length cue (end set to start)")
+        rows.append((start, max(start, end), _voiced(caption.raw_text), note))
     if not rows:
         raise ScriptError(f"no subtitles found in {what}: expected WebVTT cues such as "
                           "'00:00:01.000 --> 00:00:02.500' / 'text'")
     rows.sort(key=lambda r: (r[0], r[1]))
-    return [Cue(n, start, end, body) for n, (start, end, body) in enumerate(rows, 1)]
+    return [Cue(n, start, end, body, note) for n, (start, end, body, note) in enumerate(rows, 1)]
 
 
 def _voiced(raw: str) -> str:
