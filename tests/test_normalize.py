@@ -162,6 +162,7 @@ EN_US = [
 ]
 
 DE = [
+    ('Ludwig XIV. war König', 'Ludwig der vierzehnte war König'),
     ('Tel.: 030 12345678', 'Tel.: null drei null, eins zwei drei vier fünf sechs sieben acht'),
     ('um 9.45 Uhr', 'um neun Uhr fünfundvierzig'),
     ("um 15:30 Uhr", "um fünfzehn Uhr dreißig"),  # the written Uhr is not read twice

@@ -115,7 +115,8 @@ class Expander:
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
             (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
                         else "(?!)", flags), self._roman_cardinal),
-            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b"), self._regnal),  # rulers: not "New CD"
+            # rulers (not "New CD"); German writes the ordinal's period: "Ludwig XIV. war König"
+            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
             (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
@@ -349,14 +350,16 @@ class Expander:
         return f"{m.group(1)} {n.cardinal(value, self.rules)}" if value else m.group()
 
     def _regnal(self, m: re.Match[str]) -> str:
-        """Louis XIV: a ruler's ordinal (`rulers.RULERS`); Rocky II: a number; Malcolm X: as written."""
+        """Louis XIV: a ruler's ordinal (`rulers.RULERS`); Rocky II: a number; Malcolm X: as written.
+        A period after the numeral is the ordinal's where the language writes one (German), and goes."""
         value = roman(m.group(2))
         if not value or m.group(1).lower() in {w.lower() for w in self.rules.roman_cardinal_after}:
             return m.group()
+        period = "." if m.group(3) and self.rules.ordinal_suffixes != (".",) else ""
         if m.group(1) not in RULERS:
-            return m.group() if len(m.group(2)) == 1 else f"{m.group(1)} {n.cardinal(value, self.rules)}"
+            return m.group() if len(m.group(2)) == 1 else f"{m.group(1)} {n.cardinal(value, self.rules)}{period}"
         spoken = self.rules.regnal.format(ordinal=n.ordinal(value, self.rules), cardinal=n.cardinal(value, self.rules))
-        return f"{m.group(1)} {spoken}"
+        return f"{m.group(1)} {spoken}{period}"
 
     def _fraction(self, m: re.Match[str]) -> str:
         top, bottom = _FRACTIONS[m.group(3)] if m.group(3) else (int(m.group(1)), int(m.group(2)))
