@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 
 from polyvox.text.normalize import numbers as n
+from polyvox.text.normalize.dates import DatesAndTimes, ends_sentence
 from polyvox.text.normalize.rulers import RULERS
 from polyvox.text.normalize.rules import Rules
 
@@ -24,17 +25,7 @@ _NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_nume
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
-#: German ordinals take -n after these (am dritten März, vom ersten Mai).
-_DATIVE = re.compile(r"(?:\b(?:am|vom|zum|im|dem|den|ab|seit)\s*)$", re.IGNORECASE)
 
-
-#: What follows the end of a sentence: nothing, or a capital (after a quote or bracket).
-_NEXT_SENTENCE = re.compile(r"\s*(?:$|[\"'“‘(\[]?[^\W\d_](?<=[A-ZÀ-ÞА-Я]))")
-
-
-def _ends_sentence(m: re.Match[str]) -> bool:
-    """Whether the period a match swallowed ends its sentence (a capital or nothing follows)."""
-    return m.group().endswith(".") and bool(_NEXT_SENTENCE.match(m.string, m.end()))
 
 
 def roman(text: str) -> int | None:
@@ -53,7 +44,7 @@ def _tail(word: str) -> str:
     return r"(?!\w)" if word[-1:].isalnum() else ""
 
 
-class Expander:
+class Expander(DatesAndTimes):
     """Written text to spoken words for one language."""
 
     def __init__(self, rules: Rules):
@@ -187,7 +178,7 @@ class Expander:
             closing = named_before or not after.isupper()  # "Baker St. Then": street, a sentence ends
             spoken = pair[1] if closing else pair[0]
         at_end = not m.string[m.end():].strip()
-        return spoken + ("." if (at_end or (closing and _ends_sentence(m))) and word.endswith(".") else "")
+        return spoken + ("." if (at_end or (closing and ends_sentence(m))) and word.endswith(".") else "")
 
     def _isbn(self, m: re.Match[str]) -> str:
         """A book number, digit by digit (X, a check digit, is ten)."""
@@ -214,77 +205,6 @@ class Expander:
         plus = self.rules.word("plus")
         out = [(f"{plus} " if g.startswith("+") else "") + n.digits(g, self.rules) for g in groups]
         return ", ".join(out)
-
-    def _inflect(self, m: re.Match[str], ordinal: str) -> str:
-        """German: "am 3. Mai" is "am dritten Mai"."""
-        if self.rules.language == "de" and _DATIVE.search(m.string[: m.start()]):
-            return ordinal + "n"
-        return ordinal
-
-    def _date(self, day: int, month: int, year: int | None, m: re.Match[str] | None = None) -> str | None:
-        r = self.rules
-        if not (1 <= month <= 12 and 1 <= day <= 31) or not r.months:
-            return None
-        day_words = n.ordinal(day, r) if r.date_day == "ordinal" else n.cardinal(day, r)
-        if m is not None and r.date_day == "ordinal":
-            day_words = self._inflect(m, day_words)
-        if r.language == "fr" and day == 1:
-            day_words = n.ordinal(1, r)
-        template = r.date if year is not None else _without_year(r.date)
-        return template.format(day=day_words, month=r.months[month - 1],
-                               year=n.year(year, r) if year is not None else "")
-
-    def _iso_date(self, m: re.Match[str]) -> str:
-        return self._date(int(m.group(3)), int(m.group(2)), int(m.group(1)), m) or m.group()
-
-    def _numeric_date(self, m: re.Match[str]) -> str:
-        first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
-        day, month = (second, first) if self.rules.date_order == "mdy" else (first, second)
-        return self._date(day, month, year, m) or m.group()
-
-    def _month_number(self, name: str) -> int:
-        name = name.lower().rstrip(".")
-        if name in self.short_months:
-            return self.short_months[name]
-        return [x.lower() for x in self.rules.months].index(name) + 1
-
-    def _day_month(self, m: re.Match[str]) -> str:
-        year = int(m.group(3)) if m.group(3) else None
-        return self._date(int(m.group(1)), self._month_number(m.group(2)), year, m) or m.group()
-
-    def _month_day(self, m: re.Match[str]) -> str:
-        year = int(m.group(3)) if m.group(3) else None
-        day, month = int(m.group(2)), self._month_number(m.group(1))
-        if not 1 <= day <= 31:
-            return m.group()
-        if self.rules.language == "en":
-            spoken = f"{self.rules.months[month - 1]} {n.ordinal(day, self.rules)}"
-            return spoken + (f", {n.year(year, self.rules)}" if year else "")
-        return self._date(day, month, year) or m.group()
-
-    def _time(self, m: re.Match[str]) -> str:
-        r = self.rules
-        hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
-        hour_words = n.cardinal(hour, r)
-        if minute == 0:
-            out = r.time_full.format(hour=hour_words) if not half or r.language != "en" else hour_words
-        else:
-            minute_words = n.cardinal(minute, r)
-            if r.language == "en" and minute < 10:
-                minute_words = f"oh {minute_words}"
-            out = r.time.format(hour=hour_words, minute=minute_words)
-        if half:
-            suffix = r.word("am" if half == "a" else "pm")
-            out = f"{out} {suffix}" if suffix else out
-        return out + ("." if half and _ends_sentence(m) else "")
-
-    def _decade(self, m: re.Match[str]) -> str:
-        """'80s, the 60s: the eighties (else left for the units: 60s is sixty seconds)."""
-        before = m.string[: m.start()].rstrip().rsplit(None, 1)[-1:]
-        if not m.group(1) and not (before and before[0].lower() in ("the", "early", "late", "mid", "mid-")):
-            return m.group()
-        spoken = n.cardinal(int(m.group(2)), self.rules)
-        return spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
 
     def _money(self, symbol: str, written: str, scale: str | None = None) -> str:
         one, many, cent, cents = self.rules.currencies[symbol]
@@ -389,15 +309,3 @@ class Expander:
 _LOCAL_NUMBER = re.compile(r"\d{3}-\d{4}")
 _PHONE_WORD = re.compile(r"(?i)\b(?:call|dial|phone|tel|telephone|fax|text|cell|mobile|number|no|line)\b"
                          r"(?:\W+\w{1,4}){0,2}\W*$")  # "call me at 555-1234"
-
-
-def _without_year(template: str) -> str:
-    """A date template without its year and the word or comma that joins it ("{day} de {month}
-    de {year}" -> "{day} de {month}"; "{month} {day}, {year}" -> "{month} {day}")."""
-    before, found, after = template.partition("{year}")
-    if not found:
-        return template
-    head = before.rstrip(" ,")
-    if head and not head.endswith("}"):  # a joining word: "de", "of"
-        head = re.sub(r"[\s,]*[^\s{}]+$", "", head)
-    return head + after
