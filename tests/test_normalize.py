@@ -27,7 +27,7 @@ EN = [
     ("pi is 3.14", "pi is three point one four"),
     ("It was -5 outside", "It was minus five outside"),
     ("0.5", "zero point five"),
-    ("a 1,5 ratio", "a one,five ratio"),
+    ("a 1,5 ratio", "a 1,5 ratio"),  # a number is read whole or left as written, never half
     ("25%", "twenty-five percent"),
     ("12.5 %", "twelve point five percent"),
     ("-3%", "minus three percent"),
@@ -70,7 +70,26 @@ EN = [
     ("10:30 pm", "ten thirty p m"),
     ("7:15 a.m.", "seven fifteen a m."),  # a sentence's period is kept, as after abbreviations
     ("We met at 3:30 pm. Then we left.", "We met at three thirty p m. Then we left."),
-    ("10 am", "ten am"),
+    ("10 am", "ten a m"),
+    ("Open 9am-5pm, not at 7 PM.", "Open nine a m to five p m, not at seven p m."),
+    ("open 9:00-17:00", "open nine o'clock to seventeen o'clock"),
+    # ranges of quantities: "to" between the ends, each read with its unit
+    ("20-25°C", "twenty to twenty-five degrees Celsius"),
+    ("5-10% off, 5-10 km", "five to ten percent off, five to ten kilometers"),
+    ("$10-$20 each", "ten dollars to twenty dollars each"),
+    ("5 - 3 = 2", "five minus three equals two"),  # a subtraction, not a range
+    # scores and ratios; a clock time has two digits after its colon
+    ("won 3:1 on a 16:9 screen", "won three to one on a sixteen to nine screen"),
+    # numbers with letters: read whole or not at all
+    ("a 3.5GHz chip, 10,000mAh", "a three point five gigahertz chip, ten thousand milliamp hours"),
+    ("2.5x faster for 1.5M people", "two point five times faster for one point five million people"),
+    ("v2.1 is out", "v2.1 is out"),
+    ("$0.50 or €0.01", "fifty cents or one cent"),
+    # recipes
+    ("1 1/2 cups, 2½ cups", "one and a half cups, two and a half cups"),
+    ("2 3/4 tsp salt, 3/4 tsp pepper", "two and three quarters teaspoons salt, three quarters of a teaspoon pepper"),
+    ("1 tbsp oil, 8 oz", "one tablespoon oil, eight ounces"),
+    ("3 × 4 ≈ 12 ± 1, 75°", "three times four approximately twelve plus or minus one, seventy-five degrees"),
     # years
     ("In 1999", "In nineteen ninety-nine"),
     ("in 2025", "in twenty twenty-five"),
@@ -162,6 +181,16 @@ EN_US = [
 ]
 
 DE = [
+    # a number before a capital after no article is a sentence's end, not an ordinal
+    ("Er hat 5. Das ist viel.", "Er hat fünf. Das ist viel."),
+    ("im Jahr 2020. Dann kam Corona.", "im Jahr zweitausendzwanzig. Dann kam Corona."),
+    ("ab dem 3. Tag, zum 2. Mal", "ab dem dritten Tag, zum zweiten Mal"),
+    ("1.000.000 Menschen", "eine Million Menschen"),  # dots group thousands, not a version
+    ("1.234,50 €", "eintausendzweihundertvierunddreißig Euro und fünfzig Cent"),
+    ("Bayern gewinnt 3:1 (1:0).", "Bayern gewinnt drei zu eins (eins zu null)."),
+    ("20–25 € und 8:00-18:00 Uhr", "zwanzig bis fünfundzwanzig Euro und acht Uhr bis achtzehn Uhr"),
+    ("3,7 Mio. Einwohner", "drei Komma sieben Millionen Einwohner"),
+    ("1 TL Salz, 2 EL Öl", "ein Teelöffel Salz, zwei Esslöffel Öl"),
     ('Ludwig XIV. war König', 'Ludwig der vierzehnte war König'),
     ('Tel.: 030 12345678', 'Tel.: null drei null, eins zwei drei vier fünf sechs sieben acht'),
     ('um 9.45 Uhr', 'um neun Uhr fünfundvierzig'),
@@ -203,6 +232,8 @@ DE = [
 ]
 
 FR = [
+    ("à 19h30 ou 7h05 ou 19h", "à dix-neuf heures trente ou sept heures cinq ou dix-neuf heures"),
+    ("1.000.000 de personnes", "un million de personnes"),
     ('01 23 45 67 89', 'zéro un, deux trois, quatre cinq, six sept, huit neuf'),
     ("Le 11 novembre.", "Le onze novembre."),
     ("Le 1er septembre", "Le premier septembre"),

@@ -73,6 +73,16 @@ def test_emoji_are_never_sent_to_an_engine_but_stay_in_the_written_words(tmp_pat
     assert "🎉" in [w.word for w in result.words]  # the script's words as written, the emoji without length
 
 
+def test_markdown_marks_of_a_chat_reply_are_never_sent_to_an_engine(tmp_path):
+    """A chat model's reply read aloud: "## Summary" is not "number number Summary", and no
+    engine is given asterisks or backticks; a word's own underscores and a lone * stay."""
+    engine = Reader(normalizes=("en",))
+    kernel = _kernel(tmp_path, engine)
+    kernel.render("## Summary\n* Use **bold** and `pip install` _now_.\nKeep snake_case and 5 * 3.", engine="tone")
+    kernel.render("### Steps", engine="tone", normalize=True)
+    assert engine.calls == ["Summary", "Use bold and pip install now.", "Keep snake_case and 5 * 3.", "Steps"]
+
+
 def test_the_segment_keeps_the_written_text_and_the_key_follows_the_spoken(tmp_path):
     kernel = _kernel(tmp_path, Reader())
     said = kernel.plan("It costs $5. Hello there.\nHello there.", engine="tone")

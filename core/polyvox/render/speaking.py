@@ -15,7 +15,7 @@ from polyvox.text import lexicon as lex
 from polyvox.text.lexicon import Lexicon
 from polyvox.text.normalize import Normalizers
 from polyvox.text.segment import MARKS, Segment
-from polyvox.text.speech import Mode, Speech, check_mode, has_pictographs, wants_normalizing
+from polyvox.text.speech import Mode, Speech, check_mode, has_marks, wants_normalizing
 
 __all__ = ["PRONUNCIATIONS_FILE", "Lexicon", "Speaking", "check_mode", "folder_lexicon", "speaker"]
 from polyvox.voices.voice import Voice
@@ -74,8 +74,8 @@ def speaker(planner: Planner, speech: Speech, *, mode: Mode, lexicon: lex.Lexico
         except PolyvoxError:
             return None  # the plan step reports the real problem
         normalize = wants_normalizing(mode, lang, caps.normalizes)
-        if not normalize and not lexicon and not any(m in seg.text for m in MARKS) and not has_pictographs(seg.text):
-            return None  # the text as written: no SSML <phoneme>, <sub> or <say-as>, no emoji either
+        if not normalize and not lexicon and not any(m in seg.text for m in MARKS) and not has_marks(seg.text):
+            return None  # the text as written: no SSML <phoneme>, <sub> or <say-as>, no emoji or Markdown marks either
         return lambda text: speech.spoken(text, lang, normalize=normalize, lexicon=lexicon,
                                           phonemes=caps.phonemes, engine=name)
 

@@ -43,15 +43,32 @@ _PICTOGRAPHS = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\u230
                           "\uFE0E\uFE0F\u200D\u20E3\U000E0020-\U000E007F]+")
 
 
-def has_pictographs(text: str) -> bool:
-    return _PICTOGRAPHS.search(text) is not None
-
-
 def without_pictographs(text: str) -> str:
     """`text` without emoji, spaces tidied where one was (a keycap's digit stays: 1️⃣ is 1)."""
     if not _PICTOGRAPHS.search(text):
         return text
     return tidy_spaces(_PICTOGRAPHS.sub(" ", text))
+
+
+#: What Markdown leaves in plain text (a chat model's reply read aloud): heading marks, bullet
+#: stars, emphasis asterisks and underscores, code backticks. The words stay, the marks go;
+#: a lone `*` between spaces (5 * 3) and a word's own underscores (snake_case) stay.
+_MARKDOWN = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+|(?<!\S)#{2,6}(?=\s)|^[ \t]*[*+•][ \t]+|`+"
+                       r"|(?<![\w*])\*{1,3}(?=[^\s*])|(?<=[^\s*])\*{1,3}(?![\w*])"
+                       r"|(?<![\w_])_{1,3}(?=[^\s_][^_]*(?<=[^\s_])_{1,3}(?![\w_]))|(?<=[^\s_])_{1,3}(?![\w_])")
+
+
+def has_marks(text: str) -> bool:
+    """Whether `text` holds emoji or Markdown's marks, which no one reads aloud."""
+    return _PICTOGRAPHS.search(text) is not None or _MARKDOWN.search(text) is not None
+
+
+def without_markdown(text: str) -> str:
+    """`text` without Markdown's heading, bullet, emphasis and code marks ("## Summary",
+    "**bold**", "`code`"): read aloud, "#" is "number", and engines say "asterisk" or skip it."""
+    if not _MARKDOWN.search(text):
+        return text
+    return tidy_spaces(_MARKDOWN.sub("", text))
 
 
 def tidy_spaces(text: str) -> str:
@@ -74,7 +91,7 @@ class Speech:
     def spoken(self, text: str, language: str, *, normalize: bool, lexicon: lex.Lexicon | None = None,
                phonemes: str = "", engine: str = "") -> str:
         blocks: list[str] = []
-        text = without_pictographs(ssml.said(text))
+        text = without_markdown(without_pictographs(ssml.said(text)))
         if lexicon:
             text, blocks, skipped = lexicon.apply(text, language, phonemes)
             if skipped and self.warn is not None:

@@ -21,7 +21,8 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000
 _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
 _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
-_NEEDS = {"_url": ("www.", "://"), "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
+_NEEDS = {"_url": ("www.", "://"), "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": (" ", *_FRACTIONS),
+          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
@@ -87,12 +88,21 @@ class Expander(DatesAndTimes):
                         r"|(?<![\w+.,/-])0\d{1,4}(?:[ -]\d{2,8}|/\d{4,8}){1,4}(?![\w/-])"), self._phone),
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
             (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
+            # 20-25°C, 5-10%, $10-$20, 9:00-17:00, 9am-5pm: "to" before the ends are read as quantities
+            (re.compile(rf"(?<![\w.,:])({num}|\d{{1,2}}:[0-5]\d|\d{{1,2}}\s?[ap]\.?m\.?)\s?[{_DASHES}]\s?"
+                        rf"(?=(?:{money})\s?\d|{num}\s?(?:%|°|(?:{units}|{money})(?![\w/])|[ap]\.?m\b)|\d{{1,2}}:[0-5]\d)",
+                        flags), self._range_of),
             (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
             (re.compile(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w]|\.\d)"), self._dotted),
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
+            (re.compile(r"(?<![\w:.,])(\d{1,2}):(\d)(?![\d:])"), self._score),
             # 15:30, and 15.30 where an hour word or am/pm follows (15.30 Uhr, 3.30 pm)
             (re.compile(r"\b([01]?\d|2[0-3])(?::|\.(?=[0-5]\d\s*(?:[ap]\.?\s?m\b" + dot_clock + r")))([0-5]\d)"
                         r"(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
+            (re.compile(r"(?<![\w.,:])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?" if r.word("am") != "am" and r.word("am")
+                        else "(?!)", flags), self._hour),
+            (re.compile(r"(?<![\w.,:])([01]?\d|2[0-3])\s?h\s?([0-5]\d)(?!\w)|(?<![\w.,:])([01]?\d|2[0-3])h(?!\w)"
+                        if r.language == "fr" else "(?!)"), self._heures),
             (re.compile(r"(?<![\w.,])(')?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![\w{re.escape(_DASHES)}])[-−](?=(?:{money})\s?\d)"), self._minus),  # -$5: minus
@@ -100,6 +110,13 @@ class Expander(DatesAndTimes):
              self._money_before),
             (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
+            (re.compile(rf"(?<![\w.,])({num})(M|B|bn|mn)(?!\w)" if r.language == "en" else "(?!)"), self._scaled),
+            (re.compile(rf"(?<![\w.,])({num})x(?!\w)" if r.words.get("times") else "(?!)"), self._times),
+            # 1 1/2 cups, 2½ tsp, 3/4 tsp: fractions before units, which they may count
+            (re.compile(r"(?<![\w/.,])(\d+)(?:\s+([1-9])/(\d{1,2})(?![\w/])|\s?([½⅓⅔¼¾⅛]))"
+                        rf"(?:\s?({units})(?![\w/]))?"), self._mixed),
+            (re.compile(rf"(?<![\w/.,])(\d+)/(\d+)(?![\w/])(?:\s?({units})(?![\w/]))?|([½⅓⅔¼¾⅛])"
+                        rf"(?:\s?({units})(?![\w/]))?"), self._fraction),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
             (re.compile(rf"(?<![\w.,])({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
             (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
@@ -108,10 +125,9 @@ class Expander(DatesAndTimes):
                         else "(?!)", flags), self._roman_cardinal),
             # rulers (not "New CD"); German writes the ordinal's period: "Ludwig XIV. war König"
             (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
-            (re.compile(r"(?<![\w/.,])(\d+)/(\d+)(?![\w/])|([½⅓⅔¼¾⅛])"), self._fraction),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
-            (re.compile(rf"(?<!\w)({num})(?!\w)"), self._number),
+            (re.compile(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         #: A text with none of these needs no pass at all (most prose).
@@ -211,6 +227,9 @@ class Expander(DatesAndTimes):
         if scale:  # $1.5 million: one point five million dollars
             return f"{self.number(written)} {scale} {many}"
         whole, fraction = self.value(written)
+        if not whole.strip("0") and fraction and len(fraction) <= 2 and int(fraction):  # $0.50: fifty cents
+            hundredths = int(fraction.ljust(2, "0"))
+            return f"{n.cardinal(hundredths, self.rules)} {cent if hundredths == 1 else cents}"
         count = self._counted(whole) if whole.lstrip("0") == "1" else n.cardinal(int(whole or "0"), self.rules)
         out = f"{count} {one if whole.lstrip('0') == '1' else many}"
         if fraction and len(fraction) <= 2 and int(fraction):
@@ -233,7 +252,10 @@ class Expander(DatesAndTimes):
         return self.rules.word("minus") + " "
 
     def _dotted(self, m: re.Match[str]) -> str:
-        """A version or an address (2.0.1, 10.0.0.1): each number, "dot" between them."""
+        """A version or an address (2.0.1, 10.0.0.1): each number, "dot" between them; where the
+        language groups thousands with dots (1.000.000 Menschen), a number for the later passes."""
+        if "." in self.rules.thousands and _THOUSANDS.fullmatch(m.group()):
+            return m.group()
         return f" {self.rules.word('dot')} ".join(n.cardinal(int(p), self.rules) for p in m.group().split("."))
 
     def _money_after(self, m: re.Match[str]) -> str:
@@ -255,13 +277,62 @@ class Expander(DatesAndTimes):
 
     def _range(self, m: re.Match[str]) -> str:
         a, b = m.group(1), m.group(2)
+        if _EQUALS.match(m.string, m.end()):  # 5 - 3 = 2: a subtraction
+            return f"{self.number(a)} {self.rules.word('minus')} {self.number(b)}"
         def say(x: str) -> str:
             if self.rules.years and re.fullmatch(r"1[1-9]\d\d|20\d\d", x):
                 return n.year(int(x), self.rules)
             return self.number(x)
         return f"{say(a)} {self.rules.word('to')} {say(b)}"
 
+    def _range_of(self, m: re.Match[str]) -> str:
+        """The first end of a range of quantities or clock times, with the word between: the
+        passes after it read "20 to 25°C" and "9am to 5pm" end by end."""
+        return f"{m.group(1)} {self.rules.word('to')} "
+
+    def _score(self, m: re.Match[str]) -> str:
+        """3:1, 16:9: a score or a ratio (a clock time has two digits after its colon)."""
+        word = self.rules.words.get("score") or self.rules.word("to")
+        return f"{self.number(m.group(1))} {word} {self.number(m.group(2))}"
+
+    def _hour(self, m: re.Match[str]) -> str:
+        """7am, 11 p.m.: the hour and the half of the day."""
+        half = self.rules.word("am" if m.group(2).lower() == "a" else "pm")
+        return f"{n.cardinal(int(m.group(1)), self.rules)} {half}" + ("." if ends_sentence(m) else "")
+
+    def _heures(self, m: re.Match[str]) -> str:
+        """French 19h30, 19h: the hour, then the minutes."""
+        r = self.rules
+        hour, minute = n.cardinal(int(m.group(1) or m.group(3)), r), int(m.group(2) or 0)
+        return r.time.format(hour=hour, minute=n.cardinal(minute, r)) if minute else r.time_full.format(hour=hour)
+
+    def _scaled(self, m: re.Match[str]) -> str:
+        """1.5M people, 3bn: the number and its scale word."""
+        scale = self.rules.scales[{"m": 1, "mn": 1, "b": 2, "bn": 2}[m.group(2).lower()]]
+        return f"{self.number(m.group(1))} {scale}"
+
+    def _times(self, m: re.Match[str]) -> str:
+        """2.5x faster: a multiple."""
+        return f"{self.number(m.group(1))} {self.rules.word('times')}"
+
+    def _mixed(self, m: re.Match[str]) -> str:
+        """1 1/2 cups, 2½: a whole number and a fraction (only a proper one: 3 4/2 stays)."""
+        top, bottom = _FRACTIONS[m.group(4)] if m.group(4) else (int(m.group(2)), int(m.group(3)))
+        if not 0 < top < bottom:
+            return m.group()
+        whole, unit = self.number(m.group(1)), (f" {self.rules.units[m.group(5)][1]}" if m.group(5) else "")
+        if self.rules.language == "en" and top == 1 and bottom in (2, 3, 4):
+            return f"{whole} and a {({2: 'half', 3: 'third', 4: 'quarter'})[bottom]}{unit}"
+        return f"{whole} {self.rules.word('and')}{self._fraction_words(top, bottom).rstrip()}{unit}"
+
     def _ordinal(self, m: re.Match[str]) -> str:
+        if m.group(2) == "." and self.rules.ordinal_suffixes == (".",):
+            # German "5." before a capital is an ordinal only after an article or a preposition
+            # ("der 2. Platz"); else its period ends a sentence ("Er hat 5. Das war viel.")
+            before = m.string[: m.start()].split()[-1:]
+            after = m.string[m.end():].lstrip()[:1]
+            if after.isupper() and not (before and before[0].lower() in self.rules.ordinal_after):
+                return m.group()
         feminine = m.group(2) in ("ª", "a", ".ª", "re")
         return self._inflect(m, n.ordinal(int(m.group(1)), self.rules, feminine))
 
@@ -282,12 +353,20 @@ class Expander(DatesAndTimes):
         return f"{m.group(1)} {spoken}{period}"
 
     def _fraction(self, m: re.Match[str]) -> str:
-        top, bottom = _FRACTIONS[m.group(3)] if m.group(3) else (int(m.group(1)), int(m.group(2)))
-        r = self.rules
+        top, bottom = _FRACTIONS[m.group(4)] if m.group(4) else (int(m.group(1)), int(m.group(2)))
+        r, unit = self.rules, m.group(3) or m.group(5)
         if bottom == 0:
             return m.group()
-        if r.language == "en" and top == bottom == 50:
+        if r.language == "en" and top == bottom == 50 and not unit:
             return " fifty-fifty "
+        if unit:  # 3/4 tsp: three quarters of a teaspoon
+            one, many = r.units[unit]
+            joined = f" {r.word('of')} a " if r.language == "en" and top < bottom else " "
+            return self._fraction_words(top, bottom).rstrip() + joined + (one if top < bottom else many) + " "
+        return self._fraction_words(top, bottom)
+
+    def _fraction_words(self, top: int, bottom: int) -> str:
+        r = self.rules
         if r.language == "en":
             name = {2: ("half", "halves"), 4: ("quarter", "quarters")}.get(bottom)
             if name is None:
@@ -304,6 +383,9 @@ class Expander(DatesAndTimes):
     def _symbol(self, m: re.Match[str]) -> str:
         return f" {self.rules.symbols[m.group()]} "
 
+
+_THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
+_EQUALS = re.compile(r"\s*=")
 
 #: A US local number (555-1234), read as one only after a word that says so: else it is a range.
 _LOCAL_NUMBER = re.compile(r"\d{3}-\d{4}")

@@ -41,7 +41,8 @@ class Rules:
     date_order: str = attrs.field(default="dmy", validator=attrs.validators.in_(DATE_ORDERS))
     months: tuple[str, ...] = attrs.field(default=(), converter=tuple, validator=_months)
     #: Single words: "point", "minus", "percent", "to" (ranges), "and" (currency cents),
-    #: "dot", "at", "slash", "o'clock", "am", "pm", "half", "over" (fractions), "plus".
+    #: "dot", "at", "slash", "o'clock", "am", "pm", "half", "over" (fractions), "plus",
+    #: "score" (3:1), "times" (2.5x).
     words: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping)
     #: ``"Dr."`` -> ``"doctor"``; matched whole, case-sensitively, with the dot.
     abbreviations: Mapping[str, str] = attrs.field(factory=dict, converter=frozen_mapping)
@@ -68,6 +69,9 @@ class Rules:
     regnal: str = "{ordinal}"
     #: The ordinal suffixes written after a digit (``st``, ``nd``; ``º``, ``ª``; ``.`` in German).
     ordinal_suffixes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    #: Where the ordinal suffix is a period (German): words after which "3." before a capital is
+    #: an ordinal ("der 3. Platz"); elsewhere that period ends a sentence ("Er hat 5. Das…").
+    ordinal_after: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
     #: Read a four-digit number 1100..2099 as a year (English: nineteen ninety-nine).
     years: bool = False
     #: Date template; fields {day} (ordinal or cardinal per `date_day`), {month}, {year}.
