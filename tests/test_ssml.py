@@ -150,3 +150,16 @@ def test_a_comment_or_blank_line_before_speak_is_still_ssml(doc):
     document SSML: it was read aloud as text, tags and all, or refused."""
     assert ssml.is_ssml(doc)
     assert [(s.text, s.pause) for s in ssml.parse(doc)] == [("Hi", 0.0), ("", 1.0), ("there", 0.0)]
+
+
+def test_say_as_characters_are_read_character_by_character_and_not_normalized_again(tmp_path):
+    """`characters` spells what it holds: "1-2" is "one dash two" (it was read again as the range
+    "one to two", and "10.5" as "one zero." with a sentence's end); a cardinal with thousands
+    separators is a number (it warned that cardinal was not supported)."""
+    reader = Reader()
+    result = _kernel(tmp_path, reader).render(
+        '<speak>Code <say-as interpret-as="characters">1-2</say-as>, <say-as interpret-as="characters">10.5'
+        '</say-as> and <say-as interpret-as="cardinal">1,234</say-as> people.</speak>', engine="tone")
+    assert reader.calls == ["Code one dash two, one zero dot five and one thousand two hundred and thirty-four "
+                            "people."]
+    assert not result.warnings

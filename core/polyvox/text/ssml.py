@@ -207,15 +207,20 @@ class _Reader:
             return f"\ue002{element.get('ph', '')}\ue003{content}\ue004" if element.get("ph") else content
         kind = (element.get("interpret-as") or "").lower()
         language = state["language"] or self.language or "en"
-        if kind in ("characters", "spell-out", "verbatim"):
-            return " ".join(c for c in content if not c.isspace())
         from polyvox.text.normalize import numbers, rules_for
 
         rules = rules_for(language) or rules_for("en")
         assert rules is not None
+        if kind in ("characters", "spell-out", "verbatim"):
+            # each character as the word it is, so normalization after cannot read "10.5" again
+            names = {".": rules.word("dot"), "-": rules.word("dash"), "/": rules.word("slash"), **rules.symbols}
+            return " ".join(numbers.digits(c, rules) if c.isdigit() else names.get(c, c)
+                            for c in content if not c.isspace())
         digits = content.strip()
         if kind in ("cardinal", "number") and re.fullmatch(r"-?\d+", digits):
             return numbers.cardinal(int(digits), rules)
+        if kind in ("cardinal", "number") and re.fullmatch(r"-?[\d.,\s\u202f]*\d", digits):
+            return self.normalizers(digits, language)  # 1,234 and 1.234,5 as the language writes them
         if kind == "ordinal" and digits.isdigit():
             return numbers.ordinal(int(digits), rules)
         if kind == "telephone":
