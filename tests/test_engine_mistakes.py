@@ -34,6 +34,10 @@ class Mistaken(ToneEngine):
             raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB\n(GPU 0; 7.79 GiB total)")
         if self.mistake == "empty":
             return Audio(np.zeros(0, np.float32), tone.sample_rate)
+        if self.mistake == "int16":  # PCM as many libraries give it
+            return Audio((tone.samples * 32767).astype(np.int16), tone.sample_rate)
+        if self.mistake == "int16-as-float":  # the same numbers, cast to float without scaling
+            return Audio((tone.samples * 32767).astype(np.int16).astype(np.float32), tone.sample_rate)
         if self.mistake == "tuple-words":
             return Audio(tone.samples, tone.sample_rate, words=[("Hello", 0.0, 0.1)])
         return tone
@@ -51,6 +55,18 @@ def test_audio_with_the_channels_first_is_the_audio_meant(mistake, tmp_path):
     plain = render("none", tmp_path / "plain")
     assert len(made.audio) == len(plain.audio) > 1000  # not one sample per channel
     assert np.array_equal(made.audio.samples, plain.audio.samples)
+
+
+def test_int16_audio_is_scaled_to_full_scale_and_int16_numbers_as_float_are_refused(tmp_path):
+    """An engine that hands over int16 PCM means full scale at 32767 (it became samples 30,000
+    times too loud, cached and clipped to a square wave); the same numbers cast to float are
+    named as the mistake instead of rendered."""
+    made, plain = render("int16", tmp_path), render("none", tmp_path / "plain")
+    assert np.allclose(made.audio.samples, plain.audio.samples, atol=1e-4)
+    assert 0.1 < np.abs(made.audio.samples).max() <= 1.0
+    with pytest.raises(polyvox.SegmentError, match=r"engine 'mistaken' returned samples up to \d{4,5}, where full "
+                                                   r"scale is 1\.0"):
+        render("int16-as-float", tmp_path / "float")
 
 
 def test_an_engine_may_raise_a_segment_error_with_a_message_alone(tmp_path):

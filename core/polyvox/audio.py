@@ -20,8 +20,20 @@ from polyvox.words.timing import WordTime
 MAX_CHANNELS = 8
 
 
+#: Integer PCM as engines and libraries hand it over, and the full scale that is 1.0.
+_PCM_SCALE = {np.dtype(np.int16): 32768.0, np.dtype(np.int32): 2147483648.0, np.dtype(np.int8): 128.0}
+
+
 def _as_samples(value: Any) -> np.ndarray:
-    samples = np.asarray(value, dtype=np.float32)
+    raw = np.asarray(value)
+    if raw.dtype.kind in "bcOSU":
+        raise PolyvoxError(f"audio samples must be real numbers, got an array of {raw.dtype}")
+    if raw.dtype in _PCM_SCALE:  # int16 PCM: -32768..32767 is -1..1, not a signal 32,000 times too loud
+        samples = raw.astype(np.float32) / np.float32(_PCM_SCALE[raw.dtype])
+    elif raw.dtype == np.uint8:  # 8-bit PCM is unsigned, 128 is silence
+        samples = (raw.astype(np.float32) - 128) / np.float32(128)
+    else:
+        samples = raw.astype(np.float32, copy=False)
     if samples.ndim == 2 and not samples.size:
         samples = samples.reshape(0)
     elif samples.ndim == 2:  # mixed down: (frames, channels) as soundfile reads it, or (channels,

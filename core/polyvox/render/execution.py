@@ -193,6 +193,11 @@ def engine_call(hook: Any, models: ModelManager, entry: LoadedModel, caps: Capab
     return out
 
 
+#: The highest sample an engine may return: a little over full scale is an engine's overshoot
+#: (the limiter or the file's clipping takes it); more is audio scaled wrong.
+LOUDEST = 4.0
+
+
 def check_output(engine: str, out: Any, expected: int) -> None:
     """`out` is `expected` finite `Audio`, or the engine broke its contract (`PluginError`)."""
     if not isinstance(out, list) or len(out) != expected:
@@ -200,8 +205,13 @@ def check_output(engine: str, out: Any, expected: int) -> None:
     for audio in out:
         if not isinstance(audio, Audio):
             raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio")
-        if not np.all(np.isfinite(audio.samples)):
-            raise PluginError(f"engine {engine!r} returned audio with NaN or infinite samples")
+        if audio.samples.size:  # the highest and lowest sample: NaN and infinity carry through both
+            peak = max(float(audio.samples.max()), -float(audio.samples.min()))
+            if not np.isfinite(peak):
+                raise PluginError(f"engine {engine!r} returned audio with NaN or infinite samples")
+            if peak > LOUDEST:
+                raise PluginError(f"engine {engine!r} returned samples up to {peak:g}, where full scale is 1.0 "
+                                  "(integer PCM given as float? give int16 as it is, or divide by 32768)")
         wrong = next((w for w in audio.words if not isinstance(w, WordTime)), None)
         if wrong is not None:
             raise PluginError(f"engine {engine!r} returned a word time as {type(wrong).__name__} ({wrong!r:.60}): "
