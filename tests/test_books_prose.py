@@ -143,3 +143,24 @@ def test_markdown_comments_code_and_tables(tmp_path):
     assert "Draft" not in (book.title or "") and all("Draft" not in c.text for c in book.chapters)
     assert [(c.title, c.text) for c in book.chapters][1:] == [
         ("One", "Home again\nat last.\nCity, Price\nParis, 5"), ("Two", "End.")]
+
+
+def test_an_epub_with_an_empty_table_of_contents_and_ruby_readings(tmp_path):
+    """ebooklib gives an empty navMap as one Link, not a list (it was an internal TypeError); a
+    ruby's reading (<rt>) is for the eye, and was read after its word."""
+    from ebooklib import epub
+
+    book = epub.EpubBook()
+    book.set_identifier("x")
+    book.set_title("Neko")
+    book.set_language("ja")
+    page = epub.EpubHtml(title="One", file_name="c1.xhtml", lang="ja")
+    page.content = ("<html><body><h1>一</h1><p>吾輩は<ruby>猫<rp>(</rp><rt>ねこ</rt><rp>)</rp></ruby>である。"
+                    "</p></body></html>")
+    book.add_item(page)
+    book.toc = []
+    book.spine = [page]
+    book.add_item(epub.EpubNcx())
+    epub.write_epub(str(tmp_path / "neko.epub"), book)
+    chapters = polyvox.read_book(tmp_path / "neko.epub").chapters
+    assert "".join(c.text for c in chapters) == "吾輩は猫である。"

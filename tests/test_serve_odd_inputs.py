@@ -98,6 +98,14 @@ def test_nothing_to_say_is_still_a_file_a_player_opens(server, fmt):
     assert _decoded_samples(body)[0] / rate < 0.2
 
 
+@pytest.mark.parametrize("text", ["👍", "🎉 ♥", "***"])
+def test_an_emoji_or_a_rule_alone_is_nothing_to_say_as_punctuation_is(server, text):
+    """A chat UI sends a reply's last line on its own, often "👍" alone: it was a 400
+    ("the script has no text") where "?!" was a (silent) 200."""
+    got = _speak(server, input=text, response_format="wav")
+    assert got.status_code == 200 and len(got.content) == 44 and got.content[:4] == b"RIFF", got.text
+
+
 def test_nothing_to_say_in_wav_and_pcm_is_exactly_empty(server):
     wav = _speak(server, input="— ?!", response_format="wav")
     assert wav.status_code == 200 and len(wav.content) == 44 and wav.content[:4] == b"RIFF"

@@ -205,6 +205,18 @@ def test_streaming_speaks_a_complete_sentence_before_the_stop(service):
     assert kinds[0] == "audio-start" and "audio-chunk" in kinds and kinds[-2:] == ["audio-stop", "synthesize-stopped"]
 
 
+def test_a_streamed_sentence_with_nothing_to_say_does_not_end_the_answer(service):
+    """An assistant's answer "Great! 👍 Anything else?" streamed: the "👍" sentence is skipped
+    (it was an error that hung up, and "Anything else?" was never spoken)."""
+    events = [SynthesizeStart(), SynthesizeChunk(text="Great! 👍\n\n"), SynthesizeChunk(text="Anything else?"),
+              SynthesizeStop()]
+    got = asyncio.run(_session(service, free_port(), events, "synthesize-stopped"))
+    types = [e.type for e in got]
+    assert "error" not in types and types[-2:] == ["audio-stop", "synthesize-stopped"]
+    whole = asyncio.run(_session(service, free_port(), [Synthesize(text="Great! Anything else?")], "audio-stop"))
+    assert len(_pcm(got)[1]) > 0.8 * len(_pcm(whole)[1])  # both sentences spoken
+
+
 def test_streaming_keeps_the_space_a_chunk_ends_with(service):
     """A chunk that ends a sentence and then a word with its space ("... here. The ") is
     followed by the next word: the words stay apart, as they were sent."""

@@ -208,3 +208,26 @@ def test_a_truncated_cues_segment_ends_where_its_audio_does(tmp_path: Path) -> N
     for this, following in zip(spoken, spoken[1:], strict=False):
         assert this.start + this.duration <= following.start + 1e-6
     assert spoken[-1].start + spoken[-1].duration <= result.audio.duration + 1e-6
+
+
+def test_youtube_automatic_captions_are_read_once_without_their_word_times() -> None:
+    """YouTube's automatic WebVTT: each word carries its time (<00:00:00.480>, read aloud as
+    "zero o'clock"), and every cue repeats the line before it (read twice)."""
+    from polyvox.subtitles.vtt import read_vtt
+
+    doc = ("WEBVTT\nKind: captions\nLanguage: en\n\n"
+           "00:00:00.030 --> 00:00:02.270 align:start position:0%\n \n"
+           "hello<00:00:00.480><c> everyone</c><00:00:00.960><c> and</c>\n\n"
+           "00:00:02.270 --> 00:00:02.280 align:start position:0%\nhello everyone and\n \n\n"
+           "00:00:02.280 --> 00:00:04.550 align:start position:0%\nhello everyone and\n"
+           "welcome<00:00:02.800><c> to</c><00:00:03.120><c> the show</c>\n")
+    assert [(c.start, c.text) for c in read_vtt(doc)] == [(0.03, "hello everyone and"), (2.28, "welcome to the show")]
+    # a plain file's repeated line is a line said twice, and stays
+    plain = "WEBVTT\n\n00:00.000 --> 00:01.000\nNo.\n\n00:01.000 --> 00:02.000\nNo.\n"
+    assert [c.text for c in read_vtt(plain)] == ["No.", "No."]
+
+
+def test_a_rubys_reading_is_not_read_after_its_word() -> None:
+    """東京<rt>とうきょう</rt> is 東京 once: the reading is for the eye (it was read after the word)."""
+    cues = read_srt("1\n00:00:01,000 --> 00:00:02,000\n<ruby>東京<rp>(</rp><rt>とうきょう</rt><rp>)</rp></ruby>へ行く\n")
+    assert [c.text for c in cues] == ["東京へ行く"]

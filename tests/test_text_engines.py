@@ -80,7 +80,9 @@ def test_markdown_marks_of_a_chat_reply_are_never_sent_to_an_engine(tmp_path):
     kernel = _kernel(tmp_path, engine)
     kernel.render("## Summary\n* Use **bold** and `pip install` _now_.\nKeep snake_case and 5 * 3.", engine="tone")
     kernel.render("### Steps", engine="tone", normalize=True)
-    assert engine.calls == ["Summary", "Use bold and pip install now.", "Keep snake_case and 5 * 3.", "Steps"]
+    kernel.render("First.\n\n***\n\nThen <b>this</b>.<br>Done.", engine="tone")
+    assert engine.calls == ["Summary", "Use bold and pip install now.", "Keep snake_case and 5 * 3.", "Steps",
+                            "First.", "Then this. Done."]
 
 
 def test_the_segment_keeps_the_written_text_and_the_key_follows_the_spoken(tmp_path):

@@ -78,7 +78,7 @@ _LAZY = {
     "Capabilities": "plugin.spec", "EngineSpec": "plugin.spec", "ParamSpec": "plugin.spec",
     "RenderResult": "render.results", "RenderStats": "render.results", "SegmentResult": "render.results",
     "Request": "text.segment", "Segment": "text.segment", "speakable": "text.segment",
-    "sentences": "text.chunking",
+    "sentences": "text.chunking", "says_nothing": "text.speech",
     "Voice": "voices.voice", "VoiceLibrary": "voices.library", "voice_language": "voices.casting",
     "ContentCache": "cache.store", "open_cache": "cache.opening",
     "decode_text": "text.encoding", "decode_script": "text.encoding",
@@ -122,7 +122,7 @@ __all__ = [
     "integrated_loudness", "ListenerSpec", "LocalFiles", "Loudness", "ModelError", "ModelWeights", "ParameterError",
     "ParamSpec", "parse_blend", "PluginError", "PolyvoxError", "read_book", "read_chapters", "read_source",
     "read_srt", "RenderResult", "RenderStats", "RenderStream", "Request", "resolve_voice", "ScriptError", "Segment",
-    "SegmentError", "SegmentResult", "sentences", "speakable", "TimingConfig", "UnknownEngineError",
+    "SegmentError", "SegmentResult", "sentences", "says_nothing", "speakable", "TimingConfig", "UnknownEngineError",
     "UnsupportedLanguageError", "UrlFile", "Verdict", "VerifyOptions", "VerifyReport", "Voice", "voice_language",
     "VoiceError", "VoiceLibrary", "Word", "WordTime",
     # modules, imported on first use like the names

@@ -133,7 +133,7 @@ def _toc_marks(toc: Any) -> dict[str, list[tuple[str, str]]]:
         if href and title and (fragment, title) not in out.get(href, []):
             out.setdefault(href, []).append((fragment, title))
 
-    walk(toc or ())
+    walk(toc if isinstance(toc, (list, tuple)) else [toc] if toc else [])  # an empty navMap: one Link, no list
     return out
 
 

@@ -14,7 +14,7 @@ from polyvox.books.book import Chapter
 
 #: Elements whose content is never read out.
 _SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio", "video", "object", "figcaption",
-            "noscript", "footer"}
+            "noscript", "footer", "rt", "rp"}  # rt, rp: a ruby's reading, for the eye
 #: What an ``epub:type`` or ``role`` may call an element that is not part of the reading.
 _NOT_READ = {"noteref", "footnote", "endnote", "endnotes", "footnotes", "rearnote", "rearnotes", "pagebreak",
              "page-list", "toc", "landmarks", "doc-noteref", "doc-footnote", "doc-endnote", "doc-endnotes",

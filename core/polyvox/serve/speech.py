@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 import polyvox
-from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, sentences, speakable
+from polyvox import Audio, CancelToken, Kernel, RenderStream, Segment, Voice, says_nothing, sentences, speakable
 from polyvox.errors import PolyvoxError
 from polyvox.events import SegmentFinished, WordsTimed
 from polyvox.events import Warning as RenderWarning
@@ -165,6 +165,8 @@ class SpeechService:
         req = req.model_copy(update={"input": speakable(req.input)})
         if not req.input.strip():
             raise bad_request("input is empty: give the text to speak", "input", "empty_input")
+        if says_nothing(req.input):  # "👍" alone, as "?!" alone: a short silence, not an error for a chat UI
+            req = req.model_copy(update={"input": "…"})
         if len(req.input) > self.config.max_input_chars:
             raise too_large(f"input is {len(req.input)} characters long: the limit is "
                             f"{self.config.max_input_chars}", "input")

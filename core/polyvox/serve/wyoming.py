@@ -272,8 +272,8 @@ class Handler(AsyncEventHandler):
         return getattr(self.voice, "language", None)
 
     async def _speak(self, text: str) -> None:
-        if not text.strip():
-            return
+        if not text.strip() or (self.streaming and polyvox.says_nothing(text)):
+            return  # a streamed answer's "👍" sentence: nothing to say, and the rest still to come
         name = getattr(self.voice, "name", None) or "alloy"
         request = SpeechRequest(model=_MODEL, input=text, voice=name, language=self._language(),
                                 response_format="pcm")

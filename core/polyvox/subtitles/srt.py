@@ -36,6 +36,9 @@ from polyvox.text.encoding import decode_script, decode_text
 _HTML_TAG = re.compile(r"</?(?:(?:i|b|u|s|em|strong|small|big|strike|tt|ruby|rt|rp|sub|sup)\s*"
                        r"|(?:font|span|c|v|lang|p|div)(?:[\s.][^<>]*)?)/?>", re.IGNORECASE)
 _HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+#: What is never read: a ruby's reading and its fallback brackets (東京<rt>とうきょう</rt> is 東京
+#: once), and a WebVTT cue's word timestamps (YouTube's <00:00:01.480>).
+_UNREAD = re.compile(r"<(rt|rp)\b[^<>]*>[^<]*</\1\s*>|<\d{1,2}(?::\d{2}){1,2}[.,]\d{1,3}>", re.IGNORECASE)
 _ASS_TAG = re.compile(r"\{\\[^{}]*\}")
 _ASS_BREAK = re.compile(r"\\N")
 _ASS_SPACE = re.compile(r"\\[nh]")
@@ -69,7 +72,7 @@ class Cue:
 def clean_text(text: str) -> str:
     """Cue text without HTML/ASS tags or entities; each line's spacing tidied, blank lines
     dropped, the lines kept (an ASS ``\\N`` and an HTML ``<br>`` are line breaks too)."""
-    text = _HTML_TAG.sub("", _HTML_BREAK.sub("\n", text))
+    text = _HTML_TAG.sub("", _HTML_BREAK.sub("\n", _UNREAD.sub("", text)))
     text = _ASS_BREAK.sub("\n", _ASS_SPACE.sub(" ", _ASS_TAG.sub("", text)))
     lines = (" ".join(line.split()) for line in html.unescape(text).splitlines())
     return "\n".join(line for line in lines if line)

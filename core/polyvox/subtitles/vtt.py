@@ -51,11 +51,31 @@ def read_vtt(source: str | bytes | Path, *, max_cue_start: float = MAX_CUE_START
         note = "" if end >= start else (f"its end {caption.end} is before its start {caption.start}: read as a "
                                         "zero-length cue (end set to start)")
         rows.append((start, max(start, end), _voiced(caption.raw_text), note))
+    if any(_WORD_TIME.search(caption.raw_text) for caption in captions):
+        rows = _unrolled(sorted(rows, key=lambda r: (r[0], r[1])))
     if not rows:
         raise ScriptError(f"no subtitles found in {what}: expected WebVTT cues such as "
                           "'00:00:01.000 --> 00:00:02.500' / 'text'")
     rows.sort(key=lambda r: (r[0], r[1]))
     return [Cue(n, start, end, body, note) for n, (start, end, body, note) in enumerate(rows, 1)]
+
+
+#: A word's time inside a cue (<00:00:01.480>): what YouTube's automatic captions carry.
+_WORD_TIME = re.compile(r"<\d{1,2}(?::\d{2}){1,2}[.,]\d{1,3}>")
+
+
+def _unrolled(rows: list[tuple[float, float, str, str]]) -> list[tuple[float, float, str, str]]:
+    """Rolling captions (YouTube's automatic ones) as each line once: every cue repeats the line
+    before it above its new one, and a 10 ms cue between them holds the old line alone."""
+    out, before = [], ""
+    for start, end, body, note in rows:
+        lines = body.split("\n")
+        while lines and before and lines[0] == before:
+            lines.pop(0)
+        if lines:
+            out.append((start, end, "\n".join(lines), note))
+            before = lines[-1]
+    return out
 
 
 def _voiced(raw: str) -> str:

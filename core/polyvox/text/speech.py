@@ -51,9 +51,12 @@ def without_pictographs(text: str) -> str:
 
 
 #: What Markdown leaves in plain text (a chat model's reply read aloud): heading marks, bullet
-#: stars, emphasis asterisks and underscores, code backticks. The words stay, the marks go;
+#: stars, emphasis asterisks and underscores, code backticks, rules, the HTML tags chat models
+#: mix in (<br>, <b>). The words stay, the marks go;
 #: a lone `*` between spaces (5 * 3) and a word's own underscores (snake_case) stay.
-_MARKDOWN = re.compile(r"(?m)^[ \t]*#{1,6}[ \t]+|(?<!\S)#{2,6}(?=\s)|^[ \t]*[*+•][ \t]+|`+"
+_MARKDOWN = re.compile(r"(?m)^[ \t]*(?:[*_][ \t]*){3,}$|(?<!\S)\*{2,}(?!\S)"  # rules (***, * * *), stars alone
+                       r"|^[ \t]*#{1,6}[ \t]+|(?<!\S)#{2,6}(?=\s)|^[ \t]*[*+•][ \t]+|`+"
+                       r"|</?(?:b|i|u|s|em|strong|br|p|span|code|pre|div|small|mark|sup|sub)\b[^<>]*>"  # inline HTML
                        r"|(?<![\w*])\*{1,3}(?=[^\s*])|(?<=[^\s*])\*{1,3}(?![\w*])"
                        r"|(?<![\w_])_{1,3}(?=[^\s_][^_]*(?<=[^\s_])_{1,3}(?![\w_]))|(?<=[^\s_])_{1,3}(?![\w_])")
 
@@ -68,7 +71,13 @@ def without_markdown(text: str) -> str:
     "**bold**", "`code`"): read aloud, "#" is "number", and engines say "asterisk" or skip it."""
     if not _MARKDOWN.search(text):
         return text
-    return tidy_spaces(_MARKDOWN.sub("", text))
+    return tidy_spaces(_MARKDOWN.sub(lambda m: " " if m.group().startswith("<") else "", text))
+
+
+def says_nothing(text: str) -> bool:
+    """Whether `text` holds nothing to say: no letter or digit once emoji and Markdown's marks are
+    gone ("👍", "?!", "***"; a chat reply's last line is often one of these)."""
+    return not any(c.isalnum() for c in without_markdown(without_pictographs(text)))
 
 
 def tidy_spaces(text: str) -> str:
