@@ -31,7 +31,7 @@ class Running:
 
     @property
     def state(self) -> Any:
-        return self.app.app.state
+        return self.app.state
 
 
 @contextmanager

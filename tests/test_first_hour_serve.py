@@ -53,7 +53,7 @@ def test_mappings_to_what_is_there_pass_and_the_banner_says_what_is_served(tmp_p
     config = ServeConfig(port=8123, voices_dir=voices, api_keys=("first-key-0123456789", "second-key-0123456789"),
                          model_aliases={"tts-1": "piper", "tts-1-hd": "piper:en_US-joe-medium"},
                          voice_map={"alloy": "Alice", "echo": "en_US-joe-medium", "nova": "alloy"})
-    service = create_app(config, kernel).app.state.service
+    service = create_app(config, kernel).state.service
     check(config, service)
     shown = banner(config, service, "tcp://127.0.0.1:10200").splitlines()
     assert shown == ["polyvox serve: http://127.0.0.1:8123/v1 and Wyoming on tcp://127.0.0.1:10200",
@@ -69,7 +69,7 @@ def test_an_openai_name_mapped_to_another_engines_voice_is_that_engines_default(
 
     kernel = polyvox.Kernel(cache=False, plugins=["piper", "hibari"])
     config = ServeConfig(voices_dir=tmp_path / "v", voice_map={"alloy": "heart", "robot": "heart"})
-    service = create_app(config, kernel).app.state.service
+    service = create_app(config, kernel).state.service
     assert service.resolve_voice("alloy", "hibari").model == "heart"
     assert service.resolve_voice("alloy", "piper") is None
     with pytest.raises(ApiError) as err:  # a name of the user's own mapping still says what it maps to

@@ -61,3 +61,16 @@ def test_a_region_of_an_undeclared_language_is_refused():
     kernel = kernel_with(brazilian=False)
     with pytest.raises(polyvox.UnsupportedLanguageError, match="fr"):
         kernel.render("Bonjour.", engine="tone", language="fr-ca")
+
+
+def test_a_voice_whose_engine_does_not_speak_the_tags_language_is_refused_before_any_audio(tmp_path):
+    """[de:Alice] with Alice = hibari's heart (English only) was read in German by an English
+    voice, without a word ("German text came out with an English accent and nobody noticed");
+    [ja:Alice] was made, cached, and then blamed on the engine for giving no audio."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    voices = {"Alice": polyvox.Voice(name="Alice", model="heart", engine="hibari")}
+    for script in ("[de:Alice] Guten Tag.", "[ja:Alice] こんにちは。"):
+        with pytest.raises(polyvox.UnsupportedLanguageError, match=r"Alice's voice 'heart' \(engine 'hibari'\) does "
+                                                                   r"not speak '(de|ja)'"):
+            kernel.plan(script, voices=voices)
+    assert [j.request.language for j in kernel.plan("[Alice] Good day.", voices=voices)] == ["en-us"]

@@ -92,7 +92,7 @@ def _service(kernel: polyvox.Kernel, tmp_path, **settings: object):
     from polyvox.serve import ServeConfig, create_app
 
     config = ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "piper"}, **settings)
-    return create_app(config, kernel).app.state.service
+    return create_app(config, kernel).state.service
 
 
 def test_the_wyoming_server_verifies_and_says_so_in_audio_stop(tmp_path) -> None:

@@ -311,6 +311,13 @@ def test_browsers_may_call_only_from_the_origins_given(server, tmp_path):
         assert len(spoken.content) > 1000
         unauthorized = httpx.post(f"{srv.url}/v1/audio/speech", json=body, headers={"Origin": page}, timeout=10)
         assert unauthorized.status_code == 401  # CORS lets the page ask; the key still decides
+        # and the page reads why (the gate's refusals went out without CORS headers: "Failed to fetch")
+        assert unauthorized.headers["access-control-allow-origin"] == page
+        # the openai SDK in a browser sends its own headers with every request (it got a 400 preflight)
+        sdk = httpx.options(f"{srv.url}/v1/audio/speech", timeout=10, headers={
+            "Origin": page, "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type,x-stainless-os,x-stainless-timeout"})
+        assert sdk.status_code == 200 and "x-stainless-os" in sdk.headers["access-control-allow-headers"].lower()
     with pytest.raises(polyvox.PolyvoxError, match="not an origin"):
         polyvox.serve.ServeConfig(cors_origins=("https://reader.example/app",))
 

@@ -120,3 +120,43 @@ def _render(kernel: polyvox.Kernel, text: str, engine: str = "slowtone") -> poly
     parts = sentences(text)
     return kernel.render([Segment(text=t, join="none" if n == 0 else "sentence") for n, t in enumerate(parts)],
                          engine=engine).audio
+
+
+class _Long(ToneEngine):
+    """Ten seconds of tone for every sentence: an answer far bigger than the sockets' buffers."""
+
+    def synthesize(self, model, request, conditioning):
+        tone = super().synthesize(model, request, conditioning)
+        return polyvox.Audio(np.resize(tone.samples, 10 * tone.sample_rate), tone.sample_rate)
+
+
+def test_a_client_that_stops_reading_gives_its_place_back(tmp_path):
+    """A client that reads the headers and then nothing held its place in the queue for as long
+    as its socket stayed open: with --max-queue 1, every other client got 429 meanwhile."""
+    import socket
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[])
+    kernel.register(_Long(name="long", thread_safe=True))
+    with running(kernel, tmp_path, max_queue=1, send_timeout=1.0) as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        stuck = socket.socket()
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.connect(("127.0.0.1", port))
+        body = ('{"model": "long", "response_format": "pcm", "input": "'
+                + " ".join(f"Line {n} is long." for n in range(30)) + '"}').encode()
+        stuck.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        assert stuck.recv(100).startswith(b"HTTP/1.1 200")  # the headers, then the client reads nothing
+        try:
+            statuses = []
+            for _ in range(40):  # the stuck answer's sends time out after 1 s; at most 10 s here
+                got = httpx.post(f"{server.url}/v1/audio/speech", timeout=10,
+                                 json={"model": "long", "input": "Hi.", "response_format": "pcm"})
+                statuses.append(got.status_code)
+                if got.status_code == 200:
+                    break
+                time.sleep(0.25)
+            assert statuses[-1] == 200, statuses
+            assert statuses[0] == 429  # it did hold the place while it was sending
+        finally:
+            stuck.close()

@@ -193,7 +193,7 @@ def test_a_client_gone_before_the_headers_frees_its_slot(tmp_path):
             pass
 
     asyncio.run(call())
-    assert app.app.state.queue.count == 0
+    assert app.state.queue.count == 0
     spoken = len(slow.calls)
     time.sleep(0.3)
     assert len(slow.calls) == spoken <= 2  # the first segment (made before the headers), no more

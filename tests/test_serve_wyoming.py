@@ -56,7 +56,7 @@ async def _session(service, port: int, events: list, stop_on: str) -> list:
 def service(tmp_path):
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
     app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"}), kernel)
-    return app.app.state.service
+    return app.state.service
 
 
 def _pcm(events) -> tuple[int, np.ndarray]:
@@ -263,7 +263,7 @@ def test_every_voice_described_can_be_spoken(tmp_path):
         kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
         kernel.register(Voiced(name="voiced"))
         app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases=aliases), kernel)
-        names, answers = asyncio.run(offered_and_answers(app.app.state.service, free_port()))
+        names, answers = asyncio.run(offered_and_answers(app.state.service, free_port()))
         assert ("bob" in names) is listed, names
         assert answers and set(answers.values()) == {"audio-stop"}, answers
 
@@ -274,7 +274,7 @@ def test_a_long_answer_over_the_input_limit_is_spoken_whole(tmp_path):
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
     app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"},
                                  max_input_chars=100), kernel)
-    service = app.app.state.service
+    service = app.state.service
     text = " ".join(f"Sentence number {n} of a long answer." for n in range(8))  # ~290 characters
     got = asyncio.run(_session(service, free_port(), [Synthesize(text=text)], "audio-stop"))
     kinds = [e.type for e in got]
@@ -291,7 +291,7 @@ def test_a_stream_that_never_ends_a_sentence_is_spoken_in_pieces(tmp_path):
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
     app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"},
                                  max_input_chars=60), kernel)
-    service = app.app.state.service
+    service = app.state.service
     words = [f"item{n}" for n in range(40)]  # ~260 characters, no sentence end
 
     async def run(port: int) -> tuple[str, list]:
@@ -329,7 +329,7 @@ def test_uploads_are_offered_only_where_an_engine_clones(tmp_path):
     for engine in ("piper", "template"):
         app = create_app(ServeConfig(voices_dir=tmp_path / f"voices-{engine}", model_aliases={"tts-1": engine}),
                          polyvox.Kernel(cache_dir=tmp_path / "cache"))
-        service = app.app.state.service
+        service = app.state.service
         service.store.add(wav.read_bytes(), "Kitchen", None)
         offered[engine] = {v.description for v in describe(service).tts[0].voices}
     assert "Kitchen" not in offered["piper"] and "Kitchen" in offered["template"]

@@ -88,7 +88,7 @@ def _rss_mb() -> float:
 def service(tmp_path):
     app = create_app(ServeConfig(voices_dir=tmp_path / "voices", model_aliases={"tts-1": "template"}),
                      polyvox.Kernel(cache_dir=tmp_path / "cache"))
-    return app.app.state.service
+    return app.state.service
 
 
 @pytest.mark.parametrize("header", [

@@ -229,5 +229,6 @@ def test_youtube_automatic_captions_are_read_once_without_their_word_times() -> 
 
 def test_a_rubys_reading_is_not_read_after_its_word() -> None:
     """東京<rt>とうきょう</rt> is 東京 once: the reading is for the eye (it was read after the word)."""
-    cues = read_srt("1\n00:00:01,000 --> 00:00:02,000\n<ruby>東京<rp>(</rp><rt>とうきょう</rt><rp>)</rp></ruby>へ行く\n")
+    cues = read_srt("1\n00:00:01,000 --> 00:00:02,000\n"
+                    "<ruby>東京<rp>(</rp><rt>とうきょう</rt><rp>)</rp></ruby>へ行く\n")
     assert [c.text for c in cues] == ["東京へ行く"]

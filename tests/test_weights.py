@@ -374,7 +374,7 @@ def test_the_server_kernel_never_downloads() -> None:
     from polyvox.serve.config import ServeConfig
 
     app = create_app(ServeConfig(host="127.0.0.1", port=0))
-    kernel = app.app.state.kernel  # under the body-size guard
+    kernel = app.state.kernel  # under the body-size guard
     assert kernel is not None and kernel.weights._policy == "never"
 
 

@@ -61,6 +61,8 @@ def _verify(verify: bool, listener: str | None, retakes: int | None) -> Any:
               help="Seconds a request's headers may take to arrive (an idle new connection is closed then).")
 @click.option("--timeout-body", "body_timeout", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds a request's whole body may take to arrive; then 408.")
+@click.option("--timeout-send", "send_timeout", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds a response may wait for a client that stops reading; then its connection is closed.")
 @click.option("--wyoming", metavar="tcp://HOST:PORT", help="Also serve the Wyoming protocol (Home Assistant).")
 @click.option("--executor", type=click.Choice(("sequential", "ray")),
               help="Where engine calls run: this process, or Ray replicas [env POLYVOX_EXECUTOR].")
@@ -90,7 +92,8 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
           model_alias: tuple[str, ...], voice_map: tuple[str, ...], max_queue: int, max_input: int,
           batch_size: int | None, cors_origins: tuple[str, ...], wyoming: str | None, executor: str | None,
           ray_address: str | None, max_connections: int, keep_alive_timeout: float, header_timeout: float,
-          body_timeout: float, verify: bool = False, listener: str | None = None, retakes: int | None = None,
+          body_timeout: float, send_timeout: float, verify: bool = False, listener: str | None = None,
+          retakes: int | None = None,
           cache_url: str | None = None, cache_local: bool = False, keep_alive: tuple[str, ...] = (),
           max_memory: tuple[str, ...] = (), preload: tuple[str, ...] = (), word_times: str = "auto",
           **_: Any) -> None:
@@ -115,7 +118,8 @@ def serve(host: str, port: int, api_keys: tuple[str, ...], api_key_file: str | N
                          voice_map=_pairs(voice_map, "--voice-map"), max_queue=max_queue, max_input_chars=max_input,
                          batch_size=batch_size, cors_origins=cors_origins, max_connections=max_connections,
                          keep_alive_timeout=keep_alive_timeout, header_timeout=header_timeout,
-                         body_timeout=body_timeout, verify=_verify(verify, listener, retakes), preload=preload,
+                         body_timeout=body_timeout, send_timeout=send_timeout,
+                         verify=_verify(verify, listener, retakes), preload=preload,
                          word_times=word_times)
     if wyoming is not None:
         parse_wyoming_uri(wyoming, no_auth)  # a bad URI fails before anything starts

@@ -282,6 +282,12 @@ class Planner:
         chosen = seg.model or model
         if chosen is None and voice.model and voice.engine in (None, name):
             chosen = voice.model
+            if self.model_for(name, lang) is None:  # [de:Alice] with Alice = heart: never English-accented German
+                who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
+                raise UnsupportedLanguageError(
+                    f"{who} {voice.model!r} (engine {name!r}) does not speak {lang!r}; {name} speaks: "
+                    f"{', '.join(spec.languages)} (give {seg.character or 'the narrator'} a voice that speaks "
+                    f"{lang!r})")
         elif chosen is None and voice.model and voice.engine is not None:  # --engine piper --narrator heart
             who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
             self.warn("voice-engine", f"{who} {voice.model!r} belongs to engine {voice.engine!r}, and this speaks "

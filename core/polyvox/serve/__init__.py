@@ -53,9 +53,9 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
 
     from polyvox.serve.startup import banner, check, preload
 
-    check(config, app.app.state.service)  # a mapping no request could use: one line, before listening
-    preload(config, app.app.state.service)
-    print(banner(config, app.app.state.service, wyoming), file=sys.stderr, flush=True)
+    check(config, app.state.service)  # a mapping no request could use: one line, before listening
+    preload(config, app.state.service)
+    print(banner(config, app.state.service, wyoming), file=sys.stderr, flush=True)
     _log_to_stderr()
     server = uvicorn.Server(uvicorn_config(app, config, log_level="info", timeout_graceful_shutdown=5))
     if wyoming is not None:  # its own thread and event loop: uvicorn keeps the main thread's signals
@@ -64,7 +64,7 @@ def run(config: ServeConfig, kernel: Any = None, wyoming: str | None = None) -> 
 
         from polyvox.serve.wyoming import serve_wyoming
 
-        state = app.app.state  # one queue and one set of metrics for both protocols
+        state = app.state  # one queue and one set of metrics for both protocols
         threading.Thread(target=lambda: asyncio.run(serve_wyoming(wyoming, state.service, config.no_auth,
                                                                   queue=state.queue, metrics=state.metrics)),
                          name="polyvox-wyoming", daemon=True).start()

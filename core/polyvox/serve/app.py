@@ -65,15 +65,6 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     app.state.kernel, app.state.service, app.state.queue, app.state.metrics = kernel, service, queue, metrics
 
     install_error_handlers(app)
-    if config.cors_origins:
-        from starlette.middleware.cors import CORSMiddleware
-
-        # browsers ask first (preflight) and read only the headers exposed here
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
-                                           "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning",
-                                           "x-polyvox-cache"])
 
     # -- speech ------------------------------------------------------------------------------
     @app.post("/v1/audio/speech")
@@ -97,7 +88,7 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         frames = _frames(job, first, body.stream_format, metrics, began, request)
         media = "text/event-stream" if body.stream_format == "sse" else FORMATS[body.response_format]
         headers = {**planned.headers, "X-Polyvox-Cache": planned.cache_state()}
-        return _SpeechResponse(frames, job, media_type=media, headers=headers)
+        return _SpeechResponse(frames, job, config.send_timeout, media_type=media, headers=headers)
 
     @app.post("/dev/captioned_speech")  # Kokoro-FastAPI's route, for its clients (serve/captioned.py)
     async def captioned_speech(body: captioned.CaptionedSpeechRequest) -> Any:
@@ -168,16 +159,28 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
         return Response(await anyio.to_thread.run_sync(metrics.render), media_type=CONTENT_TYPE_LATEST)
 
     studio.install(app, service, queue)  # the page at / and its API under /studio/api (serve/studio/)
-    return _Counted(Gate(app, config), metrics)  # every route's key and body bound: serve/gate.py
+    gated: Any = Gate(app, config)  # every route's key and body bound: serve/gate.py
+    if config.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # outside the gate, so a page also reads the gate's refusals (401, 413, 429), not an
+        # opaque CORS failure; any header a page's client sends may come (the openai SDK's
+        # x-stainless-*): the origin and the key decide, not the header names
+        gated = CORSMiddleware(gated, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST", "DELETE"],
+                               allow_headers=["*"],
+                               expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
+                                               "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning",
+                                               "x-polyvox-cache", "retry-after"])
+    return _Counted(gated, app.state, metrics)
 
 
 class _Counted:
     """Counts responses by route and status (a plain ASGI wrapper: Starlette's middleware class
     would buffer streamed bodies and hide a client's disconnect)."""
 
-    def __init__(self, app: FastAPI, metrics: Metrics):
+    def __init__(self, app: Any, state: Any, metrics: Metrics):
         self.app = app
-        self.state = app.state
+        self.state = state
         self.metrics = metrics
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -250,14 +253,23 @@ class _Job:
 
 
 class _SpeechResponse(StreamingResponse):
-    def __init__(self, frames: AsyncIterator[bytes], job: _Job, **kwargs: Any):
+    def __init__(self, frames: AsyncIterator[bytes], job: _Job, send_timeout: float, **kwargs: Any):
         super().__init__(frames, **kwargs)
         self._frames = frames
         self._job = job
+        self._send_timeout = send_timeout
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        limit = self._send_timeout
+
+        async def bounded(message: Any) -> None:  # a client that stops reading gives its place back
+            with anyio.fail_after(limit):
+                await send(message)
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, bounded)
+        except TimeoutError:
+            log.info("client read nothing for %g s: its response ends here", limit)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._frames.aclose()  # type: ignore[attr-defined]

@@ -105,6 +105,9 @@ class ServeConfig:
     #: Seconds a request's whole body may take to arrive (a slow sender holds a connection and
     #: its buffer); later, 408.
     body_timeout: float = attrs.field(default=30.0, validator=_positive_seconds)
+    #: Seconds one piece of a response may wait for the client to read (a client that stops
+    #: reading holds its place in the queue); then its connection is closed.
+    send_timeout: float = attrs.field(default=60.0, validator=_positive_seconds)
     #: Seconds a request's headers may take, from the connection's start or the previous
     #: response's end (an idle or trickling client is closed then).
     header_timeout: float = attrs.field(default=10.0, validator=_positive_seconds)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 #: response_format -> (media type, encoder name).
@@ -43,6 +43,15 @@ class SpeechRequest(BaseModel):
     markup: bool = False
     #: Answer JSON with base64 audio and word times (or, with stream_format "sse", word events).
     timestamps: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls(cls, data: Any) -> Any:
+        """An optional field sent as null is a field left out: generated clients and proxies send
+        every field, the unset ones as null (model and input are still required)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None or k in ("model", "input")}
+        return data
 
     @field_validator("speed", mode="before")
     @classmethod

@@ -112,6 +112,15 @@ class Handler(AsyncEventHandler):
         self.heard: list[polyvox.VerifyReport] = []  # the verdicts of the answer so far (--verify)
         self.peer = self.writer.get_extra_info("peername")
 
+    async def write_event(self, event: Event) -> None:
+        """`event` sent; a client that reads nothing for the server's send timeout is gone (its
+        place in the queue with it)."""
+        limit = self.service.config.send_timeout
+        try:
+            await asyncio.wait_for(super().write_event(event), limit)
+        except TimeoutError:
+            raise ConnectionError(f"the client read nothing for {limit:g} s") from None
+
     async def run(self) -> None:
         """Events until the client hangs up or an error ends the connection; never raises but
         for cancellation (the `wyoming` package's loop lets a bad event escape its task)."""
