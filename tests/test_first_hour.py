@@ -227,9 +227,13 @@ def test_api_misuse_is_a_polyvox_error_naming_the_value() -> None:
             kernel.synthesize(text)
     for options, needle in [({"join": "silence"}, "join='silence'"), ({"params": [1, 2]}, "params=[1, 2]"),
                             ({"engine": 3}, "engine=3"), ({"language": 1}, "language=1"), ({"voice": 5}, "voice=5"),
-                            ({"voices": 5}, "voices=5"), ({"cancel": "yes"}, "cancel='yes'")]:
+                            ({"voices": 5}, "voices=5"), ({"cancel": "yes"}, "cancel='yes'"),
+                            ({"strict": "no"}, "strict='no'"), ({"use_cache": "no"}, "use_cache='no'")]:
         with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
             kernel.render("Hi.", **options)
+    for output, needle in [(io.StringIO(), "to a text stream"), (5, "to 5")]:  # sys.stdout, open(p, "w"), a typo
+        with pytest.raises(polyvox.PolyvoxError, match=f"cannot write audio {needle}.*opened for bytes"):
+            kernel.render("Hi.", output=output, format="wav")
     for options, needle in [({"plugins": "piper"}, "plugins='piper'"), ({"sample_rate": -5}, "sample_rate=-5"),
                             ({"sample_rate": "16k"}, "sample_rate='16k'"), ({"max_models": 0}, "max_models=0"),
                             ({"memory_budget": "lots"}, "memory_budget='lots'"), ({"cache_dir": 123}, "cache_dir=123"),

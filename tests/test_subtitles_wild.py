@@ -232,3 +232,13 @@ def test_a_rubys_reading_is_not_read_after_its_word() -> None:
     cues = read_srt("1\n00:00:01,000 --> 00:00:02,000\n"
                     "<ruby>東京<rp>(</rp><rt>とうきょう</rt><rp>)</rp></ruby>へ行く\n")
     assert [c.text for c in cues] == ["東京へ行く"]
+
+
+def test_a_webvtt_file_saved_as_srt_is_read_as_webvtt(tmp_path: Path) -> None:
+    """A .vtt renamed .srt: its NOTE block, cue names and "00:00.000 --> …" lines were spoken."""
+    vtt = tmp_path / "talk.srt"
+    vtt.write_text("WEBVTT\nKind: captions\n\nSTYLE\n::cue { color: papayawhip; }\n\nintro\n"
+                   "00:01.000 --> 00:02.000 align:start\nHello there.\n\nNOTE one-line note\n\n"
+                   "chunk-three\n00:03.000 --> 00:04.000\nGoodbye.\n")
+    jobs = polyvox.Kernel(cache=False).plan(vtt, engine="template")
+    assert [j.request.text for j in jobs if j.request] == ["Hello there.", "Goodbye."]

@@ -257,3 +257,8 @@ def test_cli_writes_captions_beside_the_audio_and_words_in_json(tmp_path, monkey
     bad = CliRunner().invoke(cli, ["say", "Hi.", "--engine", "template", "-o", "b.wav", "--captions", "b.txt"])
     assert bad.exit_code != 0 and "b.txt" in bad.output and ".vtt, .srt or .json" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "b.wav").exists()
+    # captions into a folder that is not there yet: made, as -o's is (it failed after the render)
+    made = CliRunner().invoke(cli, ["say", "Hi.", "--engine", "template", "-o", "out/c.wav", "--captions",
+                                    "subs/new/c.srt"])
+    assert made.exit_code == 0, made.output
+    assert (tmp_path / "subs" / "new" / "c.srt").read_text().strip()

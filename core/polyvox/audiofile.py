@@ -88,6 +88,10 @@ class SampleWriter:
         if isinstance(target, (str, Path)):
             self._open_path(Path(target))
         else:
+            if isinstance(target, io.TextIOBase) or not callable(getattr(target, "write", None)):
+                what = "a text stream" if isinstance(target, io.TextIOBase) else repr(target)[:60]
+                raise PolyvoxError(f"cannot write audio to {what}: give a file name, or a stream opened for bytes "
+                                   "(open(path, 'wb'), sys.stdout.buffer, io.BytesIO())")
             if self.format in _AV_FORMATS:
                 raise PolyvoxError(f"{self.format} is written to files only (its index is at its end): give a "
                                    "file name, or stream wav, pcm, flac, ogg or mp3")

@@ -229,6 +229,10 @@ def run_render(text: str | Path, *, source: str, output: Path | None, srt: bool 
         from polyvox.words import caption_format
 
         caption_format(captions)  # a bad extension fails before the render, not after
+        try:  # and a folder that is not there is made, as -o's is, before the render (not after it)
+            Path(captions).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise click.UsageError(f"--captions {captions!r}: cannot make its folder: {exc.strerror or exc}") from None
     if output is None and stream and stdout_format not in ("wav", "pcm"):
         raise click.UsageError("--stream to stdout writes WAV or raw PCM only: use --format wav or pcm, "
                                "or write to a file")

@@ -37,6 +37,12 @@ def _of(*kinds: type, what: str) -> Any:
     return check
 
 
+def _flag(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    """True or False: "no" is a true value to Python, so strict="no" turned strictness on."""
+    if not isinstance(value, bool):
+        raise ParameterError(f"{attribute.name}={value!r} is not valid: expected True or False")
+
+
 @attrs.frozen
 class RenderOptions:
     """Everything a caller can ask of one render besides its source."""
@@ -49,7 +55,7 @@ class RenderOptions:
     seed: int | None = None  # checked by the planner (a numeric string works; its range is said)
     params: Mapping[str, Any] | None = attrs.field(default=None, validator=_of(Mapping, what="a mapping of name to "
                                                                                            "value"))
-    use_cache: bool = True
+    use_cache: bool = attrs.field(default=True, validator=_flag)
     workers: int = attrs.field(default=1, validator=_at_least_one)
     #: Segments per call for engines that batch; None: each engine's declared size for the
     #: device (`Capabilities.batch_sizes`), else 1.
@@ -62,7 +68,7 @@ class RenderOptions:
     #: Markup problems (an unknown tag, a bad parameter value, an over-long pause) are errors
     #: instead of warnings (TTS Audio Suite is lenient; so is the default); with `verify`, a
     #: segment that still fails after its retakes is an error too.
-    strict: bool = False
+    strict: bool = attrs.field(default=False, validator=_flag)
     #: Characters the voices do not name: "narrator" (its voice, one warning each) or "auto" (a
     #: distinct installed voice each, stable across runs; see `polyvox.voices.casting`).
     cast: str = attrs.field(default="narrator", converter=check_cast)

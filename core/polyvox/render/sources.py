@@ -46,10 +46,8 @@ def read_source(source: Any) -> Script | Subtitles | Book:
     if isinstance(source, (Script, Subtitles, Book)):
         return source
     if isinstance(source, Path):
-        if source.suffix.lower() == ".srt":
-            return _subtitles(source)
-        if source.suffix.lower() == ".vtt" and not source.is_dir():
-            return Subtitles(tuple(read_vtt(source)))
+        if source.suffix.lower() in (".srt", ".vtt") and source.is_file():
+            return _subtitle_file(source)
         from polyvox.books.reading import is_book_path, read_book
 
         if is_book_path(source) and not source.is_dir():
@@ -81,6 +79,20 @@ def read_source(source: Any) -> Script | Subtitles | Book:
 def is_subtitles(source: Any) -> bool:
     """Whether `source` renders as subtitles (so a caller can name its side files)."""
     return isinstance(read_source(source), Subtitles)
+
+
+def _subtitle_file(path: Path) -> Subtitles:
+    """An .srt or .vtt file, read by what it holds: a WebVTT file saved as .srt (or SRT saved as
+    .vtt) had its NOTE blocks and timing lines read aloud."""
+    try:
+        head = decode_script(path.read_bytes()[:4096], str(path))
+    except OSError:
+        head = ""  # the reader below names the problem
+    if looks_like_vtt(head):
+        return Subtitles(tuple(read_vtt(path)))
+    if path.suffix.lower() == ".vtt" and not looks_like_srt(head):
+        return Subtitles(tuple(read_vtt(path)))  # its own error: no WebVTT header
+    return _subtitles(path)
 
 
 def _subtitles(source: str | Path) -> Subtitles:
