@@ -164,3 +164,71 @@ def test_an_epub_with_an_empty_table_of_contents_and_ruby_readings(tmp_path):
     epub.write_epub(str(tmp_path / "neko.epub"), book)
     chapters = polyvox.read_book(tmp_path / "neko.epub").chapters
     assert "".join(c.text for c in chapters) == "吾輩は猫である。"
+
+
+PG = """\ufeffThe Project Gutenberg eBook of The Short Tale, by A. Writer\r
+\r
+This eBook is for the use of anyone anywhere in the United States and\r
+most other parts of the world at no cost.\r
+\r
+Title: The Short Tale\r
+\r
+Author: A. Writer\r
+\r
+Language: English\r
+\r
+*** START OF THE PROJECT GUTENBERG EBOOK THE SHORT TALE ***\r
+\r
+THE SHORT TALE\r
+\r
+CONTENTS\r
+\r
+ CHAPTER I. The Beginning\r
+ CHAPTER II. The End\r
+\r
+\r
+CHAPTER I.\r
+The Beginning\r
+\r
+It was the best of times, and the\r
+town was quiet.\r
+\r
+CHAPTER II.\r
+\r
+The End\r
+\r
+And so it ended.\r
+\r
+*** END OF THE PROJECT GUTENBERG EBOOK THE SHORT TALE ***\r
+\r
+Updated editions will replace the previous one.\r
+"""
+
+
+def test_a_project_gutenberg_text_is_its_book_without_the_licence_or_the_contents(tmp_path):
+    """The licence header and footer were read aloud, the contents list's entry became a chapter,
+    a heading's title on the line under it was read as prose, and the book was titled 'pg'."""
+    path = tmp_path / "pg.txt"
+    path.write_bytes(PG.encode())
+    book = polyvox.read_book(path)
+    assert (book.title, book.author, book.language) == ("The Short Tale", "A. Writer", "en")
+    assert [(c.title, c.text) for c in book.chapters] == [
+        ("The Short Tale", "THE SHORT TALE"),
+        ("CHAPTER I. The Beginning", "It was the best of times, and the town was quiet."),
+        ("CHAPTER II. The End", "And so it ended.")]
+    spoken = " ".join(j.request.text for j in polyvox.Kernel(cache=False).plan(path, engine="template") if j.request)
+    assert "Gutenberg" not in spoken and "Updated editions" not in spoken and "CONTENTS" not in spoken
+
+
+def test_markdown_front_matter_and_footnotes_are_not_read(tmp_path):
+    """YAML front matter became a chapter read aloud ("title: ... author: ..."), TOML's "+++"
+    was read as "plus plus plus", and a footnote's definition was read after a colon."""
+    md = tmp_path / "novel.md"
+    md.write_text('---\ntitle: "The Lighthouse Keeper"\nauthor: Sam Smith\nlang: en-GB\ntags: [sea]\n---\n\n'
+                  "# One\n\nThe storm lasted 3 days.[^1]\n\n# Two\n\nCalm.\n\n[^1]: Actually it lasted four.\n")
+    book = polyvox.read_book(md)
+    assert (book.title, book.author, book.language) == ("The Lighthouse Keeper", "Sam Smith", "en-GB")
+    assert [(c.title, c.text) for c in book.chapters] == [("One", "The storm lasted 3 days."), ("Two", "Calm.")]
+    toml = tmp_path / "toml.md"
+    toml.write_text('+++\ntitle = "Plus"\n+++\n\n# One\n\nHi.\n\n# Two\n\nBye.\n')
+    assert polyvox.read_book(toml).title == "Plus" and polyvox.read_book(toml).chapters[0].text == "Hi."

@@ -22,7 +22,8 @@ _NOT_READ = {"noteref", "footnote", "endnote", "endnotes", "footnotes", "rearnot
 #: Classes that mark the same in books converted from print (Project Gutenberg's page numbers
 #: and footnotes, Pandoc's and markdown-it's footnote sections).
 _NOT_READ_CLASSES = {"pagenum", "pagenumber", "page-number", "pageno", "page-num", "fnanchor", "footnote", "footnotes",
-                     "footnote-ref", "footnote-back", "footnote-backref", "endnotes"}
+                     "footnote-ref", "footnote-back", "footnote-backref", "endnotes",
+                     "pg-boilerplate"}  # Project Gutenberg's licence header and footer
 #: Elements that end a block of text (a line of the script).
 _BLOCKS = {"p", "div", "section", "article", "blockquote", "li", "ul", "ol", "dd", "dt", "dl", "tr", "table",
            "br", "hr", "pre", "header", "footer", "main", "body", "figure", "aside", "h1", "h2", "h3", "h4", "h5",
@@ -141,7 +142,12 @@ def read_document(html: str) -> Document:
     reader = _Reader()
     reader.feed(html)
     reader.close()
-    return Document(reader.blocks, _SPACE.sub(" ", reader.title).strip(), reader.anchors)
+    title = _SPACE.sub(" ", reader.title).strip()
+    return Document(reader.blocks, _PUBLISHER.sub("", title) or title, reader.anchors)
+
+
+#: A site's name after a page's title ("The Short Tale | Project Gutenberg").
+_PUBLISHER = re.compile(r"\s+[|–—-]\s+(?:Project Gutenberg|Standard Ebooks|Wikisource)\s*$", re.IGNORECASE)
 
 
 def read_blocks(html: str) -> tuple[list[Block], str]:

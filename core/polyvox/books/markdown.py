@@ -1,17 +1,41 @@
 """Markdown books: each ``#`` heading starts a chapter (``##`` and deeper stay inside it), the
 text before the first one is an opening chapter; a book with a single ``#`` heading and several
 ``##`` ones is titled by the first and split at the others; emphasis, links and code marks are not
-read, nor code blocks or HTML comments; a table is read row by row.
+read, nor code blocks, HTML comments or footnotes; a table is read row by row. Front matter
+(YAML between ``---`` lines, TOML between ``+++``) is not read: its title, author and language
+are the book's.
 markdown-it-py (rich's own Markdown parser) makes HTML of it, read like any HTML."""
 
 from __future__ import annotations
 
+import re
+
 from polyvox.books import html
 from polyvox.books.book import Book
+
+#: Front matter at the very start: YAML between --- lines (or ending ...), TOML between +++.
+_FRONT = re.compile(r"\A\ufeff?(?:---[ \t]*\n(.*?)\n(?:---|\.\.\.)|\+\+\+[ \t]*\n(.*?)\n\+\+\+)[ \t]*(?:\n|\Z)",
+                    re.DOTALL)
+_FIELD = re.compile(r"^(title|author|lang|language)[ \t]*[:=][ \t]*(.+?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+#: Footnotes as many Markdown tools write them: [^1] in the text, "[^1]: ..." below it.
+_NOTE = re.compile(r"^\[\^[^\]\n]+\]:[^\n]*(?:\n(?:[ \t]+[^\n]*)?)*?(?=\n\S|\n?\Z)|\[\^[^\]\n]+\]", re.MULTILINE)
+
+
+def front_matter(text: str) -> tuple[str, dict[str, str]]:
+    """`text` without its front matter, and the matter's title, author and language."""
+    m = _FRONT.match(text)
+    if m is None:
+        return text, {}
+    fields = {{"lang": "language"}.get(k.lower(), k.lower()): v.strip("\"'")
+              for k, v in _FIELD.findall(m.group(1) or m.group(2) or "")}
+    return text[m.end():], fields
 
 
 def read_markdown(text: str, stem: str) -> Book:
     from markdown_it import MarkdownIt
+
+    text, fields = front_matter(text)
+    text = _NOTE.sub("", text)
 
     # HTML in the text is read as HTML (comments are not spoken, <br> ends a line); tables are
     # read row by row; code blocks are not read at all
@@ -20,10 +44,12 @@ def read_markdown(text: str, stem: str) -> Book:
     tokens = [t for t in md.parse(text, env) if t.type not in ("fence", "code_block")]
     blocks, _ = html.read_blocks(md.renderer.render(tokens, md.options, env))
     titles = [b.text for b in blocks if b.level == 1]
+    about = {"author": fields.get("author") or None, "language": fields.get("language") or None}
     if len(titles) == 1 and sum(b.level == 2 for b in blocks) > 1:  # `# Book`, then `## Chapter`s
         rest = [b for b in blocks if b.level != 1]
-        return Book(tuple(html.chapters(rest, titles[0], level=2)), title=titles[0])
-    return Book(tuple(html.chapters(blocks, stem, level=1)), title=stem)
+        return Book(tuple(html.chapters(rest, titles[0], level=2)), title=fields.get("title") or titles[0], **about)
+    title = fields.get("title") or stem
+    return Book(tuple(html.chapters(blocks, title, level=1)), title=title, **about)
 
 
 def read_html(text: str, stem: str) -> Book:

@@ -41,10 +41,10 @@ def read_book(path: str | Path) -> Book:
         if not any(c.has_words for c in book.chapters):
             raise ScriptError(f"{str(path)!r} has nothing to read: no chapter in it has any text")
         return book
-    from polyvox.books.plaintext import headed_chapters
+    from polyvox.books.plaintext import read_plaintext
 
-    chapters = headed_chapters(text, path.stem)
-    if chapters is None:
+    book = read_plaintext(text, path.stem)
+    if book is None:
         raise ScriptError(f"{str(path)!r} has no chapter headings (lines such as 'Chapter 1'): render it as a "
                           "script, or give an .epub, .md or .html book")
-    return Book(tuple(chapters), title=path.stem)
+    return book

@@ -59,11 +59,11 @@ def read_source(source: Any) -> Script | Subtitles | Book:
         except OSError as exc:
             raise ScriptError(f"cannot read script {str(source)!r}: {exc.strerror or exc}") from None
         text = decode_script(data, str(source))  # UTF-16, else UTF-8 with any other byte as Windows-1252
-        from polyvox.books.plaintext import headed_chapters
+        from polyvox.books.plaintext import read_plaintext
 
-        chapters = None if looks_like_srt(text) or looks_like_vtt(text) else headed_chapters(text, source.stem)
-        if chapters is not None:
-            return Book(tuple(chapters), title=source.stem)
+        book = None if looks_like_srt(text) or looks_like_vtt(text) else read_plaintext(text, source.stem)
+        if book is not None:
+            return book
         source = text
     if isinstance(source, str):
         if looks_like_vtt(source):
