@@ -126,8 +126,13 @@ def test_an_epub_opens_as_chapters_renders_and_downloads_as_an_m4b_with_them(ser
 
     # a retake renders the script's segments again: the chapters stay where their segments are
     spoken = next(s for s in done["segments"] if not s["pause"] and "Ishmael" in s["text"])
-    _render(server, {"text": "Call me Ahab."}, f"{server.url}/studio/api/renders/{job}/segments/{spoken['index']}")
+    edit = _render(server, {"text": "Call me Ahab."},
+                   f"{server.url}/studio/api/renders/{job}/segments/{spoken['index']}")
     assert [t for t, _ in _m4b_chapters(_download(server, job, "m4b"))] == TITLES
+    # and only that segment is made: Alice's lines (hibari, whose voice speaks en-us) were all
+    # made again, planned without the book's language
+    made = [e for e in edit if e["type"] == "made"]
+    assert [e["index"] for e in made if not e["cached"]] == [spoken["index"]] and len(made) > 5
 
 
 def test_a_script_downloads_as_a_one_chapter_m4b_at_the_loudness_asked(server):

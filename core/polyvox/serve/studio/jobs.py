@@ -205,7 +205,12 @@ class Pass:
         self.stream = self._stream(self.source)
         jobs = self.stream.jobs
         if not self.job.subtitles:
-            self.job.source = [j.segment for j in jobs]
+            # a book's segments keep the language they were planned in (the book's own): planned
+            # again as a list, without the book, a voice's own language (hibari's en-us) would
+            # give every segment a new key, and the first retake would make them all again
+            self.job.source = [attrs.evolve(j.segment, language=j.request.language)
+                               if self.job.book is not None and j.request is not None and not j.segment.language
+                               else j.segment for j in jobs]
         self.job.keys = {j.index: j.key for j in jobs if j.key is not None}
         self.job.passes += 1
         self.path = self.job.folder / f"{self.job.id}-{self.job.passes}.wav"
