@@ -218,6 +218,25 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         av = pytest.importorskip("av")
         with av.open(download.value.path()) as container:
             assert [c["metadata"]["title"] for c in container.chapters()] == ["The Start", "The End"]
+        # a new render cancelled part way: the unmade rows say so, and the last finished render
+        # comes back to play, retake and download (the page was stuck on "waiting" rows whose
+        # Retake and Edit were disabled, or enabled on a render the server had never finished)
+        finished_rows = page.locator("#segments li").count()
+        long_script = "\n".join(f"Line number {n} of a script too long to wait for." for n in range(40))
+        page.get_by_role("textbox", name=re.compile("^Markup")).fill(long_script)
+        page.get_by_role("button", name="Render").click()
+        page.wait_for_function("() => document.querySelectorAll('#segments li.made').length >= 1 && "
+                               "document.querySelectorAll('#segments li').length > 30")
+        page.get_by_role("button", name="Cancel").click()
+        page.wait_for_function("() => document.getElementById('status').textContent === 'Cancelled.'")
+        assert page.locator("#segments li").count() == finished_rows  # the book's render again
+        assert page.locator("#segments li.waiting").count() == 0
+        assert page.get_by_role("button", name="Retake segment 2").is_enabled()
+        assert page.get_by_role("button", name="Download").is_enabled()
+        page.get_by_role("button", name="Retake segment 2").click()
+        _wait_done(page, done)
+        # and the keyboard is still on that segment (focus fell to the page's body)
+        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Retake segment 2"
         # a script that replaces the book's is no book any more
         page.get_by_role("textbox", name=re.compile("^Markup")).fill("A new script, not the book.")
         assert page.locator("#book").is_hidden()

@@ -6,7 +6,7 @@
 const $ = (id) => document.getElementById(id);
 const KEY = "polyvox-studio-key";
 const state = { voices: [], blends: false, cast: {}, job: null, segments: [], words: [], busy: null,
-                urls: [], outputUrl: null, book: null };
+                urls: [], outputUrl: null, book: null, finishedJob: null, kept: null };
 // Files the server opens as books (their chapters become the script's "# Title" lines).
 const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
 // The loudness select's choices: a target in LUFS and a true-peak ceiling in dBTP (ACX: Audible's).
@@ -221,12 +221,21 @@ async function events(path, json, onEvent, { render = true } = {}) {
 }
 
 // After a pass that did not finish (cancelled, failed, cut off): segments it did not make say so,
-// and the last finished render's segments can be played, retaken and edited again.
+// and the last finished render's segments can be played, retaken and edited again. A new render
+// that did not finish has no output to retake from: the last finished render comes back.
 function settle() {
   for (const item of document.querySelectorAll("#segments li.waiting")) {
     item.className = "unmade";
     item.querySelector(".state").textContent = "not made";
   }
+  if (state.job !== state.finishedJob && state.kept) {
+    Object.assign(state, { job: state.kept.job, planned: state.kept.planned, subtitles: state.kept.subtitles,
+                           segments: state.kept.segments });
+    $("segments").replaceChildren(...state.kept.rows);
+    state.words = Array.from(document.querySelectorAll("#segments .word"));
+  }
+  if (state.job !== state.finishedJob) return;  // nothing finished yet: nothing to retake or download
+  $("download").disabled = false;
   if (!state.segments || state.subtitles) return;
   for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = false;
   for (const item of document.querySelectorAll("#segments li.made .play")) item.disabled = false;
@@ -254,6 +263,10 @@ function segmentRow(s) {
 
 function onEvent(event) {
   if (event.type === "job") {
+    if (event.id !== state.job && state.job === state.finishedJob && state.job) {  // a new render: keep the last
+      state.kept = { job: state.job, planned: state.planned, subtitles: state.subtitles, segments: state.segments,
+                     rows: Array.from($("segments").children) };
+    }
     state.job = event.id;
     state.planned = event.segments;
     state.subtitles = event.subtitles;  // cues are placed by their times: rendered whole, never retaken
@@ -314,6 +327,8 @@ function showWords(index, words) {
 
 async function finished(event) {
   state.segments = event.segments;
+  state.finishedJob = state.job;
+  state.kept = null;
   for (const s of event.segments) if (!s.pause) showWords(s.index, s.words);
   state.words = Array.from(document.querySelectorAll("#segments .word"));
   for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = state.subtitles;
@@ -387,6 +402,10 @@ async function retake(index, text) {
                                             "was not found in the script: the next render speaks the old text." }));
     }
     planned.text = text;
+  }
+  if (text === undefined) {  // the rows were made anew: the keyboard stays on the segment retaken
+    const button = row(index) && row(index).querySelector(".retake");
+    if (button) button.focus();
   }
 }
 
@@ -528,6 +547,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (state.job) api("/studio/api/renders/" + state.job + "/cancel", { method: "POST" }).catch(() => {});
     if (state.busy) state.busy.abort();
     say("Cancelled.");
+    settle();
   });
   $("download").addEventListener("click", download);
   $("upload").addEventListener("submit", upload);
