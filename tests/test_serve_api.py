@@ -167,6 +167,8 @@ def test_models_and_voices_list(server):
     client = OpenAI(base_url=f"{server.url}/v1", api_key=KEY, max_retries=0, timeout=10)
     assert client.models.retrieve("template:template-base").owned_by == "template"
     assert client.models.retrieve("tts-1").id == "tts-1"
+    # a dated snapshot, as speech takes it (it was a 404 here, a 200 in POST /v1/audio/speech)
+    assert client.models.retrieve("gpt-4o-mini-tts-2025-03-20").id == "gpt-4o-mini-tts-2025-03-20"
     missing = httpx.get(f"{server.url}/v1/models/nope", headers=headers, timeout=10)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
     assert all(set(v) == {"id", "name", "engine", "languages", "clones"} for v in voices)

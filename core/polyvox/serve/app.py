@@ -117,6 +117,8 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
     @app.get("/v1/models/{model_id:path}")
     async def model(model_id: str) -> Any:
         card = next((c for c in model_cards() if c.id == model_id), None)
+        if card is None and config.model_target(model_id) is not None:  # a dated snapshot speech takes
+            card = ModelCard(id=model_id, owned_by="polyvox")
         if card is None:
             raise ApiError(404, f"unknown model {model_id[:100]!r}: GET /v1/models lists them", param="model",
                            code="model_not_found")

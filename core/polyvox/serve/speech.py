@@ -137,6 +137,10 @@ class SpeechService:
             for voice in specs[owner].voices:
                 if voice.lower() == key:
                     return Voice(name=voice, model=voice, engine=owner)
+        for owner in owners:  # a voice its engine declares whose weights are not here (Kokoro's af_heart):
+            for model in specs[owner].models:  # planned, it is the 503 that says how to pull them
+                if model.lower() == key and key not in OPENAI_VOICES:
+                    return Voice(name=model, model=model, engine=owner)
         if key in self.config.voice_map and depth < 4:
             target = self.config.voice_map[key]
             try:

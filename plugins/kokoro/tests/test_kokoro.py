@@ -205,3 +205,9 @@ def test_the_server_lists_the_voices_and_speaks_a_blend(kernel, tmp_path):
         listed = {m["id"] for m in client.get("/v1/models").json()["data"] if m["owned_by"] == "kokoro"}
         assert listed == {"kokoro", *(f"kokoro:{v}" for v in catalogue.OFFLINE_VOICES)}
         assert {m["id"] for m in client.get("/v1/audio/models").json()["models"]} >= listed
+        # Kokoro-FastAPI's request for its default voice, whose weights are not here: what to pull,
+        # as for model "kokoro:af_heart" (it was a 404 "unknown voice")
+        missing = client.post("/v1/audio/speech", timeout=30, json={"model": "kokoro", "voice": "af_heart",
+                                                                    "input": "Hello."})
+        assert missing.status_code == 503, missing.text
+        assert "polyvox models pull kokoro:af_heart" in missing.json()["error"]["message"]
