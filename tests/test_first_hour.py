@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -384,3 +385,20 @@ def test_a_script_of_pauses_alone_says_so() -> None:
         kernel.render("[pause:1s]\n[pause:2s]\n")
     with pytest.raises(polyvox.EmptyTextError, match="the text is empty"):
         kernel.render("   \n")
+
+
+def test_a_kernel_closes_and_is_a_context_manager(tmp_path: Path) -> None:
+    """An embedder gives back the models, the keep-alive thread and the cache's files when it
+    is done, without waiting for the garbage collector (`with Kernel() as k` was a TypeError)."""
+    import threading
+
+    with polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["template"], keep_alive="10m") as kernel:
+        first = kernel.render("Hello there.", engine="template")
+        assert kernel.models.loaded() and any(t.name == "polyvox-keep-alive" for t in threading.enumerate())
+    assert kernel.models.loaded() == []
+    deadline = time.monotonic() + 10
+    while any(t.name == "polyvox-keep-alive" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.name == "polyvox-keep-alive" for t in threading.enumerate())
+    again = kernel.render("Hello there.", engine="template")  # closed, not broken: the cache is read again
+    assert again.stats.cached == 1 and np.array_equal(again.audio.samples, first.audio.samples)

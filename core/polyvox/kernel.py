@@ -357,6 +357,26 @@ class Kernel:
             self.models.get(*key)
         return key
 
+    def close(self) -> None:
+        """Give back what this kernel holds: its loaded models (in isolated engines' workers
+        too), its keep-alive thread, its executor's replicas and the cache's open files, with
+        the cache's pending access times written. A kernel used after `close` loads and opens
+        again what it needs (its models then stay until unloaded: no keep-alive thread).
+        ``with polyvox.Kernel() as kernel:`` closes it at the block's end."""
+        self.models.stop_reaper()
+        self.models.unload_all()
+        shutdown = getattr(self.scheduler.executor, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
+        if self.cache is not None:
+            self.cache.close()
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def voice_library(self, *folders: str | Path) -> VoiceLibrary:
         """The voices in `folders` (later override earlier), with every engine's model voices
         (`find_voices` hook) and built-in voices available to alias lines."""
