@@ -239,9 +239,19 @@ def test_api_misuse_is_a_polyvox_error_naming_the_value() -> None:
                             ({"sample_rate": "16k"}, "sample_rate='16k'"), ({"max_models": 0}, "max_models=0"),
                             ({"memory_budget": "lots"}, "memory_budget='lots'"), ({"cache_dir": 123}, "cache_dir=123"),
                             ({"cache_size_limit": "big"}, "cache_size_limit='big'"),
-                            ({"on_event": "print"}, "on_event='print'")]:
+                            ({"on_event": "print"}, "on_event='print'"), ({"seed": "x"}, "seed 'x'"),
+                            ({"device": 0}, "device 0"), ({"device": ""}, "device ''")]:
         with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
             polyvox.Kernel(cache=False, **options)
+    # found at the call, not later: once per event in a log, or as a ValueError from inside
+    for options, needle in [({"on_event": 5}, "on_event=5"), ({"loudness": "loud"}, "loudness='loud'")]:
+        with pytest.raises(polyvox.ParameterError, match=re.escape(needle)):
+            kernel.render("Hi.", **options)
+    with pytest.raises(polyvox.PolyvoxError, match="keep-alive nan"):
+        polyvox.Kernel(cache=False, keep_alive=float("nan"))
+    with pytest.raises(polyvox.PolyvoxError, match="whole number of samples per second, got 16000.7"):
+        polyvox.Audio(np.zeros(8, np.float32), 16000.7)  # it became 16000 without a word
+    assert polyvox.Audio(np.zeros(8, np.float32), 22050.0).sample_rate == 22050
     with pytest.raises(polyvox.PolyvoxError, match="max-memory 'lots' is not DEVICE=SIZE"):  # not its letters
         polyvox.Kernel(cache=False, max_memory="lots")
 

@@ -48,6 +48,15 @@ def _as_samples(value: Any) -> np.ndarray:
     return np.ascontiguousarray(samples)
 
 
+def _whole_rate(value: Any) -> int:
+    """A sample rate as a whole number of samples per second (22050.0 is 22050; 16000.7 is no
+    rate, and was taken as 16000 without a word)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or (isinstance(value, (float, np.floating)) and not float(value).is_integer()):
+        raise PolyvoxError(f"sample rate must be a positive whole number of samples per second, got {value!r}")
+    return int(value)
+
+
 def _positive_rate(instance: Any, attribute: attrs.Attribute, value: int) -> None:
     if value <= 0:
         raise PolyvoxError(f"sample rate must be a positive integer, got {value!r}")
@@ -58,7 +67,7 @@ class Audio:
     """Mono audio: float32 samples in [-1, 1] and a sample rate in Hz."""
 
     samples: np.ndarray = attrs.field(converter=_as_samples)
-    sample_rate: int = attrs.field(converter=int, validator=_positive_rate)
+    sample_rate: int = attrs.field(converter=_whole_rate, validator=_positive_rate)
     #: When each word is spoken, in this clip's seconds, where the engine knows (see docs/words.md).
     words: tuple[WordTime, ...] = attrs.field(default=(), converter=tuple, kw_only=True)
 

@@ -40,7 +40,7 @@ from polyvox.render.models import ModelManager
 from polyvox.render.options import RenderOptions
 from polyvox.render.orchestrator import Render, Renderer, RenderStream, Voices
 from polyvox.render.output import AudioWriter
-from polyvox.render.planner import DEFAULT_SEED, Job
+from polyvox.render.planner import DEFAULT_SEED, Job, check_seed
 from polyvox.render.residency import KeepAlive, parse_max_memory
 from polyvox.render.results import RenderResult
 from polyvox.render.scheduler import Scheduler
@@ -96,8 +96,8 @@ class Kernel:
             raise ParameterError(f"sample_rate={sample_rate!r} is not valid: expected None (the engine's own) or "
                                  "samples per second, 1000 to 384000")
         _check_options(cache_dir, cache_size_limit, max_models, memory_budget, on_event)
-        self.device = check_device(device or os.environ.get("POLYVOX_DEVICE") or "auto")
-        self.seed = seed
+        self.device = check_device((os.environ.get("POLYVOX_DEVICE") or "auto") if device is None else device)
+        self.seed = check_seed(seed)  # now, not at the first render
         self.events = Emitter()
         if on_event is not None:
             self.events.subscribe(on_event)
@@ -327,6 +327,8 @@ class Kernel:
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,
                  timing: TimingConfig | None, **options: Any) -> Render:
+        if on_event is not None and not callable(on_event):  # it failed later, once per event, in a log
+            raise ParameterError(f"on_event={on_event!r} is not valid: expected a function that takes each event")
         if timing_mode is not None:
             timing = attrs.evolve(timing or TimingConfig(), mode=timing_mode)
         scope = self.renderer.scope(on_event)
@@ -408,4 +410,8 @@ def _loudness(target: float | Loudness | None, true_peak: float | None) -> Loudn
         if true_peak is not None:
             raise ParameterError(f"true_peak={true_peak!r} applies with a loudness target: give loudness too")
         return target
-    return Loudness(target, -1.0 if true_peak is None else true_peak)
+    try:
+        return Loudness(target, -1.0 if true_peak is None else true_peak)
+    except (TypeError, ValueError):  # "loud": no number (a number out of range has its own message)
+        raise ParameterError(f"loudness={target!r}, true_peak={true_peak!r} is not valid: expected a target in LUFS "
+                             "such as -18 and a ceiling in dBTP such as -1, or a polyvox.Loudness") from None

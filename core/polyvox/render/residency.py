@@ -11,6 +11,7 @@ already imported torch (the kernel never imports it).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -28,6 +29,9 @@ _SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?", re.IGNORECASE)
 
 def parse_keep_alive(text: str | float | None) -> float | None:
     """Seconds from ``10m``, ``30s``, ``1h``, ``0`` or ``-1`` (never: None)."""
+    if isinstance(text, float) and math.isnan(text):
+        raise PolyvoxError("keep-alive nan is not a duration: give seconds or 30s, 10m, 1h; 0 unloads a model as "
+                           "soon as no request uses it, -1 never")
     if text is None or isinstance(text, (int, float)):
         return None if text is None or text < 0 else float(text)
     value = str(text).strip().lower()
@@ -92,7 +96,7 @@ class KeepAlive:
             return cls(parse_keep_alive(values))
         default, only = None, {}
         for value in values:
-            name, sep, duration = value.rpartition("=")
+            name, sep, duration = str(value).rpartition("=")
             if sep:
                 only[name.strip()] = parse_keep_alive(duration)
             else:
