@@ -71,6 +71,9 @@ EN = [
     ("7:15 a.m.", "seven fifteen a m."),  # a sentence's period is kept, as after abbreviations
     ("We met at 3:30 pm. Then we left.", "We met at three thirty p m. Then we left."),
     ("10 am", "ten a m"),
+    # timestamps and times to the second
+    ("Built 2026-12-07T14:30:00Z.", "Built the seventh of December twenty twenty-six, fourteen thirty UTC."),
+    ("at 14:30:05 sharp", "at fourteen thirty and five seconds sharp"),
     ("Open 9am-5pm, not at 7 PM.", "Open nine a m to five p m, not at seven p m."),
     ("open 9:00-17:00", "open nine o'clock to seventeen o'clock"),
     # ranges of quantities: "to" between the ends, each read with its unit
@@ -183,6 +186,10 @@ EN_US = [
 DE = [
     # a number before a capital after no article is a sentence's end, not an ordinal
     ("Er hat 5. Das ist viel.", "Er hat fünf. Das ist viel."),
+    # a day and a month without the year, as German writes them
+    ("Heute ist der 24.12. Morgen nicht.", "Heute ist der vierundzwanzigste Dezember. Morgen nicht."),
+    ("am 1.1. und ab dem 01.05.", "am ersten Januar und ab dem ersten Mai."),
+    ("um 14:30:05 Uhr", "um vierzehn Uhr dreißig und fünf Sekunden"),
     ("im Jahr 2020. Dann kam Corona.", "im Jahr zweitausendzwanzig. Dann kam Corona."),
     ("ab dem 3. Tag, zum 2. Mal", "ab dem dritten Tag, zum zweiten Mal"),
     ("1.000.000 Menschen", "eine Million Menschen"),  # dots group thousands, not a version

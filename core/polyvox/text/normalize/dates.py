@@ -75,6 +75,34 @@ class DatesAndTimes:
             return spoken + (f", {n.year(year, self.rules)}" if year else "")
         return self._date(day, month, year) or m.group()
 
+    def _iso_moment(self, m: re.Match[str]) -> str:
+        """2026-12-07T14:30:00Z: the date, then the clock time (UTC where the stamp says so)."""
+        date = self._date(int(m.group(3)), int(m.group(2)), int(m.group(1)), m)
+        hour, minute = int(m.group(4)), int(m.group(5))
+        if date is None or hour > 23 or minute > 59:
+            return m.group()
+        zone = " UTC" if m.group(7) in ("Z", "+00:00", "+0000") else ""
+        return f"{date}, {self._clock(hour, minute, int(m.group(6) or 0))}{zone}"
+
+    def _seconds(self, m: re.Match[str]) -> str:
+        """14:30:05: a clock time to the second."""
+        return self._clock(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+
+    def _dotted_day(self, m: re.Match[str]) -> str:
+        """German "am 24.12.": a day and a month without the year (and the sentence's period)."""
+        date = self._date(int(m.group(1)), int(m.group(2)), None, m)
+        return date + ("." if ends_sentence(m) else "") if date else m.group()
+
+    def _clock(self, hour: int, minute: int, second: int = 0) -> str:
+        r = self.rules
+        words = r.time_full.format(hour=n.cardinal(hour, r)) if not minute else r.time.format(
+            hour=n.cardinal(hour, r), minute=(f"oh {n.cardinal(minute, r)}" if r.language == "en" and minute < 10
+                                              else n.cardinal(minute, r)))
+        if second:
+            one, many = r.units.get("s", ("second", "seconds"))
+            words += f" {r.word('and')} {n.cardinal(second, r)} {one if second == 1 else many}"
+        return words
+
     def _time(self, m: re.Match[str]) -> str:
         r = self.rules
         hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()

@@ -21,7 +21,8 @@ _ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000
 _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
 _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
-_NEEDS = {"_url": ("www.", "://"), "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": (" ", *_FRACTIONS),
+_NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_url": ("www.", "://"),
+          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": (" ", *_FRACTIONS),
           "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
@@ -86,8 +87,13 @@ class Expander(DatesAndTimes):
                         r"|(?<![\w+.,/])\(\d{2,4}\)\s?\d{4,5}[\s-]?\d{4}(?![\w-])"
                         r"|(?<![\w+.,/-])\d{3}-\d{4}(?![\w-])|(?<![\w+.,/-])\d{5}-\d{4}(?![\w-])"
                         r"|(?<![\w+.,/-])0\d{1,4}(?:[ -]\d{2,8}|/\d{4,8}){1,4}(?![\w/-])"), self._phone),
+            (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
+                        r"(Z|[+-]\d{2}:?\d{2})?(?![\w:])"), self._iso_moment),
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
             (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
+            (re.compile(r"(?<![\w.,])(\d{1,2})\.(\d{1,2})\.(?![\d.])" if r.language == "de" else "(?!)"),
+             self._dotted_day),
+            (re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?![\d:])" + oclock, flags), self._seconds),
             # 20-25°C, 5-10%, $10-$20, 9:00-17:00, 9am-5pm: "to" before the ends are read as quantities
             (re.compile(rf"(?<![\w.,:])({num}|\d{{1,2}}:[0-5]\d|\d{{1,2}}\s?[ap]\.?m\.?)\s?[{_DASHES}]\s?"
                         rf"(?=(?:{money})\s?\d|{num}\s?(?:%|°|(?:{units}|{money})(?![\w/])|[ap]\.?m\b)|\d{{1,2}}:[0-5]\d)",
