@@ -282,6 +282,10 @@ def test_a_long_answer_over_the_input_limit_is_spoken_whole(tmp_path):
     _, samples = _pcm(got)
     one = service.kernel.synthesize("Sentence number 0 of a long answer.", engine="template")
     assert len(samples) > 7 * len(one)  # every sentence spoken
+    # an SSML document cannot be cut so: said so, not "malformed SSML: no element found"
+    ssml = asyncio.run(_session(service, free_port(), [Synthesize(text=f"<speak>{text}</speak>")], "audio-stop"))
+    assert ssml[-1].type == "error" and ssml[-1].data["code"] == "too_large", ssml[-1].data
+    assert "cannot be spoken in pieces" in ssml[-1].data["text"]
 
 
 def test_a_stream_that_never_ends_a_sentence_is_spoken_in_pieces(tmp_path):

@@ -40,7 +40,7 @@ import polyvox
 from polyvox import sentences
 from polyvox.errors import PolyvoxError
 from polyvox.serve.config import OPENAI_VOICES, is_loopback
-from polyvox.serve.errors import ApiError, bad_request, from_polyvox
+from polyvox.serve.errors import ApiError, bad_request, from_polyvox, too_large
 from polyvox.serve.limits import Queue
 from polyvox.serve.metrics import Metrics
 from polyvox.serve.schemas import SpeechRequest
@@ -267,6 +267,9 @@ class Handler(AsyncEventHandler):
         limit = self.service.config.max_input_chars
         if len(text) <= limit:
             return [text]
+        if polyvox.is_ssml(text):  # a document cut between sentences is no document
+            raise too_large(f"the SSML document is {len(text)} characters long and cannot be spoken in pieces: "
+                            f"the limit is {limit} (--max-input)", "text")
         pieces = [""]
         for sentence in sentences(text, self._language()):
             while len(sentence) > limit:  # one sentence over the limit: cut between words
