@@ -22,7 +22,9 @@ _FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3
 _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
 _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_url": ("www.", "://"),
-          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": (" ", *_FRACTIONS),
+          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *_FRACTIONS), "_times": ("x",),
+          "_scaled": ("M", "B", "bn", "mn"), "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
+          "_heures": ("h",),
           "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
