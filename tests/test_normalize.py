@@ -88,6 +88,7 @@ EN = [
     ("2.5x faster for 1.5M people", "two point five times faster for one point five million people"),
     ("v2.1 is out", "v2.1 is out"),
     ("$0.50 or €0.01", "fifty cents or one cent"),
+    ("US$5, C$10, ₹500", "five US dollars, ten Canadian dollars, five hundred rupees"),
     # recipes
     ("1 1/2 cups, 2½ cups", "one and a half cups, two and a half cups"),
     ("2 3/4 tsp salt, 3/4 tsp pepper", "two and three quarters teaspoons salt, three quarters of a teaspoon pepper"),
@@ -198,6 +199,7 @@ DE = [
     ("20–25 € und 8:00-18:00 Uhr", "zwanzig bis fünfundzwanzig Euro und acht Uhr bis achtzehn Uhr"),
     ("3,7 Mio. Einwohner", "drei Komma sieben Millionen Einwohner"),
     ("1 TL Salz, 2 EL Öl", "ein Teelöffel Salz, zwei Esslöffel Öl"),
+    ("für 20,- € oder EUR 5,–", "für zwanzig Euro oder fünf Euro"),
     ('Ludwig XIV. war König', 'Ludwig der vierzehnte war König'),
     ('Tel.: 030 12345678', 'Tel.: null drei null, eins zwei drei vier fünf sechs sieben acht'),
     ('um 9.45 Uhr', 'um neun Uhr fünfundvierzig'),
@@ -239,6 +241,8 @@ DE = [
 ]
 
 FR = [
+    ("la 1re fois, le XXIe siècle, François Ier", "la première fois, le vingt et unième siècle, François premier"),
+    ("Me Dupont", "Me Dupont"),  # a lawyer, not the thousandth
     ("à 19h30 ou 7h05 ou 19h", "à dix-neuf heures trente ou sept heures cinq ou dix-neuf heures"),
     ("1.000.000 de personnes", "un million de personnes"),
     ('01 23 45 67 89', 'zéro un, deux trois, quatre cinq, six sept, huit neuf'),
@@ -263,6 +267,8 @@ FR = [
 ]
 
 ES = [
+    ("el 3er puesto, el 1er día", "el tercer puesto, el primer día"),
+    ("Alfonso XIII y Felipe II", "Alfonso trece y Felipe segundo"),  # rulers past ten by their cardinal
     ("1,5", "uno coma cinco"),
     ("1.500 personas", "mil quinientos personas"),
     ("42,50 €", "cuarenta y dos euros con cincuenta céntimos"),

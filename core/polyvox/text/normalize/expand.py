@@ -13,30 +13,20 @@ from collections.abc import Callable
 
 from polyvox.text.normalize import numbers as n
 from polyvox.text.normalize.dates import DatesAndTimes, ends_sentence
-from polyvox.text.normalize.rulers import RULERS
+from polyvox.text.normalize.figures import FRACTIONS, Figures
 from polyvox.text.normalize.rules import Rules
 
-_ROMAN = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
-_ROMAN_VALUES = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100, "D": 500, "M": 1000}
-_FRACTIONS = {"½": (1, 2), "⅓": (1, 3), "⅔": (2, 3), "¼": (1, 4), "¾": (3, 4), "⅛": (1, 8)}
 _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
 _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_url": ("www.", "://"),
-          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *_FRACTIONS), "_times": ("x",),
+          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *FRACTIONS), "_times": ("x",),
           "_scaled": ("M", "B", "bn", "mn"), "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
           "_heures": ("h",),
           "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
-          "_fraction": ("/", *_FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
+          "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 
-
-
-def roman(text: str) -> int | None:
-    if not text or not _ROMAN.fullmatch(text):
-        return None
-    values = [_ROMAN_VALUES[c] for c in text]
-    return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
 
 
 def _alternatives(words: object) -> str:
@@ -48,7 +38,7 @@ def _tail(word: str) -> str:
     return r"(?!\w)" if word[-1:].isalnum() else ""
 
 
-class Expander(DatesAndTimes):
+class Expander(DatesAndTimes, Figures):
     """Written text to spoken words for one language."""
 
     def __init__(self, rules: Rules):
@@ -82,6 +72,7 @@ class Expander(DatesAndTimes):
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
             (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
+            (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), lambda m: ""),  # 20,- €
             (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
             (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
@@ -131,6 +122,8 @@ class Expander(DatesAndTimes):
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
             (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
                         else "(?!)", flags), self._roman_cardinal),
+            (re.compile(r"\b((?:[IVXLC]{2,}|[IVX]))(er|re|e|ème)\b" if r.language == "fr" else "(?!)"),
+             self._roman_ordinal),
             # rulers (not "New CD"); German writes the ordinal's period: "Ludwig XIV. war König"
             (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
@@ -323,16 +316,6 @@ class Expander(DatesAndTimes):
         """2.5x faster: a multiple."""
         return f"{self.number(m.group(1))} {self.rules.word('times')}"
 
-    def _mixed(self, m: re.Match[str]) -> str:
-        """1 1/2 cups, 2½: a whole number and a fraction (only a proper one: 3 4/2 stays)."""
-        top, bottom = _FRACTIONS[m.group(4)] if m.group(4) else (int(m.group(2)), int(m.group(3)))
-        if not 0 < top < bottom:
-            return m.group()
-        whole, unit = self.number(m.group(1)), (f" {self.rules.units[m.group(5)][1]}" if m.group(5) else "")
-        if self.rules.language == "en" and top == 1 and bottom in (2, 3, 4):
-            return f"{whole} and a {({2: 'half', 3: 'third', 4: 'quarter'})[bottom]}{unit}"
-        return f"{whole} {self.rules.word('and')}{self._fraction_words(top, bottom).rstrip()}{unit}"
-
     def _ordinal(self, m: re.Match[str]) -> str:
         if m.group(2) == "." and self.rules.ordinal_suffixes == (".",):
             # German "5." before a capital is an ordinal only after an article or a preposition
@@ -342,45 +325,10 @@ class Expander(DatesAndTimes):
             if after.isupper() and not (before and before[0].lower() in self.rules.ordinal_after):
                 return m.group()
         feminine = m.group(2) in ("ª", "a", ".ª", "re")
-        return self._inflect(m, n.ordinal(int(m.group(1)), self.rules, feminine))
-
-    def _roman_cardinal(self, m: re.Match[str]) -> str:
-        value = roman(m.group(2).upper()) if m.group(2).isupper() else None
-        return f"{m.group(1)} {n.cardinal(value, self.rules)}" if value else m.group()
-
-    def _regnal(self, m: re.Match[str]) -> str:
-        """Louis XIV: a ruler's ordinal (`rulers.RULERS`); Rocky II: a number; Malcolm X: as written.
-        A period after the numeral is the ordinal's where the language writes one (German), and goes."""
-        value = roman(m.group(2))
-        if not value or m.group(1).lower() in {w.lower() for w in self.rules.roman_cardinal_after}:
-            return m.group()
-        period = "." if m.group(3) and self.rules.ordinal_suffixes != (".",) else ""
-        if m.group(1) not in RULERS:
-            return m.group() if len(m.group(2)) == 1 else f"{m.group(1)} {n.cardinal(value, self.rules)}{period}"
-        spoken = self.rules.regnal.format(ordinal=n.ordinal(value, self.rules), cardinal=n.cardinal(value, self.rules))
-        return f"{m.group(1)} {spoken}{period}"
-
-    def _fraction(self, m: re.Match[str]) -> str:
-        top, bottom = _FRACTIONS[m.group(4)] if m.group(4) else (int(m.group(1)), int(m.group(2)))
-        r, unit = self.rules, m.group(3) or m.group(5)
-        if bottom == 0:
-            return m.group()
-        if r.language == "en" and top == bottom == 50 and not unit:
-            return " fifty-fifty "
-        if unit:  # 3/4 tsp: three quarters of a teaspoon
-            one, many = r.units[unit]
-            joined = f" {r.word('of')} a " if r.language == "en" and top < bottom else " "
-            return self._fraction_words(top, bottom).rstrip() + joined + (one if top < bottom else many) + " "
-        return self._fraction_words(top, bottom)
-
-    def _fraction_words(self, top: int, bottom: int) -> str:
-        r = self.rules
-        if r.language == "en":
-            name = {2: ("half", "halves"), 4: ("quarter", "quarters")}.get(bottom)
-            if name is None:
-                name = (n.ordinal(bottom, r), n.ordinal(bottom, r) + "s")
-            return f" {n.cardinal(top, r)} {name[0] if top == 1 else name[1]} "
-        return f" {n.cardinal(top, r)} {r.word('over')} {n.cardinal(bottom, r)} "
+        spoken = n.ordinal(int(m.group(1)), self.rules, feminine)
+        if m.group(2) == "er" and self.rules.language == "es" and spoken.endswith(("primero", "tercero")):
+            spoken = spoken[:-1]  # 1er, 3er: primer, tercer (before a noun)
+        return self._inflect(m, spoken)
 
     def _year(self, m: re.Match[str]) -> str:
         spoken = n.year(int(m.group(1)), self.rules)

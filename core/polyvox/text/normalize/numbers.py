@@ -30,6 +30,8 @@ def ordinal(value: int, rules: Rules, feminine: bool = False) -> str:
     out = _words(value, rules.numbers, "ordinal")
     if feminine and rules.language in ("es", "pt", "it") and out.endswith("o"):
         out = " ".join(w[:-1] + "a" if w.endswith("o") else w for w in out.split(" "))
+    if feminine and rules.language == "fr" and out.endswith("premier"):  # la 1re fois: la première
+        out = out[:-7] + "première"
     return out
 
 

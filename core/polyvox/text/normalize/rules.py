@@ -67,6 +67,9 @@ class Rules:
     #: template a ruler's numeral is read with: ``"the {ordinal}"`` (Louis XIV).
     roman_cardinal_after: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     regnal: str = "{ordinal}"
+    #: From this value on, a ruler's numeral is a cardinal (Spanish: Felipe II is segundo,
+    #: Alfonso XIII trece); None: `regnal` for every value.
+    regnal_cardinal_from: int | None = None
     #: The ordinal suffixes written after a digit (``st``, ``nd``; ``º``, ``ª``; ``.`` in German).
     ordinal_suffixes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     #: Where the ordinal suffix is a period (German): words after which "3." before a capital is

@@ -67,7 +67,8 @@ ES = Rules(
     time="{hour} y {minute}",
     time_full="{hour} en punto",
     regnal="{ordinal}",
-    ordinal_suffixes=("º", "ª", "o", "a", ".º", ".ª"),
+    regnal_cardinal_from=11,
+    ordinal_suffixes=("º", "ª", "o", "a", ".º", ".ª", "er"),
     date="{day} de {month} de {year}",
 )
 
@@ -131,6 +132,7 @@ PT = Rules(
     time="{hour} e {minute}",
     time_full="{hour} horas",
     regnal="{ordinal}",
+    regnal_cardinal_from=11,
     ordinal_suffixes=("º", "ª", ".º", ".ª"),
     date="{day} de {month} de {year}",
 )
