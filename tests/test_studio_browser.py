@@ -204,7 +204,8 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
 
         # a book opens as its chapters, and its render downloads as an .m4b that holds them
         book = tmp_path / "Über tale.md"  # no title inside: the file's name is the book's
-        book.write_text("# The Start\n\nIt began at sea.\n\n# The End\n\nIt ended on land.\n")
+        book.write_text("# The Start\n\nIt began at sea.\n\nShe went home.\n\n# The End\n\nIt ended on land.\n\n"
+                        "She went home.\n\nRun. [pause:0.3s] Run.\n")
         page.get_by_label("Open a file").set_input_files(str(book))
         page.wait_for_function("() => document.querySelectorAll('#chapters li').length === 2")
         assert page.locator("#chapters").text_content() == "The StartThe End"
@@ -218,6 +219,22 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         av = pytest.importorskip("av")
         with av.open(download.value.path()) as container:
             assert [c["metadata"]["title"] for c in container.chapters()] == ["The Start", "The End"]
+        # an edit of the second chapter's "She went home." changes that line, not the first
+        # chapter's (a book's segment lines counted from its chapter, so the first one matched)
+        second = page.locator("#segments li", has_text="She went home.").nth(1)
+        second.get_by_role("button", name=re.compile("^Edit segment")).click()
+        page.locator("#segments textarea").fill("She stayed out.")
+        page.get_by_role("button", name="Save and re-render").click()
+        _wait_done(page)
+        written = page.get_by_role("textbox", name=re.compile("^Markup")).input_value()
+        assert "It began at sea.\nShe went home." in written and "It ended on land.\nShe stayed out." in written
+        # and the second of two segments with the same words on one line is the one edited
+        twin = page.locator("#segments li", has_text="Run.").nth(1)
+        twin.get_by_role("button", name=re.compile("^Edit segment")).click()
+        page.locator("#segments textarea").fill("Walk.")
+        page.get_by_role("button", name="Save and re-render").click()
+        _wait_done(page)
+        assert "Run. [pause:0.3s] Walk." in page.get_by_role("textbox", name=re.compile("^Markup")).input_value()
         # a new render cancelled part way: the unmade rows say so, and the last finished render
         # comes back to play, retake and download (the page was stuck on "waiting" rows whose
         # Retake and Edit were disabled, or enabled on a render the server had never finished)

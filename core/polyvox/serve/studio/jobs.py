@@ -52,7 +52,7 @@ class Job:
 
     def __init__(self, owner: str, source: Any, voice: Voice | None, voices: Mapping[str, Voice], *,
                  loudness: float | None = None, true_peak: float | None = None, chapter_rms: float | None = None,
-                 room_tone: float | None = None):
+                 room_tone: float | None = None, offsets: list[int] | None = None):
         self.id = secrets.token_urlsafe(16)
         self.owner = owner
         self.source = source  # the script text, then (after the first pass) its planned segments
@@ -65,6 +65,10 @@ class Job:
         self.book = source if isinstance(source, Book) else None
         #: Each chapter's title and first segment (found by the first pass; retakes keep them).
         self.chapters: list[tuple[str, int]] = []
+        #: A book's script: the lines before each chapter's text (a segment's line is its chapter's),
+        #: and each segment's line in the script, found by the first pass.
+        self.offsets = offsets or []
+        self.lines: dict[int, int] = {}
         self.keys: dict[int, str] = {}  # segment index -> its take's cache key
         self.folder = Path(tempfile.gettempdir())  # where its output goes: the book's folder, once added
         self.output: Path | None = None  # the last finished pass's output (16-bit WAV)
@@ -204,6 +208,8 @@ class Pass:
         self.job.cancel = self.cancel
         self.stream = self._stream(self.source)
         jobs = self.stream.jobs
+        if self.job.book is not None and not self.job.lines:
+            self.job.lines = _script_lines(jobs, self.job.book, self.job.offsets)
         if not self.job.subtitles:
             # a book's segments keep the language they were planned in (the book's own): planned
             # again as a list, without the book, a voice's own language (hibari's en-us) would
@@ -216,7 +222,8 @@ class Pass:
         self.path = self.job.folder / f"{self.job.id}-{self.job.passes}.wav"
         self.writer = AudioWriter(self.path, self.stream.sample_rate, "wav")
         self.events.append({"type": "job", "id": self.job.id, "sample_rate": self.stream.sample_rate,
-                            "subtitles": self.job.subtitles, "segments": [_planned(j) for j in jobs]})
+                            "subtitles": self.job.subtitles,
+                            "segments": [_planned(j, self.job.lines) for j in jobs]})
 
     def step(self) -> bool:
         """One chunk of the output; False at the end (or once closed)."""
@@ -286,10 +293,11 @@ def _title(segments: list[dict[str, Any]]) -> str:
     return text if len(text) <= 60 else text[:59].rstrip() + "…"
 
 
-def _planned(job: Any) -> dict[str, Any]:
+def _planned(job: Any, lines: dict[int, int]) -> dict[str, Any]:
     segment = job.segment
     voice = job.request.voice.name if job.request is not None and job.request.voice is not None else None
-    return {"index": job.index, "text": segment.written, "character": segment.character, "line": segment.line,
+    return {"index": job.index, "text": segment.written, "character": segment.character,
+            "line": lines.get(job.index, segment.line),
             "pause": segment.pause if job.request is None else 0.0, "engine": job.engine, "voice": voice}
 
 
@@ -304,3 +312,20 @@ def segment_audio(kernel: Kernel, job: Job, index: int) -> Audio:
         if s["index"] == index and job.output is not None:
             return job.audio().slice(s["start"], s["start"] + s["duration"])
     raise not_found(f"segment {index} is not made yet", "index", "segment_not_found")
+
+
+def _script_lines(jobs: list[Any], book: Book, offsets: list[int]) -> dict[int, int]:
+    """Each segment's line in the studio's script of `book`: its chapter's lines before it (by
+    `offsets`) and its line in the chapter. A chapter's spoken title (a segment with no line)
+    says where it starts; chapters with nothing to say are not rendered, so titles are matched
+    to chapters in order."""
+    out: dict[int, int] = {}
+    chapter = -1
+    for job in jobs:
+        seg = job.segment
+        if seg.line is None and not seg.is_pause:  # a chapter's title: the next chapter titled so
+            at = next((n for n in range(chapter + 1, len(book.chapters)) if book.chapters[n].title == seg.text), None)
+            chapter = at if at is not None else chapter
+        elif seg.line is not None and 0 <= chapter < len(offsets):
+            out[job.index] = offsets[chapter] + seg.line
+    return out

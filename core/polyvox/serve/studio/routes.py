@@ -170,7 +170,8 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
                 raise bad_request(f"{name} applies with a loudness target: give loudness too", name)
         voice, cast = await anyio.to_thread.run_sync(script.resolve_cast, service, body.cast)
         job = Job(owner(request), given, voice, cast, loudness=body.loudness, true_peak=body.true_peak,
-                  chapter_rms=body.chapter_rms, room_tone=body.room_tone)
+                  chapter_rms=body.chapter_rms, room_tone=body.room_tone,
+                  offsets=books.line_offsets(body.script) if body.book is not None else None)
         book.add(job)
         return await _run(job, lambda: new_pass(job), request)
 

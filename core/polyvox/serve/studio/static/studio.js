@@ -418,11 +418,20 @@ function writeBack(segment, text) {
   if (!words.length) return false;
   const pattern = new RegExp(words.join("\\s+"));
   const from = Math.max(0, Math.min(lines.length, (segment.line || 1) - 1));
+  // on its own line, its own occurrence: "Run. [pause:1s] Run." holds two segments' words
+  const twins = (state.planned || []).filter((s) => s.line === segment.line && s.text === segment.text &&
+                                                  s.index < segment.index).length;
+  const column = (i) => {
+    if (i !== from || !twins) return 0;
+    const found = [...lines[i].matchAll(new RegExp(pattern.source, "g"))];
+    return found.length > twins ? found[twins].index : 0;
+  };
   const order = [...lines.keys()].slice(from).concat([...lines.keys()].slice(0, from));
-  const at = order.find((i) => pattern.test(lines[i]));
+  const at = order.find((i) => pattern.test(lines[i].slice(column(i))));
   if (at === undefined) return false;
   const replacement = text.replace(/\s+/g, " ").trim();
-  lines[at] = lines[at].replace(pattern, () => replacement);
+  const start = column(at);
+  lines[at] = lines[at].slice(0, start) + lines[at].slice(start).replace(pattern, () => replacement);
   $("script").value = lines.join("\n");
   return true;
 }
