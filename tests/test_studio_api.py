@@ -255,3 +255,27 @@ def test_a_client_that_leaves_mid_render_frees_its_slot(server, caplog):
     again = _events(f"{server.url}/studio/api/renders", {"script": "Still here."})
     assert again[-1]["type"] == "done"
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_a_retaken_take_stays_chosen_when_the_script_is_rendered_again(server):
+    """A writer retakes a line until it sounds right, then renders again (another loudness):
+    the retake's seed lived only in that render, and the new one brought the first take back."""
+    script = "[Alice] The harbour lights came on one by one.\n[Bob] Time to go."
+
+    def render(after: str | None = None) -> tuple[str, list[dict]]:
+        events = _events(f"{server.url}/studio/api/renders", {"script": script, "cast": CAST, "after": after})
+        return next(e["id"] for e in events if e["type"] == "job"), events
+
+    def take(job: str) -> bytes:
+        return httpx.get(f"{server.url}/studio/api/renders/{job}/segments/0.wav", headers=_auth(), timeout=30).content
+
+    first, _ = render()
+    original = take(first)
+    _events(f"{server.url}/studio/api/renders/{first}/segments/0", {})  # Piper draws new noise: another take
+    chosen = take(first)
+    assert chosen != original
+    again, events = render(after=first)
+    assert take(again) == chosen  # the chosen take, from the cache
+    assert all(e["cached"] for e in events if e["type"] == "made")
+    fresh, _ = render()  # a render that follows none starts from the script's own takes
+    assert take(fresh) == original

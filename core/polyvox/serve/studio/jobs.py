@@ -69,6 +69,9 @@ class Job:
         #: and each segment's line in the script, found by the first pass.
         self.offsets = offsets or []
         self.lines: dict[int, int] = {}
+        #: The seeds of retaken takes, by who says what where (`_seat`): a new render of the
+        #: script keeps the take a retake chose, where the line is the same.
+        self.seeds: dict[tuple[Any, ...], int] = {}
         self.keys: dict[int, str] = {}  # segment index -> its take's cache key
         self.folder = Path(tempfile.gettempdir())  # where its output goes: the book's folder, once added
         self.output: Path | None = None  # the last finished pass's output (16-bit WAV)
@@ -181,6 +184,7 @@ class Pass:
                 # engine is seeded or draws noise, as Piper does), and the rest of the script is cached
                 params = {**old.params, "seed": secrets.randbelow(_SEEDS)}
                 self.source[retake] = attrs.evolve(old, params=params)
+                job.seeds[_seat(old)] = params["seed"]
 
     def _note(self, event: Any) -> None:  # in the render's thread: list.append is atomic
         if isinstance(event, SegmentFinished):
@@ -198,6 +202,14 @@ class Pass:
         elif isinstance(event, RenderWarning):
             self.events.append({"type": "warning", "message": event.message, "kind": event.kind})
 
+    def _reseeded(self, text: str) -> list[Segment]:
+        """The script's segments, each retaken one (the same words, speaker and line) with the
+        seed its retake chose."""
+        jobs = self.kernel.plan(text, voice=self.job.voice, voices=self.job.voices)
+        seeds = self.job.seeds
+        return [attrs.evolve(j.segment, params={**j.segment.params, "seed": seeds[_seat(j.segment)]})
+                if _seat(j.segment) in seeds else j.segment for j in jobs]
+
     def _stream(self, source: Any) -> Any:
         return self.kernel.stream(source, voice=self.job.voice, voices=self.job.voices, cancel=self.cancel,
                                   on_event=self._note, verify=self.verify, batch_size=self.batch_size,
@@ -206,6 +218,8 @@ class Pass:
     def start(self) -> None:
         """Plan (bad input raises here)."""
         self.job.cancel = self.cancel
+        if self.job.seeds and isinstance(self.source, str) and not self.job.subtitles:
+            self.source = self._reseeded(self.source)
         self.stream = self._stream(self.source)
         jobs = self.stream.jobs
         if self.job.book is not None and not self.job.lines:
@@ -329,3 +343,8 @@ def _script_lines(jobs: list[Any], book: Book, offsets: list[int]) -> dict[int, 
         elif seg.line is not None and 0 <= chapter < len(offsets):
             out[job.index] = offsets[chapter] + seg.line
     return out
+
+
+def _seat(segment: Segment) -> tuple[Any, ...]:
+    """Who says what, where: a retaken take's place in a script rendered again."""
+    return (segment.character, segment.text, segment.line, segment.language)

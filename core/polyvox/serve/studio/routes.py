@@ -53,6 +53,8 @@ class ScriptBody(BaseModel):
     chapter_rms: float | None = Field(default=None, ge=-40, le=-10)
     #: A faint noise of this RMS in dB under the whole output, so no silence is digital zero (ACX: -70).
     room_tone: float | None = Field(default=None, ge=-90, le=-50)
+    #: The render this one follows: the takes its retakes chose are kept where a line is unchanged.
+    after: str | None = Field(default=None, max_length=64)
 
 
 class EditBody(BaseModel):
@@ -172,6 +174,11 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
         job = Job(owner(request), given, voice, cast, loudness=body.loudness, true_peak=body.true_peak,
                   chapter_rms=body.chapter_rms, room_tone=body.room_tone,
                   offsets=books.line_offsets(body.script) if body.book is not None else None)
+        if body.after:  # a retake chosen in the render before stays chosen (a new seed lived only there)
+            try:
+                job.seeds = dict(book.get(body.after, owner(request)).seeds)
+            except ApiError:
+                pass  # that render is gone from the server: its retakes with it
         book.add(job)
         return await _run(job, lambda: new_pass(job), request)
 

@@ -384,7 +384,8 @@ async function render() {
   say("Starting the render…");
   $("warnings").replaceChildren();
   $("download").disabled = true;
-  const body = Object.assign({ script: $("script").value, cast: state.cast, book: state.book },
+  const body = Object.assign({ script: $("script").value, cast: state.cast, book: state.book,
+                               after: state.finishedJob },  // its retakes' chosen takes are kept
                              LOUDNESS[$("loudness").value]);
   await events("/studio/api/renders", body, onEvent);
 }
