@@ -71,6 +71,12 @@ def test_describe_lists_the_program_and_voices(service):
     (program,) = info.tts
     assert program.name == "polyvox" and program.supports_synthesize_streaming
     assert program.voices and all(v.languages for v in program.voices)
+    # Home Assistant links the attribution: the project's page (it was a bare organisation), and
+    # an engine's voice names its engine
+    assert program.attribution.url == "https://github.com/polyvox/polyvox"
+    every = describe(create_app(ServeConfig(voices_dir=service.config.voices_dir), service.kernel).state.service)
+    heart = next(v for v in every.tts[0].voices if v.name == "heart")
+    assert heart.attribution.name.startswith("hibari")
 
 
 def test_synthesize_round_trip_gives_the_servers_audio(service):

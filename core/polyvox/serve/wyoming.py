@@ -75,8 +75,12 @@ def parse_uri(uri: str, no_auth: bool = False) -> tuple[str, int]:
     return host, int(match["port"])
 
 
+#: Where Home Assistant's voice list links its users (the project's page).
+HOMEPAGE = "https://github.com/polyvox/polyvox"
+
+
 def describe(service: SpeechService) -> Info:
-    about = Attribution(name="polyvox", url="https://github.com/polyvox")
+    about = Attribution(name="polyvox", url=HOMEPAGE)
     # only the voices and languages a request can use: with tts-1 mapped to one engine, Home
     # Assistant would otherwise offer another engine's voices, or languages the engine lacks,
     # and each would then be refused
@@ -87,7 +91,8 @@ def describe(service: SpeechService) -> Info:
     voices = [TtsVoice(name=voice_id, attribution=about, installed=True, description=voice.name,
                        version=None, languages=codes) for voice_id, voice in service.store.all() if clones]
     for spec in specs:
-        voices += [TtsVoice(name=v, attribution=about, installed=True, description=f"{spec.name} voice {v}",
+        made_by = Attribution(name=f"{spec.name} (through polyvox)", url=HOMEPAGE)  # whose voice it is
+        voices += [TtsVoice(name=v, attribution=made_by, installed=True, description=f"{spec.name} voice {v}",
                             version=None, languages=list(spec.languages)) for v in spec.voices]
     voices += [TtsVoice(name=v, attribution=about, installed=True, description="the engine's default voice",
                         version=None, languages=codes) for v in OPENAI_VOICES[:1]]
