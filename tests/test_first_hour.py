@@ -387,6 +387,9 @@ def test_a_bad_tag_parameter_says_where_in_a_one_line_script_and_in_subtitles(tm
     lenient = run("render", "cues.srt", "-o", "s.wav", "--json", "-q", "--dry-run")
     assert any(w.startswith("subtitle 2 at 00:00:03,000: engine 'piper' has no parameter 'nosuch'")
                for w in json.loads(lenient.stdout)["warnings"]), lenient.stdout
+    # a bad --set is the command line's: it was put on the first subtitle ("subtitle 1 at ...: ")
+    one_error_line(run("render", "cues.srt", "-o", "s.wav", "--dry-run", "--set", "length_scale=abc"),
+                   "parameter length_scale='abc' is not valid")
 
 
 def test_a_script_of_pauses_alone_says_so() -> None:

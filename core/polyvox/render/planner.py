@@ -171,6 +171,8 @@ class Planner:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
                                           params or {}, seed, strict, strict_markup, voice_keys, where))
             except PolyvoxError as exc:
+                if getattr(exc, "of_the_call", False):  # --set x=abc: not "subtitle 1 at 00:00:01"'s
+                    raise
                 if where:
                     raise type(exc)(f"{where}: {exc}") from exc
                 if len(segments) == 1 and not (seg.line and seg.params):  # a tag's own parameters: where it is
@@ -283,11 +285,10 @@ class Planner:
         if chosen is None and voice.model and voice.engine in (None, name):
             chosen = voice.model
             if self.model_for(name, lang) is None:  # [de:Alice] with Alice = heart: never English-accented German
-                who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
+                who = seg.character or "the narrator"
                 raise UnsupportedLanguageError(
-                    f"{who} {voice.model!r} (engine {name!r}) does not speak {lang!r}; {name} speaks: "
-                    f"{', '.join(spec.languages)} (give {seg.character or 'the narrator'} a voice that speaks "
-                    f"{lang!r})")
+                    f"{who}'s voice {voice.model!r} (engine {name!r}) does not speak {lang!r}; {name} speaks: "
+                    f"{', '.join(spec.languages)} (give {who} a voice that speaks {lang!r})")
         elif chosen is None and voice.model and voice.engine is not None:  # --engine piper --narrator heart
             who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
             self.warn("voice-engine", f"{who} {voice.model!r} belongs to engine {voice.engine!r}, and this speaks "
@@ -316,7 +317,8 @@ class Planner:
                 except ParameterError as exc:
                     at = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
                         and seg.column else ""
-                    if layer_strict:
+                    if layer_strict:  # the caller's own (--set) has no place in the script to name
+                        exc.of_the_call = layer is params  # type: ignore[attr-defined]
                         raise
                     self.warn("dropped-parameter", f"{label + ': ' if label else ''}{at}{exc} (dropped)")
         final, _ = spec.resolve_params(combined)
