@@ -235,6 +235,14 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         page.get_by_role("button", name="Save and re-render").click()
         _wait_done(page)
         assert "Run. [pause:0.3s] Walk." in page.get_by_role("textbox", name=re.compile("^Markup")).input_value()
+        # a file that is no text (a .docx) leaves the script as it was and says what opens
+        before = page.get_by_role("textbox", name=re.compile("^Markup")).input_value()
+        docx = tmp_path / "notes.docx"
+        docx.write_bytes(b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)))
+        page.get_by_label("Open a file").set_input_files(str(docx))
+        page.wait_for_function("() => !document.getElementById('error').hidden")
+        assert "Cannot open notes.docx" in page.locator("#error").text_content()
+        assert page.get_by_role("textbox", name=re.compile("^Markup")).input_value() == before
         # a new render cancelled part way: the unmade rows say so, and the last finished render
         # comes back to play, retake and download (the page was stuck on "waiting" rows whose
         # Retake and Edit were disabled, or enabled on a render the server had never finished)

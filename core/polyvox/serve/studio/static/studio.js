@@ -9,6 +9,8 @@ const state = { voices: [], blends: false, cast: {}, job: null, segments: [], wo
                 urls: [], outputUrl: null, book: null, finishedJob: null, kept: null };
 // Files the server opens as books (their chapters become the script's "# Title" lines).
 const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
+// Files read as text whatever they hold; any other file is read as text only if it is text.
+const TEXTS = [".srt", ".vtt", ".tas", ".ssml", ".xml"];
 // The loudness select's choices: a target in LUFS and a true-peak ceiling in dBTP (ACX: Audible's).
 const LOUDNESS = { "": {}, "-18": { loudness: -18 }, "-16": { loudness: -16 },
                    acx: { loudness: -18, true_peak: -3.5, chapter_rms: -20, room_tone: -70 } };
@@ -349,8 +351,14 @@ async function openFile(file) {
   fail("");
   const name = file.name.toLowerCase();
   if (!BOOKS.some((suffix) => name.endsWith(suffix))) {
+    const text = await file.text();
+    if (!TEXTS.some((suffix) => name.endsWith(suffix)) && (text.includes("\u0000") || text.includes("\ufffd"))) {
+      // a .docx, a PDF, an image: its bytes are no script (the script stays as it was)
+      return fail("Cannot open " + file.name + ": the studio opens scripts (.txt), subtitles (.srt, .vtt), " +
+                  "SSML and books (.epub, .md, .html).");
+    }
     setBook(null);
-    $("script").value = await file.text();
+    $("script").value = text;
     return check();
   }
   try {
