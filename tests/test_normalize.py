@@ -121,6 +121,8 @@ EN = [
     ("St. John St.", "saint John street."),
     ("visit St. Paul on Main St. today", "visit saint Paul on Main street today"),
     ("Mr. and Mrs. Jones", "mister and missus Jones"),
+    ("We met Dr. and Mrs. Smith.", "We met doctor and missus Smith."),  # it was "drive and missus"
+    ("5\u00a0000 km", "five thousand kilometers"),  # grouped by a space that never breaks (SI style)
     ("apples, pears, etc.", "apples, pears, et cetera."),
     ("fruit, e.g. apples", "fruit, for example apples"),
     ("i.e. now", "that is now"),

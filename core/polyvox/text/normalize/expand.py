@@ -193,6 +193,8 @@ class Expander(DatesAndTimes, Figures):
             before = m.string[: m.start()].rstrip().rsplit(" ", 1)[-1:]
             named_before = bool(before and before[0][:1].isupper() and before[0][-1:].isalpha())
             closing = named_before or not after.isupper()  # "Baker St. Then": street, a sentence ends
+            if _TITLES_JOINED.match(m.string, m.end()):  # "Dr. and Mrs. Smith": a title, joined to another
+                closing = False
             spoken = pair[1] if closing else pair[0]
         at_end = not m.string[m.end():].strip()
         return spoken + ("." if (at_end or (closing and ends_sentence(m))) and word.endswith(".") else "")
@@ -340,6 +342,8 @@ class Expander(DatesAndTimes, Figures):
         return f" {self.rules.symbols[m.group()]} "
 
 
+#: "and Mrs." after an abbreviation: the two are titles of one name ("Dr. and Mrs. Smith").
+_TITLES_JOINED = re.compile(r"\s+(?:and|&)\s+(?:Mr|Mrs|Ms|Dr|Prof|Rev|Capt|Gen|Sen)\.")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 _EQUALS = re.compile(r"\s*=")
 

@@ -7,7 +7,7 @@ from polyvox.text.normalize.rules import Rules
 EN = Rules(
     language="en",
     decimal=".",
-    thousands=",",
+    thousands=",\u00a0\u202f",  # 5,000, and 5 000 with a space that never breaks (SI style)
     date_order="dmy",  # en-US: month first (see `EN_US`)
     months=("January", "February", "March", "April", "May", "June", "July", "August", "September",
             "October", "November", "December"),
