@@ -232,3 +232,16 @@ def test_markdown_front_matter_and_footnotes_are_not_read(tmp_path):
     toml = tmp_path / "toml.md"
     toml.write_text('+++\ntitle = "Plus"\n+++\n\n# One\n\nHi.\n\n# Two\n\nBye.\n')
     assert polyvox.read_book(toml).title == "Plus" and polyvox.read_book(toml).chapters[0].text == "Hi."
+
+
+def test_a_heading_and_its_subtitle_in_an_hgroup_are_read_once(tmp_path):
+    """Standard Ebooks: <hgroup><h2>Chapter I</h2><p>Down the Rabbit-Hole</p></hgroup>; the
+    subtitle was read as the chapter's first line, after the title that already said it."""
+    body = {"c1.xhtml": '<section><hgroup><h2>Chapter I</h2><p epub:type="title">Down the Rabbit-Hole</p></hgroup>'
+                        "<p>Alice was beginning to get very tired.</p></section>",
+            "c2.xhtml": "<h2>Chapter II</h2><p>Curiouser and curiouser!</p>"}
+    nav = '<li><a href="c1.xhtml">Chapter I: Down the Rabbit-Hole</a></li><li><a href="c2.xhtml">Chapter II</a></li>'
+    book = polyvox.read_book(_epub(tmp_path / "alice.epub", body, nav))
+    assert [(c.title, c.text) for c in book.chapters] == [
+        ("Chapter I: Down the Rabbit-Hole", "Alice was beginning to get very tired."),
+        ("Chapter II", "Curiouser and curiouser!")]

@@ -52,6 +52,7 @@ class _Reader(HTMLParser):
         self._skip: list[str] = []  # open elements whose content is skipped
         self._sup: list[str] | None = None  # text of an open <sup>, kept unless it is a marker
         self._in_title = False
+        self._hgroup = False  # in an <hgroup>: a heading and its subtitles are one heading
         #: id (or <a name>) -> the index of the block it is in (a table of contents points at it)
         self.anchors: dict[str, int] = {}
 
@@ -70,6 +71,14 @@ class _Reader(HTMLParser):
             return
         if tag == "br" and self._level:  # a line break inside a heading: one title
             self._text.append(" ")
+        elif tag == "hgroup":  # "Chapter I" and its "Down the Rabbit-Hole": one heading, read once
+            self._end_block()
+            self._hgroup = True
+        elif self._hgroup and tag in _BLOCKS:
+            if tag[0] == "h" and tag[1:].isdigit():
+                self._level = self._level or int(tag[1:])
+            if "".join(self._text).strip():
+                self._text.append(": ")
         elif tag in _BLOCKS:
             self._end_block()
             if tag[0] == "h" and tag[1:].isdigit():
@@ -105,7 +114,10 @@ class _Reader(HTMLParser):
             if not _MARKER.match(text):
                 self._text.append(text)
             self._sup = None
-        elif tag in _BLOCKS and tag != "br":
+        elif tag == "hgroup":
+            self._hgroup = False
+            self._end_block()
+        elif tag in _BLOCKS and tag != "br" and not self._hgroup:
             self._end_block()
 
     def handle_data(self, data: str) -> None:
