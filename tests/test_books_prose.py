@@ -112,6 +112,9 @@ def test_epub_chapters_follow_the_table_of_contents_into_and_across_files(tmp_pa
         ("Chapter 3b", "Shorter."),
         ("Chapter 4", "Größe and Straße."),
     ]
+    # and rendered, the part's page is its title spoken and a chapter mark (it was skipped)
+    result = polyvox.Kernel(cache=False).render(path, engine="template")
+    assert [c.title for c in result.chapters][:2] == ["Part One", "Chapter 1: The Lighthouse"]
 
 
 def test_a_book_is_read_in_its_own_language_with_its_region_or_a_warning(tmp_path):

@@ -5,6 +5,7 @@ the result carries `ChapterMark`s for the containers and ``--json``."""
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
@@ -17,18 +18,22 @@ from polyvox.text.segment import Segment
 ROOM_TONE = (0.75, 1.5)
 #: Seconds between a chapter's title and its text.
 TITLE_PAUSE = 1.0
+#: A part's title page, spoken though it has no text of its own (audiobooks announce parts).
+_DIVIDER = re.compile(r"\s*(?:part|book|volume|teil|buch|band|partie|livre|tome|parte|libro|deel|boek)\b",
+                      re.IGNORECASE)
 
 
 def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
                warn: Callable[[str, str], None]) -> tuple[list[list[Segment]], list[str | None]]:
-    """Each chapter with words as a unit of segments, and its title; a chapter with nothing to
-    say is skipped with a warning."""
+    """Each chapter with words as a unit of segments, and its title; a part's page ("Part One",
+    its title alone) is its title spoken; any other chapter with nothing to say is skipped with
+    a warning."""
     units: list[list[Segment]] = []
     titles: list[str | None] = []
     for number, chapter in enumerate(book.chapters, 1):
         where = f"chapter {number} ({chapter.title})"
         body = parse(chapter.text, where) if chapter.has_words else []
-        if not any(any(c.isalnum() for c in s.text) for s in body):
+        if not any(any(c.isalnum() for c in s.text) for s in body) and not _DIVIDER.match(chapter.title):
             warn("empty-chapter", f"{where} has nothing to say: skipped")
             continue
         title = [Segment(text=chapter.title), Segment(pause=TITLE_PAUSE)] if chapter.title.strip() else []
