@@ -232,6 +232,10 @@ def test_markdown_front_matter_and_footnotes_are_not_read(tmp_path):
     book = polyvox.read_book(md)
     assert (book.title, book.author, book.language) == ("The Lighthouse Keeper", "Sam Smith", "en-GB")
     assert [(c.title, c.text) for c in book.chapters] == [("One", "The storm lasted 3 days."), ("Two", "Calm.")]
+    # a book whose chapters are all `##` headings is split at them (it was one chapter)
+    h2 = tmp_path / "h2.md"
+    h2.write_text("## One\n\nFirst.\n\n### A scene\n\nInside.\n\n## Two\n\nSecond.\n")
+    assert [c.title for c in polyvox.read_book(h2).chapters] == ["One", "Two"]
     toml = tmp_path / "toml.md"
     toml.write_text('+++\ntitle = "Plus"\n+++\n\n# One\n\nHi.\n\n# Two\n\nBye.\n')
     assert polyvox.read_book(toml).title == "Plus" and polyvox.read_book(toml).chapters[0].text == "Hi."

@@ -1,4 +1,5 @@
-"""Markdown books: each ``#`` heading starts a chapter (``##`` and deeper stay inside it), the
+"""Markdown books: each ``#`` heading starts a chapter (``##`` and deeper stay inside it; in a
+book without one, the top level used more than once does), the
 text before the first one is an opening chapter; a book with a single ``#`` heading and several
 ``##`` ones is titled by the first and split at the others; emphasis, links and code marks are not
 read, nor code blocks, HTML comments or footnotes; a table is read row by row. Front matter
@@ -49,7 +50,8 @@ def read_markdown(text: str, stem: str) -> Book:
         rest = [b for b in blocks if b.level != 1]
         return Book(tuple(html.chapters(rest, titles[0], level=2)), title=fields.get("title") or titles[0], **about)
     title = fields.get("title") or stem
-    return Book(tuple(html.chapters(blocks, title, level=1)), title=title, **about)
+    # without any `#` heading, the top level used more than once (a book of `##` chapters)
+    return Book(tuple(html.chapters(blocks, title, level=1 if titles else None)), title=title, **about)
 
 
 def read_html(text: str, stem: str) -> Book:
