@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 
 import attrs
 
+from polyvox.arguments import check_kernel_options, check_listener, loudness_of
 from polyvox.audio import Audio
 from polyvox.books.book import Book
 from polyvox.cache.keys import Fingerprints
@@ -95,7 +96,7 @@ class Kernel:
                                         or not 1000 <= sample_rate <= 384_000):
             raise ParameterError(f"sample_rate={sample_rate!r} is not valid: expected None (the engine's own) or "
                                  "samples per second, 1000 to 384000")
-        _check_options(cache_dir, cache_size_limit, max_models, memory_budget, on_event)
+        check_kernel_options(cache_dir, cache_size_limit, max_models, memory_budget, on_event)
         self.device = check_device((os.environ.get("POLYVOX_DEVICE") or "auto") if device is None else device)
         self.seed = check_seed(seed)  # now, not at the first render
         self.events = Emitter()
@@ -272,7 +273,7 @@ class Kernel:
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
                                normalize=normalize, verify=verify, word_times=word_times,
-                               loudness=_loudness(loudness, true_peak))
+                               loudness=loudness_of(loudness, true_peak))
         book = render.given if isinstance(render.given, Book) else None
         tags, cover = (book.tags, book.cover) if book is not None else ({}, None)
         if split is not None:
@@ -322,13 +323,12 @@ class Kernel:
                                batch_size=batch_size, join=join, cancel=cancel, timing_mode=timing_mode,
                                timing=timing, strict=strict, cast=cast,
                                normalize=normalize, verify=verify, word_times=word_times,
-                               loudness=_loudness(loudness, true_peak))
+                               loudness=loudness_of(loudness, true_peak))
         return RenderStream(render)
 
     def _prepare(self, source: Source, on_event: Listener | None, *, timing_mode: str | None,
                  timing: TimingConfig | None, **options: Any) -> Render:
-        if on_event is not None and not callable(on_event):  # it failed later, once per event, in a log
-            raise ParameterError(f"on_event={on_event!r} is not valid: expected a function that takes each event")
+        check_listener(on_event)  # it failed later, once per event, in a log
         if timing_mode is not None:
             timing = attrs.evolve(timing or TimingConfig(), mode=timing_mode)
         scope = self.renderer.scope(on_event)
@@ -383,35 +383,3 @@ class Kernel:
         """The voices in `folders` (later override earlier), with every engine's model voices
         (`find_voices` hook) and built-in voices available to alias lines."""
         return self.renderer.voice_library(*folders)
-
-
-def _whole(value: Any, least: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= least
-
-
-def _check_options(cache_dir: Any, size_limit: Any, max_models: Any, memory_budget: Any, on_event: Any) -> None:
-    """The `Kernel` options of simple types, each a one-line error naming the value."""
-    if cache_dir is not None and not isinstance(cache_dir, (str, os.PathLike)):
-        raise ParameterError(f"cache_dir={cache_dir!r} is not valid: expected a folder's path (str or Path) or None")
-    if not _whole(size_limit, 1):
-        raise ParameterError(f"cache_size_limit={size_limit!r} is not valid: expected bytes, a whole number above 0")
-    if max_models is not None and not _whole(max_models, 1):
-        raise ParameterError(f"max_models={max_models!r} is not valid: expected None (no limit) or 1 or more")
-    if memory_budget is not None and not _whole(memory_budget, 1):
-        raise ParameterError(f"memory_budget={memory_budget!r} is not valid: expected None (no limit) or bytes, "
-                             "a whole number above 0")
-    if on_event is not None and not callable(on_event):
-        raise ParameterError(f"on_event={on_event!r} is not valid: expected a function that takes each event")
-
-
-def _loudness(target: float | Loudness | None, true_peak: float | None) -> Loudness | None:
-    """`render`'s `loudness` and `true_peak` as one `Loudness` (None: takes as they are)."""
-    if target is None or isinstance(target, Loudness):
-        if true_peak is not None:
-            raise ParameterError(f"true_peak={true_peak!r} applies with a loudness target: give loudness too")
-        return target
-    try:
-        return Loudness(target, -1.0 if true_peak is None else true_peak)
-    except (TypeError, ValueError):  # "loud": no number (a number out of range has its own message)
-        raise ParameterError(f"loudness={target!r}, true_peak={true_peak!r} is not valid: expected a target in LUFS "
-                             "such as -18 and a ceiling in dBTP such as -1, or a polyvox.Loudness") from None

@@ -171,12 +171,10 @@ class Planner:
                 jobs.append(self._resolve(index, seg, device, engine, model, narrator, voices or {}, language,
                                           params or {}, seed, strict, strict_markup, voice_keys, where))
             except PolyvoxError as exc:
-                if getattr(exc, "of_the_call", False):  # --set x=abc: not "subtitle 1 at 00:00:01"'s
-                    raise
-                if where:
+                if where and not getattr(exc, "of_the_call", False):  # --set x=abc: the command line's
                     raise type(exc)(f"{where}: {exc}") from exc
-                if len(segments) == 1 and not (seg.line and seg.params):  # a tag's own parameters: where it is
-                    raise
+                if getattr(exc, "of_the_call", False) or len(segments) == 1 and not (seg.line and seg.params):
+                    raise  # the caller's own (--set), or a one-segment text: there is no place to name
                 column = f", column {seg.column}" if seg.column else ""
                 line = f" (line {seg.line}{column})" if seg.line else ""
                 raise type(exc)(f"segment {index}{line}: {exc}") from exc
@@ -286,9 +284,9 @@ class Planner:
             chosen = voice.model
             if self.model_for(name, lang) is None:  # [de:Alice] with Alice = heart: never English-accented German
                 who = seg.character or "the narrator"
-                raise UnsupportedLanguageError(
-                    f"{who}'s voice {voice.model!r} (engine {name!r}) does not speak {lang!r}; {name} speaks: "
-                    f"{', '.join(spec.languages)} (give {who} a voice that speaks {lang!r})")
+                raise UnsupportedLanguageError(f"{who}'s voice {voice.model!r} (engine {name!r}) does not speak "
+                                               f"{lang!r}; {name} speaks: {', '.join(spec.languages)} (give {who} "
+                                               f"a voice that speaks {lang!r})")
         elif chosen is None and voice.model and voice.engine is not None:  # --engine piper --narrator heart
             who = f"{seg.character}'s voice" if seg.character else "the narrator's voice"
             self.warn("voice-engine", f"{who} {voice.model!r} belongs to engine {voice.engine!r}, and this speaks "
