@@ -129,9 +129,16 @@ def test_a_model_that_does_not_say_its_size_is_measured_at_load():
     # Earlier tests' kernels left as garbage (Piper's sessions keep their ONNX Runtime arena, up
     # to ~130 MB) must not be collected inside the load and hide what it took.
     gc.collect()
-    kernel.load("tone")
-    (resident,) = kernel.models.residents()
-    assert resident.size is not None and 48 * 1024**2 <= resident.size <= 256 * 1024**2
+    sizes = []
+    for _ in range(3):  # another test's model let go in another thread meanwhile shrinks one reading
+        kernel.load("tone")
+        (resident,) = kernel.models.residents()
+        sizes.append(resident.size)
+        if resident.size is not None and 48 * 1024**2 <= resident.size <= 256 * 1024**2:
+            break
+        kernel.unload_all()
+        gc.collect()
+    assert any(s is not None and 48 * 1024**2 <= s <= 256 * 1024**2 for s in sizes), sizes
 
 
 def test_a_kernel_with_keep_alive_that_is_let_go_is_collected_and_its_reaper_ends():
