@@ -104,20 +104,18 @@ class DatesAndTimes:
         return words
 
     def _time(self, m: re.Match[str]) -> str:
-        r = self.rules
         hour, minute, half = int(m.group(1)), int(m.group(2)), (m.group(3) or "").lower()
-        hour_words = n.cardinal(hour, r)
-        if minute == 0:
-            out = r.time_full.format(hour=hour_words) if not half or r.language != "en" else hour_words
-        else:
-            minute_words = n.cardinal(minute, r)
-            if r.language == "en" and minute < 10:
-                minute_words = f"oh {minute_words}"
-            out = r.time.format(hour=hour_words, minute=minute_words)
-        if half:
-            suffix = r.word("am" if half == "a" else "pm")
-            out = f"{out} {suffix}" if suffix else out
-        return out + ("." if half and ends_sentence(m) else "")
+        if minute == 0 and half and self.rules.language == "en":  # 10:00 pm: ten p m, no o'clock
+            return self._with_half(n.cardinal(hour, self.rules), half, m)
+        return self._with_half(self._clock(hour, minute), half, m)
+
+    def _with_half(self, words: str, half: str, m: re.Match[str]) -> str:
+        """`words` of a clock time with its half of the day ("a" or "p"; "" for none), and the
+        sentence's period where the written "p.m." held it."""
+        if not half:
+            return words
+        suffix = self.rules.word("am" if half == "a" else "pm")
+        return (f"{words} {suffix}" if suffix else words) + ("." if ends_sentence(m) else "")
 
     def _decade(self, m: re.Match[str]) -> str:
         """'80s, the 60s: the eighties (else left for the units: 60s is sixty seconds)."""

@@ -300,8 +300,7 @@ class Expander(DatesAndTimes, Figures):
 
     def _hour(self, m: re.Match[str]) -> str:
         """7am, 11 p.m.: the hour and the half of the day."""
-        half = self.rules.word("am" if m.group(2).lower() == "a" else "pm")
-        return f"{n.cardinal(int(m.group(1)), self.rules)} {half}" + ("." if ends_sentence(m) else "")
+        return self._with_half(n.cardinal(int(m.group(1)), self.rules), m.group(2).lower(), m)
 
     def _heures(self, m: re.Match[str]) -> str:
         """French 19h30, 19h: the hour, then the minutes."""
