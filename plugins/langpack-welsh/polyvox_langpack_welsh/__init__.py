@@ -39,7 +39,7 @@ def map_language(engine: str, language: str) -> str | None:
 #: adds, e.g. ``{"abbreviations": {"Bsp.": "Beispiel"}}`` for German.
 RULES = {
     "number_language": "cy",
-    "decimal": ",",
+    "decimal": ".",
     "thousands": ",",
     "words": {"point": "pwynt", "minus": "minws", "percent": "y cant", "to": "i", "and": "a", "dot": "dot"},
     "abbreviations": {"e.e.": "er enghraifft", "Dr.": "Doctor", "Mr.": "Mister"},

@@ -61,3 +61,10 @@ def test_the_pack_normalizes_welsh(kernel):
     (job,) = kernel.plan("Mae 3 & 4, e.e. 25%.", language="welsh")
     assert job.request.text == "Mae tri a pedwar, er enghraifft pump ar hugain y cant."
     assert job.segment.text == "Mae 3 & 4, e.e. 25%."
+
+
+def test_welsh_decimals_are_written_with_a_point(kernel):
+    """Welsh writes 3.5 (pwynt) and groups thousands with commas, as English does."""
+    (job,) = kernel.plan("Mae 3.5 a 1,500.", language="welsh")
+    assert job.request.text == "Mae tri pwynt pump a mil pump cant."
+

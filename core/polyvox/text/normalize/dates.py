@@ -53,6 +53,8 @@ class DatesAndTimes:
     def _numeric_date(self, m: re.Match[str]) -> str:
         first, second, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
         day, month = (second, first) if self.rules.date_order == "mdy" else (first, second)
+        if month > 12 >= day:  # 12/31/2025 in British English, 31/12/2025 in American: one reading
+            day, month = month, day
         return self._date(day, month, year, m) or m.group()
 
     def _month_number(self, name: str) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from polyvox.text.normalize import numbers as n
 from polyvox.text.normalize.dates import DatesAndTimes, ends_sentence
 from polyvox.text.normalize.figures import FRACTIONS, Figures
+from polyvox.text.normalize.quantities import Quantities
 from polyvox.text.normalize.rules import Rules
 
 _DASHES = "-–—−"
@@ -22,7 +23,7 @@ _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_ur
           "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *FRACTIONS), "_times": ("x",),
           "_scaled": ("M", "B", "bn", "mn"), "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
           "_heures": ("h",),
-          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", "."),
+          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"), "_grouped": (" ",),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
@@ -38,7 +39,7 @@ def _tail(word: str) -> str:
     return r"(?!\w)" if word[-1:].isalnum() else ""
 
 
-class Expander(DatesAndTimes, Figures):
+class Expander(DatesAndTimes, Figures, Quantities):
     """Written text to spoken words for one language."""
 
     def __init__(self, rules: Rules):
@@ -46,6 +47,7 @@ class Expander(DatesAndTimes, Figures):
         t = "".join(re.escape(c) for c in r.thousands)
         d = re.escape(r.decimal)
         num = rf"\d{{1,3}}(?:[{t}]\d{{3}})+(?:{d}\d+)?|\d+(?:{d}\d+)?" if t else rf"\d+(?:{d}\d+)?"
+        whole = rf"\d{{1,3}}(?:[{t}]\d{{3}})+|\d+" if t else r"\d+"
         self.num = num
         #: a month's first three letters where no other month starts so ("Dec", "Dez"; not
         #: French "jui"), and "Sept": written without their period too
@@ -65,7 +67,12 @@ class Expander(DatesAndTimes, Figures):
         flags = re.IGNORECASE
         oclock = rf"(?:\s+{re.escape(r.word('oclock'))}\b)?" if r.word("oclock") else ""  # 15:30 Uhr: Uhr read once
         dot_clock = rf"|{re.escape(r.word('oclock'))}\b" if r.word("oclock") and r.language != "en" else ""
+        # 10 000 km: thousands grouped by a plain space, where the language does not (before a
+        # unit, a currency or a percent sign, where the number cannot be a list or a phone number)
+        grouped = (rf"(?<![\d.,])\d{{1,3}}(?: \d{{3}})+(?=\s?(?:(?:{units}|{money})(?![\w/])|%))"
+                   if " " not in r.thousands else "(?!)")
         self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+            (re.compile(grouped), lambda m: m.group().replace(" ", "")),
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
             (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), lambda m: "hashtag "),  # #blessed, in any language
@@ -75,6 +82,8 @@ class Expander(DatesAndTimes, Figures):
             (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), lambda m: ""),  # 20,- €
             (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
             (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
+            # 12/31/2025, 31.12.2025, 12-31-2025 (before phone numbers: 01-05-2025 is a date)
+            (re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
             (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
                         r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"
                         r"|(?<![\w+.,/])\(\d{2,4}\)\s?\d{4,5}[\s-]?\d{4}(?![\w-])"
@@ -83,7 +92,6 @@ class Expander(DatesAndTimes, Figures):
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
                         r"(Z|[+-]\d{2}:?\d{2})?(?![\w:])"), self._iso_moment),
             (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
-            (re.compile(r"\b(\d{1,2})([/.])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
             (re.compile(r"(?<![\w.,])(\d{1,2})\.(\d{1,2})\.(?![\d.])" if r.language == "de" else "(?!)"),
              self._dotted_day),
             (re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?![\d:])" + oclock, flags), self._seconds),
@@ -94,7 +102,8 @@ class Expander(DatesAndTimes, Figures):
             (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
             (re.compile(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w]|\.\d)"), self._dotted),
             (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
-            (re.compile(r"(?<![\w:.,])(\d{1,2}):(\d)(?![\d:])"), self._score),
+            # 3:1, 1:50,000, 100:1 (a clock time, two digits after the colon, is the next pass's)
+            (re.compile(rf"(?<![\w:.,])({whole}):({whole})(?![\w:]|[.,]\d)"), self._score),
             # 15:30, and 15.30 where an hour word or am/pm follows (15.30 Uhr, 3.30 pm)
             (re.compile(r"\b([01]?\d|2[0-3])(?::|\.(?=[0-5]\d\s*(?:[ap]\.?\s?m\b" + dot_clock + r")))([0-5]\d)"
                         r"(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
@@ -117,7 +126,7 @@ class Expander(DatesAndTimes, Figures):
             (re.compile(rf"(?<![\w/.,])(\d+)/(\d+)(?![\w/])(?:\s?({units})(?![\w/]))?|([½⅓⅔¼¾⅛])"
                         rf"(?:\s?({units})(?![\w/]))?"), self._fraction),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
-            (re.compile(rf"(?<![\w.,])({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
+            (re.compile(rf"(?<![\w.,])(?<!\w-)({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
             (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
             (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
@@ -125,8 +134,11 @@ class Expander(DatesAndTimes, Figures):
             (re.compile(r"\b((?:[IVXLC]{2,}|[IVX]))(er|re|e|ème)\b" if r.language == "fr" else "(?!)"),
              self._roman_ordinal),
             # rulers (not "New CD"); German writes the ordinal's period: "Ludwig XIV. war König"
-            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X)\b(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
+            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X|I)\b(?!['’])(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
+            # 1066: a year only after a word that dates it (else one thousand and sixty-six)
+            (re.compile(r"(?i)\b((?:in|year|since|from|until|till|before|after|circa|by)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
+                        if r.years else "(?!)"), lambda m: m.group(1) + n.year(int(m.group(2)), self.rules)),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
             (re.compile(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
@@ -134,7 +146,8 @@ class Expander(DatesAndTimes, Figures):
         #: A text with none of these needs no pass at all (most prose).
         triggers = set("0123456789@½⅓⅔¼¾⅛") | set("".join(r.symbols))
         self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
-                                r"|\b[IVXLCDM]+\b" + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
+                                r"|\b[IVXLCDM]+(?:er|re|e|ème)?\b"
+                                + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
 
     def __call__(self, text: str) -> str:
         if not self.quick.search(text):
@@ -156,7 +169,16 @@ class Expander(DatesAndTimes, Figures):
         return n.decimal(whole, fraction, self.rules, negative)
 
     def _number(self, m: re.Match[str]) -> str:
-        return self.number(m.group(1))
+        written = m.group(1)
+        if written[:1] == "0" and written.isdigit() and len(written) > 1:  # 007, 0900 hours: digit by digit
+            return n.digits(written, self.rules)
+        spoken = self.number(written)
+        following = _NEXT_WORD.match(m.string, m.end())
+        before = m.string[: m.start()].split()[-1:]
+        label = bool(before) and (before[0][:1].isupper() or before[0].lower() in _LABELS)  # Kapitel 1 Der …
+        if following and not label and following.group(1).lower() not in _NOT_NOUNS:  # 1 Birne, 1 perro
+            return self._before_noun(spoken)
+        return spoken
 
     def _negative(self, m: re.Match[str]) -> str:
         return self.number(m.group(1), negative=True)
@@ -225,32 +247,6 @@ class Expander(DatesAndTimes, Figures):
         out = [(f"{plus} " if g.startswith("+") else "") + n.digits(g, self.rules) for g in groups]
         return ", ".join(out)
 
-    def _money(self, symbol: str, written: str, scale: str | None = None) -> str:
-        one, many, cent, cents = self.rules.currencies[symbol]
-        if scale:  # $1.5 million: one point five million dollars
-            return f"{self.number(written)} {scale} {many}"
-        whole, fraction = self.value(written)
-        if not whole.strip("0") and fraction and len(fraction) <= 2 and int(fraction):  # $0.50: fifty cents
-            hundredths = int(fraction.ljust(2, "0"))
-            return f"{n.cardinal(hundredths, self.rules)} {cent if hundredths == 1 else cents}"
-        count = self._counted(whole) if whole.lstrip("0") == "1" else n.cardinal(int(whole or "0"), self.rules)
-        out = f"{count} {one if whole.lstrip('0') == '1' else many}"
-        if fraction and len(fraction) <= 2 and int(fraction):
-            hundredths = int(fraction.ljust(2, "0"))
-            name = cent if hundredths == 1 else cents
-            out += f" {self.rules.word('and')} {n.cardinal(hundredths, self.rules)} {name}"
-        elif fraction and int(fraction):
-            out = f"{self.number(written)} {many}"
-        return out
-
-    def _money_before(self, m: re.Match[str]) -> str:
-        scale = m.group(3)
-        if m.group(4) and len(self.rules.scales) >= 3:  # $5M, £2bn: the scale in a letter
-            scale = self.rules.scales[{"k": 0, "m": 1, "mn": 1, "b": 2, "bn": 2}[m.group(4).lower()]]
-        elif m.group(4):
-            return m.group()
-        return self._money(m.group(1), m.group(2), scale)
-
     def _minus(self, m: re.Match[str]) -> str:
         return self.rules.word("minus") + " "
 
@@ -261,27 +257,14 @@ class Expander(DatesAndTimes, Figures):
             return m.group()
         return f" {self.rules.word('dot')} ".join(n.cardinal(int(p), self.rules) for p in m.group().split("."))
 
-    def _money_after(self, m: re.Match[str]) -> str:
-        return self._money(m.group(3), m.group(1), m.group(2))
-
-    def _percent(self, m: re.Match[str]) -> str:
-        return f"{self.number(m.group(2), negative=bool(m.group(1)))} {self.rules.word('percent')}"
-
-    def _counted(self, written: str) -> str:
-        """A number before a noun: German "ein Euro", not "eins Euro"."""
-        if self._is_one(written) and self.rules.words.get("one"):
-            return self.rules.words["one"]
-        return self.number(written)
-
-    def _unit(self, m: re.Match[str]) -> str:
-        one, many = self.rules.units[m.group(3)]
-        count = self.number(m.group(2), negative=True) if m.group(1) else self._counted(m.group(2))
-        return f"{count} {one if self._is_one(m.group(2)) and not m.group(1) else many}"
-
     def _range(self, m: re.Match[str]) -> str:
         a, b = m.group(1), m.group(2)
         if _EQUALS.match(m.string, m.end()):  # 5 - 3 = 2: a subtraction
             return f"{self.number(a)} {self.rules.word('minus')} {self.number(b)}"
+        if b[:1] == "0" and b.isdigit() and len(b) > 1:  # 555-0199: a number to dial, not a range
+            return f"{n.digits(a, self.rules)}, {n.digits(b, self.rules)}"
+        if a.isdigit() and b.isdigit() and len(b) >= 3 and int(b) < int(a):  # Boeing 747-400: a name
+            return f"{self.number(a)} {self.number(b)}"
         def say(x: str) -> str:
             if self.rules.years and re.fullmatch(r"1[1-9]\d\d|20\d\d", x):
                 return n.year(int(x), self.rules)
@@ -294,9 +277,15 @@ class Expander(DatesAndTimes, Figures):
         return f"{m.group(1)} {self.rules.word('to')} "
 
     def _score(self, m: re.Match[str]) -> str:
-        """3:1, 16:9: a score or a ratio (a clock time has two digits after its colon)."""
+        """3:1, 16:9, 1:50,000, 100:1: a score or a ratio. A clock time (an hour, then two digits)
+        is left for the time pass; 24:00 is midnight at the end of a day."""
+        before, after = m.group(1), m.group(2)
+        if len(before) <= 2 and len(after) == 2 and after.isdigit():
+            if before == "24" and after == "00":
+                return self._clock(24, 0) if self.rules.language != "en" else "twenty-four hundred"
+            return m.group()
         word = self.rules.words.get("score") or self.rules.word("to")
-        return f"{self.number(m.group(1))} {word} {self.number(m.group(2))}"
+        return f"{self.number(before)} {word} {self.number(after)}"
 
     def _hour(self, m: re.Match[str]) -> str:
         """7am, 11 p.m.: the hour and the half of the day."""
@@ -307,15 +296,6 @@ class Expander(DatesAndTimes, Figures):
         r = self.rules
         hour, minute = n.cardinal(int(m.group(1) or m.group(3)), r), int(m.group(2) or 0)
         return r.time.format(hour=hour, minute=n.cardinal(minute, r)) if minute else r.time_full.format(hour=hour)
-
-    def _scaled(self, m: re.Match[str]) -> str:
-        """1.5M people, 3bn: the number and its scale word."""
-        scale = self.rules.scales[{"m": 1, "mn": 1, "b": 2, "bn": 2}[m.group(2).lower()]]
-        return f"{self.number(m.group(1))} {scale}"
-
-    def _times(self, m: re.Match[str]) -> str:
-        """2.5x faster: a multiple."""
-        return f"{self.number(m.group(1))} {self.rules.word('times')}"
 
     def _ordinal(self, m: re.Match[str]) -> str:
         if m.group(2) == "." and self.rules.ordinal_suffixes == (".",):
@@ -345,6 +325,15 @@ class Expander(DatesAndTimes, Figures):
 _TITLES_JOINED = re.compile(r"\s+(?:and|&)\s+(?:Mr|Mrs|Ms|Dr|Prof|Rev|Capt|Gen|Sen)\.")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 _EQUALS = re.compile(r"\s*=")
+#: The word after a number (a noun it may count) ...
+_NEXT_WORD = re.compile(r" ([^\W\d_]{3,})")
+#: ... unless it is one of these: "1 und 2", "1 de 5", "1 per cent" are no nouns counted.
+_NOT_NOUNS = frozenset("und oder bis von mal plus minus and or por para con más menos entre sobre del "
+                       "per tra fra più meno dei delle degli das der die den dem los las il gli una "
+                       "une".split())
+#: Words a number names rather than counts after them ("capítulo 1 Los…").
+_LABELS = frozenset("capítulo página número parte tomo volumen episodio temporada capitolo pagina numero "
+                    "volume stagione".split())
 
 #: A US local number (555-1234), read as one only after a word that says so: else it is a range.
 _LOCAL_NUMBER = re.compile(r"\d{3}-\d{4}")

@@ -29,6 +29,7 @@ class Figures:
 
     rules: Rules
     number: Callable[..., str]
+    _before_noun: Callable[[str], str]
 
     def _roman_ordinal(self, m: re.Match[str]) -> str:
         """French XXIe, Ier, IIe: a roman numeral with an ordinal's ending (le XXIe siècle)."""
@@ -73,6 +74,9 @@ class Figures:
             if name is None:
                 name = (n.ordinal(bottom, r), n.ordinal(bottom, r) + "s")
             return f" {n.cardinal(top, r)} {name[0] if top == 1 else name[1]} "
+        named = _fraction_name(top, bottom, r)
+        if named:
+            return f" {named} "
         return f" {n.cardinal(top, r)} {r.word('over')} {n.cardinal(bottom, r)} "
 
     def _mixed(self, m: re.Match[str]) -> str:
@@ -81,6 +85,44 @@ class Figures:
         if not 0 < top < bottom:
             return m.group()
         whole, unit = self.number(m.group(1)), (f" {self.rules.units[m.group(5)][1]}" if m.group(5) else "")
+        if self.rules.language == "de" and top == 1 and bottom == 2:  # 2½ Tassen: zweieinhalb
+            return f"{self._before_noun(whole)}einhalb{unit}"
         if self.rules.language == "en" and top == 1 and bottom in (2, 3, 4):
             return f"{whole} and a {({2: 'half', 3: 'third', 4: 'quarter'})[bottom]}{unit}"
         return f"{whole} {self.rules.word('and')}{self._fraction_words(top, bottom).rstrip()}{unit}"
+
+
+#: Denominators with a name of their own (one, many), per language; the rest are ordinals.
+_DENOMINATORS = {
+    "de": {2: ("halb", "halbe")},
+    "fr": {2: ("demi", "demis"), 3: ("tiers", "tiers"), 4: ("quart", "quarts")},
+    "es": {2: ("medio", "medios"), 3: ("tercio", "tercios")},
+    "it": {2: ("mezzo", "mezzi"), 3: ("terzo", "terzi")},
+    "pt": {2: ("meio", "meios"), 3: ("terço", "terços")},
+}
+#: How each language says "one" before a fraction's name (drei Viertel, ein Viertel).
+_ONE = {"de": "ein", "fr": "un", "es": "un", "it": "un", "pt": "um"}
+
+
+def _fraction_name(top: int, bottom: int, r: Rules) -> str | None:
+    """3/4 as German, French, Spanish, Italian and Portuguese say it ("drei Viertel", "trois
+    quarts", "tres cuartos"); None for a language not here (it reads "3 over 4")."""
+    language = r.language
+    if language not in _DENOMINATORS or bottom < 2:
+        return None
+    one, many = _DENOMINATORS[language].get(bottom) or _denominator(bottom, r)
+    count = _ONE[language] if top == 1 else n.cardinal(top, r)
+    return f"{count} {one if top == 1 else many}"
+
+
+def _denominator(bottom: int, r: Rules) -> tuple[str, str]:
+    ordinal = n.ordinal(bottom, r)
+    if r.language == "de":  # vierte: Viertel, zwanzigste: Zwanzigstel
+        name = ordinal[:-1].capitalize() + "el" if ordinal.endswith("e") else ordinal
+        return name, name
+    if r.language in ("es", "pt") and bottom > 10:  # onceavo, doze avos
+        name = n.cardinal(bottom, r) + ("avo" if r.language == "es" else " avo")
+        return name, name + "s"
+    if r.language == "it":  # quarto, quarti
+        return ordinal, ordinal[:-1] + "i"
+    return ordinal, ordinal + "s"

@@ -47,6 +47,8 @@ def digits(text: str, rules: Rules) -> str:
 def decimal(whole: str, fraction: str, rules: Rules, negative: bool = False) -> str:
     """A number written with a decimal part: the whole part, "point", then the digits."""
     out = cardinal(int(whole or "0"), rules)
-    if fraction:
+    if fraction and rules.decimals_whole and len(fraction) <= 2 and fraction[0] != "0":
+        out = f"{out} {rules.word('point')} {cardinal(int(fraction), rules)}"
+    elif fraction:
         out = f"{out} {rules.word('point')} {digits(fraction, rules)}"
     return f"{rules.word('minus')} {out}" if negative else out

@@ -9,7 +9,7 @@ RULERS = frozenset("""
 Adolf Afonso Albert Alberto Alexander Alexandre Alexios Alfonso Alfred Amadeus Amenhotep Andronikos
 Anne Anna Antiochus Augustus Baldwin Basil Benedict Benedetto Benedikt Boniface Bonifatius Carl Carlo
 Carlos Casimir Catherine Charles Christian Christina Clement Clemens Clemente Constantine Cosimo
-Cyrus Darius David Duarte Edmund Edward Eduard Elisabeth Elisabetta Elizabeth Enrico Enrique Eric Erik
+Cyrus Darius David Duarte Edmund Edward Eduard Elisabeth Emanuele Elisabetta Elizabeth Enrico Enrique Eric Erik
 Ernst Felipe Ferdinand Fernando Ferdinando Filippo Francesco Francis Francisco Franz François
 Frederick Friedrich Frederik Federico George Georg Giorgio Giovanni Gregor Gregorio Gregory Grégoire
 Gustav Gustaf Gustavo Haakon Harald Heinrich Henri Henrique Henry Hugh Innocent Innozenz Isabel Isabella

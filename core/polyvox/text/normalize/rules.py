@@ -35,6 +35,9 @@ class Rules:
     #: num2words' code for the numbers (``pt_BR``); empty: `language`.
     number_language: str = ""
     decimal: str = "."
+    #: Read a decimal part of one or two digits as a number (French "trois virgule quatorze"),
+    #: not digit by digit (English "three point one four").
+    decimals_whole: bool = False
     #: Characters that group thousands (``,`` in English, ``.`` and space in German).
     thousands: str = ","
     #: How 12/03/2025 is read: day first (most), month first (en-US).

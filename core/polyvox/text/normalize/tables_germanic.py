@@ -31,6 +31,7 @@ EN = Rules(
                 "€": ("euro", "euros", "cent", "cents"), "EUR": ("euro", "euros", "cent", "cents"),
                 "£": ("pound", "pounds", "penny", "pence"), "GBP": ("pound", "pounds", "penny", "pence"),
                 "¥": ("yen", "yen", "sen", "sen"), "JPY": ("yen", "yen", "sen", "sen"),
+                "¢": ("cent", "cents", "cent", "cents"), "₩": ("won", "won", "jeon", "jeon"),
                 "CHF": ("franc", "francs", "centime", "centimes"),
                 "US$": ("US dollar", "US dollars", "cent", "cents"), "C$": ("Canadian dollar", "Canadian dollars",
                                                                            "cent", "cents"),
@@ -126,6 +127,7 @@ DE = Rules(
 NL = Rules(
     language="nl",
     decimal=",",
+    decimals_whole=True,
     thousands=". ",
     date_order="dmy",
     months=("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",

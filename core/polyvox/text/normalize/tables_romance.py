@@ -9,6 +9,7 @@ _EURO = ("euro", "euros", "centime", "centimes")
 FR = Rules(
     language="fr",
     decimal=",",
+    decimals_whole=True,
     thousands=" \u202f\u00a0.",
     months=("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
             "novembre", "décembre"),
@@ -41,6 +42,7 @@ FR = Rules(
 ES = Rules(
     language="es",
     decimal=",",
+    decimals_whole=True,
     thousands=". \u202f",
     months=("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
             "noviembre", "diciembre"),
@@ -75,6 +77,7 @@ ES = Rules(
 IT = Rules(
     language="it",
     decimal=",",
+    decimals_whole=True,
     thousands=". \u202f",
     months=("gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
             "ottobre", "novembre", "dicembre"),
@@ -108,6 +111,7 @@ IT = Rules(
 PT = Rules(
     language="pt",
     decimal=",",
+    decimals_whole=True,
     thousands=". \u202f",
     months=("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
             "novembro", "dezembro"),
