@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import polyvox
-from polyvox import Audio, Capabilities, EngineSpec, Request
+from polyvox import Audio, Capabilities, EngineSpec, ParamSpec, Request
 from polyvox.errors import VoiceError
 from polyvox.testing.measures import median_pitch
 
@@ -163,3 +163,45 @@ def test_a_voice_of_another_engine_than_the_one_asked_for_is_named_in_a_warning(
                        voice=polyvox.Voice(name="heart", model="heart", engine="hibari"))
     assert jobs[0].engine == "piper" and jobs[0].model != "heart"
     assert any("'heart' belongs to engine 'hibari'" in w and "'piper'" in w for w in warnings), warnings
+
+
+class Duo(Chorus):
+    """Two voices that speak English and German, and a speed of their own (Chorus has none)."""
+
+    name = "duo"
+
+    def spec(self) -> EngineSpec:
+        return EngineSpec(name=self.name, sample_rate=16000, languages=("en", "de"), default_model="d1",
+                          models=("d1", "d2"), voices=("d1", "d2"), voice_languages={"d1": "en", "d2": "en"},
+                          params=(ParamSpec(name="speed", default=1.0, min=0.5, max=2.0),),
+                          capabilities=Capabilities(seeded=True))
+
+    def language_model(self, language: str) -> str | None:
+        return "d1" if language in ("en", "de") else None
+
+    def load(self, model: str, device: str) -> Any:
+        return 400.0 + 50.0 * int(model[1:])
+
+
+def test_a_character_of_two_languages_gets_a_voice_that_speaks_both(tmp_path):
+    kernel = chorus_kernel(tmp_path)
+    kernel.register(Duo())
+    script = "[Kenji] Hello, I am Kenji.\n[de:Kenji] Guten Tag.\n[Alice] Hi.\n"
+    cast = cast_of(kernel.plan(script, cast="auto"))
+    assert cast["Kenji"][0] == "duo"  # chorus speaks no German
+    assert cast["Alice"][0] in ("chorus", "duo") and cast["Alice"] != cast["Kenji"]
+
+
+def test_a_character_put_in_early_moves_at_most_the_one_whose_voice_it_takes(tmp_path):
+    first = cast_of(chorus_kernel(tmp_path / "a").plan(SCRIPT, cast="auto"))
+    inserted = cast_of(chorus_kernel(tmp_path / "b").plan("[Erin] Me first.\n" + SCRIPT, cast="auto"))
+    moved = [who for who in CHARACTERS if inserted[who] != first[who]]
+    assert len(moved) <= 1 and inserted["Erin"] not in {first[who] for who in CHARACTERS if who not in moved}
+
+
+def test_a_cast_voice_s_parameters_are_not_said_to_be_dropped(tmp_path):
+    kernel = chorus_kernel(tmp_path)
+    kernel.register(Duo())
+    result = kernel.render("Once.\n[Kenji|speed:1.5] Hallo.\n[de:Kenji] Guten Tag.\n", cast="auto")
+    assert not [w for w in result.warnings if "speed" in w], result.warnings
+    assert any(s.segment.character == "Kenji" and s.engine == "duo" for s in result.segments)

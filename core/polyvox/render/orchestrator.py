@@ -37,7 +37,7 @@ from polyvox.render.planner import Job, Planner
 from polyvox.render.results import RenderResult, RenderStats, SegmentResult
 from polyvox.render.scheduler import Scheduler
 from polyvox.render.speaking import Lexicon, Speaking
-from polyvox.render.units import source_units
+from polyvox.render.units import refuse_nothing_to_say, source_units
 from polyvox.subtitles.timing import TimingConfig
 from polyvox.text import languages
 from polyvox.text.segment import Segment
@@ -61,6 +61,8 @@ class RenderScope:
         self.on_event = on_event
         self.warnings: list[str] = []
         self.seen: set[str] = set()
+        #: Warnings kept back, not yet given (a plan that may be made again with other voices).
+        self.held: list[tuple[str, str, str | None]] | None = None
 
     @contextmanager
     def active(self) -> Iterator[RenderScope]:
@@ -103,6 +105,9 @@ class Renderer:
     def warn(self, kind: str, message: str, key: str | None = None) -> None:
         """A warning for the render in progress (once per `key`, default the message), also as an event."""
         scope = self._current.get()
+        if scope is not None and scope.held is not None:
+            scope.held.append((kind, message, key))
+            return
         if scope is not None:
             if (key or message) in scope.seen:
                 return
@@ -159,23 +164,21 @@ class Renderer:
             # cast characters speak as the narrator until they are cast (and are not unknown)
             first = Overlay(library, {name: narrator for name in casting}) if casting else library
             units = [self._chunk(unit, options, narrator, first) for unit in units]
-            if not any(s.text.strip() for unit in units for s in unit):
-                if isinstance(given, sources.Subtitles):
-                    raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
-                                         "(music notes, annotations in brackets or parentheses and "
-                                         "punctuation are not spoken)")
-                if any(s.is_pause for unit in units for s in unit):
-                    raise EmptyTextError("nothing to speak: the script has pauses and no words; a pause alone "
-                                         "is no audio to make")
-                raise EmptyTextError("nothing to speak: the text is empty")
+            refuse_nothing_to_say(given, units)
             self.planner.forget_fingerprints()
-            planned = self._plan(units, labels, options, narrator, first)
+            scope.held = []  # a plan made again with other voices says its own warnings
+            try:
+                planned = self._plan(units, labels, options, narrator, first)
+            finally:
+                held, scope.held = scope.held, None
             flat = [j for jobs in planned for j in jobs]
             extra = recast(flat, self.plugins.specs, self.warn) if options.model is None else {}
             if casting:  # characters with no voice get distinct installed voices of their own
                 extra.update(cast_auto(flat, casting, self.plugins.ranked(), options.engine, self.warn))
             if extra:  # and characters the engine cannot clone get its own spare voices
                 planned = self._plan(units, labels, options, narrator, Overlay(library, extra))
+            for warning in held if not extra else ():
+                self.warn(*warning)
             jobs = [job for unit_jobs in planned for job in unit_jobs]
             check_jobs(jobs, self.plugins.specs, self.warn)
             return Render(self, given, jobs, planned, options, scope, self._rate(jobs),

@@ -11,7 +11,7 @@ import attrs
 
 from polyvox.books.book import Book
 from polyvox.books.prose import as_script
-from polyvox.errors import ScriptError
+from polyvox.errors import EmptyTextError, ScriptError
 from polyvox.render import sources
 from polyvox.render.chapters import book_units
 from polyvox.text import markup, ssml
@@ -60,3 +60,16 @@ def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any
 def _stamp(seconds: float) -> str:
     ms = round(seconds * 1000)
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+
+
+def refuse_nothing_to_say(given: sources.Script | sources.Subtitles | Book, units: list[list[Segment]]) -> None:
+    """An `EmptyTextError` saying why, where no segment of `units` has words to speak."""
+    if any(s.text.strip() for unit in units for s in unit):
+        return
+    if isinstance(given, sources.Subtitles):
+        raise EmptyTextError(f"nothing to speak: none of the {len(given.cues)} subtitle cues has words "
+                             "(music notes, annotations in brackets or parentheses and punctuation are not spoken)")
+    if any(s.is_pause for unit in units for s in unit):
+        raise EmptyTextError("nothing to speak: the script has pauses and no words; a pause alone is no audio to make")
+    raise EmptyTextError("nothing to speak: the text is empty")
+

@@ -11,7 +11,7 @@ transcript) and says once when characters that should differ will sound the same
 
 A character no voice names speaks with the narrator's voice, unless the render asks for
 ``cast="auto"``: then `cast_auto` gives each one a distinct installed voice of its language,
-the same on every run (a SHA-256 of its name picks among the voices not yet taken).
+the same on every run (SHA-256 hashes of its name and each voice rank the voices it may have).
 """
 
 from __future__ import annotations
@@ -132,45 +132,52 @@ def cast_auto(jobs: Sequence[Any], names: Sequence[str], specs: Sequence[Any], e
     """Character -> a distinct built-in voice, for each of `names` (characters with no voice).
 
     Jobs come from a plan where those characters spoke with the narrator's voice; the voices
-    that plan uses for anyone else are taken. Each character, in order of first appearance,
-    gets one of the installed voices (`specs` in rank order; only `engine`'s when the render
-    names one) that speak its language and are not taken, picked by a stable hash of its name:
-    the same name and the same installed voices give the same voice on every run. When the
-    voices run out, characters share them, and a warning says so."""
+    that plan uses for anyone else are taken. A character may have any installed voice (`specs`
+    in rank order; only `engine`'s when the render names one) of the language it speaks first,
+    whose engine also speaks every other language it speaks. Each character ranks those voices
+    by a stable hash of its name and the voice and takes the first one free, in order of first
+    appearance: the same names and installed voices give the same voices on every run, a
+    character added at the end moves no one, and one added earlier moves another only where it
+    takes that one's choice. When the voices run out, characters share them, and a warning says so."""
     wanted = {n.lower() for n in names}
     taken: set[tuple[str, str]] = set()
-    language: dict[str, str] = {}
+    spoken: dict[str, list[str]] = {}  # character -> its languages (bases), the first first
     for job in jobs:
         if job.request is None:
             continue
         who = (job.segment.character or "").lower()
         if who in wanted:
-            language.setdefault(who, job.request.language)
+            bases = spoken.setdefault(who, [])
+            if job.request.language.split("-")[0] not in bases:
+                bases.append(job.request.language.split("-")[0])
         else:
             taken.add((job.engine, job.model))
-    offered = [(spec.name, v, spec.voice_language(v) or voice_language(v)) for spec in specs
-               if engine in (None, spec.name) for v in spec.voices]
+    first_language = {job.segment.character.lower(): job.request.language for job in reversed(jobs)
+                      if job.request is not None and (job.segment.character or "").lower() in wanted}
+    offered = [(spec.name, v, (spec.voice_language(v) or voice_language(v) or "").split("-")[0],
+                {lang.split("-")[0] for lang in spec.languages})
+               for spec in specs if engine in (None, spec.name) for v in spec.voices]
     out: dict[str, Voice] = {}
     short: list[str] = []
     for name in names:
-        lang = language.get(name.lower())
-        if lang is None:  # spoke no words
+        bases = spoken.get(name.lower())
+        if bases is None:  # spoke no words
             continue
-        fits = [(e, v) for e, v, tag in offered if tag is not None and tag.split("-")[0] == lang.split("-")[0]]
-        if not fits:  # no installed voice speaks its language: the narrator's
+        fits = [(e, v) for e, v, tag, speaks in offered if tag == bases[0] and speaks.issuperset(bases)]
+        if not fits:  # no installed voice speaks its languages: the narrator's
             short.append(name)
             continue
         free = [pick for pick in fits if pick not in taken]
         if not free:  # all taken: share one
             short.append(name)
             free = fits
-        owner, voice = free[_stable_hash(name) % len(free)]
+        owner, voice = max(free, key=lambda pick: _stable_hash(f"{name}\0{pick[0]}/{pick[1]}"))
         taken.add((owner, voice))
-        out[name.lower()] = Voice(name=name, model=voice, engine=owner, language=lang)
+        out[name.lower()] = Voice(name=name, model=voice, engine=owner, language=first_language[name.lower()])
     if short:
         warn("cast", f"not enough installed voices for every character to sound different: "
              f"{_listing(short)} {'shares' if len(short) == 1 else 'share'} a voice with another character (or "
-             "keeps the narrator's, where no installed voice speaks the language); install more voices, or name "
+             "keeps the narrator's, where no installed voice speaks its languages); install more voices, or name "
              "them in a voices folder")
     return out
 
