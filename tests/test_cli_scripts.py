@@ -122,6 +122,15 @@ def test_voices_lists_characters_and_problems(voices_dir):
     assert table.exit_code == 0 and "Broken: unreadable audio" in table.stdout
 
 
+def test_a_blend_is_shown_whole_as_what_a_character_borrows():
+    from polyvox import Voice
+    from polyvox.cli.voices import _alias_of
+
+    assert _alias_of(Voice(name="Mix", model="jf_alpha:0.5+jm_kumo:0.5")) == "jf_alpha:0.5+jm_kumo:0.5"  # not ...:0
+    assert _alias_of(Voice(name="Dave", model="/v/en_US-joe-medium.onnx")) == "en_US-joe-medium"
+    assert _alias_of(Voice(name="heart", model="heart")) is None
+
+
 def test_voices_folder_from_environment(voices_dir, monkeypatch):
     monkeypatch.setenv("POLYVOX_VOICES", str(voices_dir))
     assert "Alice" in {row["character"] for row in run_json("voices")["voices"]}

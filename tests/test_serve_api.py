@@ -320,6 +320,12 @@ def test_browsers_may_call_only_from_the_origins_given(server, tmp_path):
             "Origin": page, "Access-Control-Request-Method": "POST",
             "Access-Control-Request-Headers": "authorization,content-type,x-stainless-os,x-stainless-timeout"})
         assert sdk.status_code == 200 and "x-stainless-os" in sdk.headers["access-control-allow-headers"].lower()
+        # a page on the internet reaching a server on this machine: Chrome's private-network preflight
+        private = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Private-Network": "true"}
+        local = httpx.options(f"{srv.url}/v1/audio/speech", headers={"Origin": page, **private}, timeout=10)
+        assert local.status_code == 200 and local.headers["access-control-allow-private-network"] == "true"
+        stranger = httpx.options(f"{srv.url}/v1/audio/speech", headers={"Origin": other, **private}, timeout=10)
+        assert stranger.status_code == 400 and "access-control-allow-origin" not in stranger.headers
     with pytest.raises(polyvox.PolyvoxError, match="not an origin"):
         polyvox.serve.ServeConfig(cors_origins=("https://reader.example/app",))
 

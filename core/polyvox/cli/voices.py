@@ -37,8 +37,11 @@ def _alias_of(voice: Any) -> str | None:
     """The file or engine voice a character borrows, when its name differs from it."""
     if voice.audio is not None and voice.audio.stem.lower() != voice.name.lower():
         return voice.audio.stem
-    if voice.audio is None and voice.model and Path(voice.model).stem.lower() != voice.name.lower():
-        return Path(voice.model).stem
+    if voice.audio is None and voice.model:
+        # a model file by its name (en_US-joe-medium.onnx); an engine voice or a blend as it is
+        # (jf_alpha:0.5+jm_kumo:0.5 has no file ending to lose)
+        shown = Path(voice.model).stem if voice.model.lower().endswith(".onnx") else voice.model
+        return shown if shown.lower() != voice.name.lower() else None
     return None
 
 

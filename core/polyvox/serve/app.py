@@ -167,9 +167,11 @@ def create_app(config: ServeConfig, kernel: Kernel | None = None) -> Any:
 
         # outside the gate, so a page also reads the gate's refusals (401, 413, 429), not an
         # opaque CORS failure; any header a page's client sends may come (the openai SDK's
-        # x-stainless-*): the origin and the key decide, not the header names
+        # x-stainless-*): the origin and the key decide, not the header names. A page served from
+        # the internet asks Chrome's private-network preflight before it may reach 127.0.0.1:
+        # an origin given here may
         gated = CORSMiddleware(gated, allow_origins=list(config.cors_origins), allow_methods=["GET", "POST", "DELETE"],
-                               allow_headers=["*"],
+                               allow_headers=["*"], allow_private_network=True,
                                expose_headers=["x-sample-rate", "x-polyvox-engine", "x-polyvox-language",
                                                "x-polyvox-instructions", "x-polyvox-verify", "x-polyvox-warning",
                                                "x-polyvox-cache", "retry-after"])
