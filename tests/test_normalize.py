@@ -172,6 +172,9 @@ EN = [
     ("2 + 2", "two plus two"),
     ("#1", "number one"),
     ("x = 3", "x equals three"),
+    # comparisons typed with ASCII (a chat reply's code or maths); an arrow is none
+    ("Make sure x <= 3 or y >= 4.", "Make sure x less than or equal to three or y greater than or equal to four."),
+    ("Keep x < 5, a != b, a -> b", "Keep x less than five, a not equal to b, a -> b"),
     # ratios and scales; a clock time keeps its two digits after the colon
     ("The map is 1:50,000, odds are 100:1", "The map is one to fifty thousand, odds are one hundred to one"),
     ("Zoom to 1:100 at 3:16", "Zoom to one to one hundred at three sixteen"),
@@ -220,6 +223,7 @@ DE = [
     ("1.234,50 €", "eintausendzweihundertvierunddreißig Euro und fünfzig Cent"),
     ("3/4 Stunde, 1/3, 1/20", "drei Viertel Stunde, ein Drittel, ein Zwanzigstel"),
     ("2½ Tassen", "zweieinhalb Tassen"),
+    ("wenn x < 5", "wenn x kleiner als fünf"),
     ("ich habe 1 Birne, 1 und 2", "ich habe ein Birne, eins und zwei"),  # ein before a noun: its gender unknown
     ("Kapitel 1 Der Anfang", "Kapitel eins Der Anfang"),
     ("Bayern gewinnt 3:1 (1:0).", "Bayern gewinnt drei zu eins (eins zu null)."),

@@ -21,7 +21,8 @@ _DASHES = "-–—−"
 #: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
 _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_url": ("www.", "://"),
           "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *FRACTIONS), "_times": ("x",),
-          "_scaled": ("M", "B", "bn", "mn"), "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
+          "_scaled": ("M", "B", "bn", "mn"), "_compare": ("<", ">", "!="),
+          "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
           "_heures": ("h",),
           "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"), "_grouped": (" ",),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
@@ -78,6 +79,9 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), lambda m: "hashtag "),  # #blessed, in any language
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
+            # x <= 3, 5 > 3: comparisons typed with ASCII, between what they compare (not -> or a <3)
+            (re.compile(r"(?<=[\w)])\s*(<=|>=|!=|<(?!3(?:\s|$))|>)\s*(?=-?[\w(])"
+                        if r.words.get("less") else "(?!)"), self._compare),
             (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
             (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), lambda m: ""),  # 20,- €
             (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
@@ -144,7 +148,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         #: A text with none of these needs no pass at all (most prose).
-        triggers = set("0123456789@½⅓⅔¼¾⅛") | set("".join(r.symbols))
+        triggers = set("0123456789@½⅓⅔¼¾⅛<>") | set("".join(r.symbols))
         self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
                                 r"|\b[IVXLCDM]+(?:er|re|e|ème)?\b"
                                 + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
@@ -316,6 +320,13 @@ class Expander(DatesAndTimes, Figures, Quantities):
         if m.group(2):  # the 1990s
             spoken = spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
         return spoken
+
+    def _compare(self, m: re.Match[str]) -> str:
+        words = {"<=": self.rules.symbols.get("≤"), ">=": self.rules.symbols.get("≥"),
+                 "!=": self.rules.symbols.get("≠"), "<": self.rules.words.get("less"),
+                 ">": self.rules.words.get("greater")}
+        spoken = words[m.group(1)]
+        return f" {spoken} " if spoken else m.group()
 
     def _symbol(self, m: re.Match[str]) -> str:
         return f" {self.rules.symbols[m.group()]} "
