@@ -57,11 +57,12 @@ def test_hard_wrapped_plain_text_is_read_a_paragraph_at_a_time(tmp_path):
 
 
 def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str = "en",
-          title: str = "<dc:title>Harbour</dc:title>") -> Path:
+          title: str = "<dc:title>Harbour</dc:title>", css: str | None = None) -> Path:
     """An EPUB 3 written by hand as publishers' tools write them: `documents` in spine order,
-    `nav` the table of contents' <ol>."""
+    `nav` the table of contents' <ol>; `css` the book's stylesheet."""
     items = "".join(f'<item id="d{i}" href="{name}" media-type="application/xhtml+xml"/>'
                     for i, name in enumerate(documents))
+    items += '<item id="css" href="style.css" media-type="text/css"/>' if css is not None else ""
     spine = "".join(f'<itemref idref="d{i}"/>' for i in range(len(documents)))
     opf = ('<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0" '
            'unique-identifier="id"><metadata xmlns:dc="http://purl.org/dc/elements/1.1/">'
@@ -79,6 +80,8 @@ def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str
                    'media-type="application/oebps-package+xml"/></rootfiles></container>')
         z.writestr("OEBPS/content.opf", opf)
         z.writestr("OEBPS/nav.xhtml", nav_doc)
+        if css is not None:
+            z.writestr("OEBPS/style.css", css)
         for name, body in documents.items():
             z.writestr(f"OEBPS/{name}", body if isinstance(body, bytes) else _xhtml(body))
     return path
@@ -252,3 +255,51 @@ def test_a_heading_and_its_subtitle_in_an_hgroup_are_read_once(tmp_path):
     assert [(c.title, c.text) for c in book.chapters] == [
         ("Chapter I: Down the Rabbit-Hole", "Alice was beginning to get very tired."),
         ("Chapter II", "Curiouser and curiouser!")]
+
+
+def test_what_a_book_never_shows_is_not_read(tmp_path):
+    """Text hidden by a style, an attribute or the book's stylesheet was read aloud."""
+    body = {"c1.xhtml": '<h2>One</h2><p>Seen.</p><p style="display: none">INLINE.</p><div hidden="hidden">ATTR.</div>'
+                        '<p class="x hid">CLASS.</p><p aria-hidden="true">ARIA.</p><p>Also <span class="sr">not</span>'
+                        "seen.</p>"}
+    book = polyvox.read_book(_epub(tmp_path / "h.epub", body, '<li><a href="c1.xhtml">One</a></li>',
+                                   css="/* hidden */ .hid { display:none } p.note, span.sr {visibility: hidden}"))
+    assert [c.text for c in book.chapters] == ["Seen.\nAlso seen."]
+
+
+def test_a_part_and_its_chapter_in_one_file_and_a_dead_link_keep_their_order(tmp_path):
+    body = {"p1.xhtml": "<h1>Part One</h1><h2>Chapter 1: The Lighthouse</h2><p>The lamp burned.</p>",
+            "all.xhtml": '<p>An intro.</p><h2 id="c2">Chapter 2</h2><p>Two.</p><h2>Chapter 3</h2><p>Three.</p>'}
+    nav = ('<li><a href="p1.xhtml">Part One</a><ol><li><a href="p1.xhtml">Chapter 1: The Lighthouse</a></li></ol>'
+           '</li><li><a href="all.xhtml#c2">Chapter 2</a></li><li><a href="all.xhtml#nope">Chapter 3</a></li>')
+    book = polyvox.read_book(_epub(tmp_path / "p.epub", body, nav))
+    assert [(c.title, c.text) for c in book.chapters] == [
+        ("Part One: Chapter 1: The Lighthouse", "The lamp burned.\nAn intro."),  # neither heading read again
+        ("Chapter 2", "Two.\nChapter 3\nThree."),  # a link to no anchor does not put its chapter first
+    ]
+
+
+def test_a_title_that_opens_with_a_roman_numeral_says_its_number(tmp_path):
+    """Standard Ebooks titles chapters "I: Down to the Sea"; whisper heard "i down to the seat"."""
+    body = {"c1.xhtml": "<p>The ship sailed.</p>", "c2.xhtml": "<p>Land.</p>", "c3.xhtml": "<p>Home.</p>"}
+    nav = ('<li><a href="c1.xhtml">I: Down to the Sea</a></li><li><a href="c2.xhtml">II. Landfall</a></li>'
+           '<li><a href="c3.xhtml">I Remember</a></li>')
+    jobs = polyvox.Kernel(cache=False).plan(_epub(tmp_path / "se.epub", body, nav), engine="template")
+    said = [j.request.text for j in jobs if j.request]
+    assert "one: Down to the Sea" in said and "two. Landfall" in said and "I Remember" in said
+    assert [c.title for c in polyvox.read_book(tmp_path / "se.epub").chapters][0] == "I: Down to the Sea"
+
+
+def test_html_and_markdown_books_say_their_language_and_authors(tmp_path):
+    page = tmp_path / "jardin.html"
+    page.write_text('<html lang="fr"><head><title>Le Jardin</title><meta name="author" content="Marie Curie"></head>'
+                    "<body><h1>Un</h1><p>Texte.</p><h1>Deux</h1><p>Plus.</p></body></html>", encoding="utf-8")
+    book = polyvox.read_book(page)
+    assert (book.title, book.author, book.language) == ("Le Jardin", "Marie Curie", "fr")
+    listed = tmp_path / "a.md"
+    listed.write_text("---\ntitle: X\nauthor: [Anna Schmidt, Bert Braun]\n---\n\n# One\n\nHi.\n")
+    assert polyvox.read_book(listed).author == "Anna Schmidt, Bert Braun"
+    pandoc = tmp_path / "b.md"
+    pandoc.write_text("---\ntitle: X\nauthor:\n  - name: Anna\n    affiliation: U\n  - Bert\n---\n\n# One\n\nHi.\n")
+    assert polyvox.read_book(pandoc).author == "Anna, Bert"
+

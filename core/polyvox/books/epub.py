@@ -36,12 +36,14 @@ def read_epub(path: Path) -> Book:
     if not book.spine:
         raise ScriptError(f"cannot read EPUB {name!r}: its package has no spine (no reading order)")
     marks = _toc_marks(book.toc)
+    styles = book.get_items_of_type(ebooklib.ITEM_STYLE)
+    hidden = html.hidden_classes(" ".join(_decode(item.content) for item in styles))  # what the book never shows
     chapters: list[Chapter] = []
     for idref, *_linear in book.spine:
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
             continue
-        document = html.read_document(_decode(item.content))  # as written (get_content rebuilds <head>)
+        document = html.read_document(_decode(item.content), hidden)  # as written (get_content rebuilds <head>)
         _add_document(chapters, document, marks.get(unquote(item.get_name()), []), bool(marks))
     if not any(c.has_words for c in chapters):
         raise ScriptError(f"cannot read EPUB {name!r}: none of its {len(book.spine)} spine documents has text "
@@ -92,8 +94,10 @@ def _add_document(chapters: list[Chapter], document: html.Document, marks: list[
     contents each document is a chapter, titled by its first heading."""
     blocks = document.blocks
     starts: dict[int, list[str]] = {}
-    for fragment, title in marks:  # a part and its first chapter at one place: "Part One: Chapter 1"
-        starts.setdefault(document.anchors.get(fragment, 0) if fragment else 0, []).append(title)
+    found = [(fragment, title) for fragment, title in marks if not fragment or fragment in document.anchors]
+    for fragment, title in found or marks[:1]:  # a part and its first chapter at one place: "Part One: Chapter 1"
+        # a mark whose anchor is not in the document is passed over (it put its chapter first)
+        starts.setdefault(document.anchors[fragment] if fragment in document.anchors else 0, []).append(title)
     cuts = sorted(starts)
     lead = html.body_text(blocks[: cuts[0] if cuts else len(blocks)])
     if any(c.isalnum() for c in lead):
@@ -107,8 +111,9 @@ def _add_document(chapters: list[Chapter], document: html.Document, marks: list[
 
 
 def _chapter(title: str, blocks: list[html.Block]) -> Chapter:
-    """A chapter of `blocks`; a heading that opens them and says its title is not read twice."""
-    if blocks and blocks[0].level and html.same_title(blocks[0].text, title):
+    """A chapter of `blocks`; headings that open them and say its title are not read twice (a
+    part and its first chapter in one file: "Part One: Chapter 1" opens with both)."""
+    while blocks and blocks[0].level and html.same_title(blocks[0].text, title):
         blocks = blocks[1:]
     return Chapter(title, html.body_text(blocks))
 

@@ -43,8 +43,11 @@ class Block:
 
 
 class _Reader(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, hidden: frozenset[str] = frozenset()) -> None:
         super().__init__(convert_charrefs=True)
+        self.hidden = hidden  # classes a stylesheet does not show
+        self.language: str | None = None  # <html lang>
+        self.author: str | None = None  # <meta name="author">
         self.blocks: list[Block] = []
         self.title = ""
         self._text: list[str] = []
@@ -59,13 +62,18 @@ class _Reader(HTMLParser):
     def handle_starttag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
         if tag == "title":
             self._in_title = True
+        elif tag == "html":
+            self.language = dict(attrs_).get("lang") or dict(attrs_).get("xml:lang") or None
+        elif tag == "meta" and (dict(attrs_).get("name") or "").lower() in ("author", "dc.creator"):
+            self.author = self.author or (dict(attrs_).get("content") or "").strip() or None
         if self._skip:
             if tag not in _VOID:
                 self._skip.append(tag)
             return
         given = dict(attrs_)
         kinds = set(f"{given.get('epub:type') or ''} {given.get('role') or ''}".split())
-        if tag in _SKIPPED or kinds & _NOT_READ or set((given.get("class") or "").lower().split()) & _NOT_READ_CLASSES:
+        classes = set((given.get("class") or "").lower().split())
+        if tag in _SKIPPED or kinds & _NOT_READ or classes & _NOT_READ_CLASSES or _unseen(given, classes, self.hidden):
             if tag not in _VOID:
                 self._skip.append(tag)
             return
@@ -148,14 +156,39 @@ class Document:
     title: str
     #: id -> the index in `blocks` of the block that holds it (or follows it)
     anchors: dict[str, int]
+    language: str | None = None
+    author: str | None = None
 
 
-def read_document(html: str) -> Document:
-    reader = _Reader()
+def _unseen(given: dict[str, str | None], classes: set[str], hidden: frozenset[str]) -> bool:
+    """Whether an element is not shown to a reader (so not read either): ``hidden``,
+    ``aria-hidden="true"``, a style or a class of the stylesheets that hides it."""
+    return ("hidden" in given or (given.get("aria-hidden") or "").strip().lower() == "true"
+            or bool(_HIDING.search(given.get("style") or "")) or bool(classes & hidden))
+
+
+#: A declaration that hides what it applies to.
+_HIDING = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_CLASS_SELECTOR = re.compile(r"^\s*[\w-]*\.([\w-]+)\s*$")
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+
+
+def hidden_classes(css: str) -> frozenset[str]:
+    """The classes a stylesheet hides with a rule of their own (``.note { display: none }``,
+    ``span.x, .y {visibility: hidden}``); selectors of more than a class are not followed."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    return frozenset(found.group(1).lower() for selectors, body in _RULE.findall(css) if _HIDING.search(body)
+                     for selector in selectors.split(",") if (found := _CLASS_SELECTOR.match(selector)))
+
+
+def read_document(html: str, hidden: frozenset[str] = frozenset()) -> Document:
+    """`html` as read; `hidden`: classes its stylesheets hide (its own <style> elements are read too)."""
+    reader = _Reader(hidden | hidden_classes(" ".join(_STYLE_ELEMENT.findall(html))))
     reader.feed(html)
     reader.close()
     title = _SPACE.sub(" ", reader.title).strip()
-    return Document(reader.blocks, _PUBLISHER.sub("", title) or title, reader.anchors)
+    return Document(reader.blocks, _PUBLISHER.sub("", title) or title, reader.anchors, reader.language, reader.author)
 
 
 #: A site's name after a page's title ("The Short Tale | Project Gutenberg").

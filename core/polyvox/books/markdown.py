@@ -18,6 +18,9 @@ from polyvox.books.book import Book
 _FRONT = re.compile(r"\A\ufeff?(?:---[ \t]*\n(.*?)\n(?:---|\.\.\.)|\+\+\+[ \t]*\n(.*?)\n\+\+\+)[ \t]*(?:\n|\Z)",
                     re.DOTALL)
 _FIELD = re.compile(r"^(title|author|lang|language)[ \t]*[:=][ \t]*(.+?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+#: A YAML list of names under a key (author:, then "- A" lines; Pandoc's "- name: A").
+_BLOCK_LIST = re.compile(r"^(author)[ \t]*:[ \t]*\n((?:[ \t]*-[^\n]*(?:\n|\Z)(?:[ \t]+\w+[ \t]*:[^\n]*(?:\n|\Z))*)+)",
+                         re.IGNORECASE | re.MULTILINE)
 #: Footnotes as many Markdown tools write them: [^1] in the text, "[^1]: ..." below it.
 _NOTE = re.compile(r"^\[\^[^\]\n]+\]:[^\n]*(?:\n(?:[ \t]+[^\n]*)?)*?(?=\n\S|\n?\Z)|\[\^[^\]\n]+\]", re.MULTILINE)
 
@@ -27,9 +30,21 @@ def front_matter(text: str) -> tuple[str, dict[str, str]]:
     m = _FRONT.match(text)
     if m is None:
         return text, {}
-    fields = {{"lang": "language"}.get(k.lower(), k.lower()): v.strip("\"'")
-              for k, v in _FIELD.findall(m.group(1) or m.group(2) or "")}
+    matter = m.group(1) or m.group(2) or ""
+    fields = {{"lang": "language"}.get(k.lower(), k.lower()): _listed(v) for k, v in _FIELD.findall(matter)}
+    for key, items in _BLOCK_LIST.findall(matter):  # author:\n  - Anna\n  - name: Bert (Pandoc's form)
+        names = [m.group(1).strip().strip("\"'") for line in items.splitlines()
+                 if (m := re.match(r"\s*(?:-\s*(?:name\s*:)?|name\s*:)(?!\s*\w+\s*:)(.*)", line))]
+        fields.setdefault(key.lower(), ", ".join(n for n in names if n))
     return text[m.end():], fields
+
+
+def _listed(value: str) -> str:
+    """A front matter value; a list in brackets (``[Anna Schmidt, Bert Braun]``) as "A, B"."""
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        return ", ".join(v.strip().strip("\"'") for v in value[1:-1].split(",") if v.strip())
+    return value.strip("\"'")
 
 
 def read_markdown(text: str, stem: str) -> Book:
@@ -55,6 +70,9 @@ def read_markdown(text: str, stem: str) -> Book:
 
 
 def read_html(text: str, stem: str) -> Book:
-    """An HTML document: chapters at its top heading level used more than once."""
-    blocks, doc_title = html.read_blocks(text)
-    return Book(tuple(html.chapters(blocks, doc_title or stem)), title=doc_title or stem)
+    """An HTML document: chapters at its top heading level used more than once; its language
+    from ``<html lang>``, its author from ``<meta name="author">``."""
+    document = html.read_document(text)
+    title = document.title or stem
+    return Book(tuple(html.chapters(document.blocks, title)), title=title, author=document.author,
+                language=document.language)

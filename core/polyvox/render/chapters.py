@@ -12,6 +12,7 @@ from typing import Any
 from polyvox.books.book import Book
 from polyvox.events import ChapterStarted
 from polyvox.render.results import ChapterMark
+from polyvox.text.normalize.figures import roman
 from polyvox.text.segment import Segment
 
 #: Seconds of room tone before and after each chapter of a book (ACX asks for 0.5-1 s and 1-5 s).
@@ -36,10 +37,24 @@ def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
         if not any(any(c.isalnum() for c in s.text) for s in body) and not _DIVIDER.match(chapter.title):
             warn("empty-chapter", f"{where} has nothing to say: skipped")
             continue
-        title = [Segment(text=chapter.title), Segment(pause=TITLE_PAUSE)] if chapter.title.strip() else []
+        title = [Segment(text=spoken_title(chapter.title)), Segment(pause=TITLE_PAUSE)] if chapter.title.strip() else []
         units.append([Segment(pause=ROOM_TONE[0]), *title, *body, Segment(pause=ROOM_TONE[1])])
         titles.append(chapter.title)
     return units, titles
+
+
+#: A roman numeral a title opens with, alone or before a colon or a period ("I: Down to the Sea",
+#: "III", "XIV. The End"; not "I Remember").
+_NUMBERED = re.compile(r"^\s*([IVXLC]+)(?=\s*[:.]|\s*$)")
+
+
+def spoken_title(title: str) -> str:
+    """A chapter's title as it is read: a numeral it opens with as a number, which every
+    language's rules read ("I: Down to the Sea" is "1: …", read "one: …"; Standard Ebooks
+    titles its chapters so)."""
+    found = _NUMBERED.match(title)
+    value = roman(found.group(1)) if found else None
+    return f"{title[: found.start(1)]}{value}{title[found.end(1):]}" if found and value else title
 
 
 def book_language(book: Book, known: Collection[str]) -> str | None:

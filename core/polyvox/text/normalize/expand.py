@@ -24,7 +24,7 @@ _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_ur
           "_scaled": ("M", "B", "bn", "mn"), "_compare": ("<", ">", "!="),
           "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
           "_heures": ("h",),
-          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"), "_grouped": (" ",),
+          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
           "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
