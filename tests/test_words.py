@@ -252,7 +252,7 @@ def test_cli_writes_captions_beside_the_audio_and_words_in_json(tmp_path, monkey
     assert [w for s in summary["segments"] for w in s["words"]] == words
     assert summary["outputs"]["captions"] == "a.vtt"
     cues = webvtt.read(tmp_path / "a.vtt")
-    assert [c.text for c in cues] == ["One two three", "four.", "Five six seven", "eight nine ten", "eleven twelve."]
+    assert [c.text for c in cues] == ["One two", "three four.", "Five six seven", "eight nine ten", "eleven twelve."]
     assert cues[2].start_in_seconds == 2 and "<c>" in cues[2].raw_text  # after the pause; words timed
     bad = CliRunner().invoke(cli, ["say", "Hi.", "--engine", "template", "-o", "b.wav", "--captions", "b.txt"])
     assert bad.exit_code != 0 and "b.txt" in bad.output and ".vtt, .srt or .json" in bad.output
@@ -262,3 +262,20 @@ def test_cli_writes_captions_beside_the_audio_and_words_in_json(tmp_path, monkey
                                     "subs/new/c.srt"])
     assert made.exit_code == 0, made.output
     assert (tmp_path / "subs" / "new" / "c.srt").read_text().strip()
+
+
+def test_caption_cues_are_in_time_order_and_leave_no_word_alone():
+    """A subtitle cue that overran its slot put a cue before the one above it (WebVTT requires
+    start order); a title a second before its text shared a cue with it; a seven-word limit left
+    "pm." alone."""
+    from polyvox.words.captions import cues
+
+    def timed(text: str, start: float) -> list[WordTime]:
+        return [WordTime(w, start + 0.3 * i, start + 0.3 * i + 0.25) for i, w in enumerate(text.split())]
+
+    said = [" ".join(w.word for w in c) for c in cues(timed("We meet at the harbour at five pm.", 0))]
+    assert said == ["We meet at the harbour at", "five pm."]
+    overran = timed("Good night.", 8.9) + timed("given here.", 11.3) + timed("Hello there.", 10.0)
+    assert [c[0].start for c in cues(overran)] == sorted(c[0].start for c in cues(overran))
+    titled = timed("Chapter One", 0.0) + timed("The ship sailed.", 0.55 + 1.0)  # the title's one-second pause
+    assert [" ".join(w.word for w in c) for c in cues(titled)] == ["Chapter One", "The ship sailed."]

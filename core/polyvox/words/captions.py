@@ -40,15 +40,24 @@ def cues(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) 
     """`words` in order, grouped into cues; a sentence's end ends its cue (so one cue never holds
     the end of a line and the start of the next, often another speaker's)."""
     out: list[list[WordTime]] = []
+    full: set[int] = set()  # cues closed by the word count alone (their sentence goes on)
     for w in (piece for word in words for piece in _lines(word, options.max_chars)):
         cue = out[-1] if out else None
-        if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end > options.max_gap
+        if cue is not None and len(cue) >= options.max_words:
+            full.add(len(out) - 1)
+        if (cue is None or len(cue) >= options.max_words or w.start - cue[-1].end >= options.max_gap
+                or w.start < cue[-1].start  # a line placed before the one above (subtitle cues that overlap)
                 or (_ends_sentence(cue[-1].word) and not w.word[:1].islower())  # "5 p.m. on" goes on
                 or len(" ".join(x.word for x in cue)) + 1 + len(w.word) > options.max_chars):
             out.append([w])
         else:
             cue.append(w)
-    return [tuple(c) for c in out]
+    for i in sorted(full):  # "… at five" / "pm.": a word left alone takes the last word before it
+        after = out[i + 1] if i + 1 < len(out) else []
+        if len(out[i]) > 2 and len(after) == 1 and len(out[i][-1].word) + 1 + len(after[0].word) <= options.max_chars:
+            after.insert(0, out[i].pop())
+    # in time order, as WebVTT requires (a cue that overruns its slot may start after the next)
+    return sorted((tuple(c) for c in out), key=lambda c: c[0].start)
 
 
 def vtt(words: Sequence[WordTime], options: CaptionOptions = CaptionOptions()) -> str:
