@@ -427,3 +427,20 @@ def test_subtitles_in_a_file_of_another_name(shared_kernel: polyvox.Kernel, tmp_
     script = tmp_path / "story.txt"
     script.write_text("[Alice] Hello there, how are you today?", encoding="utf-8")
     assert shared_kernel.render(script, params=QUIET).segments[0].segment.character == "Alice"
+
+
+def test_cues_spoken_at_once_do_not_clip():
+    """Three cues 0.1 s apart (a crowd scene): their clips were summed and cut at full scale."""
+    from polyvox.subtitles.timeline import place
+    from polyvox.subtitles.timing import TimingConfig
+
+    rate = 16000
+    t = np.arange(rate) / rate
+    clips = [Audio((0.8 * np.sin(2 * np.pi * f * t)).astype(np.float32), rate) for f in (180, 230, 290)]
+    cues = [Cue(i + 1, 1.0 + 0.1 * i, 2.0 + 0.1 * i, f"Line {i}.") for i in range(3)]
+    audio, *_ = place(cues, clips, rate, TimingConfig(mode="pad_with_silence"))
+    peak = float(np.max(np.abs(audio.samples)))
+    assert peak <= 0.8 + 1e-3  # no louder than one voice alone
+    assert int(np.sum(np.abs(audio.samples) >= 0.999)) == 0
+    lone = audio.samples[int(1.02 * rate):int(1.08 * rate)]  # the first line alone, before the others
+    assert np.max(np.abs(lone)) > 0.7  # and the lines themselves are not turned down

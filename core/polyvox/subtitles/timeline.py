@@ -1,6 +1,7 @@
 """The subtitle timeline: fitted clips (see `timing`) mixed into one output that is handed
 on as soon as no later clip can reach back into it, so memory does not grow with the length
-of the film; `place` does the same for clips that are all there at once."""
+of the film; `place` does the same for clips that are all there at once. Where cues overlap,
+their sum is limited to the louder one's peak (two voices at once clipped at full scale)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import attrs
 import numpy as np
 
 from polyvox.audio import Audio
+from polyvox.mastering.loudness import limit
 from polyvox.subtitles.srt import Cue
 from polyvox.subtitles.timing import CueTiming, TimingConfig, fit
 
@@ -76,7 +78,12 @@ class Timeline:
         end = at + len(samples) - self._offset
         if end > len(self._buffer):
             self._buffer = np.concatenate([self._buffer, np.zeros(end - len(self._buffer), np.float32)])
-        self._buffer[at - self._offset : end] += samples
+        region = self._buffer[at - self._offset : end]
+        if np.any(region) and len(samples):  # overlapping cues: two lines at once peak over either alone
+            ceiling = max(float(np.max(np.abs(region))), float(np.max(np.abs(samples))))
+            region[:] = limit(region + samples, ceiling, self.rate)
+        else:
+            region += samples
 
     def _release(self, upto: int) -> Iterator[Audio]:
         n = min(max(0, upto - self._offset), len(self._buffer))
