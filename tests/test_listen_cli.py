@@ -148,3 +148,18 @@ def test_a_hub_model_that_is_not_here_names_the_pull_command(monkeypatch, tmp_pa
     kernel = polyvox.Kernel(cache=False, downloads="never")
     with pytest.raises(polyvox.ModelError, match=r"fetch it with `polyvox models pull whisper:small`"):
         kernel.listen(polyvox.Audio(np.zeros(1600, np.float32), 16000), listener="whisper:small")
+
+
+def test_check_reads_a_line_s_language_from_its_letters_and_does_not_fail_what_it_cannot_hear(tmp_path) -> None:
+    """A Japanese render checked with the English-only listener: every line failed "words" and
+    was said to be English. Now its language is the letters' and its audio alone is checked."""
+    run_json("say", "Hello there, my old friend.", "-o", "hello.wav", *QUIET)
+    script = tmp_path / "ja.txt"
+    script.write_text("こんにちは、元気ですか。\n")
+    data = run_json("check", "hello.wav", "--script", str(script))
+    (row,) = data["segments"]
+    assert row["language"] == "ja" and row["flags"] == [] and data["failing"] == []
+    assert any("does not hear 'ja'" in w for w in data["warnings"])
+    english = tmp_path / "en.txt"
+    english.write_text("She sold seven green apples at the market.\n")  # what it hears is still checked
+    assert run_json("check", "hello.wav", "--script", str(english))["failing"] == [0]

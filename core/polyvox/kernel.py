@@ -156,12 +156,13 @@ class Kernel:
               language: str | None = None, max_wer: float | None = None) -> Any:
         """Hear a finished render (or any audio) against its script or subtitles (`source`, as
         `render` takes it): a `CheckReport` with each segment's (each cue's) words expected and
-        heard, word error rate, language and flags. `language`: of lines without a tag (default en)."""
+        heard, word error rate, language and flags. `language`: of lines without a tag (None: read
+        from their letters, as a render reads them)."""
         from polyvox.listen.check import check
         from polyvox.listen.verdict import MAX_WER, check_max_wer
 
         clip = audio if isinstance(audio, Audio) else Audio.read(audio)
-        code = languages.require(language, self.language_codes()) if language else "en"
+        code = languages.require(language, self.language_codes()) if language else None
         return check(self.hearing, clip, source, listener=listener, language=code,
                      max_wer=MAX_WER if max_wer is None else check_max_wer(max_wer),
                      known_languages=self.language_codes())

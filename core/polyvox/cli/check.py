@@ -80,6 +80,8 @@ def _table(report: object, unit: str) -> None:
                       escape(language), f"[red]{flags}[/]" if flags else "[green]ok[/]")
     console = stdout_console()
     console.print(table)
+    for warning in data["warnings"]:
+        click.echo(f"warning: {warning}", err=True)
     failing = data["failing"]
     file_flags = f"; the file: {', '.join(data['flags'])}" if data["flags"] else ""
     console.print(f"{len(data['segments']) - len(failing)} of {len(data['segments'])} {unit}s pass; worst word "

@@ -22,7 +22,7 @@ from polyvox.listen.hearing import Hearing, label
 from polyvox.listen.verdict import LANGUAGE_CONFIDENCE, MAX_WER
 from polyvox.listen.words import compounds, normalize, word_errors
 from polyvox.render import sources
-from polyvox.text import markup
+from polyvox.text import languages, markup, scripts
 
 #: Audio flags that make sense for a stretch cut out of a longer file.
 _STRETCH_FLAGS = ("silent", "clipped")
@@ -60,35 +60,55 @@ class CheckReport:
     rows: tuple[CheckRow, ...]
     #: Flags of the whole file (silence, clipping).
     flags: tuple[str, ...] = ()
+    #: What the check could not do (a language the listener does not hear: its audio alone checked).
+    warnings: tuple[str, ...] = ()
 
     @property
     def failing(self) -> tuple[int, ...]:
         return tuple(r.index for r in self.rows if not r.passed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"listener": self.listener, "flags": list(self.flags), "failing": list(self.failing),
+        return {"listener": self.listener, "flags": list(self.flags), "warnings": list(self.warnings),
+                "failing": list(self.failing),
                 "worst_wer": round(max((r.wer for r in self.rows), default=0.0), 4),
                 "segments": [r.to_dict() for r in self.rows]}
 
 
-def check(hearing: Hearing, audio: Audio, source: Any, *, listener: str | None = None, language: str = "en",
+def check(hearing: Hearing, audio: Audio, source: Any, *, listener: str | None = None, language: str | None = None,
           max_wer: float = MAX_WER, known_languages: Iterable[str] = ()) -> CheckReport:
+    """`language`: of lines without a tag; None: read from each line's letters (Japanese for
+    kana, English for Latin script), as a render reads them."""
+    known_languages = tuple(known_languages)
     spec, model = hearing.resolve(listener)
     given = sources.read_source(source)
     multilingual = spec.multilingual(model)
     if isinstance(given, sources.Subtitles):
-        return _cues(hearing, spec, model, audio, given, language, max_wer, multilingual)
+        return _cues(hearing, spec, model, audio, given, language or "en", max_wer, multilingual)
     segments = list(given.segments) if given.text is None else markup.parse(
-        given.text, tuple(known_languages), warn=lambda kind, message: None)
-    spoken = [(i, s.text, s.language or language) for i, s in enumerate(segments) if not s.is_pause and s.text.strip()]
+        given.text, known_languages, warn=lambda kind, message: None)
+    spoken = [(i, s.text, s.language or language or _by_letters(s.text, known_languages))
+              for i, s in enumerate(segments) if not s.is_pause and s.text.strip()]
     if not any(c.isalnum() for _, text, _ in spoken for c in text):  # nothing any audio could be checked against
         raise EmptyTextError("nothing to check: the script has no words to hear (give the script the audio was "
                              "rendered from)")
-    hint = None if multilingual or not spec.hears(model, language) else language
+    first = spoken[0][2]
+    hint = None if multilingual or not spec.hears(model, first) else first
     heard = hearing.hear_with(spec, model, audio, hint)
-    rows = _align(spoken, heard, max_wer, multilingual)
+    unheard = sorted({lang for _, _, lang in spoken if not spec.hears(model, lang)})
+    rows = _align(spoken, heard, max_wer, multilingual, set(unheard))
     file_flags = tuple(f for f in audiochecks.flags(audio, 0) if f in _STRETCH_FLAGS)
-    return CheckReport(label(spec, model), tuple(rows), file_flags)
+    warnings = tuple(f"listener {label(spec, model)} does not hear {lang!r}: its lines' audio alone is checked "
+                     "(a listener that hears it: --listener whisper:small)" for lang in unheard)
+    return CheckReport(label(spec, model), tuple(rows), file_flags, warnings)
+
+
+def _by_letters(text: str, known: tuple[str, ...]) -> str:
+    """The language a line without a tag is in, by its letters: English for Latin script (or
+    none), else the first language written in its script (Japanese for kana)."""
+    script = scripts.main_script(text)
+    if scripts.writes("en", script):
+        return "en"
+    return next((code for code in (*known, *languages.known_codes()) if script in scripts.written_in(code)), "en")
 
 
 def _cues(hearing: Hearing, spec: Any, model: str, audio: Audio, given: sources.Subtitles, language: str,
@@ -118,7 +138,8 @@ def _cues(hearing: Hearing, spec: Any, model: str, audio: Audio, given: sources.
     return CheckReport(label(spec, model), tuple(rows))
 
 
-def _align(spoken: list[tuple[int, str, str]], heard: Heard, max_wer: float, multilingual: bool) -> list[CheckRow]:
+def _align(spoken: list[tuple[int, str, str]], heard: Heard, max_wer: float, multilingual: bool,
+           unheard: set[str] = frozenset()) -> list[CheckRow]:
     """Each segment's share of the words heard in the whole file, by aligning all heard words
     with all expected words (an inserted word belongs to the segment of the word before it)."""
     ref: list[str] = []
@@ -157,7 +178,7 @@ def _align(spoken: list[tuple[int, str, str]], heard: Heard, max_wer: float, mul
         expected = sum(1 for o in owner if o == n)
         subs, dels, ins = counts[n]
         wer = (subs + dels + ins) / expected if expected else float(bool(ins))
-        flags = ["words"] if word_errors(expected, subs, dels, ins) > max_wer else []
+        flags = ["words"] if word_errors(expected, subs, dels, ins) > max_wer and lang not in unheard else []
         if language_off and heard.language and heard.language.split("-")[0] != lang.split("-")[0]:
             flags.append("language")
         times = [w for _, w in got[n]]
