@@ -241,6 +241,20 @@ def test_the_book_keeps_the_last_renders_of_each_key_and_never_a_running_ones_pl
         book.get(later[2].id, "b")  # another key's
 
 
+def test_renders_that_never_finished_go_before_a_finished_one(tmp_path):
+    """Four cancelled tries evicted the finished render the page still showed as done."""
+    from polyvox.serve.studio.jobs import Job, JobBook
+
+    book = JobBook(per_owner=2, total=8)
+    done = Job("a", "Hi.", None, {})
+    done.output = tmp_path / "done.wav"  # its pass finished
+    book.add(done)
+    tries = [Job("a", "Try.", None, {}) for _ in range(4)]  # each cancelled: no output
+    for job in tries:
+        book.add(job)
+    assert book.get(done.id, "a") is done and book.get(tries[-1].id, "a") is tries[-1]
+
+
 def test_a_client_that_leaves_mid_render_frees_its_slot(server, caplog):
     script = " ".join(f"Line number {n} of a story that goes on." for n in range(30))
     with httpx.stream("POST", f"{server.url}/studio/api/renders", json={"script": script}, headers=_auth(),

@@ -6,6 +6,7 @@ open a book and download its .m4b) and a wrong key. The screenshots in docs/imag
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import time
@@ -97,6 +98,7 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         assert all(rows.nth(n).get_attribute("class") == "made" for n in range(3))
         assert [rows.nth(n).get_attribute("data-cached") for n in range(3)] == ["no", "no", "no"]
         job = page.locator("#player").get_attribute("data-job")
+        first_output = page.evaluate("() => state.urls.player")
         alice, rate_a = _segment_wav(server.url, job, 0)
         bob, rate_b = _segment_wav(server.url, job, 1)
         assert (rate_a, rate_b) == (22050, 24000)  # Piper's joe and hibari's heart: two engines, two voices
@@ -262,9 +264,31 @@ def test_write_cast_render_read_along_retake_and_download(tmp_path, browser):
         _wait_done(page, done)
         # and the keyboard is still on that segment (focus fell to the page's body)
         assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Retake segment 2"
+        # a retake cut off after it began (the connection dropped, or Cancel): the finished render
+        # stays playable (every row was marked "not made" and its Play disabled, though the server
+        # still held the render whole)
+        began = json.dumps({"type": "job", "id": page.evaluate("() => state.job"),
+                            "segments": page.evaluate("() => state.planned")})
+        page.route("**/segments/1", lambda route: route.fulfill(
+            status=200, headers={"content-type": "text/event-stream"}, body=f"data: {began}\n\n"))
+        page.get_by_role("button", name="Retake segment 2").click()
+        page.wait_for_function("() => !document.getElementById('error').hidden")
+        assert page.locator("#segments li.unmade").count() == 0 and page.locator("#segments li.waiting").count() == 0
+        assert page.get_by_role("button", name="Play segment 2", exact=True).is_enabled()
+        assert page.get_by_role("button", name="Retake segment 2").is_enabled()
+        page.unroute("**/segments/1")
         # a script that replaces the book's is no book any more
         page.get_by_role("textbox", name=re.compile("^Markup")).fill("A new script, not the book.")
         assert page.locator("#book").is_hidden()
+        # the audio of renders long replaced is given back (each take's copy stayed for the tab's life)
+        loads = ("(u) => new Promise((ok) => { const a = new Audio(); a.onloadedmetadata = () => ok(true);"
+                 " a.onerror = () => ok(false); a.src = u; })")
+        assert not page.evaluate(loads, first_output) and page.evaluate(loads, page.evaluate("() => state.urls.player"))
+        problems[:] = [p for p in problems if "ERR_FILE_NOT_FOUND" not in p]  # the probe of the URL given back
+        # and a reload keeps the script being written (it came back empty)
+        page.reload()
+        page.wait_for_function("() => document.getElementById('status').textContent === 'Ready.'")
+        assert page.get_by_role("textbox", name=re.compile("^Markup")).input_value() == "A new script, not the book."
         assert problems == [], problems
         assert server.faults() == []
 

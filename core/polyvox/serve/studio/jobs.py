@@ -128,6 +128,9 @@ class JobBook:
             self._jobs[job.id] = job
             for limit, mine in ((self.per_owner, True), (self.total, False)):
                 held = [j for j in self._jobs.values() if not mine or j.owner == job.owner]
+                # renders that never finished (cancelled) go first, then the oldest: a page that
+                # cancels a few tries still has the render it shows as done
+                held.sort(key=lambda j: j.output is not None)
                 for old in held[: max(0, len(held) - limit)]:
                     if old is not job and not old.lock.locked():
                         del self._jobs[old.id]

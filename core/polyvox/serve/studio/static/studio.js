@@ -5,8 +5,10 @@
 
 const $ = (id) => document.getElementById(id);
 const KEY = "polyvox-studio-key";
+// The script being written, kept in this browser so a reload (F5, a phone's pull) does not lose it.
+const DRAFT = "polyvox-studio-script";
 const state = { voices: [], blends: false, cast: {}, job: null, segments: [], words: [], busy: null,
-                urls: [], outputUrl: null, book: null, finishedJob: null, kept: null };
+                urls: {}, outputUrl: null, book: null, finishedJob: null, kept: null, showingFinished: false };
 // Files the server opens as books (their chapters become the script's "# Title" lines).
 const BOOKS = [".epub", ".md", ".markdown", ".html", ".htm", ".xhtml", ".txt"];
 // Files read as text whatever they hold; any other file is read as text only if it is text.
@@ -36,9 +38,12 @@ async function api(path, options = {}) {
   return response;
 }
 
-async function blobUrl(response) {
+// A URL of the response's audio for one `use` (the player, a segment, a preview, a download): the
+// one that use had before is given back, so a long session holds one copy of each, not every take.
+async function blobUrl(response, use) {
   const url = URL.createObjectURL(await response.blob());
-  state.urls.push(url);
+  if (state.urls[use]) URL.revokeObjectURL(state.urls[use]);
+  state.urls[use] = url;
   return url;
 }
 
@@ -133,7 +138,7 @@ async function preview(character) {
   const voice = state.cast[character];
   if (!voice) { say("Pick a voice for " + character + " first."); return; }
   try {
-    const url = await blobUrl(await api("/studio/api/preview", { method: "POST", json: { voice } }));
+    const url = await blobUrl(await api("/studio/api/preview", { method: "POST", json: { voice } }), "preview");
     $("preview-player").src = url;
     await $("preview-player").play();
     say("Preview: " + voice);
@@ -230,13 +235,15 @@ function settle() {
     item.className = "unmade";
     item.querySelector(".state").textContent = "not made";
   }
-  if (state.job !== state.finishedJob && state.kept) {
+  if (!state.showingFinished && state.kept) {  // a new render, a retake or an edit that did not finish
     Object.assign(state, { job: state.kept.job, planned: state.kept.planned, subtitles: state.kept.subtitles,
                            segments: state.kept.segments });
     $("segments").replaceChildren(...state.kept.rows);
     state.words = Array.from(document.querySelectorAll("#segments .word"));
+    state.kept = null;
+    state.showingFinished = true;
   }
-  if (state.job !== state.finishedJob) return;  // nothing finished yet: nothing to retake or download
+  if (!state.showingFinished) return;  // nothing finished yet: nothing to retake or download
   $("download").disabled = false;
   if (!state.segments || state.subtitles) return;
   for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = false;
@@ -265,9 +272,10 @@ function segmentRow(s) {
 
 function onEvent(event) {
   if (event.type === "job") {
-    if (event.id !== state.job && state.job === state.finishedJob && state.job) {  // a new render: keep the last
+    if (state.showingFinished) {  // a new pass (a render, a retake, an edit): keep the last finished one
       state.kept = { job: state.job, planned: state.planned, subtitles: state.subtitles, segments: state.segments,
                      rows: Array.from($("segments").children) };
+      state.showingFinished = false;
     }
     state.job = event.id;
     state.planned = event.segments;
@@ -331,6 +339,7 @@ async function finished(event) {
   state.segments = event.segments;
   state.finishedJob = state.job;
   state.kept = null;
+  state.showingFinished = true;
   for (const s of event.segments) if (!s.pause) showWords(s.index, s.words);
   state.words = Array.from(document.querySelectorAll("#segments .word"));
   for (const b of document.querySelectorAll("#segments .retake, #segments .edit")) b.disabled = state.subtitles;
@@ -340,7 +349,7 @@ async function finished(event) {
   say("Done: " + event.duration.toFixed(1) + " s of audio, " + count(event.synthesized, "segment") + " made, " +
       event.cached + " from the cache.");
   try {
-    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output.wav"));
+    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/output.wav"), "player");
     $("player").src = url;
     $("player").dataset.job = state.job;
   } catch (e) { fail(e.message); }
@@ -474,7 +483,7 @@ function focusRow(index) {
 async function playSegment(index) {
   fail("");
   try {
-    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/segments/" + index + ".wav"));
+    const url = await blobUrl(await api("/studio/api/renders/" + state.job + "/segments/" + index + ".wav"), "segment");
     $("segment-player").src = url;
     await $("segment-player").play();
   } catch (e) { fail(e.message); }
@@ -506,7 +515,7 @@ async function download() {
   const fmt = $("format").value;
   try {
     const response = await api("/studio/api/renders/" + state.job + "/output." + fmt);
-    const url = await blobUrl(response);
+    const url = await blobUrl(response, "download");
     const link = el("a", { href: url, download: fileName(response, "polyvox-studio." + fmt) });
     document.body.append(link);
     link.click();
@@ -543,6 +552,12 @@ async function start() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("key").value = sessionStorage.getItem(KEY) || "";
+  if (!$("script").value) $("script").value = localStorage.getItem(DRAFT) || "";
+  const keep = () => { try { localStorage.setItem(DRAFT, state.book ? "" : $("script").value); } catch (e) { /* full */ } };
+  $("script").addEventListener("change", keep);
+  window.addEventListener("pagehide", keep);
+  // a reload while a render runs would end it: the browser asks first
+  window.addEventListener("beforeunload", (e) => { if (state.busy) { e.preventDefault(); e.returnValue = ""; } });
   $("key-form").addEventListener("submit", (e) => {
     e.preventDefault();
     sessionStorage.setItem(KEY, $("key").value.trim());
