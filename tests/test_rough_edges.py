@@ -126,3 +126,22 @@ def test_no_reference_audio_names_how_to_give_a_voices_folder(tmp_path: Path) ->
     kernel.register(Cloner())
     with pytest.raises(polyvox.VoiceError, match=r"--voices DIR or POLYVOX_VOICES"):
         kernel.synthesize("Hello.")
+
+
+def test_a_plugin_name_no_plugin_has_is_said_where_nothing_speaks(tmp_path: Path) -> None:
+    """Kernel(plugins=["pipr"]) loaded nothing without a word; the render's error blamed Piper."""
+    kernel = polyvox.Kernel(cache=False, plugins=["pipr"])
+    (failure,) = [f for f in kernel.failures if f.name == "pipr"]
+    assert failure.kind == "unknown" and "piper" in failure.error
+    with pytest.raises(polyvox.PolyvoxError, match="no plugin called 'pipr' is installed"):
+        kernel.render("Hello.")
+
+
+def test_an_output_whose_name_says_another_format_is_refused(tmp_path: Path) -> None:
+    """render(output="x.wav", format="flac") wrote FLAC data into a .wav (the CLI refused it)."""
+    kernel = polyvox.Kernel(cache=False, plugins=["template"])
+    with pytest.raises(polyvox.PolyvoxError, match="format 'flac' does not match the extension"):
+        kernel.render("Hello.", output=tmp_path / "x.wav", format="flac")
+    assert not (tmp_path / "x.wav").exists()
+    kernel.render("Hello.", output=tmp_path / "take", format="flac")  # a name without an audio extension: as asked
+    assert (tmp_path / "take").read_bytes()[:4] == b"fLaC"

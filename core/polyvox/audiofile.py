@@ -41,6 +41,10 @@ def format_of(target: str | Path | BinaryIO, format: str | None = None) -> str:
     name = format.lower().lstrip(".")
     if name not in AUDIO_FORMATS:
         raise PolyvoxError(f"unknown audio format {format!r}; use one of {', '.join(AUDIO_FORMATS)}")
+    written = Path(target).suffix.lower().lstrip(".") if isinstance(target, (str, Path)) else ""
+    if written in AUDIO_FORMATS and written != name:  # FLAC data in "x.wav" no player opens as such
+        raise PolyvoxError(f"format {format!r} does not match the extension of {str(target)!r}: name the file "
+                           f"x.{name}, or leave the format out")
     return name
 
 

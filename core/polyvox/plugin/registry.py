@@ -39,7 +39,8 @@ class PluginFailure:
     detail: str = ""  # the traceback, for --debug
     #: "failed" (import or hook raised), "incompatible" (hook API range), "shadowed" (a
     #: distribution's entry point with a built-in's name) or "empty" (it implements no hook and
-    #: declares no engine: an entry point naming the wrong object, or hooks without @hookimpl).
+    #: declares no engine: an entry point naming the wrong object, or hooks without @hookimpl);
+    #: "unknown" (named by POLYVOX_PLUGINS or plugins= but not installed).
     kind: str = "failed"
 
 
@@ -81,6 +82,12 @@ class Plugins:
         self._from_entry_points: set[str] = set()
         if load_entry_points:
             self._load_installed(only, self._load_isolated(only))
+            loaded = {name for name, _ in self.pm.list_name_plugin()} | {f.name for f in self.failures}
+            for name in sorted((only or set()) - loaded):  # a name no plugin has: a typo, or not installed
+                installed = sorted({*BUILTINS, *(ep.name for ep in entry_points(group=GROUP))})
+                self.failures.append(PluginFailure(
+                    name, None, f"no plugin called {name!r} is installed (installed: {', '.join(installed)})",
+                    kind="unknown"))
         self.refresh()
         self._drop_empty()
 

@@ -109,7 +109,9 @@ class Planner:
                     self._engine_for_language[language] = spec.name
                     break
             else:
-                raise UnsupportedLanguageError(no_engine_message(language, self.plugins.specs, self.model_for))
+                raise UnsupportedLanguageError(no_engine_message(language, self.plugins.specs, self.model_for)
+                                               + "".join(f"; {f.error}" for f in self.plugins.failures
+                                                         if f.kind == "unknown"))
         return self._engine_for_language[language]
 
     def cloning_engine(self, language: str, transcript: bool) -> str | None:
