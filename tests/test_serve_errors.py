@@ -72,6 +72,11 @@ def _uploaded_twice(server) -> httpx.Response:
 ERRORS: list[tuple[int, str, str, Callable[..., httpx.Response]]] = [
     (400, "invalid_request_error", "invalid_value", lambda s: _post(s, {"model": "template", "input": "Hi",
                                                                         "speed": 9})),
+    # a switch is true or false and a seed a number: "yes" turned timestamps on, "5" was seed 5
+    (400, "invalid_request_error", "invalid_value", lambda s: _post(s, {"model": "template", "input": "Hi",
+                                                                        "timestamps": "yes"})),
+    (400, "invalid_request_error", "invalid_value", lambda s: _post(s, {"model": "template", "input": "Hi",
+                                                                        "seed": "5"})),
     (400, "invalid_request_error", "invalid_json",
      lambda s: httpx.post(f"{s.url}{SPEAK}", content=b"{", timeout=10,
                           headers={**AUTH, "content-type": "application/json"})),

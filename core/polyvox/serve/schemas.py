@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 #: response_format -> (media type, encoder name).
@@ -38,11 +38,11 @@ class SpeechRequest(BaseModel):
     # polyvox extensions
     engine: str | None = Field(default=None, max_length=100)
     language: str | None = Field(default=None, max_length=35)
-    seed: int | None = Field(default=None, ge=0, lt=2**32)
+    seed: StrictInt | None = Field(default=None, ge=0, lt=2**32)  # not "5" or true
     params: dict[str, Any] = Field(default_factory=dict)
-    markup: bool = False
+    markup: StrictBool = False  # true or false, not "yes"
     #: Answer JSON with base64 audio and word times (or, with stream_format "sse", word events).
-    timestamps: bool = False
+    timestamps: StrictBool = False
 
     @model_validator(mode="before")
     @classmethod
