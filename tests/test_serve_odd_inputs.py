@@ -155,3 +155,27 @@ def test_optional_fields_sent_as_null_are_fields_left_out(server):
     got = _speak(server, input="Hi.", voice=None, speed=None, response_format=None, stream_format=None, seed=None)
     assert got.status_code == 200 and got.headers["content-type"] == "audio/mpeg", got.text
     assert _speak(server, input=None).status_code == 400  # the text itself is still required
+
+
+def test_a_voice_named_in_voice_speaks_though_the_model_names_another(tmp_path):
+    """Open WebUI lists kokoro:jm_kumo as a model; with voice jf_alpha the model's voice spoke and
+    voice was ignored without a word. An engine's voice in `voice` wins; OpenAI's names do not."""
+
+    class Two(ToneEngine):
+        def spec(self) -> Any:
+            return attrs.evolve(super().spec(), voices=("clara", "dora"))
+
+        def synthesize(self, model: Any, request: Any, conditioning: Any) -> Audio:
+            self.calls.append(f"model {model['model']}")
+            return super().synthesize(model, request, conditioning)
+
+    engine = Two(name="two")
+    kernel = polyvox.Kernel(cache=False)
+    kernel.register(engine)
+    with running(kernel, tmp_path) as srv:
+        for voice, spoken in (("dora", "dora"), ("alloy", "clara"), ("clara", "clara")):
+            engine.calls.clear()
+            got = httpx.post(f"{srv.url}/v1/audio/speech", timeout=30, json={
+                "model": "two:clara", "voice": voice, "input": f"Hello {voice}.", "response_format": "pcm"})
+            assert got.status_code == 200, got.text
+            assert f"model {spoken}" in engine.calls, (voice, engine.calls)

@@ -176,6 +176,9 @@ class SpeechService:
                             f"{self.config.max_input_chars}", "input")
         engine, model = self.resolve_model(req.model, req.engine)
         voice = self.resolve_voice(req.voice_name, engine)
+        if (voice is not None and model and engine and model in self.engine_names()[engine].voices
+                and req.voice_name.strip().lower() not in OPENAI_VOICES):
+            model = None  # model kokoro:jm_kumo with voice jf_alpha: the voice asked for speaks (alloy: the model's)
         params = dict(req.params)
         if "seed" in params:
             raise bad_request("give the seed as the top-level field 'seed', not in params", "params")
