@@ -15,8 +15,9 @@ from polyvox.render.results import ChapterMark
 from polyvox.text.normalize.figures import roman
 from polyvox.text.segment import Segment
 
-#: Seconds of room tone before and after each chapter of a book (ACX asks for 0.5-1 s and 1-5 s).
-ROOM_TONE = (0.75, 1.5)
+#: Seconds of room tone before and after each chapter of a book (ACX asks for 0.5-1 s and 1-5 s;
+#: an engine's own lead of silence, up to ~0.3 s for hibari and Kokoro, comes on top of the first).
+ROOM_TONE = (0.6, 1.5)
 #: Seconds between a chapter's title and its text.
 TITLE_PAUSE = 1.0
 #: A part's title page, spoken though it has no text of its own (audiobooks announce parts).
