@@ -72,7 +72,8 @@ PARAMS = (
     ParamSpec("noise_scale", 0.667, min=0.0, max=2.0, aliases=("noise",),
               help="generator noise (0 with noise_w_scale 0 gives deterministic audio)"),
     ParamSpec("noise_w_scale", 0.8, min=0.0, max=2.0, aliases=("noise_w",), help="phoneme width noise"),
-    ParamSpec("volume", 1.0, min=0.0, max=4.0, help="gain applied after peak normalisation"),
+    ParamSpec("volume", 1.0, min=0.0, max=4.0, help="gain applied after peak normalisation (over 1, peaks are "
+              "held under full scale by a limiter: louder, not clipped)"),
     ParamSpec("speaker", 0, type="int", min=0, max=9999, help="speaker id of a multi-speaker voice"),
 )
 
@@ -320,6 +321,10 @@ def _cpu_session(path: str, threads: int | None) -> Any:
                                       variant="durations" if aligned else ""))
 
 
+#: Where a gain over 1 is held (0.5 dB under full scale: room for resampling's overshoot).
+LOUDEST = 0.94
+
+
 def _speak(voice: Any, request: Request) -> Audio:
     from piper import SynthesisConfig
 
@@ -330,11 +335,15 @@ def _speak(voice: Any, request: Request) -> Audio:
                              f"{speakers} speaker(s), ids 0..{max(0, speakers - 1)}")
     config = SynthesisConfig(
         speaker_id=p["speaker"] if speakers > 1 else None, length_scale=p["length_scale"],
-        noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=p["volume"],
+        noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=min(1.0, p["volume"]),
         normalize_audio=True,
     )
     chunks = list(voice.synthesize(request.text, syn_config=config, include_alignments=True))
     samples = np.concatenate([c.audio_float_array for c in chunks]) if chunks else np.zeros(0, np.float32)
+    if p["volume"] > 1.0:  # Piper's audio is normalized to full scale: more gain clipped it hard
+        from polyvox.mastering.loudness import limit
+
+        samples = limit(samples * np.float32(p["volume"]), LOUDEST, voice.config.sample_rate)
     said = sounds(chunks, voice.config.sample_rate)  # None: the voice gives no alignment (estimated later)
     words = word_times(request.text, said, voice) if said else ()
     return Audio(samples, voice.config.sample_rate, words=words).resample(SAMPLE_RATE)
