@@ -430,6 +430,15 @@ def test_an_acx_render_to_a_lossy_format_passes_its_own_acx_check(tmp_path, fmt)
     chapters = json.loads(checked.stdout)["chapters"]
     assert checked.returncode == 0 and len(chapters) == 2, checked.stdout + checked.stderr
     assert all(c["peak"] <= -3.0 for c in chapters), chapters
+    if fmt == "mp3":  # ACX takes MP3 at 192 kbps or more, constant, 44.1 kHz (it was 80 kbps at 22.05 kHz)
+        from mutagen.mp3 import MP3, BitrateMode
+
+        info = MP3(tmp_path / "book.mp3").info
+        assert (info.sample_rate, info.bitrate_mode) == (44100, BitrateMode.CBR) and info.bitrate >= 191_000
+        plain = _cli("render", "book.txt", "-o", "plain.mp3", "-q", cwd=tmp_path, cache=tmp_path / "cache")
+        assert plain.returncode == 0, plain.stderr
+        refused = _cli("check", "--acx", "plain.mp3", "--json", cwd=tmp_path, cache=tmp_path / "cache")
+        assert all(any("ACX takes 192 kbps" in f for f in c["flags"]) for c in json.loads(refused.stdout)["chapters"])
 
 
 def test_checking_a_long_chapter_holds_no_copy_the_size_of_it():

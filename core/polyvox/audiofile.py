@@ -77,9 +77,11 @@ class SampleWriter:
     (`polyvox.containers.tagging`).
     """
 
-    def __init__(self, target: str | Path | BinaryIO, sample_rate: int, format: str | None = None):
+    def __init__(self, target: str | Path | BinaryIO, sample_rate: int, format: str | None = None,
+                 acx: bool = False):
         self.format = format_of(target, format)
-        self.sample_rate = int(sample_rate)
+        self.acx = acx and self.format == "mp3"  # an MP3 as ACX takes it: 44.1 kHz, 192 kbps, constant
+        self.sample_rate = ACX_MP3[0] if self.acx else int(sample_rate)
         self.frames = 0
         self.chapters: tuple[Any, ...] = ()
         self.tags: dict[str, str] = {}
@@ -192,6 +194,8 @@ class SampleWriter:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             extra = {"endian": "LITTLE"} if sf_format == "RAW" else _QUALITY.get(sf_format, {})
+            if self.acx:
+                extra = {"bitrate_mode": "CONSTANT", "compression_level": ACX_MP3[1]}
             self._file = sf.SoundFile(self._partial, "w", samplerate=self.sample_rate, channels=1, format=sf_format,
                                       subtype=subtype, **extra)
         except (OSError, RuntimeError) as exc:
@@ -234,6 +238,8 @@ def _soundfile_format(name: str) -> tuple[str, str | None]:
 #: constant bit rate at half compression, about 80 kbit/s at 22-24 kHz, 160 at 44.1-48 kHz; Vorbis:
 #: about 80 kbit/s at 22 kHz (peaks within 0.25 dB of the source in speech).
 _QUALITY = {"MP3": {"bitrate_mode": "CONSTANT", "compression_level": 0.5}, "OGG": {"compression_level": 0.2}}
+#: ACX's MP3: the sample rate, and libsndfile's compression level that LAME makes 192 kbps CBR of.
+ACX_MP3 = (44_100, 0.4)
 
 
 def _encode(samples: np.ndarray, rate: int, name: str) -> bytes:

@@ -289,7 +289,8 @@ class Kernel:
             render.result.check_spoken()
             return attrs.evolve(render.result, audio=audio)
         path = Path(output) if isinstance(output, (str, Path)) else None
-        with AudioWriter(output, render.sample_rate, format) as out:
+        acx = render.options.loudness is not None and render.options.loudness.acx
+        with AudioWriter(output, render.sample_rate, format, acx=acx) as out:
             out.tags, out.cover = tags, cover
             for chunk in render.audio(output=path):
                 out.write(chunk)

@@ -42,5 +42,5 @@ def mastering_options(loudness: float | None, acx: bool, split: str | None, *, t
     import polyvox
 
     mastered = polyvox.Loudness(ACX_LOUDNESS if loudness is None else loudness, ACX_TRUE_PEAK, rms=ACX_RMS,
-                                room_tone=ACX_ROOM_TONE)
+                                room_tone=ACX_ROOM_TONE, acx=True)
     return {"loudness": mastered, "true_peak": None, "split": split}

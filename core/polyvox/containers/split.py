@@ -38,7 +38,8 @@ def write_split(render: Any, output: Path, format: str | None, tags: dict[str, s
                     writer.close()
                 title = render.chapters[render.chapter] or ""
                 files.append(chapter_path(output, render.chapter + 1, title))
-                writer = AudioWriter(files[-1], render.sample_rate, format)
+                writer = AudioWriter(files[-1], render.sample_rate, format,
+                                     acx=render.options.loudness is not None and render.options.loudness.acx)
                 writer.tags = {**tags, "title": title, **({"album": tags["title"]} if "title" in tags else {}),
                                "track": f"{render.chapter + 1}/{len(render.chapters)}"}  # players sort by it
                 writer.cover = cover

@@ -1,6 +1,7 @@
 """ACX's audio requirements (Audible's audiobook submission rules), checked per chapter of a
 finished file: RMS between -23 and -18 dB, peaks at most -3 dB, a noise floor at most -60 dB,
-and room tone (0.5 to 1 s at the head, 1 to 5 s at the tail).
+and room tone (0.5 to 1 s at the head, 1 to 5 s at the tail); an MP3 (what ACX takes) at
+192 kbps or more, constant bit rate, 44.1 kHz.
 
 RMS is over the whole chapter as ACX measures it; the noise floor is the RMS of the quietest
 half second (silence that is digital zero counts as -inf: it passes here, though a listener at
@@ -40,10 +41,12 @@ class ChapterCheck:
     noise_floor: float
     head: float
     tail: float
+    #: What ACX would refuse of the file itself (an MP3's bit rate, mode, sample rate), or "".
+    delivery: str = ""
 
     @property
     def flags(self) -> tuple[str, ...]:
-        out = []
+        out = [self.delivery] if self.delivery else []
         if not RMS_RANGE[0] <= self.rms <= RMS_RANGE[1]:
             out.append(f"rms {self.rms:.1f} dB")
         if self.peak > PEAK_MAX:
@@ -110,5 +113,27 @@ def check_acx(path: str | Path) -> list[ChapterCheck]:
     audio = Audio.read(path)
     marks = read_chapters(path, audio.duration)
     rate = audio.sample_rate
-    return [check_chapter(audio.samples[round(m.start * rate): round(m.end * rate)], rate, m.title, m.start)
-            for m in marks]
+    delivery = _mp3_delivery(Path(path)) if Path(path).suffix.lower() == ".mp3" else ""
+    return [attrs.evolve(check_chapter(audio.samples[round(m.start * rate): round(m.end * rate)], rate, m.title,
+                                       m.start), delivery=delivery) for m in marks]
+
+
+#: What ACX takes: MP3 at this many bits a second or more, constant, at this sample rate.
+MP3_BITRATE = 192_000
+MP3_RATE = 44_100
+
+
+def _mp3_delivery(path: Path) -> str:
+    """What ACX would refuse of an MP3 file's encoding, or ""."""
+    from mutagen.mp3 import MP3, BitrateMode
+
+    info = MP3(path).info
+    wrong = []
+    if info.bitrate < MP3_BITRATE - 1000:  # LAME's CBR reads 191998
+        wrong.append(f"{round(info.bitrate / 1000)} kbps")
+    if info.bitrate_mode not in (BitrateMode.CBR, BitrateMode.UNKNOWN):
+        wrong.append("a variable bit rate")
+    if info.sample_rate != MP3_RATE:
+        wrong.append(f"{info.sample_rate} Hz")
+    return (f"mp3 at {', '.join(wrong)}: ACX takes {MP3_BITRATE // 1000} kbps or more, constant, at "
+            f"{MP3_RATE} Hz (render with --acx)") if wrong else ""

@@ -72,6 +72,8 @@ class Loudness:
     #: RMS in dB of a faint noise laid under the whole output, so no silence is digital zero (None: none).
     room_tone: float | None = attrs.field(default=None, converter=attrs.converters.optional(float),
                                           validator=_check_room_tone)
+    #: A delivery to ACX: an MP3 is written as ACX takes it (44.1 kHz, 192 kbps, constant).
+    acx: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     def level(self, audio: Audio, memo: Memo | None = None) -> Audio:
         """`audio` at the target loudness under the ceiling (silence stays silence). `memo`
