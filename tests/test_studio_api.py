@@ -148,6 +148,16 @@ def test_parse_autocast_and_preview(server):
     assert rate == 24000 and len(audio) > rate and np.abs(audio).max() > 0.05
     unknown = httpx.post(f"{server.url}/studio/api/preview", json={"voice": "nobody"}, headers=_auth(), timeout=30)
     assert unknown.status_code == 404 and "nobody" in unknown.json()["error"]["message"]
+    # the narrator's default voice previews too (it was "pick a voice first"), and a voice the
+    # engine cannot use is said with the audio it plays instead (it played another voice silently)
+    default = httpx.post(f"{server.url}/studio/api/preview", json={}, headers=_auth(), timeout=60)
+    assert default.status_code == 200 and len(default.content) > 10_000
+    wav = io.BytesIO()
+    sf.write(wav, audio, rate, format="WAV")
+    assert httpx.post(f"{server.url}/v1/audio/voices", headers=_auth(), timeout=30, data={"name": "Nell"},
+                      files={"file": ("n.wav", wav.getvalue(), "audio/wav")}).status_code == 201
+    cloned = httpx.post(f"{server.url}/studio/api/preview", json={"voice": "Nell"}, headers=_auth(), timeout=60)
+    assert cloned.status_code == 200 and "does not clone voices" in cloned.headers["x-polyvox-warning"]
     long = httpx.post(f"{server.url}/studio/api/renders", json={"script": "word " * 700}, headers=_auth(), timeout=30)
     assert long.status_code == 413 and "3000" in long.json()["error"]["message"]
 
@@ -293,3 +303,15 @@ def test_a_retaken_take_stays_chosen_when_the_script_is_rendered_again(server):
     assert all(e["cached"] for e in events if e["type"] == "made")
     fresh, _ = render()  # a render that follows none starts from the script's own takes
     assert take(fresh) == original
+
+
+def test_an_edit_over_the_input_limit_says_so_in_words(server):
+    """A 25,000-character edit answered pydantic's "String should have at most 20000 characters";
+    an over-long script has always had its own sentence."""
+    events = _events(f"{server.url}/studio/api/renders", {"script": "A line to edit."})
+    job = next(e["id"] for e in events if e["type"] == "job")
+    limit = 3000  # the fixture's --max-input
+    got = httpx.post(f"{server.url}/studio/api/renders/{job}/segments/0", json={"text": "x" * 25_000},
+                     headers=_auth(), timeout=30)
+    assert got.status_code == 413 and got.json()["error"]["code"] == "input_too_long"
+    assert f"the limit is {limit}" in got.json()["error"]["message"]

@@ -92,6 +92,9 @@ def test_an_epub_opens_as_chapters_renders_and_downloads_as_an_m4b_with_them(ser
                         timeout=30).json()["warnings"]
     line = marred.splitlines().index(next(x for x in marred.splitlines() if "[Alice|x]" in x)) + 1
     assert [w["line"] for w in warned if "[Alice|x]" in w["message"]] == [line] and line > 5
+    # and said by that line alone ("line 8: chapter 2 (The End): line 1, column 9" named two)
+    (said,) = [w["message"] for w in warned if "[Alice|x]" in w["message"]]
+    assert said.startswith(f"line {line}, column ") and "chapter" not in said.split(":")[0], said
 
     events = _render(server, {"script": script, "cast": CAST, "book": book["id"]})
     done = events[-1]

@@ -311,4 +311,8 @@ def test_a_wrong_key_shows_the_api_error(tmp_path, browser, monkeypatch):
         page.wait_for_function("() => document.getElementById('error').textContent.includes('incorrect')")
         assert page.locator("#error").text_content() == "incorrect API key"
         assert page.evaluate("() => document.cookie") == ""
+        # a key no header can carry is refused by the page (the browser's error said "lost connection")
+        page.get_by_label("API key").fill("ключ-секрет-пароль")
+        page.get_by_role("button", name="Use key").click()
+        page.wait_for_function("() => document.getElementById('error').textContent.includes('ASCII')")
     assert list(temporary.iterdir()) == []  # the server stopped (SIGTERM) and took its files along

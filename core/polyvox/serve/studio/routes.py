@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
-from polyvox import Cancelled
+from polyvox import Cancelled, Segment
 from polyvox.errors import PolyvoxError
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox, not_found
 from polyvox.serve.limits import Queue
@@ -58,7 +58,7 @@ class ScriptBody(BaseModel):
 
 
 class EditBody(BaseModel):
-    text: str | None = Field(default=None, max_length=20_000)
+    text: str | None = None  # its length is checked against --max-input, in words a person reads
 
 
 class PullBody(BaseModel):
@@ -67,7 +67,7 @@ class PullBody(BaseModel):
 
 
 class PreviewBody(BaseModel):
-    voice: str = Field(min_length=1, max_length=300)
+    voice: str | None = Field(default=None, min_length=1, max_length=300)  # None: the default voice
     text: str = Field(default="Hello! This is how I sound.", min_length=1, max_length=300)
 
 
@@ -154,15 +154,19 @@ def install(app: FastAPI, service: SpeechService, queue: Queue) -> None:
 
     @app.post("/studio/api/preview")
     async def preview(body: PreviewBody) -> Any:
-        voice = await anyio.to_thread.run_sync(service.resolve_voice, body.voice, None)
+        voice = await anyio.to_thread.run_sync(service.resolve_voice, body.voice, None) if body.voice else None
         queue.enter()
         try:
-            audio = await anyio.to_thread.run_sync(lambda: service.kernel.synthesize(body.text, voice=voice))
+            result = await anyio.to_thread.run_sync(lambda: service.kernel.render([Segment(text=body.text)],
+                                                                                  voice=voice))
         except PolyvoxError as exc:
             raise from_polyvox(exc) from None
         finally:
             queue.leave()
-        return Response(audio.to_bytes("WAV"), media_type="audio/wav")
+        assert result.audio is not None
+        # said with the audio: an uploaded voice an engine cannot clone plays as that engine's own
+        warned = {"X-Polyvox-Warning": "; ".join(result.warnings).encode("ascii", "replace").decode()}
+        return Response(result.audio.to_bytes("WAV"), media_type="audio/wav", headers=warned if result.warnings else {})
 
     @app.post("/studio/api/renders")
     async def render(body: ScriptBody, request: Request) -> Any:

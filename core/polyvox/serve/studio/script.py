@@ -20,6 +20,8 @@ NARRATOR = "narrator"
 
 _LINE = re.compile(r"\bline (\d+)")
 _CHAPTER = re.compile(r"^chapter (\d+) ")
+#: A chapter's place and the line in it that a warning opens with.
+_PLACE = re.compile(r"^chapter \d+ \(.*?\): line \d+")
 
 
 def source_of(text: str) -> str:
@@ -39,12 +41,15 @@ def read(service: SpeechService, text: Any, cast: Mapping[str, str] | None = Non
 
     def note(event: Any) -> None:
         if isinstance(event, RenderWarning):
-            found = _LINE.search(event.message)
+            message = event.message
+            found = _LINE.search(message)
             line = int(found.group(1)) if found else None
-            chapter = _CHAPTER.match(event.message)
+            chapter = _CHAPTER.match(message)
             if line is not None and offsets and chapter and int(chapter.group(1)) <= len(offsets):
                 line += offsets[int(chapter.group(1)) - 1]
-            warnings.append({"message": event.message, "kind": event.kind, "line": line})
+                # "chapter 2 (The End): line 1, column 9: …" as the script's own line: "line 8, column 9: …"
+                message = _PLACE.sub(f"line {line}", message, count=1)
+            warnings.append({"message": message, "kind": event.kind, "line": line})
 
     try:
         stream = service.kernel.stream(text, voice=voice, voices=voices, on_event=note)

@@ -64,6 +64,9 @@ async function loadVoices() {
   const data = await (await api("/studio/api/voices")).json();
   state.voices = data.voices;
   state.blends = data.engines.some((e) => e.blends);
+  // the blend field's example names two voices this server has (af_bella is not everywhere)
+  const blender = data.engines.find((e) => e.blends && e.voices.length > 1);
+  state.blendExample = blender ? blender.voices[0] + ":0.6+" + blender.voices[1] + ":0.4" : "";
   const body = $("engines").tBodies[0];
   body.replaceChildren(...data.engines.map((e) => el("tr", {},
     el("td", { text: e.name, title: e.description }), el("td", { text: e.models.join(", ") || "-" }),
@@ -119,8 +122,8 @@ function showCast(characters) {
     const picker = voicePicker(name);
     const cell = el("td", {}, picker);
     if (state.blends) {
-      const blend = el("input", { "aria-label": "Blend for " + name, placeholder: "or a blend: af_heart:0.6+af_bella:0.4",
-                                  size: "18" });
+      const blend = el("input", { "aria-label": "Blend for " + name, size: "18",
+                                  placeholder: state.blendExample ? "or a blend: " + state.blendExample : "or a blend" });
       // an emptied blend gives the character back the voice its menu shows
       blend.addEventListener("change", () => { state.cast[name] = blend.value.trim() || picker.value; });
       cell.append(" ", blend);
@@ -135,13 +138,15 @@ function showCast(characters) {
 
 async function preview(character) {
   fail("");
-  const voice = state.cast[character];
-  if (!voice) { say("Pick a voice for " + character + " first."); return; }
+  const voice = state.cast[character];  // none: the narrator's default voice
+  if (!voice && character !== "narrator") { say("Pick a voice for " + character + " first."); return; }
   try {
-    const url = await blobUrl(await api("/studio/api/preview", { method: "POST", json: { voice } }), "preview");
+    const response = await api("/studio/api/preview", { method: "POST", json: voice ? { voice } : {} });
+    const warning = response.headers.get("X-Polyvox-Warning");
+    const url = await blobUrl(response, "preview");
     $("preview-player").src = url;
     await $("preview-player").play();
-    say("Preview: " + voice);
+    say("Preview: " + (voice || "the default voice") + (warning ? " (" + warning + ")" : ""));
   } catch (e) { fail(e.message); }
 }
 
@@ -152,12 +157,19 @@ async function check() {
     const data = await (await api("/studio/api/parse", { method: "POST",
                                    json: { script: $("script").value, cast: state.cast, book: state.book } })).json();
     $("warnings").replaceChildren(...data.warnings.map((w) =>
-      el("li", { text: (w.line ? "line " + w.line + ": " : "") + w.message, "data-line": w.line || "" })));
+      el("li", { text: (w.line && !w.message.startsWith("line ") ? "line " + w.line + ": " : "") + w.message,
+                 "data-line": w.line || "" })));
     showCast(data.characters);
     say(data.segments.length + " segments, " + data.characters.length + " characters, " +
         data.warnings.length + " warnings.");
     return data;
-  } catch (e) { fail(e.message); return null; }
+  } catch (e) {
+    fail(e.message);
+    say("");  // the last check's counts and cast are not this script's
+    $("warnings").replaceChildren();
+    showCast([]);
+    return null;
+  }
 }
 
 async function autocast() {
@@ -316,6 +328,7 @@ function onEvent(event) {
     settle();
   } else if (event.type === "error") {
     fail(event.error.message);
+    say("");  // not "Rendering 1 segments…" beside the error
     settle();
   }
 }
@@ -560,7 +573,12 @@ document.addEventListener("DOMContentLoaded", () => {
   window.addEventListener("beforeunload", (e) => { if (state.busy) { e.preventDefault(); e.returnValue = ""; } });
   $("key-form").addEventListener("submit", (e) => {
     e.preventDefault();
-    sessionStorage.setItem(KEY, $("key").value.trim());
+    const key = $("key").value.trim();
+    if (/[^\x21-\x7e]/.test(key)) {  // a header carries ASCII only: the browser's own error said "network"
+      fail("An API key is ASCII letters, digits and punctuation; this one has other characters: check it.");
+      return;
+    }
+    sessionStorage.setItem(KEY, key);
     start();
   });
   $("open").addEventListener("change", async () => {
