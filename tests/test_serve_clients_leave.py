@@ -5,6 +5,7 @@ another's encoder. Loopback only, bounded counts, every request with a timeout."
 from __future__ import annotations
 
 import io
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -137,7 +138,11 @@ def test_a_client_that_stops_reading_gives_its_place_back(tmp_path):
 
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[])
     kernel.register(_Long(name="long", thread_safe=True))
+    said: list[logging.LogRecord] = []
+    heard = logging.Handler()
+    heard.emit = said.append  # type: ignore[method-assign]
     with running(kernel, tmp_path, max_queue=1, send_timeout=1.0) as server:
+        logging.getLogger("uvicorn.error").addHandler(heard)  # once uvicorn has set its logging up
         port = int(server.url.rsplit(":", 1)[1])
         stuck = socket.socket()
         stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -160,3 +165,7 @@ def test_a_client_that_stops_reading_gives_its_place_back(tmp_path):
             assert statuses[0] == 429  # it did hold the place while it was sending
         finally:
             stuck.close()
+    # ended on purpose, so said at INFO: uvicorn's "returned without completing response" was an ERROR
+    logging.getLogger("uvicorn.error").removeHandler(heard)
+    ended = [r for r in said if "without completing" in r.getMessage()]
+    assert ended and all(r.levelno == logging.INFO for r in ended), [(r.levelname, r.getMessage()) for r in said]

@@ -37,6 +37,24 @@ from polyvox.serve.voices import VoiceStore
 log = logging.getLogger("polyvox.serve")
 
 
+class _EndedOnPurpose(logging.Filter):
+    """uvicorn logs "ASGI callable returned without completing response." as an ERROR; after a
+    response polyvox ended itself (a client that read nothing for --timeout-send, said at INFO
+    just before) it is no error, and is said at INFO."""
+
+    count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.count and record.getMessage().startswith("ASGI callable returned without completing"):
+            self.count -= 1
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
+_ENDED = _EndedOnPurpose()
+logging.getLogger("uvicorn.error").addFilter(_ENDED)
+
+
 def default_voices_dir() -> Path:
     from platformdirs import user_data_path
 
@@ -274,6 +292,7 @@ class _SpeechResponse(StreamingResponse):
             await super().__call__(scope, receive, bounded)
         except TimeoutError:
             log.info("client read nothing for %g s: its response ends here", limit)
+            _ENDED.count += 1  # uvicorn will say the response did not complete: on purpose, no error
         finally:
             with anyio.CancelScope(shield=True):
                 await self._frames.aclose()  # type: ignore[attr-defined]
