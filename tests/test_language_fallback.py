@@ -74,3 +74,24 @@ def test_a_voice_whose_engine_does_not_speak_the_tags_language_is_refused_before
                                                                    r"not speak '(de|ja)'"):
             kernel.plan(script, voices=voices)
     assert [j.request.language for j in kernel.plan("[Alice] Good day.", voices=voices)] == ["en-us"]
+
+
+class Nihongo(ToneEngine):
+    """Speaks English and Japanese (as Kokoro's int8 model with its Japanese voices does)."""
+
+    def spec(self):
+        return attrs.evolve(super().spec(), languages=("en", "ja"))
+
+    def language_model(self, language: str) -> str | None:
+        return "base" if language in ("en", "ja") else None
+
+
+def test_chinese_characters_read_by_a_japanese_engine_are_said_to_be(tmp_path):
+    """你好，世界 went to Kokoro's Japanese voice with Japanese readings and no word of it."""
+    kernel = polyvox.Kernel(cache=False, plugins=[])
+    kernel.register(Nihongo(name="nihongo"))
+    result = kernel.render("你好，世界。今天天气很好。")
+    assert [s.language for s in result.segments if s.engine] == ["ja"]
+    assert any("Chinese characters without kana" in w and "(ja)" in w for w in result.warnings), result.warnings
+    kana = kernel.render("こんにちは、世界。")  # Japanese as Japanese writes it: nothing to say
+    assert not any("Chinese" in w for w in kana.warnings)

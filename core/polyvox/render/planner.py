@@ -237,6 +237,10 @@ class Planner:
         for name in [engine] if engine else [spec.name for spec in self.plugins.ranked()]:
             code = self._speaks_script(name, script)
             if code is not None:
+                if script == "Han" and code != "zh":  # 你好 read in Japanese readings: say so
+                    self.warn("script-language", f"text in Chinese characters without kana is read as "
+                              f"{languages.name(code)} ({code}) by {name!r}: no installed engine speaks Chinese "
+                              "(zh)", key=f"han-as:{code}")
                 return code
         return "en"
 

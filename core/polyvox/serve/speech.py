@@ -24,8 +24,9 @@ from polyvox.serve.errors import ApiError, bad_request, from_polyvox, not_found,
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
 
-#: Render warnings that mean the voice a request asked for is not the voice it is spoken in.
-_VOICE_NOT_USED = frozenset({"voice-not-cloned", "auto-voice"})
+#: Render warnings that mean what is spoken is not what the request asked for (its voice; Chinese
+#: characters read as Japanese).
+_VOICE_NOT_USED = frozenset({"voice-not-cloned", "auto-voice", "script-language"})
 
 
 @attrs.frozen
