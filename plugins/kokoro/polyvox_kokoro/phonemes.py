@@ -61,8 +61,25 @@ def phonemize(text: str, language: str) -> str:
     else:
         raise UnsupportedLanguageError(f"kokoro reads {', '.join(LANGUAGES)} here, not {language!r} "
                                        "(other languages need a G2P this plugin does not install; see docs/kokoro.md)")
+    if kind == "ja":
+        text = japanese_figures(text)
     with _lock:
         return _reader(kind)(text).strip()
+
+
+#: A number grouped by commas (3,500), a phone number (03-1234-5678), a percent sign.
+_GROUPED = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+_PHONE = re.compile(r"(?<![\d０-９])[0０][\d０-９]{1,4}(?:[-－‐][\d０-９]{1,4}){1,2}(?![\d０-９])")
+_PERCENT = re.compile(r"[%％]")
+
+
+def japanese_figures(text: str) -> str:
+    """Figures as the Japanese reader reads them right: its reader took 3,500 for "3, 500",
+    read 03-1234-5678 as three numbers (the 0 lost) and dropped "%"."""
+    text = _GROUPED.sub("", text)
+    text = _PHONE.sub(lambda m: "、".join(" ".join(d for d in group) for group in re.split(r"[-－‐]", m.group())),
+                      text)
+    return _PERCENT.sub("パーセント", text)
 
 
 def tokens(phonemes: str) -> list[int]:

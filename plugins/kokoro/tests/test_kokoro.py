@@ -211,3 +211,14 @@ def test_the_server_lists_the_voices_and_speaks_a_blend(kernel, tmp_path):
                                                                     "input": "Hello."})
         assert missing.status_code == 503, missing.text
         assert "polyvox models pull kokoro:af_heart" in missing.json()["error"]["message"]
+
+
+def test_japanese_figures_are_read_whole():
+    """The Japanese reader took 3,500 for "3, 500", read 03-1234-5678 as three numbers (its 0
+    lost) and dropped "%"."""
+    from polyvox_kokoro.phonemes import japanese_figures, phonemize
+
+    assert japanese_figures("価格は3,500円、95%、電話は03-1234-5678") == \
+        "価格は3500円、95パーセント、電話は0 3、1 2 3 4、5 6 7 8"
+    assert phonemize("3,500円", "ja") == phonemize("3500円", "ja")
+    assert "paːsento" in phonemize("95%使用中", "ja") and phonemize("03-1234", "ja").startswith("ʣeɾo")
