@@ -303,3 +303,18 @@ def test_html_and_markdown_books_say_their_language_and_authors(tmp_path):
     pandoc.write_text("---\ntitle: X\nauthor:\n  - name: Anna\n    affiliation: U\n  - Bert\n---\n\n# One\n\nHi.\n")
     assert polyvox.read_book(pandoc).author == "Anna, Bert"
 
+
+
+def test_an_opening_is_not_titled_by_a_file_name_nor_read_twice(tmp_path):
+    """A .txt's opening was announced as "my_novel_final_v2"; a page's <h1> over its chapters was
+    said as the opening's title and again as its first line."""
+    draft = tmp_path / "my_novel_final_v2.txt"
+    draft.write_text("It was a dark night.\n\nChapter 1\n\nRain came down.\n\nChapter 2\n\nThe sun.\n")
+    page = tmp_path / "jardin.html"
+    page.write_text("<html><head><title>Le Jardin</title></head><body><h1>Le Jardin</h1><p>Intro.</p>"
+                    "<h2>Un</h2><p>Rain came.</p><h2>Deux</h2><p>Plus.</p></body></html>")
+    kernel = polyvox.Kernel(cache=False, plugins=["template"])
+    said = [[j.request.text for j in kernel.plan(path) if j.request] for path in (draft, page)]
+    assert said[0] == ["It was a dark night.", "Chapter one", "Rain came down.", "Chapter two", "The sun."]
+    assert said[1] == ["Le Jardin", "Intro.", "Un", "Rain came.", "Deux", "Plus."]
+    assert [c.title for c in polyvox.read_book(draft).chapters][0] == "my_novel_final_v2"  # its mark keeps it

@@ -38,10 +38,23 @@ def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
         if not any(any(c.isalnum() for c in s.text) for s in body) and not _DIVIDER.match(chapter.title):
             warn("empty-chapter", f"{where} has nothing to say: skipped")
             continue
-        title = [Segment(text=spoken_title(chapter.title)), Segment(pause=TITLE_PAUSE)] if chapter.title.strip() else []
+        said = spoken_title(chapter.title) if not _says_its_title(chapter) else ""
+        title = [Segment(text=said), Segment(pause=TITLE_PAUSE)] if said.strip() else []
         units.append([Segment(pause=ROOM_TONE[0]), *title, *body, Segment(pause=ROOM_TONE[1])])
         titles.append(chapter.title)
     return units, titles
+
+
+#: A file's name, not a title: no spaces, and underscores between its words.
+_FILE_NAME = re.compile(r"[\w.-]*_[\w.-]*")
+
+
+def _says_its_title(chapter: Any) -> bool:
+    """Whether a chapter's text opens by saying its title (a Project Gutenberg book's first line,
+    an HTML page's <h1> over its chapters): then the title is not spoken before it as well."""
+    first = chapter.text.lstrip().split("\n", 1)[0]
+    a, b = ("".join(c for c in t.lower() if c.isalnum()) for t in (first, chapter.title))
+    return bool(a) and a == b  # the whole line ("Rain came down" opens "Rain" with a word, not its title)
 
 
 #: A roman numeral a title opens with, alone or before a colon or a period ("I: Down to the Sea",
@@ -52,7 +65,10 @@ _NUMBERED = re.compile(r"^\s*([IVXLC]+)(?=\s*[:.]|\s*$)")
 def spoken_title(title: str) -> str:
     """A chapter's title as it is read: a numeral it opens with as a number, which every
     language's rules read ("I: Down to the Sea" is "1: …", read "one: …"; Standard Ebooks
-    titles its chapters so)."""
+    titles its chapters so); nothing for a file's name ("my_novel_final_v2", a book's title
+    where it has none of its own)."""
+    if _FILE_NAME.fullmatch(title.strip()):
+        return ""
     found = _NUMBERED.match(title)
     value = roman(found.group(1)) if found else None
     return f"{title[: found.start(1)]}{value}{title[found.end(1):]}" if found and value else title
