@@ -223,3 +223,14 @@ def test_speakable_drops_exactly_the_control_characters_that_are_not_white_space
     kept = "".join(c for c in every if c.isspace() or unicodedata.category(c) != "Cc")
     assert speakable(every) == kept and len(every) - len(kept) == 55
     assert speakable("a\x1b[1;31mb\x1b[0m\x00c\td\x85e\x9f") == "abc\td\x85e"  # NEL is white space
+
+
+def test_a_stage_direction_in_brackets_is_said_to_name_a_character():
+    """"[Alice] [laughs] That is funny." gave Alice nothing and a character "laughs" the line
+    (with --cast auto, a voice of its own) without a word."""
+    said: list[tuple[str, str]] = []
+    segments = script.parse("[Alice] [laughs] That is funny.\n[Alice] Hi. [Bob] Yo.", ("en",),
+                            warn=lambda kind, message: said.append((kind, message)))
+    assert [(s.character, s.text) for s in segments] == [("laughs", "That is funny."), ("Alice", "Hi."), ("Bob", "Yo.")]
+    assert [kind for kind, _ in said] == ["markup-stage-direction"]
+    assert "[Alice] says nothing before [laughs]" in said[0][1] and said[0][1].startswith("line 1, column 9")

@@ -105,10 +105,13 @@ class _Reader:
             state.character = self.spell(tags.speaker_name(speaker.group(1)))
             i = speaker.end()
 
+        said = [False]  # words since the last tag
+
         def flush() -> None:
             spoken = "".join(buffer).strip()
             buffer.clear()
             if spoken:
+                said[0] = True
                 out.append(Segment(text=spoken, character=state.character, language=state.language,
                                    params=state.params, emotion=state.emotion,
                                    emotion_vector=state.emotion_vector, line=number, column=state.column))
@@ -132,10 +135,27 @@ class _Reader:
                     out.append(Segment(pause=pause, character=state.character, language=state.language,
                                        line=number))
             else:
-                state = self._tag(body, number, column)
+                new = self._tag(body, number, column)
+                self._stage_direction(state, new, said[0], number, column)
+                state, said[0] = new, False
             i = end + 1
         flush()
         return out
+
+    def _stage_direction(self, before: _State, new: _State, said: bool, number: int, column: int) -> None:
+        """"[Alice] [laughs] That is funny.": Alice says nothing, and "laughs" is a character who
+        says the rest. Said once (not an error in strict markup: it is readable, only unlikely)."""
+        name = new.character
+        if (said or self.strict or not before.character or not name or name == before.character
+                or not name.islower() or name.lower() in self.characters):
+            return
+        message = (f"line {number}, column {column}: [{before.character}] says nothing before [{name}], which "
+                   f"names a character, not a stage direction: '{name}' speaks what follows (write it as "
+                   f"{before.character}'s words, or leave the direction out)")
+        if self.warn is None:
+            warnings.warn(message, MarkupWarning, stacklevel=4)
+        else:
+            self.warn("markup-stage-direction", message)
 
     def _tag_end(self, line: str, start: int, number: int) -> int | None:
         for j in range(start + 1, len(line)):
