@@ -145,3 +145,20 @@ def test_an_output_whose_name_says_another_format_is_refused(tmp_path: Path) -> 
     assert not (tmp_path / "x.wav").exists()
     kernel.render("Hello.", output=tmp_path / "take", format="flac")  # a name without an audio extension: as asked
     assert (tmp_path / "take").read_bytes()[:4] == b"fLaC"
+
+
+def test_public_helpers_and_arguments_refuse_the_wrong_type_in_one_line() -> None:
+    """sentences(None), decode_text("abc") and ContentCache(5) raised Python's own errors;
+    seed=True and volume=True were read as 1."""
+    with pytest.raises(polyvox.PolyvoxError, match="takes the text as a str, not NoneType"):
+        polyvox.sentences(None)  # type: ignore[arg-type]
+    with pytest.raises(polyvox.PolyvoxError, match="takes the file's bytes, not str"):
+        polyvox.decode_text("abc")  # type: ignore[arg-type]
+    with pytest.raises(polyvox.PolyvoxError, match="cache directory 5 is not a path"):
+        polyvox.ContentCache(5)  # type: ignore[arg-type]
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    with pytest.raises(polyvox.PolyvoxError, match="seed True is not valid"):
+        kernel.plan("Hi.", seed=True)
+    with pytest.raises(polyvox.PolyvoxError, match="parameter volume=True is not valid"):
+        kernel.plan("Hi.", params={"volume": True})
+    assert [j.request.params["length_scale"] for j in kernel.plan("Hi.", params={"length_scale": "1.2"})] == [1.2]

@@ -55,6 +55,10 @@ class ContentCache:
                  warn: Warn | None = None):
         # a path that is a file cannot be created as a folder: like a read-only one, the render
         # goes on without storing and says why (docs/cache.md)
+        if directory is not None and not isinstance(directory, (str, os.PathLike)):
+            from polyvox.errors import ParameterError
+
+            raise ParameterError(f"cache directory {directory!r} is not a path: give a str or a pathlib.Path")
         self.directory = Path(directory) if directory else default_cache_dir()
         self.size_limit = size_limit
         self.warn = warn

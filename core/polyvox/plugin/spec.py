@@ -92,6 +92,8 @@ class ParamSpec:
         if value is None and not self.required:
             return None
         try:
+            if self.type != "bool" and isinstance(value, bool):  # volume=True: no number (float(True) is 1.0)
+                raise ValueError(value)
             if self.type == "bool":
                 out: Any = _as_bool(value)
             elif self.type == "int":

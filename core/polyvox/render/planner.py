@@ -3,6 +3,7 @@ and its content key, before anything is loaded or synthesized."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from polyvox.errors import (
 )
 from polyvox.plugin.registry import Plugins
 from polyvox.plugin.spec import EngineSpec
+from polyvox.render.unspoken import no_engine_message
 from polyvox.text import languages, scripts
 from polyvox.text.segment import Request, Segment
 from polyvox.voices.blending import resolve_voice, tag_blend
@@ -362,31 +364,6 @@ class Planner:
         return voice if voice is not None and voice.audio is not None else None
 
 
-def no_engine_message(language: str, specs: Mapping[str, EngineSpec],
-                      model_for: Callable[[str, str], str | None]) -> str:
-    """What to say when no engine speaks `language`: what is there, including languages that
-    language packs add (found by asking `map_language` for every known code), and what to install."""
-    declared = sorted({code for spec in specs.values() for code in spec.languages})
-    added = []
-    for code in languages.known_codes():
-        for engine in specs:
-            if code not in specs[engine].languages and _maps(model_for, engine, code):
-                added.append(f"{code} ({engine})")
-    speak = ", ".join(declared) or "nothing (no engine is loaded; POLYVOX_PLUGINS may leave Piper out)"
-    packs = f"; language packs add: {', '.join(added)}" if added else ""
-    piper = ("; or give Piper a voice for it: a NAME.onnx with its NAME.onnx.json in a folder named by "
-             "POLYVOX_PIPER_VOICES (see docs/piper.md)") if "piper" in specs else ""
-    return (f"no installed engine speaks {language!r}; installed engines speak: {speak}{packs}. Install an "
-            f"engine or language pack that speaks it with `polyvox install NAME` (pip install polyvox-NAME){piper}")
-
-
-def _maps(model_for: Callable[[str, str], str | None], engine: str, code: str) -> bool:
-    try:
-        return bool(model_for(engine, code))
-    except PolyvoxError:  # a plugin that fails here must not hide the real message
-        return False
-
-
 def _memo(memo: dict[Any, Any], key: Any, holds: Any, make: Callable[[], str]) -> str:
     """`make()` once per `key` in `memo`. `holds` is kept beside the value: an ``id()`` in a key
     stays that object's while the memo keeps it alive."""
@@ -397,7 +374,7 @@ def _memo(memo: dict[Any, Any], key: Any, holds: Any, make: Callable[[], str]) -
 
 def check_seed(value: Any) -> int:
     try:
-        as_float = float(value)
+        as_float = float(value) if not isinstance(value, bool) else math.nan  # seed=True is no number
         if as_float.is_integer() and 0 <= as_float < 2**32:
             return int(as_float)
     except (TypeError, ValueError):

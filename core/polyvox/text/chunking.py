@@ -103,6 +103,10 @@ def _attached(char: str) -> bool:
 def sentences(text: str, language: str | None = None) -> list[str]:
     """Sentences of `text` (pysbd; languages it lacks use its English rules). A boundary
     pysbd puts inside a word (no whitespace there) is not taken."""
+    if not isinstance(text, str):
+        from polyvox.errors import ScriptError
+
+        raise ScriptError(f"sentences() takes the text as a str, not {type(text).__name__}")
     text = text.lstrip()  # pysbd drops leading whitespace, which would read as a changed text
     found = _segmenter(_pysbd_language(language)).segment(text)
     if "".join(found) != text:  # pysbd changed the text: do not trust its boundaries

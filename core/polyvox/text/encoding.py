@@ -21,6 +21,9 @@ def decode_text(data: bytes) -> str:
     Windows-1252 (Latin-1 for the five bytes it leaves undefined). So a Windows-1252 file reads
     as itself, and so does a file edited in both encodings (``♪`` in UTF-8, ``é`` as one byte),
     where decoding the whole of it as Windows-1252 turned ``♪`` into ``â™ª``."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ScriptError(f"decode_text() takes the file's bytes, not {type(data).__name__} (a str is text already)")
+    data = bytes(data)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         # a file cut short (odd length, half a surrogate pair) keeps what can be read
         return data.decode("utf-16", errors="replace")
