@@ -110,6 +110,7 @@ def test_m4b_has_chapters_title_author_and_cover(shelf):
     tags = mutagen.File(root / "voyage.m4b").tags
     assert tags["\xa9nam"] == ["The Test Voyage"] and tags["\xa9ART"] == ["Ann Author"]
     assert bytes(tags["covr"][0]) == PNG
+    assert (root / "voyage.m4b").read_bytes()[4:12] == b"ftypM4B "  # an audiobook by its file type, not M4A
 
 
 def test_mp3_has_id3_chapters_and_opus_chapter_comments(shelf):

@@ -150,8 +150,9 @@ def _to_mp4(stream: Path, path: Path, chapters: list[Any], priming: Fraction, en
     the WAV's does, not 46 ms late), and the last one ends at `end` (its padding is no audio)."""
     import av
 
-    with av.open(str(stream)) as source, av.open(str(path), "w", format="ipod",
-                                                 options={"movflags": "+faststart"}) as target:
+    # an audiobook says so in its file type ("M4B "; FFmpeg's ipod muxer writes "M4A " for both)
+    options = {"movflags": "+faststart", **({"brand": "M4B "} if path.suffix.lower() == ".m4b" else {})}
+    with av.open(str(stream)) as source, av.open(str(path), "w", format="ipod", options=options) as target:
         audio = source.streams.audio[0]
         copy = target.add_stream_from_template(audio)
         if chapters:
