@@ -86,3 +86,11 @@ def test_config_values_of_the_wrong_type_are_errors(tmp_path, toml, message):
     (tmp_path / "config.toml").write_text(toml + "\n")
     result = run("config")
     assert result.exit_code == 1 and message in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-100"])
+def test_a_loudness_that_is_no_loudness_is_a_usage_error(value):
+    """--loudness nan passed click's range (NaN compares false with both ends) and failed later
+    with status 1, where inf was a usage error (2)."""
+    result = run("render", "-", "-o", "x.wav", "--engine", "template", "--loudness", value, input="Hi.")
+    assert result.exit_code == 2 and "--loudness" in result.stderr and "Traceback" not in result.stderr

@@ -17,6 +17,16 @@ ACX_RMS = -20.0
 ACX_ROOM_TONE = -70.0
 
 
+class _Loudness(click.FloatRange):
+    """-70 to -5 LUFS; not NaN (a range lets it through: it compares false with both ends)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        out = super().convert(value, param, ctx)
+        if out != out:
+            self.fail(f"{value} is not a loudness: give a number of LUFS from -70 to -5", param, ctx)
+        return out
+
+
 def book_options(f: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--split", type=click.Choice(("chapters",)), help="One file per chapter of a book, named "
@@ -24,7 +34,7 @@ def book_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--acx", is_flag=True, help="ACX's rules: true peaks under -3.5 dBTP (-3 once encoded), "
                      "takes at -18 LUFS unless --loudness says otherwise, each chapter at -20 dB RMS, "
                      "a -70 dB room tone under the silences; check the file with `polyvox check --acx`."),
-        click.option("--loudness", type=click.FloatRange(-70, -5), metavar="LUFS", help="Bring every take to this "
+        click.option("--loudness", type=_Loudness(-70, -5), metavar="LUFS", help="Bring every take to this "
                      "loudness (ITU-R BS.1770) under a true-peak ceiling of -1 dBTP; audiobooks: -18 "
                      "(docs/books.md)."),
     ]

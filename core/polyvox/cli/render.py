@@ -99,7 +99,7 @@ def render(file: str, output: str | None, fmt: str | None, timing_mode: str | No
     book (.epub, .md, .html, or text with 'Chapter N' lines: docs/books.md).
 
     FILE '-' reads stdin (subtitles are recognized by their content). The audio format
-    follows OUT's extension (wav, flac, ogg, mp3, m4b, opus); a book's chapters, title,
+    follows OUT's extension (wav, flac, ogg, mp3, m4b, m4a, opus); a book's chapters, title,
     author and cover go into every format that holds them. For subtitles, the per-cue timing
     report (OUT.timing.json) and the adjusted subtitles (OUT.adjusted.srt) are written beside it.
     """
