@@ -162,3 +162,16 @@ def test_public_helpers_and_arguments_refuse_the_wrong_type_in_one_line() -> Non
     with pytest.raises(polyvox.PolyvoxError, match="parameter volume=True is not valid"):
         kernel.plan("Hi.", params={"volume": True})
     assert [j.request.params["length_scale"] for j in kernel.plan("Hi.", params={"length_scale": "1.2"})] == [1.2]
+
+
+def test_results_say_what_happened() -> None:
+    """A voice of another engine than the one asked for was reported as the voice that spoke
+    (Piper's default spoke); a cancelled render without a cache said its segments were cached."""
+    kernel = polyvox.Kernel(cache=False, plugins=["piper", "hibari"])
+    result = kernel.render("Hello there.", voice="heart", engine="piper")
+    assert [(s.engine, s.voice) for s in result.segments] == [("piper", "default")]
+    assert any("belongs to engine 'hibari'" in w for w in result.warnings)
+    stop = polyvox.CancelToken()
+    stop.cancel()
+    with pytest.raises(polyvox.Cancelled, match="no cache: they are not kept"):
+        polyvox.Kernel(cache=False, plugins=["template"]).render("Hi. Yo.", cancel=stop)

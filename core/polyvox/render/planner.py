@@ -300,6 +300,7 @@ class Planner:
             self.warn("voice-engine", f"{who} {voice.model!r} belongs to engine {voice.engine!r}, and this speaks "
                                       f"with engine {name!r}, whose default voice speaks instead (drop --engine, "
                                       f"or pick a voice of {name!r})", key=f"voice-engine:{voice.model}:{name}")
+            voice = DEFAULT_VOICE  # what speaks: the result names it, not the voice asked for
         if chosen is None:
             chosen = self.model_for(name, lang)
             if chosen is None:

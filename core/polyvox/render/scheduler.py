@@ -43,8 +43,9 @@ Results = Iterator[tuple[Job, Audio, bool]]
 class _Progress:
     """How far a render got, and its cancel token."""
 
-    def __init__(self, total: int, cancel: CancelToken | None):
+    def __init__(self, total: int, cancel: CancelToken | None, kept: bool = True):
         self.total = total
+        self.kept = kept  # finished segments go into a cache (not with cache=False or use_cache=False)
         self.done = 0
         self.ahead = 0  # made (and cached) ahead of their turn, not yielded yet
         self.cancel = cancel
@@ -56,7 +57,8 @@ class _Progress:
     def check(self) -> None:
         if self.cancelled:
             finished = self.done + self.ahead
-            raise Cancelled(f"cancelled after {finished} of {self.total} segments; finished segments are cached",
+            kept = "; finished segments are cached" if self.kept else " (no cache: they are not kept)"
+            raise Cancelled(f"cancelled after {finished} of {self.total} segments{kept}",
                             finished=finished, total=self.total)
 
 
@@ -86,7 +88,7 @@ class Scheduler:
         declared size for the device (`Capabilities.batch_size_for`).
         """
         speech = [j for j in jobs if j.request is not None]
-        progress = _Progress(len(speech), cancel)
+        progress = _Progress(len(speech), cancel, kept=use_cache and self.cache is not None)
         if use_cache and self.cache is not None:  # a shared cache reads them ahead, many per round trip
             self.cache.expect([j.key for j in speech if j.key is not None])
         if self.executor is not None:
