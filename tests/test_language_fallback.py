@@ -95,3 +95,14 @@ def test_chinese_characters_read_by_a_japanese_engine_are_said_to_be(tmp_path):
     assert any("Chinese characters without kana" in w and "(ja)" in w for w in result.warnings), result.warnings
     kana = kernel.render("こんにちは、世界。")  # Japanese as Japanese writes it: nothing to say
     assert not any("Chinese" in w for w in kana.warnings)
+
+
+def test_a_word_in_another_script_inside_a_line_is_said_to_be_spelled_out():
+    """"Welcome to 東京" was heard as "chinese letter chinese letter" without a word; a unit's
+    μ or a π is no word of another language."""
+    kernel = polyvox.Kernel(cache=False, plugins=[])
+    kernel.register(ToneEngine(name="tone"))
+    warned = kernel.render("Welcome to 東京 today. We visited Ελλάδα.").warnings
+    assert any("'東京' is in Han script inside a en line" in w for w in warned), warned
+    assert any("'Ελλάδα' is in Greek script" in w for w in warned), warned
+    assert not [w for w in kernel.render("A 5 μm gap, π radians, Straße and Café.").warnings if "script" in w]

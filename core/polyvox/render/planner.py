@@ -4,6 +4,7 @@ and its content key, before anything is loaded or synthesized."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -254,6 +255,12 @@ class Planner:
     def _check_script(self, text: str, engine: str, language: str) -> None:
         script = scripts.main_script(text)
         if scripts.writes(language, script):
+            for run in ([] if text.isascii() else _FOREIGN_RUN.findall(text)):  # "Welcome to 東京"
+                other = scripts.main_script(run)
+                if other and not scripts.writes(language, other):
+                    self.warn("script-run", f"{run!r} is in {other} script inside a {language} line: engine "
+                              f"{engine!r} spells it out or skips it; put it in a line of its own with its "
+                              f"language's tag to have it spoken", key=f"script-run:{run}")
             return
         spec = self.spec(engine)
         others = [(s.name, code) for s in self.plugins.ranked() if (code := self._speaks_script(s.name, script))]
@@ -363,6 +370,10 @@ class Planner:
             self.warn("emotion", f"emotion reference {seg.emotion!r} is no voice with reference audio: ignored",
                       key=f"emotion-missing:{seg.emotion.lower()}")
         return voice if voice is not None and voice.audio is not None else None
+
+
+#: Two letters or more in a row that are not Latin (with the marks and joiners between them).
+_FOREIGN_RUN = re.compile(r"(?:(?![A-Za-z\u00C0-\u024F])[^\W\d_][\u0300-\u036F\u200c\u200d]*){2,}")
 
 
 def _memo(memo: dict[Any, Any], key: Any, holds: Any, make: Callable[[], str]) -> str:
