@@ -260,7 +260,7 @@ class Planner:
                 if other and not scripts.writes(language, other):
                     self.warn("script-run", f"{run!r} is in {other} script inside a {language} line: engine "
                               f"{engine!r} spells it out or skips it; put it in a line of its own with its "
-                              f"language's tag to have it spoken", key=f"script-run:{run}")
+                              f"language's tag to have it spoken", key=f"script-run:{other}:{language}")
             return
         spec = self.spec(engine)
         others = [(s.name, code) for s in self.plugins.ranked() if (code := self._speaks_script(s.name, script))]
