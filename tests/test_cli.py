@@ -248,10 +248,14 @@ def test_debug_shows_the_traceback():
 
 
 def test_bad_environment_and_config_values_are_one_line(tmp_path, monkeypatch):
-    monkeypatch.setenv("POLYVOX_SEED", "abc")
-    result = run("say", "Hi.")
-    assert result.exit_code == 1 and "POLYVOX_SEED" in result.stderr and len(result.stderr.splitlines()) == 1
+    for bad in ("abc", "-4"):  # a seed out of range named no source: "seed -4 is not valid"
+        monkeypatch.setenv("POLYVOX_SEED", bad)
+        result = run("say", "Hi.")
+        assert result.exit_code == 1 and "POLYVOX_SEED" in result.stderr and len(result.stderr.splitlines()) == 1
     monkeypatch.delenv("POLYVOX_SEED")
+    (tmp_path / "config.toml").write_text("seed = -3\n")
+    result = run("config")
+    assert result.exit_code == 1 and "config.toml: seed = -3" in result.stderr
     (tmp_path / "config.toml").write_text("engine = [unclosed\n")
     result = run("say", "Hi.")
     assert result.exit_code == 1 and "not valid TOML" in result.stderr and len(result.stderr.splitlines()) == 1

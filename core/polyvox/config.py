@@ -94,6 +94,13 @@ def _text(value: Any) -> str:
     return value
 
 
+def _seed(value: Any) -> int:
+    seed = _int(value)
+    if not 0 <= seed < 2**32:  # said here, with where it came from (config.toml, POLYVOX_SEED)
+        raise ValueError(value)
+    return seed
+
+
 def _normalize(value: Any) -> bool | None:
     from polyvox.text.speech import check_mode
 
@@ -134,7 +141,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("cast", _cast, "narrator", "characters with no voice: the narrator's voice, or auto (a distinct "
            "installed voice each, the same on every run)", "narrator or auto"),
     Option("device", _device, "auto", "cpu, cuda, cuda:1, mps or auto", "one of " + ", ".join(DEVICES)),
-    Option("seed", _int, 42, "seed for engines that use one", "an integer"),
+    Option("seed", _seed, 42, "seed for engines that use one", "an integer in 0..4294967295"),
     Option("timing_mode", _timing_mode, "smart_natural", "how subtitles are fitted to their cue times",
            "one of " + ", ".join(TIMING_MODES)),
     Option("workers", _workers, 1, "threads for thread-safe engines", "an integer of 1 or more"),
