@@ -88,7 +88,9 @@ class Whisper(polyvox.Listener):
     def transcribe(self, model: Any, audio: Audio, language: str | None) -> Heard:
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
         english_only = getattr(model.model, "is_multilingual", True) is False
-        hint = (language or "en").split("-")[0] if english_only else (language.split("-")[0] if language else None)
+        # an English-only model hears English whatever it is told (and faster-whisper says so on
+        # stderr for any other language): it is told English
+        hint = "en" if english_only else (language.split("-")[0] if language else None)
         segments, info = model.transcribe(samples, language=hint, beam_size=self.beam_size, temperature=0.0,
                                           word_timestamps=True, condition_on_previous_text=False,
                                           vad_filter=True)
