@@ -210,7 +210,8 @@ class Verifier:
                               for s in failing[:3])
             more = f" and {len(failing) - 3} more" if len(failing) > 3 else ""
             raise VerifyError(f"{len(failing)} segment(s) still fail verification after their retakes: "
-                              f"{worst}{more}; their takes are cached: `--retake-failed --retakes N` tries again")
+                              f"{worst}{more}; their takes are cached: retake_failed=True (the CLI's "
+                              "--retake-failed) with more retakes tries again")
 
     def _hear(self, segment: _Segment, made: Made) -> None:
         job, audio, _ = made
