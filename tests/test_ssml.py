@@ -163,3 +163,24 @@ def test_say_as_characters_are_read_character_by_character_and_not_normalized_ag
     assert reader.calls == ["Code one dash two, one zero dot five and one thousand two hundred and thirty-four "
                             "people."]
     assert not result.warnings
+
+
+def test_a_prosody_rate_reaches_piper_and_relative_rates_are_relative(tmp_path):
+    """Every Azure or Polly document has a <prosody rate>: the server refused it for Piper (400,
+    "engine 'piper' has no parameter 'speed'"), and +20% was read as a rate of 0.2."""
+    import httpx
+    from servekit import running
+
+    import polyvox
+
+    assert [dict(s.params) for s in ssml.parse('<speak><prosody rate="+20%">a</prosody>'
+                                               '<prosody rate="-20%">b</prosody><prosody rate="150%">c</prosody>'
+                                               '</speak>') if s.text] == [{"speed": 1.2}, {"speed": 0.8}, {"speed": 1.5}]
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
+    doc = '<speak><prosody rate="slow">Slow words here.</prosody></speak>'
+    (job,) = [j for j in kernel.plan(doc, strict=True) if j.request]
+    assert job.request.params["length_scale"] == pytest.approx(1.25)  # Piper's, the inverse of the rate
+    with running(kernel, tmp_path) as server:
+        got = httpx.post(f"{server.url}/v1/audio/speech", timeout=60,
+                         json={"model": "piper", "input": doc, "response_format": "pcm"})
+    assert got.status_code == 200, got.text

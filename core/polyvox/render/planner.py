@@ -324,6 +324,11 @@ class Planner:
                         seed_value = check_seed(value)
                         continue
                     p = spec.param(key)
+                    if p is None and key == "speed" and layer is seg.params:  # SSML's rate, TAS's speed: a hint
+                        scale = spec.param("length_scale")  # Piper's: its inverse, near enough for a hint
+                        if scale is not None:
+                            combined[scale.name] = scale.coerce(1.0 / float(value))
+                            continue
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
                         raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")

@@ -183,7 +183,10 @@ class _Reader:
         if value in _RATES:
             return _RATES[value]
         try:
-            return float(value[:-1]) / 100.0 if value.endswith("%") else float(value)
+            if value.endswith("%"):  # 80%: of the normal rate; +20% / -20%: faster or slower by that (SSML 1.1)
+                number = float(value[:-1])
+                return 1.0 + number / 100.0 if value[:1] in "+-" else number / 100.0
+            return float(value)
         except ValueError:
             self.problem(f"rate:{value}", f"SSML prosody rate={value!r} is not valid (x-slow..x-fast, 80% or "
                                           "0.8): speaking at the normal rate")
