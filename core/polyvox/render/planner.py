@@ -328,7 +328,10 @@ class Planner:
                         scale = spec.param("length_scale")  # Piper's: its inverse, near enough for a hint
                         if scale is not None:
                             combined[scale.name] = scale.coerce(1.0 / float(value))
-                            continue
+                        else:
+                            self.warn("dropped-parameter", f"engine {name!r} has no speed: rate {value} not applied",
+                                      key=f"no-speed:{name}")
+                        continue
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
                         raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
