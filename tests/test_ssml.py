@@ -173,9 +173,9 @@ def test_a_prosody_rate_reaches_piper_and_relative_rates_are_relative(tmp_path):
 
     import polyvox
 
-    assert [dict(s.params) for s in ssml.parse('<speak><prosody rate="+20%">a</prosody>'
-                                               '<prosody rate="-20%">b</prosody><prosody rate="150%">c</prosody>'
-                                               '</speak>') if s.text] == [{"speed": 1.2}, {"speed": 0.8}, {"speed": 1.5}]
+    rates = ssml.parse('<speak><prosody rate="+20%">a</prosody><prosody rate="-20%">b</prosody>'
+                       '<prosody rate="150%">c</prosody></speak>')
+    assert [dict(s.params) for s in rates if s.text] == [{"speed": 1.2}, {"speed": 0.8}, {"speed": 1.5}]
     kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=["piper"])
     doc = '<speak><prosody rate="slow">Slow words here.</prosody></speak>'
     (job,) = [j for j in kernel.plan(doc, strict=True) if j.request]

@@ -85,6 +85,21 @@ def test_markdown_marks_of_a_chat_reply_are_never_sent_to_an_engine(tmp_path):
                             "First.", "Then this. Done."]
 
 
+def test_a_markdown_link_is_its_words_and_no_character(tmp_path):
+    """A chat reply's [the docs](https://…) became a character called "the docs" in a script
+    (with --cast auto, a voice of its own) and had its address read aloud as plain text; an
+    image, a footnote's mark and a strike-through's tildes were read too."""
+    engine = Reader(normalizes=("en",))
+    kernel = _kernel(tmp_path, engine)
+    reply = "See [the docs](https://example.com/docs) or ![a chart](x.png) this[^1]. ~~Old~~ new."
+    result = kernel.render(reply, engine="tone")
+    assert engine.calls == ["See the docs or this. Old new."]
+    assert not any("unknown character" in w for w in result.warnings)
+    engine.calls.clear()
+    kernel.render([polyvox.Segment(text=reply)], engine="tone", use_cache=False)  # plain text, as the server has it
+    assert engine.calls == ["See the docs or this. Old new."]
+
+
 def test_the_segment_keeps_the_written_text_and_the_key_follows_the_spoken(tmp_path):
     kernel = _kernel(tmp_path, Reader())
     said = kernel.plan("It costs $5. Hello there.\nHello there.", engine="tone")

@@ -35,6 +35,12 @@ _PAUSE_VALUE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|secs|seconds?)
 _SPEAKER_LINE = re.compile(r"^\s*speaker\s*(\d+)\s*:\s*", re.IGNORECASE)
 
 
+#: A Markdown link, [the docs](https://…), said as its words; an image, ![alt](x.png), not at all;
+#: a footnote's mark, [^1], not at all; a strike-through's tildes, ~~gone~~, dropped.
+MARKDOWN_LINK = re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)"
+                           r"|\[\^[^\]\s]+\]|~~(?=\S)|(?<=\S)~~")
+
+
 class MarkupWarning(UserWarning):
     """A markup problem the parser stepped over (lenient mode without a `warn` callback)."""
 
@@ -121,6 +127,11 @@ class _Reader:
             if ch == "\\" and i + 1 < len(line) and line[i + 1] in "[]":
                 buffer.append(line[i + 1])
                 i += 2
+                continue
+            link = MARKDOWN_LINK.match(line, i) if ch in "[!" else None
+            if link is not None and not link.group().startswith("~"):  # Markdown's, not a tag: its words
+                buffer.append(link.group(1) or "")
+                i = link.end()
                 continue
             end = self._tag_end(line, i, number) if ch == "[" else None
             if end is None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from polyvox.errors import ParameterError
 from polyvox.text import lexicon as lex
 from polyvox.text import ssml
+from polyvox.text.markup import MARKDOWN_LINK
 from polyvox.text.normalize import Normalizers
 
 #: `normalize` settings: None (auto: for engines that do not normalize the language themselves),
@@ -63,12 +64,15 @@ _MARKDOWN = re.compile(r"(?m)^[ \t]*(?:[*_][ \t]*){3,}$|(?<!\S)\*{2,}(?!\S)"  # 
 
 def has_marks(text: str) -> bool:
     """Whether `text` holds emoji or Markdown's marks, which no one reads aloud."""
-    return _PICTOGRAPHS.search(text) is not None or _MARKDOWN.search(text) is not None
+    return (_PICTOGRAPHS.search(text) is not None or _MARKDOWN.search(text) is not None
+            or MARKDOWN_LINK.search(text) is not None)
 
 
 def without_markdown(text: str) -> str:
     """`text` without Markdown's heading, bullet, emphasis and code marks ("## Summary",
     "**bold**", "`code`"): read aloud, "#" is "number", and engines say "asterisk" or skip it."""
+    if MARKDOWN_LINK.search(text):
+        text = tidy_spaces(MARKDOWN_LINK.sub(lambda m: m.group(1) or "", text))
     if not _MARKDOWN.search(text):
         return text
     return tidy_spaces(_MARKDOWN.sub(lambda m: " " if m.group().startswith("<") else "", text))
