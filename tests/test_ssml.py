@@ -184,3 +184,29 @@ def test_a_prosody_rate_reaches_piper_and_relative_rates_are_relative(tmp_path):
         got = httpx.post(f"{server.url}/v1/audio/speech", timeout=60,
                          json={"model": "piper", "input": doc, "response_format": "pcm"})
     assert got.status_code == 200, got.text
+
+
+def test_elevenlabs_breaks_in_plain_text_are_pauses(tmp_path):
+    """ElevenLabs' clients put <break time="1.5s" /> in plain text, without <speak>: it was read
+    aloud ("less than break time equals one point five second slash")."""
+    import httpx
+    import numpy as np
+    from servekit import running
+
+    import polyvox
+
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache", plugins=[])
+    engine = Reader()
+    kernel.register(engine)
+    result = kernel.render('Hello <break time="1.5s" /> world & co.', engine="tone")
+    assert [s.segment.pause for s in result.segments] == [0.0, 1.5, 0.0]
+    assert engine.calls == ["Hello", "world and co."]
+    engine.calls.clear()
+    with running(kernel, tmp_path) as server:
+        got = httpx.post(f"{server.url}/v1/audio/speech", timeout=30, json={
+            "model": "tone", "input": 'Good <break time="1s"/> night & see you.', "response_format": "pcm"})
+    assert got.status_code == 200, got.text
+    assert engine.calls == ["Good", "night and see you."]
+    samples = np.frombuffer(got.content, "<i2")
+    silent = np.convolve(np.abs(samples) < 30, np.ones(1600), "valid") == 1600  # 0.1 s windows of silence
+    assert silent.sum() > 8000  # about a second of it between the words

@@ -9,8 +9,10 @@ kernel per server process serves every request (one cache, one model pool, one s
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
+from xml.sax.saxutils import escape
 
 import attrs
 
@@ -23,6 +25,9 @@ from polyvox.serve.config import OPENAI_MODELS, OPENAI_VOICES, ServeConfig
 from polyvox.serve.errors import ApiError, bad_request, from_polyvox, not_found, too_large
 from polyvox.serve.schemas import SpeechRequest
 from polyvox.serve.voices import VoiceStore
+
+#: A pause in plain text as ElevenLabs' clients write it, without SSML's <speak>.
+_BREAK = re.compile(r"(<break\s+time\s*=\s*[\"'][^\"'<>]{1,20}[\"']\s*/?>)", re.IGNORECASE)
 
 #: Render warnings that mean what is spoken is not what the request asked for (its voice; Chinese
 #: characters read as Japanese).
@@ -183,6 +188,10 @@ class SpeechService:
         params = dict(req.params)
         if "seed" in params:
             raise bad_request("give the seed as the top-level field 'seed', not in params", "params")
+        if not req.markup and not polyvox.is_ssml(req.input) and _BREAK.search(req.input):
+            # ElevenLabs' <break time="1s" /> in plain text: the text as an SSML document around them
+            req = req.model_copy(update={"input": "<speak>" + "".join(
+                part if n % 2 else escape(part) for n, part in enumerate(_BREAK.split(req.input))) + "</speak>"})
         if req.markup or polyvox.is_ssml(req.input):  # a <speak> document is always read as SSML
             source: Any = req.input
             voices: Mapping[str, Voice] | None = self.server_voices()

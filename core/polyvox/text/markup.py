@@ -35,6 +35,9 @@ _PAUSE_VALUE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|secs|seconds?)
 _SPEAKER_LINE = re.compile(r"^\s*speaker\s*(\d+)\s*:\s*", re.IGNORECASE)
 
 
+#: A pause as ElevenLabs writes it in plain text, without SSML's <speak>: <break time="1.5s" />.
+BREAK_TAG = re.compile(r"<break\s+time\s*=\s*[\"']\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s)\s*[\"']\s*/?>", re.IGNORECASE)
+
 #: A Markdown link, [the docs](https://…), said as its words; an image, ![alt](x.png), not at all;
 #: a footnote's mark, [^1], not at all; a strike-through's tildes, ~~gone~~, dropped.
 MARKDOWN_LINK = re.compile(r"!\[[^\]\n]*\]\([^)\s]*(?:\s+\"[^\"]*\")?\)|\[([^\]\n]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)"
@@ -127,6 +130,15 @@ class _Reader:
             if ch == "\\" and i + 1 < len(line) and line[i + 1] in "[]":
                 buffer.append(line[i + 1])
                 i += 2
+                continue
+            cut = BREAK_TAG.match(line, i) if ch == "<" else None
+            if cut is not None:  # ElevenLabs' <break time="1.5s" /> in plain text: a pause
+                flush()
+                seconds = min(MAX_PAUSE, float(cut.group(1)) / (1000.0 if cut.group(2).lower() == "ms" else 1.0))
+                if seconds > 0:
+                    out.append(Segment(pause=seconds, character=state.character, language=state.language,
+                                       line=number))
+                i = cut.end()
                 continue
             link = MARKDOWN_LINK.match(line, i) if ch in "[!" else None
             if link is not None and not link.group().startswith("~"):  # Markdown's, not a tag: its words
