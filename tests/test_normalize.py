@@ -196,6 +196,7 @@ EN = [
     ("Then I went. Can I?", "Then I went. Can I?"),
     ("It ran 1h 30m", "It ran one hour thirty minutes"),
     ("99¢ and ₩10,000", "ninety-nine cents and ten thousand won"),
+    ("the ’90s and ‘80s, 5′11″", "the nineties and eighties, five feet eleven inches"),  # smart quotes, primes
     # prose untouched
     ("Hello, world!", "Hello, world!"),
     ("She said: what?", "She said: what?"),

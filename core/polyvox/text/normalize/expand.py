@@ -26,7 +26,7 @@ _NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_ur
           "_heures": ("h",),
           "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"),
           "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
-          "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'",), "_bare_decimal": (".",)}
+          "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'", "′"), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 
 
@@ -84,7 +84,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
                         if r.words.get("less") else "(?!)"), self._compare),
             (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
             (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), lambda m: ""),  # 20,- €
-            (re.compile(r"(?<![\w.,])(\d)'\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
+            (re.compile(r"(?<![\w.,])(\d)['′]\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
             (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             # 12/31/2025, 31.12.2025, 12-31-2025 (before phone numbers: 01-05-2025 is a date)
             (re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
@@ -115,7 +115,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
                         else "(?!)", flags), self._hour),
             (re.compile(r"(?<![\w.,:])([01]?\d|2[0-3])\s?h\s?([0-5]\d)(?!\w)|(?<![\w.,:])([01]?\d|2[0-3])h(?!\w)"
                         if r.language == "fr" else "(?!)"), self._heures),
-            (re.compile(r"(?<![\w.,])(')?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
+            (re.compile(r"(?<![\w.,])(['’‘])?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
             (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
             (re.compile(rf"(?<![\w{re.escape(_DASHES)}])[-−](?=(?:{money})\s?\d)"), self._minus),  # -$5: minus
             (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KkMmBb]|bn|mn)\b)?"),
