@@ -210,3 +210,18 @@ def test_elevenlabs_breaks_in_plain_text_are_pauses(tmp_path):
     samples = np.frombuffer(got.content, "<i2")
     silent = np.convolve(np.abs(samples) < 30, np.ones(1600), "valid") == 1600  # 0.1 s windows of silence
     assert silent.sum() > 8000  # about a second of it between the words
+
+
+def test_documents_written_for_polly_speak_as_polly_reads_them():
+    """<amazon:effect> without a declared prefix refused the whole document ("unbound prefix");
+    say-as digits read a PIN as a number; an expletive was spoken in full; Japanese say-as put
+    English words in a Japanese line (then refused as Latin script)."""
+    said: list[str] = []
+    polly = ssml.parse('<speak><amazon:effect name="whispered">Quiet.</amazon:effect> PIN '
+                       '<say-as interpret-as="digits">2024</say-as>. Oh <say-as interpret-as="expletive">damn'
+                       '</say-as> it.</speak>', warn=lambda kind, message: said.append(message))
+    assert [(ssml.said(s.text), s.pause) for s in polly] == [("Quiet. PIN two zero two four. Oh", 0.0), ("", 0.5),
+                                                             ("it.", 0.0)]
+    assert any("<effect> is not supported" in m for m in said) and any("expletive" in m for m in said)
+    japanese = ssml.parse('<speak xml:lang="ja-JP">番号は<say-as interpret-as="cardinal">123</say-as>です。</speak>')
+    assert [ssml.said(s.text) for s in japanese] == ["番号は123です。"]

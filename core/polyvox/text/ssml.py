@@ -72,10 +72,9 @@ def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | Non
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import fromstring
 
+    text = _declared(text.lstrip("\ufeff \t\r\n"))  # (a blank line before the XML declaration is no XML)
     try:
-        # (a blank line before the XML declaration is no XML, and nothing anyone means)
-        root = fromstring(text.lstrip("\ufeff \t\r\n"), forbid_dtd=False, forbid_entities=True,
-                          forbid_external=True)
+        root = fromstring(text, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except ParseError as exc:
         line, column = getattr(exc, "position", (0, 0))
         reason = str(exc).split(":")[0]
@@ -89,6 +88,23 @@ def parse(text: str, *, warn: Warn | None = None, normalizers: Normalizers | Non
     reader.walk(root, {"language": root.get(_XML_LANG), "character": None, "params": {}})
     reader.flush()
     return reader.out
+
+
+#: A namespace prefix on an element (<amazon:effect>, <mstts:express-as>), and its declaration.
+_PREFIXED = re.compile(r"</?([A-Za-z_][\w.-]*):[A-Za-z_]")
+_SPEAK_OPEN = re.compile(r"<speak\b")
+
+
+def _declared(text: str) -> str:
+    """`text` with every namespace prefix its elements use declared: Amazon Polly's documents
+    use <amazon:effect> and <amazon:domain> without declaring amazon:, which XML refuses
+    ("unbound prefix"); each undeclared one is declared on <speak> (its elements are then
+    unsupported ones: their text is spoken, with a warning)."""
+    missing = {p for p in _PREFIXED.findall(text) if p != "xml" and f"xmlns:{p}" not in text}
+    if not missing:
+        return text
+    names = "".join(f' xmlns:{p}="urn:polyvox:undeclared:{p}"' for p in sorted(missing))
+    return _SPEAK_OPEN.sub(lambda m: m.group() + names, text, count=1)
 
 
 def _name(element: Element) -> str:
@@ -145,6 +161,11 @@ class _Reader:
             inner["params"] = {**state["params"], "speed": self.rate(element.get("rate", ""))}
         if name == "break":
             self.pause(element, state)
+        elif name == "say-as" and (element.get("interpret-as") or "").lower() in ("expletive", "bleep"):
+            self.problem("say-as:expletive", "SSML say-as expletive: the word is left out (a short silence), "
+                                             "not spoken")
+            self.flush()
+            self.out.append(Segment(pause=0.5, language=inner["language"], character=inner["character"]))
         elif name in ("say-as", "sub", "phoneme"):
             self.text(self.substitution(name, element, inner), inner)
         else:
@@ -212,9 +233,10 @@ class _Reader:
         language = state["language"] or self.language or "en"
         from polyvox.text.normalize import numbers, rules_for
 
-        rules = rules_for(language) or rules_for("en")
-        assert rules is not None
-        if kind in ("characters", "spell-out", "verbatim"):
+        rules = rules_for(language)
+        if rules is None:  # a language without a table (Japanese): as written, which its engine reads
+            return " ".join(content) if kind in ("characters", "spell-out", "verbatim", "digits") else content
+        if kind in ("characters", "spell-out", "verbatim", "digits"):  # digits: Polly's, for PINs and codes
             # each character as the word it is, so normalization after cannot read "10.5" again
             names = {".": rules.word("dot"), "-": rules.word("dash"), "/": rules.word("slash"), **rules.symbols}
             return " ".join(numbers.digits(c, rules) if c.isdigit() else names.get(c, c)
