@@ -225,3 +225,8 @@ def test_documents_written_for_polly_speak_as_polly_reads_them():
     assert any("<effect> is not supported" in m for m in said) and any("expletive" in m for m in said)
     japanese = ssml.parse('<speak xml:lang="ja-JP">番号は<say-as interpret-as="cardinal">123</say-as>です。</speak>')
     assert [ssml.said(s.text) for s in japanese] == ["番号は123です。"]
+
+
+def test_a_telephone_number_keeps_its_plus():
+    (segment,) = ssml.parse('<speak><say-as interpret-as="telephone">+1-800-555-0199</say-as></speak>')
+    assert ssml.said(segment.text).startswith("plus one, eight zero zero")

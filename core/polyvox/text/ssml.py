@@ -248,8 +248,9 @@ class _Reader:
             return self.normalizers(digits, language)  # 1,234 and 1.234,5 as the language writes them
         if kind == "ordinal" and digits.isdigit():
             return numbers.ordinal(int(digits), rules)
-        if kind == "telephone":
-            return ", ".join(numbers.digits(g, rules) for g in re.split(r"[^\d]+", content) if g)
+        if kind == "telephone":  # +1-800-…: the plus is said, as plain text's numbers say it
+            plus = f"{rules.word('plus')} " if content.strip().startswith("+") else ""
+            return plus + ", ".join(numbers.digits(g, rules) for g in re.split(r"[^\d]+", content) if g)
         if kind == "date":
             return self.normalizers(_dated(content, element.get("format") or ""), language)
         if kind in ("time", "currency", "measure", "fraction"):

@@ -75,8 +75,9 @@ def narrator_voice(voice: str | Voice | None, voices: Mapping[str, Voice] | None
         raise VoiceError(f"narrator {voice!r}: the audio file {what}; give an audio file, a character of the "
                          "voices folder or an engine voice id")
     found = resolve_voice(voice, specs)  # an engine voice, or a blend of them
-    if found is None:
-        return Voice(name=voice, model=voice)
+    if found is None:  # a model an engine declares but has not here (Kokoro's af_heart): that engine says so
+        owner = next((spec.name for spec in specs if voice in spec.models), None)
+        return Voice(name=voice, model=voice, engine=owner)
     return Voice(name=voice, model=found[1], engine=found[0])
 
 

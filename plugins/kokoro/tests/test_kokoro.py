@@ -145,6 +145,10 @@ def test_voices_it_does_not_have_are_one_line_errors(kernel):
     assert hub.filenames == ("onnx/model.onnx", "voices/af_heart.bin") and weights.size == 325_532_232 + 522_240
     with pytest.raises(ModelError, match=r"polyvox models pull kokoro:af_heart"):
         kernel.synthesize("Hi.", engine="kokoro", model="af_heart")
+    # named as the narrator, not the engine's model: Kokoro still says so (it was "Piper voice
+    # 'af_heart' not found", Piper being the engine a voice of no engine went to)
+    with pytest.raises(ModelError, match=r"polyvox models pull kokoro:af_heart"):
+        polyvox.Kernel(cache=False, plugins=["piper", "kokoro"], downloads="never").render("Hi.", voice="af_heart")
 
 
 def test_auto_casting_gives_each_character_its_own_japanese_voice(tmp_path):
