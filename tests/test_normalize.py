@@ -197,6 +197,10 @@ EN = [
     ("It ran 1h 30m", "It ran one hour thirty minutes"),
     ("99¢ and ₩10,000", "ninety-nine cents and ten thousand won"),
     ("the ’90s and ‘80s, 5′11″", "the nineties and eighties, five feet eleven inches"),  # smart quotes, primes
+    ("10⁻⁹ and 6.02×10²³, x² + y²", "ten to the power of minus nine and six point zero two times ten to the power "
+                                   "of twenty-three, x squared plus y squared"),
+    ("Give 5 mg/kg b.i.d., BP 120/80 mmHg.", "Give five milligrams per kilogram twice a day, BP one hundred and "
+                                             "twenty over eighty millimeters of mercury."),
     # prose untouched
     ("Hello, world!", "Hello, world!"),
     ("She said: what?", "She said: what?"),

@@ -130,6 +130,9 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(rf"(?<![\w/.,])(\d+)/(\d+)(?![\w/])(?:\s?({units})(?![\w/]))?|([½⅓⅔¼¾⅛])"
                         rf"(?:\s?({units})(?![\w/]))?"), self._fraction),
             (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
+            # 10⁻⁹, 6.02×10²³, x²: a power (a unit's m² was read above)
+            (re.compile(rf"(?<![\w.,])({num}|[A-Za-z])([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)" if r.words.get("power") else "(?!)"),
+             self._power),
             (re.compile(rf"(?<![\w.,])(?<!\w-)({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
             (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
@@ -148,7 +151,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         #: A text with none of these needs no pass at all (most prose).
-        triggers = set("0123456789@½⅓⅔¼¾⅛<>") | set("".join(r.symbols))
+        triggers = set("0123456789@½⅓⅔¼¾⅛<>²³⁹⁰¹⁴⁵⁶⁷⁸") | set("".join(r.symbols))
         self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
                                 r"|\b[IVXLCDM]+(?:er|re|e|ème)?\b"
                                 + (rf"|(?<!\w)(?:{_alternatives(abbrevs)})" if abbrevs else ""))
@@ -328,6 +331,13 @@ class Expander(DatesAndTimes, Figures, Quantities):
         spoken = words[m.group(1)]
         return f" {spoken} " if spoken else m.group()
 
+    def _power(self, m: re.Match[str]) -> str:
+        base = m.group(1) if m.group(1).isalpha() else self.number(m.group(1))
+        exponent = int(m.group(2).translate(_SUPERSCRIPTS))
+        if self.rules.language == "en" and exponent in (2, 3):
+            return f"{base} {'squared' if exponent == 2 else 'cubed'}"
+        return f"{base} {self.rules.word('power')} {n.cardinal(exponent, self.rules)}"
+
     def _symbol(self, m: re.Match[str]) -> str:
         return f" {self.rules.symbols[m.group()]} "
 
@@ -336,6 +346,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
 _TITLES_JOINED = re.compile(r"\s+(?:and|&)\s+(?:Mr|Mrs|Ms|Dr|Prof|Rev|Capt|Gen|Sen)\.")
 _THOUSANDS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 _EQUALS = re.compile(r"\s*=")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺", "0123456789-+")
 #: The word after a number (a noun it may count) ...
 _NEXT_WORD = re.compile(r" ([^\W\d_]{3,})")
 #: ... unless it is one of these: "1 und 2", "1 de 5", "1 per cent" are no nouns counted.

@@ -61,6 +61,8 @@ class Figures:
             return m.group()
         if r.language == "en" and top == bottom == 50 and not unit:
             return " fifty-fifty "
+        if unit == "mmHg":  # 120/80 mmHg: a blood pressure, one over the other
+            return f" {n.cardinal(top, r)} {r.word('over')} {n.cardinal(bottom, r)} {r.units[unit][1]} "
         if unit:  # 3/4 tsp: three quarters of a teaspoon
             one, many = r.units[unit]
             joined = f" {r.word('of')} a " if r.language == "en" and top < bottom else " "
