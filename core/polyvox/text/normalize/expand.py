@@ -76,6 +76,8 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(grouped), lambda m: m.group().replace(" ", "")),
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
+            (re.compile(r"(?<![\w#])([A-G])#(?!\w)" if r.language == "en" else "(?!)"),  # C#, F#: a key, a language
+             lambda m: f"{m.group(1)} sharp"),
             (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), lambda m: "hashtag "),  # #blessed, in any language
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
