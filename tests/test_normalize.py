@@ -12,6 +12,7 @@ EN = [
     ('Malcolm X and Rocky II', 'Malcolm X and Rocky two'),
     ('Final Fantasy VII, Henry VIII', 'Final Fantasy seven, Henry the eighth'),
     ('so #blessed, #1 fan', 'so hashtag blessed, number one fan'),
+    ("I write C# in C# minor", "I write C sharp in C sharp minor"),
     ('Dial 555-1234.', 'Dial five five five, one two three four.'),
     ('Tel: 020 7946 0958', 'Tel: zero two zero, seven nine four six, zero nine five eight'),
     ('$100k, £20m', 'one hundred thousand dollars, twenty million pounds'),
