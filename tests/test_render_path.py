@@ -280,3 +280,47 @@ def test_concatenate_joins_clips_as_they_come_into_memory_that_grows(monkeypatch
     assert Audio.concatenate([Audio(np.zeros(0, np.float32), 8000)]) == Audio(np.zeros(0, np.float32), 8000)
     with pytest.raises(polyvox.PolyvoxError, match="without a sample rate"):
         Audio.concatenate([])
+
+
+def test_two_renders_to_one_name_at_once_leave_one_of_them_whole(tmp_path: Path) -> None:
+    """Both wrote into one hidden .out.partial.wav: one failed ("No such file or directory")
+    after all its work, and the file left was spliced from both, or the other one's."""
+    import threading
+
+    import soundfile as sf
+
+    out = tmp_path / "out.wav"
+    script = "\n".join(f"Line {n} of a script written twice at once." for n in range(12))
+    made: dict[int, np.ndarray] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def render(seed: int) -> None:
+        kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+        kernel.register(ToneEngine(delay=0.01))
+        made[seed] = kernel.render(script, engine="tone", seed=seed).audio.samples
+        start.wait(timeout=30)
+        try:
+            kernel.render(script, engine="tone", seed=seed, output=out)
+        except BaseException as exc:  # noqa: BLE001 - kept for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=render, args=(seed,)) for seed in (501, 502)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    written, _ = sf.read(out, dtype="float32")
+    whole = [np.allclose(written, made[s], atol=1e-4) for s in made if len(made[s]) == len(written)]
+    assert any(whole)  # one render's audio, all of it
+    assert not list(tmp_path.glob(".out.partial*"))
+
+
+def test_a_partial_file_a_killed_render_left_is_removed(tmp_path: Path) -> None:
+    orphan = tmp_path / ".out.partial-999999999-abcdef.wav"  # no process has this pid
+    orphan.write_bytes(b"half a render")
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    kernel.register(ToneEngine())
+    kernel.render("Hi.", engine="tone", output=tmp_path / "out.wav")
+    assert not orphan.exists() and (tmp_path / "out.wav").exists()

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import io
 import os
+import secrets
 import struct
 from pathlib import Path
 from typing import Any, BinaryIO, Self
@@ -70,8 +72,10 @@ def pcm16(samples: np.ndarray) -> bytes:
 class SampleWriter:
     """Write float32 mono samples at one sample rate to a path or a binary stream.
 
-    A path is written as ``.NAME.partial.EXT`` and renamed over NAME when the `with` block
-    ends without an error; on an error the partial file is removed and NAME is untouched.
+    A path is written as ``.NAME.partial-PID-RANDOM.EXT`` (its own for each writer, so two renders
+    to one name never write into one file: the last to finish wins, whole) and renamed over NAME
+    when the `with` block ends without an error; on an error the partial file is removed and NAME
+    is untouched. A partial file left by a process that is gone (killed) is removed.
     Set `chapters` (objects with title, start and end in seconds), `tags` (title, author) and
     `cover` (data, mime) before it closes, and a file of a format that holds them gets them
     (`polyvox.containers.tagging`).
@@ -177,7 +181,8 @@ class SampleWriter:
 
     def _open_path(self, path: Path) -> None:
         self._path = path
-        self._partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+        _remove_orphans(path)
+        self._partial = path.with_name(f".{path.stem}.partial-{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
         if self.format in _AV_FORMATS:
             from polyvox.containers.encoding import AVFile
 
@@ -260,3 +265,21 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.EEXIST, errno.ENOTDIR):  # -o story.txt/x.wav
         return "a part of its path is a file, not a folder"
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove the partial files of `path` that processes no longer running left behind."""
+    for orphan in path.parent.glob(f".{glob.escape(path.stem)}.partial-*{glob.escape(path.suffix)}"):
+        pid = orphan.name[len(path.stem) + 10:].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            _remove(orphan)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it is running
+        return True
+    return True
