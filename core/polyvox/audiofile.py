@@ -119,7 +119,7 @@ class SampleWriter:
             try:
                 self._file.write(samples)
             except (OSError, RuntimeError, ValueError) as exc:  # soundfile's are RuntimeErrors; PyAV's, OSErrors
-                raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
+                raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc, self._path)}") from None
         elif self.format in _STREAMABLE:
             self._stream_write(pcm16(samples))
         else:
@@ -134,7 +134,7 @@ class SampleWriter:
                 self._finish_file(failed)
             except Exception as exc:  # soundfile's RuntimeErrors, PyAV's and mutagen's errors
                 failed = True
-                error = PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}")
+                error = PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc, self._path)}")
             else:
                 error = None
             self._file = None
@@ -146,7 +146,8 @@ class SampleWriter:
                     os.replace(self._partial, self._path)
                 except OSError as exc:
                     _remove(self._partial)
-                    raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: {_reason(exc)}") from None
+                    raise PolyvoxError(f"cannot write audio to {str(self._path)!r}: "
+                                       f"{_reason(exc, self._path)}") from None
             if error is not None:
                 raise error
         elif self._stream is not None and not failed:
@@ -191,7 +192,7 @@ class SampleWriter:
                 self._file = AVFile(self._partial, self.sample_rate, self.format)
             except Exception as exc:  # PyAV's errors (OSError, ValueError...) or PyAV missing
                 _remove(self._partial)
-                raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc)}") from None
+                raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc, path)}") from None
             return
         import soundfile as sf
 
@@ -205,7 +206,7 @@ class SampleWriter:
                                       subtype=subtype, **extra)
         except (OSError, RuntimeError) as exc:
             _remove(self._partial)
-            raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc)}") from None
+            raise PolyvoxError(f"cannot write audio to {str(path)!r}: {_reason(exc, path)}") from None
 
     def _stream_write(self, data: bytes) -> None:
         assert self._stream is not None
@@ -261,10 +262,23 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, where: Path | None = None) -> str:
     if isinstance(exc, OSError) and exc.errno in (errno.EEXIST, errno.ENOTDIR):  # -o story.txt/x.wav
         return "a part of its path is a file, not a folder"
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    said = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    if where is not None and "system error" in said.lower() and _full(where):  # libsndfile's words for it
+        return "No space left on device"
+    return said
+
+
+def _full(where: Path) -> bool:
+    """Whether the file system `where` is on has (almost) no room left."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(where.parent if where.parent.exists() else Path.cwd()).free < (1 << 20)
+    except OSError:
+        return False
 
 
 def _remove_orphans(path: Path) -> None:
