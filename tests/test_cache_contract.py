@@ -210,6 +210,9 @@ def test_the_cache_commands_speak_of_the_shared_cache(redis_server, tmp_path, mo
         2, {"hits": 0, "misses": 2}, "env POLYVOX_CACHE_URL")
     assert "hunter2" not in stats["directory"] and stats["directory"].startswith("redis://:***@127.0.0.1")
     assert "hunter2" not in CliRunner().invoke(cli, ["cache", "path"]).output
+    # the password redis-py takes in the query (a unix socket has no user part) is hidden too
+    queried = redis_server.url + "?password=hunter2-secret"
+    assert "hunter2" not in CliRunner().invoke(cli, ["cache", "path"], env={"POLYVOX_CACHE_URL": queried}).output
     # a Redis without maxmemory has no limit: its size stands alone, never "of 0 B"
     shown = CliRunner().invoke(cli, ["cache", "stats"], env={"COLUMNS": "200"}).output
     assert "(no limit set)" in shown and "of 0 B" not in shown

@@ -13,6 +13,7 @@ cache off for the rest of the render, which goes on uncached and says so once.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -42,13 +43,18 @@ def is_url(text: str | None) -> bool:
 
 
 def shown(url: str) -> str:
-    """`url` without its password (it ends up in messages and /health)."""
+    """`url` without its password (it ends up in messages and /health): in its user part
+    (``redis://:pw@host``) or its query (``unix:///r.sock?password=pw``, as redis-py reads it)."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
 
 
 class RedisCache:
