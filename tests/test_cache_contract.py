@@ -223,3 +223,23 @@ def test_the_cache_commands_speak_of_the_shared_cache(redis_server, tmp_path, mo
     failed = CliRunner().invoke(cli, ["cache", "stats"])
     assert failed.exit_code == 1 and "cannot use the cache at redis://127.0.0.1:" in failed.output
     assert "Traceback" not in failed.output
+
+
+def test_a_key_of_another_type_is_one_keys_problem_healed_not_the_caches(redis_server, tmp_path):  # noqa: F811
+    """A list planted under a sentence's key turned the cache off for the whole process (every
+    render in flight stored nothing), was never replaced, broke `cache stats` (WRONGTYPE) and
+    passed `cache verify` as "evicted"."""
+    text = "The first line.\nThe second line.\nThe third line."
+    kernel = polyvox.Kernel(cache=True, cache_url=redis_server.url, plugins=["template"])
+    poisoned = f"polyvox:{AUDIO}" + kernel.plan(text, engine="template")[0].key
+    client = redis_server.client()
+    client.rpush(poisoned, "x")
+    cache = open_cache(url=redis_server.url)
+    assert cache.stats().entries == 0  # no WRONGTYPE: the list is no entry
+    report = cache.verify()
+    assert [b.key for b in report.bad] == [poisoned] and "not a string" in report.bad[0].reason
+    first = kernel.render(text, engine="template")
+    assert first.stats.synthesized == 3 and any("refused a command" in w for w in first.warnings)
+    again = polyvox.Kernel(cache=True, cache_url=redis_server.url, plugins=["template"]).render(text, engine="template")
+    assert again.stats.cached == 3  # the others were stored, and the poisoned key replaced by its audio
+    assert client.type(poisoned) == b"string"

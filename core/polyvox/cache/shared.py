@@ -180,7 +180,7 @@ class RedisCache:
             pipe = client.pipeline(transaction=False)
             for k in batch:
                 pipe.strlen(k)
-            lengths = pipe.execute()
+            lengths = [n for n in pipe.execute(raise_on_error=False) if isinstance(n, int)]  # a list there: no entry
             count += len(lengths)
             size += sum(lengths)
         last = {k.decode(): int(v) for k, v in client.hgetall(_LAST).items()}
@@ -206,7 +206,9 @@ class RedisCache:
             batch = [k for k in batch if not k.startswith(_STATS.encode())]
             for k, value in zip(batch, client.mget(batch), strict=True):
                 checked += 1
-                reason = _check(k.decode()[len(PREFIX):], value)
+                # MGET reads a key of another type (a list, a hash) as nil, as it does one evicted
+                reason = "not a string (a key of another type under polyvox's name)" if value is None \
+                    and client.type(k) not in (b"none", b"string") else _check(k.decode()[len(PREFIX):], value)
                 if reason is not None:
                     bad.append(BadEntry(k.decode(), reason))
         removed = client.unlink(*[b.key for b in bad]) if repair and bad else 0
@@ -243,6 +245,12 @@ class RedisCache:
 
         try:
             return action(self._connect())
+        except redis.exceptions.ResponseError as exc:
+            # Redis answered: a key of another type under ours (WRONGTYPE: a write replaces it), a
+            # full Redis refusing writes (OOM) — this call fails, the cache stays on for reads and
+            # for every other render running in this process
+            self._report_once(f"the cache at {self.directory} refused a command ({_reason(exc)})")
+            return None
         except redis.exceptions.RedisError as exc:
             self._turn_off(exc)
             return None
@@ -266,6 +274,10 @@ class RedisCache:
         if first:
             self._report(f"the cache at {self.directory} cannot be used ({reason}): this render goes on "
                          "without it (nothing is read from it or stored in it)")
+
+    def _report_once(self, message: str) -> None:
+        if message not in self.problems:
+            self._report(message)
 
     def _report(self, message: str) -> None:
         self.problems.append(message)
