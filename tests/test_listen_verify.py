@@ -136,3 +136,13 @@ def test_verify_without_a_listener_or_with_an_unknown_one_is_one_line() -> None:
         polyvox.VerifyOptions(retakes=-1)
     with pytest.raises(polyvox.ParameterError, match="max_wer=2"):
         polyvox.VerifyOptions(max_wer=2)
+
+
+def test_an_engine_that_makes_the_same_take_for_every_seed_is_not_retaken_in_vain(tmp_path) -> None:
+    """hibari (and Piper with its noise off) give the same audio whatever the seed: every retake
+    was synthesized and heard again for the same verdict."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "cache")
+    result = kernel.render("Zyzzyva quorble flimbat.", engine="piper", params=QUIET,
+                           verify=polyvox.VerifyOptions(retakes=3))
+    assert result.verification.retaken == 1 and len(result.verification.failing) == 1
+    assert any("made the same audio with another seed" in w for w in result.warnings)

@@ -28,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import attrs
+import numpy as np
 
 from polyvox import cores
 from polyvox.audio import Audio
@@ -265,6 +266,11 @@ class Verifier:
         if verdict.passed or segment.retaken >= self.options.retakes or self._failure is not None:
             self._finish(segment)
             return
+        if _repeated(segment, job.request.seed):  # a deterministic engine (hibari): another seed, the same take
+            self._warn("verify", f"engine {job.engine!r} made the same audio with another seed: its failing "
+                       "segments are not retaken again", key=f"verify-repeats:{job.engine}")
+            self._finish(segment)
+            return
         self._retake_segment(segment, verdict.flags)
 
     def _retake_segment(self, segment: _Segment, why: tuple[str, ...]) -> None:
@@ -326,6 +332,16 @@ class Verifier:
         return VerifyReport(self.label, tuple(
             SegmentVerdict(s.job.index, s.job.request.text if s.job.request else "", tuple(s.takes), s.chosen,
                            s.heard, s.retaken) for s in done))
+
+
+def _repeated(segment: _Segment, seed: int) -> bool:
+    """Whether the take made with `seed` is sample for sample a take made before it."""
+    made = segment.made.get(seed)
+    if made is None:
+        return False
+    audio = made[1]
+    return any(other is not made and len(other[1].samples) == len(audio.samples)
+               and np.array_equal(other[1].samples, audio.samples) for other in segment.made.values())
 
 
 def for_render(renderer: Any, options: Any, jobs: list[Job], made: Callable[[list[Job]], Iterator[Made]],
