@@ -163,3 +163,14 @@ def test_check_reads_a_line_s_language_from_its_letters_and_does_not_fail_what_i
     english = tmp_path / "en.txt"
     english.write_text("She sold seven green apples at the market.\n")  # what it hears is still checked
     assert run_json("check", "hello.wav", "--script", str(english))["failing"] == [0]
+
+
+def test_check_reads_figures_as_the_renders_own_verify_does(tmp_path) -> None:
+    """whisper writes "$1 ,234 .56" and "930 PM": check normalized each piece alone ("one dollar
+    two hundred…") and failed lines that the same render's --verify passed."""
+    script = tmp_path / "n.txt"
+    script.write_text("The total came to $1,234.56, paid on March 3rd, 2021.\nCall me at 555-0142 before 9:30 pm.\n")
+    made = run_json("render", str(script), "-o", "n.wav", "--verify", *QUIET)
+    verified = [s["index"] for s in made["verification"]["segments"] if not s["passed"]]
+    checked = run_json("check", "n.wav", "--script", str(script))
+    assert checked["failing"] == verified == [], (checked["segments"], made["verification"])

@@ -9,6 +9,7 @@ words that line up with its own, wherever its audio lies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -148,7 +149,7 @@ def _align(spoken: list[tuple[int, str, str]], heard: Heard, max_wer: float, mul
         words = normalize(text, lang)
         ref += words
         owner += [n] * len(words)
-    hyp = compounds(ref, [(token, w) for w in heard.words for token in normalize(w.text)])
+    hyp = compounds(ref, _heard_tokens(heard.words, spoken[0][2] if spoken else None))
     counts = [[0, 0, 0] for _ in spoken]  # substitutions, deletions, insertions
     got: list[list[Any]] = [[] for _ in spoken]
     if ref and hyp:
@@ -185,3 +186,24 @@ def _align(spoken: list[tuple[int, str, str]], heard: Heard, max_wer: float, mul
         rows.append(CheckRow(index, text, " ".join(word for word, _ in got[n]), wer, tuple(flags), lang,
                              heard.language, times[0].start if times else None, times[-1].end if times else None))
     return rows
+
+
+def _heard_tokens(words: Any, language: str | None) -> list[tuple[str, Any]]:
+    """The heard words as normalized tokens, each with the word it came from (its times). A
+    figure a listener writes in pieces ("$1", ",234", ".56"; "555-", "0142") is read whole, as
+    `verify` reads a take's whole text: piece by piece it was "one dollar two hundred…"."""
+    groups: list[tuple[str, Any]] = []
+    for word in words:
+        text = word.text.strip()
+        before = groups[-1][0] if groups else ""
+        if before and text and (text[0] in ",.:%" or (text[0].isdigit() and before[-1:] in "$£€-:/")
+                                or (text[:1] == "-" and text[1:2].isdigit() and before[-1:].isdigit())):
+            groups[-1] = (before + text, groups[-1][1])
+        elif before[-1:].isdigit() and _HALF_DAY.fullmatch(text):  # "930" "PM": one time
+            groups[-1] = (f"{before} {text}", groups[-1][1])
+        else:
+            groups.append((text, word))
+    return [(token, word) for text, word in groups for token in normalize(text, language)]
+
+
+_HALF_DAY = re.compile(r"[AaPp]\.?[Mm]\.?")

@@ -13,6 +13,8 @@ _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)*)(st|nd|rd|th)?$")
 _TOKEN = re.compile(r"[\w'’.,]+")
 #: A number a listener wrote in two pieces ("42 .50", "3 :30").
 _SPLIT_NUMBER = re.compile(r"(\d)\s+([.,:])(\d)")
+#: A clock time a listener wrote without its colon, before am or pm: 930 PM.
+_RUN_TIME = re.compile(r"\b(1[0-2]|[1-9])([0-5]\d)\s*([AaPp]\.?\s?[Mm]\b\.?)")
 
 
 def normalize(text: str, language: str | None = None) -> list[str]:
@@ -23,6 +25,7 @@ def normalize(text: str, language: str | None = None) -> list[str]:
     from polyvox.text.normalize import normalize as spell_out
 
     text = _SPLIT_NUMBER.sub(r"\1\2\3", unicodedata.normalize("NFKC", text))  # a listener's "$42 .50"
+    text = _RUN_TIME.sub(r"\1:\2 \3", text)  # a listener's "930 PM" for 9:30 pm
     text = spell_out(text, language or "en")
     text = text.lower().replace("-", " ").replace("–", " ")
     words: list[str] = []
