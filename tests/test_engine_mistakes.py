@@ -111,3 +111,35 @@ def test_an_engine_that_returns_no_audio_for_words_is_blamed_not_the_text(tmp_pa
         render("empty", tmp_path)
     assert "engine mistaken returned no audio for 'Hello there.'" in str(caught.value)
     assert "give it words" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("field", "value", "said"), [
+    ("languages", "en", None),  # a lone name is one language, not its letters ("e", "n")
+    ("sample_rate", 22050.5, "sample_rate=22050.5: expected a whole number"),
+    ("sample_rate", "22050", "sample_rate='22050': expected a whole number"),
+    ("max_chars", float("inf"), "max_chars=inf: expected a whole number"),
+    ("capabilities", {"batch": True}, "expected a polyvox.Capabilities"),
+    ("priority", "5", "priority='5': expected a whole number"),
+    ("default_model", None, "default_model=None: expected a model's name"),
+])
+def test_a_spec_declared_wrong_is_refused_where_it_is_built(field, value, said):
+    """languages="en" became ('e', 'n') ("does not speak 'en'; it speaks: e, n"); a fractional
+    rate, an endless max_chars or capabilities as a dict failed renders later, or with Python's
+    own errors ("'dict' object has no attribute 'normalizes'")."""
+    given = {"name": "x", "sample_rate": 16000, "languages": ("en",), "default_model": "m", field: value}
+    if said is None:
+        assert polyvox.EngineSpec(**given).languages == ("en",)
+        return
+    with pytest.raises(polyvox.PluginError, match=said.replace("(", r"\(").replace(".", r"\.")):
+        polyvox.EngineSpec(**given)
+
+
+def test_a_synthesize_hook_without_hookimpl_is_hinted(tmp_path):
+    class Unhooked(ToneEngine):
+        def synthesize(self, model: Any, request: Any, conditioning: Any) -> Any:
+            return None  # what pluggy gives back when no implementation answers
+
+    kernel = polyvox.Kernel(cache=False, load_entry_points=False)
+    kernel.register(Unhooked(name="unhooked"))
+    with pytest.raises(polyvox.PolyvoxError, match="carry @hookimpl"):
+        kernel.render("Hello.", engine="unhooked")

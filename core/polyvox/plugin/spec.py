@@ -7,6 +7,7 @@ would fail at synthesis time fails when the plugin registers instead.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -229,24 +230,47 @@ def _check_join(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
         raise PluginError(f"engine {instance.name!r} declares join={value!r}: expected a polyvox.JoinConfig or None")
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """A tuple of names; a lone string is one name, not its letters (languages="en" was ("e", "n"))."""
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _whole(instance: Any, attribute: attrs.Attribute, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise PluginError(f"engine {getattr(instance, 'name', '?')!r} declares {attribute.name}={value!r}: "
+                          f"expected a whole number from {low} to {high}")
+
+
+def _text_field(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise PluginError(f"engine {instance.name!r} declares {attribute.name}={value!r}: expected a model's name")
+
+
+def _of(instance: Any, attribute: attrs.Attribute, value: Any, kind: type) -> None:
+    if not isinstance(value, kind):
+        raise PluginError(f"engine {instance.name!r} declares {attribute.name}={value!r}: expected a "
+                          f"polyvox.{kind.__name__}")
+
+
 @attrs.frozen
 class EngineSpec:
     """An engine's declaration, as `register_engines` hands it to the kernel."""
 
     name: str = attrs.field(validator=_check_name)
-    sample_rate: int = attrs.field(validator=attrs.validators.gt(0))
-    languages: tuple[str, ...] = attrs.field(converter=tuple)
-    default_model: str
-    models: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    sample_rate: int = attrs.field(validator=lambda i, a, v: _whole(i, a, v, 1000, 384_000))
+    languages: tuple[str, ...] = attrs.field(converter=_names)
+    default_model: str = attrs.field(validator=lambda i, a, v: _text_field(i, a, v))
+    models: tuple[str, ...] = attrs.field(default=(), converter=_names)
     params: tuple[ParamSpec, ...] = attrs.field(default=(), converter=tuple)
-    max_chars: int = attrs.field(default=400, validator=attrs.validators.gt(0))
-    capabilities: Capabilities = Capabilities()
+    max_chars: int = attrs.field(default=400, validator=lambda i, a, v: _whole(i, a, v, 1, 100_000))
+    capabilities: Capabilities = attrs.field(default=Capabilities(),
+                                             validator=lambda i, a, v: _of(i, a, v, Capabilities))
     description: str = ""
     #: Higher wins when no engine is named and several speak the language. Negative: a
     #: demonstration engine, never preferred for cloning a voice given as reference audio.
-    priority: int = 0
+    priority: int = attrs.field(default=0, validator=lambda i, a, v: _whole(i, a, v, -10_000, 10_000))
     #: Voices the engine speaks with built in (Piper's voice files), by name.
-    voices: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    voices: tuple[str, ...] = attrs.field(default=(), converter=_names)
     #: The language of built-in voices whose id does not start with a language tag
     #: (``{"heart": "en-us"}``), so casting and `polyvox voices` know what each speaks. Plain
     #: data, stored as sorted (voice, language) pairs.

@@ -204,7 +204,9 @@ def check_output(engine: str, out: Any, expected: int) -> None:
         raise PluginError(f"engine {engine!r} returned {type(out).__name__} instead of {expected} Audio")
     for audio in out:
         if not isinstance(audio, Audio):
-            raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio")
+            hint = (": does its synthesize_segment carry @hookimpl? (a hook without it is never called, and "
+                    "nothing answers)") if audio is None else ""
+            raise PluginError(f"engine {engine!r} returned {type(audio).__name__} instead of Audio{hint}")
         if audio.samples.size:  # the highest and lowest sample: NaN and infinity carry through both
             peak = max(float(audio.samples.max()), -float(audio.samples.min()))
             if not np.isfinite(peak):
