@@ -322,10 +322,8 @@ def _cpu_session(path: str, threads: int | None) -> Any:
 
 
 def _own(params: dict[str, Any], name: str, config: Any) -> float:
-    """A synthesis setting: the one asked for, or, where that is polyvox's default, the voice's
-    own from its .onnx.json `inference` (a voice tuned to speak slower keeps its pace, as with
-    Piper's own command line). The voice file's fingerprint keys the cache, so a changed .json
-    is a new take."""
+    """A setting as asked, or where that is polyvox's default, the voice's own from its
+    .onnx.json `inference` (as Piper's command line; the voice's fingerprint keys the cache)."""
     default = next(p.default for p in PARAMS if p.name == name)
     own = getattr(config, name, None)
     return float(own) if params[name] == default and own is not None else params[name]

@@ -61,8 +61,7 @@ class RenderScope:
         self.on_event = on_event
         self.warnings: list[str] = []
         self.seen: set[str] = set()
-        #: Warnings kept back, not yet given (a plan that may be made again with other voices).
-        self.held: list[tuple[str, str, str | None]] | None = None
+        self.held: list[tuple[str, str, str | None]] | None = None  # kept back: a plan may be made again
 
     @contextmanager
     def active(self) -> Iterator[RenderScope]:
@@ -106,8 +105,7 @@ class Renderer:
         """A warning for the render in progress (once per `key`, default the message), also as an event."""
         scope = self._current.get()
         if scope is not None and scope.held is not None:
-            scope.held.append((kind, message, key))
-            return
+            return scope.held.append((kind, message, key))
         if scope is not None:
             if (key or message) in scope.seen:
                 return
@@ -221,8 +219,7 @@ class Renderer:
 
 
 class Render:
-    """One planned render: `audio()` runs and places it, yielding output chunks in order;
-    `result` is set once the last chunk is out."""
+    """One planned render: `audio()` runs and places it, chunks in order; then `result` is set."""
 
     def __init__(self, renderer: Renderer, given: sources.Script | sources.Subtitles | Book, jobs: list[Job],
                  units: list[list[Job]], options: RenderOptions, scope: RenderScope, rate: int,

@@ -258,9 +258,9 @@ class Planner:
             for run in ([] if text.isascii() else _FOREIGN_RUN.findall(text)):  # "Welcome to 東京"
                 other = scripts.main_script(run)
                 if other and not scripts.writes(language, other):
-                    self.warn("script-run", f"{run!r} is in {other} script inside a {language} line: engine "
-                              f"{engine!r} spells it out or skips it; put it in a line of its own with its "
-                              f"language's tag to have it spoken", key=f"script-run:{other}:{language}")
+                    self.warn("script-run", f"{run!r} is in {other} script inside a {language} line: engine {engine!r} "
+                              "spells it out or skips it; give it a line of its own with its language's tag to have "
+                              "it spoken", key=f"script-run:{other}:{language}")
             return
         spec = self.spec(engine)
         others = [(s.name, code) for s in self.plugins.ranked() if (code := self._speaks_script(s.name, script))]
@@ -326,12 +326,11 @@ class Planner:
                     p = spec.param(key)
                     if p is None and key == "speed" and layer is seg.params:  # SSML's rate, TAS's speed: a hint
                         scale = spec.param("length_scale")  # Piper's: its inverse, near enough for a hint
-                        if scale is not None:
-                            combined[scale.name] = scale.coerce(1.0 / float(value))
-                        else:
+                        if scale is None:
                             self.warn("dropped-parameter", f"engine {name!r} has no speed: rate {value} not applied",
                                       key=f"no-speed:{name}")
-                        continue
+                            continue
+                        p, value = scale, 1.0 / float(value)
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
                         raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
@@ -385,8 +384,7 @@ _FOREIGN_RUN = re.compile(r"(?:(?![A-Za-z\u00C0-\u024F])[^\W\d_][\u0300-\u036F\u
 
 
 def _memo(memo: dict[Any, Any], key: Any, holds: Any, make: Callable[[], str]) -> str:
-    """`make()` once per `key` in `memo`. `holds` is kept beside the value: an ``id()`` in a key
-    stays that object's while the memo keeps it alive."""
+    """`make()` once per `key` in `memo`; `holds` kept beside it (an ``id()`` in a key stays its own)."""
     if key not in memo:
         memo[key] = (holds, make())
     return memo[key][1]
