@@ -53,6 +53,10 @@ def test_a_say_as_date_is_read_in_the_order_its_format_names():
     assert said("mdy") == "On the third of December twenty twenty-five."
     assert said("dmy") == said("") == "On the twelfth of March twenty twenty-five."
     assert said("ymd", "2025-12-03") == "On the third of December twenty twenty-five."
+    # two parts, a month alone, an eight-digit date (03/15 was "three fifteenths", 20240315 twenty million…)
+    assert said("md", "03/15") == said("dm", "15/03") == "On the fifteenth of March."
+    assert said("my", "03/2024") == said("ym", "2024-03") == "On March twenty twenty-four."
+    assert said("m", "3") == "On March." and said("", "20240315") == "On the fifteenth of March twenty twenty-four."
 
 
 def test_a_break_longer_than_markups_limit_is_cut_with_a_warning():

@@ -30,11 +30,19 @@ Warn = Callable[[str, str], None]
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
-def _dated(content: str, layout: str) -> str:
+def _dated(content: str, layout: str, months: tuple[str, ...] = ()) -> str:
     """A <say-as interpret-as="date"> in the order its `format` names (mdy, dmy, ymd) as an ISO
-    date, which every language reads the same way; as written without one."""
+    date, which every language reads the same way; a date of two parts (md, dm, my, ym) or a
+    month alone in the language's month names; as written where the format does not fit."""
     parts = re.findall(r"\d+", content)
     layout = layout.lower()
+    if len(parts) == 1 and len(parts[0]) == 8 and layout in ("", "ymd", "yyyymmdd"):  # 20240315
+        parts, layout = [parts[0][:4], parts[0][4:6], parts[0][6:]], "ymd"
+    named = dict(zip(layout, (int(p) for p in parts), strict=False)) if len(parts) == len(layout) else {}
+    month = named.get("m", 0)
+    if months and 1 <= month <= 12 and sorted(layout) in (["d", "m"], ["m", "y"], ["m"]):
+        said = months[month - 1]  # 03/15: 15 March; 03/2024: March 2024; 3: March
+        return f"{named['d']} {said}" if "d" in named else f"{said} {named['y']}" if "y" in named else said
     if len(parts) != 3 or sorted(layout) != ["d", "m", "y"]:
         return content
     day, month, year = (int(parts[layout.index(c)]) for c in "dmy")
@@ -252,7 +260,7 @@ class _Reader:
             plus = f"{rules.word('plus')} " if content.strip().startswith("+") else ""
             return plus + ", ".join(numbers.digits(g, rules) for g in re.split(r"[^\d]+", content) if g)
         if kind == "date":
-            return self.normalizers(_dated(content, element.get("format") or ""), language)
+            return self.normalizers(_dated(content, element.get("format") or "", rules.months), language)
         if kind in ("time", "currency", "measure", "fraction"):
             return self.normalizers(content, language)
         self.problem(f"say-as:{kind}", f"SSML say-as interpret-as={kind!r} is not supported: spoken as written")
