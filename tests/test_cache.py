@@ -258,3 +258,14 @@ def test_no_cache_synthesizes_again_and_stores_the_new_take(tmp_path):
     np.testing.assert_array_equal(again.audio.samples, fresh.audio.samples)
     kernel.render("A line never rendered before.", engine="tone", use_cache=False)
     assert kernel.render("A line never rendered before.", engine="tone").stats.cached == 1
+
+
+def test_a_render_longer_than_the_cache_holds_says_it_will_be_made_again(tmp_path):
+    """With the 4 GB default, a book past ~13 h got no hit on its re-render (each new take
+    pushed out the next one it would read) and nothing said so."""
+    kernel = polyvox.Kernel(cache_dir=tmp_path / "small", plugins=["template"], cache_size_limit=3 * 2**20)
+    text = "\n".join(f"Line number {n} is here and it is long enough to matter." for n in range(40))
+    said = kernel.render(text, engine="template").warnings
+    assert any("made more than the cache holds (its limit: 3 MB)" in w for w in said), said
+    roomy = polyvox.Kernel(cache_dir=tmp_path / "roomy", plugins=["template"])
+    assert not [w for w in roomy.render(text, engine="template").warnings if "cache holds" in w]

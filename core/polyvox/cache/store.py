@@ -129,19 +129,21 @@ class ContentCache:
 
     # -- the directory ---------------------------------------------------------------------------
     def record_render(self, hits: int, misses: int) -> None:
-        """Remember the last render's hits and misses for `stats`, with the access times of its
-        hits, in one transaction (best effort: never fails a render; a row, not a file, as it
-        comes after every render, however short).
-
-        Called at the end of every render, so it also ends a render's "cache off": the next
-        render tries the directory again.
-        """
+        """Remember the last render's hits and misses for `stats`, with its hits' access times, in
+        one transaction (best effort: never fails a render). Called at the end of every render,
+        so it also ends a render's "cache off": the next render tries the directory again."""
+        full = False
         try:
             with self._using() as dc, dc.transact():
                 self._touches.flush(dc)
                 dc.set(entries.LAST_RENDER, entries.last_render(hits, misses))
+                full = misses > 0 and len(dc) < misses  # fewer entries than this render just stored
         except CacheOff:
             pass
+        if full and self.warn is not None:  # each new take now pushes out an old one
+            self.warn("cache", f"this render made more than the cache holds (its limit: {self.size_limit / 2**20:,.0f} "
+                      "MB): its first takes were removed for its last, so it will be synthesized again next time; "
+                      "raise cache_size_limit (POLYVOX_CACHE_SIZE_LIMIT=20GB)")
         with self._lock:
             self._off = None
             if isinstance(self._reader, reading.Reader):
