@@ -63,6 +63,7 @@ class ContentCache:
         self.size_limit = size_limit
         self.warn = warn
         self.problems: list[str] = []
+        self._stored = 0  # takes stored since the last render ended
         #: Each damaged database moved aside: (the folder it went to, why).
         self.moved_aside: list[tuple[Path, str]] = []
         self._dc: Any = None
@@ -102,6 +103,7 @@ class ContentCache:
         Never raises: a cache that cannot be written is turned off.
         """
         blob = entries.encode_audio(key, audio)
+        self._stored += 1
         try:
             with self._using() as dc:
                 if replace:
@@ -137,7 +139,8 @@ class ContentCache:
             with self._using() as dc, dc.transact():
                 self._touches.flush(dc)
                 dc.set(entries.LAST_RENDER, entries.last_render(hits, misses))
-                full = misses > 0 and len(dc) < misses  # fewer entries than this render just stored
+                stored, self._stored = self._stored, 0
+                full = stored > 0 and len(dc) < stored  # fewer entries than were just stored
         except CacheOff:
             pass
         if full and self.warn is not None:  # each new take now pushes out an old one
