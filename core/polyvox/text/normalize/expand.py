@@ -146,7 +146,7 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X|I)\b(?!['’])(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             # 1066: a year only after a word that dates it (else one thousand and sixty-six)
-            (re.compile(r"(?i)\b((?:in|year|since|from|until|till|before|after|circa|by)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
+            (re.compile(r"(?i)\b((?:in|year|since|from|until|till|circa)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
                         if r.years else "(?!)"), lambda m: m.group(1) + n.year(int(m.group(2)), self.rules)),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
             (re.compile(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
