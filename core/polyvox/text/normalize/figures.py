@@ -102,8 +102,6 @@ _DENOMINATORS = {
     "it": {2: ("mezzo", "mezzi"), 3: ("terzo", "terzi")},
     "pt": {2: ("meio", "meios"), 3: ("terço", "terços")},
 }
-#: How each language says "one" before a fraction's name (drei Viertel, ein Viertel).
-_ONE = {"de": "ein", "fr": "un", "es": "un", "it": "un", "pt": "um"}
 
 
 def _fraction_name(top: int, bottom: int, r: Rules) -> str | None:
@@ -113,7 +111,7 @@ def _fraction_name(top: int, bottom: int, r: Rules) -> str | None:
     if language not in _DENOMINATORS or bottom < 2:
         return None
     one, many = _DENOMINATORS[language].get(bottom) or _denominator(bottom, r)
-    count = _ONE[language] if top == 1 else n.cardinal(top, r)
+    count = r.word("one") if top == 1 else n.cardinal(top, r)  # ein Viertel, un quart
     return f"{count} {one if top == 1 else many}"
 
 
