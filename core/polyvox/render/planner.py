@@ -319,18 +319,14 @@ class Planner:
         seed_value = seed
         for layer, layer_strict in ((voice.params, strict_markup), (params, strict), (seg.params, strict_markup)):
             for key, value in layer.items():
+                hint = key == "speed" and layer is seg.params  # SSML's rate, TAS's speed: never an error
                 try:
                     if key == "seed":
                         seed_value = check_seed(value)
                         continue
                     p = spec.param(key)
-                    if p is None and key == "speed" and layer is seg.params:  # SSML's rate, TAS's speed: a hint
-                        scale = spec.param("length_scale")  # Piper's: its inverse, near enough for a hint
-                        if scale is None:
-                            self.warn("dropped-parameter", f"engine {name!r} has no speed: rate {value} not applied",
-                                      key=f"no-speed:{name}")
-                            continue
-                        p, value = scale, 1.0 / float(value)
+                    if p is None and hint and (scale := spec.param("length_scale")) is not None:
+                        p, value = scale, 1.0 / float(value)  # Piper's: its inverse, near enough for a hint
                     if p is None:
                         allowed = ", ".join(q.name for q in spec.params) or "none"
                         raise ParameterError(f"engine {name!r} has no parameter {key!r}; its parameters: {allowed}")
@@ -338,7 +334,7 @@ class Planner:
                 except ParameterError as exc:
                     at = f"line {seg.line}, column {seg.column}: " if layer is seg.params and seg.line \
                         and seg.column else ""
-                    if layer_strict:  # the caller's own (--set) has no place in the script to name
+                    if layer_strict and not hint:  # the caller's own (--set) has no place in the script to name
                         exc.of_the_call = layer is params  # type: ignore[attr-defined]
                         raise
                     self.warn("dropped-parameter", f"{label + ': ' if label else ''}{at}{exc} (dropped)")
