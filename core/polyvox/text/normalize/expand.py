@@ -13,20 +13,12 @@ from collections.abc import Callable
 
 from polyvox.text.normalize import numbers as n
 from polyvox.text.normalize.dates import DatesAndTimes, ends_sentence
-from polyvox.text.normalize.figures import FRACTIONS, Figures
+from polyvox.text.normalize.figures import Figures
+from polyvox.text.normalize.gates import gate
 from polyvox.text.normalize.quantities import Quantities
 from polyvox.text.normalize.rules import Rules
 
 _DASHES = "-–—−"
-#: Passes that cannot match a text without one of these (skipped: most of the cost is scanning).
-_NEEDS = {"_iso_moment": (":",), "_seconds": (":",), "_dotted_day": (".",), "_url": ("www.", "://"),
-          "_range_of": tuple(_DASHES), "_score": (":",), "_mixed": ("/", *FRACTIONS), "_times": ("x",),
-          "_scaled": ("M", "B", "bn", "mn"), "_compare": ("<", ">", "!="),
-          "_hour": ("am", "pm", "AM", "PM", "a.m", "p.m", "A.M", "P.M"),
-          "_heures": ("h",),
-          "_email": ("@",), "_iso_date": ("-",), "_numeric_date": ("/", ".", "-"),
-          "_time": (":", "."), "_percent": ("%",), "_range": tuple(_DASHES), "_negative": tuple(_DASHES),
-          "_fraction": ("/", *FRACTIONS), "_isbn": ("ISBN",), "_feet": ("'", "′"), "_bare_decimal": (".",)}
 _SPACE_BEFORE = re.compile(r" ([,.;:!?])")
 
 
@@ -72,20 +64,20 @@ class Expander(DatesAndTimes, Figures, Quantities):
         # unit, a currency or a percent sign, where the number cannot be a list or a phone number)
         grouped = (rf"(?<![\d.,])\d{{1,3}}(?: \d{{3}})+(?=\s?(?:(?:{units}|{money})(?![\w/])|%))"
                    if " " not in r.thousands else "(?!)")
-        self.passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-            (re.compile(grouped), lambda m: m.group().replace(" ", "")),
+        passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+            (re.compile(grouped), self._grouped),
             (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
             (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
             (re.compile(r"(?<![\w#])([A-G])#(?!\w)" if r.language == "en" else "(?!)"),  # C#, F#: a key, a language
-             lambda m: f"{m.group(1)} sharp"),
-            (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), lambda m: "hashtag "),  # #blessed, in any language
+             self._sharp),
+            (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), self._hashtag),  # #blessed, in any language
             (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
             # x <= 3, 5 > 3: comparisons typed with ASCII, between what they compare (not -> or a <3)
             (re.compile(r"(?<=[\w)])\s*(<=|>=|!=|<(?!3(?:\s|$))|>)\s*(?=-?[\w(])"
                         if r.words.get("less") else "(?!)"), self._compare),
             (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
-            (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), lambda m: ""),  # 20,- €
+            (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), self._no_dash),  # 20,- €
             (re.compile(r"(?<![\w.,])(\d)['′]\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
             (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             # 12/31/2025, 31.12.2025, 12-31-2025 (before phone numbers: 01-05-2025 is a date)
@@ -147,11 +139,16 @@ class Expander(DatesAndTimes, Figures, Quantities):
             (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             # 1066: a year only after a word that dates it (else one thousand and sixty-six)
             (re.compile(r"(?i)\b((?:in|year|since|from|until|till|circa)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
-                        if r.years else "(?!)"), lambda m: m.group(1) + n.year(int(m.group(2)), self.rules)),
+                        if r.years else "(?!)"), self._early_year),
             (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
             (re.compile(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
             (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
+        lists = {"months": months, "money": money, "units": units, "suffixes": suffixes,
+                 "abbreviations": _alternatives(abbrevs) if abbrevs else "(?!)"}
+        #: (pattern, replacement, gate: what the text must hold for the pass to run; gates.py);
+        #: a pass that cannot match in this language is left out
+        self.passes = [(p, f, gate(f.__name__, lists)) for p, f in passes if p.pattern != "(?!)"]
         #: A text with none of these needs no pass at all (most prose).
         triggers = set("0123456789@½⅓⅔¼¾⅛<>²³⁹⁰¹⁴⁵⁶⁷⁸") | set("".join(r.symbols))
         self.quick = re.compile("[" + "".join(re.escape(c) for c in sorted(triggers)) + r"]|www\.|https?:"
@@ -161,9 +158,8 @@ class Expander(DatesAndTimes, Figures, Quantities):
     def __call__(self, text: str) -> str:
         if not self.quick.search(text):
             return text
-        for pattern, replace in self.passes:
-            needs = _NEEDS.get(replace.__name__)
-            if needs is None or any(c in text for c in needs):
+        for pattern, replace, needs in self.passes:
+            if needs is None or needs.search(text):
                 text = pattern.sub(replace, text)
         return _SPACE_BEFORE.sub(r"\1", " ".join(text.split()))
 
@@ -197,6 +193,21 @@ class Expander(DatesAndTimes, Figures, Quantities):
         return whole.lstrip("0") == "1" and not fraction.strip("0")
 
     # -- passes --------------------------------------------------------------------------------
+    def _grouped(self, m: re.Match[str]) -> str:
+        return m.group().replace(" ", "")
+
+    def _sharp(self, m: re.Match[str]) -> str:
+        return f"{m.group(1)} sharp"
+
+    def _hashtag(self, m: re.Match[str]) -> str:
+        return "hashtag "
+
+    def _no_dash(self, m: re.Match[str]) -> str:
+        return ""
+
+    def _early_year(self, m: re.Match[str]) -> str:
+        return m.group(1) + n.year(int(m.group(2)), self.rules)
+
     def _url(self, m: re.Match[str]) -> str:
         url = re.sub(r"^https?://", "", m.group(), flags=re.IGNORECASE)
         return " " + self._spell_address(url) + " "
