@@ -57,8 +57,9 @@ class Assembler:
         keep = min(self._hold, len(samples))
         pieces.append(samples[: len(samples) - keep])
         self._tail = samples[len(samples) - keep :].copy()
-        out = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
-        if len(out):
+        pieces = [p for p in pieces if len(p)]
+        out = pieces[0] if len(pieces) == 1 else np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
+        if len(out):  # one piece (a join with nothing held back or put between) is passed on as it is
             yield Audio(out, self.sample_rate)
 
     def add_silence(self, seconds: float) -> Iterator[Audio]:

@@ -47,9 +47,10 @@ class WordTime:
     def moved(self, offset: float, scale: float = 1.0, lo: float = 0.0, hi: float | None = None) -> WordTime:
         """This word `scale` times as long, `offset` later, kept within [lo, hi]."""
         start, end = offset + self.start * scale, offset + self.end * scale
-        top = float("inf") if hi is None else hi
-        start, end = min(max(start, lo), top), min(max(end, lo), top)
-        return WordTime(self.word, start, max(start, end), self.source)  # not attrs.evolve: 2.5x as fast
+        start, end = (start if start > lo else lo), (end if end > lo else lo)
+        if hi is not None:
+            start, end = (start if start < hi else hi), (end if end < hi else hi)
+        return _trusted(self.word, float(start), float(end if end > start else start), self.source)
 
     def to_dict(self, digits: int | None = 4) -> dict[str, Any]:
         """As JSON gives it: seconds rounded to `digits` (None: exact, for the cache)."""
@@ -62,6 +63,20 @@ class WordTime:
             return cls(str(data["word"]), data["start"], data["end"], str(data.get("source", "engine")))
         except (KeyError, TypeError, ValueError) as exc:
             raise PolyvoxError(f"not a word time: {data!r} ({exc})") from None
+
+
+def _trusted(word: str, start: float, end: float, source: str) -> WordTime:
+    """A `WordTime` from values a valid one gave (floats, in order, a known source), without
+    its checks (a warm render moves some 30 word times a segment: a third of the cost)."""
+    made = object.__new__(WordTime)
+    _set(made, "word", word)
+    _set(made, "start", start)
+    _set(made, "end", end)
+    _set(made, "source", source)
+    return made
+
+
+_set = object.__setattr__
 
 
 def script_words(text: str) -> list[str]:
