@@ -32,6 +32,8 @@ PAUSE_WORDS = ("pause", "wait", "stop")
 Warn = Callable[[str, str], None]
 
 _PAUSE_VALUE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|sec|secs|seconds?)?\s*$", re.IGNORECASE)
+#: A run of characters none of which may start markup (an escape, a tag, a break, a link).
+_PLAIN = re.compile(r"[^\\<\[!]*")
 _SPEAKER_LINE = re.compile(r"^\s*speaker\s*(\d+)\s*:\s*", re.IGNORECASE)
 
 
@@ -126,6 +128,11 @@ class _Reader:
                                    emotion_vector=state.emotion_vector, line=number, column=state.column))
 
         while i < len(line):
+            plain = _PLAIN.match(line, i).end()  # up to the next character that may start markup
+            if plain > i:
+                buffer.append(line[i:plain])
+                i = plain
+                continue
             ch = line[i]
             if ch == "\\" and i + 1 < len(line) and line[i + 1] in "[]":
                 buffer.append(line[i + 1])
