@@ -64,6 +64,7 @@ class Planner:
     _engine_for_language: dict[str, str] = attrs.field(factory=dict)
     _cloner_for: dict[tuple[str, bool], str | None] = attrs.field(factory=dict)
     _model_fp: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    _models: dict[tuple[str, str], str | None] = attrs.field(factory=dict)  # model_for's answers, per render
 
     # -- engines and languages -------------------------------------------------------------
     def spec(self, engine: str) -> EngineSpec:
@@ -79,11 +80,10 @@ class Planner:
         return languages.require(language, self.all_language_codes())
 
     def model_for(self, engine: str, language: str) -> str | None:
-        for code in languages.candidates(language):
-            model = self._map(engine, code)
-            if model:
-                return model
-        return None
+        if (engine, language) not in self._models:  # asked for every segment: the plugins' hook once a render
+            found = (self._map(engine, code) for code in languages.candidates(language))
+            self._models[(engine, language)] = next(filter(None, found), None)
+        return self._models[(engine, language)]
 
     def _map(self, engine: str, code: str) -> str | None:
         """`map_language`, where a plugin that raises (a broken language pack) is dropped with a
@@ -188,6 +188,7 @@ class Planner:
     def forget_fingerprints(self) -> None:
         """Per render: weights replaced while a host app runs are noticed by the next render."""
         self._model_fp.clear()
+        self._models.clear()
 
     def engine_for(self, seg: Segment, voice: Voice, engine: str | None, language: str | None) -> tuple[str, str]:
         """The one engine resolution, used by chunking and planning alike: (engine, language).
