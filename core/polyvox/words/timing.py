@@ -60,7 +60,10 @@ class WordTime:
     @classmethod
     def from_dict(cls, data: Any) -> WordTime:
         try:
-            return cls(str(data["word"]), data["start"], data["end"], str(data.get("source", "engine")))
+            word, start, end, source = data["word"], data["start"], data["end"], data.get("source", "engine")
+            if type(word) is str and type(start) is type(end) is float and start <= end and source in SOURCES:
+                return _trusted(word, start, end, source)  # as the cache holds them: checked here, at once
+            return cls(str(word), start, end, str(source))
         except (KeyError, TypeError, ValueError) as exc:
             raise PolyvoxError(f"not a word time: {data!r} ({exc})") from None
 
