@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import polyvox
+from polyvox.cache import entries
 from polyvox.cache.entries import AUDIO, FILE_HASH, LAST_RENDER, DamagedEntry, decode_audio, encode_audio
 from polyvox.cache.keys import Fingerprints
 from polyvox.cache.store import ContentCache
@@ -118,6 +119,7 @@ def test_an_unwritable_cache_directory_turns_caching_off_for_the_render(tmp_path
         raise OSError(error, os.strerror(error))
 
     monkeypatch.setattr(diskcache.Disk, "_write", failing)  # every value file write
+    monkeypatch.setattr(entries, "write_parts", lambda *args: failing(None))  # an audio entry's
     monkeypatch.setattr(diskcache.Cache, "_transact", failing)  # every database write
     result = render(tmp_path / "c")
     assert result.stats.synthesized == 2 and result.audio.duration > 1.0
@@ -273,22 +275,36 @@ def test_real_failing_writes_turn_caching_off(tmp_path, limit):
     assert not list((tmp_path / "c").glob("*.tmp"))
 
 
-def test_a_write_cut_short_leaves_no_file_that_clear_or_repair_keeps(tmp_path, monkeypatch):
-    """A disk that fills up in the middle of a value file (simulated: root is not stopped by a
-    full tmpfs in every test machine; the real `_write` writes part of the file, then the
-    errno a full disk gives). diskcache writes a value's file before its row, so the file is
-    left with no row: nothing reads, counts or evicts it. `cache verify` lists it, `--repair`
-    and `cache clear` remove it."""
-    import diskcache
+def test_a_write_cut_short_by_a_full_disk_leaves_no_file(tmp_path, monkeypatch):
+    """The disk fills up in the middle of a value file (simulated: root is not stopped by a full
+    tmpfs in every test machine; the system call writes part of the file, then fails with the
+    errno a full disk gives): the part written is removed, the render goes on uncached."""
+    real = os.writev
 
-    real = diskcache.Disk._write
-
-    def cut_short(self, full_path, iterator, mode, encoding=None):
-        real(self, full_path, iter([b"\0" * 4096]), mode, encoding)
+    def cut_short(fd, buffers):
+        real(fd, [b"\0" * 4096])
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with monkeypatch.context() as patch:
-        patch.setattr(diskcache.Disk, "_write", cut_short)
+        patch.setattr(os, "writev", cut_short)
+        result = render(tmp_path / "c")
+    assert result.stats.synthesized == 2 and "no space left" in cache_warnings(result)[0]
+    assert not value_files(tmp_path / "c")
+
+
+def test_a_write_cut_short_leaves_no_file_that_clear_or_repair_keeps(tmp_path, monkeypatch):
+    """A value file its write left half-written (a process killed mid-write cannot remove it;
+    simulated: the write leaves 4096 bytes and fails). diskcache writes a value's file before
+    its row, so the file is left with no row: nothing reads, counts or evicts it. `cache
+    verify` lists it, `--repair` and `cache clear` remove it."""
+    def cut_short(path, entry):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "xb") as fh:
+            fh.write(b"\0" * 4096)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(entries, "write_parts", cut_short)
         result = render(tmp_path / "c")
     assert result.stats.synthesized == 2 and "no space left" in cache_warnings(result)[0]
     (stray,) = value_files(tmp_path / "c")
@@ -378,14 +394,12 @@ def test_a_cache_that_cannot_be_written_still_serves_what_it_holds(primed, monke
 def test_a_write_failing_mid_render_does_not_stop_the_hits_after_it(primed, monkeypatch):
     """The disk fills up at the first new segment; the segments after it that the cache holds
     are still served from it, not synthesized again."""
-    import diskcache
-
     cache_dir, _ = primed
 
-    def full(self, *args, **kwargs):
+    def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(diskcache.Disk, "_write", full)
+    monkeypatch.setattr(entries, "write_parts", full)
     kernel = template_kernel(cache_dir)
     result = kernel.render("A new first line, long enough to need a value file of its own.\n" + TEXT,
                            engine="template")

@@ -119,3 +119,22 @@ def test_a_read_entry_is_the_audio_written(samples):
     audio = polyvox.Audio(np.random.default_rng(samples).uniform(-1, 1, samples).astype(np.float32), 22050)
     back = decode_audio("k", encode_audio("k", audio))
     assert back == audio and back.samples.flags.aligned and not back.samples.flags.writeable
+
+
+def test_a_value_file_written_in_short_pieces_holds_the_whole_entry(tmp_path, monkeypatch):
+    """A value file is written with one `writev`, which a file system may take in part (a signal,
+    a disk nearly full): the rest is written after, so what is read back is the whole entry."""
+    import os
+
+    from polyvox.cache.store import ContentCache
+    from polyvox.words.timing import WordTime
+
+    real = os.writev
+    monkeypatch.setattr(os, "writev", lambda fd, buffers: real(fd, [memoryview(buffers[0])[:1000]]))
+    audio = polyvox.Audio(np.linspace(-1, 1, 30_000, dtype=np.float32), 24000,
+                          words=[WordTime("one", 0.1, 0.4), WordTime("two", 0.5, 1.2)])
+    cache = ContentCache(tmp_path / "c")
+    cache.put("k", audio)
+    back = ContentCache(tmp_path / "c").get("k")
+    assert back is not None and np.array_equal(back.samples, audio.samples) and back.words == audio.words
+    assert sum(p.stat().st_size for p in (tmp_path / "c").rglob("*.val")) == len(encode_audio("k", audio))

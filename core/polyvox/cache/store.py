@@ -102,7 +102,7 @@ class ContentCache:
         that asked for a new take) overwrites instead. A damaged entry in the way is replaced.
         Never raises: a cache that cannot be written is turned off.
         """
-        blob = entries.encode_audio(key, audio)
+        blob = entries.encode_parts(key, audio)
         self._stored += 1
         try:
             with self._using() as dc:
