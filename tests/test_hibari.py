@@ -26,6 +26,16 @@ def heart(kernel) -> polyvox.Audio:
     return kernel.synthesize(TEXT, voice="heart")
 
 
+def test_the_engine_gives_the_librarys_samples_over_their_peak_exactly():
+    """The level is hibari's own samples divided by their peak, sample for sample (the division
+    is done in place, on the array hibari made for the call)."""
+    from hibari import Hibari
+
+    bare = np.asarray(Hibari(threads=1)(TEXT, seed=42), dtype=np.float32)
+    ours = hibari.Loaded(Hibari(threads=1)).speak(TEXT, 1.0, 42).samples
+    np.testing.assert_array_equal(ours, bare / np.abs(bare).max())
+
+
 def test_hibari_is_built_in_with_its_licence(kernel):
     spec = kernel.engine("hibari")
     assert spec.voices == ("heart",) and spec.sample_rate == 24000 and spec.voice_language("heart") == "en-us"

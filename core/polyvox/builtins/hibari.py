@@ -101,8 +101,11 @@ class Loaded:
             samples = np.asarray(self.speaker(text, speed=speed, seed=seed), dtype=np.float32)
         # hibari speaks about 10 dB below Piper (RMS 0.04 against 0.13 on the same line): peak-
         # normalized as Piper's audio is, a cast of both voices is heard at one level
-        peak = float(np.abs(samples).max()) if len(samples) else 0.0
-        return Audio(samples / peak if peak > 0 else samples, SAMPLE_RATE)
+        # in place (hibari's array is a new one each call): no two copies of a sentence's samples
+        peak = max(float(samples.max()), -float(samples.min())) if len(samples) else 0.0
+        if peak > 0:
+            samples = np.divide(samples, peak, out=samples if samples.flags.writeable else None)
+        return Audio(samples, SAMPLE_RATE)
 
 
 plugin = Hibari()
