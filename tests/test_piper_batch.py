@@ -135,6 +135,10 @@ def test_a_batch_runs_side_by_side_on_half_the_cores_each_and_speaks_the_same(mo
     kernel.render(segments[:2], engine="piper", params=QUIET, batch_size=2)  # asks for the batch sessions
     wait_until_ready(loaded_voice(kernel))
     calls.clear()
+    # a batch's two meet here before they speak: run one after the other (on one thread, or a
+    # second thread the system had not started yet, as on a loaded machine) they never would
+    meet, timed = threading.Barrier(2, timeout=60), piper._speak
+    monkeypatch.setattr(piper, "_speak", lambda voice, request: (meet.wait(), timed(voice, request))[1])
     together = kernel.render(segments, engine="piper", params=QUIET, batch_size=2).audio
     assert len(calls) == 4 and {c[0] for c in calls} == {each}  # each on a session with half the cores
     first, second, third, fourth = sorted(calls, key=lambda c: c[2])  # two batches of two, in turn
