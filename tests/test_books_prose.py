@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from epubkit import CONTAINER
 
 import polyvox
 
@@ -74,10 +75,7 @@ def _epub(path: Path, documents: dict[str, str | bytes], nav: str, language: str
                f'<nav epub:type="toc"><ol>{nav}</ol></nav></body></html>')
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("mimetype", "application/epub+zip")
-        z.writestr("META-INF/container.xml",
-                   '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:'
-                   'container"><rootfiles><rootfile full-path="OEBPS/content.opf" '
-                   'media-type="application/oebps-package+xml"/></rootfiles></container>')
+        z.writestr("META-INF/container.xml", CONTAINER)
         z.writestr("OEBPS/content.opf", opf)
         z.writestr("OEBPS/nav.xhtml", nav_doc)
         if css is not None:

@@ -15,10 +15,13 @@ def _text(instance: object, attribute: attrs.Attribute, value: str) -> None:
 @attrs.frozen
 class Chapter:
     """One chapter: its title (spoken first, and its mark in the output) and its text, in script
-    markup (``[Alice] Hello.`` works inside a chapter as in any script)."""
+    markup (``[Alice] Hello.`` works inside a chapter as in any script); its language where
+    it is not the book's."""
 
     title: str = attrs.field(validator=_text)
     text: str = attrs.field(validator=_text)
+    #: the chapter's own language where it is not the book's (an EPUB document's ``xml:lang``)
+    language: str | None = None
 
     @property
     def has_words(self) -> bool:

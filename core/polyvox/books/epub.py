@@ -1,19 +1,23 @@
-"""EPUB 2 and 3 through ebooklib: the spine's documents in reading order, a chapter starting
-wherever the table of contents points (a document, or an anchor inside one: several chapters in
-one file; a document it does not name continues the chapter before); title, author, language
-and cover from the package. Without a table of contents each document is a chapter titled by
-its first heading. A book that cannot be read (not a zip, no spine, encrypted by DRM, no text) is one
-line of `ScriptError`."""
+"""EPUB 2 and 3 through ebooklib: the spine's documents in reading order (not those it marks
+``linear="no"``), a chapter starting wherever the table of contents points (a document, or an
+anchor inside one: several chapters in one file; a document it does not name continues the
+chapter before), without what is not the book's text (`matter`); title, author, language and
+cover from the package, and a chapter's language where its document says another. Without a
+table of contents each document is a chapter titled by its first heading. A book that cannot be
+read (not a zip, no spine, encrypted by DRM, no text) is one line of `ScriptError`."""
 
 from __future__ import annotations
 
+import posixpath
 import re
 import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from polyvox.books import html, needs
+import attrs
+
+from polyvox.books import html, matter, needs
 from polyvox.books.book import Book, Chapter, Cover
 from polyvox.errors import ScriptError
 
@@ -38,18 +42,34 @@ def read_epub(path: Path) -> Book:
     marks = _toc_marks(book.toc)
     styles = book.get_items_of_type(ebooklib.ITEM_STYLE)
     hidden = html.hidden_classes(" ".join(_decode(item.content) for item in styles))  # what the book never shows
-    chapters: list[Chapter] = []
-    for idref, *_linear in book.spine:
+    # what the spine lists as not in the reading order (linear="no": notes, a cover page) is not read
+    spine = [idref for idref, *linear in book.spine if linear[:1] != ["no"]] or [s[0] for s in book.spine]
+    documents = []
+    for idref in spine:
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT or isinstance(item, epub.EpubNav):
             continue
         document = html.read_document(_decode(item.content), hidden)  # as written (get_content rebuilds <head>)
-        _add_document(chapters, document, marks.get(unquote(item.get_name()), []), bool(marks))
+        documents.append((posixpath.normpath(unquote(item.get_name())), document))
+    targets = {(doc, fragment) for doc, found in marks.items() for fragment, _title in found}
+    language = _meta(book, "language")
+    chapters: list[Chapter] = []
+    for doc, document in matter.gutenberg(documents):
+        pointed = matter.without_contents(document, lambda href, doc=doc: _target(doc, href) in targets)
+        before = len(chapters)
+        _add_document(chapters, pointed, marks.get(doc, []), bool(marks))
+        if _primary(document.language) not in ("", _primary(language)):  # a chapter in another language
+            chapters[before:] = [attrs.evolve(c, language=document.language) for c in chapters[before:]]
     if not any(c.has_words for c in chapters):
         raise ScriptError(f"cannot read EPUB {name!r}: none of its {len(book.spine)} spine documents has text "
                           "(zero chapters)")
     return Book(tuple(chapters), title=_meta(book, "title") or path.stem, author=_meta(book, "creator"),
-                language=_meta(book, "language"), cover=_cover(book))
+                language=language, cover=_cover(book))
+
+
+def _primary(language: str | None) -> str:
+    """A language's primary subtag ("en" for "en-GB")."""
+    return (language or "").strip().lower().replace("_", "-").split("-")[0]
 
 
 def _check_container(path: Path) -> None:
@@ -86,13 +106,23 @@ def _has_spine(archive: zipfile.ZipFile) -> bool:
     return spine is not None and any(e.tag.endswith("itemref") for e in spine)
 
 
+def _target(name: str, href: str) -> tuple[str, str]:
+    """Where a link in document `name` points: a document's name and a fragment."""
+    path, _, fragment = unquote(href).partition("#")
+    return (posixpath.normpath(posixpath.join(posixpath.dirname(name), path)) if path else name), fragment
+
+
 def _add_document(chapters: list[Chapter], document: html.Document, marks: list[tuple[str, str]],
                   has_toc: bool) -> None:
     """Add a spine document to `chapters`: split where the table of contents points into it
     (`marks`: fragment, title); the text before its first mark, or all of it where the table
     names none, goes on the chapter before (a chapter split across files). Without a table of
-    contents each document is a chapter, titled by its first heading."""
+    contents each document is a chapter, titled by its first heading. Marks at what is not read
+    (a licence's heading) are passed over; a document with nothing but that adds nothing."""
     blocks = document.blocks
+    marks = [(fragment, title) for fragment, title in marks if not fragment or fragment not in document.omitted]
+    if not blocks and document.unread:  # a publisher's page, the endnotes: not an empty chapter either
+        return
     starts: dict[int, list[str]] = {}
     found = [(fragment, title) for fragment, title in marks if not fragment or fragment in document.anchors]
     for fragment, title in found or marks[:1]:  # a part and its first chapter at one place: "Part One: Chapter 1"
@@ -111,11 +141,9 @@ def _add_document(chapters: list[Chapter], document: html.Document, marks: list[
 
 
 def _chapter(title: str, blocks: list[html.Block]) -> Chapter:
-    """A chapter of `blocks`; headings that open them and say its title are not read twice (a
-    part and its first chapter in one file: "Part One: Chapter 1" opens with both)."""
-    while blocks and blocks[0].level and html.same_title(blocks[0].text, title):
-        blocks = blocks[1:]
-    return Chapter(title, html.body_text(blocks))
+    """A chapter of `blocks`; the lines that open them and say its title are not read twice (a
+    part and its first chapter in one file: "Part One: Chapter 1" opens with both headings)."""
+    return Chapter(title, html.body_text(matter.without_title(blocks, title)))
 
 
 def _toc_marks(toc: Any) -> dict[str, list[tuple[str, str]]]:
@@ -135,6 +163,7 @@ def _toc_marks(toc: Any) -> dict[str, list[tuple[str, str]]]:
     def add(link: Any) -> None:
         href, _, fragment = unquote(getattr(link, "href", None) or "").partition("#")
         title = " ".join((getattr(link, "title", None) or "").split())
+        href = posixpath.normpath(href) if href else ""
         if href and title and (fragment, title) not in out.get(href, []):
             out.setdefault(href, []).append((fragment, title))
 

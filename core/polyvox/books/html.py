@@ -1,6 +1,7 @@
 """The words of an HTML or XHTML document, block by block, as a reader hears them: headings
-and paragraphs, without scripts, navigation, footnote markers and notes, or page numbers
-(EPUB's ``epub:type`` and DPUB-ARIA's ``role`` say which are which). Python's own HTML parser
+and paragraphs, without scripts, navigation, footnote markers and notes, page numbers or a
+publisher's pages (EPUB's ``epub:type`` and DPUB-ARIA's ``role`` say which are which), nor
+characters only for the eye (soft hyphens, zero-width spaces); a poem's line is a line. Python's own HTML parser
 reads it; `chapters` splits the blocks at the document's top heading level."""
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ _SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio"
 #: What an ``epub:type`` or ``role`` may call an element that is not part of the reading.
 _NOT_READ = {"noteref", "footnote", "endnote", "endnotes", "footnotes", "rearnote", "rearnotes", "pagebreak",
              "page-list", "toc", "landmarks", "doc-noteref", "doc-footnote", "doc-endnote", "doc-endnotes",
-             "doc-pagebreak", "doc-toc", "doc-backlink", "backlink", "annoref", "annotation"}
+             "doc-pagebreak", "doc-toc", "doc-backlink", "backlink", "annoref", "annotation",
+             # a publisher's pages, not the author's: Standard Ebooks' titlepage, imprint, colophon and
+             # uncopyright (the title and author are the book's own metadata), an index, lists of figures
+             "titlepage", "halftitlepage", "imprint", "colophon", "copyright-page", "index", "loi", "lot",
+             "doc-colophon", "doc-index"}
 #: Classes that mark the same in books converted from print (Project Gutenberg's page numbers
 #: and footnotes, Pandoc's and markdown-it's footnote sections).
 _NOT_READ_CLASSES = {"pagenum", "pagenumber", "page-number", "pageno", "page-num", "fnanchor", "footnote", "footnotes",
@@ -30,6 +35,12 @@ _BLOCKS = {"p", "div", "section", "article", "blockquote", "li", "ul", "ol", "dd
            "h6"}
 _VOID = {"br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "param", "source", "track",
          "wbr"}
+#: Classes of a poem's line (Project Gutenberg's and others' <span class="line">): each is a line.
+_LINES = {"line", "verse", "verse-line", "poemline"}
+#: Characters for the eye only: soft hyphens, zero-width spaces and joiners, byte-order marks.
+_INVISIBLE = str.maketrans("", "", "\u00ad\u200b\u200c\u200d\u2060\ufeff")
+#: A link's target outside the book (a scheme: https:, mailto:).
+_EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 _MARKER = re.compile(r"^[\s\d*†‡§¶,\[\]()]*$")  # what a superscript footnote marker looks like
 _SPACE = re.compile(r"\s+")
 
@@ -40,6 +51,8 @@ class Block:
 
     text: str
     level: int = 0
+    #: where its links inside the book point (a contents page's entries), as written
+    links: tuple[str, ...] = ()
 
 
 class _Reader(HTMLParser):
@@ -56,6 +69,10 @@ class _Reader(HTMLParser):
         self._sup: list[str] | None = None  # text of an open <sup>, kept unless it is a marker
         self._in_title = False
         self._hgroup = False  # in an <hgroup>: a heading and its subtitles are one heading
+        self._links: list[str] = []  # the open block's links inside the book
+        #: ids inside what is not read (a table of contents pointing there points at nothing)
+        self.omitted: set[str] = set()
+        self.unread = False  # whether words were left out as not part of the reading
         #: id (or <a name>) -> the index of the block it is in (a table of contents points at it)
         self.anchors: dict[str, int] = {}
 
@@ -66,16 +83,16 @@ class _Reader(HTMLParser):
             self.language = dict(attrs_).get("lang") or dict(attrs_).get("xml:lang") or None
         elif tag == "meta" and (dict(attrs_).get("name") or "").lower() in ("author", "dc.creator"):
             self.author = self.author or (dict(attrs_).get("content") or "").strip() or None
-        if self._skip:
-            if tag not in _VOID:
-                self._skip.append(tag)
-            return
+        elif tag == "body" and not self.language:
+            self.language = dict(attrs_).get("lang") or dict(attrs_).get("xml:lang") or None
         given = dict(attrs_)
+        if self._skip:
+            self._omit(tag, given)
+            return
         kinds = set(f"{given.get('epub:type') or ''} {given.get('role') or ''}".split())
         classes = set((given.get("class") or "").lower().split())
         if tag in _SKIPPED or kinds & _NOT_READ or classes & _NOT_READ_CLASSES or _unseen(given, classes, self.hidden):
-            if tag not in _VOID:
-                self._skip.append(tag)
+            self._omit(tag, given)
             return
         if tag == "br" and self._level:  # a line break inside a heading: one title
             self._text.append(" ")
@@ -95,12 +112,25 @@ class _Reader(HTMLParser):
             self._text = ["".join(self._text).rstrip(), ", "]  # a table's cells, read row by row
         elif tag == "sup":
             self._sup = []
+        elif tag == "span" and classes & _LINES:  # a poem's line: a line of its own
+            self._end_block()
+        if tag == "a" and given.get("href") and not _EXTERNAL.match(given["href"] or ""):
+            self._links.append(given["href"] or "")
         anchor = given.get("id") or (given.get("name") if tag == "a" else None)
         if anchor:
             self.anchors.setdefault(anchor, len(self.blocks))
 
+    def _omit(self, tag: str, given: dict[str, str | None]) -> None:
+        """Skip an element (and what is in it), keeping its id as one not read."""
+        if tag not in _VOID:
+            self._skip.append(tag)
+        anchor = given.get("id") or (given.get("name") if tag == "a" else None)
+        if anchor:
+            self.omitted.add(anchor)
+
     def handle_startendtag(self, tag: str, attrs_: list[tuple[str, str | None]]) -> None:
         if self._skip:
+            self._omit("br", dict(attrs_))  # a void element: its id alone
             return
         if tag == "br" and self._level:
             self._text.append(" ")
@@ -133,14 +163,17 @@ class _Reader(HTMLParser):
             self.title += data
             return
         if self._skip:
+            if self._skip[0] not in _SKIPPED and any(c.isalnum() for c in data):
+                self.unread = True  # a publisher's page, notes, boilerplate: nothing here is missed
             return
+        data = data.translate(_INVISIBLE)
         (self._sup if self._sup is not None else self._text).append(data)
 
     def _end_block(self) -> None:
         text = _SPACE.sub(" ", "".join(self._text)).strip()
         if text:
-            self.blocks.append(Block(text, self._level))
-        self._text = []
+            self.blocks.append(Block(text, self._level, tuple(self._links)))
+        self._text, self._links = [], []
         self._level = 0
 
     def close(self) -> None:
@@ -158,6 +191,26 @@ class Document:
     anchors: dict[str, int]
     language: str | None = None
     author: str | None = None
+    #: ids inside what is not read, and whether words were left out so
+    omitted: frozenset[str] = frozenset()
+    unread: bool = False
+
+    def cut(self, start: int, end: int | None = None) -> Document:
+        """The document with only blocks[start:end]; anchors outside are ones not read."""
+        end = len(self.blocks) if end is None else end
+        last = len(self.blocks)
+        kept = {a: max(0, i - start) for a, i in self.anchors.items() if start <= i < end or i == end == last}
+        gone = {a for a in self.anchors if a not in kept}
+        return attrs.evolve(self, blocks=self.blocks[start:end], anchors=kept, omitted=self.omitted | gone,
+                            unread=self.unread or start > 0 or end < len(self.blocks))
+
+    def without(self, drop: set[int]) -> Document:
+        """The document without the blocks at `drop` (its anchors there move to the next block)."""
+        index = [i for i in range(len(self.blocks)) if i not in drop]
+        moved = {old: sum(1 for i in index if i < old) for old in range(len(self.blocks) + 1)}
+        return attrs.evolve(self, blocks=[self.blocks[i] for i in index],
+                            anchors={a: moved[min(i, len(self.blocks))] for a, i in self.anchors.items()},
+                            unread=self.unread or bool(drop))
 
 
 def _unseen(given: dict[str, str | None], classes: set[str], hidden: frozenset[str]) -> bool:
@@ -188,7 +241,8 @@ def read_document(html: str, hidden: frozenset[str] = frozenset()) -> Document:
     reader.feed(html)
     reader.close()
     title = _SPACE.sub(" ", reader.title).strip()
-    return Document(reader.blocks, _PUBLISHER.sub("", title) or title, reader.anchors, reader.language, reader.author)
+    return Document(reader.blocks, _PUBLISHER.sub("", title) or title, reader.anchors, reader.language, reader.author,
+                    frozenset(reader.omitted), reader.unread)
 
 
 #: A site's name after a page's title ("The Short Tale | Project Gutenberg").

@@ -9,6 +9,8 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
+import attrs
+
 from polyvox.books.book import Book
 from polyvox.events import ChapterStarted
 from polyvox.render.results import ChapterMark
@@ -25,21 +27,25 @@ _DIVIDER = re.compile(r"\s*(?:part|book|volume|teil|buch|band|partie|livre|tome|
                       re.IGNORECASE)
 
 
-def book_units(book: Book, parse: Callable[[str, str], list[Segment]],
-               warn: Callable[[str, str], None]) -> tuple[list[list[Segment]], list[str | None]]:
+def book_units(book: Book, parse: Callable[[str, str], list[Segment]], warn: Callable[[str, str], None],
+               codes: Collection[str] = ()) -> tuple[list[list[Segment]], list[str | None]]:
     """Each chapter with words as a unit of segments, and its title; a part's page ("Part One",
     its title alone) is its title spoken; any other chapter with nothing to say is skipped with
-    a warning."""
+    a warning. A chapter in a language of its own that an engine speaks (`codes`) is read in it
+    (what its markup does not say otherwise)."""
     units: list[list[Segment]] = []
     titles: list[str | None] = []
     for number, chapter in enumerate(book.chapters, 1):
         where = f"chapter {number} ({chapter.title})"
         body = parse(chapter.text, where) if chapter.has_words else []
+        own = spoken_language(chapter.language, codes)
+        if own is not None:
+            body = [s if s.language or s.is_pause else attrs.evolve(s, language=own) for s in body]
         if not any(any(c.isalnum() for c in s.text) for s in body) and not _DIVIDER.match(chapter.title):
             warn("empty-chapter", f"{where} has nothing to say: skipped")
             continue
         said = spoken_title(chapter.title) if not _says_its_title(chapter) else ""
-        title = [Segment(text=said), Segment(pause=TITLE_PAUSE)] if said.strip() else []
+        title = [Segment(text=said, language=own), Segment(pause=TITLE_PAUSE)] if said.strip() else []
         units.append([Segment(pause=ROOM_TONE[0]), *title, *body, Segment(pause=ROOM_TONE[1])])
         titles.append(chapter.title)
     return units, titles
@@ -78,7 +84,12 @@ def book_language(book: Book, known: Collection[str]) -> str | None:
     """The language a book is read in when the caller names none: its own (EPUB's
     ``dc:language``) where an installed engine speaks it, with its region where one speaks that
     (``en-US``: American dates), else None (`book_language_note` says why)."""
-    code = (book.language or "").strip().lower().replace("_", "-")
+    return spoken_language(book.language, known)
+
+
+def spoken_language(language: str | None, known: Collection[str]) -> str | None:
+    """`language` as an installed engine speaks it (`known`): with its region, else without, else None."""
+    code = (language or "").strip().lower().replace("_", "-")
     for candidate in (code, code.split("-")[0]):
         if candidate and candidate in known:
             return candidate

@@ -45,7 +45,7 @@ def source_units(given: sources.Script | sources.Subtitles | Book, *, codes: Any
     if isinstance(given, Book):  # prose: only its markup read as markup ([12], [sic] are words)
         names = {c.lower() for c in characters}
         return book_units(given, lambda text, where: parse(text if ssml.is_ssml(text) else as_script(text, names),
-                                                           where), warn)
+                                                           where), warn, codes)
     from polyvox.subtitles.speech import spoken, without_screen_marks
 
     units, labels = [], []
