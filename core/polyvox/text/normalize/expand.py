@@ -27,6 +27,23 @@ def _alternatives(words: object) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[arg-type]
 
 
+class _Later:
+    """A pass's regular expression, compiled the first time the pass runs: most never run in a
+    process (their gates find nothing to do), and compiling all of one language's cost some
+    30 ms of every start that reads a digit (a `say`, a server's first reply)."""
+
+    __slots__ = ("pattern", "flags", "_compiled")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern, self.flags = pattern, flags
+        self._compiled: re.Pattern[str] | None = None
+
+    def sub(self, replace: Callable[[re.Match[str]], str], text: str) -> str:
+        if self._compiled is None:  # two threads may both compile it: the same pattern either way
+            self._compiled = re.compile(self.pattern, self.flags)
+        return self._compiled.sub(replace, text)
+
+
 def _tail(word: str) -> str:
     """What must follow `word` for it to be whole: nothing word-like after a letter."""
     return r"(?!\w)" if word[-1:].isalnum() else ""
@@ -64,85 +81,85 @@ class Expander(DatesAndTimes, Figures, Quantities):
         # unit, a currency or a percent sign, where the number cannot be a list or a phone number)
         grouped = (rf"(?<![\d.,])\d{{1,3}}(?: \d{{3}})+(?=\s?(?:(?:{units}|{money})(?![\w/])|%))"
                    if " " not in r.thousands else "(?!)")
-        passes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
-            (re.compile(grouped), self._grouped),
-            (re.compile(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
-            (re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
-            (re.compile(r"(?<![\w#])([A-G])#(?!\w)" if r.language == "en" else "(?!)"),  # C#, F#: a key, a language
+        passes: list[tuple[_Later, Callable[[re.Match[str]], str]]] = [
+            (_Later(grouped), self._grouped),
+            (_Later(r"\b(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)]", flags), self._url),
+            (_Later(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b"), self._email),
+            (_Later(r"(?<![\w#])([A-G])#(?!\w)" if r.language == "en" else "(?!)"),  # C#, F#: a key, a language
              self._sharp),
-            (re.compile(r"(?<![\w&#])#(?=[^\W\d_])"), self._hashtag),  # #blessed, in any language
-            (re.compile(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
+            (_Later(r"(?<![\w&#])#(?=[^\W\d_])"), self._hashtag),  # #blessed, in any language
+            (_Later(rf"(?<!\w)(?:{_alternatives(abbrevs)}){'' if not abbrevs else ''}(?!\w)"
                         if abbrevs else "(?!)"), self._abbreviation),
             # x <= 3, 5 > 3: comparisons typed with ASCII, between what they compare (not -> or a <3)
-            (re.compile(r"(?<=[\w)])\s*(<=|>=|!=|<(?!3(?:\s|$))|>)\s*(?=-?[\w(])"
+            (_Later(r"(?<=[\w)])\s*(<=|>=|!=|<(?!3(?:\s|$))|>)\s*(?=-?[\w(])"
                         if r.words.get("less") else "(?!)"), self._compare),
-            (re.compile(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
-            (re.compile(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), self._no_dash),  # 20,- €
-            (re.compile(r"(?<![\w.,])(\d)['′]\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
-            (re.compile(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
+            (_Later(r"\bISBN(?:-1[03])?:?\s*(\d[\d -]{8,16}[\dX])\b"), self._isbn),
+            (_Later(r"(?<=\d),[-–—](?![\d\w])" if r.decimal == "," else "(?!)"), self._no_dash),  # 20,- €
+            (_Later(r"(?<![\w.,])(\d)['′]\s?(\d{1,2})(?:\"|''|″)" if r.language == "en" else "(?!)"), self._feet),
+            (_Later(r"(?<![\w.,])\.(\d+)\b" if r.decimal == "." else "(?!)"), self._bare_decimal),
             # 12/31/2025, 31.12.2025, 12-31-2025 (before phone numbers: 01-05-2025 is a date)
-            (re.compile(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
-            (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
+            (_Later(r"\b(\d{1,2})([/.-])(\d{1,2})\2(\d{4})\b"), self._numeric_date),
+            (_Later(r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)|\d{3})[\s.-]\d{3}[\s.-]\d{4}(?!\w)"
                         r"|(?<![\w+])\+\d{1,3}(?:[\s.-]\d{2,4}){2,5}(?!\w)"
                         r"|(?<![\w+.,/])\(\d{2,4}\)\s?\d{4,5}[\s-]?\d{4}(?![\w-])"
                         r"|(?<![\w+.,/-])\d{3}-\d{4}(?![\w-])|(?<![\w+.,/-])\d{5}-\d{4}(?![\w-])"
                         r"|(?<![\w+.,/-])0\d{1,4}(?:[ -]\d{2,8}|/\d{4,8}){1,4}(?![\w/-])"), self._phone),
-            (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
+            (_Later(r"\b(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?"
                         r"(Z|[+-]\d{2}:?\d{2})?(?![\w:])"), self._iso_moment),
-            (re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
-            (re.compile(r"(?<![\w.,])(\d{1,2})\.(\d{1,2})\.(?![\d.])" if r.language == "de" else "(?!)"),
+            (_Later(r"\b(\d{4})-(\d{2})-(\d{2})\b"), self._iso_date),
+            (_Later(r"(?<![\w.,])(\d{1,2})\.(\d{1,2})\.(?![\d.])" if r.language == "de" else "(?!)"),
              self._dotted_day),
-            (re.compile(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?![\d:])" + oclock, flags), self._seconds),
+            (_Later(r"(?<![\w:.])([01]?\d|2[0-3]):([0-5]\d):([0-5]\d)(?![\d:])" + oclock, flags), self._seconds),
             # 20-25°C, 5-10%, $10-$20, 9:00-17:00, 9am-5pm: "to" before the ends are read as quantities
-            (re.compile(rf"(?<![\w.,:])({num}|\d{{1,2}}:[0-5]\d|\d{{1,2}}\s?[ap]\.?m\.?)\s?[{_DASHES}]\s?"
+            (_Later(rf"(?<![\w.,:])({num}|\d{{1,2}}:[0-5]\d|\d{{1,2}}\s?[ap]\.?m\.?)\s?[{_DASHES}]\s?"
                         rf"(?=(?:{money})\s?\d|{num}\s?(?:%|°|(?:{units}|{money})(?![\w/])|[ap]\.?m\b)|\d{{1,2}}:[0-5]\d)",
                         flags), self._range_of),
-            (re.compile(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
-            (re.compile(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w]|\.\d)"), self._dotted),
-            (re.compile(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
+            (_Later(rf"\b(\d{{1,2}})(?:\.|{suffixes})?\s+({months})(?:,?\s+(\d{{4}}))?\b"), self._day_month),
+            (_Later(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w]|\.\d)"), self._dotted),
+            (_Later(rf"\b({months})\s+(\d{{1,2}})(?:{suffixes})?(?:,?\s+(\d{{4}}))?\b"), self._month_day),
             # 3:1, 1:50,000, 100:1 (a clock time, two digits after the colon, is the next pass's)
-            (re.compile(rf"(?<![\w:.,])({whole}):({whole})(?![\w:]|[.,]\d)"), self._score),
+            (_Later(rf"(?<![\w:.,])({whole}):({whole})(?![\w:]|[.,]\d)"), self._score),
             # 15:30, and 15.30 where an hour word or am/pm follows (15.30 Uhr, 3.30 pm)
-            (re.compile(r"\b([01]?\d|2[0-3])(?::|\.(?=[0-5]\d\s*(?:[ap]\.?\s?m\b" + dot_clock + r")))([0-5]\d)"
+            (_Later(r"\b([01]?\d|2[0-3])(?::|\.(?=[0-5]\d\s*(?:[ap]\.?\s?m\b" + dot_clock + r")))([0-5]\d)"
                         r"(?:\s*([ap])\.?\s?m\b\.?)?" + oclock, flags), self._time),
-            (re.compile(r"(?<![\w.,:])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?" if r.word("am") != "am" and r.word("am")
+            (_Later(r"(?<![\w.,:])(1[0-2]|0?[1-9])\s?([ap])\.?m\b\.?" if r.word("am") != "am" and r.word("am")
                         else "(?!)", flags), self._hour),
-            (re.compile(r"(?<![\w.,:])([01]?\d|2[0-3])\s?h\s?([0-5]\d)(?!\w)|(?<![\w.,:])([01]?\d|2[0-3])h(?!\w)"
+            (_Later(r"(?<![\w.,:])([01]?\d|2[0-3])\s?h\s?([0-5]\d)(?!\w)|(?<![\w.,:])([01]?\d|2[0-3])h(?!\w)"
                         if r.language == "fr" else "(?!)"), self._heures),
-            (re.compile(r"(?<![\w.,])(['’‘])?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
-            (re.compile(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
-            (re.compile(rf"(?<![\w{re.escape(_DASHES)}])[-−](?=(?:{money})\s?\d)"), self._minus),  # -$5: minus
-            (re.compile(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KkMmBb]|bn|mn)\b)?"),
+            (_Later(r"(?<![\w.,])(['’‘])?([1-9]0)s(?!\w)" if r.years else "(?!)"), self._decade),
+            (_Later(r"(?<![\w.,])(1[1-9]\d0|20\d0)(s)(?!\w)" if r.years else "(?!)"), self._year),
+            (_Later(rf"(?<![\w{re.escape(_DASHES)}])[-−](?=(?:{money})\s?\d)"), self._minus),  # -$5: minus
+            (_Later(rf"(?<![\w])({money})\s?({num})(?!\d)(?:\s+({scales})\b|([KkMmBb]|bn|mn)\b)?"),
              self._money_before),
-            (re.compile(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
-            (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
-            (re.compile(rf"(?<![\w.,])({num})(M|B|bn|mn)(?!\w)" if r.language == "en" else "(?!)"), self._scaled),
-            (re.compile(rf"(?<![\w.,])({num})x(?!\w)" if r.words.get("times") else "(?!)"), self._times),
+            (_Later(rf"(?<![\w.,])({num})(?:\s+({scales}))?\s?({money})(?!\w)"), self._money_after),
+            (_Later(rf"(?<![\w.,])([{_DASHES}])?({num})\s?%"), self._percent),
+            (_Later(rf"(?<![\w.,])({num})(M|B|bn|mn)(?!\w)" if r.language == "en" else "(?!)"), self._scaled),
+            (_Later(rf"(?<![\w.,])({num})x(?!\w)" if r.words.get("times") else "(?!)"), self._times),
             # 1 1/2 cups, 2½ tsp, 3/4 tsp: fractions before units, which they may count
-            (re.compile(r"(?<![\w/.,])(\d+)(?:\s+([1-9])/(\d{1,2})(?![\w/])|\s?([½⅓⅔¼¾⅛]))"
+            (_Later(r"(?<![\w/.,])(\d+)(?:\s+([1-9])/(\d{1,2})(?![\w/])|\s?([½⅓⅔¼¾⅛]))"
                         rf"(?:\s?({units})(?![\w/]))?"), self._mixed),
-            (re.compile(rf"(?<![\w/.,])(\d+)/(\d+)(?![\w/])(?:\s?({units})(?![\w/]))?|([½⅓⅔¼¾⅛])"
+            (_Later(rf"(?<![\w/.,])(\d+)/(\d+)(?![\w/])(?:\s?({units})(?![\w/]))?|([½⅓⅔¼¾⅛])"
                         rf"(?:\s?({units})(?![\w/]))?"), self._fraction),
-            (re.compile(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
+            (_Later(rf"(?<![\w.,])([{_DASHES}])?({num})\s?({units})(?![\w/])"), self._unit),
             # 10⁻⁹, 6.02×10²³, x²: a power (a unit's m² was read above)
-            (re.compile(rf"(?<![\w.,])({num}|[A-Za-z])([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)" if r.words.get("power") else "(?!)"),
+            (_Later(rf"(?<![\w.,])({num}|[A-Za-z])([⁻⁺]?[⁰¹²³⁴⁵⁶⁷⁸⁹]+)" if r.words.get("power") else "(?!)"),
              self._power),
-            (re.compile(rf"(?<![\w.,])(?<!\w-)({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
-            (re.compile(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
+            (_Later(rf"(?<![\w.,])(?<!\w-)({num})\s?[{_DASHES}]\s?({num})(?![\w.,]\d)"), self._range),
+            (_Later(rf"\b(\d+)({suffixes})(?=\s+\w)" if r.ordinal_suffixes == (".",)
                         else rf"\b(\d+)({suffixes})(?!\w)"), self._ordinal),
-            (re.compile(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
+            (_Later(rf"\b({_alternatives(r.roman_cardinal_after)})\s+([IVXLCDM]+)\b" if r.roman_cardinal_after
                         else "(?!)", flags), self._roman_cardinal),
-            (re.compile(r"\b((?:[IVXLC]{2,}|[IVX]))(er|re|e|ème)\b" if r.language == "fr" else "(?!)"),
+            (_Later(r"\b((?:[IVXLC]{2,}|[IVX]))(er|re|e|ème)\b" if r.language == "fr" else "(?!)"),
              self._roman_ordinal),
             # rulers (not "New CD"); German writes the ordinal's period: "Ludwig XIV. war König"
-            (re.compile(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X|I)\b(?!['’])(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
-            (re.compile(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
+            (_Later(r"\b([A-Z][a-zà-ÿ]+)\s+([IVX]{2,}|V|X|I)\b(?!['’])(\.(?=\s+[a-zà-ÿß]))?"), self._regnal),
+            (_Later(r"(?<![\w.,])(1[1-9]\d\d|20\d\d)(s)?(?![\w.,]\d|\w)" if r.years else "(?!)"), self._year),
             # 1066: a year only after a word that dates it (else one thousand and sixty-six)
-            (re.compile(r"(?i)\b((?:in|year|since|from|until|till|circa)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
+            (_Later(r"(?i)\b((?:in|year|since|from|until|till|circa)\s+)(10[1-9]\d)(?![\w.,]\d|\w)"
                         if r.years else "(?!)"), self._early_year),
-            (re.compile(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
-            (re.compile(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
-            (re.compile(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
+            (_Later(rf"(?<![^\s(])[{_DASHES}]({num})(?!\w)"), self._negative),
+            (_Later(rf"(?<!\w)(?<!\d[.,])({num})(?!\w|[.,]\d)"), self._number),
+            (_Later(_alternatives(r.symbols) if r.symbols else "(?!)"), self._symbol),
         ]
         lists = {"months": months, "money": money, "units": units, "suffixes": suffixes,
                  "abbreviations": _alternatives(abbrevs) if abbrevs else "(?!)"}
