@@ -11,10 +11,14 @@ from collections.abc import Callable
 
 from polyvox.books import html
 
-#: Project Gutenberg's line before the book's text.
-_PG_START = re.compile(r"^\W*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK", re.IGNORECASE)
-#: Its lines after it: "End of the Project Gutenberg EBook of …", "*** END OF THE PROJECT GUTENBERG EBOOK …".
-_PG_END = re.compile(r"^\W*END OF (?:THE |THIS )?PROJECT GUTENBERG(?:'S)?\b", re.IGNORECASE)
+#: Project Gutenberg's line before the book's text ("*** START OF THE PROJECT GUTENBERG EBOOK …",
+#: the 1990s' "*END*THE SMALL PRINT! FOR PUBLIC DOMAIN ETEXTS*…").
+PG_START = re.compile(r"^\W*(?:START OF (?:THE|THIS) PROJECT GUTENBERG E-?(?:BOOK|TEXT)|END\W*THE SMALL PRINT!)",
+                      re.IGNORECASE)
+#: Its lines after it: "End of the Project Gutenberg EBook of …", "*** END OF THE PROJECT GUTENBERG EBOOK …",
+#: "End of Project Gutenberg's …", the small print at the end ("***START**THE SMALL PRINT!…").
+PG_END = re.compile(r"^\W*(?:END OF (?:THE |THIS )?PROJECT GUTENBERG(?:'S)?\b|START\W*THE SMALL PRINT!)",
+                    re.IGNORECASE)
 #: A table of contents' own heading, in the languages books most often come in.
 _CONTENTS = re.compile(r"^\W*(?:(?:table of )?contents|list of (?:illustrations|plates|figures|maps)|"
                        r"inhalt(?:sverzeichnis)?|table des mati[eè]res|sommaire|[íi]ndice|inhoud|spis treści|"
@@ -26,11 +30,11 @@ _NUMBER = re.compile(r"^\s*(\d+|[IVXLC]+)\.?\s*$", re.IGNORECASE)
 def gutenberg(documents: list[tuple[str, html.Document]]) -> list[tuple[str, html.Document]]:
     """The spine's documents between Project Gutenberg's START and END lines (all of them where
     the book has neither): what is before and after is its licence and header."""
-    start = _find(documents, _PG_START)
+    start = _find(documents, PG_START)
     if start is not None:
         at, block = start
         documents = [(documents[at][0], documents[at][1].cut(block + 1)), *documents[at + 1:]]
-    end = _find(documents, _PG_END)
+    end = _find(documents, PG_END)
     if end is not None:
         at, block = end
         documents = [*documents[:at], (documents[at][0], documents[at][1].cut(0, block))]
