@@ -8,6 +8,8 @@ chapters, their titles and their words."""
 
 from __future__ import annotations
 
+import pytest
+
 import polyvox
 
 PAUSE = "[pause:1s]"
@@ -307,3 +309,72 @@ def test_volumes_and_books_head_their_chapters_and_prose_stays_prose(tmp_path):
     script.write_text("Introduction\n\n[Alice] Hello.\n\nI. Then we went home,\nand slept.\n\nII. Then we woke.\n\n"
                       "Introduction\n\n[Bob] Bye.\n")
     assert not isinstance(polyvox.read_source(script), polyvox.Book)
+
+
+# -- Project Gutenberg's HTML --------------------------------------------------------------------
+
+PG_HTML_HEAD = {
+    "2010": ('<html lang="en"><head><title>The Project Gutenberg eBook of The Quiet Harbour, by Ann Author</title>'
+             "</head><body><pre>\nThe Project Gutenberg EBook of The Quiet Harbour, by Ann Author\n\nThis eBook is for "
+             "the use of anyone anywhere at no cost.\n\nTitle: The Quiet Harbour\n\n*** START OF THIS PROJECT "
+             "GUTENBERG EBOOK THE QUIET HARBOUR ***\n</pre><p>Produced by Ann Helper and the Online Distributed "
+             "Proofreading Team</p>"),
+    "2023": ('<html lang="en"><head><title>The Quiet Harbour | Project Gutenberg</title><meta name="author" '
+             'content="Ann Author"></head><body><section class="pg-boilerplate pgheader" id="pg-header"><h2>The '
+             "Project Gutenberg eBook of The Quiet Harbour, by Ann Author</h2><div>This ebook is for the use of anyone."
+             '</div><div id="pg-start-separator"><span>*** START OF THE PROJECT GUTENBERG EBOOK THE QUIET HARBOUR ***'
+             "</span></div></section>"),
+}
+PG_HTML_FOOT = {
+    "2010": ("<p>End of the Project Gutenberg EBook of The Quiet Harbour, by Ann Author</p><pre>*** END OF THIS "
+             "PROJECT GUTENBERG EBOOK THE QUIET HARBOUR ***\n\nSection 1.  General Terms of Use\n</pre></body></html>"),
+    "2023": ('<section class="pg-boilerplate pgfooter" id="pg-footer"><div id="pg-end-separator"><span>*** END OF '
+             "THE PROJECT GUTENBERG EBOOK THE QUIET HARBOUR ***</span></div><h2>THE FULL PROJECT GUTENBERG LICENSE</h2>"
+             "<p>PLEASE READ THIS.</p></section></body></html>"),
+}
+PG_HTML_BODY = (
+    '<h1>THE QUIET HARBOUR</h1><p class="center">By Ann Author</p><hr class="chap x-ebookmaker-drop" />'
+    '<h2>CONTENTS</h2><table summary="Contents"><tr><td><a href="#CHAPTER_I">CHAPTER I.</a></td><td>'
+    '<a href="#CHAPTER_I">The Lamp</a></td></tr><tr><td><a href="#CHAPTER_II">CHAPTER II.</a></td><td>'
+    '<a href="#CHAPTER_II">Rain</a></td></tr></table><hr class="chap x-ebookmaker-drop" />'
+    '<div class="chapter"><h2><a id="CHAPTER_I"></a>CHAPTER I.<br />THE LAMP</h2><p><span class="pagenum">'
+    '<a id="Page_1">[Pg 1]</a></span>The lamp burned all night.<a href="#Footnote_1" class="fnanchor">[1]</a></p>'
+    '<p class="center">* * * * *</p><p>The keeper slept.</p><div class="footnotes"><p><a id="Footnote_1"></a>'
+    '<a href="#FNanchor_1"><span class="label">[1]</span></a> A note.</p></div></div>'
+    '<hr class="chap x-ebookmaker-drop" /><div class="chapter"><h2><a id="CHAPTER_II"></a>CHAPTER II.<br />RAIN</h2>'
+    '<p>Rain fell.</p><hr class="tb" /><p>It stopped.</p></div><hr class="chap x-ebookmaker-drop" />')
+
+
+@pytest.mark.parametrize("era", ["2010", "2023"])
+def test_a_gutenberg_html_book_is_read_as_its_epub_would_be(tmp_path, era):
+    """An HTML book was read with its licence (an old one, whose header is a <pre> with the
+    START line in it), its "Produced by" credits, a chapter called "CONTENTS" reading out the
+    contents table and "End of the Project Gutenberg EBook …"; the book was titled "The Project
+    Gutenberg eBook of …"; scene breaks (<hr>, a centred "* * * * *") were silent or read."""
+    path = tmp_path / "12345-h.htm"
+    path.write_text(PG_HTML_HEAD[era] + PG_HTML_BODY + PG_HTML_FOOT[era])
+    book = polyvox.read_book(path)
+    assert (book.title, book.author, book.language) == ("The Quiet Harbour", "Ann Author", "en")
+    assert chapters(path) == [
+        ("The Quiet Harbour", "THE QUIET HARBOUR\nBy Ann Author"),
+        ("CHAPTER I. THE LAMP", f"The lamp burned all night.\n{PAUSE}\nThe keeper slept."),
+        ("CHAPTER II. RAIN", f"Rain fell.\n{PAUSE}\nIt stopped.")]
+
+
+# -- Markdown ------------------------------------------------------------------------------------
+
+def test_markdown_from_pandoc_and_obsidian_reads_its_words_and_pauses_at_its_breaks(tmp_path):
+    """A Pandoc heading's "{#ch2 .unnumbered}" was read as part of its title; "~~~" as a scene
+    break opened a code block that hid the rest of the book; "⁂" was given to the engine and
+    "#" alone was silent, like "* * *"."""
+    path = tmp_path / "phare.md"
+    path.write_text("---\ntitle: Le Phare\nauthor: Anne Auteur\nlang: fr\n---\n\n<!-- draft: check dates -->\n\n"
+                    "Chapter One\n===========\n\nThe lamp [burned](https://example.com) all night.[^1] "
+                    "![a lamp](lamp.png)\n\n* * *\n\nThe keeper slept.\n\n```python\nprint('not read')\n```\n\n"
+                    "# Chapter Two {#ch2 .unnumbered}\n\nRain fell.\n\n⁂\n\nIt stopped.\n\n#\n\nThen sun.\n\n~~~\n\n"
+                    "Evening.\n\n[^1]: A note.\n")
+    book = polyvox.read_book(path)
+    assert (book.title, book.author, book.language) == ("Le Phare", "Anne Auteur", "fr")
+    assert chapters(path) == [
+        ("Chapter One", f"The lamp burned all night.\n{PAUSE}\nThe keeper slept."),
+        ("Chapter Two", f"Rain fell.\n{PAUSE}\nIt stopped.\n{PAUSE}\nThen sun.\n{PAUSE}\nEvening.")]

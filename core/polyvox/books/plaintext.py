@@ -21,17 +21,12 @@ from polyvox.books.prose import SCENE_BREAK, is_scene_break, with_breaks
 
 #: A line that starts markup, so it starts a paragraph of its own ([Alice] ..., Speaker 1: ...).
 _MARKUP_LINE = re.compile(r"^[ \t]*(?:\[|speaker\s*\d+\s*:)", re.IGNORECASE)
-#: Project Gutenberg's header fields, and its first line ("The Project Gutenberg EBook of X, by Y").
+#: Project Gutenberg's header fields.
 _PG_FIELD = re.compile(r"^(Title|Author|Language):[ \t]*(\S[^\n]*)$", re.MULTILINE)
-_PG_FIRST = re.compile(r"^\W*(?:The )?Project Gutenberg(?:'s)? E-?(?:Book|text)\s+of\s+(.+?)(?:,\s+by\s+(.+?))?"
-                       r"[\s*]*$", re.IGNORECASE)
 #: A table of contents' own heading, on a line of its own.
 _CONTENTS = re.compile(r"^[ \t]*(?:table of )?contents\.?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 #: A title on the line under its heading: short, no sentence's end (but in capitals), not markup.
 _TITLE_LINE = re.compile(r"[ \t]*([^\s\[][^\n]{0,58}[^.!?,;:\s\"”’]|[^\s\[a-z][^a-z\n]{0,58}\.)[ \t]*")
-#: Who made the e-text, as Project Gutenberg's texts say so after their START line.
-_CREDITS = re.compile(r"^\W*(?:produced by|e-?text prepared by|this e-?(?:text|book) (?:was )?(?:prepared|produced)|"
-                      r"transcribed from .* by|prepared by|scanned and proofed by)\b", re.IGNORECASE)
 #: A note, not the book's text: "Footnote 1: …", "FOOTNOTES:", a transcriber's note.
 _FOOTNOTE = re.compile(r"^\W*foot-?note \w{1,4}\s*[:.]", re.IGNORECASE)
 _NOTES_HEADING = re.compile(r"^\W*(?:foot-?notes|notes)\s*[:.]?\s*$", re.IGNORECASE)
@@ -66,11 +61,11 @@ def _gutenberg(text: str) -> tuple[str, dict[str, str]]:
     start = max((n for n in starts if n < end), default=-1)
     header = "\n".join(lines[: max(start, 0)])
     fields = {k.lower(): " ".join(v.split()) for k, v in _PG_FIELD.findall(header)}
-    first = _PG_FIRST.match(next((line for line in lines[: max(start, 0)] if line.strip()), ""))
+    first = matter.gutenberg_title(next((line for line in lines[: max(start, 0)] if line.strip()), ""))
     if first is not None:
-        fields.setdefault("title", first.group(1).strip())
-        if first.group(2):
-            fields.setdefault("author", first.group(2).strip())
+        fields.setdefault("title", first[0])
+        if first[1]:
+            fields.setdefault("author", first[1])
     return "\n".join(lines[start + 1: end]), fields
 
 
@@ -177,7 +172,7 @@ def prose(text: str, sections: bool = True, credits: bool = False) -> str:
                 n += 2
         elif is_scene_break(block) or (sections and headings.is_section(block)):
             kept.append(SCENE_BREAK)
-        elif not _FOOTNOTE.match(block) and not (credits and _CREDITS.match(block)):
+        elif not _FOOTNOTE.match(block) and not (credits and matter.CREDITS.match(block)):
             kept.append(block)
         n += 2
     return "\n".join(with_breaks([line for block in kept for line in paragraphs(block).split("\n") if line]))
