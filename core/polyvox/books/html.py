@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 import attrs
 
 from polyvox.books.book import Chapter
+from polyvox.books.prose import SCENE_BREAK, is_scene_break, with_breaks
 
 #: Elements whose content is never read out.
 _SKIPPED = {"script", "style", "head", "nav", "template", "svg", "math", "audio", "video", "object", "figcaption",
@@ -106,6 +107,8 @@ class _Reader(HTMLParser):
                 self._text.append(": ")
         elif tag in _BLOCKS:
             self._end_block()
+            if tag == "hr":  # a scene break: a pause (none at a chapter's ends)
+                self.blocks.append(Block(SCENE_BREAK))
             if tag[0] == "h" and tag[1:].isdigit():
                 self._level = int(tag[1:])
         elif tag in ("td", "th") and "".join(self._text).strip():
@@ -136,6 +139,8 @@ class _Reader(HTMLParser):
             self._text.append(" ")
         elif tag in _BLOCKS:
             self._end_block()
+            if tag == "hr":
+                self.blocks.append(Block(SCENE_BREAK))
         anchor = dict(attrs_).get("id")
         if anchor:
             self.anchors.setdefault(anchor, len(self.blocks))
@@ -171,7 +176,9 @@ class _Reader(HTMLParser):
 
     def _end_block(self) -> None:
         text = _SPACE.sub(" ", "".join(self._text)).strip()
-        if text:
+        if text and not self._level and is_scene_break(text):  # <p class="center">* * * * *</p>
+            self.blocks.append(Block(SCENE_BREAK))
+        elif text:
             self.blocks.append(Block(text, self._level, tuple(self._links)))
         self._text, self._links = [], []
         self._level = 0
@@ -263,8 +270,9 @@ def same_title(heading: str, title: str) -> bool:
 
 
 def body_text(blocks: list[Block]) -> str:
-    """Blocks as script lines: one per paragraph (a character tag holds to the end of its line)."""
-    return "\n".join(block.text for block in blocks)
+    """Blocks as script lines: one per paragraph (a character tag holds to the end of its line),
+    a scene break a pause, but at the ends."""
+    return "\n".join(with_breaks([block.text for block in blocks]))
 
 
 def chapters(blocks: list[Block], opening: str, level: int | None = None) -> list[Chapter]:

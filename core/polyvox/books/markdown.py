@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-from polyvox.books import html
+import attrs
+
+from polyvox.books import html, matter
 from polyvox.books.book import Book
 
 #: Front matter at the very start: YAML between --- lines (or ending ...), TOML between +++.
@@ -47,11 +49,18 @@ def _listed(value: str) -> str:
     return value.strip("\"'")
 
 
+#: A scene break CommonMark reads otherwise: "~~~" (a code fence, that would hide the rest of the
+#: book) or "#" (an empty heading) alone between blank lines.
+_BREAK = re.compile(r"(?:\A|(?<=\n))[ \t]*\n(?:~{3,}|#{1,6})[ \t]*\n(?=[ \t]*\n)")
+#: Pandoc's heading attributes: "# Chapter Two {#ch2 .unnumbered}".
+_ATTRIBUTES = re.compile(r"\s*\{[#.][^{}]*\}\s*$")
+
+
 def read_markdown(text: str, stem: str) -> Book:
     from markdown_it import MarkdownIt
 
     text, fields = front_matter(text)
-    text = _NOTE.sub("", text)
+    text = _BREAK.sub("\n* * *\n", _NOTE.sub("", text))
 
     # HTML in the text is read as HTML (comments are not spoken, <br> ends a line); tables are
     # read row by row; code blocks are not read at all
@@ -59,6 +68,7 @@ def read_markdown(text: str, stem: str) -> Book:
     env: dict = {}
     tokens = [t for t in md.parse(text, env) if t.type not in ("fence", "code_block")]
     blocks, _ = html.read_blocks(md.renderer.render(tokens, md.options, env))
+    blocks = [attrs.evolve(b, text=_ATTRIBUTES.sub("", b.text)) if b.level else b for b in blocks]
     titles = [b.text for b in blocks if b.level == 1]
     about = {"author": fields.get("author") or None, "language": fields.get("language") or None}
     if len(titles) == 1 and sum(b.level == 2 for b in blocks) > 1:  # `# Book`, then `## Chapter`s
@@ -71,8 +81,14 @@ def read_markdown(text: str, stem: str) -> Book:
 
 def read_html(text: str, stem: str) -> Book:
     """An HTML document: chapters at its top heading level used more than once; its language
-    from ``<html lang>``, its author from ``<meta name="author">``."""
+    from ``<html lang>``, its author from ``<meta name="author">``; as in an EPUB (`matter`),
+    Project Gutenberg's licence and credits, and a contents page, are not read."""
     document = html.read_document(text)
-    title = document.title or stem
-    return Book(tuple(html.chapters(document.blocks, title)), title=title, author=document.author,
-                language=document.language)
+    [(_, document)] = matter.gutenberg([("", document)])
+    heads = {i for i, b in enumerate(document.blocks) if b.level}
+    document = matter.without_contents(document, lambda href: document.anchors.get(href.lstrip("#"), -1) in heads)
+    title, author = document.title or stem, document.author
+    named = matter.gutenberg_title(title)  # <title>The Project Gutenberg eBook of X, by Y</title>
+    if named is not None:
+        title, author = named[0], author or named[1]
+    return Book(tuple(html.chapters(document.blocks, title)), title=title, author=author, language=document.language)

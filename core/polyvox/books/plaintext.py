@@ -1,58 +1,72 @@
-"""Plain text with chapter headings: a line of its own, after a blank line, that says "Chapter
-3", "CHAPTER IV.", "Chapter Three: The Storm" (or Part, Book, Prologue, Epilogue) starts a
-chapter. A text with fewer than two such lines is a script, not a book (`headed_chapters`
-returns None). Lines wrapped inside a paragraph (Project Gutenberg wraps at 70 characters)
-are joined: a paragraph is spoken as one, and ends at a blank line or a line of markup.
-A Project Gutenberg text is read between its START and END lines (the licence is not read),
-titled by its header's Title, Author and Language; a table of contents (headings one under
-another, or headings with nothing under them that come again later) is not taken for chapters,
-and a heading's title on the line under it ("CHAPTER I." / "The Beginning") is its title."""
+"""Plain text with chapter headings (`headings`: "Chapter 3", "STAVE ONE.", "Letter 1", "I. A
+SCANDAL IN BOHEMIA", "PREFACE"...). A text with fewer than two such lines is a script, not a
+book (`headed_chapters` returns None). Lines wrapped inside a paragraph (Project Gutenberg wraps
+at 70 characters) are joined: a paragraph is spoken as one, and ends at a blank line or a line
+of markup. A Project Gutenberg text is read between its START and END lines (`matter`: the
+licence, "End of the Project Gutenberg EBook of …" and the old "SMALL PRINT" are not read),
+titled by its header's Title, Author and Language (or its first line's "… of X, by Y"), without
+its "Produced by" credits; a table of contents (headings one under another, or headings with
+nothing under them that come again later) is not taken for chapters, and a heading's title on
+the line under it ("CHAPTER I." / "The Beginning") is its title. Footnotes, illustrations'
+captions and transcriber's notes are not read; a scene break ("* * *") or a section's number
+alone ("II.") is a pause."""
 
 from __future__ import annotations
 
 import re
 
+from polyvox.books import headings, matter
 from polyvox.books.book import Book, Chapter
+from polyvox.books.prose import SCENE_BREAK, is_scene_break, with_breaks
 
-_ROMAN = r"(?=[mdclxvi])m{0,4}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
-_WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
-          r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred")
-_NUMBER = rf"(?:\d+|{_ROMAN}|(?:{_WORDS})(?:[- ](?:{_WORDS}))*|the\s+[a-z]+)"
-#: A heading line: the word and its number alone, or followed by a title after . : - – — or
-#: on a line of its own; after a blank line (or the start), so a wrapped line of prose that
-#: begins "chapter 3 of the survey" is not one.
-_HEADING = re.compile(rf"(?:\A|(?<=\n))[ \t]*(?:(?:chapter|part|book)[ \t]+{_NUMBER}(?:[ \t]*[.:\-–—][^\n]{{0,70}})?"
-                      rf"|(?:prologue|epilogue)(?:[ \t]*[.:\-–—][^\n]{{0,70}})?)[ \t]*$",
-                      re.IGNORECASE | re.MULTILINE)
 #: A line that starts markup, so it starts a paragraph of its own ([Alice] ..., Speaker 1: ...).
 _MARKUP_LINE = re.compile(r"^[ \t]*(?:\[|speaker\s*\d+\s*:)", re.IGNORECASE)
-
-
-#: Project Gutenberg's frame around the book, and the header's fields.
-_PG_START = re.compile(r"^\*{3}\s*START OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK[^\n]*$", re.IGNORECASE | re.MULTILINE)
-_PG_END = re.compile(r"^\*{3}\s*END OF (?:THE|THIS) PROJECT GUTENBERG E-?BOOK[^\n]*$", re.IGNORECASE | re.MULTILINE)
+#: Project Gutenberg's header fields.
 _PG_FIELD = re.compile(r"^(Title|Author|Language):[ \t]*(\S[^\n]*)$", re.MULTILINE)
 #: A table of contents' own heading, on a line of its own.
-_CONTENTS = re.compile(r"^[ \t]*(?:table of )?contents[ \t]*$", re.IGNORECASE | re.MULTILINE)
-#: A title on the line under its heading: short, no sentence's end, not markup.
-_TITLE_LINE = re.compile(r"[ \t]*([^\s\[][^\n]{0,58}[^.!?,;:\s\"”’])[ \t]*")
+_CONTENTS = re.compile(r"^[ \t]*(?:table of )?contents\.?[ \t]*$", re.IGNORECASE | re.MULTILINE)
+#: A title on the line under its heading: short, no sentence's end (but in capitals), not markup.
+_TITLE_LINE = re.compile(r"[ \t]*([^\s\[][^\n]{0,58}[^.!?,;:\s\"”’]|[^\s\[a-z][^a-z\n]{0,58}\.)[ \t]*")
+#: A note, not the book's text: "Footnote 1: …", "FOOTNOTES:", a transcriber's note.
+_FOOTNOTE = re.compile(r"^\W*foot-?note \w{1,4}\s*[:.]", re.IGNORECASE)
+_NOTES_HEADING = re.compile(r"^\W*(?:foot-?notes|notes)\s*[:.]?\s*$", re.IGNORECASE)
+_NOTE_ENTRY = re.compile(r"^\s*\[\w{1,4}\]")
+_TRANSCRIBER = re.compile(r"^\W*transcriber['’]?s?['’]?s? notes?\b", re.IGNORECASE)
+#: A bracketed note that may run over paragraphs: [Footnote 1: …], [Illustration: …].
+_BRACKETED = re.compile(r"^\s*\[(?:foot-?note|illustration|transcriber|sidenote|blank page)", re.IGNORECASE)
+#: Italics as Project Gutenberg marks them in plain text: _word_.
+_ITALICS = re.compile(r"(?<!\w)_(\S(?:[^_\n]*\S)?)_(?!\w)")
 
 
 def read_plaintext(text: str, stem: str) -> Book | None:
     """The `Book` in plain text with chapter headings (None when it has fewer than two); a
     Project Gutenberg text without its licence, titled by its header."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    fields: dict[str, str] = {}
-    start = _PG_START.search(text)
-    if start is not None:
-        fields = {k.lower(): " ".join(v.split()) for k, v in _PG_FIELD.findall(text[: start.start()])}
-        end = _PG_END.search(text, start.end())
-        text = text[start.end(): end.start() if end else len(text)]
+    text, fields = _gutenberg(text)
     title = fields.get("title") or stem
     chapters = headed_chapters(text, title)
     if chapters is None:
         return None
     return Book(tuple(chapters), title=title, author=fields.get("author"), language=_language(fields.get("language")))
+
+
+def _gutenberg(text: str) -> tuple[str, dict[str, str]]:
+    """`text` between Project Gutenberg's START and END lines, and its header's fields."""
+    lines = text.split("\n")
+    starts = [n for n, line in enumerate(lines) if matter.PG_START.match(line)]
+    ends = [n for n, line in enumerate(lines) if matter.PG_END.match(line) and (not starts or n > starts[0])]
+    if not starts and not ends:
+        return text, {}
+    end = ends[0] if ends else len(lines)
+    start = max((n for n in starts if n < end), default=-1)
+    header = "\n".join(lines[: max(start, 0)])
+    fields = {k.lower(): " ".join(v.split()) for k, v in _PG_FIELD.findall(header)}
+    first = matter.gutenberg_title(next((line for line in lines[: max(start, 0)] if line.strip()), ""))
+    if first is not None:
+        fields.setdefault("title", first[0])
+        if first[1]:
+            fields.setdefault("author", first[1])
+    return "\n".join(lines[start + 1: end]), fields
 
 
 def _language(name: str | None) -> str | None:
@@ -65,54 +79,103 @@ def _language(name: str | None) -> str | None:
 def headed_chapters(text: str, opening: str) -> list[Chapter] | None:
     """The chapters of `text` split at its heading lines; None when it has fewer than two."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    marks = [m for m in _HEADING.finditer(text) if _after_blank(text, m.start()) and not _listed(text, m)]
-    if len(marks) < 2:
+    marks = headings.chapter_marks(headings.find(text))
+    if marks is None:
         return None
+    sections = not any(m.kind == "bare" for m in marks)  # "II." alone numbers a chapter's sections
     found = []
     for mark, after in zip(marks, [*marks[1:], None], strict=True):
-        title, at = " ".join(mark.group(0).split()), mark.end()
+        title, at = " ".join(text[mark.start: mark.end].split()), mark.end
         under = _title_under(text, at)
-        if under is not None and not _HEADING.fullmatch(under.group(0)) and \
-                (after is None or under.end() <= after.start()) and _ends_block(text, under.end()):
-            title, at = f"{title} {under.group(1)}", under.end()
-        found.append((mark, title, paragraphs(text[at: after.start() if after else len(text)])))
-    # a table of contents: entries with nothing under them whose title comes again later
-    titles = [t.lower() for _, t, _ in found]
-    found = [f for n, f in enumerate(found) if any(c.isalnum() for c in f[2]) or f[1].lower() not in titles[n + 1:]]
+        if under is not None and headings.kind(under.group(0)) is None and \
+                (after is None or under.end() <= after.start) and _ends_block(text, under.end()):
+            joint = " " if title[-1] in ".:-–—" else ": "  # "Letter 1" / "To Mrs. Saville": "Letter 1: To …"
+            title, at = title + joint + _ITALICS.sub(r"\1", under.group(1)), under.end()
+        found.append((mark, title, text[at: after.start if after else len(text)]))
+    found = _without_contents(text, found)
     if len(found) < 2:
         return None
     chapters = []
-    # before the first chapter: a table of contents is not read (its heading and its entries)
-    before = paragraphs(_CONTENTS.sub("", "\n".join(line for line in text[: found[0][0].start()].split("\n")
-                                                    if not _HEADING.fullmatch(line))))
+    # before the first chapter: a table of contents is not read (its heading and its entries), nor credits
+    lead = "\n".join(line for line in text[: found[0][0].start].split("\n") if headings.kind(line) is None)
+    before = prose(_CONTENTS.sub("", lead), sections, credits=True)
     if any(c.isalnum() for c in before):
         chapters.append(Chapter(opening, before))
-    chapters.extend(Chapter(title, body) for _, title, body in found)
+    # a contents page's heading between chapters (after a preface) goes with its entries
+    chapters.extend(Chapter(title, prose(_CONTENTS.sub("", body), sections)) for _, title, body in found)
     return chapters
+
+
+def _without_contents(text: str, found: list) -> list:
+    """`found` (heading, title, body) without a table of contents' entries: headings on lines
+    one under another (three or more, or under a "Contents" line, or each coming again later),
+    and headings with nothing under them whose title comes again later."""
+    letters = [_letters(title) for _, title, _ in found]
+    lines = [_letters(text[mark.start: mark.end]) for mark, _, _ in found]  # the heading alone, without its title
+    drop: set[int] = set()
+    n = 0
+    while n < len(found):
+        run = n + 1
+        while run < len(found) and found[run][0].start == found[run - 1][0].end + 1:
+            run += 1
+        above = text[: found[n][0].start].rstrip().rsplit("\n", 1)[-1]
+        if run - n >= 2 and (run - n >= 3 or _CONTENTS.fullmatch(above) or
+                             all(t in letters[run:] for t in letters[n:run])):
+            drop.update(range(n, run))
+        n = run
+    for n, (_, _, body) in enumerate(found):
+        if not any(c.isalnum() for c in body) and (letters[n] in letters[n + 1:] or lines[n] in lines[n + 1:]):
+            drop.add(n)
+    return [f for n, f in enumerate(found) if n not in drop]
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _title_under(text: str, at: int) -> re.Match[str] | None:
     """The line under a heading that ends at `at` (or under one blank line), if it can be the
     heading's title."""
     start = at + 1
-    if text[start: start + 1] == "\n":  # one blank line between
+    while text[start: start + 1] == "\n" and start < at + 4:  # up to three blank lines between
         start += 1
     end = text.find("\n", start)
     return _TITLE_LINE.fullmatch(text, start, len(text) if end < 0 else end)
 
 
-def _listed(text: str, mark: re.Match[str]) -> bool:
-    """Whether the heading at `mark` is an entry of a list of headings (the next line is one)."""
-    end = text.find("\n", mark.end() + 1)
-    following = text[mark.end() + 1: end if end >= 0 else len(text)]
-    return bool(following.strip()) and _HEADING.fullmatch(following) is not None
-
-
 def _ends_block(text: str, at: int) -> bool:
     """Whether the line ending at `at` is the last of its block (a blank line or the end follows)."""
     rest = text[at:]
-    return not rest.strip() or rest.startswith("\n\n") or rest.lstrip(" \t").startswith("\n\n") or \
-        bool(re.match(r"\n[ \t]*\n", rest))
+    return not rest.strip() or bool(re.match(r"[ \t]*\n[ \t]*\n", rest))
+
+
+def prose(text: str, sections: bool = True, credits: bool = False) -> str:
+    """A chapter's `text` a paragraph a line (`paragraphs`), without notes (footnotes, captions,
+    a transcriber's note) nor, with `credits`, who produced the e-text; a scene break, or with
+    `sections` a section's number alone, as a pause."""
+    blocks = re.split(r"(\n[ \t]*\n(?:[ \t]*\n)*)", text.strip())
+    kept: list[str] = []
+    n = 0
+    while n < len(blocks):
+        block = blocks[n]
+        if _BRACKETED.match(block):  # to its closing bracket, over blank lines
+            depth = block.count("[") - block.count("]")
+            while depth > 0 and n + 2 < len(blocks):
+                n += 2
+                depth += blocks[n].count("[") - blocks[n].count("]")
+        elif _NOTES_HEADING.match(block):
+            while n + 2 < len(blocks) and _NOTE_ENTRY.match(blocks[n + 2]):
+                n += 2
+        elif _TRANSCRIBER.match(block):  # a note's heading alone: its paragraphs up to a wider gap
+            while len(block.split()) <= 4 and n + 2 < len(blocks) and blocks[n + 1].count("\n") < 3 and \
+                    headings.kind(blocks[n + 2]) is None:
+                n += 2
+        elif is_scene_break(block) or (sections and headings.is_section(block)):
+            kept.append(SCENE_BREAK)
+        elif not _FOOTNOTE.match(block) and not (credits and matter.CREDITS.match(block)):
+            kept.append(block)
+        n += 2
+    return "\n".join(with_breaks([line for block in kept for line in paragraphs(block).split("\n") if line]))
 
 
 def paragraphs(text: str) -> str:
@@ -130,11 +193,3 @@ def paragraphs(text: str) -> str:
                 lines.append(line.strip())
         out.extend(lines)
     return "\n".join(out)
-
-
-def _after_blank(text: str, start: int) -> bool:
-    """Whether the line at `start` opens the text or follows a blank line."""
-    before = text[:start].rstrip(" \t")
-    if not before.strip():
-        return True
-    return before.endswith("\n") and (before[:-1].rstrip(" \t").endswith("\n") or not before[:-1].strip())

@@ -7,6 +7,9 @@ script markup, each would switch the speaker in mid-sentence. So in a book:
 - inside a paragraph, only a pause (``[pause:1s]``) or a character the voice library names
   (``[Alice]``) is markup; any other bracketed words are read as words, without the brackets;
 - references and editorial notes are not read at all.
+
+A scene break (``* * *``, ``***``, ``#``, ``⁂``, ``~~~``, an HTML ``<hr>``) is not read either: it
+is a pause of its own (`SCENE_BREAK`), as a narrator leaves one, and none at a chapter's ends.
 """
 
 from __future__ import annotations
@@ -24,6 +27,30 @@ _NOTE = re.compile(r"^\s*(?:illustrations?|footnotes?|transcriber'?s?\s+notes?|s
 #: An escaped bracket, a bracketed run (no brackets or line ends inside), or a lone bracket.
 _BRACKET = re.compile(r"\\[\[\]]|\[[^\[\]\n]*\]|[\[\]]")
 _PAUSE = re.compile(r"^\s*(?:pause|wait|stop)\s*:", re.IGNORECASE)
+#: A scene break as a book's text holds it: a pause, a line of its own.
+SCENE_BREAK = "[pause:1s]"
+#: A line of scene-break marks alone: stars, hashes, an asterism, tildes, rules, bullets.
+_BREAK = re.compile(r"[ \t]*(?:[*#⁂~=•·\-–—_][ \t]*){1,40}")
+
+
+def is_scene_break(line: str) -> bool:
+    """Whether `line` is a scene break's marks alone ("* * *", "#", "⁂", "~~~")."""
+    return _BREAK.fullmatch(line) is not None
+
+
+def with_breaks(lines: list[str]) -> list[str]:
+    """`lines` (a chapter's paragraphs) with each run of scene breaks as one `SCENE_BREAK`, and
+    none before the first words or after the last."""
+    out: list[str] = []
+    for line in lines:
+        if line == SCENE_BREAK or is_scene_break(line):
+            if out and out[-1] != SCENE_BREAK:
+                out.append(SCENE_BREAK)
+        else:
+            out.append(line)
+    while out and out[-1] == SCENE_BREAK:
+        out.pop()
+    return out
 
 
 def as_script(text: str, characters: Collection[str] = ()) -> str:
