@@ -97,11 +97,11 @@ def without_title(blocks: list[html.Block], title: str) -> list[html.Block]:
     """`blocks` without the lines that open them by saying the chapter's `title` again: a
     heading that says it, short lines that spell it out in turn ("PART I", "The Sea" under
     "Part I: The Sea"), or its number alone ("1" under "Chapter 1"); nor a scene break before them."""
-    rest = _letters(title)
+    rest = letters(title)
     while blocks and blocks[0].text == SCENE_BREAK:
         blocks = blocks[1:]
     while blocks:
-        block, said = blocks[0], _letters(blocks[0].text)
+        block, said = blocks[0], letters(blocks[0].text)
         short = bool(block.level) or len(block.text.split()) <= 6
         if said and short and rest.startswith(said):
             rest = rest[len(said):]
@@ -113,5 +113,6 @@ def without_title(blocks: list[html.Block], title: str) -> list[html.Block]:
     return blocks
 
 
-def _letters(text: str) -> str:
+def letters(text: str) -> str:
+    """`text`'s letters and digits alone, in lower case: how two spellings of a title compare."""
     return "".join(c for c in text.lower() if c.isalnum())

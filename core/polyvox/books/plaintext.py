@@ -110,8 +110,8 @@ def _without_contents(text: str, found: list) -> list:
     """`found` (heading, title, body) without a table of contents' entries: headings on lines
     one under another (three or more, or under a "Contents" line, or each coming again later),
     and headings with nothing under them whose title comes again later."""
-    letters = [_letters(title) for _, title, _ in found]
-    lines = [_letters(text[mark.start: mark.end]) for mark, _, _ in found]  # the heading alone, without its title
+    letters = [matter.letters(title) for _, title, _ in found]
+    lines = [matter.letters(text[mark.start: mark.end]) for mark, _, _ in found]  # the heading alone, without its title
     drop: set[int] = set()
     n = 0
     while n < len(found):
@@ -127,10 +127,6 @@ def _without_contents(text: str, found: list) -> list:
         if not any(c.isalnum() for c in body) and (letters[n] in letters[n + 1:] or lines[n] in lines[n + 1:]):
             drop.add(n)
     return [f for n, f in enumerate(found) if n not in drop]
-
-
-def _letters(text: str) -> str:
-    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def _title_under(text: str, at: int) -> re.Match[str] | None:
