@@ -6,6 +6,7 @@ reads it; `chapters` splits the blocks at the document's top heading level."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from html.parser import HTMLParser
 
@@ -214,8 +215,8 @@ class Document:
     def without(self, drop: set[int]) -> Document:
         """The document without the blocks at `drop` (its anchors there move to the next block)."""
         index = [i for i in range(len(self.blocks)) if i not in drop]
-        moved = {old: sum(1 for i in index if i < old) for old in range(len(self.blocks) + 1)}
-        return attrs.evolve(self, blocks=[self.blocks[i] for i in index],
+        moved = list(itertools.accumulate((i not in drop for i in range(len(self.blocks))), initial=0))
+        return attrs.evolve(self, blocks=[self.blocks[i] for i in index],  # moved[i]: blocks kept before i
                             anchors={a: moved[min(i, len(self.blocks))] for a, i in self.anchors.items()},
                             unread=self.unread or bool(drop))
 
