@@ -353,6 +353,31 @@ def test_the_limiter_holds_true_peaks_at_the_ceiling_without_crushing(tmp_path):
     with pytest.raises(polyvox.ParameterError, match="loudness 3"):
         Loudness(3)
 
+def test_true_peaks_are_those_of_the_whole_take_oversampled():
+    """The meter oversamples only the samples near one loud enough to matter; what it finds is
+    what oversampling the whole take finds (scipy's polyphase resampler, the same 49 taps), on
+    speech-like noise, a pure tone, and a take whose inter-sample peak is far over its samples."""
+    from scipy.signal import resample_poly
+
+    from polyvox.mastering.loudness import _taps, limit, true_peak
+
+    def whole(x):
+        return np.abs(resample_poly(x, 4, 1, window=_taps())).max()
+
+    rng = np.random.default_rng(7)
+    noise = np.convolve(rng.standard_normal(48000), np.hanning(9), "same").astype(np.float32) * 0.05
+    tone = (0.7 * np.sin(2 * np.pi * 3000 * np.arange(24000) / 24000)).astype(np.float32)
+    # alternating signs, with the loudest samples where the taps make a point over them
+    tricky = np.zeros(4000, np.float32)
+    tricky[1990:2010] = 0.5 * np.sign(np.sinc((np.arange(20) - 9.5) / 2)) * (-1) ** np.arange(20)
+    tricky[100] = 0.6  # the loudest sample, alone: not where the true peak is
+    for take in (noise, tone, tricky, noise[:5]):
+        assert true_peak(take) == pytest.approx(whole(take), rel=1e-6)
+    assert true_peak(tricky) > 1.3 * np.abs(tricky).max()
+    for take in (noise * 20, tricky):
+        held = limit(take, 0.5, 24000)  # the gain's own curve may add a hair (as before: 0.05 dB)
+        assert 20 * np.log10(whole(held) / 0.5) <= 0.05 and whole(held) >= 0.49
+
 
 def test_ctrl_c_leaves_no_m4b_and_the_next_run_goes_on(tmp_path):
     """Cancelled after the first take: no file, no partial file; the same render again makes
