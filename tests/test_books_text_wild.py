@@ -268,7 +268,7 @@ def test_letters_roman_titles_and_front_matter_are_chapters(tmp_path):
     frank.write_text("Frankenstein\n\n CONTENTS\n\n Letter 1\n Letter 2\n Chapter 1\n\n\nLetter 1\n\n"
                      "_To Mrs. Saville, England._\n\nYou will rejoice to hear it.\n\n\nLetter 2\n\n"
                      "How slowly the time passes here!\n\n\nChapter 1\n\nI am by birth a Genevese.\n")
-    assert chapters(frank) == [("frank", "Frankenstein"),
+    assert chapters(frank) == [("Frankenstein", "Frankenstein"),  # its first line is its title
                                ("Letter 1: To Mrs. Saville, England.", "You will rejoice to hear it."),
                                ("Letter 2", "How slowly the time passes here!"),
                                ("Chapter 1", "I am by birth a Genevese.")]
@@ -289,7 +289,7 @@ def test_letters_roman_titles_and_front_matter_are_chapters(tmp_path):
                     "Sub-Sub-Librarian).\n\nIt will be seen.\n\n\n\nCHAPTER 1. Loomings.\n\nCall me Ishmael.\n\n\n\n"
                     "CHAPTER 2. The Carpet-Bag.\n\nI stuffed a shirt.\n")
     assert chapters(moby) == [
-        ("moby", "MOBY-DICK"),
+        ("MOBY-DICK", "MOBY-DICK"),
         ("ETYMOLOGY. (Supplied by a Late Consumptive Usher to a Grammar School.)", "The pale Usher."),
         ("EXTRACTS (Supplied by a Sub-Sub-Librarian).", "It will be seen."),
         ("CHAPTER 1. Loomings.", "Call me Ishmael."), ("CHAPTER 2. The Carpet-Bag.", "I stuffed a shirt.")]
@@ -309,6 +309,51 @@ def test_volumes_and_books_head_their_chapters_and_prose_stays_prose(tmp_path):
     script.write_text("Introduction\n\n[Alice] Hello.\n\nI. Then we went home,\nand slept.\n\nII. Then we woke.\n\n"
                       "Introduction\n\n[Bob] Bye.\n")
     assert not isinstance(polyvox.read_source(script), polyvox.Book)
+
+
+def test_headings_of_other_languages_adventures_and_plays_make_chapters(tmp_path):
+    """A German, French or Spanish novel ("Erstes Kapitel", "CHAPITRE PREMIER", "PRIMERA PARTE"),
+    Sherlock Holmes's "ADVENTURE I." and a play's acts and scenes were no book at all (or their
+    headings were read as the opening's lines); a title page's title and "by" line name the book
+    where no Project Gutenberg header does, and a part's or an act's page is its title spoken."""
+    german = tmp_path / "verwandlung.txt"
+    german.write_text("Die Reise\n\nvon Anna Autorin\n\n\nErstes Kapitel\n\nAls Gregor erwachte, regnete es.\n\n\n"
+                      "Zweites Kapitel\n\nErst in der Abenddämmerung erwachte er.\n", encoding="utf-8")
+    assert chapters(german) == [("Die Reise", "Die Reise\nvon Anna Autorin"),
+                                ("Erstes Kapitel", "Als Gregor erwachte, regnete es."),
+                                ("Zweites Kapitel", "Erst in der Abenddämmerung erwachte er.")]
+    french = tmp_path / "voyage.txt"
+    french.write_text("VOYAGE AU CENTRE\n\nPREMIÈRE PARTIE\n\nCHAPITRE PREMIER\n\nLe 24 mai, mon oncle rentra.\n\n"
+                      "CHAPITRE II\n\nLa maison était petite.\n", encoding="utf-8")
+    assert [t for t, _ in chapters(french)] == ["VOYAGE AU CENTRE", "PREMIÈRE PARTIE", "CHAPITRE PREMIER",
+                                                 "CHAPITRE II"]
+    spanish = tmp_path / "quijote.txt"
+    spanish.write_text("PRIMERA PARTE\n\nCapítulo primero\n\nEn un lugar de la Mancha.\n\nCapítulo II\n\n"
+                       "Hechas, pues, estas prevenciones.\n", encoding="utf-8")
+    assert [t for t, _ in chapters(spanish)] == ["PRIMERA PARTE", "Capítulo primero", "Capítulo II"]
+    holmes = tmp_path / "adventures.txt"
+    holmes.write_text("THE ADVENTURES OF SHERLOCK HOLMES\n\nby ARTHUR CONAN DOYLE\n\n\nADVENTURE I. A SCANDAL IN "
+                      "BOHEMIA\n\nI.\n\nTo Sherlock Holmes she is always the woman.\n\nII.\n\nAt three o'clock.\n\n\n"
+                      "ADVENTURE II. THE RED-HEADED LEAGUE\n\nI had called upon my friend.\n")
+    book = polyvox.read_book(holmes)
+    assert (book.title, book.author) == ("THE ADVENTURES OF SHERLOCK HOLMES", "Arthur Conan Doyle")
+    assert [(c.title, c.text) for c in book.chapters][1:] == [
+        ("ADVENTURE I. A SCANDAL IN BOHEMIA",
+         f"To Sherlock Holmes she is always the woman.\n{PAUSE}\nAt three o'clock."),
+        ("ADVENTURE II. THE RED-HEADED LEAGUE", "I had called upon my friend.")]
+    assert "ADVENTURE two. THE RED-HEADED LEAGUE" in spoken(holmes)  # not the word "I"
+    play = tmp_path / "romeo.txt"
+    play.write_text("ROMEO AND JULIET\n\nby William Shakespeare\n\n\nACT I\n\nSCENE I. A public place.\n\n"
+                    "SAMPSON.\nGregory, on my word.\n\nSCENE II. A Street.\n\nCAPULET.\nBut Montague is bound.\n\n"
+                    "ACT II\n\nSCENE I. A lane.\n\nROMEO.\nCan I go forward?\n")
+    assert [t for t, _ in chapters(play)] == ["ROMEO AND JULIET", "ACT I", "SCENE I. A public place.",
+                                              "SCENE II. A Street.", "ACT II", "SCENE I. A lane."]
+    said = spoken(play)
+    assert "ACT one" in said and "ACT two" in said  # an act's page: its title spoken, not skipped as empty
+    assert said.index("ACT two") < said.index("SCENE one. A lane.") < said.index("ROMEO. Can I go forward?")
+    prose_lines = tmp_path / "notes.txt"
+    prose_lines.write_text("Part of me\n\n[Alice] Hello.\n\nAct now.\n\n[Bob] Band together.\n\nChapter and verse\n")
+    assert not isinstance(polyvox.read_source(prose_lines), polyvox.Book)
 
 
 # -- Project Gutenberg's HTML --------------------------------------------------------------------

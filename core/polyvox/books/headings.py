@@ -2,7 +2,11 @@
 its own, after a blank line (or right under another heading: "BOOK ONE" / "CHAPTER I"), that is
 
 - a word and its number, and maybe a title: "Chapter 3", "CHAPTER IV.", "Chapter Three: The
-  Storm", "STAVE ONE.", "Letter 1", "BOOK ONE: 1805", "VOLUME I", "CHAPTER 1. Loomings.";
+  Storm", "STAVE ONE.", "Letter 1", "BOOK ONE: 1805", "VOLUME I", "CHAPTER 1. Loomings.",
+  "ADVENTURE I. A SCANDAL IN BOHEMIA", "ACT II", "SCENE I. Verona."; in the languages of Project
+  Gutenberg's other large shelves too, with their ordinals before or after the word: "Kapitel 3",
+  "Erstes Kapitel", "Zweiter Teil", "CHAPITRE PREMIER", "PREMIÈRE PARTIE", "Capítulo II",
+  "PRIMERA PARTE", "Capitolo primo", "Hoofdstuk 4", "Eerste deel", "Pennod 1", "Глава 5";
 - a roman number and a title in capitals or title case, without the word: "I. A SCANDAL IN
   BOHEMIA", "II. The Red-Headed League";
 - front or back matter by its name: "PREFACE", "INTRODUCTION", "ETYMOLOGY.", "EXTRACTS
@@ -21,11 +25,29 @@ import attrs
 _ROMAN = r"(?=[mdclxvi])m{0,4}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _WORDS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
           r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred")
-_NUMBER = rf"(?:\d+|{_ROMAN}|(?:{_WORDS})(?:[- ](?:{_WORDS}))*|the\s+[a-z]+)"
+#: Ordinals that follow their word ("Chapitre premier", "Capítulo primero", "Libro primo").
+_ORDINALS_AFTER = (r"premier|première|premiere|second|seconde|deuxième|troisième|quatrième|cinquième|sixième|"
+                   r"septième|huitième|neuvième|dixième|primero|primera|segundo|segunda|tercero|tercera|cuarto|"
+                   r"cuarta|quinto|quinta|sexto|sexta|séptimo|séptima|octavo|octava|noveno|novena|décimo|décima|"
+                   r"primeiro|primeira|terceiro|terceira|primo|prima|secondo|seconda|terzo|terza|quarto|quarta|"
+                   r"sesto|sesta|settimo|settima|ottavo|ottava|nono|nona|decimo|decima|único|única|unico|unica")
+_NUMBER = rf"(?:\d+|{_ROMAN}|(?:{_WORDS})(?:[- ](?:{_WORDS}))*|the\s+[a-z]+|{_ORDINALS_AFTER})"
+#: Ordinals that go before their word ("Erstes Kapitel", "Eerste deel", "PREMIÈRE PARTIE", "PRIMERA PARTE").
+_ORDINALS_BEFORE = (r"erste[nrs]?|zweite[nrs]?|dritte[nrs]?|vierte[nrs]?|fünfte[nrs]?|sechste[nrs]?|"
+                    r"siebe?n?te[nrs]?|achte[nrs]?|neunte[nrs]?|zehnte[nrs]?|elfte[nrs]?|zwölfte[nrs]?|letzte[nrs]?|"
+                    r"eerste|tweede|derde|vierde|vijfde|zesde|zevende|achtste|negende|tiende|laatste|"
+                    r"première|premiere|deuxième|seconde|troisième|quatrième|cinquième|sixième|dernière|"
+                    r"primera|segunda|tercera|cuarta|quinta|primeira|terceira|prima|seconda|terza|quarta")
+#: The words a heading's number goes with: English, German, French, Spanish, Italian, Portuguese,
+#: Dutch, Welsh, Russian.
+_HEADING_WORDS = (r"chapter|part|book|volume|stave|letter|canto|adventure|act|scene|"
+                  r"kapitel|teil|buch|band|akt|szene|chapitre|partie|livre|tome|lettre|acte|scène|"
+                  r"capítulo|capitulo|parte|libro|tomo|acto|escena|capitolo|atto|scena|livro|ato|cena|"
+                  r"hoofdstuk|deel|boek|bedrijf|pennod|rhan|глава|часть|книга|том")
 #: What may follow a heading's word or number on its line: a title after . : - – — or "(".
 _AFTER = r"(?:[ \t]*[.:\-–—(][^\n]{0,70})?"
-_WORDED = re.compile(rf"[ \t]*(?:chapter|part|book|volume|stave|letter|canto)[ \t]+{_NUMBER}{_AFTER}[ \t]*",
-                     re.IGNORECASE)
+_WORDED = re.compile(rf"[ \t]*(?:(?:{_HEADING_WORDS})[ \t]+{_NUMBER}|(?:{_ORDINALS_BEFORE})[ \t]+(?:{_HEADING_WORDS}))"
+                     rf"{_AFTER}[ \t]*", re.IGNORECASE)
 _COUNTED_MATTER = re.compile(rf"[ \t]*(?:prologue|epilogue){_AFTER}[ \t]*", re.IGNORECASE)
 _MATTER = re.compile(rf"[ \t]*(?:preface|introduction|foreword|afterword|etymology|extracts|appendix|postscript|"
                      rf"interlude){_AFTER}[ \t]*", re.IGNORECASE)
@@ -99,6 +121,18 @@ def chapter_marks(found: list[Heading]) -> list[Heading] | None:
 def _value(line: str) -> int:
     digits = [_VALUES[c] for c in line.strip().rstrip(".")]
     return sum(-d if n + 1 < len(digits) and d < digits[n + 1] else d for n, d in enumerate(digits))
+
+
+#: The words of a heading over other headings: a part, book, volume or act (its page has no text).
+_DIVIDERS = (r"part|book|volume|act|teil|buch|band|akt|partie|livre|tome|acte|parte|libro|tomo|acto|atto|livro|"
+             r"ato|deel|boek|bedrijf|rhan|часть|книга|том")
+_DIVIDER = re.compile(rf"\s*(?:(?:{_ORDINALS_BEFORE})\s+)?(?:{_DIVIDERS})\b", re.IGNORECASE)
+
+
+def is_divider(title: str) -> bool:
+    """Whether `title` heads a part, book, volume or act ("Part One", "Book the First", "ACT II",
+    "Zweiter Teil", "PREMIÈRE PARTIE"): its page says its title, though it has no text."""
+    return _DIVIDER.match(title) is not None
 
 
 def is_section(line: str) -> bool:

@@ -5,7 +5,7 @@ at 70 characters) are joined: a paragraph is spoken as one, and ends at a blank 
 of markup. A Project Gutenberg text is read between its START and END lines (`matter`: the
 licence, "End of the Project Gutenberg EBook of …" and the old "SMALL PRINT" are not read),
 titled by its header's Title, Author and Language (or its first line's "… of X, by Y"), without
-its "Produced by" credits; a table of contents (headings one under another, or headings with
+its "Produced by" credits; any other text by its title page (`_title_page`); a table of contents (headings one under another, or headings with
 nothing under them that come again later) is not taken for chapters, and a heading's title on
 the line under it ("CHAPTER I." / "The Beginning") is its title. Footnotes, illustrations'
 captions and transcriber's notes are not read; a scene break ("* * *") or a section's number
@@ -43,11 +43,35 @@ def read_plaintext(text: str, stem: str) -> Book | None:
     Project Gutenberg text without its licence, titled by its header."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text, fields = _gutenberg(text)
-    title = fields.get("title") or stem
+    front, by = _title_page(text)
+    title = fields.get("title") or front or stem
     chapters = headed_chapters(text, title)
     if chapters is None:
         return None
-    return Book(tuple(chapters), title=title, author=fields.get("author"), language=_language(fields.get("language")))
+    return Book(tuple(chapters), title=title, author=fields.get("author") or by,
+                language=_language(fields.get("language")))
+
+
+#: An author's line on a title page: "by Charles Dickens", "BY MARY SHELLEY".
+_BY = re.compile(r"[ \t]*by[ \t]+([^\W\d_][^\n]{1,60}?)[ \t.]*", re.IGNORECASE)
+
+
+def _title_page(text: str) -> tuple[str | None, str | None]:
+    """The title and author a text without Project Gutenberg's header gives before its first
+    heading: its first lines (up to a blank line), where they read as a title, not a sentence
+    ("A TALE OF TWO CITIES", "My Novel"), and a "by …" line under them."""
+    found = headings.find(text)
+    lead = text[: found[0].start if found else 0].strip()
+    if not lead:
+        return None, None
+    first = lead.split("\n\n", 1)[0].split("\n")
+    title = None
+    if len(first) <= 3 and all(_TITLE_LINE.fullmatch(line) for line in first) and not _BY.fullmatch(first[0]):
+        title = " ".join(" ".join(line.split()) for line in first)
+    author = next((m.group(1) for line in lead.split("\n")[:20] if (m := _BY.fullmatch(line))), None)
+    if author is not None and author.isupper():
+        author = author.title()
+    return title, author
 
 
 def _gutenberg(text: str) -> tuple[str, dict[str, str]]:

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from polyvox.books.book import Book
+from polyvox.books.headings import is_divider
 from polyvox.events import ChapterStarted
 from polyvox.render.results import ChapterMark
 from polyvox.text.normalize.figures import roman
@@ -22,9 +23,6 @@ from polyvox.text.segment import Segment
 ROOM_TONE = (0.6, 1.5)
 #: Seconds between a chapter's title and its text.
 TITLE_PAUSE = 1.0
-#: A part's title page, spoken though it has no text of its own (audiobooks announce parts).
-_DIVIDER = re.compile(r"\s*(?:part|book|volume|teil|buch|band|partie|livre|tome|parte|libro|deel|boek)\b",
-                      re.IGNORECASE)
 
 
 def book_units(book: Book, parse: Callable[[str, str], list[Segment]], warn: Callable[[str, str], None],
@@ -41,7 +39,7 @@ def book_units(book: Book, parse: Callable[[str, str], list[Segment]], warn: Cal
         own = spoken_language(chapter.language, codes)
         if own is not None:
             body = [s if s.language or s.is_pause else attrs.evolve(s, language=own) for s in body]
-        if not any(any(c.isalnum() for c in s.text) for s in body) and not _DIVIDER.match(chapter.title):
+        if not any(any(c.isalnum() for c in s.text) for s in body) and not is_divider(chapter.title):
             warn("empty-chapter", f"{where} has nothing to say: skipped")
             continue
         said = spoken_title(chapter.title) if not _says_its_title(chapter) else ""

@@ -68,7 +68,7 @@ EN = Rules(
              "≥": "greater than or equal to", "≠": "not equal to"},
     roman_cardinal_after=("chapter", "part", "volume", "book", "act", "scene", "world war", "section", "psalm",
                           "type", "class", "stage", "phase", "level", "grade", "category", "article", "appendix",
-                          "figure", "plate", "mark"),
+                          "figure", "plate", "mark", "adventure", "canto", "stave"),
     regnal="the {ordinal}",
     ordinal_suffixes=("st", "nd", "rd", "th"),
     years=True,
