@@ -356,6 +356,51 @@ def test_headings_of_other_languages_adventures_and_plays_make_chapters(tmp_path
     assert not isinstance(polyvox.read_source(prose_lines), polyvox.Book)
 
 
+
+GERMAN = ("Der alte Leuchtturmwärter stieg jeden Abend die steile Treppe hinauf und zündete die Lampe an, "
+          "während unten die Wellen gegen die schwarzen Felsen schlugen. Im Winter kamen nur wenige Schiffe "
+          "vorbei, aber er zählte sie alle und schrieb ihre Namen in ein kleines Heft, das auf dem Tisch neben "
+          "dem Fenster lag. Seine Tochter wohnte in der Stadt und schrieb ihm jede Woche einen langen Brief.")
+FRENCH = ("Le vieux gardien du phare montait chaque soir l'escalier étroit pour allumer la lampe, pendant que "
+          "les vagues frappaient les rochers noirs au pied de la tour. En hiver, peu de navires passaient au "
+          "large, mais il les comptait tous et notait leurs noms dans un petit carnet posé sur la table, près "
+          "de la fenêtre. Sa fille habitait en ville et lui écrivait chaque semaine une longue lettre.")
+
+
+def test_a_book_that_names_no_language_is_read_in_the_one_it_is_written_in(tmp_path):
+    """A German novel in plain text, Markdown or HTML without a language of its own was read by
+    an English voice with English number rules, and nothing said so: its language is now found
+    from its text (py3langid), and where no installed engine speaks it the render says which.
+    What a book says of itself wins; a short text is not guessed at."""
+    german = tmp_path / "leuchtturm.txt"
+    german.write_text(f"Erstes Kapitel\n\n{GERMAN}\n\nZweites Kapitel\n\n{GERMAN}\n", encoding="utf-8")
+    assert polyvox.read_book(german).language == "de"
+    markdown = tmp_path / "phare.md"
+    markdown.write_text(f"# Un\n\n{FRENCH}\n\n# Deux\n\n[Alice] {FRENCH}\n", encoding="utf-8")
+    assert polyvox.read_book(markdown).language == "fr"
+    page = tmp_path / "phare.html"
+    page.write_text(f"<html><body><h2>Un</h2><p>{FRENCH}</p><h2>Deux</h2><p>{FRENCH}</p></body></html>",
+                    encoding="utf-8")
+    assert polyvox.read_book(page).language == "fr"
+    said = tmp_path / "said.html"  # the book says English: it is English, whatever its words
+    said.write_text(f'<html lang="en"><body><h2>Un</h2><p>{FRENCH}</p><h2>Deux</h2><p>x</p></body></html>',
+                    encoding="utf-8")
+    assert polyvox.read_book(said).language == "en"
+    english = tmp_path / "harbour.txt"
+    english.write_text("Chapter 1\n\nThe old keeper climbed the narrow stair every evening to light the lamp, "
+                       "while below him the waves broke against the black rocks. In winter few ships passed, but he "
+                       "counted every one of them and wrote their names in a small notebook that lay on the table "
+                       "beside the window. His daughter lived in the town and sent him a long letter each week, "
+                       "full of news about the market, the neighbours and the price of bread."
+                       "\n\nChapter 2\n\nThe sea was calm.\n")
+    assert polyvox.read_book(english).language == "en"
+    short = tmp_path / "short.txt"
+    short.write_text("Erstes Kapitel\n\nEs regnete.\n\nZweites Kapitel\n\nDer Wind kam.\n", encoding="utf-8")
+    assert polyvox.read_book(short).language is None  # too little to go by
+    result = polyvox.Kernel(cache=False, plugins=["template"]).render(german, engine="template")
+    assert any("language is 'de', which no installed engine speaks" in w for w in result.warnings)
+
+
 # -- Project Gutenberg's HTML --------------------------------------------------------------------
 
 PG_HTML_HEAD = {

@@ -5,11 +5,12 @@ at 70 characters) are joined: a paragraph is spoken as one, and ends at a blank 
 of markup. A Project Gutenberg text is read between its START and END lines (`matter`: the
 licence, "End of the Project Gutenberg EBook of …" and the old "SMALL PRINT" are not read),
 titled by its header's Title, Author and Language (or its first line's "… of X, by Y"), without
-its "Produced by" credits; any other text by its title page (`_title_page`); a table of contents (headings one under another, or headings with
-nothing under them that come again later) is not taken for chapters, and a heading's title on
-the line under it ("CHAPTER I." / "The Beginning") is its title. Footnotes, illustrations'
-captions and transcriber's notes are not read; a scene break ("* * *") or a section's number
-alone ("II.") is a pause."""
+its "Produced by" credits; any other text by its title page (`_title_page`), and in the language
+its words are in (`polyvox.books.language`). A table of contents (headings one under another, or
+headings with nothing under them that come again later) is not taken for chapters, and a
+heading's title on the line under it ("CHAPTER I." / "The Beginning") is its title. Footnotes,
+illustrations' captions and transcriber's notes are not read; a scene break ("* * *") or a
+section's number alone ("II.") is a pause."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import re
 
 from polyvox.books import headings, matter
 from polyvox.books.book import Book, Chapter
+from polyvox.books.language import with_language
 from polyvox.books.prose import SCENE_BREAK, is_scene_break, with_breaks
 
 #: A line that starts markup, so it starts a paragraph of its own ([Alice] ..., Speaker 1: ...).
@@ -48,12 +50,12 @@ def read_plaintext(text: str, stem: str) -> Book | None:
     chapters = headed_chapters(text, title)
     if chapters is None:
         return None
-    return Book(tuple(chapters), title=title, author=fields.get("author") or by,
-                language=_language(fields.get("language")))
+    return with_language(Book(tuple(chapters), title=title, author=fields.get("author") or by,
+                              language=_language(fields.get("language"))))
 
 
-#: An author's line on a title page: "by Charles Dickens", "BY MARY SHELLEY".
-_BY = re.compile(r"[ \t]*by[ \t]+([^\W\d_][^\n]{1,60}?)[ \t.]*", re.IGNORECASE)
+#: An author's line on a title page: "by Charles Dickens", "BY MARY SHELLEY", "von Franz Kafka", "par Jules Verne".
+_BY = re.compile(r"[ \t]*(?:by|von|par|por|di|door|gan)[ \t]+([^\W\d_][^\n]{1,60}?)[ \t.]*", re.IGNORECASE)
 
 
 def _title_page(text: str) -> tuple[str | None, str | None]:

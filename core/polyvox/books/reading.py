@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from polyvox.books.book import Book
+from polyvox.books.language import with_language
 from polyvox.errors import ScriptError
 
 #: Suffixes always read as books; a .txt is one when it has chapter headings (`plaintext`).
@@ -26,7 +27,7 @@ def read_book(path: str | Path) -> Book:
     if suffix == ".epub":
         from polyvox.books.epub import read_epub
 
-        return read_epub(path)
+        return with_language(read_epub(path))
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -40,7 +41,7 @@ def read_book(path: str | Path) -> Book:
         book = (read_markdown if suffix in (".md", ".markdown") else read_html)(text, path.stem)
         if not any(c.has_words for c in book.chapters):
             raise ScriptError(f"{str(path)!r} has nothing to read: no chapter in it has any text")
-        return book
+        return with_language(book)
     from polyvox.books.plaintext import read_plaintext
 
     book = read_plaintext(text, path.stem)
