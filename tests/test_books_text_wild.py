@@ -322,6 +322,11 @@ def test_headings_of_other_languages_adventures_and_plays_make_chapters(tmp_path
     assert chapters(german) == [("Die Reise", "Die Reise\nvon Anna Autorin"),
                                 ("Erstes Kapitel", "Als Gregor erwachte, regnete es."),
                                 ("Zweites Kapitel", "Erst in der Abenddämmerung erwachte er.")]
+    assert polyvox.read_book(german).author == "Anna Autorin"
+    german.write_text("Von Mäusen und Menschen\n\nvon Johann Wolfgang von Goethe\n\nErstes Kapitel\n\nEs regnete."
+                      "\n\nZweites Kapitel\n\nDer Wind kam.\n", encoding="utf-8")  # a title that opens with "Von"
+    book = polyvox.read_book(german)
+    assert (book.title, book.author) == ("Von Mäusen und Menschen", "Johann Wolfgang von Goethe")
     french = tmp_path / "voyage.txt"
     french.write_text("VOYAGE AU CENTRE\n\nPREMIÈRE PARTIE\n\nCHAPITRE PREMIER\n\nLe 24 mai, mon oncle rentra.\n\n"
                       "CHAPITRE II\n\nLa maison était petite.\n", encoding="utf-8")
@@ -367,7 +372,7 @@ FRENCH = ("Le vieux gardien du phare montait chaque soir l'escalier étroit pour
           "de la fenêtre. Sa fille habitait en ville et lui écrivait chaque semaine une longue lettre.")
 
 
-def test_a_book_that_names_no_language_is_read_in_the_one_it_is_written_in(tmp_path):
+def test_a_book_that_names_no_language_is_read_in_the_one_it_is_written_in(tmp_path, monkeypatch):
     """A German novel in plain text, Markdown or HTML without a language of its own was read by
     an English voice with English number rules, and nothing said so: its language is now found
     from its text (py3langid), and where no installed engine speaks it the render says which.
@@ -394,6 +399,14 @@ def test_a_book_that_names_no_language_is_read_in_the_one_it_is_written_in(tmp_p
                        "full of news about the market, the neighbours and the price of bread."
                        "\n\nChapter 2\n\nThe sea was calm.\n")
     assert polyvox.read_book(english).language == "en"
+    from polyvox.books import language
+
+    def unloadable():
+        raise AssertionError("the model was loaded for a book that is plainly English")
+
+    monkeypatch.setattr(language, "_identifier", unloadable)  # 0.8 s and 100 MB not spent on English
+    assert polyvox.read_book(english).language == "en"
+    monkeypatch.undo()
     short = tmp_path / "short.txt"
     short.write_text("Erstes Kapitel\n\nEs regnete.\n\nZweites Kapitel\n\nDer Wind kam.\n", encoding="utf-8")
     assert polyvox.read_book(short).language is None  # too little to go by

@@ -54,8 +54,11 @@ def read_plaintext(text: str, stem: str) -> Book | None:
                               language=_language(fields.get("language"))))
 
 
-#: An author's line on a title page: "by Charles Dickens", "BY MARY SHELLEY", "von Franz Kafka", "par Jules Verne".
+#: An author's line on a title page: "by Charles Dickens", "BY MARY SHELLEY", "von Franz Kafka",
+#: "par Jules Verne" (a name: its words capitalised but for particles such as "von" or "de").
 _BY = re.compile(r"[ \t]*(?:by|von|par|por|di|door|gan)[ \t]+([^\W\d_][^\n]{1,60}?)[ \t.]*", re.IGNORECASE)
+_PARTICLES = {"von", "van", "de", "der", "den", "du", "des", "la", "le", "di", "da", "del", "della", "dos", "das",
+              "ter", "ten", "af", "zu", "y"}
 
 
 def _title_page(text: str) -> tuple[str | None, str | None]:
@@ -68,12 +71,20 @@ def _title_page(text: str) -> tuple[str | None, str | None]:
         return None, None
     first = lead.split("\n\n", 1)[0].split("\n")
     title = None
-    if len(first) <= 3 and all(_TITLE_LINE.fullmatch(line) for line in first) and not _BY.fullmatch(first[0]):
+    if len(first) <= 3 and all(_TITLE_LINE.fullmatch(line) for line in first) and \
+            not re.match(r"\s*by\s", first[0], re.IGNORECASE) and not _CONTENTS.fullmatch(first[0]):
         title = " ".join(" ".join(line.split()) for line in first)
-    author = next((m.group(1) for line in lead.split("\n")[:20] if (m := _BY.fullmatch(line))), None)
+    lines = [line for line in lead.split("\n") if line.strip()]
+    author = next((m.group(1) for line in lines[1:20] if (m := _BY.fullmatch(line)) and _is_name(m.group(1))), None)
     if author is not None and author.isupper():
         author = author.title()
     return title, author
+
+
+def _is_name(text: str) -> bool:
+    """Whether `text` reads as a person's name: each word capitalised, but for particles."""
+    words = re.findall(r"[^\W\d_][\w'’.-]*", text)
+    return bool(words) and all(w[0].isupper() or w.lower() in _PARTICLES for w in words)
 
 
 def _gutenberg(text: str) -> tuple[str, dict[str, str]]:
