@@ -414,6 +414,62 @@ def test_a_book_that_names_no_language_is_read_in_the_one_it_is_written_in(tmp_p
     assert any("language is 'de', which no installed engine speaks" in w for w in result.warnings)
 
 
+
+AOZORA = """灯台の夜
+山田花子
+
+-------------------------------------------------------
+【テキスト中に現れる記号について】
+
+《》：ルビ
+（例）灯台《とうだい》
+
+｜：ルビの付く文字列の始まりを特定する記号
+（例）小さな｜港町《みなとまち》
+-------------------------------------------------------
+
+［＃３字下げ］一［＃「一」は中見出し］
+
+　灯台守《とうだいもり》は毎晩、細い階段を上ってランプに火をともした。冬になると、沖を通る船は少なかった。
+　それでも彼は一隻ずつ数え、窓辺の机に置いた小さな｜帳面《ちょうめん》にその名前を書きとめた。
+　海は静かで、遠くの町の明かりが波の上にゆれていた。彼は毎晩同じ椅子にすわり、同じ窓から外を見ていた。
+
+［＃３字下げ］二［＃「二」は中見出し］
+
+　町に住む娘は、毎週長い手紙を送ってきた。市場のこと、近所の人のこと、パンの値段のことが書いてあった。［＃「書いてあった」に傍点］
+　彼は手紙を何度も読み返し、返事を書くときには、その週に見た船の名前をひとつずつ書き加えた。
+　春が来ると、娘は小さな子どもを連れて灯台をたずねてきた。子どもは長い階段を数えながら上り、てっぺんの窓から海を見て声をあげた。
+
+
+底本：「灯台の夜」架空書房
+入力：テスト
+"""
+
+
+def test_japanese_books_from_aozora_bunko_and_the_web_are_chapters_without_their_readings(tmp_path):
+    """Aozora Bunko's plain text (Japanese's public-domain library) was no book: its headings are
+    notes (［＃「一」は中見出し］), its ruby readings (灯台守《とうだいもり》) would be read after
+    their words, and its symbols' note and source notes read as text. A web novel's 第一章 was no
+    heading either."""
+    book_path = tmp_path / "toudai.txt"
+    book_path.write_text(AOZORA, encoding="utf-8")
+    book = polyvox.read_book(book_path)
+    assert (book.title, book.author, book.language) == ("灯台の夜", "山田花子", "ja")
+    assert [c.title for c in book.chapters] == ["一", "二"]
+    text = "".join(c.text for c in book.chapters)
+    assert text.startswith("灯台守は毎晩、細い階段を上って") and "小さな帳面にその名前" in text
+    assert "少なかった。それでも" in text  # lines of a paragraph joined without a space
+    assert not any(mark in text for mark in ("《", "》", "｜", "［＃", "底本", "記号", "とうだいもり"))
+    web = tmp_path / "hoshi.txt"
+    web.write_text("星の記録\n\n第一章　はじまり\n\n夜空を見上げると、たくさんの星が光っていた。\n\n"
+                   "第二章　旅立ち\n\n少年は朝早く家を出て、北へ向かって歩き始めた。\n", encoding="utf-8")
+    assert chapters(web)[1:] == [("第一章 はじまり", "夜空を見上げると、たくさんの星が光っていた。"),
+                                 ("第二章 旅立ち", "少年は朝早く家を出て、北へ向かって歩き始めた。")]
+    pytest.importorskip("polyvox_kokoro")
+    jobs = polyvox.Kernel(cache=False, plugins=["kokoro"]).plan(book_path)
+    assert {(j.engine, j.request.language) for j in jobs if j.request} == {("kokoro", "ja")}
+
+
 # -- Project Gutenberg's HTML --------------------------------------------------------------------
 
 PG_HTML_HEAD = {

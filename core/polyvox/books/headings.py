@@ -7,6 +7,8 @@ its own, after a blank line (or right under another heading: "BOOK ONE" / "CHAPT
   Gutenberg's other large shelves too, with their ordinals before or after the word: "Kapitel 3",
   "Erstes Kapitel", "Zweiter Teil", "CHAPITRE PREMIER", "PREMIÈRE PARTIE", "Capítulo II",
   "PRIMERA PARTE", "Capitolo primo", "Hoofdstuk 4", "Eerste deel", "Pennod 1", "Глава 5";
+  in Chinese and Japanese "第一章", "第3話", "第二部", and a line that Aozora Bunko's note marks
+  as a heading ("一［＃「一」は中見出し］");
 - a roman number and a title in capitals or title case, without the word: "I. A SCANDAL IN
   BOHEMIA", "II. The Red-Headed League";
 - front or back matter by its name: "PREFACE", "INTRODUCTION", "ETYMOLOGY.", "EXTRACTS
@@ -48,6 +50,11 @@ _HEADING_WORDS = (r"chapter|part|book|volume|stave|letter|canto|adventure|act|sc
 _AFTER = r"(?:[ \t]*[.:\-–—(][^\n]{0,70})?"
 _WORDED = re.compile(rf"[ \t]*(?:(?:{_HEADING_WORDS})[ \t]+{_NUMBER}|(?:{_ORDINALS_BEFORE})[ \t]+(?:{_HEADING_WORDS}))"
                      rf"{_AFTER}[ \t]*", re.IGNORECASE)
+#: Chinese and Japanese: 第一章, 第3話, 第二部 (part), 第一幕 (act), and maybe a title.
+_CJK = re.compile(r"[ \t\u3000]*第[〇一二三四五六七八九十百千零两\d０-９]{1,6}[章回話话部巻卷編编幕節节]"
+                  r"(?:[ \t\u3000:：.．、][^\n]{0,40})?[ \t\u3000]*")
+#: A line an Aozora Bunko note marks as a large or middle heading: 一［＃「一」は中見出し］.
+_NOTED = re.compile(r"[^\n]*［＃「[^」\n]+」は(?:大|中)見出し］[^\n]*")
 _COUNTED_MATTER = re.compile(rf"[ \t]*(?:prologue|epilogue){_AFTER}[ \t]*", re.IGNORECASE)
 _MATTER = re.compile(rf"[ \t]*(?:preface|introduction|foreword|afterword|etymology|extracts|appendix|postscript|"
                      rf"interlude){_AFTER}[ \t]*", re.IGNORECASE)
@@ -71,7 +78,7 @@ class Heading:
 
 def kind(line: str) -> str | None:
     """What kind of heading `line` is, if it is one (where it stands is not looked at)."""
-    if _WORDED.fullmatch(line):
+    if _WORDED.fullmatch(line) or _CJK.fullmatch(line) or _NOTED.fullmatch(line):
         return "worded"
     if _COUNTED_MATTER.fullmatch(line):
         return "counted"
@@ -126,7 +133,8 @@ def _value(line: str) -> int:
 #: The words of a heading over other headings: a part, book, volume or act (its page has no text).
 _DIVIDERS = (r"part|book|volume|act|teil|buch|band|akt|partie|livre|tome|acte|parte|libro|tomo|acto|atto|livro|"
              r"ato|deel|boek|bedrijf|rhan|часть|книга|том")
-_DIVIDER = re.compile(rf"\s*(?:(?:{_ORDINALS_BEFORE})\s+)?(?:{_DIVIDERS})\b", re.IGNORECASE)
+_DIVIDER = re.compile(rf"\s*(?:(?:(?:{_ORDINALS_BEFORE})\s+)?(?:{_DIVIDERS})\b"
+                      r"|第[^\s章回話话節节]{1,6}[部巻卷編编幕])", re.IGNORECASE)
 
 
 def is_divider(title: str) -> bool:

@@ -6,17 +6,19 @@ of markup. A Project Gutenberg text is read between its START and END lines (`ma
 licence, "End of the Project Gutenberg EBook of …" and the old "SMALL PRINT" are not read),
 titled by its header's Title, Author and Language (or its first line's "… of X, by Y"), without
 its "Produced by" credits; any other text by its title page (`_title_page`), and in the language
-its words are in (`polyvox.books.language`). A table of contents (headings one under another, or
-headings with nothing under them that come again later) is not taken for chapters, and a
-heading's title on the line under it ("CHAPTER I." / "The Beginning") is its title. Footnotes,
-illustrations' captions and transcriber's notes are not read; a scene break ("* * *") or a
-section's number alone ("II.") is a pause."""
+its words are in (`polyvox.books.language`); Aozora Bunko's notation as `aozora` says. A table
+of contents (headings one under another, or headings with nothing under them that come again
+later) is not taken for chapters, and a heading's title on the line under it ("CHAPTER I." /
+"The Beginning") is its title. Footnotes, illustrations' captions and transcriber's notes are
+not read; a scene break ("* * *") or a section's number alone ("II.") is a pause."""
 
 from __future__ import annotations
 
 import re
 
-from polyvox.books import headings, matter
+import attrs
+
+from polyvox.books import aozora, headings, matter
 from polyvox.books.book import Book, Chapter
 from polyvox.books.language import with_language
 from polyvox.books.prose import SCENE_BREAK, is_scene_break, with_breaks
@@ -28,7 +30,7 @@ _PG_FIELD = re.compile(r"^(Title|Author|Language):[ \t]*(\S[^\n]*)$", re.MULTILI
 #: A table of contents' own heading, on a line of its own.
 _CONTENTS = re.compile(r"^[ \t]*(?:table of )?contents\.?[ \t]*$", re.IGNORECASE | re.MULTILINE)
 #: A title on the line under its heading: short, no sentence's end (but in capitals), not markup.
-_TITLE_LINE = re.compile(r"[ \t]*([^\s\[][^\n]{0,58}[^.!?,;:\s\"”’]|[^\s\[a-z][^a-z\n]{0,58}\.)[ \t]*")
+_TITLE_LINE = re.compile(r"[ \t]*([^\s\[][^\n]{0,58}[^.!?,;:\s\"”’。！？、，．]|[^\s\[a-z][^a-z\n]{0,58}\.)[ \t]*")
 #: A note, not the book's text: "Footnote 1: …", "FOOTNOTES:", a transcriber's note.
 _FOOTNOTE = re.compile(r"^\W*foot-?note \w{1,4}\s*[:.]", re.IGNORECASE)
 _NOTES_HEADING = re.compile(r"^\W*(?:foot-?notes|notes)\s*[:.]?\s*$", re.IGNORECASE)
@@ -36,6 +38,8 @@ _NOTE_ENTRY = re.compile(r"^\s*\[\w{1,4}\]")
 _TRANSCRIBER = re.compile(r"^\W*transcriber['’]?s?['’]?s? notes?\b", re.IGNORECASE)
 #: A bracketed note that may run over paragraphs: [Footnote 1: …], [Illustration: …].
 _BRACKETED = re.compile(r"^\s*\[(?:foot-?note|illustration|transcriber|sidenote|blank page)", re.IGNORECASE)
+#: A line that ends in Chinese or Japanese (kana, kanji, their punctuation): the next joins it without a space.
+_CJK_END = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]$")
 #: Italics as Project Gutenberg marks them in plain text: _word_.
 _ITALICS = re.compile(r"(?<!\w)_(\S(?:[^_\n]*\S)?)_(?!\w)")
 
@@ -45,11 +49,18 @@ def read_plaintext(text: str, stem: str) -> Book | None:
     Project Gutenberg text without its licence, titled by its header."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     text, fields = _gutenberg(text)
+    noted = aozora.is_aozora(text)
+    if noted:
+        text, head, writer = aozora.cut(text)
+        fields = {**({"title": head} if head else {}), **({"author": writer} if writer else {}), **fields}
     front, by = _title_page(text)
     title = fields.get("title") or front or stem
     chapters = headed_chapters(text, title)
     if chapters is None:
         return None
+    if noted:  # ruby readings and typists' notes are not read, in titles either
+        chapters = [attrs.evolve(c, title=aozora.plain(c.title).strip() or c.title, text=aozora.plain(c.text))
+                    for c in chapters]
     return with_language(Book(tuple(chapters), title=title, author=fields.get("author") or by,
                               language=_language(fields.get("language"))))
 
@@ -221,7 +232,8 @@ def paragraphs(text: str) -> str:
             if not line.strip():
                 continue
             if lines and not _MARKUP_LINE.match(line):
-                lines[-1] = f"{lines[-1].rstrip()} {line.strip()}"
+                before = lines[-1].rstrip()  # Chinese and Japanese put no space between sentences
+                lines[-1] = before + ("" if _CJK_END.search(before) else " ") + line.strip()
             else:
                 lines.append(line.strip())
         out.extend(lines)
