@@ -432,7 +432,7 @@ AOZORA = """灯台の夜
 
 　灯台守《とうだいもり》は毎晩、細い階段を上ってランプに火をともした。冬になると、沖を通る船は少なかった。
 　それでも彼は一隻ずつ数え、窓辺の机に置いた小さな｜帳面《ちょうめん》にその名前を書きとめた。
-　海は静かで、遠くの町の明かりが波の上にゆれていた。彼は毎晩同じ椅子にすわり、同じ窓から外を見ていた。
+　海は静かで、遠くの町の明かりが※［＃「言＋墟のつくり」、第4水準2-88-74］波の上にゆれていた。彼は毎晩同じ椅子にすわり、同じ窓から外を見ていた。
 
 ［＃３字下げ］二［＃「二」は中見出し］
 
@@ -459,7 +459,7 @@ def test_japanese_books_from_aozora_bunko_and_the_web_are_chapters_without_their
     text = "".join(c.text for c in book.chapters)
     assert text.startswith("灯台守は毎晩、細い階段を上って") and "小さな帳面にその名前" in text
     assert "少なかった。それでも" in text  # lines of a paragraph joined without a space
-    assert not any(mark in text for mark in ("《", "》", "｜", "［＃", "底本", "記号", "とうだいもり"))
+    assert not any(mark in text for mark in ("《", "》", "｜", "［＃", "※", "底本", "記号", "とうだいもり"))
     web = tmp_path / "hoshi.txt"
     web.write_text("星の記録\n\n第一章　はじまり\n\n夜空を見上げると、たくさんの星が光っていた。\n\n"
                    "第二章　旅立ち\n\n少年は朝早く家を出て、北へ向かって歩き始めた。\n", encoding="utf-8")

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 
-_NOTE = re.compile(r"［＃[^］\n]*］")
+#: A typist's note, and the ※ that stands for a kanji a note describes (a character the
+#: typesetting lacked): neither is read.
+_NOTE = re.compile(r"※?［＃[^］\n]*］")
 _RUBY = re.compile(r"《[^》\n]{0,40}》")
 _DASHES = re.compile(r"^-{10,}[ \t]*$", re.MULTILINE)
 _SOURCE = re.compile(r"^底本[：:]", re.MULTILINE)
